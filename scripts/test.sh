@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command: installs what a fresh machine lacks (the real
+# Pushgateway the integration tests start), then lints and tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '== %s\n' "$*" >&2; }
+
+have_pushgateway() {
+  [ -n "${PUSHGATEWAY_BIN:-}" ] && [ -x "${PUSHGATEWAY_BIN}" ] && return 0
+  command -v prometheus-pushgateway >/dev/null 2>&1 || command -v pushgateway >/dev/null 2>&1
+}
+
+apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "apt-get is not available; install these by hand: $*"
+    return 1
+  fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing $* with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
+}
+
+if ! have_pushgateway; then
+  apt_install prometheus-pushgateway || true
+fi
+if ! have_pushgateway; then
+  echo "scripts/test.sh: error: no Pushgateway binary (Debian package prometheus-pushgateway, or set PUSHGATEWAY_BIN)" >&2
+  exit 1
+fi
+log "pushgateway: $( (prometheus-pushgateway --version 2>&1 || pushgateway --version 2>&1 || "${PUSHGATEWAY_BIN}" --version 2>&1) | head -n1)"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --locked --all-targets -- -D warnings
+log "cargo test --locked"
+cargo test --locked

@@ -1,0 +1,174 @@
+//! The command line: clap derive types, env fallbacks, help text, and the
+//! conversion into a [`Config`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+use crate::config::{Config, OutputFormat};
+use crate::exit::ExitStatus;
+use crate::gateway::TransportOptions;
+use crate::plan::Policy;
+
+const EXAMPLES: &str = "\
+Examples:
+  # See what would go, without sending any DELETE (run this first):
+  pushgateway-janitor --url http://pushgateway:9091 --dry-run
+
+  # Delete groups silent for more than 15 minutes, report as JSON:
+  pushgateway-janitor --url http://pushgateway:9091 --threshold 15m --output json
+
+  # Behind a reverse proxy with a path prefix, keep a report file:
+  pushgateway-janitor --url https://proxy.example/pgw --report-file /var/lib/pgj/report.json
+";
+
+fn after_help() -> String {
+    format!("{EXAMPLES}\n{}", ExitStatus::help_text())
+}
+
+/// Deletes stale groups from a Prometheus Pushgateway.
+///
+/// Reads every group's last push time from GET /api/v1/metrics and deletes
+/// the groups that have been silent for longer than the threshold, each by
+/// its full grouping key (every label value base64url-encoded), so that
+/// {job="x"}, {job="x",instance=""} and {job="x",instance="h1"} are never
+/// confused. A group whose pushes keep failing counts as alive. Run it with
+/// --dry-run first.
+#[derive(Debug, Parser)]
+#[command(name = "pushgateway-janitor", version, after_help = after_help())]
+pub struct Args {
+    /// Base URL of the Pushgateway; a path prefix is kept
+    /// (http://h:9091/pgw reads http://h:9091/pgw/api/v1/metrics). Repeat
+    /// to clean several gateways, each on its own.
+    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", required = true, action = ArgAction::Append)]
+    pub url: Vec<String>,
+
+    /// A group is stale when it has been silent (no push, successful or
+    /// failed) for longer than this: 90s, 10m, 26h, 1d.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub threshold: Duration,
+
+    /// Decide and report, but send no DELETE at all.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Report format on stdout; logs always go to stderr.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+
+    /// Also write the JSON report to PATH, atomically (temporary file and
+    /// rename), whatever --output is.
+    #[arg(long, value_name = "PATH")]
+    pub report_file: Option<PathBuf>,
+
+    /// Bounds each HTTP request, connection and body included.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+
+    /// How many DELETEs may be in flight at once per gateway.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// More logging on stderr (-v info and list kept groups, -vv debug,
+    /// -vvv trace). PUSHGATEWAY_JANITOR_LOG (env-filter syntax) wins when set.
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less logging on stderr (-q errors only, -qq nothing).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub quiet: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// One line per group acted on and a summary.
+    Human,
+    /// The JSON report (schema pushgateway-janitor/report/v1), nothing else.
+    Json,
+}
+
+/// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (examples: 90s, 10m, 26h, 1d)"))
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("must be greater than zero".into()),
+        d => Ok(d),
+    }
+}
+
+impl Args {
+    /// The log level the counted flags ask for (0 = warn).
+    pub fn verbosity(&self) -> i8 {
+        self.verbose as i8 - self.quiet as i8
+    }
+
+    pub fn into_config(self) -> Config {
+        Config {
+            urls: self.url,
+            policy: Policy {
+                threshold: self.threshold,
+            },
+            dry_run: self.dry_run,
+            output: match self.output {
+                Output::Human => OutputFormat::Human,
+                Output::Json => OutputFormat::Json,
+            },
+            report_file: self.report_file,
+            transport: TransportOptions {
+                timeout: self.timeout,
+            },
+            concurrency: self.concurrency.into(),
+            verbose: self.verbose > 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("26h"), Ok(Duration::from_secs(26 * 3600)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("ten minutes").is_err());
+        assert!(parse_duration("-5m").is_err());
+        assert!(parse_positive_duration("0s").is_err());
+    }
+
+    #[test]
+    fn defaults() {
+        let args = Args::try_parse_from(["pgj", "--url", "http://h:9091"]).unwrap();
+        let config = args.into_config();
+        assert_eq!(config.policy.threshold, Duration::from_secs(600));
+        assert_eq!(config.transport.timeout, Duration::from_secs(30));
+        assert_eq!(config.concurrency, 4);
+        assert!(!config.dry_run);
+        assert_eq!(config.output, OutputFormat::Human);
+    }
+
+    #[test]
+    fn url_repeats() {
+        let args = Args::try_parse_from(["pgj", "--url", "http://a", "--url", "http://b"]).unwrap();
+        assert_eq!(args.url, vec!["http://a", "http://b"]);
+    }
+
+    #[test]
+    fn verbose_and_quiet_conflict() {
+        assert!(Args::try_parse_from(["pgj", "--url", "http://a", "-v", "-q"]).is_err());
+    }
+}

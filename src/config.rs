@@ -1,0 +1,27 @@
+//! The validated settings of one run, built by `cli` from the arguments.
+
+use std::path::PathBuf;
+
+use crate::gateway::TransportOptions;
+use crate::plan::Policy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base URLs, each processed on its own.
+    pub urls: Vec<String>,
+    pub policy: Policy,
+    pub dry_run: bool,
+    pub output: OutputFormat,
+    pub report_file: Option<PathBuf>,
+    pub transport: TransportOptions,
+    /// How many DELETEs may be in flight at once per gateway.
+    pub concurrency: usize,
+    /// List kept groups in the human output too.
+    pub verbose: bool,
+}

@@ -1,0 +1,106 @@
+//! The process exit codes: one documented list, shown in `--help` and the
+//! README (a test keeps the two in step).
+
+use std::process::ExitCode;
+
+/// How a run ended. When several apply, the most severe wins, in the order
+/// of [`ExitStatus::SEVERITY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Every gateway was scanned and every planned delete succeeded (also
+    /// when nothing was stale, and in a dry run).
+    Ok,
+    /// A gateway could not be scanned, or the report file could not be
+    /// written; nothing was deleted on a gateway that could not be scanned.
+    ScanFailed,
+    /// Bad flags or values (clap's usage errors).
+    Usage,
+    /// A safety cap refused a plan (reserved for the safety caps).
+    Refused,
+    /// Some deletes failed.
+    DeleteFailed,
+}
+
+impl ExitStatus {
+    /// Every status, in the order the help lists them.
+    pub const ALL: [ExitStatus; 5] = [
+        ExitStatus::Ok,
+        ExitStatus::ScanFailed,
+        ExitStatus::Usage,
+        ExitStatus::Refused,
+        ExitStatus::DeleteFailed,
+    ];
+
+    /// Most severe first: the first that applies is the exit code.
+    pub const SEVERITY: [ExitStatus; 4] = [
+        ExitStatus::ScanFailed,
+        ExitStatus::DeleteFailed,
+        ExitStatus::Refused,
+        ExitStatus::Ok,
+    ];
+
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Ok => 0,
+            ExitStatus::ScanFailed => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::Refused => 3,
+            ExitStatus::DeleteFailed => 4,
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            ExitStatus::Ok => "ok: every gateway scanned, every planned delete accepted (also when nothing was stale, and in a dry run)",
+            ExitStatus::ScanFailed => "could not scan a gateway (nothing deleted there), or could not write the report file",
+            ExitStatus::Usage => "usage error: bad flags or values",
+            ExitStatus::Refused => "a safety cap refused the plan (reserved)",
+            ExitStatus::DeleteFailed => "some deletes failed",
+        }
+    }
+
+    /// The most severe of `statuses`, `Ok` when empty.
+    pub fn worst(statuses: impl IntoIterator<Item = ExitStatus>) -> ExitStatus {
+        let statuses: Vec<ExitStatus> = statuses.into_iter().collect();
+        Self::SEVERITY
+            .into_iter()
+            .find(|s| statuses.contains(s))
+            .unwrap_or(ExitStatus::Ok)
+    }
+
+    /// The "Exit codes:" block of `--help` and the README.
+    pub fn help_text() -> String {
+        let mut text = String::from("Exit codes:\n");
+        for status in Self::ALL {
+            text.push_str(&format!("  {}  {}\n", status.code(), status.description()));
+        }
+        text
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_follows_severity() {
+        use ExitStatus::*;
+        assert_eq!(ExitStatus::worst([Ok, Refused, DeleteFailed]), DeleteFailed);
+        assert_eq!(ExitStatus::worst([DeleteFailed, ScanFailed]), ScanFailed);
+        assert_eq!(ExitStatus::worst([Ok, Refused]), Refused);
+        assert_eq!(ExitStatus::worst([]), Ok);
+    }
+
+    #[test]
+    fn codes_are_distinct() {
+        let mut codes: Vec<u8> = ExitStatus::ALL.iter().map(|s| s.code()).collect();
+        codes.dedup();
+        assert_eq!(codes, vec![0, 1, 2, 3, 4]);
+    }
+}

@@ -1,0 +1,630 @@
+//! Streaming reader for the Pushgateway's `GET /api/v1/metrics` document.
+//!
+//! The document can be hundreds of megabytes (every series of every group),
+//! while a decision needs a few values per group. So the body is never held:
+//! serde visitors walk it from a reader, keep each group's grouping key, its
+//! `push_time_seconds` and `push_failure_time_seconds` values and the newest
+//! family `time_stamp`, and skip everything else with `IgnoredAny`. Memory
+//! follows the number of groups, not the number of series or bytes.
+//!
+//! A malformed group never aborts the scan; it becomes [`Entry::Skipped`].
+//! Only a document that is not the API's JSON (truncated, HTML, an error
+//! status) is an error, and then no group is returned at all.
+
+use std::fmt;
+use std::io::Read;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::group::{Group, GroupingKey};
+
+/// One element of the document's `data` array.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Group(Group),
+    Skipped(SkippedGroup),
+}
+
+/// A group that cannot be addressed safely, so it is never deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedGroup {
+    /// The labels as far as they could be read (possibly none).
+    pub labels: Vec<(String, String)>,
+    pub reason: String,
+}
+
+/// Why the document as a whole could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("the response ended early: truncated JSON ({0})")]
+    Truncated(#[source] serde_json::Error),
+    #[error("the response is not the Pushgateway's JSON API ({0})")]
+    NotJson(#[source] serde_json::Error),
+    #[error("reading the response failed")]
+    Io(#[source] std::io::Error),
+    #[error("the API answered status {status:?}{}", error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Status {
+        status: String,
+        error: Option<String>,
+    },
+    #[error("the response has no \"data\" array")]
+    MissingData,
+}
+
+impl From<serde_json::Error> for DocumentError {
+    fn from(e: serde_json::Error) -> Self {
+        match e.classify() {
+            serde_json::error::Category::Eof => DocumentError::Truncated(e),
+            serde_json::error::Category::Io => DocumentError::Io(e.into()),
+            _ => DocumentError::NotJson(e),
+        }
+    }
+}
+
+/// Reads a whole `/api/v1/metrics` document from `reader`.
+///
+/// Pass a buffered reader: serde_json reads byte by byte.
+pub fn read_document<R: Read>(reader: R) -> Result<Vec<Entry>, DocumentError> {
+    read_with(serde_json::Deserializer::from_reader(reader))
+}
+
+/// Reads a document held in memory (tests, fuzzing, benchmarks).
+pub fn read_document_slice(bytes: &[u8]) -> Result<Vec<Entry>, DocumentError> {
+    read_with(serde_json::Deserializer::from_slice(bytes))
+}
+
+fn read_with<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Vec<Entry>, DocumentError> {
+    let doc = de.deserialize_map(DocumentVisitor)?;
+    de.end()?;
+    match doc.status.as_deref() {
+        Some("success") => doc.data.ok_or(DocumentError::MissingData),
+        other => Err(DocumentError::Status {
+            status: other.unwrap_or("<missing>").to_owned(),
+            error: doc.error,
+        }),
+    }
+}
+
+struct Document {
+    status: Option<String>,
+    error: Option<String>,
+    data: Option<Vec<Entry>>,
+}
+
+struct DocumentVisitor;
+
+impl<'de> Visitor<'de> for DocumentVisitor {
+    type Value = Document;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Pushgateway API response object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+        let mut doc = Document {
+            status: None,
+            error: None,
+            data: None,
+        };
+        while let Some(key) = map.next_key::<TopField>()? {
+            match key {
+                TopField::Status => doc.status = map.next_value::<MaybeString>()?.0,
+                TopField::Error => doc.error = map.next_value::<MaybeString>()?.0,
+                TopField::Data => {
+                    if doc.data.is_some() {
+                        return Err(de::Error::duplicate_field("data"));
+                    }
+                    doc.data = Some(map.next_value_seed(DataSeed)?);
+                }
+                TopField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(doc)
+    }
+}
+
+/// Generates visitor methods that consume a JSON value of the listed kinds
+/// and yield `$fallback`: the parser degrades per group, it never aborts on
+/// an unexpected shape.
+macro_rules! accept_other {
+    ($value:ty => $fallback:expr; $($kind:ident),*) => {
+        $(accept_other!(@$kind $value, $fallback);)*
+    };
+    (@scalars $value:ty, $fallback:expr) => {
+        accept_other!(@bool $value, $fallback);
+        accept_other!(@numbers $value, $fallback);
+        accept_other!(@unit $value, $fallback);
+    };
+    (@bool $value:ty, $fallback:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$value, E> { Ok($fallback) }
+    };
+    (@numbers $value:ty, $fallback:expr) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$value, E> { Ok($fallback) }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<$value, E> { Ok($fallback) }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$value, E> { Ok($fallback) }
+    };
+    (@unit $value:ty, $fallback:expr) => {
+        fn visit_unit<E: de::Error>(self) -> Result<$value, E> { Ok($fallback) }
+    };
+    (@str $value:ty, $fallback:expr) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<$value, E> { Ok($fallback) }
+    };
+    (@seq $value:ty, $fallback:expr) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<$value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($fallback)
+        }
+    };
+    (@map $value:ty, $fallback:expr) => {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok($fallback)
+        }
+    };
+}
+
+/// Field names matched without allocating.
+macro_rules! field_enum {
+    ($name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        enum $name { $($variant,)* Other }
+        impl<'de> de::Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("a field name")
+                    }
+                    fn visit_str<E: de::Error>(self, s: &str) -> Result<$name, E> {
+                        Ok(match s { $($text => $name::$variant,)* _ => $name::Other })
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+
+field_enum!(TopField { Status => "status", Error => "error", Data => "data" });
+field_enum!(GroupField {
+    Labels => "labels",
+    LastPushSuccessful => "last_push_successful",
+    PushTime => "push_time_seconds",
+    PushFailureTime => "push_failure_time_seconds",
+});
+field_enum!(FamilyField { TimeStamp => "time_stamp", Metrics => "metrics" });
+field_enum!(MetricField { Value => "value" });
+
+struct DataSeed;
+
+impl<'de> DeserializeSeed<'de> for DataSeed {
+    type Value = Vec<Entry>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Entry>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed {
+    type Value = Vec<Entry>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the data array of groups")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
+        let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(entry) = seq.next_element_seed(GroupSeed)? {
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+}
+
+/// The raw facts of one group, before they are judged.
+#[derive(Default)]
+struct RawGroup {
+    labels: Option<Result<Vec<(String, String)>, &'static str>>,
+    duplicate_labels: bool,
+    last_push_successful: Option<bool>,
+    push_time: Option<Result<f64, String>>,
+    push_failure_time: Option<Result<f64, String>>,
+    newest_family_time: Option<f64>,
+}
+
+impl RawGroup {
+    fn into_entry(self) -> Entry {
+        let labels = match self.labels {
+            None => return skipped(Vec::new(), "the group has no \"labels\" object".into()),
+            Some(Err(reason)) => return skipped(Vec::new(), reason.into()),
+            Some(Ok(labels)) => labels,
+        };
+        if self.duplicate_labels {
+            return skipped(
+                labels,
+                "the group has more than one \"labels\" object".into(),
+            );
+        }
+        let key = match GroupingKey::new(labels.iter().cloned()) {
+            Ok(key) => key,
+            Err(e) => return skipped(labels, format!("unusable grouping key: {e}")),
+        };
+        let last_push = match time_value(self.push_time, "push_time_seconds") {
+            Ok(t) => t,
+            Err(reason) => return skipped(labels, reason),
+        };
+        let last_failure = match time_value(self.push_failure_time, "push_failure_time_seconds") {
+            Ok(t) => t,
+            Err(reason) => return skipped(labels, reason),
+        };
+        Entry::Group(Group {
+            key,
+            last_push,
+            last_failure,
+            newest_family_time: self.newest_family_time,
+            last_push_successful: self.last_push_successful,
+        })
+    }
+}
+
+fn skipped(labels: Vec<(String, String)>, reason: String) -> Entry {
+    Entry::Skipped(SkippedGroup { labels, reason })
+}
+
+/// 0 means "never"; anything not a finite, non-negative time is malformed.
+fn time_value(raw: Option<Result<f64, String>>, family: &str) -> Result<Option<f64>, String> {
+    match raw {
+        None => Ok(None),
+        Some(Err(why)) => Err(format!("{family}: {why}")),
+        Some(Ok(0.0)) => Ok(None),
+        Some(Ok(v)) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+        Some(Ok(v)) => Err(format!("{family} has the value {v}, not a time")),
+    }
+}
+
+struct GroupSeed;
+
+impl<'de> DeserializeSeed<'de> for GroupSeed {
+    type Value = Entry;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Entry, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for GroupSeed {
+    type Value = Entry;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a group object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
+        let mut raw = RawGroup::default();
+        while let Some(field) = map.next_key::<GroupField>()? {
+            match field {
+                GroupField::Labels => {
+                    let labels = map.next_value_seed(LabelsSeed)?;
+                    if raw.labels.is_some() {
+                        raw.duplicate_labels = true;
+                    }
+                    raw.labels = Some(labels);
+                }
+                GroupField::LastPushSuccessful => {
+                    raw.last_push_successful = map.next_value::<MaybeBool>()?.0;
+                }
+                GroupField::PushTime | GroupField::PushFailureTime => {
+                    let family = map.next_value_seed(FamilySeed { want_value: true })?;
+                    raw.note_family_time(family.time_stamp);
+                    let slot = match field {
+                        GroupField::PushTime => &mut raw.push_time,
+                        _ => &mut raw.push_failure_time,
+                    };
+                    *slot = Some(match (slot.is_some(), family.value) {
+                        (true, _) => Err("appears more than once".to_owned()),
+                        (false, Some(v)) => v,
+                        (false, None) => Err("has no value".to_owned()),
+                    });
+                }
+                GroupField::Other => {
+                    let family = map.next_value_seed(FamilySeed { want_value: false })?;
+                    raw.note_family_time(family.time_stamp);
+                }
+            }
+        }
+        Ok(raw.into_entry())
+    }
+
+    accept_other!(Entry => not_an_object(); seq, scalars, str);
+}
+
+fn not_an_object() -> Entry {
+    skipped(Vec::new(), "the group is not a JSON object".into())
+}
+
+impl RawGroup {
+    fn note_family_time(&mut self, t: Option<f64>) {
+        if let Some(t) = t {
+            self.newest_family_time = Some(self.newest_family_time.map_or(t, |n| n.max(t)));
+        }
+    }
+}
+
+/// The group's `labels`: an object of strings. A metric family that was
+/// pushed under the name `labels` replaces it in the API with a family
+/// object (its `metrics` is an array), and then the key is unknowable.
+struct LabelsSeed;
+
+const LABELS_NOT_A_LABEL_SET: &str = "the group's \"labels\" is not a label set; a metric family named \"labels\" was probably pushed and replaced it in the API, so the grouping key is unknown";
+
+impl<'de> DeserializeSeed<'de> for LabelsSeed {
+    type Value = Result<Vec<(String, String)>, &'static str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LabelsSeed {
+    type Value = Result<Vec<(String, String)>, &'static str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a label set")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut labels = Vec::new();
+        let mut ok = true;
+        while let Some(name) = map.next_key::<String>()? {
+            match map.next_value::<MaybeString>()?.0 {
+                Some(value) if ok => labels.push((name, value)),
+                _ => ok = false,
+            }
+        }
+        Ok(if ok {
+            Ok(labels)
+        } else {
+            Err(LABELS_NOT_A_LABEL_SET)
+        })
+    }
+
+    accept_other!(Self::Value => Err(LABELS_NOT_A_LABEL_SET); seq, scalars, str);
+}
+
+struct Family {
+    time_stamp: Option<f64>,
+    /// The first series' value, when asked for.
+    value: Option<Result<f64, String>>,
+}
+
+/// One metric family. Anything that is not an object (say a family named
+/// `last_push_successful` displaced the bool) is consumed and yields nothing.
+struct FamilySeed {
+    want_value: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for FamilySeed {
+    type Value = Family;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Family, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FamilySeed {
+    type Value = Family;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a metric family")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Family, A::Error> {
+        let mut family = Family {
+            time_stamp: None,
+            value: None,
+        };
+        while let Some(field) = map.next_key::<FamilyField>()? {
+            match field {
+                FamilyField::TimeStamp => {
+                    family.time_stamp = map
+                        .next_value::<MaybeString>()?
+                        .0
+                        .and_then(|s| parse_rfc3339(&s));
+                }
+                FamilyField::Metrics if self.want_value => {
+                    family.value = map.next_value_seed(FirstValueSeed)?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(family)
+    }
+
+    accept_other!(Family => Family::empty(); seq, scalars, str);
+}
+
+impl Family {
+    fn empty() -> Family {
+        Family {
+            time_stamp: None,
+            value: None,
+        }
+    }
+}
+
+/// `metrics`: the value of the first series; the rest are skipped.
+struct FirstValueSeed;
+
+impl<'de> DeserializeSeed<'de> for FirstValueSeed {
+    type Value = Option<Result<f64, String>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstValueSeed {
+    type Value = Option<Result<f64, String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of series")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let first = seq.next_element_seed(SeriesValueSeed)?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(first.flatten())
+    }
+
+    accept_other!(Self::Value => Some(Err("\"metrics\" is not an array".into())); map, scalars, str);
+}
+
+struct SeriesValueSeed;
+
+impl<'de> DeserializeSeed<'de> for SeriesValueSeed {
+    type Value = Option<Result<f64, String>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SeriesValueSeed {
+    type Value = Option<Result<f64, String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a series")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut value = None;
+        while let Some(field) = map.next_key::<MetricField>()? {
+            match field {
+                MetricField::Value => value = Some(map.next_value::<GoFloat>()?.0),
+                MetricField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(value)
+    }
+
+    accept_other!(Self::Value => Some(Err("the series is not an object".into())); seq, scalars, str);
+}
+
+/// A sample value: a string in Go's float format (`"1.7954789410192926e+09"`,
+/// `"0"`, `"NaN"`, `"+Inf"`), or, leniently, a JSON number.
+struct GoFloat(Result<f64, String>);
+
+impl<'de> de::Deserialize<'de> for GoFloat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = GoFloat;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a sample value")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<GoFloat, E> {
+                Ok(GoFloat(parse_go_float(s).ok_or_else(|| {
+                    let shown: String = s.chars().take(40).collect();
+                    format!("value {shown:?} is not a number")
+                })))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<GoFloat, E> {
+                Ok(GoFloat(Ok(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<GoFloat, E> {
+                Ok(GoFloat(Ok(v as f64)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<GoFloat, E> {
+                Ok(GoFloat(Ok(v as f64)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GoFloat, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(GoFloat(Err("value is an object, not a number".into())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<GoFloat, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(GoFloat(Err("value is an array, not a number".into())))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<GoFloat, E> {
+                Ok(GoFloat(Err("value is a bool, not a number".into())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<GoFloat, E> {
+                Ok(GoFloat(Err("value is null".into())))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, 'g', -1, 64)` output, plus its spellings of
+/// the special values. Rust's parser already takes exponents like `e+09`.
+pub fn parse_go_float(s: &str) -> Option<f64> {
+    match s {
+        "NaN" => Some(f64::NAN),
+        "+Inf" | "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        _ if s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+            && !s.is_empty() =>
+        {
+            s.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// An RFC 3339 time (Go's `time.Time` in JSON) as Unix seconds; Go's zero
+/// time and anything unparseable count as unknown.
+fn parse_rfc3339(s: &str) -> Option<f64> {
+    let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+    let secs = t.unix_timestamp_nanos() as f64 / 1e9;
+    (secs > 0.0).then_some(secs)
+}
+
+/// A string, or `None` for any other JSON value (which is consumed).
+struct MaybeString(Option<String>);
+
+impl<'de> de::Deserialize<'de> for MaybeString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeString;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<MaybeString, E> {
+                Ok(MaybeString(Some(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<MaybeString, E> {
+                Ok(MaybeString(Some(s)))
+            }
+            accept_other!(MaybeString => MaybeString(None); map, seq, scalars);
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A bool, or `None` for any other JSON value (which is consumed).
+struct MaybeBool(Option<bool>);
+
+impl<'de> de::Deserialize<'de> for MaybeBool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeBool;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a bool")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<MaybeBool, E> {
+                Ok(MaybeBool(Some(b)))
+            }
+            accept_other!(MaybeBool => MaybeBool(None); map, seq, str, numbers, unit);
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,331 @@
+//! The Pushgateway's HTTP API: reading every group (`GET /api/v1/metrics`)
+//! and deleting one group by its full grouping key.
+//!
+//! This module fetches and sends; it decides nothing.
+
+pub mod document;
+
+use std::io::BufReader;
+use std::time::{Duration, SystemTime};
+
+use futures_util::TryStreamExt as _;
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, DATE, USER_AGENT};
+use reqwest::{StatusCode, Url};
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::errors::error_chain;
+use crate::group::GroupingKey;
+pub use document::{DocumentError, Entry, SkippedGroup};
+
+/// How to reach gateways.
+#[derive(Debug, Clone)]
+pub struct TransportOptions {
+    /// Bounds each HTTP request, body included.
+    pub timeout: Duration,
+}
+
+/// A scan's result: every group, and the gateway's own idea of the time.
+#[derive(Debug)]
+pub struct Scan {
+    pub entries: Vec<Entry>,
+    /// The response's `Date` header, when present and valid.
+    pub server_date: Option<SystemTime>,
+}
+
+/// Why a gateway could not be scanned. Messages name the redacted URL only.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("could not build the HTTP client: {0}")]
+    Client(String),
+    #[error("GET {url}: {cause}")]
+    Request { url: String, cause: String },
+    #[error("GET {url}: HTTP {status}{}", excerpt(.body))]
+    Status {
+        url: String,
+        status: StatusCode,
+        body: String,
+    },
+    #[error("GET {url}: expected JSON, got Content-Type {content_type:?}{}", excerpt(.body))]
+    NotJson {
+        url: String,
+        content_type: String,
+        body: String,
+    },
+    #[error("GET {url}: {}", error_chain(.source))]
+    Document {
+        url: String,
+        #[source]
+        source: DocumentError,
+    },
+}
+
+/// Why one DELETE failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    #[error("DELETE {path}: {cause}")]
+    Request { path: String, cause: String },
+    #[error("DELETE {path}: HTTP {status} (expected 202 Accepted){}", excerpt(.body))]
+    Status {
+        path: String,
+        status: StatusCode,
+        body: String,
+    },
+}
+
+fn excerpt(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        return String::new();
+    }
+    let mut short: String = body.chars().take(160).collect();
+    if short.len() < body.len() {
+        short.push('…');
+    }
+    format!(": {}", short.replace(['\n', '\r'], " "))
+}
+
+/// One Pushgateway, addressed by its base URL (path prefix kept).
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    client: reqwest::Client,
+    base: Url,
+    /// The base path without its trailing slash ("" for the root).
+    prefix: String,
+    /// The base URL as it may be shown: credentials and query removed.
+    display: String,
+}
+
+impl Gateway {
+    pub fn new(url: &str, options: &TransportOptions) -> Result<Gateway, ScanError> {
+        let invalid = |reason: &str| ScanError::InvalidUrl {
+            url: redact_url_text(url),
+            reason: reason.to_owned(),
+        };
+        let mut base = Url::parse(url.trim()).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(invalid("the scheme must be http or https"));
+        }
+        if base.host_str().is_none_or(str::is_empty) {
+            return Err(invalid("the URL has no host"));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let prefix = base.path().trim_end_matches('/').to_owned();
+        let display = redact(&base);
+        let client = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ScanError::Client(error_chain(&e.without_url())))?;
+        Ok(Gateway {
+            client,
+            base,
+            prefix,
+            display,
+        })
+    }
+
+    /// The base URL with credentials redacted, as reports and logs show it.
+    pub fn display_url(&self) -> &str {
+        &self.display
+    }
+
+    fn url_for(&self, suffix: &str) -> Url {
+        let mut url = self.base.clone();
+        url.set_path(&format!("{}{}", self.prefix, suffix));
+        url
+    }
+
+    fn shown(&self, suffix: &str) -> String {
+        format!("{}{}", self.display, suffix)
+    }
+
+    /// Reads every group from `GET {base}/api/v1/metrics`, streaming the body
+    /// through the document reader on a blocking thread.
+    pub async fn scan(&self) -> Result<Scan, ScanError> {
+        const PATH: &str = "/api/v1/metrics";
+        let shown = self.shown(PATH);
+        let request_failed = |e: reqwest::Error| ScanError::Request {
+            url: shown.clone(),
+            cause: error_chain(&e.without_url()),
+        };
+        let response = self
+            .client
+            .get(self.url_for(PATH))
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, user_agent())
+            .send()
+            .await
+            .map_err(request_failed)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = body_excerpt(response).await;
+            return Err(ScanError::Status {
+                url: shown,
+                status,
+                body,
+            });
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if let Some(ct) = content_type.filter(|ct| !ct.to_ascii_lowercase().contains("json")) {
+            let body = body_excerpt(response).await;
+            return Err(ScanError::NotJson {
+                url: shown,
+                content_type: ct,
+                body,
+            });
+        }
+        let server_date = response
+            .headers()
+            .get(DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+
+        let body = response
+            .bytes_stream()
+            .map_err(|e| std::io::Error::other(e.without_url()));
+        let bridge = SyncIoBridge::new(StreamReader::new(Box::pin(body)));
+        let parsed = tokio::task::spawn_blocking(move || {
+            document::read_document(BufReader::with_capacity(256 * 1024, bridge))
+        })
+        .await
+        .map_err(|e| ScanError::Request {
+            url: shown.clone(),
+            cause: format!("the reader task failed: {e}"),
+        })?;
+        let entries = parsed.map_err(|source| ScanError::Document { url: shown, source })?;
+        Ok(Scan {
+            entries,
+            server_date,
+        })
+    }
+
+    /// `DELETE {base}/metrics/job@base64/…` for exactly this grouping key.
+    /// Only 202 Accepted counts as success; the gateway queues the deletion.
+    pub async fn delete(&self, key: &GroupingKey) -> Result<(), DeleteError> {
+        let suffix = format!("/metrics/{}", key.delete_path());
+        let path = self.shown(&suffix);
+        let response = self
+            .client
+            .delete(self.url_for(&suffix))
+            .header(USER_AGENT, user_agent())
+            .send()
+            .await
+            .map_err(|e| DeleteError::Request {
+                path: path.clone(),
+                cause: error_chain(&e.without_url()),
+            })?;
+        let status = response.status();
+        if status == StatusCode::ACCEPTED {
+            return Ok(());
+        }
+        let body = body_excerpt(response).await;
+        Err(DeleteError::Status { path, status, body })
+    }
+}
+
+fn user_agent() -> HeaderValue {
+    HeaderValue::from_static(concat!("pushgateway-janitor/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The start of an error body, for the message; never more than 4 KiB read.
+async fn body_excerpt(mut response: reqwest::Response) -> String {
+    let mut buf = Vec::new();
+    while buf.len() < 4096 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    buf.truncate(4096);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The URL with any password replaced, user kept, query dropped.
+pub fn redact(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("REDACTED"));
+    }
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string().trim_end_matches('/').to_owned()
+}
+
+/// Redacts a URL given as text, even one that does not parse.
+pub fn redact_url_text(url: &str) -> String {
+    match Url::parse(url.trim()) {
+        Ok(parsed) => redact(&parsed),
+        // Drop anything that could be userinfo: text up to the last '@'
+        // after the scheme.
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(s), Some(at)) if at > s => {
+                format!("{}REDACTED@{}", &url[..s + 3], &url[at + 1..])
+            }
+            _ => url.to_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gw(url: &str) -> Gateway {
+        Gateway::new(
+            url,
+            &TransportOptions {
+                timeout: Duration::from_secs(1),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn keeps_the_path_prefix() {
+        let g = gw("http://h:9091/pgw/");
+        assert_eq!(
+            g.url_for("/api/v1/metrics").as_str(),
+            "http://h:9091/pgw/api/v1/metrics"
+        );
+        let g = gw("http://h:9091");
+        assert_eq!(
+            g.url_for("/metrics/job@base64/eA").as_str(),
+            "http://h:9091/metrics/job@base64/eA"
+        );
+    }
+
+    #[test]
+    fn delete_url_keeps_encoding_characters() {
+        let g = gw("http://h:9091/p");
+        let key = GroupingKey::new([("job", "a/b"), ("instance", "")]).unwrap();
+        let url = g.url_for(&format!("/metrics/{}", key.delete_path()));
+        assert_eq!(
+            url.as_str(),
+            "http://h:9091/p/metrics/job@base64/YS9i/instance@base64/="
+        );
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        let g = gw("https://user:s3cret@h:9091/pgw?token=abc");
+        assert_eq!(g.display_url(), "https://user:REDACTED@h:9091/pgw");
+        assert!(!redact_url_text("http://u:s3cret@ho st").contains("s3cret"));
+    }
+
+    #[test]
+    fn rejects_unusable_urls() {
+        let opts = TransportOptions {
+            timeout: Duration::from_secs(1),
+        };
+        for bad in ["", "localhost:9091", "ftp://h/", "http://", "not a url"] {
+            assert!(Gateway::new(bad, &opts).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

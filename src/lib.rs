@@ -1,0 +1,16 @@
+//! pushgateway-janitor: deletes the groups of a Prometheus Pushgateway that
+//! have been silent for longer than a threshold, addressing each by its
+//! exact grouping key.
+//!
+//! The data flows one way: `cli` -> [`config::Config`] -> [`gateway`] scan ->
+//! [`plan::decide`] -> [`gateway`] delete -> [`report`] -> [`exit`] code.
+
+pub mod cli;
+pub mod config;
+pub mod errors;
+pub mod exit;
+pub mod gateway;
+pub mod group;
+pub mod plan;
+pub mod report;
+pub mod run;

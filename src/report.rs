@@ -1,0 +1,280 @@
+//! The run report: serde structs with stable names (schema v1), and the
+//! human rendering of the same data.
+
+use std::io::{self, Write};
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::exit::ExitStatus;
+use crate::plan::human_seconds;
+
+pub const SCHEMA: &str = "pushgateway-janitor/report/v1";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub dry_run: bool,
+    pub started_at: String,
+    pub finished_at: String,
+    pub threshold_seconds: f64,
+    pub gateways: Vec<GatewayReport>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayReport {
+    /// The base URL, credentials redacted.
+    pub url: String,
+    /// The time the plan was made against.
+    pub now: String,
+    /// Which clock gave `now`.
+    pub clock: &'static str,
+    /// Why the gateway could not be scanned; then `groups` is empty.
+    pub error: Option<String>,
+    pub groups: Vec<GroupReport>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupReport {
+    pub labels: LabelSet,
+    pub last_push: Option<String>,
+    pub last_failure: Option<String>,
+    pub last_activity: Option<String>,
+    pub age_seconds: Option<f64>,
+    pub threshold_seconds: f64,
+    pub last_push_successful: Option<bool>,
+    pub action: Action,
+    pub reason: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Stale, and the gateway accepted the DELETE (202).
+    Deleted,
+    /// Stale; a dry run sent nothing.
+    WouldDelete,
+    /// Stale, but the DELETE failed.
+    DeleteFailed,
+    /// Active within its threshold.
+    Kept,
+    /// Malformed or of unknown age; never deleted.
+    Skipped,
+}
+
+impl Action {
+    fn human(self) -> &'static str {
+        match self {
+            Action::Deleted => "deleted",
+            Action::WouldDelete => "would delete",
+            Action::DeleteFailed => "delete failed",
+            Action::Kept => "kept",
+            Action::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub groups: u64,
+    pub stale: u64,
+    pub deleted: u64,
+    pub would_delete: u64,
+    pub delete_failed: u64,
+    pub kept: u64,
+    pub skipped: u64,
+}
+
+impl Summary {
+    pub fn of(groups: &[GroupReport]) -> Summary {
+        let mut s = Summary::default();
+        for g in groups {
+            s.groups += 1;
+            match g.action {
+                Action::Deleted => s.deleted += 1,
+                Action::WouldDelete => s.would_delete += 1,
+                Action::DeleteFailed => s.delete_failed += 1,
+                Action::Kept => s.kept += 1,
+                Action::Skipped => s.skipped += 1,
+            }
+        }
+        s.stale = s.deleted + s.would_delete + s.delete_failed;
+        s
+    }
+
+    fn add(mut self, o: &Summary) -> Summary {
+        self.groups += o.groups;
+        self.stale += o.stale;
+        self.deleted += o.deleted;
+        self.would_delete += o.would_delete;
+        self.delete_failed += o.delete_failed;
+        self.kept += o.kept;
+        self.skipped += o.skipped;
+        self
+    }
+}
+
+/// Labels in a fixed order (job first for a grouping key), as a JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelSet(pub Vec<(String, String)>);
+
+impl Serialize for LabelSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl std::fmt::Display for LabelSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("{")?;
+        for (i, (name, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{name}={value:?}")?;
+        }
+        f.write_str("}")
+    }
+}
+
+impl Report {
+    pub fn new(
+        dry_run: bool,
+        started_at: f64,
+        finished_at: f64,
+        threshold_seconds: f64,
+        gateways: Vec<GatewayReport>,
+    ) -> Report {
+        let summary = gateways
+            .iter()
+            .fold(Summary::default(), |acc, g| acc.add(&g.summary));
+        Report {
+            schema: SCHEMA,
+            dry_run,
+            started_at: rfc3339(started_at),
+            finished_at: rfc3339(finished_at),
+            threshold_seconds,
+            gateways,
+            summary,
+        }
+    }
+
+    /// The exit status this report calls for, most severe first.
+    pub fn exit_status(&self) -> ExitStatus {
+        ExitStatus::worst(self.gateways.iter().map(|g| {
+            if g.error.is_some() {
+                ExitStatus::ScanFailed
+            } else if g.summary.delete_failed > 0 {
+                ExitStatus::DeleteFailed
+            } else {
+                ExitStatus::Ok
+            }
+        }))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report serializes")
+    }
+
+    /// One line per group acted on (and, when `verbose`, per group kept),
+    /// then a summary line per gateway.
+    pub fn write_human(&self, out: &mut impl Write, verbose: bool) -> io::Result<()> {
+        for gw in &self.gateways {
+            if let Some(error) = &gw.error {
+                writeln!(out, "{}: not scanned: {error}", gw.url)?;
+                continue;
+            }
+            for g in &gw.groups {
+                if g.action == Action::Kept && !verbose {
+                    continue;
+                }
+                let age = g
+                    .age_seconds
+                    .map(human_seconds)
+                    .unwrap_or_else(|| "?".into());
+                write!(
+                    out,
+                    "{:<13}  {}  silent {} (threshold {})",
+                    g.action.human(),
+                    g.labels,
+                    age,
+                    human_seconds(g.threshold_seconds)
+                )?;
+                match (&g.error, g.action) {
+                    (Some(e), _) => writeln!(out, ": {e}")?,
+                    (None, Action::Skipped) => writeln!(out, ": {}", g.reason)?,
+                    _ => writeln!(out)?,
+                }
+            }
+            let s = &gw.summary;
+            write!(out, "{}: {} groups, {} stale: ", gw.url, s.groups, s.stale)?;
+            if self.dry_run {
+                write!(out, "{} would be deleted", s.would_delete)?;
+            } else {
+                write!(out, "{} deleted, {} failed", s.deleted, s.delete_failed)?;
+            }
+            write!(out, "; {} kept, {} skipped", s.kept, s.skipped)?;
+            writeln!(
+                out,
+                "{}",
+                if self.dry_run {
+                    " (dry run: nothing sent)"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Unix seconds as RFC 3339 UTC with millisecond precision (the gateway's
+/// float seconds carry no more than that).
+pub fn rfc3339(unix_seconds: f64) -> String {
+    let millis = (unix_seconds * 1000.0).round() as i128;
+    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| format!("{unix_seconds}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_rounds_to_millis() {
+        assert_eq!(rfc3339(1_795_481_266.298_571_6), "2026-11-24T00:47:46.299Z");
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn summary_counts_actions() {
+        let g = |action| GroupReport {
+            labels: LabelSet::default(),
+            last_push: None,
+            last_failure: None,
+            last_activity: None,
+            age_seconds: None,
+            threshold_seconds: 1.0,
+            last_push_successful: None,
+            action,
+            reason: String::new(),
+            error: None,
+        };
+        let s = Summary::of(&[g(Action::Deleted), g(Action::DeleteFailed), g(Action::Kept)]);
+        assert_eq!(
+            (s.groups, s.stale, s.deleted, s.delete_failed, s.kept),
+            (3, 2, 1, 1, 1)
+        );
+    }
+}

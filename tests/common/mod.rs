@@ -1,0 +1,299 @@
+//! Test harness: a real Pushgateway on a free loopback port with a temporary
+//! persistence file, a client that pushes groups the way a producer would,
+//! and typed report structs that reject unknown fields.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// Where the Pushgateway binary is: `PUSHGATEWAY_BIN`, else the Debian name
+/// `prometheus-pushgateway` or upstream's `pushgateway` on PATH.
+pub fn pushgateway_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("PUSHGATEWAY_BIN") {
+        return PathBuf::from(bin);
+    }
+    for name in ["prometheus-pushgateway", "pushgateway"] {
+        if let Some(dir) = std::env::var_os("PATH") {
+            for d in std::env::split_paths(&dir) {
+                let p = d.join(name);
+                if p.is_file() {
+                    return p;
+                }
+            }
+        }
+    }
+    // Missing is a failure, never a skip: these tests are the proof.
+    panic!(
+        "no Pushgateway binary: install Debian's prometheus-pushgateway \
+         (scripts/test.sh does) or set PUSHGATEWAY_BIN"
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real Pushgateway, killed on drop.
+pub struct Pushgateway {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+    _dir: tempfile::TempDir,
+    client: reqwest::blocking::Client,
+}
+
+impl Pushgateway {
+    pub fn start() -> Pushgateway {
+        Self::start_with(&[])
+    }
+
+    /// Starts one with extra flags (e.g. `--web.route-prefix=/pgw`); the URL
+    /// is the root, callers append a prefix themselves.
+    pub fn start_with(extra: &[&str]) -> Pushgateway {
+        let bin = pushgateway_bin();
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        // A free port can be taken between the probe and the bind: retry.
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let mut child = Command::new(&bin)
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg(format!(
+                    "--persistence.file={}",
+                    dir.path().join("pg.db").display()
+                ))
+                .arg("--log.level=warn")
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            let prefix = extra
+                .iter()
+                .find_map(|a| a.strip_prefix("--web.route-prefix="))
+                .unwrap_or("")
+                .trim_end_matches('/');
+            let ready = format!("http://127.0.0.1:{port}{prefix}/-/ready");
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if client
+                    .get(&ready)
+                    .send()
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+                {
+                    return Pushgateway {
+                        child,
+                        port,
+                        url: format!("http://127.0.0.1:{port}"),
+                        _dir: dir,
+                        client,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("the Pushgateway did not become ready");
+    }
+
+    /// `PUT`s `body` (text exposition format) to the group `key`, every
+    /// value base64url-encoded, and returns the HTTP status.
+    pub fn push(&self, key: &[(&str, &str)], body: &str) -> u16 {
+        self.client
+            .put(format!("{}/metrics/{}", self.url, path_for(key)))
+            .body(body.to_owned())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Pushes one gauge `name` and asserts the push was accepted.
+    pub fn push_ok(&self, key: &[(&str, &str)], name: &str) {
+        let status = self.push(key, &format!("{name} 1\n"));
+        assert_eq!(status, 200, "push to {key:?} failed");
+    }
+
+    /// The grouping keys the gateway holds now, as label maps.
+    pub fn groups(&self) -> Vec<BTreeMap<String, String>> {
+        let doc: serde_json::Value = self
+            .client
+            .get(format!("{}/api/v1/metrics", self.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        doc["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                g["labels"]
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("<not a string>").to_owned()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Polls (bounded) until the gateway holds exactly `expected` groups:
+    /// deletes are queued, so a GET right after may still show them.
+    pub fn wait_for_groups(&self, expected: &[&[(&str, &str)]]) {
+        let mut want: Vec<BTreeMap<String, String>> = expected.iter().map(|k| labels(k)).collect();
+        want.sort();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut have = self.groups();
+            have.sort();
+            if have == want {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("groups left:\n  {have:?}\nexpected:\n  {want:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Pushgateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn labels(key: &[(&str, &str)]) -> BTreeMap<String, String> {
+    key.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// The push path: every value base64url, `=` for empty.
+pub fn path_for(key: &[(&str, &str)]) -> String {
+    key.iter()
+        .map(|(k, v)| {
+            let enc = if v.is_empty() { "=".to_owned() } else { URL_SAFE_NO_PAD.encode(v) };
+            format!("{k}@base64/{enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Runs the built janitor with `args`, isolated from the caller's env.
+pub fn janitor(args: &[&str]) -> Output {
+    janitor_cmd(args).output().unwrap()
+}
+
+pub fn janitor_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pushgateway-janitor"));
+    cmd.args(args)
+        .env_remove("PUSHGATEWAY_URL")
+        .env_remove("PUSHGATEWAY_JANITOR_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Parses `--output json` stdout into the typed report, rejecting unknown
+/// fields, so the schema cannot drift unnoticed.
+pub fn report(o: &Output) -> Report {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a report ({e}):\n{}\nstderr:\n{}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub schema: String,
+    pub dry_run: bool,
+    pub started_at: String,
+    pub finished_at: String,
+    pub threshold_seconds: f64,
+    pub gateways: Vec<GatewayReport>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayReport {
+    pub url: String,
+    pub now: String,
+    pub clock: String,
+    pub error: Option<String>,
+    pub groups: Vec<GroupReport>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupReport {
+    pub labels: BTreeMap<String, String>,
+    pub last_push: Option<String>,
+    pub last_failure: Option<String>,
+    pub last_activity: Option<String>,
+    pub age_seconds: Option<f64>,
+    pub threshold_seconds: f64,
+    pub last_push_successful: Option<bool>,
+    pub action: String,
+    pub reason: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub groups: u64,
+    pub stale: u64,
+    pub deleted: u64,
+    pub would_delete: u64,
+    pub delete_failed: u64,
+    pub kept: u64,
+    pub skipped: u64,
+}
+
+impl Report {
+    /// The action taken on the group with exactly these labels.
+    pub fn action_of(&self, key: &[(&str, &str)]) -> Option<&str> {
+        let want = labels(key);
+        self.gateways
+            .iter()
+            .flat_map(|g| &g.groups)
+            .find(|g| g.labels == want)
+            .map(|g| g.action.as_str())
+    }
+}
