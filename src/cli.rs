@@ -41,7 +41,7 @@ pub struct Args {
     /// Base URL of the Pushgateway; a path prefix is kept
     /// (http://h:9091/pgw reads http://h:9091/pgw/api/v1/metrics). Repeat
     /// to clean several gateways, each on its own.
-    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", required = true, action = ArgAction::Append)]
+    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", required_unless_present = "generate", action = ArgAction::Append)]
     pub url: Vec<String>,
 
     /// A group is stale when it has been silent (no push, successful or
@@ -78,6 +78,25 @@ pub struct Args {
     /// Less logging on stderr (-q errors only, -qq nothing).
     #[arg(short, long, action = ArgAction::Count)]
     pub quiet: u8,
+
+    /// Also write the run's metrics (last run, last success, duration,
+    /// groups by action per gateway) to PATH in the Prometheus text format
+    /// for node_exporter's textfile collector, atomically. Counters and the
+    /// last success carry over from the file already there.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+
+    /// Run forever, one pass per DURATION (start to start), for a sidecar
+    /// or a Deployment. Failed passes are logged and counted, not fatal;
+    /// SIGTERM/SIGINT let the pass in flight finish, then exit 0.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub every: Option<Duration>,
+
+    /// Print shell completions or the man page to stdout and exit
+    /// (completions-bash, completions-zsh, completions-fish,
+    /// completions-elvish, completions-powershell, man).
+    #[arg(long, value_name = "WHAT", value_enum, hide = true, exclusive = true)]
+    pub generate: Option<crate::completions::Generate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -123,6 +142,8 @@ impl Args {
             },
             concurrency: self.concurrency.into(),
             verbose: self.verbose > 0,
+            textfile: self.textfile,
+            every: self.every,
         }
     }
 }
@@ -165,6 +186,24 @@ mod tests {
     fn url_repeats() {
         let args = Args::try_parse_from(["pgj", "--url", "http://a", "--url", "http://b"]).unwrap();
         assert_eq!(args.url, vec!["http://a", "http://b"]);
+    }
+
+    #[test]
+    fn generate_needs_no_url() {
+        let args = Args::try_parse_from(["pgj", "--generate", "man"]).unwrap();
+        assert_eq!(args.generate, Some(crate::completions::Generate::Man));
+        assert!(Args::try_parse_from(["pgj", "--generate", "man", "--url", "http://a"]).is_err());
+        assert!(
+            Args::try_parse_from(["pgj"]).is_err(),
+            "--url stays required"
+        );
+    }
+
+    #[test]
+    fn every_must_be_positive() {
+        let args = Args::try_parse_from(["pgj", "--url", "http://a", "--every", "5m"]).unwrap();
+        assert_eq!(args.into_config().every, Some(Duration::from_secs(300)));
+        assert!(Args::try_parse_from(["pgj", "--url", "http://a", "--every", "0s"]).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The validated settings of one run, built by `cli` from the arguments.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::gateway::TransportOptions;
 use crate::plan::Policy;
@@ -24,4 +25,8 @@ pub struct Config {
     pub concurrency: usize,
     /// List kept groups in the human output too.
     pub verbose: bool,
+    /// Where to write the self-metrics (`--textfile`).
+    pub textfile: Option<PathBuf>,
+    /// Loop mode: a pass every this long (`--every`).
+    pub every: Option<Duration>,
 }

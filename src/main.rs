@@ -9,9 +9,12 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use pushgateway_janitor::cli::Args;
-use pushgateway_janitor::config::OutputFormat;
+use pushgateway_janitor::completions::{self, Generate};
+use pushgateway_janitor::config::{Config, OutputFormat};
 use pushgateway_janitor::exit::ExitStatus;
+use pushgateway_janitor::metrics::Textfile;
 use pushgateway_janitor::report::Report;
+use pushgateway_janitor::schedule;
 
 const LOG_ENV: &str = "PUSHGATEWAY_JANITOR_LOG";
 
@@ -20,6 +23,9 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => return usage_error(e),
     };
+    if let Some(what) = args.generate {
+        return generate(what);
+    }
     init_logging(args.verbosity());
     let config = args.into_config();
 
@@ -34,8 +40,29 @@ fn main() -> ExitCode {
             return ExitStatus::ScanFailed.into();
         }
     };
+    let mut textfile = config.textfile.as_deref().map(Textfile::open);
+    let mut on_pass = |report: &Report| emit(report, &config, textfile.as_mut());
+    if let Some(every) = config.every {
+        return match runtime.block_on(schedule::run_every(
+            &config,
+            every,
+            &SystemTime::now,
+            &mut on_pass,
+        )) {
+            Ok(schedule::Stop::Signal(_)) => ExitCode::SUCCESS,
+            Err(e) => {
+                print_error(&format!("could not install the signal handlers: {e}"));
+                ExitStatus::ScanFailed.into()
+            }
+        };
+    }
     let report = runtime.block_on(pushgateway_janitor::run::run(&config, &SystemTime::now));
+    on_pass(&report).into()
+}
 
+/// Everything one pass's report goes to: the error lines, the report file,
+/// the textfile, stdout. Returns the pass's exit status.
+fn emit(report: &Report, config: &Config, textfile: Option<&mut Textfile>) -> ExitStatus {
     let mut status = report.exit_status();
     for gw in &report.gateways {
         if let Some(error) = &gw.error {
@@ -51,13 +78,36 @@ fn main() -> ExitCode {
             status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
         }
     }
-    if let Err(e) = print_report(&report, config.output, config.verbose) {
+    if let Some(textfile) = textfile {
+        if let Err(e) = textfile.record(report) {
+            print_error(&format!(
+                "could not write the textfile {}: {e}",
+                textfile.path().display()
+            ));
+            status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
+        }
+    }
+    if let Err(e) = print_report(report, config.output, config.verbose) {
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         if e.kind() != io::ErrorKind::BrokenPipe {
             print_error(&format!("could not write the report to stdout: {e}"));
         }
     }
-    status.into()
+    status
+}
+
+/// `--generate`: completions or the man page on stdout.
+fn generate(what: Generate) -> ExitCode {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match completions::write(what, &mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&format!("could not write to stdout: {e}"));
+            ExitStatus::ScanFailed.into()
+        }
+    }
 }
 
 fn print_report(report: &Report, output: OutputFormat, verbose: bool) -> io::Result<()> {
