@@ -197,6 +197,46 @@ fn an_unwritable_textfile_is_an_error_line_and_exit_1() {
     );
 }
 
+/// Kills the janitor when a test fails before reaping it, so no `--every`
+/// process outlives its test.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for Reaper {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaper {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+/// What an exited child wrote to its piped stdout and stderr.
+fn drain(child: &mut Child) -> (String, String) {
+    let read = |pipe: Option<&mut dyn std::io::Read>| {
+        let mut text = String::new();
+        if let Some(p) = pipe {
+            let _ = p.read_to_string(&mut text);
+        }
+        text
+    };
+    let out = read(child.stdout.as_mut().map(|p| p as &mut dyn std::io::Read));
+    let err = read(child.stderr.as_mut().map(|p| p as &mut dyn std::io::Read));
+    (out, err)
+}
+
 /// Waits for `child` at most `limit`; kills it and fails when it overstays.
 fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
     let deadline = Instant::now() + limit;
@@ -263,6 +303,7 @@ fn every_runs_passes_until_sigterm_then_exits_0() {
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
+    .map(Reaper)
     .unwrap();
     let success = "pushgateway_janitor_runs_total{result=\"success\"}";
     wait_for_runs(&prom, success, 2.0, Duration::from_secs(20), &mut child);
@@ -271,16 +312,15 @@ fn every_runs_passes_until_sigterm_then_exits_0() {
     let status = wait_bounded(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status}");
     assert!(started.elapsed() < Duration::from_secs(5));
-    let out = child.wait_with_output().unwrap();
-    let err = stderr(&out);
+    let (out, err) = drain(&mut child);
     assert!(err.contains("SIGTERM"), "{err}");
     assert!(!err.contains("pushgateway-janitor: error"), "{err}");
     // One human summary per pass on stdout.
-    let summaries = stdout(&out)
+    let summaries = out
         .lines()
         .filter(|l| l.starts_with(&format!("{}: 1 groups", pg.url)))
         .count();
-    assert!(summaries >= 2, "{}", stdout(&out));
+    assert!(summaries >= 2, "{out}");
     let s = parse_textfile(&std::fs::read_to_string(&prom).unwrap());
     assert_eq!(
         get(&s, "pushgateway_janitor_runs_total{result=\"failure\"}"),
@@ -306,13 +346,14 @@ fn every_counts_failed_passes_without_exiting_and_stops_on_sigint() {
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
     .spawn()
+    .map(Reaper)
     .unwrap();
     let failure = "pushgateway_janitor_runs_total{result=\"failure\"}";
     wait_for_runs(&prom, failure, 2.0, Duration::from_secs(20), &mut child);
     signal(&child, "INT");
     let status = wait_bounded(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status}");
-    let err = stderr(&child.wait_with_output().unwrap());
+    let (_, err) = drain(&mut child);
     assert!(err.contains("pass failed"), "{err}");
     let s = parse_textfile(&std::fs::read_to_string(&prom).unwrap());
     assert_eq!(get(&s, "pushgateway_janitor_last_run_success"), 0.0);
@@ -375,6 +416,7 @@ fn sigterm_mid_pass_finishes_the_batch() {
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
     .spawn()
+    .map(Reaper)
     .unwrap();
     let deletes = || {
         rt.block_on(server.received_requests())
@@ -387,10 +429,10 @@ fn sigterm_mid_pass_finishes_the_batch() {
     while deletes() == 0 {
         if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
             let _ = child.kill();
-            panic!(
-                "no DELETE arrived: {}",
-                stderr(&child.wait_with_output().unwrap())
-            );
+            panic!("no DELETE arrived: {}", {
+                let _ = child.wait();
+                drain(&mut child).1
+            });
         }
         std::thread::sleep(Duration::from_millis(10));
     }
