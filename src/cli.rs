@@ -21,6 +21,9 @@ Examples:
 
   # Behind a reverse proxy with a path prefix, keep a report file:
   pushgateway-janitor --url https://proxy.example/pgw --report-file /var/lib/pgj/report.json
+
+  # As a sidecar: a pass every 5 minutes, self-metrics for node_exporter:
+  pushgateway-janitor --url http://pushgateway:9091 --every 5m --textfile /run/pgj/pgj.prom
 ";
 
 fn after_help() -> String {
@@ -94,8 +97,9 @@ pub struct Args {
 
     /// Print shell completions or the man page to stdout and exit
     /// (completions-bash, completions-zsh, completions-fish,
-    /// completions-elvish, completions-powershell, man).
-    #[arg(long, value_name = "WHAT", value_enum, hide = true, exclusive = true)]
+    /// completions-elvish, completions-powershell, man). Other flags are
+    /// ignored (not refused: PUSHGATEWAY_URL may well be set).
+    #[arg(long, value_name = "WHAT", value_enum, hide = true)]
     pub generate: Option<crate::completions::Generate>,
 }
 
@@ -192,7 +196,7 @@ mod tests {
     fn generate_needs_no_url() {
         let args = Args::try_parse_from(["pgj", "--generate", "man"]).unwrap();
         assert_eq!(args.generate, Some(crate::completions::Generate::Man));
-        assert!(Args::try_parse_from(["pgj", "--generate", "man", "--url", "http://a"]).is_err());
+        assert!(Args::try_parse_from(["pgj", "--generate", "man", "--url", "http://a"]).is_ok());
         assert!(
             Args::try_parse_from(["pgj"]).is_err(),
             "--url stays required"

@@ -458,6 +458,13 @@ fn generate_writes_completions_and_the_man_page_and_stays_hidden() {
     let help = stdout(&janitor(&["--help"]));
     assert!(!help.contains("--generate"), "hidden from --help");
     assert!(help.contains("--textfile") && help.contains("--every"));
+    // PUSHGATEWAY_URL in the environment does not get in the way.
+    let out = janitor_cmd(&["--generate", "man"])
+        .env("PUSHGATEWAY_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(".TH pushgateway-janitor"), "{}", stdout(&out));
     let out = janitor(&["--generate", "nonsense"]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -151,7 +151,9 @@ impl Pushgateway {
                     .as_object()
                     .map(|o| {
                         o.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("<not a string>").to_owned()))
+                            .map(|(k, v)| {
+                                (k.clone(), v.as_str().unwrap_or("<not a string>").to_owned())
+                            })
                             .collect()
                     })
                     .unwrap_or_default()
@@ -187,14 +189,20 @@ impl Drop for Pushgateway {
 }
 
 pub fn labels(key: &[(&str, &str)]) -> BTreeMap<String, String> {
-    key.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    key.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The push path: every value base64url, `=` for empty.
 pub fn path_for(key: &[(&str, &str)]) -> String {
     key.iter()
         .map(|(k, v)| {
-            let enc = if v.is_empty() { "=".to_owned() } else { URL_SAFE_NO_PAD.encode(v) };
+            let enc = if v.is_empty() {
+                "=".to_owned()
+            } else {
+                URL_SAFE_NO_PAD.encode(v)
+            };
             format!("{k}@base64/{enc}")
         })
         .collect::<Vec<_>>()
