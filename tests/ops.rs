@@ -464,7 +464,11 @@ fn generate_writes_completions_and_the_man_page_and_stays_hidden() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains(".TH pushgateway-janitor"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(".TH pushgateway-janitor"),
+        "{}",
+        stdout(&out)
+    );
     let out = janitor(&["--generate", "nonsense"]);
     assert_eq!(out.status.code(), Some(2));
 }
