@@ -33,8 +33,9 @@ say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN" >&2; }
 die() { echo "demo.sh: error: $*" >&2; exit 1; }
 
 PUSHGATEWAY="${PUSHGATEWAY:-$(command -v prometheus-pushgateway || command -v pushgateway || true)}"
-[ -n "$PUSHGATEWAY" ] && [ -x "$PUSHGATEWAY" ] ||
+if [ -z "$PUSHGATEWAY" ] || [ ! -x "$PUSHGATEWAY" ]; then
   die "no Pushgateway binary: apt-get install prometheus-pushgateway, or set PUSHGATEWAY"
+fi
 command -v curl >/dev/null || die "curl is required"
 
 JANITOR="${JANITOR:-target/debug/pushgateway-janitor}"

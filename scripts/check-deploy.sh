@@ -13,6 +13,7 @@
 #                          examples/report.json is a valid report
 #   cargo test --test ops  the --textfile output passes `promtool check metrics`
 #   bash -n, crontab line  the cron file's syntax (5 time fields, a user, flock -n)
+#   (optional) the scripts are linted by shellcheck when it is installed
 #   examples/demo.sh       end to end, against a throwaway real Pushgateway
 #   docs/readme-ops.md     names the Dockerfile's own build command
 #
@@ -89,6 +90,14 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     tail -n 1
 else
   missing systemd-analyze "apt-get install systemd"
+fi
+
+# --- shell scripts (optional tool: a lint, not a proof) ---
+if command -v shellcheck >/dev/null 2>&1; then
+  log "shellcheck examples/demo.sh scripts/check-deploy.sh"
+  shellcheck examples/demo.sh scripts/check-deploy.sh
+else
+  log "NOTE: shellcheck not installed; scripts not linted (apt-get install shellcheck)"
 fi
 
 # --- cron file ---
