@@ -194,8 +194,13 @@ impl Report {
                 continue;
             }
             for g in &gw.groups {
-                if g.action == Action::Kept && !verbose {
-                    continue;
+                match g.action {
+                    Action::Kept if !verbose => continue,
+                    Action::Skipped => {
+                        writeln!(out, "{:<13}  {}: {}", g.action.human(), g.labels, g.reason)?;
+                        continue;
+                    }
+                    _ => {}
                 }
                 let age = g
                     .age_seconds
@@ -209,10 +214,9 @@ impl Report {
                     age,
                     human_seconds(g.threshold_seconds)
                 )?;
-                match (&g.error, g.action) {
-                    (Some(e), _) => writeln!(out, ": {e}")?,
-                    (None, Action::Skipped) => writeln!(out, ": {}", g.reason)?,
-                    _ => writeln!(out)?,
+                match &g.error {
+                    Some(e) => writeln!(out, ": {e}")?,
+                    None => writeln!(out)?,
                 }
             }
             let s = &gw.summary;

@@ -39,7 +39,7 @@ pub async fn run(config: &Config, clock: &Clock) -> Report {
 
 async fn run_gateway(url: &str, config: &Config, clock: &Clock) -> GatewayReport {
     let failed = |url: String, error: String| {
-        tracing::error!(gateway = %url, "{error}");
+        tracing::debug!(gateway = %url, "not scanned: {error}");
         GatewayReport {
             url,
             now: rfc3339(unix_seconds(clock())),
