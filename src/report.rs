@@ -260,21 +260,30 @@ impl Report {
             }
             let s = &gw.summary;
             write!(out, "{}: {} groups, {} stale: ", gw.url, s.groups, s.stale)?;
-            if self.dry_run {
+            if let Some(why) = &gw.refused {
+                write!(out, "none deleted, {why}")?;
+            } else if self.dry_run {
                 write!(out, "{} would be deleted", s.would_delete)?;
             } else {
                 write!(out, "{} deleted, {} failed", s.deleted, s.delete_failed)?;
+                if s.repushed + s.still_present > 0 {
+                    write!(
+                        out,
+                        ", {} repushed, {} still present",
+                        s.repushed, s.still_present
+                    )?;
+                }
             }
             write!(out, "; {} kept, {} skipped", s.kept, s.skipped)?;
-            writeln!(
-                out,
-                "{}",
-                if self.dry_run {
-                    " (dry run: nothing sent)"
-                } else {
-                    ""
-                }
-            )?;
+            if s.ignored > 0 {
+                write!(out, ", {} ignored", s.ignored)?;
+            }
+            let dry = if self.dry_run {
+                " (dry run: nothing sent)"
+            } else {
+                ""
+            };
+            writeln!(out, "{dry}")?;
         }
         Ok(())
     }
