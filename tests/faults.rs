@@ -327,6 +327,12 @@ fn bad_flags_exit_2_with_one_line() {
         vec!["--url", "http://127.0.0.1:1", "--timeout", "0s"],
         vec!["--url", "http://127.0.0.1:1", "--no-such-flag"],
         vec!["--threshold", "10m"],
+        vec!["--url", "http://127.0.0.1:1", "--select", r#"{job=~"("}"#],
+        vec!["--url", "http://127.0.0.1:1", "--keep", "job=x"],
+        vec!["--url", "http://127.0.0.1:1", "--rule", r#"{job="x"}"#],
+        vec!["--url", "http://127.0.0.1:1", "--rule", r#"{job="x"}=soon"#],
+        vec!["--url", "http://127.0.0.1:1", "--max-delete-ratio", "2"],
+        vec!["--url", "http://127.0.0.1:1", "--clock", "ntp"],
     ] {
         let out = common::janitor(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
