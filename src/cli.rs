@@ -163,6 +163,7 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
     Ok(Rule {
         selector,
         threshold,
+        text: text.to_owned(),
     })
 }
 

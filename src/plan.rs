@@ -40,6 +40,8 @@ impl fmt::Display for Threshold {
 pub struct Rule {
     pub selector: Selector,
     pub threshold: Threshold,
+    /// The rule as the user wrote it, for reasons.
+    pub text: String,
 }
 
 /// Limits on how much one plan may delete on one gateway.
