@@ -12,6 +12,16 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Where "now" comes from when ages are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockSource {
+    /// The `Date` header of the scan response: ages on the gateway's own
+    /// clock, immune to a wrong or jumping local clock.
+    Server,
+    /// This host's clock.
+    Local,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Base URLs, each processed on its own.
@@ -23,6 +33,9 @@ pub struct Config {
     pub transport: TransportOptions,
     /// How many DELETEs may be in flight at once per gateway.
     pub concurrency: usize,
+    pub clock: ClockSource,
+    /// How long to re-scan for deleted groups; `None` skips verification.
+    pub verify_timeout: Option<Duration>,
     /// List kept groups in the human output too.
     pub verbose: bool,
     /// Where to write the self-metrics (`--textfile`).

@@ -142,12 +142,15 @@ pub fn render(report: &Report, history: &History) -> String {
         "1 when the last run was a dry run (nothing deleted), else 0.",
         bool_value(report.dry_run),
     );
-    out.single(
+    // No sample when the fallback threshold is `never`.
+    out.family(
         "last_run_threshold_seconds",
         "gauge",
-        "The staleness threshold of the last run, in seconds.",
-        report.threshold_seconds,
+        "The fallback staleness threshold of the last run, in seconds (no sample when it is never).",
     );
+    if let Some(threshold) = report.threshold_seconds {
+        out.sample("last_run_threshold_seconds", &[], threshold);
+    }
 
     out.family(
         "runs_total",
@@ -189,10 +192,14 @@ pub fn render(report: &Report, history: &History) -> String {
             let s = &gw.summary;
             let n = match action {
                 "deleted" => s.deleted,
+                "repushed" => s.repushed,
+                "still_present" => s.still_present,
+                "refused" => s.refused,
                 "would_delete" => s.would_delete,
                 "delete_failed" => s.delete_failed,
                 "kept" => s.kept,
-                _ => s.skipped,
+                "skipped" => s.skipped,
+                _ => s.ignored,
             };
             out.sample(
                 "groups",
@@ -204,7 +211,7 @@ pub fn render(report: &Report, history: &History) -> String {
     for (name, help, counts) in [
         (
             "deleted_groups_total",
-            "Groups deleted on this gateway (DELETE accepted), over every run recorded in this file.",
+            "Groups deleted on this gateway (action deleted: DELETE accepted and, unless --no-verify, gone on re-scan), over every run recorded in this file.",
             &history.deleted,
         ),
         (
@@ -498,14 +505,22 @@ mod tests {
             url: url.into(),
             now: "2026-11-24T00:00:00Z".into(),
             clock: "local",
+            clock_skew_seconds: None,
             error: error.map(Into::into),
+            refused: None,
             groups: Vec::new(),
             summary,
         }
     }
 
     fn report(gateways: Vec<GatewayReport>) -> Report {
-        Report::new(false, 1_795_000_000.0, 1_795_000_000.25, 600.0, gateways)
+        Report::new(
+            false,
+            1_795_000_000.0,
+            1_795_000_000.25,
+            Some(600.0),
+            gateways,
+        )
     }
 
     fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -564,7 +579,7 @@ mod tests {
             false,
             1_795_000_300.0,
             1_795_000_301.0,
-            600.0,
+            Some(600.0),
             vec![gateway(
                 "http://a",
                 Some("connection refused"),

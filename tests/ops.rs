@@ -78,7 +78,8 @@ fn promtool_check(path: &Path) {
 fn textfile_from_real_runs_passes_promtool_and_keeps_the_last_success() {
     let pg = Pushgateway::start();
     pg.push_ok(&[("job", "old"), ("instance", "a")], "x");
-    std::thread::sleep(Duration::from_millis(1500));
+    // > threshold + 1 s: the default server clock (Date header) has 1 s steps.
+    std::thread::sleep(Duration::from_millis(2500));
     pg.push_ok(&[("job", "fresh")], "x");
 
     let dir = tempfile::tempdir().unwrap();
@@ -382,7 +383,8 @@ fn sigterm_mid_pass_finishes_the_batch() {
             .text()
             .unwrap()
     };
-    std::thread::sleep(Duration::from_millis(1100));
+    // > threshold + 1 s: ages use the Date header, which has 1 s steps.
+    std::thread::sleep(Duration::from_millis(2200));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
