@@ -354,18 +354,27 @@ pub fn redact(url: &Url) -> String {
     shown.to_string().trim_end_matches('/').to_owned()
 }
 
-/// Redacts a URL given as text, even one that does not parse.
+/// Redacts a URL given as text, even one that does not parse (a password
+/// with a raw `#` or `/` breaks parsing): userinfo up to the last `@` is
+/// replaced, and any query or fragment after it dropped.
 pub fn redact_url_text(url: &str) -> String {
     match Url::parse(url.trim()) {
-        Ok(parsed) => redact(&parsed),
-        // Drop anything that could be userinfo: text up to the last '@'
-        // after the scheme.
-        Err(_) => match (url.find("://"), url.rfind('@')) {
-            (Some(s), Some(at)) if at > s => {
-                format!("{}REDACTED@{}", &url[..s + 3], &url[at + 1..])
-            }
-            _ => url.to_owned(),
-        },
+        // Other schemes parse too, with userinfo left in the path
+        // ("user:pw@host" is scheme "user"): treat them as text.
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => redact(&parsed),
+        _ => {
+            let url = url.trim();
+            let (scheme, rest) = match url.find("://") {
+                Some(s) => url.split_at(s + 3),
+                None => ("", url),
+            };
+            let (userinfo, rest) = match rest.rfind('@') {
+                Some(at) => ("REDACTED@", &rest[at + 1..]),
+                None => ("", rest),
+            };
+            let rest = rest.split(['?', '#']).next().unwrap_or_default();
+            format!("{scheme}{userinfo}{rest}")
+        }
     }
 }
 
@@ -414,6 +423,19 @@ mod tests {
         let g = gw("https://user:s3cret@h:9091/pgw?token=abc");
         assert_eq!(g.display_url(), "https://user:REDACTED@h:9091/pgw");
         assert!(!redact_url_text("http://u:s3cret@ho st").contains("s3cret"));
+        for unparseable in [
+            "http://u:pa#s3cret@h:9091/p?token=s3cret",
+            "http://u:pa/s3cret@h:99999/p#s3cret",
+            "u:s3cret@h:99999?s3cret",
+            "http://h:99999/p?token=s3cret",
+        ] {
+            let shown = redact_url_text(unparseable);
+            assert!(!shown.contains("s3cret"), "{unparseable} -> {shown}");
+        }
+        assert_eq!(
+            redact_url_text("http://u:pa#ss@h:99999/p?q"),
+            "http://REDACTED@h:99999/p"
+        );
     }
 
     #[test]

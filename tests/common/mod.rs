@@ -3,6 +3,8 @@
 //! and typed report structs that reject unknown fields.
 #![allow(dead_code)]
 
+pub mod secure;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -135,13 +137,14 @@ impl Pushgateway {
 
     /// The grouping keys the gateway holds now, as label maps.
     pub fn groups(&self) -> Vec<BTreeMap<String, String>> {
-        let doc: serde_json::Value = self
+        let body = self
             .client
             .get(format!("{}/api/v1/metrics", self.url))
             .send()
             .unwrap()
-            .json()
+            .bytes()
             .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
         doc["data"]
             .as_array()
             .unwrap()
@@ -151,7 +154,9 @@ impl Pushgateway {
                     .as_object()
                     .map(|o| {
                         o.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("<not a string>").to_owned()))
+                            .map(|(k, v)| {
+                                (k.clone(), v.as_str().unwrap_or("<not a string>").to_owned())
+                            })
                             .collect()
                     })
                     .unwrap_or_default()
@@ -187,14 +192,20 @@ impl Drop for Pushgateway {
 }
 
 pub fn labels(key: &[(&str, &str)]) -> BTreeMap<String, String> {
-    key.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    key.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The push path: every value base64url, `=` for empty.
 pub fn path_for(key: &[(&str, &str)]) -> String {
     key.iter()
         .map(|(k, v)| {
-            let enc = if v.is_empty() { "=".to_owned() } else { URL_SAFE_NO_PAD.encode(v) };
+            let enc = if v.is_empty() {
+                "=".to_owned()
+            } else {
+                URL_SAFE_NO_PAD.encode(v)
+            };
             format!("{k}@base64/{enc}")
         })
         .collect::<Vec<_>>()
