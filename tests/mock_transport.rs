@@ -258,7 +258,8 @@ async fn bearer_token_and_extra_headers_are_sent_and_never_shown() {
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
     let token_file = token_file.to_str().unwrap().to_owned();
-    let runs: [(&[&str], &[(&str, &str)]); 2] = [
+    type Run<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let runs: [Run; 2] = [
         (&[], &[("PUSHGATEWAY_TOKEN", TOKEN)]),
         (&["--bearer-token-file", &token_file], &[]),
     ];
