@@ -26,7 +26,7 @@ Examples:
   pushgateway-janitor --url https://proxy.example/pgw --report-file /var/lib/pgj/report.json
 
   # Basic auth and a private CA (the password is read from the file):
-  pushgateway-janitor --url https://pushgateway:9091 --basic-auth-user janitor \
+  pushgateway-janitor --url https://pushgateway:9091 --basic-auth-user janitor \\
       --basic-auth-password-file /run/secrets/pgw-password --ca-cert /etc/pgw/ca.pem
 ";
 
