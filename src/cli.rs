@@ -299,6 +299,103 @@ mod tests {
     }
 
     #[test]
+    fn transport_flags() {
+        let parse =
+            |args: &[&str]| Args::try_parse_from(["pgj", "--url", "http://h"].iter().chain(args));
+        let config = parse(&[]).unwrap().into_config();
+        assert_eq!(config.transport.credentials, Credentials::None);
+        assert_eq!(config.transport.retry, RetryPolicy::default());
+        assert_eq!(config.transport.retry.retries, 3);
+
+        let config = parse(&[
+            "--basic-auth-user",
+            "u",
+            "--basic-auth-password-file",
+            "/pw",
+            "--header",
+            "X-A: 1",
+            "--header",
+            "X-B: 2",
+            "--ca-cert",
+            "/ca",
+            "--client-cert",
+            "/c",
+            "--client-key",
+            "/k",
+            "--insecure-skip-verify",
+            "--retries",
+            "0",
+            "--retry-backoff",
+            "50ms",
+        ])
+        .unwrap()
+        .into_config();
+        let t = config.transport;
+        assert_eq!(
+            t.credentials,
+            Credentials::Basic {
+                user: "u".into(),
+                password: SecretSource::File("/pw".into())
+            }
+        );
+        assert_eq!(t.headers.len(), 2);
+        assert_eq!(t.tls.client_key, Some("/k".into()));
+        assert!(t.tls.insecure_skip_verify);
+        assert_eq!(
+            t.retry,
+            RetryPolicy {
+                retries: 0,
+                initial_backoff: Duration::from_millis(50)
+            }
+        );
+
+        let t = parse(&["--bearer-token", "tok"])
+            .unwrap()
+            .into_config()
+            .transport;
+        assert_eq!(
+            t.credentials,
+            Credentials::Bearer(SecretSource::Value(Secret::new("tok")))
+        );
+        let t = parse(&["--bearer-token-file", "/t"])
+            .unwrap()
+            .into_config()
+            .transport;
+        assert_eq!(
+            t.credentials,
+            Credentials::Bearer(SecretSource::File("/t".into()))
+        );
+
+        for bad in [
+            &["--basic-auth-user", "u"][..],
+            &["--basic-auth-password", "p"],
+            &[
+                "--basic-auth-user",
+                "u",
+                "--basic-auth-password",
+                "p",
+                "--basic-auth-password-file",
+                "/f",
+            ],
+            &[
+                "--basic-auth-user",
+                "u",
+                "--basic-auth-password",
+                "p",
+                "--bearer-token",
+                "t",
+            ],
+            &["--bearer-token", "t", "--bearer-token-file", "/t"],
+            &["--client-cert", "/c"],
+            &["--client-key", "/k"],
+            &["--header", "no colon"],
+            &["--retries", "21"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
     fn verbose_and_quiet_conflict() {
         assert!(Args::try_parse_from(["pgj", "--url", "http://a", "-v", "-q"]).is_err());
     }
