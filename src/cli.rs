@@ -48,7 +48,7 @@ pub struct Args {
     /// Base URL of the Pushgateway; a path prefix is kept
     /// (http://h:9091/pgw reads http://h:9091/pgw/api/v1/metrics). Repeat
     /// to clean several gateways, each on its own.
-    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", required = true, action = ArgAction::Append)]
+    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", hide_env_values = true, required = true, action = ArgAction::Append)]
     pub url: Vec<String>,
 
     /// A group is stale when it has been silent (no push, successful or

@@ -332,6 +332,10 @@ fn route_prefix_with_and_without_trailing_slash() {
 #[test]
 fn help_never_shows_secret_env_values() {
     let out = janitor_cmd(&["--help"])
+        .env(
+            "PUSHGATEWAY_URL",
+            format!("https://janitor:{PASSWORD}@pgw:9091"),
+        )
         .env("PUSHGATEWAY_PASSWORD", PASSWORD)
         .env("PUSHGATEWAY_TOKEN", "tok-7f2a9c")
         .output()
@@ -340,6 +344,7 @@ fn help_never_shows_secret_env_values() {
     let help = stdout(&out);
     assert!(help.contains("[env: PUSHGATEWAY_PASSWORD]"), "{help}");
     assert!(help.contains("[env: PUSHGATEWAY_TOKEN]"), "{help}");
+    assert!(help.contains("[env: PUSHGATEWAY_URL]"), "{help}");
     assert_no_leak(&out, &[PASSWORD, "tok-7f2a9c"], None);
 }
 

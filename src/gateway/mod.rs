@@ -343,11 +343,15 @@ async fn body_excerpt(mut response: reqwest::Response) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// The URL with any password replaced, user kept, query dropped.
+/// The URL with any password replaced, user kept, query dropped. A user
+/// without a password is often a token (`https://TOKEN@host`), so it is
+/// replaced instead.
 pub fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     if shown.password().is_some() {
         let _ = shown.set_password(Some("REDACTED"));
+    } else if !shown.username().is_empty() {
+        let _ = shown.set_username("REDACTED");
     }
     shown.set_query(None);
     shown.set_fragment(None);
@@ -432,6 +436,10 @@ mod tests {
             let shown = redact_url_text(unparseable);
             assert!(!shown.contains("s3cret"), "{unparseable} -> {shown}");
         }
+        assert_eq!(
+            gw("https://tok3n-s3cret@h/").display_url(),
+            "https://REDACTED@h"
+        );
         assert_eq!(
             redact_url_text("http://u:pa#ss@h:99999/p?q"),
             "http://REDACTED@h:99999/p"
