@@ -222,6 +222,7 @@ fn an_untrusted_certificate_fails_clearly_unless_its_ca_is_given() {
         let out = janitor(&args);
         assert_eq!(out.status.code(), Some(1), "{extra:?}: {}", stderr(&out));
         let err = stderr(&out);
+        eprintln!("untrusted, {extra:?}: {err}");
         assert!(err.contains("certificate"), "{extra:?}: {err}");
         assert!(err.contains("--ca-cert"), "no hint in: {err}");
         assert_eq!(report(&out).summary.deleted, 0);
@@ -280,10 +281,24 @@ fn mutual_tls_needs_the_client_certificate() {
     std::thread::sleep(AGE);
     let ca = pki.ca.to_str().unwrap();
 
-    let out = janitor(&["--url", &pg.url, "--threshold", "1s", "--ca-cert", ca]);
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--threshold",
+        "1s",
+        "--ca-cert",
+        ca,
+        "-vv",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
+    eprintln!("without a client certificate: {err}");
     assert!(err.contains("pushgateway-janitor: error: "), "{err}");
+    assert!(err.contains("--client-cert"), "no hint in: {err}");
+    assert!(
+        !err.contains("retry"),
+        "a certificate problem was retried: {err}"
+    );
     pg.wait_for_groups(&[&key]);
 
     let out = janitor(&[

@@ -345,8 +345,11 @@ pub fn tls_hint(cause: &str) -> &'static str {
         " (the server's TLS certificate is not signed by a trusted CA: pass its CA with --ca-cert)"
     } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
         " (the server's TLS certificate does not name this host)"
-    } else if lower.contains("certificaterequired") || lower.contains("certificate required") {
-        " (the server requires a client certificate: --client-cert and --client-key)"
+    } else if lower.contains("certificaterequired")
+        || lower.contains("certificate required")
+        || lower.contains("alert: badcertificate")
+    {
+        " (the server wants a client certificate it trusts: --client-cert and --client-key)"
     } else {
         ""
     }
