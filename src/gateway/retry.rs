@@ -90,14 +90,6 @@ impl<E> Failure<E> {
             retryable: status_is_retryable(status),
         }
     }
-
-    /// Retryable when the transport error is.
-    pub fn for_request(cause: &reqwest::Error, error: E) -> Self {
-        Failure {
-            error,
-            retryable: request_error_is_retryable(cause),
-        }
-    }
 }
 
 pub fn status_is_retryable(status: StatusCode) -> bool {
