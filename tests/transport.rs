@@ -447,4 +447,14 @@ fn connection_errors_name_the_redacted_url_only() {
     assert!(err.contains("janitor:REDACTED@127.0.0.1"), "{err}");
     assert!(err.contains("retry 1 of 1"), "{err}");
     assert_no_leak(&out, &[PASSWORD, &encoded, "q-s3cret"], None);
+
+    // The human report, too.
+    let out = janitor(&["--url", &url, "--retries", "0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("janitor:REDACTED@127.0.0.1"),
+        "{}",
+        stdout(&out)
+    );
+    assert_no_leak(&out, &[PASSWORD, &encoded, "q-s3cret"], None);
 }
