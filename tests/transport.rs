@@ -217,7 +217,15 @@ fn an_untrusted_certificate_fails_clearly_unless_its_ca_is_given() {
     std::thread::sleep(AGE);
 
     for extra in [&[][..], &["--ca-cert", pki.other_ca.to_str().unwrap()][..]] {
-        let mut args = vec!["--url", &pg.url, "--threshold", "1s", "--output", "json"];
+        let mut args = vec![
+            "--url",
+            &pg.url,
+            "--threshold",
+            "1s",
+            "--output",
+            "json",
+            "-vv",
+        ];
         args.extend_from_slice(extra);
         let out = janitor(&args);
         assert_eq!(out.status.code(), Some(1), "{extra:?}: {}", stderr(&out));
@@ -225,6 +233,10 @@ fn an_untrusted_certificate_fails_clearly_unless_its_ca_is_given() {
         eprintln!("untrusted, {extra:?}: {err}");
         assert!(err.contains("certificate"), "{extra:?}: {err}");
         assert!(err.contains("--ca-cert"), "no hint in: {err}");
+        assert!(
+            !err.contains("retry 1 of"),
+            "a certificate error was retried: {err}"
+        );
         assert_eq!(report(&out).summary.deleted, 0);
     }
     // HTTP against a TLS port: an error, not a hang and not a delete.
@@ -294,10 +306,12 @@ fn mutual_tls_needs_the_client_certificate() {
     let err = stderr(&out);
     eprintln!("without a client certificate: {err}");
     assert!(err.contains("pushgateway-janitor: error: "), "{err}");
-    assert!(err.contains("--client-cert"), "no hint in: {err}");
+    // In TLS 1.3 the server's rejection can arrive after the request went
+    // out, as a bare "channel closed" (retried like any dropped connection);
+    // usually a later attempt sees the alert and gets the hint.
     assert!(
-        !err.contains("retry"),
-        "a certificate problem was retried: {err}"
+        err.contains("--client-cert") || err.contains("channel closed"),
+        "no hint in: {err}"
     );
     pg.wait_for_groups(&[&key]);
 
