@@ -326,3 +326,74 @@ async fn an_error_body_is_shown_but_credentials_are_not() {
     assert!(err.contains("HTTP 401"), "{err}");
     assert!(!err.contains("pw-1d9e-secret") && !stdout(&out).contains("pw-1d9e-secret"));
 }
+
+/// A bare HTTP/1.1 server that serves `document` on GET and, on DELETE,
+/// holds each request for a while, counting how many are in flight at once.
+async fn counting_gateway(
+    document: String,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let max_out = max.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (document, in_flight, max) = (document.clone(), in_flight.clone(), max.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let response = if head.starts_with(b"DELETE ") {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_owned()
+                } else {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{document}",
+                        document.len()
+                    )
+                };
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (url, max_out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_run_concurrently_up_to_the_bound() {
+    let jobs: Vec<String> = (0..12).map(|i| format!("c{i:02}")).collect();
+    let keys: Vec<Vec<(&str, &str)>> = jobs.iter().map(|j| vec![("job", j.as_str())]).collect();
+    let refs: Vec<&[(&str, &str)]> = keys.iter().map(Vec::as_slice).collect();
+    // (flag, lowest and highest peak allowed): the bound holds, and it is
+    // reached, so the DELETEs do overlap.
+    for (concurrency, low, high) in [("1", 1, 1), ("3", 3, 3), ("16", 6, 12)] {
+        let (url, max) = counting_gateway(document(&refs)).await;
+        let out = run(&args(&url, &["--concurrency", concurrency]), &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(report(&out).summary.deleted, 12);
+        // Each DELETE is held 250ms, long enough for the others to start.
+        let max = max.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            (low..=high).contains(&max),
+            "--concurrency {concurrency}: {max} in flight at most"
+        );
+    }
+}
