@@ -397,3 +397,61 @@ async fn deletes_run_concurrently_up_to_the_bound() {
         );
     }
 }
+
+/// Answers the n-th connection with the n-th raw response (then closes);
+/// counts the connections.
+async fn scripted_gateway(
+    responses: Vec<String>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => head.extend_from_slice(&buf[..k]),
+                }
+            }
+            let response = responses.get(n).cloned().unwrap_or_default();
+            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_breaks_off_is_scanned_again() {
+    let full = document(&[]);
+    let ok = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{full}",
+        full.len()
+    );
+    // Promises more bytes than it sends, then closes: a dropped connection.
+    let broken = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        full.len() + 100,
+        &full[..full.len() / 2]
+    );
+    let (url, count) = scripted_gateway(vec![broken.clone(), ok]).await;
+    let out = run(&args(&url, &[]), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("retry 1 of 3"), "{}", stderr(&out));
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // Broken every time: exit 1 after the retries, a clear message.
+    let (url, count) = scripted_gateway(vec![broken; 3]).await;
+    let out = run(&args(&url, &["--retries", "2"]), &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+    eprintln!("{}", stderr(&out));
+}
