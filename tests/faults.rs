@@ -167,7 +167,7 @@ async fn slower_than_the_timeout_exits_1() {
         ResponseTemplate::new(200)
             .set_body_raw(body, "application/json")
             .set_delay(Duration::from_secs(5)),
-        &["--timeout", "500ms"],
+        &["--timeout", "500ms", "--retries", "0"],
         "timed out",
     )
     .await;
@@ -203,7 +203,7 @@ async fn invalid_url_exits_1_without_a_request() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out).trim(),
-        "pushgateway-janitor: error: invalid URL \"ftp://example.invalid\": the scheme must be http or https"
+        "pushgateway-janitor: error: invalid URL \"ftp://example.invalid/\": the scheme must be http or https"
     );
 }
 
@@ -243,6 +243,9 @@ async fn one_failed_delete_does_not_stop_the_others() {
         "--output".into(),
         "json".into(),
         "--no-verify".into(),
+        // Each DELETE once: retries are tested in mock_transport.rs.
+        "--retries".into(),
+        "0".into(),
     ])
     .await;
     assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));

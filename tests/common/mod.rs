@@ -3,6 +3,8 @@
 //! and typed report structs that reject unknown fields.
 #![allow(dead_code)]
 
+pub mod secure;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
