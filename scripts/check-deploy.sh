@@ -84,6 +84,20 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     echo "check-deploy.sh: error: systemd-analyze verify reported problems" >&2
     exit 1
   fi
+  # The commented LoadCredential= variant, switched on instead of the
+  # EnvironmentFile= ExecStart.
+  mkdir "$units/credential"
+  sed "s|/usr/local/bin/pushgateway-janitor|$JANITOR|g; s|^#LoadCredential=|LoadCredential=|; s|^#ExecStart=|ExecStart=|" \
+    deploy/systemd/pushgateway-janitor.service |
+    awk '/^ExecStart=/ { if (!seen++) next } { print }' >"$units/credential/pushgateway-janitor.service"
+  grep -q '^LoadCredential=' "$units/credential/pushgateway-janitor.service" ||
+    { echo "check-deploy.sh: error: the LoadCredential= variant is gone from the unit" >&2; exit 1; }
+  log "systemd-analyze verify (LoadCredential= variant)"
+  if ! out="$(systemd-analyze verify --man=no "$units/credential/pushgateway-janitor.service" 2>&1)" || [ -n "$out" ]; then
+    echo "$out" >&2
+    echo "check-deploy.sh: error: the LoadCredential= variant does not verify" >&2
+    exit 1
+  fi
   log "systemd-analyze security --offline=yes (exposure <= 2.0)"
   # The threshold is on the 0-100 scale that the display divides by 10.
   systemd-analyze security --offline=yes --threshold=20 "$units/pushgateway-janitor.service" |
