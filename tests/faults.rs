@@ -5,59 +5,13 @@
 mod common;
 
 use std::process::Output;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use common::mock::{document, forbid_deletes, group, now, run};
 use common::{report, stderr, stdout};
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-/// A group as `/api/v1/metrics` shows it; times are Go float strings.
-fn group(labels: serde_json::Value, push: f64) -> serde_json::Value {
-    let family = |value: f64| {
-        json!({
-            "time_stamp": "2026-11-24T00:47:46.298571418Z",
-            "type": "GAUGE",
-            "metrics": [{"labels": labels, "value": format!("{value:e}")}]
-        })
-    };
-    json!({
-        "labels": labels,
-        "last_push_successful": true,
-        "push_time_seconds": family(push),
-        "push_failure_time_seconds": family(0.0),
-    })
-}
-
-fn document(groups: Vec<serde_json::Value>) -> serde_json::Value {
-    json!({"status": "success", "data": groups})
-}
-
-async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        common::janitor(&args)
-    })
-    .await
-    .unwrap()
-}
-
-/// A DELETE must never reach the server; `MockServer` checks on drop.
-async fn forbid_deletes(server: &MockServer) {
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(0)
-        .named("DELETE")
-        .mount(server)
-        .await;
-}
 
 /// Exit 1, exactly one line on stderr naming the cause, and a JSON report
 /// on stdout that records the gateway's error.
@@ -97,7 +51,7 @@ async fn scan_fault(response: ResponseTemplate, extra: &[&str], needle: &str) {
         "-q".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let out = run(args).await;
+    let out = run(&args).await;
     // -q silences logs; the error line is printed regardless.
     assert_scan_failure(&out, needle);
 }
@@ -181,7 +135,7 @@ async fn connection_refused_exits_1() {
         .local_addr()
         .unwrap()
         .port();
-    let out = run(vec![
+    let out = run(&[
         "--url".into(),
         format!("http://127.0.0.1:{port}"),
         "--output".into(),
@@ -194,12 +148,7 @@ async fn connection_refused_exits_1() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_url_exits_1_without_a_request() {
-    let out = run(vec![
-        "--url".into(),
-        "ftp://example.invalid/".into(),
-        "-q".into(),
-    ])
-    .await;
+    let out = run(&["--url", "ftp://example.invalid/", "-q"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out).trim(),
@@ -237,7 +186,7 @@ async fn one_failed_delete_does_not_stop_the_others() {
             .mount(&server)
             .await;
     }
-    let out = run(vec![
+    let out = run(&[
         "--url".into(),
         server.uri(),
         "--output".into(),
@@ -294,7 +243,7 @@ async fn dry_run_sends_no_delete() {
         .expect(0)
         .mount(&server)
         .await;
-    let out = run(vec![
+    let out = run(&[
         "--url".into(),
         server.uri(),
         "--dry-run".into(),
