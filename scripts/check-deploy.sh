@@ -15,7 +15,7 @@
 #   bash -n, crontab line  the cron file's syntax (5 time fields, a user, flock -n)
 #   (optional) the scripts are linted by shellcheck when it is installed
 #   examples/demo.sh       end to end, against a throwaway real Pushgateway
-#   docs/readme-ops.md     names the Dockerfile's own build command
+#   README.md              names the Dockerfile's own build command
 #
 # Not checkable here: `docker build` and `docker compose up` need a Docker
 # engine, and none runs on these machines (the docker client alone is
@@ -130,12 +130,12 @@ for flag in $(printf '%s\n' "$cmd" | grep -o -- '--[a-z-]*' | sort -u); do
   "$JANITOR" --help | grep -q -- "$flag" || { echo "check-deploy.sh: error: $cron uses unknown flag $flag" >&2; exit 1; }
 done
 
-# --- the Dockerfile's build command is the one the README fragment gives ---
-log "Dockerfile build command vs docs/readme-ops.md"
+# --- the Dockerfile's build command is the one the README gives ---
+log "Dockerfile build command vs README.md"
 build_cmd="$(grep -o 'docker build -f deploy/docker/Dockerfile [^#]*' deploy/docker/Dockerfile | head -n 1 | sed 's/[[:space:]]*$//')"
 [ -n "$build_cmd" ] || { echo "check-deploy.sh: error: no 'docker build' line in deploy/docker/Dockerfile" >&2; exit 1; }
-grep -qF -- "$build_cmd" docs/readme-ops.md ||
-  { echo "check-deploy.sh: error: docs/readme-ops.md does not use the Dockerfile's build command: $build_cmd" >&2; exit 1; }
+grep -qF -- "$build_cmd" README.md ||
+  { echo "check-deploy.sh: error: README.md does not use the Dockerfile's build command: $build_cmd" >&2; exit 1; }
 grep -qF -- "$build_cmd" deploy/docker/compose.yaml ||
   { echo "check-deploy.sh: error: deploy/docker/compose.yaml does not use the Dockerfile's build command: $build_cmd" >&2; exit 1; }
 # The compose file runs the image that command tags.

@@ -1,7 +1,6 @@
 //! The thin binary: arguments, logging, runtime, output, exit code.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -12,7 +11,7 @@ use pushgateway_janitor::cli::Args;
 use pushgateway_janitor::completions::{self, Generate};
 use pushgateway_janitor::config::{Config, OutputFormat};
 use pushgateway_janitor::exit::ExitStatus;
-use pushgateway_janitor::metrics::Textfile;
+use pushgateway_janitor::metrics::{write_atomically, Textfile};
 use pushgateway_janitor::report::Report;
 use pushgateway_janitor::schedule;
 
@@ -70,7 +69,7 @@ fn emit(report: &Report, config: &Config, textfile: Option<&mut Textfile>) -> Ex
         }
     }
     if let Some(path) = &config.report_file {
-        if let Err(e) = write_atomically(path, report.to_json().as_bytes()) {
+        if let Err(e) = write_atomically(path, format!("{}\n", report.to_json()).as_bytes()) {
             print_error(&format!(
                 "could not write the report file {}: {e}",
                 path.display()
@@ -182,32 +181,4 @@ fn init_logging(verbosity: i8) {
         .with_ansi(ansi)
         .with_target(false)
         .init();
-}
-
-/// Writes `path` by a temporary file in the same directory and a rename,
-/// so readers never see a half-written report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other("the path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

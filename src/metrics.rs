@@ -281,8 +281,10 @@ impl Textfile {
     }
 }
 
-/// Writes `path` through a temporary file in the same directory (the
-/// textfile collector ignores names not ending in `.prom`) and a rename.
+/// Writes `path` through a temporary file in the same directory and a
+/// rename, so readers (the textfile collector, whoever reads the report
+/// file) never see a half-written file; the collector ignores the temporary
+/// name, which does not end in `.prom`. Used for the report file too.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path
         .parent()
