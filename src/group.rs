@@ -116,7 +116,9 @@ impl GroupingKey {
     }
 }
 
-/// Prints the key the way PromQL writes a label set: `{job="x",instance="h1"}`.
+/// Prints the key as a label set, `{job="x",instance="h1"}`, each value
+/// quoted and escaped like a Rust string (`\"`, `\\`, `\n`, `\r`, `\u{1b}`),
+/// so no control character reaches a terminal or a log line raw.
 impl fmt::Display for GroupingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
@@ -124,16 +126,7 @@ impl fmt::Display for GroupingKey {
             if i > 0 {
                 f.write_str(",")?;
             }
-            write!(f, "{name}=\"")?;
-            for c in value.chars() {
-                match c {
-                    '\\' => f.write_str("\\\\")?,
-                    '"' => f.write_str("\\\"")?,
-                    '\n' => f.write_str("\\n")?,
-                    c => write!(f, "{c}")?,
-                }
-            }
-            f.write_str("\"")?;
+            write!(f, "{name}={value:?}")?;
         }
         f.write_str("}")
     }
@@ -237,9 +230,9 @@ mod tests {
     }
 
     #[test]
-    fn display_escapes_like_promql() {
-        let k = key(&[("job", "a\"b\\c\nd")]);
-        assert_eq!(k.to_string(), r#"{job="a\"b\\c\nd"}"#);
+    fn display_escapes_quotes_and_control_characters() {
+        let k = key(&[("job", "a\"b\\c\nd\re\u{1b}f✓")]);
+        assert_eq!(k.to_string(), r#"{job="a\"b\\c\nd\re\u{1b}f✓"}"#);
     }
 
     #[test]

@@ -49,13 +49,24 @@ fn main() -> ExitCode {
             &mut on_pass,
         )) {
             Ok(schedule::Stop::Signal(_)) => ExitCode::SUCCESS,
+            Ok(schedule::Stop::Forced(signal)) => {
+                print_error(&format!(
+                    "a second {signal}: stopped without finishing the pass in flight"
+                ));
+                ExitStatus::ScanFailed.into()
+            }
             Err(e) => {
                 print_error(&format!("could not install the signal handlers: {e}"));
                 ExitStatus::ScanFailed.into()
             }
         };
     }
-    let report = runtime.block_on(pushgateway_janitor::run::run(&config, &SystemTime::now));
+    let never = tokio_util::sync::CancellationToken::new();
+    let report = runtime.block_on(pushgateway_janitor::run::run(
+        &config,
+        &SystemTime::now,
+        &never,
+    ));
     on_pass(&report).into()
 }
 

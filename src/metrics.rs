@@ -20,20 +20,10 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::exit::ExitStatus;
-use crate::report::{GatewayReport, Report};
+use crate::report::{Action, GatewayReport, Report};
 
 /// Every metric name starts with this.
 pub const PREFIX: &str = "pushgateway_janitor_";
-
-/// The actions a group can get, as the `action` label values (the report's
-/// names). All are written, zeros included, so alerts need no `or vector(0)`.
-pub const ACTIONS: [&str; 5] = [
-    "deleted",
-    "would_delete",
-    "delete_failed",
-    "kept",
-    "skipped",
-];
 
 /// What one file carries to the next: the last success and the counters.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -86,7 +76,9 @@ impl History {
         }
         for gw in &report.gateways {
             *self.deleted.entry(gw.url.clone()).or_default() += gw.summary.deleted;
-            *self.delete_failures.entry(gw.url.clone()).or_default() += gw.summary.delete_failed;
+            // A group still shown after its accepted DELETE failed too.
+            *self.delete_failures.entry(gw.url.clone()).or_default() +=
+                gw.summary.delete_failed + gw.summary.still_present;
         }
     }
 }
@@ -188,19 +180,11 @@ pub fn render(report: &Report, history: &History) -> String {
         "Groups of the last run on this gateway, by the action taken (absent while gateway_up is 0).",
     );
     for gw in report.gateways.iter().filter(|gw| gw.error.is_none()) {
-        for action in ACTIONS {
-            let s = &gw.summary;
-            let n = match action {
-                "deleted" => s.deleted,
-                "repushed" => s.repushed,
-                "still_present" => s.still_present,
-                "refused" => s.refused,
-                "would_delete" => s.would_delete,
-                "delete_failed" => s.delete_failed,
-                "kept" => s.kept,
-                "skipped" => s.skipped,
-                _ => s.ignored,
-            };
+        // Every action, zeros included, so alerts need no `or vector(0)`
+        // and the counts add up to groups_scanned.
+        for action in Action::ALL {
+            let n = gw.summary.count(action);
+            let action = action.name();
             out.sample(
                 "groups",
                 &[("gateway", &gw.url), ("action", action)],
@@ -216,7 +200,7 @@ pub fn render(report: &Report, history: &History) -> String {
         ),
         (
             "delete_failures_total",
-            "DELETEs that failed on this gateway, over every run recorded in this file.",
+            "Deletes that failed on this gateway (actions delete_failed and still_present), over every run recorded in this file.",
             &history.delete_failures,
         ),
     ] {
@@ -565,6 +549,39 @@ mod tests {
         assert_eq!(value(&samples, "groups", &[("action", "skipped")]), 0.0);
         assert_eq!(value(&samples, "deleted_groups_total", &[]), 2.0);
         assert_eq!(value(&samples, "runs_total", &[("result", "success")]), 1.0);
+    }
+
+    #[test]
+    fn every_action_is_written_and_they_add_up_to_the_groups_scanned() {
+        let summary = Summary {
+            groups: 9 + 8 + 7 + 6 + 5 + 4 + 3 + 2 + 1,
+            deleted: 9,
+            repushed: 8,
+            still_present: 7,
+            refused: 6,
+            would_delete: 5,
+            delete_failed: 4,
+            kept: 3,
+            skipped: 2,
+            ignored: 1,
+            stale: 9 + 8 + 7 + 6 + 5 + 4,
+        };
+        let r = report(vec![gateway("http://a", None, summary)]);
+        let mut h = History::default();
+        h.record(&r);
+        let samples = parse(&render(&r, &h)).unwrap();
+        let by_action: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| s.name == format!("{PREFIX}groups"))
+            .collect();
+        assert_eq!(by_action.len(), Action::ALL.len());
+        for action in Action::ALL {
+            let v = value(&samples, "groups", &[("action", action.name())]);
+            assert_eq!(v, summary.count(action) as f64, "{action:?}");
+        }
+        let total: f64 = by_action.iter().map(|s| s.value).sum();
+        assert_eq!(total, value(&samples, "groups_scanned", &[]));
+        assert_eq!(value(&samples, "delete_failures_total", &[]), 11.0);
     }
 
     #[test]

@@ -29,7 +29,7 @@ impl Threshold {
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Threshold::After(d) => f.write_str(&human_seconds(d.as_secs_f64())),
+            Threshold::After(d) => write!(f, "{}", humantime::format_duration(*d)),
             Threshold::Never => f.write_str("never"),
         }
     }
@@ -177,7 +177,10 @@ fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<String> {
         }
     }
     if let Some(max) = caps.max_delete_ratio {
-        if stale > 0 && stale as f64 > max * scanned as f64 {
+        // stale/scanned against max, not stale against max*scanned: the
+        // product rounds (29 > 0.58 * 50.0 is true), and at the cap exactly
+        // the plan must go ahead.
+        if stale > 0 && stale as f64 / scanned as f64 > max {
             return Some(format!(
                 "refused by --max-delete-ratio {max}: the plan deletes {stale} of {scanned} groups ({:.1}%)",
                 100.0 * stale as f64 / scanned as f64
@@ -200,10 +203,7 @@ fn decide_group(group: Group, policy: &Policy, now: f64) -> Decision {
         return decision(group, Verdict::Ignore, policy.threshold, None, reason);
     }
     let (threshold, source) = match policy.rules.iter().find(|r| r.selector.matches(&group.key)) {
-        Some(rule) => (
-            rule.threshold,
-            format!("--rule '{}={}'", rule.selector, rule.threshold),
-        ),
+        Some(rule) => (rule.threshold, format!("--rule '{}'", rule.text)),
         None => (policy.threshold, "--threshold".to_owned()),
     };
     let Some(last) = group.last_activity() else {
@@ -498,6 +498,36 @@ mod tests {
         )
         .refused_by
         .is_none());
+    }
+
+    #[test]
+    fn max_delete_ratio_at_the_cap_exactly_goes_ahead() {
+        // 29/50 = 0.58, but 0.58 * 50.0 = 28.999999999999996.
+        for (stale, total, ratio) in [(29, 50, 0.58), (57, 100, 0.57), (1, 3, 1.0 / 3.0)] {
+            let mut p = policy(60);
+            p.caps.max_delete_ratio = Some(ratio);
+            let plan = decide(stale_groups(stale, total - stale), &p, 1600.0);
+            assert!(plan.refused_by.is_none(), "{stale}/{total} at {ratio}");
+            assert_eq!(plan.stale().count(), stale);
+        }
+    }
+
+    #[test]
+    fn reasons_quote_the_rule_as_written() {
+        let mut p = policy(60);
+        p.rules = vec![Rule {
+            selector: sel(r#"{job="j"}"#),
+            threshold: Threshold::After(Duration::from_millis(1500)),
+            text: r#"{job="j"}=1500ms"#.into(),
+        }];
+        let plan = decide(vec![group("j", Some(1.0), None)], &p, 1600.0);
+        assert!(
+            plan.decisions[0]
+                .reason
+                .ends_with(r#"longer than 1s 500ms (--rule '{job="j"}=1500ms')"#),
+            "{}",
+            plan.decisions[0].reason
+        );
     }
 
     #[test]

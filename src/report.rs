@@ -85,17 +85,40 @@ pub enum Action {
 }
 
 impl Action {
-    fn human(self) -> &'static str {
+    /// Every action, in the order counts are listed.
+    pub const ALL: [Action; 9] = [
+        Action::Deleted,
+        Action::Repushed,
+        Action::StillPresent,
+        Action::Refused,
+        Action::WouldDelete,
+        Action::DeleteFailed,
+        Action::Kept,
+        Action::Skipped,
+        Action::Ignored,
+    ];
+
+    /// The name in the JSON report and in metric labels.
+    pub fn name(self) -> &'static str {
         match self {
             Action::Deleted => "deleted",
             Action::Repushed => "repushed",
-            Action::StillPresent => "still present",
+            Action::StillPresent => "still_present",
             Action::Refused => "refused",
-            Action::Ignored => "ignored",
-            Action::WouldDelete => "would delete",
-            Action::DeleteFailed => "delete failed",
+            Action::WouldDelete => "would_delete",
+            Action::DeleteFailed => "delete_failed",
             Action::Kept => "kept",
             Action::Skipped => "skipped",
+            Action::Ignored => "ignored",
+        }
+    }
+
+    fn human(self) -> &'static str {
+        match self {
+            Action::WouldDelete => "would delete",
+            Action::DeleteFailed => "delete failed",
+            Action::StillPresent => "still present",
+            other => other.name(),
         }
     }
 }
@@ -116,6 +139,21 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// How many groups got `action`.
+    pub fn count(&self, action: Action) -> u64 {
+        match action {
+            Action::Deleted => self.deleted,
+            Action::Repushed => self.repushed,
+            Action::StillPresent => self.still_present,
+            Action::Refused => self.refused,
+            Action::WouldDelete => self.would_delete,
+            Action::DeleteFailed => self.delete_failed,
+            Action::Kept => self.kept,
+            Action::Skipped => self.skipped,
+            Action::Ignored => self.ignored,
+        }
+    }
+
     pub fn of(groups: &[GroupReport]) -> Summary {
         let mut s = Summary::default();
         for g in groups {
@@ -309,6 +347,16 @@ mod tests {
     fn rfc3339_rounds_to_millis() {
         assert_eq!(rfc3339(1_795_481_266.298_571_6), "2026-11-24T00:47:46.299Z");
         assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn action_names_match_serde() {
+        for action in Action::ALL {
+            assert_eq!(
+                serde_json::to_value(action).unwrap(),
+                serde_json::Value::from(action.name())
+            );
+        }
     }
 
     #[test]

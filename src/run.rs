@@ -1,9 +1,10 @@
 //! One pass over every gateway: scan -> plan -> delete -> verify -> report.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClockSource, Config};
 use crate::gateway::{redact_url_text, Entry, Gateway};
@@ -25,13 +26,18 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 /// Runs one pass. Never fails as a whole: each gateway's failure is in its
 /// part of the report. Gateways are processed concurrently and
 /// independently; the report keeps the order of `config.urls`.
-pub async fn run(config: &Config, clock: &Clock) -> Report {
+///
+/// `stop` (a signal, in loop mode) cuts short what sends nothing: a scan in
+/// flight (that gateway is reported as not scanned) and verification (the
+/// accepted deletes stay `deleted`). A batch of DELETEs, once started, is
+/// always finished.
+pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Report {
     let started = unix_seconds(clock());
     let gateways = futures_util::future::join_all(
         config
             .urls
             .iter()
-            .map(|url| run_gateway(url, config, clock)),
+            .map(|url| run_gateway(url, config, clock, stop)),
     )
     .await;
     Report::new(
@@ -53,7 +59,12 @@ enum Outcome {
     StillPresent(String),
 }
 
-async fn run_gateway(url: &str, config: &Config, clock: &Clock) -> GatewayReport {
+async fn run_gateway(
+    url: &str,
+    config: &Config,
+    clock: &Clock,
+    stop: &CancellationToken,
+) -> GatewayReport {
     let failed = |url: String, error: String| {
         tracing::debug!(gateway = %url, "not scanned: {error}");
         GatewayReport {
@@ -73,7 +84,13 @@ async fn run_gateway(url: &str, config: &Config, clock: &Clock) -> GatewayReport
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
-    let scan = match gateway.scan().await {
+    let scan = tokio::select! {
+        scan = gateway.scan() => scan,
+        () = stop.cancelled() => {
+            return failed(shown, "interrupted by a signal before the scan finished".into())
+        }
+    };
+    let scan = match scan {
         Ok(scan) => scan,
         Err(e) => return failed(shown, e.to_string()),
     };
@@ -104,7 +121,7 @@ async fn run_gateway(url: &str, config: &Config, clock: &Clock) -> GatewayReport
         )
         .await;
         if let Some(timeout) = config.verify_timeout {
-            verify(&gateway, &plan.decisions, &mut outcomes, timeout).await;
+            verify(&gateway, &plan.decisions, &mut outcomes, timeout, stop).await;
         }
     }
 
@@ -173,6 +190,7 @@ async fn verify(
     decisions: &[Decision],
     outcomes: &mut [Outcome],
     timeout: Duration,
+    stop: &CancellationToken,
 ) {
     // index -> (key, last activity we judged it by)
     let mut pending: HashMap<&GroupingKey, (usize, Option<f64>)> = decisions
@@ -187,14 +205,28 @@ async fn verify(
     if pending.is_empty() {
         return;
     }
-    let deadline = Instant::now() + timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
     let mut pause = Duration::from_millis(50);
-    let mut last_error;
+    // Why no scan succeeded, while none has.
+    let mut last_error = None;
+    let mut scanned = false;
     loop {
-        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
-        match gateway.scan().await {
-            Ok(scan) => {
-                last_error = None;
+        let pause_until = (tokio::time::Instant::now() + pause).min(deadline);
+        // Each scan is cut at the deadline too: one scan can take up to
+        // --timeout times the attempts, far longer than --verify-timeout.
+        let scan = tokio::select! {
+            () = stop.cancelled() => {
+                tracing::info!("verification stopped by a signal; {} deletes not confirmed", pending.len());
+                return;
+            }
+            scan = async {
+                tokio::time::sleep_until(pause_until).await;
+                tokio::time::timeout_at(deadline, gateway.scan()).await
+            } => scan,
+        };
+        match scan {
+            Ok(Ok(scan)) => {
+                scanned = true;
                 let present: HashMap<GroupingKey, Option<f64>> = scan
                     .entries
                     .into_iter()
@@ -216,23 +248,24 @@ async fn verify(
                     Some(_) => true,
                 });
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::debug!("verification scan failed: {e}");
                 last_error = Some(e.to_string());
             }
+            Err(_) => last_error = Some("the verification scan did not finish in time".to_owned()),
         }
-        if pending.is_empty() || Instant::now() >= deadline {
+        if pending.is_empty() || tokio::time::Instant::now() >= deadline {
             break;
         }
         pause = (pause * 2).min(Duration::from_millis(500));
     }
     for (key, (i, _)) in pending {
-        let why = match &last_error {
-            Some(e) => format!(
+        let why = match (&last_error, scanned) {
+            (Some(e), false) => format!(
                 "not verified within {}: {e}",
                 humantime::format_duration(timeout)
             ),
-            None => format!(
+            _ => format!(
                 "still shown with its old push time {} after the DELETE was accepted",
                 humantime::format_duration(timeout)
             ),

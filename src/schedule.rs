@@ -1,11 +1,12 @@
 //! Loop mode (`--every DURATION`): one pass per period until SIGTERM or
 //! SIGINT.
 //!
-//! A signal never interrupts a pass: the pass in flight (its scan and every
-//! DELETE of its batch) runs to the end, its report and textfile are
-//! written, and only then does the loop stop. Each request is bounded by
-//! `--timeout`, so the wait is bounded too. A pass that fails is logged and
-//! counted, and the loop goes on.
+//! A signal never cuts a batch of DELETEs short: the first SIGTERM or SIGINT
+//! stops what sends nothing at once (a scan in flight, verification), lets
+//! the DELETEs already started finish, writes the pass's report and
+//! textfile, and only then stops the loop, with exit 0. A second signal
+//! stops at once (exit 1), for an operator who will not wait. A pass that
+//! fails is logged and counted, and the loop goes on.
 
 use std::time::Duration;
 
@@ -15,12 +16,15 @@ use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::report::Report;
 use crate::run::{run, Clock};
+use tokio_util::sync::CancellationToken;
 
 /// Why the loop stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
     /// SIGTERM or SIGINT, after the pass in flight finished.
     Signal(&'static str),
+    /// A second signal while the pass was still finishing.
+    Forced(&'static str),
 }
 
 /// Runs a pass every `every` (measured start to start; a pass longer than
@@ -40,7 +44,25 @@ pub async fn run_every(
     let mut failed: u64 = 0;
     loop {
         let started = Instant::now();
-        let report = run(config, clock).await;
+        let stop = CancellationToken::new();
+        let mut signalled: Option<&'static str> = None;
+        let pass = run(config, clock, &stop);
+        tokio::pin!(pass);
+        let report = loop {
+            let signal = tokio::select! {
+                report = &mut pass => break report,
+                _ = sigterm.recv() => "SIGTERM",
+                _ = sigint.recv() => "SIGINT",
+            };
+            if signalled.is_some() {
+                return Ok(Stop::Forced(signal));
+            }
+            tracing::info!(
+                "{signal}: finishing the pass in flight (a second signal stops at once)"
+            );
+            signalled = Some(signal);
+            stop.cancel();
+        };
         let status = on_pass(&report);
         passes += 1;
         if status == ExitStatus::Ok {
@@ -54,6 +76,9 @@ pub async fn run_every(
                 "pass failed; trying again in {}",
                 humantime::format_duration(every)
             );
+        }
+        if let Some(signal) = signalled {
+            return Ok(stopping(signal, passes));
         }
         tokio::select! {
             biased;

@@ -474,3 +474,63 @@ fn generate_writes_completions_and_the_man_page_and_stays_hidden() {
     let out = janitor(&["--generate", "nonsense"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// SIGTERM while a scan hangs: nothing is being deleted, so the loop stops
+/// at once instead of waiting out --timeout and the retries.
+#[test]
+fn sigterm_during_a_hung_scan_stops_at_once() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(r#"{"status":"success","data":[]}"#, "application/json")
+                    .set_delay(Duration::from_secs(60)),
+            )
+            .mount(&server)
+            .await;
+        server
+    });
+    let mut child = janitor_cmd(&[
+        "--url",
+        &server.uri(),
+        "--every",
+        "1h",
+        "--timeout",
+        "30s",
+        "-v",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .map(Reaper)
+    .unwrap();
+    // Let the scan start.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rt
+        .block_on(server.received_requests())
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "no scan arrived");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sent = Instant::now();
+    signal(&child, "TERM");
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    let (_, err) = drain(&mut child);
+    assert!(err.contains("interrupted by a signal"), "{err}");
+}

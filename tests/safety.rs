@@ -150,6 +150,56 @@ async fn server_clock_ignores_a_skewed_local_clock() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_skewed_local_clock_sends_no_delete_in_a_real_run() {
+    // The host is 3h ahead of the gateway: by the local clock every group
+    // is hours old. By the gateway's clock the group is a minute old.
+    let server = skewed_gateway(-3.0 * 3600.0).await;
+    let url = server.uri();
+    let out = run(&["--url", &url, "--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(&[("job", "recent")]), Some("kept"));
+    assert_eq!(r.summary.deleted, 0);
+    server.verify().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_are_not_followed() {
+    // A 307 to another server must not make that server's groups (or our
+    // headers) part of the run: the scan fails, nothing is deleted anywhere.
+    let elsewhere = gateway_without_deletes(2, 0).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
+        .respond_with(ResponseTemplate::new(307).insert_header(
+            "Location",
+            format!("{}/api/v1/metrics", elsewhere.uri()).as_str(),
+        ))
+        .mount(&server)
+        .await;
+    common::mock::forbid_deletes(&server).await;
+    let url = server.uri();
+    let out = run(&[
+        "--url",
+        &url,
+        "--header",
+        "X-Api-Key: s3cret-key",
+        "--output",
+        "json",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("HTTP 307"), "{}", stderr(&out));
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+    server.verify().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_group_that_stays_after_its_delete_is_still_present_and_exits_4() {
     let server = MockServer::start().await;
     let doc = document(vec![group(json!({"job": "sticky"}), now() - 3600.0)]);

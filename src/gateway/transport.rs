@@ -272,6 +272,11 @@ pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportE
         .timeout(s.timeout)
         .connect_timeout(s.timeout)
         .pool_idle_timeout(Duration::from_secs(30))
+        // Never follow a redirect: the scan and the DELETEs must reach the
+        // gateway that was named (an HA pair behind a load balancer holds
+        // two different sets of groups), and --header values must not go
+        // to another origin. A 3xx is a failed scan or a failed delete.
+        .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers);
 
     if let Some(path) = &s.tls.ca_cert {
