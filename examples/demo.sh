@@ -25,8 +25,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-THRESHOLD=2s     # in production: 10m or more (several push intervals)
-WAIT_SECONDS=4   # > THRESHOLD + 1s (the Date header ages are whole seconds)
+THRESHOLD=3s     # in production: 10m or more (several push intervals)
+WAIT_SECONDS=5   # > THRESHOLD + 1s (the Date header ages are whole seconds)
 
 if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD="" PLAIN=""; fi
 say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN" >&2; }
