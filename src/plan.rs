@@ -239,7 +239,14 @@ fn decide_group(group: Group, policy: &Policy, now: f64) -> Decision {
 /// Whole seconds in humantime's style (`2h 3m 5s`); negative ages (a clock
 /// behind the gateway's) keep their sign.
 pub fn human_seconds(secs: f64) -> String {
-    let whole = secs.abs().round() as u64;
+    // Under a second either way is "0s": the server clock's whole-second
+    // Date makes a group pushed a moment ago look a fraction of a second
+    // younger than now.
+    let whole = if secs.abs() < 1.0 {
+        0
+    } else {
+        secs.abs().round() as u64
+    };
     let text = humantime::format_duration(Duration::from_secs(whole)).to_string();
     if secs < 0.0 && whole > 0 {
         format!("-{text}")
@@ -545,5 +552,7 @@ mod tests {
         assert_eq!(human_seconds(7385.2), "2h 3m 5s");
         assert_eq!(human_seconds(-90.0), "-1m 30s");
         assert_eq!(human_seconds(0.2), "0s");
+        assert_eq!(human_seconds(-0.6), "0s");
+        assert_eq!(human_seconds(1.6), "2s");
     }
 }
