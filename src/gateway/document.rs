@@ -63,6 +63,10 @@ impl From<serde_json::Error> for DocumentError {
     }
 }
 
+/// The scan's read buffer: large enough that reading costs little per
+/// byte, small enough not to matter for memory.
+pub const SCAN_BUFFER_BYTES: usize = 256 * 1024;
+
 /// Reads a whole `/api/v1/metrics` document from `reader`.
 ///
 /// Pass a buffered reader: serde_json reads byte by byte.
