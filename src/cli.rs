@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::config::{Config, OutputFormat};
+use crate::config::{ClockSource, Config, OutputFormat};
 use crate::exit::ExitStatus;
 use crate::gateway::TransportOptions;
-use crate::plan::Policy;
+use crate::plan::{Caps, Policy, Rule, Threshold};
+use crate::selector::Selector;
 
-const EXAMPLES: &str = "\
-Examples:
+const EXAMPLES: &str = r#"Examples:
   # See what would go, without sending any DELETE (run this first):
   pushgateway-janitor --url http://pushgateway:9091 --dry-run
 
@@ -21,7 +21,11 @@ Examples:
 
   # Behind a reverse proxy with a path prefix, keep a report file:
   pushgateway-janitor --url https://proxy.example/pgw --report-file /var/lib/pgj/report.json
-";
+
+  # Flink ghosts go after 10m, the nightly backup after 26h, never more than 50 at once:
+  pushgateway-janitor --url http://pushgateway:9091 --rule '{job=~"flink.*"}=10m' \
+      --rule '{job="backup"}=26h' --keep '{job="billing"}' --max-deletes 50
+"#;
 
 fn after_help() -> String {
     format!("{EXAMPLES}\n{}", ExitStatus::help_text())
@@ -41,13 +45,55 @@ pub struct Args {
     /// Base URL of the Pushgateway; a path prefix is kept
     /// (http://h:9091/pgw reads http://h:9091/pgw/api/v1/metrics). Repeat
     /// to clean several gateways, each on its own.
-    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", required = true, action = ArgAction::Append)]
+    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", hide_env_values = true, required = true, action = ArgAction::Append)]
     pub url: Vec<String>,
 
     /// A group is stale when it has been silent (no push, successful or
-    /// failed) for longer than this: 90s, 10m, 26h, 1d.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
-    pub threshold: Duration,
+    /// failed) for longer than this: 90s, 10m, 26h, 1d, or never. The
+    /// fallback for groups no --rule matches.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_threshold)]
+    pub threshold: Threshold,
+
+    /// Per-group threshold, 'SELECTOR=DURATION' (e.g. '{job="backup"}=26h',
+    /// '{job=~"flink.*"}=10m', '{job="audit"}=never'). Repeatable; the first
+    /// rule whose selector matches applies.
+    #[arg(long, value_name = "SELECTOR=DURATION", value_parser = parse_rule)]
+    pub rule: Vec<Rule>,
+
+    /// Only consider groups matching this Prometheus label selector
+    /// ('{job=~"flink.*",env!="dev"}'); the others are reported as ignored.
+    /// Repeatable: a group matching any of them is considered.
+    #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
+    pub select: Vec<Selector>,
+
+    /// Never delete groups matching this selector. Repeatable.
+    #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
+    pub keep: Vec<Selector>,
+
+    /// Safety cap: when a gateway's plan would delete more than N groups,
+    /// delete none there (reported as refused, exit 3).
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<u64>,
+
+    /// Safety cap: when a gateway's plan would delete more than this share
+    /// (0 to 1) of its scanned groups, delete none there (exit 3).
+    #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
+    pub max_delete_ratio: Option<f64>,
+
+    /// Which clock ages are measured against: the gateway's (the scan
+    /// response's Date header; falls back to local with a warning) or this
+    /// host's.
+    #[arg(long, value_name = "CLOCK", value_enum, default_value_t = ClockArg::Server)]
+    pub clock: ClockArg,
+
+    /// After deleting, re-scan for up to this long until every deleted group
+    /// is gone (or pushed again); groups still there are still_present (exit 4).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub verify_timeout: Duration,
+
+    /// Do not re-scan after deleting; a 202 Accepted counts as deleted.
+    #[arg(long)]
+    pub no_verify: bool,
 
     /// Decide and report, but send no DELETE at all.
     #[arg(long)]
@@ -88,6 +134,49 @@ pub enum Output {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockArg {
+    /// The gateway's clock, from the Date header of the scan response.
+    Server,
+    /// This host's clock.
+    Local,
+}
+
+/// A duration, or `never`.
+pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    match text.trim() {
+        "never" => Ok(Threshold::Never),
+        other => parse_duration(other).map(Threshold::After),
+    }
+}
+
+/// `SELECTOR=DURATION`; the selector ends at the last `}=`.
+pub fn parse_rule(text: &str) -> Result<Rule, String> {
+    let text = text.trim();
+    let Some(at) = text.rfind("}=") else {
+        return Err(format!(
+            "expected SELECTOR=DURATION, like '{{job=\"backup\"}}=26h', got '{text}'"
+        ));
+    };
+    let selector = parse_selector(&text[..=at])?;
+    let threshold = parse_threshold(&text[at + 2..])?;
+    Ok(Rule {
+        selector,
+        threshold,
+    })
+}
+
+pub fn parse_selector(text: &str) -> Result<Selector, String> {
+    Selector::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("expected a number from 0 to 1, got '{text}'")),
+    }
+}
+
 /// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (examples: 90s, 10m, 26h, 1d)"))
@@ -111,7 +200,19 @@ impl Args {
             urls: self.url,
             policy: Policy {
                 threshold: self.threshold,
+                rules: self.rule,
+                select: self.select,
+                keep: self.keep,
+                caps: Caps {
+                    max_deletes: self.max_deletes,
+                    max_delete_ratio: self.max_delete_ratio,
+                },
             },
+            clock: match self.clock {
+                ClockArg::Server => ClockSource::Server,
+                ClockArg::Local => ClockSource::Local,
+            },
+            verify_timeout: (!self.no_verify).then_some(self.verify_timeout),
             dry_run: self.dry_run,
             output: match self.output {
                 Output::Human => OutputFormat::Human,
@@ -154,11 +255,30 @@ mod tests {
     fn defaults() {
         let args = Args::try_parse_from(["pgj", "--url", "http://h:9091"]).unwrap();
         let config = args.into_config();
-        assert_eq!(config.policy.threshold, Duration::from_secs(600));
+        assert_eq!(
+            config.policy.threshold,
+            Threshold::After(Duration::from_secs(600))
+        );
+        assert_eq!(config.clock, ClockSource::Server);
+        assert_eq!(config.verify_timeout, Some(Duration::from_secs(5)));
         assert_eq!(config.transport.timeout, Duration::from_secs(30));
         assert_eq!(config.concurrency, 4);
         assert!(!config.dry_run);
         assert_eq!(config.output, OutputFormat::Human);
+    }
+
+    #[test]
+    fn thresholds_and_ratios_parse() {
+        assert_eq!(parse_threshold("never"), Ok(Threshold::Never));
+        assert_eq!(
+            parse_threshold("26h"),
+            Ok(Threshold::After(Duration::from_secs(26 * 3600)))
+        );
+        assert!(parse_rule("{job=\"x\"}").is_err());
+        assert!(parse_rule("10m").is_err());
+        assert!(parse_ratio("1.5").is_err());
+        assert!(parse_ratio("-0.1").is_err());
+        assert_eq!(parse_ratio("0.25"), Ok(0.25));
     }
 
     #[test]

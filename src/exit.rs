@@ -51,10 +51,10 @@ impl ExitStatus {
 
     pub fn description(self) -> &'static str {
         match self {
-            ExitStatus::Ok => "ok: every gateway scanned, every planned delete accepted (also when nothing was stale, and in a dry run)",
-            ExitStatus::ScanFailed => "could not scan a gateway (nothing deleted there), or could not write the report file",
+            ExitStatus::Ok => "ok: all gateways scanned, all planned deletes accepted (also: nothing stale, dry run)",
+            ExitStatus::ScanFailed => "could not scan a gateway (nothing deleted there) or write the report file",
             ExitStatus::Usage => "usage error: bad flags or values",
-            ExitStatus::Refused => "a safety cap refused the plan (reserved)",
+            ExitStatus::Refused => "a safety cap refused the plan",
             ExitStatus::DeleteFailed => "some deletes failed",
         }
     }
@@ -68,7 +68,8 @@ impl ExitStatus {
             .unwrap_or(ExitStatus::Ok)
     }
 
-    /// The "Exit codes:" block of `--help` and the README.
+    /// The "Exit codes:" block of `--help`; each line fits 100 columns so
+    /// clap does not wrap it.
     pub fn help_text() -> String {
         let mut text = String::from("Exit codes:\n");
         for status in Self::ALL {

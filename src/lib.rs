@@ -14,3 +14,4 @@ pub mod group;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod selector;

@@ -1,25 +1,92 @@
-//! Pure decisions: which groups are stale. No I/O and no clock of its own:
-//! `now` is passed in, so every age decision is testable without sleeping.
+//! Pure decisions: which groups are stale, which are protected, and whether
+//! a safety cap refuses the whole plan. No I/O and no clock of its own: `now`
+//! is passed in, so every age decision is testable without sleeping.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::gateway::{Entry, SkippedGroup};
 use crate::group::Group;
+use crate::selector::Selector;
+
+/// How long a group may stay silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threshold {
+    After(Duration),
+    /// Never stale.
+    Never,
+}
+
+impl Threshold {
+    pub fn seconds(self) -> Option<f64> {
+        match self {
+            Threshold::After(d) => Some(d.as_secs_f64()),
+            Threshold::Never => None,
+        }
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Threshold::After(d) => f.write_str(&human_seconds(d.as_secs_f64())),
+            Threshold::Never => f.write_str("never"),
+        }
+    }
+}
+
+/// A per-group threshold: the first rule whose selector matches applies.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub selector: Selector,
+    pub threshold: Threshold,
+}
+
+/// Limits on how much one plan may delete on one gateway.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Caps {
+    pub max_deletes: Option<u64>,
+    /// Share of the gateway's scanned groups, 0..=1.
+    pub max_delete_ratio: Option<f64>,
+}
 
 /// What decides staleness.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// A group is stale when `now - last activity > threshold`.
-    pub threshold: Duration,
+    /// The fallback when no rule matches.
+    pub threshold: Threshold,
+    pub rules: Vec<Rule>,
+    /// When not empty, only groups matching one of these are considered.
+    pub select: Vec<Selector>,
+    /// Groups matching one of these are never deleted.
+    pub keep: Vec<Selector>,
+    pub caps: Caps,
+}
+
+impl Policy {
+    /// One threshold for every group, nothing else.
+    pub fn with_threshold(threshold: Duration) -> Policy {
+        Policy {
+            threshold: Threshold::After(threshold),
+            rules: Vec::new(),
+            select: Vec::new(),
+            keep: Vec::new(),
+            caps: Caps::default(),
+        }
+    }
 }
 
 /// What the plan says to do with one group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Silent for longer than its threshold.
+    /// Silent for longer than its threshold: delete.
     Stale,
-    /// Active recently enough.
+    /// Stale, but a safety cap refused this gateway's plan: nothing is sent.
+    Refused,
+    /// Active recently enough, protected by `--keep`, or threshold `never`.
     Keep,
+    /// Not matched by any `--select`.
+    Ignore,
     /// Cannot be judged or addressed safely; never deleted.
     Skip,
 }
@@ -31,7 +98,7 @@ pub struct Decision {
     pub verdict: Verdict,
     /// Seconds since the last activity, when known.
     pub age_seconds: Option<f64>,
-    pub threshold: Duration,
+    pub threshold: Threshold,
     pub reason: String,
 }
 
@@ -46,6 +113,8 @@ pub enum Subject {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub decisions: Vec<Decision>,
+    /// Which cap refused the plan, in words; then no group is `Stale`.
+    pub refused_by: Option<String>,
 }
 
 impl Plan {
@@ -56,12 +125,12 @@ impl Plan {
     }
 }
 
-/// Decides every entry of a scan. `now` is Unix seconds.
+/// Decides every entry of one gateway's scan. `now` is Unix seconds.
 pub fn decide(entries: Vec<Entry>, policy: &Policy, now: f64) -> Plan {
     let mut decisions: Vec<Decision> = entries
         .into_iter()
         .map(|entry| match entry {
-            Entry::Group(group) => decide_group(group, policy.threshold, now),
+            Entry::Group(group) => decide_group(group, policy, now),
             Entry::Skipped(skipped) => Decision {
                 reason: skipped.reason.clone(),
                 subject: Subject::Skipped(skipped),
@@ -77,53 +146,92 @@ pub fn decide(entries: Vec<Entry>, policy: &Policy, now: f64) -> Plan {
         (Subject::Skipped(_), Subject::Group(_)) => std::cmp::Ordering::Greater,
         (Subject::Skipped(x), Subject::Skipped(y)) => x.labels.cmp(&y.labels),
     });
-    Plan { decisions }
+    let refused_by = cap_exceeded(&decisions, policy.caps);
+    if let Some(why) = &refused_by {
+        for d in decisions.iter_mut().filter(|d| d.verdict == Verdict::Stale) {
+            d.verdict = Verdict::Refused;
+            d.reason = format!("{}; {why}", d.reason);
+        }
+    }
+    Plan {
+        decisions,
+        refused_by,
+    }
 }
 
-fn decide_group(group: Group, threshold: Duration, now: f64) -> Decision {
+/// Which cap, if any, the plan's deletions exceed. The ratio is over every
+/// group the scan returned, skipped and ignored ones included.
+fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<String> {
+    let stale = decisions
+        .iter()
+        .filter(|d| d.verdict == Verdict::Stale)
+        .count() as u64;
+    let scanned = decisions.len() as u64;
+    if let Some(max) = caps.max_deletes {
+        if stale > max {
+            return Some(format!(
+                "refused by --max-deletes {max}: the plan deletes {stale} groups"
+            ));
+        }
+    }
+    if let Some(max) = caps.max_delete_ratio {
+        if stale > 0 && stale as f64 > max * scanned as f64 {
+            return Some(format!(
+                "refused by --max-delete-ratio {max}: the plan deletes {stale} of {scanned} groups ({:.1}%)",
+                100.0 * stale as f64 / scanned as f64
+            ));
+        }
+    }
+    None
+}
+
+fn decide_group(group: Group, policy: &Policy, now: f64) -> Decision {
+    let decision = |group, verdict, threshold, age_seconds, reason| Decision {
+        subject: Subject::Group(group),
+        verdict,
+        age_seconds,
+        threshold,
+        reason,
+    };
+    if !policy.select.is_empty() && !policy.select.iter().any(|s| s.matches(&group.key)) {
+        let reason = "matched by no --select".to_owned();
+        return decision(group, Verdict::Ignore, policy.threshold, None, reason);
+    }
+    let (threshold, source) = match policy.rules.iter().find(|r| r.selector.matches(&group.key)) {
+        Some(rule) => (
+            rule.threshold,
+            format!("--rule '{}={}'", rule.selector, rule.threshold),
+        ),
+        None => (policy.threshold, "--threshold".to_owned()),
+    };
     let Some(last) = group.last_activity() else {
-        return Decision {
-            subject: Subject::Group(group),
-            verdict: Verdict::Skip,
-            age_seconds: None,
-            threshold,
-            reason: "no push time, failure time or family time stamp: the age is unknown".into(),
-        };
+        let reason = "no push time, failure time or family time stamp: the age is unknown".into();
+        return decision(group, Verdict::Skip, threshold, None, reason);
     };
     let age = now - last;
-    let limit = threshold.as_secs_f64();
-    let source = match (group.last_push, group.last_failure) {
+    let what = match (group.last_push, group.last_failure) {
         (None, Some(_)) => "last failed push (no push ever succeeded)",
         (Some(p), Some(f)) if f > p => "last failed push",
         (Some(_), _) => "last push",
         (None, None) => "newest metric family time stamp",
     };
-    let (verdict, reason) = if age > limit {
-        (
-            Verdict::Stale,
-            format!(
-                "{source} {} ago, longer than the threshold {}",
-                human_seconds(age),
-                human_seconds(limit)
-            ),
-        )
-    } else {
-        (
-            Verdict::Keep,
-            format!(
-                "{source} {} ago, within the threshold {}",
-                human_seconds(age),
-                human_seconds(limit)
-            ),
-        )
-    };
-    Decision {
-        subject: Subject::Group(group),
-        verdict,
-        age_seconds: Some(age),
-        threshold,
-        reason,
+    let seen = format!("{what} {} ago", human_seconds(age));
+    if let Some(keep) = policy.keep.iter().find(|s| s.matches(&group.key)) {
+        let reason = format!("{seen}; protected by --keep '{keep}'");
+        return decision(group, Verdict::Keep, threshold, Some(age), reason);
     }
+    let (verdict, reason) = match threshold {
+        Threshold::Never => (Verdict::Keep, format!("{seen}; never stale by {source}")),
+        Threshold::After(limit) if age > limit.as_secs_f64() => (
+            Verdict::Stale,
+            format!("{seen}, longer than {threshold} ({source})"),
+        ),
+        Threshold::After(_) => (
+            Verdict::Keep,
+            format!("{seen}, within {threshold} ({source})"),
+        ),
+    };
+    decision(group, verdict, threshold, Some(age), reason)
 }
 
 /// Whole seconds in humantime's style (`2h 3m 5s`); negative ages (a clock
@@ -154,9 +262,7 @@ mod tests {
     }
 
     fn policy(secs: u64) -> Policy {
-        Policy {
-            threshold: Duration::from_secs(secs),
-        }
+        Policy::with_threshold(Duration::from_secs(secs))
     }
 
     fn verdicts(plan: &Plan) -> Vec<(String, Verdict)> {
@@ -187,6 +293,10 @@ mod tests {
                 ("new".into(), Verdict::Keep),
                 ("old".into(), Verdict::Stale),
             ]
+        );
+        assert_eq!(
+            plan.decisions[2].reason,
+            "last push 10m ago, longer than 3m 20s (--threshold)"
         );
     }
 
@@ -251,6 +361,59 @@ mod tests {
         );
         assert_eq!(plan.decisions[0].verdict, Verdict::Stale);
         assert_eq!(plan.decisions[1].verdict, Verdict::Skip);
+    }
+
+    fn stale_groups(n: usize, fresh: usize) -> Vec<Entry> {
+        (0..n)
+            .map(|i| group(&format!("old{i}"), Some(1.0), None))
+            .chain((0..fresh).map(|i| group(&format!("new{i}"), Some(1599.0), None)))
+            .collect()
+    }
+
+    #[test]
+    fn max_deletes_refuses_the_whole_plan() {
+        let mut p = policy(60);
+        p.caps.max_deletes = Some(2);
+        let plan = decide(stale_groups(3, 1), &p, 1600.0);
+        assert!(plan
+            .refused_by
+            .as_deref()
+            .unwrap()
+            .contains("--max-deletes 2"));
+        assert_eq!(plan.stale().count(), 0);
+        let refused = plan
+            .decisions
+            .iter()
+            .filter(|d| d.verdict == Verdict::Refused)
+            .count();
+        assert_eq!(refused, 3);
+        // At the cap exactly, the plan goes ahead.
+        p.caps.max_deletes = Some(3);
+        assert_eq!(decide(stale_groups(3, 1), &p, 1600.0).stale().count(), 3);
+    }
+
+    #[test]
+    fn max_delete_ratio_counts_every_scanned_group() {
+        let mut p = policy(60);
+        p.caps.max_delete_ratio = Some(0.5);
+        let plan = decide(stale_groups(3, 3), &p, 1600.0);
+        assert_eq!(plan.stale().count(), 3, "3 of 6 is not over 0.5");
+        let plan = decide(stale_groups(4, 3), &p, 1600.0);
+        assert_eq!(plan.stale().count(), 0);
+        assert!(plan.refused_by.unwrap().contains("4 of 7 groups"));
+        // Nothing stale is never refused, even with a zero ratio.
+        p.caps.max_delete_ratio = Some(0.0);
+        assert!(decide(stale_groups(0, 3), &p, 1600.0).refused_by.is_none());
+    }
+
+    #[test]
+    fn threshold_display() {
+        assert_eq!(Threshold::Never.to_string(), "never");
+        assert_eq!(
+            Threshold::After(Duration::from_secs(600)).to_string(),
+            "10m"
+        );
+        assert_eq!(Threshold::Never.seconds(), None);
     }
 
     #[test]

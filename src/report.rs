@@ -19,7 +19,8 @@ pub struct Report {
     pub dry_run: bool,
     pub started_at: String,
     pub finished_at: String,
-    pub threshold_seconds: f64,
+    /// The fallback threshold; `None` for `never`.
+    pub threshold_seconds: Option<f64>,
     pub gateways: Vec<GatewayReport>,
     pub summary: Summary,
 }
@@ -30,10 +31,14 @@ pub struct GatewayReport {
     pub url: String,
     /// The time the plan was made against.
     pub now: String,
-    /// Which clock gave `now`.
+    /// Which clock gave `now`: `server` (the scan's `Date` header) or `local`.
     pub clock: &'static str,
+    /// The gateway's `Date` minus the local clock, when the header was there.
+    pub clock_skew_seconds: Option<f64>,
     /// Why the gateway could not be scanned; then `groups` is empty.
     pub error: Option<String>,
+    /// Which safety cap refused this gateway's plan; then nothing was sent.
+    pub refused: Option<String>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
 }
@@ -45,7 +50,8 @@ pub struct GroupReport {
     pub last_failure: Option<String>,
     pub last_activity: Option<String>,
     pub age_seconds: Option<f64>,
-    pub threshold_seconds: f64,
+    /// The threshold applied; `None` for `never`.
+    pub threshold_seconds: Option<f64>,
     pub last_push_successful: Option<bool>,
     pub action: Action,
     pub reason: String,
@@ -55,8 +61,17 @@ pub struct GroupReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
-    /// Stale, and the gateway accepted the DELETE (202).
+    /// Stale, the gateway accepted the DELETE (202), and (unless
+    /// `--no-verify`) a later scan no longer showed the group.
     Deleted,
+    /// Stale and deleted, but pushed again before verification finished:
+    /// its producer is alive.
+    Repushed,
+    /// Stale and accepted for deletion, but still shown with its old push
+    /// time when the verify timeout ran out.
+    StillPresent,
+    /// Stale, but a safety cap refused this gateway's plan.
+    Refused,
     /// Stale; a dry run sent nothing.
     WouldDelete,
     /// Stale, but the DELETE failed.
@@ -65,12 +80,18 @@ pub enum Action {
     Kept,
     /// Malformed or of unknown age; never deleted.
     Skipped,
+    /// Matched by no `--select`; never deleted.
+    Ignored,
 }
 
 impl Action {
     fn human(self) -> &'static str {
         match self {
             Action::Deleted => "deleted",
+            Action::Repushed => "repushed",
+            Action::StillPresent => "still present",
+            Action::Refused => "refused",
+            Action::Ignored => "ignored",
             Action::WouldDelete => "would delete",
             Action::DeleteFailed => "delete failed",
             Action::Kept => "kept",
@@ -88,6 +109,10 @@ pub struct Summary {
     pub delete_failed: u64,
     pub kept: u64,
     pub skipped: u64,
+    pub ignored: u64,
+    pub refused: u64,
+    pub repushed: u64,
+    pub still_present: u64,
 }
 
 impl Summary {
@@ -101,9 +126,14 @@ impl Summary {
                 Action::DeleteFailed => s.delete_failed += 1,
                 Action::Kept => s.kept += 1,
                 Action::Skipped => s.skipped += 1,
+                Action::Ignored => s.ignored += 1,
+                Action::Refused => s.refused += 1,
+                Action::Repushed => s.repushed += 1,
+                Action::StillPresent => s.still_present += 1,
             }
         }
-        s.stale = s.deleted + s.would_delete + s.delete_failed;
+        s.stale =
+            s.deleted + s.would_delete + s.delete_failed + s.refused + s.repushed + s.still_present;
         s
     }
 
@@ -115,6 +145,10 @@ impl Summary {
         self.delete_failed += o.delete_failed;
         self.kept += o.kept;
         self.skipped += o.skipped;
+        self.ignored += o.ignored;
+        self.refused += o.refused;
+        self.repushed += o.repushed;
+        self.still_present += o.still_present;
         self
     }
 }
@@ -151,7 +185,7 @@ impl Report {
         dry_run: bool,
         started_at: f64,
         finished_at: f64,
-        threshold_seconds: f64,
+        threshold_seconds: Option<f64>,
         gateways: Vec<GatewayReport>,
     ) -> Report {
         let summary = gateways
@@ -168,13 +202,16 @@ impl Report {
         }
     }
 
-    /// The exit status this report calls for, most severe first.
+    /// The exit status this report calls for: each gateway's, the most
+    /// severe winning (could not scan > deletes failed > refused > ok).
     pub fn exit_status(&self) -> ExitStatus {
         ExitStatus::worst(self.gateways.iter().map(|g| {
             if g.error.is_some() {
                 ExitStatus::ScanFailed
-            } else if g.summary.delete_failed > 0 {
+            } else if g.summary.delete_failed + g.summary.still_present > 0 {
                 ExitStatus::DeleteFailed
+            } else if g.refused.is_some() {
+                ExitStatus::Refused
             } else {
                 ExitStatus::Ok
             }
@@ -194,8 +231,13 @@ impl Report {
                 continue;
             }
             for g in &gw.groups {
-                if g.action == Action::Kept && !verbose {
-                    continue;
+                match g.action {
+                    Action::Kept | Action::Ignored if !verbose => continue,
+                    Action::Skipped | Action::Ignored => {
+                        writeln!(out, "{:<13}  {}: {}", g.action.human(), g.labels, g.reason)?;
+                        continue;
+                    }
+                    _ => {}
                 }
                 let age = g
                     .age_seconds
@@ -207,31 +249,41 @@ impl Report {
                     g.action.human(),
                     g.labels,
                     age,
-                    human_seconds(g.threshold_seconds)
+                    g.threshold_seconds
+                        .map(human_seconds)
+                        .unwrap_or_else(|| "never".into())
                 )?;
-                match (&g.error, g.action) {
-                    (Some(e), _) => writeln!(out, ": {e}")?,
-                    (None, Action::Skipped) => writeln!(out, ": {}", g.reason)?,
-                    _ => writeln!(out)?,
+                match &g.error {
+                    Some(e) => writeln!(out, ": {e}")?,
+                    None => writeln!(out)?,
                 }
             }
             let s = &gw.summary;
             write!(out, "{}: {} groups, {} stale: ", gw.url, s.groups, s.stale)?;
-            if self.dry_run {
+            if let Some(why) = &gw.refused {
+                write!(out, "none deleted, {why}")?;
+            } else if self.dry_run {
                 write!(out, "{} would be deleted", s.would_delete)?;
             } else {
                 write!(out, "{} deleted, {} failed", s.deleted, s.delete_failed)?;
+                if s.repushed + s.still_present > 0 {
+                    write!(
+                        out,
+                        ", {} repushed, {} still present",
+                        s.repushed, s.still_present
+                    )?;
+                }
             }
             write!(out, "; {} kept, {} skipped", s.kept, s.skipped)?;
-            writeln!(
-                out,
-                "{}",
-                if self.dry_run {
-                    " (dry run: nothing sent)"
-                } else {
-                    ""
-                }
-            )?;
+            if s.ignored > 0 {
+                write!(out, ", {} ignored", s.ignored)?;
+            }
+            let dry = if self.dry_run {
+                " (dry run: nothing sent)"
+            } else {
+                ""
+            };
+            writeln!(out, "{dry}")?;
         }
         Ok(())
     }
@@ -265,7 +317,7 @@ mod tests {
             last_failure: None,
             last_activity: None,
             age_seconds: None,
-            threshold_seconds: 1.0,
+            threshold_seconds: Some(1.0),
             last_push_successful: None,
             action,
             reason: String::new(),

@@ -1,16 +1,18 @@
-//! One pass over every gateway: scan -> plan -> delete -> report.
+//! One pass over every gateway: scan -> plan -> delete -> verify -> report.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
 
-use crate::config::Config;
-use crate::gateway::{redact_url_text, Gateway};
+use crate::config::{ClockSource, Config};
+use crate::gateway::{redact_url_text, Entry, Gateway};
+use crate::group::GroupingKey;
 use crate::plan::{self, Decision, Subject, Verdict};
 use crate::report::{rfc3339, Action, GatewayReport, GroupReport, LabelSet, Report, Summary};
 
-/// Where "now" comes from; the binary passes the system clock, tests may
-/// pass a fixed one.
+/// Where local time comes from; the binary passes the system clock, tests
+/// may pass a fixed one.
 pub type Clock = dyn Fn() -> SystemTime + Sync;
 
 pub fn unix_seconds(t: SystemTime) -> f64 {
@@ -21,30 +23,46 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 }
 
 /// Runs one pass. Never fails as a whole: each gateway's failure is in its
-/// part of the report.
+/// part of the report. Gateways are processed concurrently and
+/// independently; the report keeps the order of `config.urls`.
 pub async fn run(config: &Config, clock: &Clock) -> Report {
     let started = unix_seconds(clock());
-    let mut gateways = Vec::with_capacity(config.urls.len());
-    for url in &config.urls {
-        gateways.push(run_gateway(url, config, clock).await);
-    }
+    let gateways = futures_util::future::join_all(
+        config
+            .urls
+            .iter()
+            .map(|url| run_gateway(url, config, clock)),
+    )
+    .await;
     Report::new(
         config.dry_run,
         started,
         unix_seconds(clock()),
-        config.policy.threshold.as_secs_f64(),
+        config.policy.threshold.seconds(),
         gateways,
     )
 }
 
+/// What happened to one group after the plan.
+#[derive(Debug, Clone)]
+enum Outcome {
+    NotSent,
+    Accepted,
+    Failed(String),
+    Repushed,
+    StillPresent(String),
+}
+
 async fn run_gateway(url: &str, config: &Config, clock: &Clock) -> GatewayReport {
     let failed = |url: String, error: String| {
-        tracing::error!(gateway = %url, "{error}");
+        tracing::debug!(gateway = %url, "not scanned: {error}");
         GatewayReport {
             url,
             now: rfc3339(unix_seconds(clock())),
             clock: "local",
+            clock_skew_seconds: None,
             error: Some(error),
+            refused: None,
             groups: Vec::new(),
             summary: Summary::default(),
         }
@@ -59,15 +77,36 @@ async fn run_gateway(url: &str, config: &Config, clock: &Clock) -> GatewayReport
         Ok(scan) => scan,
         Err(e) => return failed(shown, e.to_string()),
     };
-    let now = unix_seconds(clock());
-    tracing::info!(gateway = %shown, groups = scan.entries.len(), "scanned");
-    let plan = plan::decide(scan.entries, &config.policy, now);
-
-    let outcomes: Vec<Option<Result<(), String>>> = if config.dry_run {
-        vec![None; plan.decisions.len()]
-    } else {
-        delete_stale(&gateway, &plan.decisions, config.concurrency.max(1)).await
+    let local = unix_seconds(clock());
+    let server = scan.server_date.map(unix_seconds);
+    let skew = server.map(|s| ((s - local) * 1000.0).round() / 1000.0);
+    let (now, clock_name) = match (config.clock, server) {
+        (ClockSource::Server, Some(s)) => (s, "server"),
+        (ClockSource::Server, None) => {
+            tracing::warn!(gateway = %shown, "the scan response has no valid Date header; using the local clock");
+            (local, "local")
+        }
+        (ClockSource::Local, _) => (local, "local"),
     };
+    tracing::info!(gateway = %shown, groups = scan.entries.len(), clock = clock_name, "scanned");
+    let plan = plan::decide(scan.entries, &config.policy, now);
+    if let Some(why) = &plan.refused_by {
+        tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
+    }
+
+    let mut outcomes = vec![Outcome::NotSent; plan.decisions.len()];
+    if !config.dry_run {
+        delete_stale(
+            &gateway,
+            &plan.decisions,
+            config.concurrency.max(1),
+            &mut outcomes,
+        )
+        .await;
+        if let Some(timeout) = config.verify_timeout {
+            verify(&gateway, &plan.decisions, &mut outcomes, timeout).await;
+        }
+    }
 
     let groups: Vec<GroupReport> = plan
         .decisions
@@ -79,57 +118,158 @@ async fn run_gateway(url: &str, config: &Config, clock: &Clock) -> GatewayReport
     GatewayReport {
         url: shown,
         now: rfc3339(now),
-        clock: "local",
+        clock: clock_name,
+        clock_skew_seconds: skew,
         error: None,
+        refused: plan.refused_by,
         groups,
         summary,
     }
 }
 
-/// Sends the DELETEs, at most `concurrency` at a time. The result lines up
-/// with `decisions`: `None` where nothing was sent.
+fn stale_key(d: &Decision) -> Option<&GroupingKey> {
+    match &d.subject {
+        Subject::Group(g) if d.verdict == Verdict::Stale => Some(&g.key),
+        _ => None,
+    }
+}
+
+/// Sends the DELETEs, at most `concurrency` at a time.
 async fn delete_stale(
     gateway: &Gateway,
     decisions: &[Decision],
     concurrency: usize,
-) -> Vec<Option<Result<(), String>>> {
-    let mut outcomes = vec![None; decisions.len()];
+    outcomes: &mut [Outcome],
+) {
     let stale = decisions
         .iter()
         .enumerate()
-        .filter_map(|(i, d)| match &d.subject {
-            Subject::Group(g) if d.verdict == Verdict::Stale => Some((i, &g.key)),
-            _ => None,
-        });
-    let results: Vec<(usize, Result<(), String>)> = futures_util::stream::iter(stale)
+        .filter_map(|(i, d)| stale_key(d).map(|key| (i, key)));
+    let results: Vec<(usize, Outcome)> = futures_util::stream::iter(stale)
         .map(|(i, key)| async move {
-            let result = gateway.delete(key).await.map_err(|e| e.to_string());
-            match &result {
-                Ok(()) => tracing::info!(group = %key, "deleted"),
-                Err(e) => tracing::warn!(group = %key, "delete failed: {e}"),
+            match gateway.delete(key).await {
+                Ok(()) => {
+                    tracing::info!(group = %key, "deleted");
+                    (i, Outcome::Accepted)
+                }
+                Err(e) => {
+                    tracing::warn!(group = %key, "delete failed: {e}");
+                    (i, Outcome::Failed(e.to_string()))
+                }
             }
-            (i, result)
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    for (i, result) in results {
-        outcomes[i] = Some(result);
+    for (i, outcome) in results {
+        outcomes[i] = outcome;
     }
-    outcomes
 }
 
-fn group_report(d: &Decision, dry_run: bool, outcome: Option<Result<(), String>>) -> GroupReport {
-    let threshold_seconds = d.threshold.as_secs_f64();
+/// The Pushgateway queues deletes, so re-scan (bounded) until each accepted
+/// group is gone or back with newer activity (its producer is alive).
+async fn verify(
+    gateway: &Gateway,
+    decisions: &[Decision],
+    outcomes: &mut [Outcome],
+    timeout: Duration,
+) {
+    // index -> (key, last activity we judged it by)
+    let mut pending: HashMap<&GroupingKey, (usize, Option<f64>)> = decisions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| matches!(outcomes[*i], Outcome::Accepted))
+        .filter_map(|(i, d)| match &d.subject {
+            Subject::Group(g) => Some((&g.key, (i, g.last_activity()))),
+            Subject::Skipped(_) => None,
+        })
+        .collect();
+    if pending.is_empty() {
+        return;
+    }
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(50);
+    let mut last_error;
+    loop {
+        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+        match gateway.scan().await {
+            Ok(scan) => {
+                last_error = None;
+                let present: HashMap<GroupingKey, Option<f64>> = scan
+                    .entries
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        Entry::Group(g) => {
+                            let activity = g.last_activity();
+                            Some((g.key, activity))
+                        }
+                        Entry::Skipped(_) => None,
+                    })
+                    .collect();
+                pending.retain(|key, (i, before)| match present.get(*key) {
+                    None => false,
+                    Some(now) if *now > *before => {
+                        tracing::info!(group = %key, "pushed again after its DELETE");
+                        outcomes[*i] = Outcome::Repushed;
+                        false
+                    }
+                    Some(_) => true,
+                });
+            }
+            Err(e) => {
+                tracing::debug!("verification scan failed: {e}");
+                last_error = Some(e.to_string());
+            }
+        }
+        if pending.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
+    for (key, (i, _)) in pending {
+        let why = match &last_error {
+            Some(e) => format!(
+                "not verified within {}: {e}",
+                humantime::format_duration(timeout)
+            ),
+            None => format!(
+                "still shown with its old push time {} after the DELETE was accepted",
+                humantime::format_duration(timeout)
+            ),
+        };
+        tracing::warn!(group = %key, "{why}");
+        outcomes[i] = Outcome::StillPresent(why);
+    }
+}
+
+fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
     let (action, error) = match (d.verdict, outcome) {
         (Verdict::Skip, _) => (Action::Skipped, None),
         (Verdict::Keep, _) => (Action::Kept, None),
-        (Verdict::Stale, Some(Ok(()))) => (Action::Deleted, None),
-        (Verdict::Stale, Some(Err(e))) => (Action::DeleteFailed, Some(e)),
-        (Verdict::Stale, None) if dry_run => (Action::WouldDelete, None),
-        (Verdict::Stale, None) => (Action::DeleteFailed, Some("no DELETE was sent".into())),
+        (Verdict::Ignore, _) => (Action::Ignored, None),
+        (Verdict::Refused, _) => (Action::Refused, None),
+        (Verdict::Stale, Outcome::Accepted) => (Action::Deleted, None),
+        (Verdict::Stale, Outcome::Repushed) => (Action::Repushed, None),
+        (Verdict::Stale, Outcome::StillPresent(e)) => (Action::StillPresent, Some(e)),
+        (Verdict::Stale, Outcome::Failed(e)) => (Action::DeleteFailed, Some(e)),
+        (Verdict::Stale, Outcome::NotSent) if dry_run => (Action::WouldDelete, None),
+        (Verdict::Stale, Outcome::NotSent) => {
+            (Action::DeleteFailed, Some("no DELETE was sent".into()))
+        }
     };
     let age_seconds = d.age_seconds.map(|a| (a * 1000.0).round() / 1000.0);
+    let base = GroupReport {
+        labels: LabelSet(Vec::new()),
+        last_push: None,
+        last_failure: None,
+        last_activity: None,
+        age_seconds,
+        threshold_seconds: d.threshold.seconds(),
+        last_push_successful: None,
+        action,
+        reason: d.reason.clone(),
+        error,
+    };
     match &d.subject {
         Subject::Group(g) => GroupReport {
             labels: LabelSet(
@@ -141,26 +281,14 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Option<Result<(), String>>
             last_push: g.last_push.map(rfc3339),
             last_failure: g.last_failure.map(rfc3339),
             last_activity: g.last_activity().map(rfc3339),
-            age_seconds,
-            threshold_seconds,
             last_push_successful: g.last_push_successful,
-            action,
-            reason: d.reason.clone(),
-            error,
+            ..base
         },
         Subject::Skipped(s) => {
             tracing::warn!(labels = %LabelSet(s.labels.clone()), "skipped: {}", s.reason);
             GroupReport {
                 labels: LabelSet(s.labels.clone()),
-                last_push: None,
-                last_failure: None,
-                last_activity: None,
-                age_seconds: None,
-                threshold_seconds,
-                last_push_successful: None,
-                action,
-                reason: d.reason.clone(),
-                error,
+                ..base
             }
         }
     }

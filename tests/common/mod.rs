@@ -135,13 +135,14 @@ impl Pushgateway {
 
     /// The grouping keys the gateway holds now, as label maps.
     pub fn groups(&self) -> Vec<BTreeMap<String, String>> {
-        let doc: serde_json::Value = self
+        let body = self
             .client
             .get(format!("{}/api/v1/metrics", self.url))
             .send()
             .unwrap()
-            .json()
+            .bytes()
             .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
         doc["data"]
             .as_array()
             .unwrap()
@@ -151,7 +152,9 @@ impl Pushgateway {
                     .as_object()
                     .map(|o| {
                         o.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("<not a string>").to_owned()))
+                            .map(|(k, v)| {
+                                (k.clone(), v.as_str().unwrap_or("<not a string>").to_owned())
+                            })
                             .collect()
                     })
                     .unwrap_or_default()
@@ -187,14 +190,20 @@ impl Drop for Pushgateway {
 }
 
 pub fn labels(key: &[(&str, &str)]) -> BTreeMap<String, String> {
-    key.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    key.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The push path: every value base64url, `=` for empty.
 pub fn path_for(key: &[(&str, &str)]) -> String {
     key.iter()
         .map(|(k, v)| {
-            let enc = if v.is_empty() { "=".to_owned() } else { URL_SAFE_NO_PAD.encode(v) };
+            let enc = if v.is_empty() {
+                "=".to_owned()
+            } else {
+                URL_SAFE_NO_PAD.encode(v)
+            };
             format!("{k}@base64/{enc}")
         })
         .collect::<Vec<_>>()
@@ -243,7 +252,7 @@ pub struct Report {
     pub dry_run: bool,
     pub started_at: String,
     pub finished_at: String,
-    pub threshold_seconds: f64,
+    pub threshold_seconds: Option<f64>,
     pub gateways: Vec<GatewayReport>,
     pub summary: Summary,
 }
@@ -254,7 +263,9 @@ pub struct GatewayReport {
     pub url: String,
     pub now: String,
     pub clock: String,
+    pub clock_skew_seconds: Option<f64>,
     pub error: Option<String>,
+    pub refused: Option<String>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
 }
@@ -267,7 +278,7 @@ pub struct GroupReport {
     pub last_failure: Option<String>,
     pub last_activity: Option<String>,
     pub age_seconds: Option<f64>,
-    pub threshold_seconds: f64,
+    pub threshold_seconds: Option<f64>,
     pub last_push_successful: Option<bool>,
     pub action: String,
     pub reason: String,
@@ -284,6 +295,10 @@ pub struct Summary {
     pub delete_failed: u64,
     pub kept: u64,
     pub skipped: u64,
+    pub ignored: u64,
+    pub refused: u64,
+    pub repushed: u64,
+    pub still_present: u64,
 }
 
 impl Report {

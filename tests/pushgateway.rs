@@ -1,0 +1,296 @@
+//! Behaviour against a real Pushgateway: exactly the stale groups go, each
+//! addressed by its full grouping key, and nothing else is touched.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{janitor, report, stderr, Pushgateway};
+
+/// Longer than the threshold the tests pass (`2s`), with margin: the
+/// default server clock (the `Date` header) has whole-second resolution.
+const AGE: Duration = Duration::from_millis(3200);
+
+type Key<'a> = Vec<(&'a str, &'a str)>;
+
+#[test]
+fn deletes_every_grouping_key_shape_and_keeps_fresh_neighbours() {
+    let pg = Pushgateway::start();
+    let long_a = "a".repeat(2000);
+    let long_b = format!("{}b", "a".repeat(1999));
+    let flink_jm = "flinkjob3f6c2a9e0b1d4c5e8f7a6b5c4d3e2f10";
+    let flink_tm = "flinkjob0123456789abcdef0123456789abcdef";
+    // (stale, fresh neighbour with the same job)
+    let shapes: Vec<(Key, Key)> = vec![
+        // job only
+        (
+            vec![("job", "solo")],
+            vec![("job", "solo"), ("instance", "h1")],
+        ),
+        // job + instance
+        (
+            vec![("job", "ji"), ("instance", "h1")],
+            vec![("job", "ji"), ("instance", "h2")],
+        ),
+        // explicit empty instance: its own group, not {job="empty"}
+        (
+            vec![("job", "empty"), ("instance", "")],
+            vec![("job", "empty"), ("instance", "h1")],
+        ),
+        // three or more labels, differing only in the last one
+        (
+            vec![
+                ("job", "multi"),
+                ("instance", "h"),
+                ("rack", "r1"),
+                ("zone", "a"),
+            ],
+            vec![
+                ("job", "multi"),
+                ("instance", "h"),
+                ("rack", "r2"),
+                ("zone", "a"),
+            ],
+        ),
+        // '/' in the job and in a value
+        (
+            vec![("job", "team/a"), ("path", "/x/y")],
+            vec![("job", "team/a"), ("path", "/x/z")],
+        ),
+        // space, '+', '%', '=', unicode
+        (
+            vec![("job", "sp ace+%25=ü"), ("v", "a b+c%20=d ✓")],
+            vec![("job", "sp ace+%25=ü"), ("v", "a b+c%20=e ✓")],
+        ),
+        // a 2,000-character value
+        (
+            vec![("job", "long"), ("v", long_a.as_str())],
+            vec![("job", "long"), ("v", long_b.as_str())],
+        ),
+        // Flink: a JobManager group goes, a TaskManager of another run stays
+        (
+            vec![("job", flink_jm), ("instance", "jm")],
+            vec![("job", flink_tm), ("instance", "tm-1")],
+        ),
+    ];
+    for (stale, _) in &shapes {
+        pg.push_ok(stale, "some_metric");
+    }
+    std::thread::sleep(AGE);
+    for (_, fresh) in &shapes {
+        pg.push_ok(fresh, "some_metric");
+    }
+
+    let out = janitor(&["--url", &pg.url, "--threshold", "2s", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    for (stale, fresh) in &shapes {
+        assert_eq!(r.action_of(stale), Some("deleted"), "{stale:?}");
+        assert_eq!(r.action_of(fresh), Some("kept"), "{fresh:?}");
+    }
+    assert_eq!(r.summary.deleted, shapes.len() as u64);
+    assert_eq!(r.summary.kept, shapes.len() as u64);
+    assert_eq!(r.summary.groups, 2 * shapes.len() as u64);
+
+    let fresh: Vec<&[(&str, &str)]> = shapes.iter().map(|(_, f)| f.as_slice()).collect();
+    pg.wait_for_groups(&fresh);
+}
+
+#[test]
+fn job_only_group_and_empty_instance_group_are_told_apart() {
+    // {job="x"} and {job="x",instance=""} can both exist when the second
+    // one's push fails (its series would collide); each is its own group.
+    let pg = Pushgateway::start();
+    let bare: &[(&str, &str)] = &[("job", "x")];
+    let empty: &[(&str, &str)] = &[("job", "x"), ("instance", "")];
+    pg.push_ok(bare, "some_metric");
+    std::thread::sleep(AGE);
+    assert_eq!(pg.push(empty, "some_metric 1\n"), 400);
+    let groups = pg.groups();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+
+    let out = janitor(&["--url", &pg.url, "--threshold", "2s", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(bare), Some("deleted"));
+    // Its push failed a moment ago: alive.
+    assert_eq!(r.action_of(empty), Some("kept"));
+    pg.wait_for_groups(&[empty]);
+}
+
+#[test]
+fn a_group_whose_pushes_all_fail_is_alive() {
+    let pg = Pushgateway::start();
+    let old: &[(&str, &str)] = &[("job", "old")];
+    let owner: &[(&str, &str)] = &[("job", "owner")];
+    let failing: &[(&str, &str)] = &[("job", "failing"), ("instance", "tm-1")];
+    pg.push_ok(old, "some_metric");
+    std::thread::sleep(AGE);
+    assert_eq!(pg.push(owner, "# TYPE conflict gauge\nconflict 1\n"), 200);
+    // A type conflict with another group's family: the push fails, the group
+    // exists with push_time_seconds 0 and a fresh failure time.
+    assert_eq!(
+        pg.push(failing, "# TYPE conflict counter\nconflict 1\n"),
+        400
+    );
+
+    let out = janitor(&["--url", &pg.url, "--threshold", "2s", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(old), Some("deleted"));
+    assert_eq!(r.action_of(owner), Some("kept"));
+    assert_eq!(r.action_of(failing), Some("kept"));
+    let g = r.gateways[0]
+        .groups
+        .iter()
+        .find(|g| g.labels == common::labels(failing))
+        .unwrap();
+    assert_eq!(g.last_push, None);
+    assert!(g.last_failure.is_some());
+    assert_eq!(g.last_push_successful, Some(false));
+    assert!(g.age_seconds.unwrap() < 2.0, "{g:?}");
+    pg.wait_for_groups(&[owner, failing]);
+}
+
+#[test]
+fn a_group_poisoned_by_a_family_named_labels_is_skipped_and_the_rest_proceeds() {
+    let pg = Pushgateway::start();
+    let poisoned: &[(&str, &str)] = &[("job", "poison")];
+    let stale: &[(&str, &str)] = &[("job", "stale"), ("instance", "h")];
+    pg.push_ok(poisoned, "labels");
+    pg.push_ok(stale, "some_metric");
+    std::thread::sleep(AGE);
+
+    let out = janitor(&["--url", &pg.url, "--threshold", "2s", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(stale), Some("deleted"));
+    let skipped: Vec<_> = r.gateways[0]
+        .groups
+        .iter()
+        .filter(|g| g.action == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{:?}", r.gateways[0].groups);
+    assert!(
+        skipped[0].reason.contains("\"labels\""),
+        "{}",
+        skipped[0].reason
+    );
+    assert_eq!(r.summary.skipped, 1);
+    assert!(stderr(&out).contains("skipped"), "warned on stderr");
+    // The poisoned group is still there, and only it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while pg.groups().len() != 1 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", pg.groups());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn dry_run_reports_would_delete_and_leaves_everything() {
+    let pg = Pushgateway::start();
+    let stale: &[(&str, &str)] = &[("job", "batch")];
+    let fresh: &[(&str, &str)] = &[("job", "batch"), ("instance", "now")];
+    pg.push_ok(stale, "some_metric");
+    std::thread::sleep(AGE);
+    pg.push_ok(fresh, "some_metric");
+
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--threshold",
+        "2s",
+        "--output",
+        "json",
+        "--dry-run",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    assert!(r.dry_run);
+    assert_eq!(r.action_of(stale), Some("would_delete"));
+    assert_eq!(r.action_of(fresh), Some("kept"));
+    assert_eq!((r.summary.would_delete, r.summary.deleted), (1, 0));
+    std::thread::sleep(Duration::from_millis(300));
+    pg.wait_for_groups(&[stale, fresh]);
+}
+
+#[test]
+fn human_output_lists_actions_and_a_summary() {
+    let pg = Pushgateway::start();
+    let stale: &[(&str, &str)] = &[("job", "gone"), ("instance", "h1")];
+    let fresh: &[(&str, &str)] = &[("job", "here")];
+    pg.push_ok(stale, "some_metric");
+    std::thread::sleep(AGE);
+    pg.push_ok(fresh, "some_metric");
+
+    let out = janitor(&["--url", &pg.url, "--threshold", "2s"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let text = common::stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("deleted"), "{text}");
+    assert!(lines[0].contains(r#"{job="gone",instance="h1"}"#), "{text}");
+    assert!(lines[0].contains("threshold 2s"), "{text}");
+    assert!(
+        lines[1].contains("2 groups, 1 stale: 1 deleted, 0 failed; 1 kept, 0 skipped"),
+        "{text}"
+    );
+
+    // -v also lists the kept group.
+    let out = janitor(&["--url", &pg.url, "--threshold", "1h", "-v"]);
+    let text = common::stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("kept") && l.contains(r#"{job="here"}"#)),
+        "{text}"
+    );
+}
+
+#[test]
+fn report_file_is_written_whatever_the_output() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "j")], "some_metric");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--dry-run",
+        "--report-file",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let file: common::Report = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(file.schema, "pushgateway-janitor/report/v1");
+    assert_eq!(file.action_of(&[("job", "j")]), Some("kept"));
+    // No temporary file is left beside it.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
+}
+
+#[test]
+fn url_from_the_environment_and_path_prefix_with_trailing_slash() {
+    let pg = Pushgateway::start_with(&["--web.route-prefix=/pgw"]);
+    let stale: &[(&str, &str)] = &[("job", "prefixed")];
+    let push_url = format!("{}/pgw/metrics/{}", pg.url, common::path_for(stale));
+    let client = reqwest::blocking::Client::new();
+    assert!(client
+        .put(&push_url)
+        .body("m 1\n")
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
+    std::thread::sleep(AGE);
+    let out = common::janitor_cmd(&["--threshold", "2s", "--output", "json"])
+        .env("PUSHGATEWAY_URL", format!("{}/pgw/", pg.url))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.gateways[0].url, format!("{}/pgw", pg.url));
+    assert_eq!(r.action_of(stale), Some("deleted"));
+}

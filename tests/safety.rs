@@ -1,0 +1,378 @@
+//! Safety: caps refuse whole plans, the server clock shields ages from a
+//! wrong local clock, deletes are verified, and gateways fail independently.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Output;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{report, stderr, Pushgateway};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+fn group(labels: serde_json::Value, push: f64) -> serde_json::Value {
+    let family = |value: f64| json!({"type": "GAUGE", "metrics": [{"labels": labels, "value": format!("{value:e}")}]});
+    json!({
+        "labels": labels,
+        "push_time_seconds": family(push),
+        "push_failure_time_seconds": family(0.0),
+    })
+}
+
+fn document(groups: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({"status": "success", "data": groups})
+}
+
+async fn run(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::janitor(&args)
+    })
+    .await
+    .unwrap()
+}
+
+/// A gateway holding `stale` old groups and `fresh` new ones, that must
+/// never see a DELETE.
+async fn gateway_without_deletes(stale: usize, fresh: usize) -> MockServer {
+    let server = MockServer::start().await;
+    let groups = (0..stale)
+        .map(|i| group(json!({"job": format!("old{i}")}), now() - 3600.0))
+        .chain((0..fresh).map(|i| group(json!({"job": format!("new{i}")}), now())))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(document(groups)))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(0)
+        .named("DELETE")
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_deletes_refuses_every_delete_and_exits_3() {
+    let server = gateway_without_deletes(3, 2).await;
+    let url = server.uri();
+    let out = run(&["--url", &url, "--max-deletes", "2", "--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    let gw = &r.gateways[0];
+    assert!(
+        gw.refused.as_deref().unwrap().contains("--max-deletes 2"),
+        "{gw:?}"
+    );
+    assert_eq!(
+        (gw.summary.refused, gw.summary.stale, gw.summary.deleted),
+        (3, 3, 0)
+    );
+    assert_eq!(r.action_of(&[("job", "old0")]), Some("refused"));
+    assert_eq!(r.action_of(&[("job", "new0")]), Some("kept"));
+    assert!(stderr(&out).contains("no DELETE sent"), "{}", stderr(&out));
+    server.verify().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_delete_ratio_refuses_every_delete_and_exits_3() {
+    let server = gateway_without_deletes(3, 2).await;
+    let url = server.uri();
+    let out = run(&[
+        "--url",
+        &url,
+        "--max-delete-ratio",
+        "0.5",
+        "--output",
+        "json",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    let refused = r.gateways[0].refused.as_deref().unwrap();
+    assert!(
+        refused.contains("--max-delete-ratio 0.5") && refused.contains("3 of 5"),
+        "{refused}"
+    );
+    assert_eq!(r.summary.refused, 3);
+    // Human output says it too.
+    let out = run(&["--url", &url, "--max-delete-ratio", "0.5"]).await;
+    assert_eq!(out.status.code(), Some(3));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("refused") && text.contains("none deleted"),
+        "{text}"
+    );
+    server.verify().await;
+}
+
+/// A gateway whose clock is `offset` seconds off ours: push times and the
+/// Date header both come from its clock.
+async fn skewed_gateway(offset: f64) -> MockServer {
+    let server = MockServer::start().await;
+    let server_now = now() + offset;
+    let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs_f64(server_now));
+    // Pushed a minute ago by the gateway's clock.
+    let doc = document(vec![group(json!({"job": "recent"}), server_now - 60.0)]);
+    Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(doc)
+                .insert_header("Date", date.as_str()),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_clock_ignores_a_skewed_local_clock() {
+    for offset in [-3.0 * 3600.0, 3.0 * 3600.0] {
+        let server = skewed_gateway(offset).await;
+        let url = server.uri();
+        let out = run(&["--url", &url, "--dry-run", "--output", "json"]).await;
+        assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+        let r = report(&out);
+        let gw = &r.gateways[0];
+        assert_eq!(gw.clock, "server");
+        let skew = gw.clock_skew_seconds.unwrap();
+        assert!(
+            (skew - offset).abs() < 3.0,
+            "skew {skew} for offset {offset}"
+        );
+        assert_eq!(r.action_of(&[("job", "recent")]), Some("kept"));
+        let age = gw.groups[0].age_seconds.unwrap();
+        assert!((58.0..=62.0).contains(&age), "age {age}");
+
+        // The local clock sees the group 3h old (or 3h in the future).
+        let out = run(&[
+            "--url",
+            &url,
+            "--dry-run",
+            "--output",
+            "json",
+            "--clock",
+            "local",
+        ])
+        .await;
+        let r = report(&out);
+        let gw = &r.gateways[0];
+        assert_eq!(gw.clock, "local");
+        assert!((gw.clock_skew_seconds.unwrap() - offset).abs() < 3.0);
+        let expected = if offset < 0.0 { "would_delete" } else { "kept" };
+        assert_eq!(
+            r.action_of(&[("job", "recent")]),
+            Some(expected),
+            "offset {offset}"
+        );
+        server.verify().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_that_stays_after_its_delete_is_still_present_and_exits_4() {
+    let server = MockServer::start().await;
+    let doc = document(vec![group(json!({"job": "sticky"}), now() - 3600.0)]);
+    Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(doc))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/metrics/job@base64/c3RpY2t5"))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let url = server.uri();
+    let started = Instant::now();
+    let out = run(&["--url", &url, "--verify-timeout", "1s", "--output", "json"]).await;
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    let r = report(&out);
+    assert_eq!(r.action_of(&[("job", "sticky")]), Some("still_present"));
+    assert!(r.gateways[0].groups[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("still shown"));
+    assert_eq!(r.summary.still_present, 1);
+    // Verification re-scanned more than once within its timeout.
+    let gets = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .count();
+    assert!(gets >= 3, "{gets} scans");
+    server.verify().await;
+}
+
+/// Forwards every request to a real Pushgateway; after forwarding a DELETE,
+/// pushes the same group again before answering, as a live producer would.
+struct RepushingProxy {
+    upstream: u16,
+    /// What to push after a DELETE; `None` forwards only.
+    repush: Option<&'static str>,
+}
+
+fn raw_http(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut response = Vec::new();
+    s.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 2 + size + 2..];
+    }
+}
+
+impl Respond for RepushingProxy {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let path = request.url.path();
+        let (status, body) = raw_http(self.upstream, request.method.as_str(), path, &request.body);
+        if let (Some(body), "DELETE") = (self.repush, request.method.as_str()) {
+            // Let the queued delete land, then push again.
+            std::thread::sleep(Duration::from_millis(100));
+            let (pushed, _) = raw_http(self.upstream, "PUT", path, body.as_bytes());
+            assert_eq!(pushed, 200);
+        }
+        ResponseTemplate::new(status).set_body_raw(body, "application/json")
+    }
+}
+
+#[test]
+fn a_group_pushed_again_right_after_its_delete_is_repushed() {
+    let pg = Pushgateway::start();
+    let revived: &[(&str, &str)] = &[("job", "revived"), ("instance", "tm-1")];
+    let gone: &[(&str, &str)] = &[("job", "gone")];
+    pg.push_ok(revived, "some_metric");
+    pg.push_ok(gone, "some_metric");
+    std::thread::sleep(Duration::from_millis(3200));
+
+    // The proxy runs on its own runtime's worker threads.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let proxy = rt.block_on(async {
+        let proxy = MockServer::start().await;
+        let revived_path = format!("/metrics/{}", common::path_for(revived));
+        Mock::given(method("DELETE"))
+            .and(path(revived_path.as_str()))
+            .respond_with(RepushingProxy {
+                upstream: pg.port,
+                repush: Some("some_metric 2\n"),
+            })
+            .expect(1)
+            .mount(&proxy)
+            .await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(RepushingProxy {
+                upstream: pg.port,
+                repush: None,
+            })
+            .mount(&proxy)
+            .await;
+        proxy
+    });
+
+    let url = proxy.uri();
+    let out = common::janitor(&["--url", &url, "--threshold", "2s", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(revived), Some("repushed"));
+    assert_eq!(r.action_of(gone), Some("deleted"));
+    assert_eq!(
+        (r.summary.repushed, r.summary.deleted, r.summary.stale),
+        (1, 1, 2)
+    );
+    pg.wait_for_groups(&[revived]);
+    rt.block_on(proxy.verify());
+}
+
+#[test]
+fn two_gateways_one_stopped_the_live_one_is_cleaned_and_exit_is_1() {
+    let live = Pushgateway::start();
+    let dead = Pushgateway::start();
+    let dead_url = dead.url.clone();
+    drop(dead);
+    let stale: &[(&str, &str)] = &[("job", "stale")];
+    live.push_ok(stale, "some_metric");
+    std::thread::sleep(Duration::from_millis(3200));
+
+    let out = common::janitor(&[
+        "--url",
+        &dead_url,
+        "--url",
+        &live.url,
+        "--threshold",
+        "2s",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.gateways.len(), 2);
+    assert_eq!(r.gateways[0].url, dead_url);
+    assert!(r.gateways[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("Connection refused"));
+    assert_eq!(r.gateways[1].url, live.url);
+    assert_eq!(r.gateways[1].error, None);
+    assert_eq!(r.action_of(stale), Some("deleted"));
+    assert_eq!(r.summary.deleted, 1);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&dead_url), "{err}");
+    live.wait_for_groups(&[]);
+}
