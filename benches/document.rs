@@ -34,7 +34,7 @@ fn parse(c: &mut Criterion) {
     assert!(entries.iter().all(|e| matches!(e, Entry::Group(_))));
 
     let mut group = c.benchmark_group("document");
-    group.throughput(Throughput::Bytes(doc.len() as u64));
+    group.throughput(Throughput::BytesDecimal(doc.len() as u64));
     if quick {
         group.sample_size(10);
     }
