@@ -38,3 +38,5 @@ log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 log "cargo test --locked"
 cargo test --locked
+log "benchmarks, smoke mode: tiny sizes, no timing targets (scripts/bench.sh --quick)"
+bash scripts/bench.sh --quick

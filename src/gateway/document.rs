@@ -13,7 +13,6 @@
 
 mod split;
 
-use std::cell::RefCell;
 use std::fmt;
 use std::io::Read;
 
@@ -73,17 +72,17 @@ pub const SCAN_BUFFER_BYTES: usize = 256 * 1024;
 /// Reads a whole `/api/v1/metrics` document from `reader`, one group in
 /// memory at a time (see `split.rs` for how, and why it is fast).
 pub fn read_document<R: Read>(reader: R) -> Result<Vec<Entry>, DocumentError> {
-    let pending = RefCell::new(split::Pending::default());
-    let splitter = split::Splitter::new(reader, SCAN_BUFFER_BYTES, &pending);
-    let result = read_with(
+    read_document_in(reader, split::WINDOW_BYTES)
+}
+
+/// [`read_document`] with a window of `window` bytes (tests use tiny ones).
+fn read_document_in<R: Read>(reader: R, window: usize) -> Result<Vec<Entry>, DocumentError> {
+    let pending = split::Pending::default();
+    let splitter = split::Splitter::new(reader, window, &pending);
+    read_with(
         serde_json::Deserializer::from_reader(splitter),
         Some(&pending),
-    );
-    // A kept group that is not valid JSON fails the document with its own error.
-    match pending.into_inner().error {
-        Some(e) if result.is_err() => Err(e.into()),
-        _ => result,
-    }
+    )
 }
 
 /// Reads a document held in memory (tests, fuzzing, benchmarks).
@@ -93,7 +92,7 @@ pub fn read_document_slice(bytes: &[u8]) -> Result<Vec<Entry>, DocumentError> {
 
 fn read_with<'de, R: serde_json::de::Read<'de>>(
     mut de: serde_json::Deserializer<R>,
-    pending: Option<&RefCell<split::Pending>>,
+    pending: Option<&split::Pending>,
 ) -> Result<Vec<Entry>, DocumentError> {
     let doc = de.deserialize_map(DocumentVisitor { pending })?;
     de.end()?;
@@ -113,7 +112,7 @@ struct Document {
 }
 
 struct DocumentVisitor<'p> {
-    pending: Option<&'p RefCell<split::Pending>>,
+    pending: Option<&'p split::Pending>,
 }
 
 impl<'de> Visitor<'de> for DocumentVisitor<'_> {
@@ -223,7 +222,7 @@ field_enum!(FamilyField { TimeStamp => "time_stamp", Metrics => "metrics" });
 field_enum!(MetricField { Value => "value" });
 
 struct DataSeed<'p> {
-    pending: Option<&'p RefCell<split::Pending>>,
+    pending: Option<&'p split::Pending>,
 }
 
 impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
@@ -314,10 +313,10 @@ fn time_value(raw: Option<Result<f64, String>>, family: &str) -> Result<Option<f
 }
 
 /// One group. With `pending` (the reader path), the placeholder `0` stands
-/// for the group the splitter kept.
+/// for the group the splitter parsed.
 #[derive(Clone, Copy)]
 struct GroupSeed<'p> {
-    pending: Option<&'p RefCell<split::Pending>>,
+    pending: Option<&'p split::Pending>,
 }
 
 impl<'de> DeserializeSeed<'de> for GroupSeed<'_> {
@@ -371,23 +370,8 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
-        let Some(pending) = self.pending else {
-            return Ok(not_an_object());
-        };
-        let mut pending = pending.borrow_mut();
-        if !std::mem::take(&mut pending.ready) {
-            return Ok(not_an_object());
-        }
-        let parsed = {
-            let mut de = serde_json::Deserializer::from_slice(&pending.bytes);
-            let seed = GroupSeed { pending: None };
-            seed.deserialize(&mut de)
-                .and_then(|entry| de.end().map(|()| entry))
-        };
-        parsed.map_err(|e| {
-            pending.error = Some(e);
-            E::custom("a group is not valid JSON")
-        })
+        let parsed = self.pending.and_then(|p| p.borrow_mut().take());
+        Ok(parsed.unwrap_or_else(not_an_object))
     }
 
     accept_other!(Entry => not_an_object(); seq, bool, unit, str);
