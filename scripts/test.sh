@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what a fresh machine lacks (the real
-# Pushgateway the integration tests start), then lints and tests.
+# Pushgateway the integration tests start; promtool and jq for the deploy
+# checks), then lints, checks the deploy recipes, and tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +24,12 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
 }
 
-if ! have_pushgateway; then
-  apt_install prometheus-pushgateway || true
+missing=()
+have_pushgateway || missing+=(prometheus-pushgateway)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt_install "${missing[@]}" || true
 fi
 if ! have_pushgateway; then
   echo "scripts/test.sh: error: no Pushgateway binary (Debian package prometheus-pushgateway, or set PUSHGATEWAY_BIN)" >&2
@@ -36,6 +41,8 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
+log "deploy recipes, alerts, demo (scripts/check-deploy.sh)"
+CHECK_DEPLOY_SKIP_CARGO_TESTS=1 bash scripts/check-deploy.sh
 log "cargo test --locked"
 cargo test --locked
 log "benchmarks, smoke mode: tiny sizes, no timing targets (scripts/bench.sh --quick)"

@@ -8,7 +8,10 @@ use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::config::{ClockSource, Config, OutputFormat};
 use crate::exit::ExitStatus;
-use crate::gateway::TransportOptions;
+use crate::gateway::transport::HeaderParser;
+use crate::gateway::{
+    Credentials, Header, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
+};
 use crate::plan::{Caps, Policy, Rule, Threshold};
 use crate::selector::Selector;
 
@@ -25,6 +28,13 @@ const EXAMPLES: &str = r#"Examples:
   # Flink ghosts go after 10m, the nightly backup after 26h, never more than 50 at once:
   pushgateway-janitor --url http://pushgateway:9091 --rule '{job=~"flink.*"}=10m' \
       --rule '{job="backup"}=26h' --keep '{job="billing"}' --max-deletes 50
+
+  # Basic auth and a private CA (the password is read from the file):
+  pushgateway-janitor --url https://pushgateway:9091 --basic-auth-user janitor \
+      --basic-auth-password-file /run/secrets/pgw-password --ca-cert /etc/pgw/ca.pem
+
+  # As a sidecar: a pass every 5 minutes, self-metrics for node_exporter:
+  pushgateway-janitor --url http://pushgateway:9091 --every 5m --textfile /run/pgj/pgj.prom
 "#;
 
 fn after_help() -> String {
@@ -45,7 +55,7 @@ pub struct Args {
     /// Base URL of the Pushgateway; a path prefix is kept
     /// (http://h:9091/pgw reads http://h:9091/pgw/api/v1/metrics). Repeat
     /// to clean several gateways, each on its own.
-    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", hide_env_values = true, required = true, action = ArgAction::Append)]
+    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", hide_env_values = true, required_unless_present = "generate", action = ArgAction::Append)]
     pub url: Vec<String>,
 
     /// A group is stale when it has been silent (no push, successful or
@@ -116,6 +126,101 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
+    /// User name for HTTP basic auth; the password comes from
+    /// PUSHGATEWAY_PASSWORD or --basic-auth-password-file. Credentials in the
+    /// URL (https://user:password@host) work too.
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "password_source",
+        help_heading = "Authentication"
+    )]
+    pub basic_auth_user: Option<String>,
+
+    /// The basic auth password. Prefer the environment variable or
+    /// --basic-auth-password-file: a value on the command line is visible
+    /// to other users of the machine.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "PUSHGATEWAY_PASSWORD",
+        hide_env_values = true,
+        group = "password_source",
+        requires = "basic_auth_user",
+        help_heading = "Authentication"
+    )]
+    pub basic_auth_password: Option<Secret>,
+
+    /// Read the basic auth password from PATH (surrounding whitespace is
+    /// trimmed).
+    #[arg(
+        long,
+        value_name = "PATH",
+        group = "password_source",
+        requires = "basic_auth_user",
+        help_heading = "Authentication"
+    )]
+    pub basic_auth_password_file: Option<PathBuf>,
+
+    /// Send `Authorization: Bearer TOKEN`. Prefer the environment variable
+    /// or --bearer-token-file.
+    #[arg(long, value_name = "TOKEN", env = "PUSHGATEWAY_TOKEN", hide_env_values = true,
+          conflicts_with_all = ["basic_auth_user", "bearer_token_file"], help_heading = "Authentication")]
+    pub bearer_token: Option<Secret>,
+
+    /// Read the bearer token from PATH (surrounding whitespace is trimmed).
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with = "basic_auth_user",
+        help_heading = "Authentication"
+    )]
+    pub bearer_token_file: Option<PathBuf>,
+
+    /// An extra header for every request, 'Name: value'; repeatable. Values
+    /// are never logged.
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = HeaderParser,
+          help_heading = "Authentication")]
+    pub headers: Vec<Header>,
+
+    /// Trust the CA certificate(s) in PATH (PEM) besides the built-in roots.
+    #[arg(long, value_name = "PATH", help_heading = "TLS")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for mutual TLS; needs --client-key.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "client_key",
+        help_heading = "TLS"
+    )]
+    pub client_cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "client_cert",
+        help_heading = "TLS"
+    )]
+    pub client_key: Option<PathBuf>,
+
+    /// Do not verify the server's certificate. Unsafe: anyone on the path
+    /// can read the credentials. Warns on every run.
+    #[arg(long, help_heading = "TLS")]
+    pub insecure_skip_verify: bool,
+
+    /// Retries of the scan and of each DELETE after a connection error, a
+    /// timeout, 429 or 5xx; 0 sends each request once. Other 4xx are never
+    /// retried.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: u32,
+
+    /// The wait before the first retry; it doubles per retry (with jitter),
+    /// up to 10s.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    pub retry_backoff: Duration,
+
     /// More logging on stderr (-v info and list kept groups, -vv debug,
     /// -vvv trace). PUSHGATEWAY_JANITOR_LOG (env-filter syntax) wins when set.
     #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
@@ -124,6 +229,26 @@ pub struct Args {
     /// Less logging on stderr (-q errors only, -qq nothing).
     #[arg(short, long, action = ArgAction::Count)]
     pub quiet: u8,
+
+    /// Also write the run's metrics (last run, last success, duration,
+    /// groups by action per gateway) to PATH in the Prometheus text format
+    /// for node_exporter's textfile collector, atomically. Counters and the
+    /// last success carry over from the file already there.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+
+    /// Run forever, one pass per DURATION (start to start), for a sidecar
+    /// or a Deployment. Failed passes are logged and counted, not fatal;
+    /// SIGTERM/SIGINT let the pass in flight finish, then exit 0.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub every: Option<Duration>,
+
+    /// Print shell completions or the man page to stdout and exit
+    /// (completions-bash, completions-zsh, completions-fish,
+    /// completions-elvish, completions-powershell, man). Other flags are
+    /// ignored (not refused: PUSHGATEWAY_URL may well be set).
+    #[arg(long, value_name = "WHAT", value_enum, hide = true)]
+    pub generate: Option<crate::completions::Generate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -163,6 +288,7 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
     Ok(Rule {
         selector,
         threshold,
+        text: text.to_owned(),
     })
 }
 
@@ -221,9 +347,40 @@ impl Args {
             report_file: self.report_file,
             transport: TransportOptions {
                 timeout: self.timeout,
+                credentials: match (
+                    self.basic_auth_user,
+                    self.bearer_token,
+                    self.bearer_token_file,
+                ) {
+                    (Some(user), _, _) => Credentials::Basic {
+                        user,
+                        password: match self.basic_auth_password_file {
+                            Some(path) => SecretSource::File(path),
+                            None => SecretSource::Value(
+                                self.basic_auth_password.unwrap_or_else(|| Secret::new("")),
+                            ),
+                        },
+                    },
+                    (None, _, Some(path)) => Credentials::Bearer(SecretSource::File(path)),
+                    (None, Some(token), None) => Credentials::Bearer(SecretSource::Value(token)),
+                    (None, None, None) => Credentials::None,
+                },
+                headers: self.headers,
+                tls: TlsOptions {
+                    ca_cert: self.ca_cert,
+                    client_cert: self.client_cert,
+                    client_key: self.client_key,
+                    insecure_skip_verify: self.insecure_skip_verify,
+                },
+                retry: RetryPolicy {
+                    retries: self.retries,
+                    initial_backoff: self.retry_backoff,
+                },
             },
             concurrency: self.concurrency.into(),
             verbose: self.verbose > 0,
+            textfile: self.textfile,
+            every: self.every,
         }
     }
 }
@@ -285,6 +442,121 @@ mod tests {
     fn url_repeats() {
         let args = Args::try_parse_from(["pgj", "--url", "http://a", "--url", "http://b"]).unwrap();
         assert_eq!(args.url, vec!["http://a", "http://b"]);
+    }
+
+    #[test]
+    fn generate_needs_no_url() {
+        let args = Args::try_parse_from(["pgj", "--generate", "man"]).unwrap();
+        assert_eq!(args.generate, Some(crate::completions::Generate::Man));
+        assert!(Args::try_parse_from(["pgj", "--generate", "man", "--url", "http://a"]).is_ok());
+        assert!(
+            Args::try_parse_from(["pgj"]).is_err(),
+            "--url stays required"
+        );
+    }
+
+    #[test]
+    fn every_must_be_positive() {
+        let args = Args::try_parse_from(["pgj", "--url", "http://a", "--every", "5m"]).unwrap();
+        assert_eq!(args.into_config().every, Some(Duration::from_secs(300)));
+        assert!(Args::try_parse_from(["pgj", "--url", "http://a", "--every", "0s"]).is_err());
+    }
+
+    #[test]
+    fn transport_flags() {
+        let parse =
+            |args: &[&str]| Args::try_parse_from(["pgj", "--url", "http://h"].iter().chain(args));
+        let config = parse(&[]).unwrap().into_config();
+        assert_eq!(config.transport.credentials, Credentials::None);
+        assert_eq!(config.transport.retry, RetryPolicy::default());
+        assert_eq!(config.transport.retry.retries, 3);
+
+        let config = parse(&[
+            "--basic-auth-user",
+            "u",
+            "--basic-auth-password-file",
+            "/pw",
+            "--header",
+            "X-A: 1",
+            "--header",
+            "X-B: 2",
+            "--ca-cert",
+            "/ca",
+            "--client-cert",
+            "/c",
+            "--client-key",
+            "/k",
+            "--insecure-skip-verify",
+            "--retries",
+            "0",
+            "--retry-backoff",
+            "50ms",
+        ])
+        .unwrap()
+        .into_config();
+        let t = config.transport;
+        assert_eq!(
+            t.credentials,
+            Credentials::Basic {
+                user: "u".into(),
+                password: SecretSource::File("/pw".into())
+            }
+        );
+        assert_eq!(t.headers.len(), 2);
+        assert_eq!(t.tls.client_key, Some("/k".into()));
+        assert!(t.tls.insecure_skip_verify);
+        assert_eq!(
+            t.retry,
+            RetryPolicy {
+                retries: 0,
+                initial_backoff: Duration::from_millis(50)
+            }
+        );
+
+        let t = parse(&["--bearer-token", "tok"])
+            .unwrap()
+            .into_config()
+            .transport;
+        assert_eq!(
+            t.credentials,
+            Credentials::Bearer(SecretSource::Value(Secret::new("tok")))
+        );
+        let t = parse(&["--bearer-token-file", "/t"])
+            .unwrap()
+            .into_config()
+            .transport;
+        assert_eq!(
+            t.credentials,
+            Credentials::Bearer(SecretSource::File("/t".into()))
+        );
+
+        for bad in [
+            &["--basic-auth-user", "u"][..],
+            &["--basic-auth-password", "p"],
+            &[
+                "--basic-auth-user",
+                "u",
+                "--basic-auth-password",
+                "p",
+                "--basic-auth-password-file",
+                "/f",
+            ],
+            &[
+                "--basic-auth-user",
+                "u",
+                "--basic-auth-password",
+                "p",
+                "--bearer-token",
+                "t",
+            ],
+            &["--bearer-token", "t", "--bearer-token-file", "/t"],
+            &["--client-cert", "/c"],
+            &["--client-key", "/k"],
+            &["--header", "no colon"],
+            &["--retries", "21"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

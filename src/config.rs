@@ -38,4 +38,8 @@ pub struct Config {
     pub verify_timeout: Option<Duration>,
     /// List kept groups in the human output too.
     pub verbose: bool,
+    /// Where to write the self-metrics (`--textfile`).
+    pub textfile: Option<PathBuf>,
+    /// Loop mode: a pass every this long (`--every`).
+    pub every: Option<Duration>,
 }

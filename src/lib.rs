@@ -6,12 +6,15 @@
 //! [`plan::decide`] -> [`gateway`] delete -> [`report`] -> [`exit`] code.
 
 pub mod cli;
+pub mod completions;
 pub mod config;
 pub mod errors;
 pub mod exit;
 pub mod gateway;
 pub mod group;
+pub mod metrics;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod selector;

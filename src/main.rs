@@ -1,7 +1,6 @@
 //! The thin binary: arguments, logging, runtime, output, exit code.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -9,9 +8,12 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use pushgateway_janitor::cli::Args;
-use pushgateway_janitor::config::OutputFormat;
+use pushgateway_janitor::completions::{self, Generate};
+use pushgateway_janitor::config::{Config, OutputFormat};
 use pushgateway_janitor::exit::ExitStatus;
+use pushgateway_janitor::metrics::{write_atomically, Textfile};
 use pushgateway_janitor::report::Report;
+use pushgateway_janitor::schedule;
 
 const LOG_ENV: &str = "PUSHGATEWAY_JANITOR_LOG";
 
@@ -20,13 +22,14 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => return usage_error(e),
     };
+    if let Some(what) = args.generate {
+        return generate(what);
+    }
     init_logging(args.verbosity());
     let config = args.into_config();
 
-    // One thread drives every request: a DELETE's future and its
-    // connection then never wake each other across threads (that cost about
-    // half the CPU per DELETE). The scan's parser has its own blocking thread.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {
@@ -36,8 +39,29 @@ fn main() -> ExitCode {
             return ExitStatus::ScanFailed.into();
         }
     };
+    let mut textfile = config.textfile.as_deref().map(Textfile::open);
+    let mut on_pass = |report: &Report| emit(report, &config, textfile.as_mut());
+    if let Some(every) = config.every {
+        return match runtime.block_on(schedule::run_every(
+            &config,
+            every,
+            &SystemTime::now,
+            &mut on_pass,
+        )) {
+            Ok(schedule::Stop::Signal(_)) => ExitCode::SUCCESS,
+            Err(e) => {
+                print_error(&format!("could not install the signal handlers: {e}"));
+                ExitStatus::ScanFailed.into()
+            }
+        };
+    }
     let report = runtime.block_on(pushgateway_janitor::run::run(&config, &SystemTime::now));
+    on_pass(&report).into()
+}
 
+/// Everything one pass's report goes to: the error lines, the report file,
+/// the textfile, stdout. Returns the pass's exit status.
+fn emit(report: &Report, config: &Config, textfile: Option<&mut Textfile>) -> ExitStatus {
     let mut status = report.exit_status();
     for gw in &report.gateways {
         if let Some(error) = &gw.error {
@@ -45,7 +69,7 @@ fn main() -> ExitCode {
         }
     }
     if let Some(path) = &config.report_file {
-        if let Err(e) = write_atomically(path, report.to_json().as_bytes()) {
+        if let Err(e) = write_atomically(path, format!("{}\n", report.to_json()).as_bytes()) {
             print_error(&format!(
                 "could not write the report file {}: {e}",
                 path.display()
@@ -53,13 +77,36 @@ fn main() -> ExitCode {
             status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
         }
     }
-    if let Err(e) = print_report(&report, config.output, config.verbose) {
+    if let Some(textfile) = textfile {
+        if let Err(e) = textfile.record(report) {
+            print_error(&format!(
+                "could not write the textfile {}: {e}",
+                textfile.path().display()
+            ));
+            status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
+        }
+    }
+    if let Err(e) = print_report(report, config.output, config.verbose) {
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         if e.kind() != io::ErrorKind::BrokenPipe {
             print_error(&format!("could not write the report to stdout: {e}"));
         }
     }
-    status.into()
+    status
+}
+
+/// `--generate`: completions or the man page on stdout.
+fn generate(what: Generate) -> ExitCode {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match completions::write(what, &mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&format!("could not write to stdout: {e}"));
+            ExitStatus::ScanFailed.into()
+        }
+    }
 }
 
 fn print_report(report: &Report, output: OutputFormat, verbose: bool) -> io::Result<()> {
@@ -82,11 +129,21 @@ fn usage_error(e: clap::Error) -> ExitCode {
         }
         _ => {
             let text = e.to_string();
-            let first = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
+            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+            let mut first = lines
+                .next()
                 .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
+                .trim_start_matches("error: ")
+                .to_owned();
+            // "the following required arguments were not provided:" lists
+            // them on the next lines; keep them on the one line.
+            if first.ends_with(':') {
+                let listed: Vec<&str> = lines
+                    .take_while(|l| l.starts_with("  "))
+                    .map(str::trim)
+                    .collect();
+                first = format!("{} {}", first, listed.join(", "));
+            }
             print_error(&format!("{first} (see --help)"));
             ExitStatus::Usage.into()
         }
@@ -124,32 +181,4 @@ fn init_logging(verbosity: i8) {
         .with_ansi(ansi)
         .with_target(false)
         .init();
-}
-
-/// Writes `path` by a temporary file in the same directory and a rename,
-/// so readers never see a half-written report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other("the path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -40,6 +40,8 @@ impl fmt::Display for Threshold {
 pub struct Rule {
     pub selector: Selector,
     pub threshold: Threshold,
+    /// The rule as the user wrote it, for reasons.
+    pub text: String,
 }
 
 /// Limits on how much one plan may delete on one gateway.
@@ -404,6 +406,98 @@ mod tests {
         // Nothing stale is never refused, even with a zero ratio.
         p.caps.max_delete_ratio = Some(0.0);
         assert!(decide(stale_groups(0, 3), &p, 1600.0).refused_by.is_none());
+    }
+
+    fn sel(text: &str) -> Selector {
+        Selector::parse(text).unwrap()
+    }
+
+    fn rule(selector: &str, threshold: Threshold) -> Rule {
+        Rule {
+            selector: sel(selector),
+            threshold,
+            text: format!("{selector}=…"),
+        }
+    }
+
+    #[test]
+    fn the_first_matching_rule_wins_and_never_keeps() {
+        let mut p = policy(60);
+        p.rules = vec![
+            rule(
+                r#"{job=~"flink.*"}"#,
+                Threshold::After(Duration::from_secs(600)),
+            ),
+            rule(r#"{job="flinkbackup"}"#, Threshold::Never),
+            rule(r#"{job="backup"}"#, Threshold::Never),
+        ];
+        let plan = decide(
+            vec![
+                group("flinkbackup", Some(1.0), None),
+                group("backup", Some(1.0), None),
+                group("flinkjob", Some(1500.0), None),
+                group("other", Some(1500.0), None),
+            ],
+            &p,
+            1600.0,
+        );
+        let by_job = |job: &str| {
+            plan.decisions
+                .iter()
+                .find(|d| matches!(&d.subject, Subject::Group(g) if g.key.job() == job))
+                .unwrap()
+        };
+        // flink.* matched first, so the later `never` rule does not apply.
+        assert_eq!(by_job("flinkbackup").verdict, Verdict::Stale);
+        assert_eq!(by_job("backup").verdict, Verdict::Keep);
+        assert_eq!(by_job("backup").threshold, Threshold::Never);
+        assert_eq!(by_job("flinkjob").verdict, Verdict::Keep);
+        assert_eq!(
+            by_job("flinkjob").threshold,
+            Threshold::After(Duration::from_secs(600))
+        );
+        assert_eq!(by_job("other").verdict, Verdict::Stale);
+        assert!(by_job("other").reason.ends_with("(--threshold)"));
+    }
+
+    #[test]
+    fn keep_protects_and_select_ignores() {
+        let mut p = policy(60);
+        p.keep = vec![sel(r#"{job="precious"}"#)];
+        p.select = vec![sel(r#"{job=~"p.*"}"#)];
+        let plan = decide(
+            vec![
+                group("precious", Some(1.0), None),
+                group("plain", Some(1.0), None),
+                group("unselected", Some(1.0), None),
+            ],
+            &p,
+            1600.0,
+        );
+        assert_eq!(
+            verdicts(&plan),
+            vec![
+                ("plain".into(), Verdict::Stale),
+                ("precious".into(), Verdict::Keep),
+                ("unselected".into(), Verdict::Ignore),
+            ]
+        );
+        assert!(plan.decisions[1]
+            .reason
+            .contains(r#"--keep '{job="precious"}'"#));
+        // Ignored groups count toward the ratio's denominator but are never stale.
+        p.caps.max_delete_ratio = Some(0.34);
+        assert!(decide(
+            vec![
+                group("plain", Some(1.0), None),
+                group("u", Some(1.0), None),
+                group("v", Some(1.0), None)
+            ],
+            &p,
+            1600.0
+        )
+        .refused_by
+        .is_none());
     }
 
     #[test]

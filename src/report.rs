@@ -253,9 +253,11 @@ impl Report {
                         .map(human_seconds)
                         .unwrap_or_else(|| "never".into())
                 )?;
-                match &g.error {
-                    Some(e) => writeln!(out, ": {e}")?,
-                    None => writeln!(out)?,
+                match (&g.error, g.action) {
+                    (Some(e), _) => writeln!(out, ": {e}")?,
+                    // Only listed with -v: say why it stays (rule, keep, never).
+                    (None, Action::Kept) => writeln!(out, ": {}", g.reason)?,
+                    (None, _) => writeln!(out)?,
                 }
             }
             let s = &gw.summary;

@@ -5,59 +5,13 @@
 mod common;
 
 use std::process::Output;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use common::mock::{document, forbid_deletes, group, now, run};
 use common::{report, stderr, stdout};
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-/// A group as `/api/v1/metrics` shows it; times are Go float strings.
-fn group(labels: serde_json::Value, push: f64) -> serde_json::Value {
-    let family = |value: f64| {
-        json!({
-            "time_stamp": "2026-11-24T00:47:46.298571418Z",
-            "type": "GAUGE",
-            "metrics": [{"labels": labels, "value": format!("{value:e}")}]
-        })
-    };
-    json!({
-        "labels": labels,
-        "last_push_successful": true,
-        "push_time_seconds": family(push),
-        "push_failure_time_seconds": family(0.0),
-    })
-}
-
-fn document(groups: Vec<serde_json::Value>) -> serde_json::Value {
-    json!({"status": "success", "data": groups})
-}
-
-async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        common::janitor(&args)
-    })
-    .await
-    .unwrap()
-}
-
-/// A DELETE must never reach the server; `MockServer` checks on drop.
-async fn forbid_deletes(server: &MockServer) {
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(0)
-        .named("DELETE")
-        .mount(server)
-        .await;
-}
 
 /// Exit 1, exactly one line on stderr naming the cause, and a JSON report
 /// on stdout that records the gateway's error.
@@ -97,7 +51,7 @@ async fn scan_fault(response: ResponseTemplate, extra: &[&str], needle: &str) {
         "-q".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let out = run(args).await;
+    let out = run(&args).await;
     // -q silences logs; the error line is printed regardless.
     assert_scan_failure(&out, needle);
 }
@@ -167,7 +121,7 @@ async fn slower_than_the_timeout_exits_1() {
         ResponseTemplate::new(200)
             .set_body_raw(body, "application/json")
             .set_delay(Duration::from_secs(5)),
-        &["--timeout", "500ms"],
+        &["--timeout", "500ms", "--retries", "0"],
         "timed out",
     )
     .await;
@@ -181,7 +135,7 @@ async fn connection_refused_exits_1() {
         .local_addr()
         .unwrap()
         .port();
-    let out = run(vec![
+    let out = run(&[
         "--url".into(),
         format!("http://127.0.0.1:{port}"),
         "--output".into(),
@@ -194,16 +148,11 @@ async fn connection_refused_exits_1() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_url_exits_1_without_a_request() {
-    let out = run(vec![
-        "--url".into(),
-        "ftp://example.invalid/".into(),
-        "-q".into(),
-    ])
-    .await;
+    let out = run(&["--url", "ftp://example.invalid/", "-q"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out).trim(),
-        "pushgateway-janitor: error: invalid URL \"ftp://example.invalid\": the scheme must be http or https"
+        "pushgateway-janitor: error: invalid URL \"ftp://example.invalid/\": the scheme must be http or https"
     );
 }
 
@@ -237,12 +186,15 @@ async fn one_failed_delete_does_not_stop_the_others() {
             .mount(&server)
             .await;
     }
-    let out = run(vec![
+    let out = run(&[
         "--url".into(),
         server.uri(),
         "--output".into(),
         "json".into(),
         "--no-verify".into(),
+        // Each DELETE once: retries are tested in mock_transport.rs.
+        "--retries".into(),
+        "0".into(),
     ])
     .await;
     assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
@@ -291,7 +243,7 @@ async fn dry_run_sends_no_delete() {
         .expect(0)
         .mount(&server)
         .await;
-    let out = run(vec![
+    let out = run(&[
         "--url".into(),
         server.uri(),
         "--dry-run".into(),
@@ -327,6 +279,12 @@ fn bad_flags_exit_2_with_one_line() {
         vec!["--url", "http://127.0.0.1:1", "--timeout", "0s"],
         vec!["--url", "http://127.0.0.1:1", "--no-such-flag"],
         vec!["--threshold", "10m"],
+        vec!["--url", "http://127.0.0.1:1", "--select", r#"{job=~"("}"#],
+        vec!["--url", "http://127.0.0.1:1", "--keep", "job=x"],
+        vec!["--url", "http://127.0.0.1:1", "--rule", r#"{job="x"}"#],
+        vec!["--url", "http://127.0.0.1:1", "--rule", r#"{job="x"}=soon"#],
+        vec!["--url", "http://127.0.0.1:1", "--max-delete-ratio", "2"],
+        vec!["--url", "http://127.0.0.1:1", "--clock", "ntp"],
     ] {
         let out = common::janitor(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));

@@ -294,3 +294,90 @@ fn url_from_the_environment_and_path_prefix_with_trailing_slash() {
     assert_eq!(r.gateways[0].url, format!("{}/pgw", pg.url));
     assert_eq!(r.action_of(stale), Some("deleted"));
 }
+
+#[test]
+fn rules_keeps_selects_and_never_each_decide_in_one_run() {
+    let pg = Pushgateway::start();
+    let flink: &[(&str, &str)] = &[
+        ("job", "flinkjob3f6c2a9e0b1d4c5e8f7a6b5c4d3e2f10"),
+        ("instance", "taskmanager-1"),
+    ];
+    let backup: &[(&str, &str)] = &[("job", "backup")];
+    let billing: &[(&str, &str)] = &[("job", "billing")];
+    let audit: &[(&str, &str)] = &[("job", "audit")];
+    let other: &[(&str, &str)] = &[("job", "other")];
+    let plain: &[(&str, &str)] = &[("job", "plain")];
+    for key in [flink, backup, billing, audit, other, plain] {
+        pg.push_ok(key, "some_metric");
+    }
+    std::thread::sleep(AGE);
+
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--rule",
+        r#"{job=~"flinkjob[0-9a-f]{32}"}=2s"#,
+        "--rule",
+        r#"{job="backup"}=1h"#,
+        "--rule",
+        r#"{job="audit"}=never"#,
+        "--threshold",
+        "2s",
+        "--keep",
+        r#"{job="billing"}"#,
+        "--select",
+        r#"{job!="other"}"#,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    let find = |key: &[(&str, &str)]| {
+        r.gateways[0]
+            .groups
+            .iter()
+            .find(|g| g.labels == common::labels(key))
+            .unwrap()
+    };
+    assert_eq!(find(flink).action, "deleted");
+    assert_eq!(find(flink).threshold_seconds, Some(2.0));
+    assert!(
+        find(flink)
+            .reason
+            .contains("--rule '{job=~\"flinkjob[0-9a-f]{32}\"}=2s'"),
+        "{}",
+        find(flink).reason
+    );
+    assert_eq!(find(backup).action, "kept");
+    assert_eq!(find(backup).threshold_seconds, Some(3600.0));
+    assert!(
+        find(backup)
+            .reason
+            .contains(r#"--rule '{job="backup"}=1h'"#),
+        "{}",
+        find(backup).reason
+    );
+    assert_eq!(find(billing).action, "kept");
+    assert!(
+        find(billing).reason.contains(r#"--keep '{job="billing"}'"#),
+        "{}",
+        find(billing).reason
+    );
+    assert_eq!(find(audit).action, "kept");
+    assert_eq!(find(audit).threshold_seconds, None);
+    assert!(
+        find(audit).reason.contains("never"),
+        "{}",
+        find(audit).reason
+    );
+    assert_eq!(find(other).action, "ignored");
+    assert_eq!(find(plain).action, "deleted");
+    assert!(
+        find(plain).reason.contains("(--threshold)"),
+        "{}",
+        find(plain).reason
+    );
+    assert_eq!(r.summary.ignored, 1);
+    assert_eq!(r.summary.deleted, 2);
+    pg.wait_for_groups(&[backup, billing, audit, other]);
+}

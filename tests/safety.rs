@@ -5,43 +5,13 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Output;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
+use common::mock::{document, group, now, run};
 use common::{report, stderr, Pushgateway};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-fn group(labels: serde_json::Value, push: f64) -> serde_json::Value {
-    let family = |value: f64| json!({"type": "GAUGE", "metrics": [{"labels": labels, "value": format!("{value:e}")}]});
-    json!({
-        "labels": labels,
-        "push_time_seconds": family(push),
-        "push_failure_time_seconds": family(0.0),
-    })
-}
-
-fn document(groups: Vec<serde_json::Value>) -> serde_json::Value {
-    json!({"status": "success", "data": groups})
-}
-
-async fn run(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        common::janitor(&args)
-    })
-    .await
-    .unwrap()
-}
 
 /// A gateway holding `stale` old groups and `fresh` new ones, that must
 /// never see a DELETE.
@@ -56,12 +26,7 @@ async fn gateway_without_deletes(stale: usize, fresh: usize) -> MockServer {
         .respond_with(ResponseTemplate::new(200).set_body_json(document(groups)))
         .mount(&server)
         .await;
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(0)
-        .named("DELETE")
-        .mount(&server)
-        .await;
+    common::mock::forbid_deletes(&server).await;
     server
 }
 
@@ -136,11 +101,7 @@ async fn skewed_gateway(offset: f64) -> MockServer {
         )
         .mount(&server)
         .await;
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(0)
-        .mount(&server)
-        .await;
+    common::mock::forbid_deletes(&server).await;
     server
 }
 

@@ -4,6 +4,8 @@
 //! This module fetches and sends; it decides nothing.
 
 pub mod document;
+pub mod retry;
+pub mod transport;
 
 use std::io::BufReader;
 use std::time::{Duration, SystemTime};
@@ -16,12 +18,35 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use crate::errors::error_chain;
 use crate::group::GroupingKey;
 pub use document::{DocumentError, Entry, SkippedGroup};
+pub use retry::RetryPolicy;
+use retry::{retrying, Failure};
+pub use transport::{Credentials, Header, Secret, SecretSource, TlsOptions, TransportError};
 
 /// How to reach gateways.
 #[derive(Debug, Clone)]
 pub struct TransportOptions {
     /// Bounds each HTTP request, body included.
     pub timeout: Duration,
+    /// Basic auth or a bearer token (credentials in the URL are taken from
+    /// the URL itself).
+    pub credentials: Credentials,
+    /// Extra headers sent with every request.
+    pub headers: Vec<Header>,
+    pub tls: TlsOptions,
+    /// Retries of the scan and of each DELETE.
+    pub retry: RetryPolicy,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        TransportOptions {
+            timeout: Duration::from_secs(30),
+            credentials: Credentials::None,
+            headers: Vec::new(),
+            tls: TlsOptions::default(),
+            retry: RetryPolicy::default(),
+        }
+    }
 }
 
 /// A scan's result: every group, and the gateway's own idea of the time.
@@ -39,6 +64,12 @@ pub enum ScanError {
     InvalidUrl { url: String, reason: String },
     #[error("could not build the HTTP client: {0}")]
     Client(String),
+    #[error("{url}: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: TransportError,
+    },
     #[error("GET {url}: {cause}")]
     Request { url: String, cause: String },
     #[error("GET {url}: HTTP {status}{}", excerpt(.body))]
@@ -95,6 +126,7 @@ pub struct Gateway {
     prefix: String,
     /// The base URL as it may be shown: credentials and query removed.
     display: String,
+    retry: RetryPolicy,
 }
 
 impl Gateway {
@@ -114,17 +146,32 @@ impl Gateway {
         base.set_fragment(None);
         let prefix = base.path().trim_end_matches('/').to_owned();
         let display = redact(&base);
-        let client = reqwest::Client::builder()
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| ScanError::Client(error_chain(&e.without_url())))?;
+        let url_credentials = transport::take_url_credentials(&mut base);
+        if options.tls.insecure_skip_verify {
+            let shown = display.as_str();
+            tracing::warn!(
+                gateway = shown,
+                "--insecure-skip-verify: the server's TLS certificate is not checked; \
+                 anyone on the path can read the credentials and answer in its place"
+            );
+        }
+        let client = transport::build_client(transport::ClientSettings {
+            timeout: options.timeout,
+            credentials: &options.credentials,
+            url_credentials,
+            headers: &options.headers,
+            tls: &options.tls,
+        })
+        .map_err(|source| ScanError::Transport {
+            url: display.clone(),
+            source,
+        })?;
         Ok(Gateway {
             client,
             base,
             prefix,
             display,
+            retry: options.retry,
         })
     }
 
@@ -144,30 +191,41 @@ impl Gateway {
     }
 
     /// Reads every group from `GET {base}/api/v1/metrics`, streaming the body
-    /// through the document reader on a blocking thread.
+    /// through the document reader on a blocking thread. Connection errors,
+    /// timeouts (also while the body streams), 429 and 5xx are retried.
     pub async fn scan(&self) -> Result<Scan, ScanError> {
-        const PATH: &str = "/api/v1/metrics";
-        let shown = self.shown(PATH);
-        let request_failed = |e: reqwest::Error| ScanError::Request {
-            url: shown.clone(),
-            cause: error_chain(&e.without_url()),
-        };
+        let what = format!("GET {}", self.shown(SCAN_PATH));
+        retrying(&self.retry, &what, || self.scan_once()).await
+    }
+
+    async fn scan_once(&self) -> Result<Scan, Failure<ScanError>> {
+        let shown = self.shown(SCAN_PATH);
         let response = self
             .client
-            .get(self.url_for(PATH))
+            .get(self.url_for(SCAN_PATH))
             .header(ACCEPT, "application/json")
             .header(USER_AGENT, user_agent())
             .send()
             .await
-            .map_err(request_failed)?;
+            .map_err(|e| {
+                let retryable = retry::request_error_is_retryable(&e);
+                let error = ScanError::Request {
+                    url: shown.clone(),
+                    cause: request_cause(e),
+                };
+                Failure { error, retryable }
+            })?;
         let status = response.status();
         if !status.is_success() {
             let body = body_excerpt(response).await;
-            return Err(ScanError::Status {
-                url: shown,
+            return Err(Failure::for_status(
                 status,
-                body,
-            });
+                ScanError::Status {
+                    url: shown,
+                    status,
+                    body,
+                },
+            ));
         }
         let content_type = response
             .headers()
@@ -175,11 +233,11 @@ impl Gateway {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         if let Some(ct) = content_type.filter(|ct| !ct.to_ascii_lowercase().contains("json")) {
             let body = body_excerpt(response).await;
-            return Err(ScanError::NotJson {
+            return Err(Failure::fatal(ScanError::NotJson {
                 url: shown,
                 content_type: ct,
                 body,
-            });
+            }));
         }
         let server_date = response
             .headers()
@@ -198,11 +256,21 @@ impl Gateway {
             ))
         })
         .await
-        .map_err(|e| ScanError::Request {
-            url: shown.clone(),
-            cause: format!("the reader task failed: {e}"),
+        .map_err(|e| {
+            Failure::fatal(ScanError::Request {
+                url: shown.clone(),
+                cause: format!("the reader task failed: {e}"),
+            })
         })?;
-        let entries = parsed.map_err(|source| ScanError::Document { url: shown, source })?;
+        let entries = parsed.map_err(|source| {
+            // The body broke off (timeout, reset): the whole GET may be sent
+            // again. A body that is not the API's JSON will not improve.
+            let retryable = matches!(source, DocumentError::Io(_));
+            Failure {
+                error: ScanError::Document { url: shown, source },
+                retryable,
+            }
+        })?;
         Ok(Scan {
             entries,
             server_date,
@@ -211,26 +279,54 @@ impl Gateway {
 
     /// `DELETE {base}/metrics/job@base64/…` for exactly this grouping key.
     /// Only 202 Accepted counts as success; the gateway queues the deletion.
+    /// Deleting one grouping key is idempotent, so failures that may pass
+    /// (connection, timeout, 429, 5xx) are retried.
     pub async fn delete(&self, key: &GroupingKey) -> Result<(), DeleteError> {
         let suffix = format!("/metrics/{}", key.delete_path());
         let path = self.shown(&suffix);
-        let response = self
-            .client
-            .delete(self.url_for(&suffix))
-            .header(USER_AGENT, user_agent())
-            .send()
-            .await
-            .map_err(|e| DeleteError::Request {
-                path: path.clone(),
-                cause: error_chain(&e.without_url()),
-            })?;
-        let status = response.status();
-        if status == StatusCode::ACCEPTED {
-            return Ok(());
-        }
-        let body = body_excerpt(response).await;
-        Err(DeleteError::Status { path, status, body })
+        let url = self.url_for(&suffix);
+        let what = format!("DELETE {path}");
+        retrying(&self.retry, &what, || async {
+            let response = self
+                .client
+                .delete(url.clone())
+                .header(USER_AGENT, user_agent())
+                .send()
+                .await
+                .map_err(|e| {
+                    let retryable = retry::request_error_is_retryable(&e);
+                    let error = DeleteError::Request {
+                        path: path.clone(),
+                        cause: request_cause(e),
+                    };
+                    Failure { error, retryable }
+                })?;
+            let status = response.status();
+            if status == StatusCode::ACCEPTED {
+                return Ok(());
+            }
+            let body = body_excerpt(response).await;
+            Err(Failure::for_status(
+                status,
+                DeleteError::Status {
+                    path: path.clone(),
+                    status,
+                    body,
+                },
+            ))
+        })
+        .await
     }
+}
+
+const SCAN_PATH: &str = "/api/v1/metrics";
+
+/// A transport error's causes, without the URL (it could carry a secret the
+/// caller put there) and with a hint for the common TLS failures.
+fn request_cause(e: reqwest::Error) -> String {
+    let mut cause = error_chain(&e.without_url());
+    cause.push_str(transport::tls_hint(&cause));
+    cause
 }
 
 fn user_agent() -> HeaderValue {
@@ -250,29 +346,42 @@ async fn body_excerpt(mut response: reqwest::Response) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// The URL with any password replaced, user kept, query dropped.
+/// The URL with any password replaced, user kept, query dropped. A user
+/// without a password is often a token (`https://TOKEN@host`), so it is
+/// replaced instead.
 pub fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     if shown.password().is_some() {
         let _ = shown.set_password(Some("REDACTED"));
+    } else if !shown.username().is_empty() {
+        let _ = shown.set_username("REDACTED");
     }
     shown.set_query(None);
     shown.set_fragment(None);
     shown.to_string().trim_end_matches('/').to_owned()
 }
 
-/// Redacts a URL given as text, even one that does not parse.
+/// Redacts a URL given as text, even one that does not parse (a password
+/// with a raw `#` or `/` breaks parsing): userinfo up to the last `@` is
+/// replaced, and any query or fragment after it dropped.
 pub fn redact_url_text(url: &str) -> String {
     match Url::parse(url.trim()) {
-        Ok(parsed) => redact(&parsed),
-        // Drop anything that could be userinfo: text up to the last '@'
-        // after the scheme.
-        Err(_) => match (url.find("://"), url.rfind('@')) {
-            (Some(s), Some(at)) if at > s => {
-                format!("{}REDACTED@{}", &url[..s + 3], &url[at + 1..])
-            }
-            _ => url.to_owned(),
-        },
+        // Other schemes parse too, with userinfo left in the path
+        // ("user:pw@host" is scheme "user"): treat them as text.
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => redact(&parsed),
+        _ => {
+            let url = url.trim();
+            let (scheme, rest) = match url.find("://") {
+                Some(s) => url.split_at(s + 3),
+                None => ("", url),
+            };
+            let (userinfo, rest) = match rest.rfind('@') {
+                Some(at) => ("REDACTED@", &rest[at + 1..]),
+                None => ("", rest),
+            };
+            let rest = rest.split(['?', '#']).next().unwrap_or_default();
+            format!("{scheme}{userinfo}{rest}")
+        }
     }
 }
 
@@ -285,6 +394,7 @@ mod tests {
             url,
             &TransportOptions {
                 timeout: Duration::from_secs(1),
+                ..TransportOptions::default()
             },
         )
         .unwrap()
@@ -320,12 +430,30 @@ mod tests {
         let g = gw("https://user:s3cret@h:9091/pgw?token=abc");
         assert_eq!(g.display_url(), "https://user:REDACTED@h:9091/pgw");
         assert!(!redact_url_text("http://u:s3cret@ho st").contains("s3cret"));
+        for unparseable in [
+            "http://u:pa#s3cret@h:9091/p?token=s3cret",
+            "http://u:pa/s3cret@h:99999/p#s3cret",
+            "u:s3cret@h:99999?s3cret",
+            "http://h:99999/p?token=s3cret",
+        ] {
+            let shown = redact_url_text(unparseable);
+            assert!(!shown.contains("s3cret"), "{unparseable} -> {shown}");
+        }
+        assert_eq!(
+            gw("https://tok3n-s3cret@h/").display_url(),
+            "https://REDACTED@h"
+        );
+        assert_eq!(
+            redact_url_text("http://u:pa#ss@h:99999/p?q"),
+            "http://REDACTED@h:99999/p"
+        );
     }
 
     #[test]
     fn rejects_unusable_urls() {
         let opts = TransportOptions {
             timeout: Duration::from_secs(1),
+            ..TransportOptions::default()
         };
         for bad in ["", "localhost:9091", "ftp://h/", "http://", "not a url"] {
             assert!(Gateway::new(bad, &opts).is_err(), "{bad:?} was accepted");

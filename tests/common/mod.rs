@@ -3,6 +3,10 @@
 //! and typed report structs that reject unknown fields.
 #![allow(dead_code)]
 
+pub mod mock;
+
+pub mod secure;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -220,6 +224,8 @@ pub fn janitor_cmd(args: &[&str]) -> Command {
     cmd.args(args)
         .env_remove("PUSHGATEWAY_URL")
         .env_remove("PUSHGATEWAY_JANITOR_LOG")
+        .env_remove("PUSHGATEWAY_PASSWORD")
+        .env_remove("PUSHGATEWAY_TOKEN")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     cmd

@@ -1,0 +1,478 @@
+//! Building the HTTP client: credentials, extra headers and TLS.
+//!
+//! Secrets are held in [`Secret`] (its `Debug` prints no value), sent as
+//! sensitive header values, and read from files only here. No message this
+//! module makes quotes a secret, a header value or a file's content.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use clap::builder::TypedValueParser;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use reqwest::{Certificate, Identity};
+
+use crate::errors::error_chain;
+
+/// A credential. Never printed: `Debug` says `Secret(REDACTED)`, and there
+/// is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(REDACTED)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Secret {
+        Secret(value)
+    }
+}
+
+/// Where a secret comes from: given (flag or env), or a file read when the
+/// client is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Value(Secret),
+    File(PathBuf),
+}
+
+/// How to authenticate to the gateway.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Credentials {
+    #[default]
+    None,
+    Basic {
+        user: String,
+        password: SecretSource,
+    },
+    Bearer(SecretSource),
+}
+
+/// One `--header 'Name: value'`. The value is sent marked sensitive and is
+/// never shown (it may be an API key).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: HeaderName,
+    pub value: HeaderValue,
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Header({}: REDACTED)", self.name)
+    }
+}
+
+impl Header {
+    /// Parses `Name: value`. Errors name the problem, never the value.
+    pub fn parse(text: &str) -> Result<Header, String> {
+        let (name, value) = text
+            .split_once(':')
+            .ok_or("expected 'Name: value' (no ':' found)")?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err("the header name is empty".into());
+        }
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("{name:?} is not a valid header name"))?;
+        let mut value = HeaderValue::from_str(value.trim()).map_err(|_| {
+            format!("the value of header {name} has characters a header cannot carry")
+        })?;
+        value.set_sensitive(true);
+        Ok(Header { name, value })
+    }
+}
+
+/// clap parser for `--header`. clap's own error for a failed value parser
+/// quotes the raw argument, which may hold a secret; this one does not.
+#[derive(Clone, Copy, Debug)]
+pub struct HeaderParser;
+
+impl TypedValueParser for HeaderParser {
+    type Value = Header;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Header, clap::Error> {
+        let flag = arg
+            .and_then(|a| a.get_long())
+            .map(|l| format!("--{l}"))
+            .unwrap_or_else(|| "--header".into());
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                format!("invalid value for {flag}: not UTF-8\n"),
+            )
+            .with_cmd(cmd)
+        })?;
+        Header::parse(text).map_err(|why| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {flag}: {why}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+}
+
+/// TLS settings beyond the built-in web PKI roots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Extra trusted CA certificates (PEM, one or more).
+    pub ca_cert: Option<PathBuf>,
+    /// Client certificate (PEM chain) for mutual TLS; needs `client_key`.
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub client_key: Option<PathBuf>,
+    /// Accept any server certificate. A warning is logged on every run.
+    pub insecure_skip_verify: bool,
+}
+
+/// Why the client could not be set up. Paths are named; contents are not.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot read {what} {}: {cause}", .path.display())]
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        cause: String,
+    },
+    #[error("{what} {} is empty", .path.display())]
+    Empty { what: &'static str, path: PathBuf },
+    #[error("{what} {}: {cause}", .path.display())]
+    Pem {
+        what: &'static str,
+        path: PathBuf,
+        cause: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the {0} cannot be sent as an HTTP header (it has control characters)")]
+    BadHeaderValue(&'static str),
+    #[error("could not build the HTTP client: {0}")]
+    Client(String),
+}
+
+fn read_file(what: &'static str, path: &Path) -> Result<Vec<u8>, TransportError> {
+    std::fs::read(path).map_err(|e| TransportError::Read {
+        what,
+        path: path.to_owned(),
+        cause: e.to_string(),
+    })
+}
+
+impl SecretSource {
+    /// The secret itself; a file's surrounding whitespace (the trailing
+    /// newline editors add) is trimmed, as Prometheus does for its
+    /// `password_file`.
+    fn load(&self, what: &'static str) -> Result<Secret, TransportError> {
+        match self {
+            SecretSource::Value(s) => Ok(s.clone()),
+            SecretSource::File(path) => {
+                let bytes = read_file(what, path)?;
+                let text = String::from_utf8(bytes).map_err(|_| TransportError::Pem {
+                    what,
+                    path: path.clone(),
+                    cause: "not UTF-8 text".into(),
+                })?;
+                let trimmed = text.trim();
+                if trimmed.is_empty() {
+                    return Err(TransportError::Empty {
+                        what,
+                        path: path.clone(),
+                    });
+                }
+                Ok(Secret(trimmed.to_owned()))
+            }
+        }
+    }
+}
+
+/// `Authorization: Basic …` for `user` and `password`, marked sensitive.
+pub fn basic_auth_value(user: &str, password: &str) -> Result<HeaderValue, TransportError> {
+    let encoded = STANDARD.encode(format!("{user}:{password}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+        .map_err(|_| TransportError::BadHeaderValue("basic auth"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn bearer_value(token: &str) -> Result<HeaderValue, TransportError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| TransportError::BadHeaderValue("bearer token"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Everything a client for one gateway needs.
+pub struct ClientSettings<'a> {
+    pub timeout: Duration,
+    pub credentials: &'a Credentials,
+    /// `user:password` taken out of the URL, if it had them.
+    pub url_credentials: Option<(String, Secret)>,
+    pub headers: &'a [Header],
+    pub tls: &'a TlsOptions,
+}
+
+pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportError> {
+    let mut headers = HeaderMap::new();
+    for h in s.headers {
+        headers.append(h.name.clone(), h.value.clone());
+    }
+    let auth = match (s.credentials, &s.url_credentials) {
+        (Credentials::None, None) => None,
+        (Credentials::None, Some((user, password))) => {
+            Some(basic_auth_value(user, password.expose())?)
+        }
+        (_, Some(_)) => {
+            return Err(TransportError::Conflict(
+                "the URL has credentials and --basic-auth-user or a bearer token is set too; \
+                 give them one way"
+                    .into(),
+            ))
+        }
+        (Credentials::Basic { user, password }, None) => {
+            let password = password.load("--basic-auth-password-file")?;
+            Some(basic_auth_value(user, password.expose())?)
+        }
+        (Credentials::Bearer(token), None) => {
+            let token = token.load("--bearer-token-file")?;
+            Some(bearer_value(token.expose())?)
+        }
+    };
+    if let Some(auth) = auth {
+        if headers.contains_key(AUTHORIZATION) {
+            return Err(TransportError::Conflict(
+                "--header sets Authorization and credentials are given too; give them one way"
+                    .into(),
+            ));
+        }
+        headers.insert(AUTHORIZATION, auth);
+    }
+
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(s.timeout)
+        .connect_timeout(s.timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .default_headers(headers);
+
+    if let Some(path) = &s.tls.ca_cert {
+        let pem = read_file("--ca-cert", path)?;
+        let certs = Certificate::from_pem_bundle(&pem).map_err(|e| TransportError::Pem {
+            what: "--ca-cert",
+            path: path.clone(),
+            cause: error_chain(&e),
+        })?;
+        if certs.is_empty() {
+            return Err(TransportError::Pem {
+                what: "--ca-cert",
+                path: path.clone(),
+                cause: "no PEM certificate found".into(),
+            });
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    match (&s.tls.client_cert, &s.tls.client_key) {
+        (Some(cert), Some(key)) => {
+            let mut pem = read_file("--client-cert", cert)?;
+            pem.push(b'\n');
+            pem.extend_from_slice(&read_file("--client-key", key)?);
+            let identity = Identity::from_pem(&pem).map_err(|e| TransportError::Pem {
+                what: "--client-cert/--client-key",
+                path: cert.clone(),
+                cause: error_chain(&e),
+            })?;
+            builder = builder.identity(identity);
+        }
+        (None, None) => {}
+        _ => {
+            return Err(TransportError::Conflict(
+                "--client-cert and --client-key go together".into(),
+            ))
+        }
+    }
+    if s.tls.insecure_skip_verify {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder
+        .build()
+        .map_err(|e| TransportError::Client(error_chain(&e.without_url())))
+}
+
+/// Takes `user:password` out of `url`, percent-decoded, leaving it without
+/// userinfo (so it is never sent or shown as part of a URL).
+pub fn take_url_credentials(url: &mut reqwest::Url) -> Option<(String, Secret)> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = decode(url.username());
+    let password = Secret(decode(url.password().unwrap_or("")));
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Some((user, password))
+}
+
+/// Appended to a connection error that looks like an untrusted server
+/// certificate.
+pub fn tls_hint(cause: &str) -> &'static str {
+    let lower = cause.to_ascii_lowercase();
+    if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        " (the server's TLS certificate is not signed by a trusted CA: pass its CA with --ca-cert)"
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        " (the server's TLS certificate does not name this host)"
+    } else if lower.contains("certificaterequired")
+        || lower.contains("certificate required")
+        || lower.contains("alert: badcertificate")
+    {
+        " (the server wants a client certificate it trusts: --client-cert and --client-key)"
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_debug_hides_the_value() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "Secret(REDACTED)");
+        let c = Credentials::Basic {
+            user: "u".into(),
+            password: SecretSource::Value(s),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn headers_parse_and_hide_values() {
+        let h = Header::parse("X-Api-Key:  abc123 ").unwrap();
+        assert_eq!(h.name.as_str(), "x-api-key");
+        assert_eq!(h.value.as_bytes(), b"abc123");
+        assert!(h.value.is_sensitive());
+        assert!(!format!("{h:?}").contains("abc123"));
+        let h = Header::parse("X-Empty:").unwrap();
+        assert_eq!(h.value.as_bytes(), b"");
+        // The value may contain ':'.
+        let h = Header::parse("Forwarded: for=a:b").unwrap();
+        assert_eq!(h.value.as_bytes(), b"for=a:b");
+    }
+
+    #[test]
+    fn bad_headers_are_rejected_without_echoing_the_value() {
+        for bad in [
+            "no colon s3cret",
+            ": s3cret",
+            "bad name: s3cret",
+            "X-Ok: s3cret\u{7}",
+        ] {
+            let e = Header::parse(bad).unwrap_err();
+            assert!(!e.contains("s3cret"), "{bad:?} -> {e}");
+        }
+    }
+
+    #[test]
+    fn url_credentials_are_taken_out_and_decoded() {
+        let mut url = reqwest::Url::parse("https://us%40er:p%3Ass@h:9091/pgw").unwrap();
+        let (user, password) = take_url_credentials(&mut url).unwrap();
+        assert_eq!(user, "us@er");
+        assert_eq!(password.expose(), "p:ss");
+        assert_eq!(url.as_str(), "https://h:9091/pgw");
+        let mut plain = reqwest::Url::parse("http://h/").unwrap();
+        assert!(take_url_credentials(&mut plain).is_none());
+    }
+
+    #[test]
+    fn basic_auth_header() {
+        let v = basic_auth_value("admin", "s3cret").unwrap();
+        assert_eq!(v.as_bytes(), b"Basic YWRtaW46czNjcmV0");
+        assert!(v.is_sensitive());
+    }
+
+    #[test]
+    fn password_file_is_trimmed_and_errors_do_not_quote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let loaded = SecretSource::File(path.clone()).load("--x").unwrap();
+        assert_eq!(loaded.expose(), "s3cret");
+        std::fs::write(&path, " \n").unwrap();
+        let e = SecretSource::File(path).load("--x").unwrap_err();
+        assert!(e.to_string().contains("is empty"), "{e}");
+        let e = SecretSource::File(dir.path().join("missing"))
+            .load("--x")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("cannot read --x "), "{e}");
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate").unwrap();
+        let tls = TlsOptions {
+            ca_cert: Some(path),
+            ..TlsOptions::default()
+        };
+        let e = build_client(ClientSettings {
+            timeout: Duration::from_secs(1),
+            credentials: &Credentials::None,
+            url_credentials: None,
+            headers: &[],
+            tls: &tls,
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("--ca-cert"), "{e}");
+    }
+
+    #[test]
+    fn two_ways_of_authorizing_conflict() {
+        let tls = TlsOptions::default();
+        let header = Header::parse("Authorization: Bearer x").unwrap();
+        let creds = Credentials::Bearer(SecretSource::Value(Secret::new("t")));
+        let e = build_client(ClientSettings {
+            timeout: Duration::from_secs(1),
+            credentials: &creds,
+            url_credentials: None,
+            headers: std::slice::from_ref(&header),
+            tls: &tls,
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("Authorization"), "{e}");
+        let e = build_client(ClientSettings {
+            timeout: Duration::from_secs(1),
+            credentials: &creds,
+            url_credentials: Some(("u".into(), Secret::new("p"))),
+            headers: &[],
+            tls: &tls,
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("URL has credentials"), "{e}");
+    }
+}

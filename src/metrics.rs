@@ -1,0 +1,649 @@
+//! Self-metrics: the run's outcome in the Prometheus text format, for
+//! node_exporter's textfile collector (`--textfile PATH`).
+//!
+//! Rendering is pure (a [`Report`] and the carried-over [`History`] in, text
+//! out). The only I/O here is reading the previous file back, so counters and
+//! the last success survive one-shot runs from cron or a timer, and writing
+//! the new one atomically (a temporary file in the same directory, then a
+//! rename), so the collector never reads half a file.
+//!
+//! What a failed run leaves: `last_success_timestamp_seconds` keeps the value
+//! from the previous file (0 when no success was ever recorded), so "no
+//! success for N minutes" alerts keep counting from the last real success.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::exit::ExitStatus;
+use crate::report::{GatewayReport, Report};
+
+/// Every metric name starts with this.
+pub const PREFIX: &str = "pushgateway_janitor_";
+
+/// The actions a group can get, as the `action` label values (the report's
+/// names). All are written, zeros included, so alerts need no `or vector(0)`.
+pub const ACTIONS: [&str; 5] = [
+    "deleted",
+    "would_delete",
+    "delete_failed",
+    "kept",
+    "skipped",
+];
+
+/// What one file carries to the next: the last success and the counters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Unix seconds of the last run that ended with exit code 0.
+    pub last_success: Option<f64>,
+    pub runs_succeeded: u64,
+    pub runs_failed: u64,
+    /// Per gateway (the report's redacted URL).
+    pub deleted: BTreeMap<String, u64>,
+    pub delete_failures: BTreeMap<String, u64>,
+}
+
+impl History {
+    /// Reads the history back from a file this module wrote. Samples it does
+    /// not know are ignored; a value that does not parse is an error.
+    pub fn from_textfile(text: &str) -> Result<History, String> {
+        let mut h = History::default();
+        for sample in parse(text)? {
+            let gateway = || sample.label("gateway").unwrap_or_default().to_owned();
+            let count = || sample.value.max(0.0) as u64;
+            match sample.name.strip_prefix(PREFIX).unwrap_or_default() {
+                "last_success_timestamp_seconds" if sample.value > 0.0 => {
+                    h.last_success = Some(sample.value)
+                }
+                "runs_total" => match sample.label("result") {
+                    Some("success") => h.runs_succeeded = count(),
+                    Some("failure") => h.runs_failed = count(),
+                    _ => {}
+                },
+                "deleted_groups_total" => {
+                    h.deleted.insert(gateway(), count());
+                }
+                "delete_failures_total" => {
+                    h.delete_failures.insert(gateway(), count());
+                }
+                _ => {}
+            }
+        }
+        Ok(h)
+    }
+
+    /// Adds one run.
+    pub fn record(&mut self, report: &Report) {
+        if report.exit_status() == ExitStatus::Ok {
+            self.runs_succeeded += 1;
+            self.last_success = timestamp(&report.finished_at);
+        } else {
+            self.runs_failed += 1;
+        }
+        for gw in &report.gateways {
+            *self.deleted.entry(gw.url.clone()).or_default() += gw.summary.deleted;
+            *self.delete_failures.entry(gw.url.clone()).or_default() += gw.summary.delete_failed;
+        }
+    }
+}
+
+/// Renders `report` with the counters of `history` (which should already
+/// include this run, see [`History::record`]).
+pub fn render(report: &Report, history: &History) -> String {
+    let mut out = Text::default();
+    let finished = timestamp(&report.finished_at).unwrap_or(0.0);
+    let started = timestamp(&report.started_at).unwrap_or(finished);
+    let status = report.exit_status();
+
+    out.family(
+        "build_info",
+        "gauge",
+        "Always 1; the version of the janitor that wrote this file.",
+    );
+    out.sample("build_info", &[("version", env!("CARGO_PKG_VERSION"))], 1.0);
+    out.single(
+        "last_run_timestamp_seconds",
+        "gauge",
+        "When the last run finished, in Unix seconds.",
+        finished,
+    );
+    out.single(
+        "last_success_timestamp_seconds",
+        "gauge",
+        "When the last run that exited 0 finished, in Unix seconds; a failed run keeps the previous value; 0 when none was recorded.",
+        history.last_success.unwrap_or(0.0),
+    );
+    out.single(
+        "last_run_success",
+        "gauge",
+        "1 when the last run exited 0 (every gateway scanned, every planned delete accepted), else 0.",
+        bool_value(status == ExitStatus::Ok),
+    );
+    out.single(
+        "last_run_exit_code",
+        "gauge",
+        "The exit code the last run called for (0 ok, 1 could not scan, 3 refused by a safety cap, 4 some deletes failed).",
+        f64::from(status.code()),
+    );
+    out.single(
+        "last_run_duration_seconds",
+        "gauge",
+        "How long the last run took, scan to report, in seconds.",
+        // Both ends have millisecond precision; so has their difference.
+        ((finished - started).max(0.0) * 1000.0).round() / 1000.0,
+    );
+    out.single(
+        "last_run_dry_run",
+        "gauge",
+        "1 when the last run was a dry run (nothing deleted), else 0.",
+        bool_value(report.dry_run),
+    );
+    // No sample when the fallback threshold is `never`.
+    out.family(
+        "last_run_threshold_seconds",
+        "gauge",
+        "The fallback staleness threshold of the last run, in seconds (no sample when it is never).",
+    );
+    if let Some(threshold) = report.threshold_seconds {
+        out.sample("last_run_threshold_seconds", &[], threshold);
+    }
+
+    out.family(
+        "runs_total",
+        "counter",
+        "Runs recorded in this file, by result (success = exit code 0); carried over from the previous file.",
+    );
+    out.sample(
+        "runs_total",
+        &[("result", "success")],
+        history.runs_succeeded as f64,
+    );
+    out.sample(
+        "runs_total",
+        &[("result", "failure")],
+        history.runs_failed as f64,
+    );
+
+    out.per_gateway(
+        report,
+        "gateway_up",
+        "gauge",
+        "1 when the last run scanned this gateway, 0 when it could not (nothing was deleted there).",
+        |gw| Some(bool_value(gw.error.is_none())),
+    );
+    out.per_gateway(
+        report,
+        "groups_scanned",
+        "gauge",
+        "Groups the last run found on this gateway (absent while gateway_up is 0).",
+        |gw| gw.error.is_none().then_some(gw.summary.groups as f64),
+    );
+    out.family(
+        "groups",
+        "gauge",
+        "Groups of the last run on this gateway, by the action taken (absent while gateway_up is 0).",
+    );
+    for gw in report.gateways.iter().filter(|gw| gw.error.is_none()) {
+        for action in ACTIONS {
+            let s = &gw.summary;
+            let n = match action {
+                "deleted" => s.deleted,
+                "repushed" => s.repushed,
+                "still_present" => s.still_present,
+                "refused" => s.refused,
+                "would_delete" => s.would_delete,
+                "delete_failed" => s.delete_failed,
+                "kept" => s.kept,
+                "skipped" => s.skipped,
+                _ => s.ignored,
+            };
+            out.sample(
+                "groups",
+                &[("gateway", &gw.url), ("action", action)],
+                n as f64,
+            );
+        }
+    }
+    for (name, help, counts) in [
+        (
+            "deleted_groups_total",
+            "Groups deleted on this gateway (action deleted: DELETE accepted and, unless --no-verify, gone on re-scan), over every run recorded in this file.",
+            &history.deleted,
+        ),
+        (
+            "delete_failures_total",
+            "DELETEs that failed on this gateway, over every run recorded in this file.",
+            &history.delete_failures,
+        ),
+    ] {
+        out.family(name, "counter", help);
+        for (gateway, n) in counts {
+            out.sample(name, &[("gateway", gateway)], *n as f64);
+        }
+    }
+    out.0
+}
+
+/// The `--textfile` target: loads the history once, then records and
+/// rewrites the file after each run.
+#[derive(Debug)]
+pub struct Textfile {
+    path: PathBuf,
+    history: History,
+}
+
+impl Textfile {
+    /// Loads the history from `path` when it exists. A file that cannot be
+    /// read or parsed is logged and replaced: the metrics must not stop.
+    pub fn open(path: &Path) -> Textfile {
+        let history = match std::fs::read_to_string(path) {
+            Ok(text) => History::from_textfile(&text).unwrap_or_else(|e| {
+                tracing::warn!(
+                    "{}: not a janitor textfile ({e}); starting the counters from 0",
+                    path.display()
+                );
+                History::default()
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => History::default(),
+            Err(e) => {
+                tracing::warn!(
+                    "could not read {}: {e}; starting the counters from 0",
+                    path.display()
+                );
+                History::default()
+            }
+        };
+        Textfile {
+            path: path.to_owned(),
+            history,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Records `report` and rewrites the file atomically.
+    pub fn record(&mut self, report: &Report) -> io::Result<()> {
+        let mut next = self.history.clone();
+        next.record(report);
+        write_atomically(&self.path, render(report, &next).as_bytes())?;
+        self.history = next;
+        Ok(())
+    }
+}
+
+/// Writes `path` through a temporary file in the same directory and a
+/// rename, so readers (the textfile collector, whoever reads the report
+/// file) never see a half-written file; the collector ignores the temporary
+/// name, which does not end in `.prom`. Used for the report file too.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("the path has no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// One sample of the text format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses the subset of the text format this module writes: `# HELP` and
+/// `# TYPE` lines, and samples without timestamps. Every sample's family
+/// must have been announced by a `# TYPE` line first.
+pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
+    let mut typed: Vec<String> = Vec::new();
+    let mut samples = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let err = |what: &str| format!("line {}: {what}: {line:?}", i + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            let (Some(name), Some(kind), None) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(err("malformed TYPE"));
+            };
+            if !["counter", "gauge", "untyped"].contains(&kind) {
+                return Err(err("unexpected type"));
+            }
+            typed.push(name.to_owned());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(at) => line.split_at(at),
+            None => return Err(err("no value")),
+        };
+        if !is_metric_name(name) {
+            return Err(err("bad metric name"));
+        }
+        let mut labels = Vec::new();
+        let rest = if let Some(body) = rest.strip_prefix('{') {
+            let mut chars = body.char_indices().peekable();
+            let end = loop {
+                match chars.peek() {
+                    Some((at, '}')) => break *at,
+                    Some((_, ',')) => {
+                        chars.next();
+                        continue;
+                    }
+                    None => return Err(err("unterminated labels")),
+                    _ => {}
+                }
+                let mut lname = String::new();
+                for (_, c) in chars.by_ref() {
+                    if c == '=' {
+                        break;
+                    }
+                    lname.push(c);
+                }
+                if chars.next().map(|(_, c)| c) != Some('"') {
+                    return Err(err("label value not quoted"));
+                }
+                let mut value = String::new();
+                loop {
+                    match chars.next().map(|(_, c)| c) {
+                        Some('"') => break,
+                        Some('\\') => match chars.next().map(|(_, c)| c) {
+                            Some('n') => value.push('\n'),
+                            Some(c @ ('\\' | '"')) => value.push(c),
+                            _ => return Err(err("bad escape")),
+                        },
+                        Some(c) => value.push(c),
+                        None => return Err(err("unterminated label value")),
+                    }
+                }
+                labels.push((lname, value));
+            };
+            &body[end + 1..]
+        } else {
+            rest
+        };
+        let value = rest.trim();
+        if value.contains(' ') {
+            return Err(err("timestamps are not allowed in a textfile"));
+        }
+        let value: f64 = value.parse().map_err(|_| err("bad value"))?;
+        let family = typed.last().ok_or_else(|| err("sample before any TYPE"))?;
+        if family != name {
+            return Err(err("sample outside its family's TYPE block"));
+        }
+        samples.push(Sample {
+            name: name.to_owned(),
+            labels,
+            value,
+        });
+    }
+    Ok(samples)
+}
+
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+fn bool_value(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// The report's RFC 3339 times back to Unix seconds.
+fn timestamp(rfc3339: &str) -> Option<f64> {
+    OffsetDateTime::parse(rfc3339, &Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp() as f64 + f64::from(t.millisecond()) / 1000.0)
+}
+
+#[derive(Default)]
+struct Text(String);
+
+impl Text {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {PREFIX}{name} {}", escape_help(help));
+        let _ = writeln!(self.0, "# TYPE {PREFIX}{name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.0.push_str(PREFIX);
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            self.0.push('{');
+            for (i, (n, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.0.push(',');
+                }
+                let _ = write!(self.0, "{n}=\"{}\"", escape_label(v));
+            }
+            self.0.push('}');
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: f64) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+
+    fn per_gateway(
+        &mut self,
+        report: &Report,
+        name: &str,
+        kind: &str,
+        help: &str,
+        value: impl Fn(&GatewayReport) -> Option<f64>,
+    ) {
+        self.family(name, kind, help);
+        for gw in &report.gateways {
+            if let Some(v) = value(gw) {
+                self.sample(name, &[("gateway", &gw.url)], v);
+            }
+        }
+    }
+}
+
+fn escape_label(v: &str) -> String {
+    v.replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+fn escape_help(v: &str) -> String {
+    v.replace('\\', r"\\").replace('\n', r"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{GatewayReport, Summary};
+
+    fn gateway(url: &str, error: Option<&str>, summary: Summary) -> GatewayReport {
+        GatewayReport {
+            url: url.into(),
+            now: "2026-11-24T00:00:00Z".into(),
+            clock: "local",
+            clock_skew_seconds: None,
+            error: error.map(Into::into),
+            refused: None,
+            groups: Vec::new(),
+            summary,
+        }
+    }
+
+    fn report(gateways: Vec<GatewayReport>) -> Report {
+        Report::new(
+            false,
+            1_795_000_000.0,
+            1_795_000_000.25,
+            Some(600.0),
+            gateways,
+        )
+    }
+
+    fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+        samples
+            .iter()
+            .find(|s| {
+                s.name == format!("{PREFIX}{name}")
+                    && labels.iter().all(|(n, v)| s.label(n) == Some(v))
+            })
+            .unwrap_or_else(|| panic!("no {name} {labels:?}"))
+            .value
+    }
+
+    #[test]
+    fn renders_a_successful_run() {
+        let summary = Summary {
+            groups: 3,
+            stale: 2,
+            deleted: 2,
+            kept: 1,
+            ..Summary::default()
+        };
+        let r = report(vec![gateway("http://a:9091", None, summary)]);
+        let mut h = History::default();
+        h.record(&r);
+        let text = render(&r, &h);
+        let samples = parse(&text).unwrap();
+        assert_eq!(value(&samples, "last_run_success", &[]), 1.0);
+        assert_eq!(
+            value(&samples, "last_success_timestamp_seconds", &[]),
+            1_795_000_000.25
+        );
+        assert_eq!(value(&samples, "last_run_duration_seconds", &[]), 0.25);
+        assert_eq!(
+            value(&samples, "gateway_up", &[("gateway", "http://a:9091")]),
+            1.0
+        );
+        assert_eq!(value(&samples, "groups_scanned", &[]), 3.0);
+        assert_eq!(value(&samples, "groups", &[("action", "deleted")]), 2.0);
+        assert_eq!(value(&samples, "groups", &[("action", "skipped")]), 0.0);
+        assert_eq!(value(&samples, "deleted_groups_total", &[]), 2.0);
+        assert_eq!(value(&samples, "runs_total", &[("result", "success")]), 1.0);
+    }
+
+    #[test]
+    fn a_failed_run_keeps_the_last_success_and_counts() {
+        let ok = report(vec![gateway("http://a", None, Summary::default())]);
+        let mut h = History::default();
+        h.record(&ok);
+        let text = render(&ok, &h);
+
+        // The next run, from a fresh process reading the file back.
+        let mut h2 = History::from_textfile(&text).unwrap();
+        assert_eq!(h2, h);
+        let failed = Report::new(
+            false,
+            1_795_000_300.0,
+            1_795_000_301.0,
+            Some(600.0),
+            vec![gateway(
+                "http://a",
+                Some("connection refused"),
+                Summary::default(),
+            )],
+        );
+        h2.record(&failed);
+        let samples = parse(&render(&failed, &h2)).unwrap();
+        assert_eq!(value(&samples, "last_run_success", &[]), 0.0);
+        assert_eq!(value(&samples, "last_run_exit_code", &[]), 1.0);
+        assert_eq!(
+            value(&samples, "last_run_timestamp_seconds", &[]),
+            1_795_000_301.0
+        );
+        assert_eq!(
+            value(&samples, "last_success_timestamp_seconds", &[]),
+            1_795_000_000.25
+        );
+        assert_eq!(value(&samples, "gateway_up", &[]), 0.0);
+        assert!(
+            !samples.iter().any(|s| s.name.ends_with("groups_scanned")),
+            "unknown is not 0"
+        );
+        assert_eq!(value(&samples, "runs_total", &[("result", "success")]), 1.0);
+        assert_eq!(value(&samples, "runs_total", &[("result", "failure")]), 1.0);
+    }
+
+    #[test]
+    fn never_succeeded_is_zero() {
+        let failed = report(vec![gateway("http://a", Some("down"), Summary::default())]);
+        let mut h = History::default();
+        h.record(&failed);
+        let samples = parse(&render(&failed, &h)).unwrap();
+        assert_eq!(value(&samples, "last_success_timestamp_seconds", &[]), 0.0);
+    }
+
+    #[test]
+    fn label_values_are_escaped_and_read_back() {
+        let url = "http://h/p\"x\\y\nz";
+        let r = report(vec![gateway(url, None, Summary::default())]);
+        let mut h = History::default();
+        h.record(&r);
+        let text = render(&r, &h);
+        assert!(text.contains(r#"gateway="http://h/p\"x\\y\nz""#), "{text}");
+        let samples = parse(&text).unwrap();
+        assert_eq!(value(&samples, "gateway_up", &[("gateway", url)]), 1.0);
+    }
+
+    #[test]
+    fn parse_rejects_what_the_collector_would() {
+        assert!(parse("x 1\n").is_err(), "no TYPE");
+        assert!(parse("# TYPE x gauge\nx 1 1000\n").is_err(), "timestamp");
+        assert!(
+            parse("# TYPE x gauge\nx{a=\"b} 1\n").is_err(),
+            "unterminated"
+        );
+        assert!(parse("# TYPE x gauge\ny 1\n").is_err(), "outside family");
+    }
+
+    #[test]
+    fn unknown_file_is_an_error_for_history() {
+        assert!(History::from_textfile("garbage here\n").is_err());
+        assert_eq!(History::from_textfile("").unwrap(), History::default());
+    }
+}

@@ -1,0 +1,59 @@
+//! Helpers for the mock-server tests: documents shaped like
+//! `/api/v1/metrics`, and running the janitor off the async runtime so the
+//! mock keeps answering.
+
+use std::process::Output;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// A group as `/api/v1/metrics` shows it; times are Go float strings.
+pub fn group(labels: serde_json::Value, push: f64) -> serde_json::Value {
+    let family = |value: f64| {
+        json!({
+            "time_stamp": "2026-11-24T00:47:46.298571418Z",
+            "type": "GAUGE",
+            "metrics": [{"labels": labels, "value": format!("{value:e}")}]
+        })
+    };
+    json!({
+        "labels": labels,
+        "last_push_successful": true,
+        "push_time_seconds": family(push),
+        "push_failure_time_seconds": family(0.0),
+    })
+}
+
+pub fn document(groups: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({"status": "success", "data": groups})
+}
+
+/// Runs the built janitor on a blocking thread.
+pub async fn run<S: AsRef<str>>(args: &[S]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.as_ref().to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        super::janitor(&args)
+    })
+    .await
+    .unwrap()
+}
+
+/// A DELETE must never reach the server; `MockServer` checks on drop.
+pub async fn forbid_deletes(server: &MockServer) {
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(0)
+        .named("DELETE")
+        .mount(server)
+        .await;
+}

@@ -1,0 +1,246 @@
+//! The deploy recipes and examples: every YAML file parses, the Kubernetes
+//! and compose files keep their safety settings, the alerts use only metric
+//! names the janitor writes, the GitHub Actions smoke steps pass against a
+//! real Pushgateway, and examples/report.json is a valid report.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+use serde_norway::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+}
+
+/// Every document of a (possibly multi-document) YAML file.
+fn documents(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_norway::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .collect()
+}
+
+fn one_document(rel: &str) -> Value {
+    let mut docs = documents(&root().join(rel));
+    assert_eq!(docs.len(), 1, "{rel}");
+    docs.remove(0)
+}
+
+/// Follows a path of mapping keys and sequence indexes.
+fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(v, |v, key| {
+        let next = match key.parse::<usize>() {
+            Ok(i) => v.get(i),
+            Err(_) => v.get(key),
+        };
+        next.unwrap_or_else(|| panic!("no {key} in {path}"))
+    })
+}
+
+#[test]
+fn every_yaml_file_parses() {
+    let mut files = Vec::new();
+    for dir in ["deploy", "examples"] {
+        yaml_files(&root().join(dir), &mut files);
+    }
+    assert!(files.len() >= 7, "{files:?}");
+    for f in &files {
+        let docs = documents(f);
+        assert!(!docs.is_empty(), "{}: empty", f.display());
+        assert!(
+            docs.iter().all(|d| d.is_mapping()),
+            "{}: every document is a mapping",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn cronjob_is_safe_and_sized() {
+    let cj = one_document("deploy/kubernetes/cronjob.yaml");
+    assert_eq!(at(&cj, "kind").as_str(), Some("CronJob"));
+    assert_eq!(at(&cj, "apiVersion").as_str(), Some("batch/v1"));
+    assert_eq!(at(&cj, "spec.concurrencyPolicy").as_str(), Some("Forbid"));
+    assert!(at(&cj, "spec.startingDeadlineSeconds").as_u64().unwrap() > 0);
+    let pod = at(&cj, "spec.jobTemplate.spec.template.spec");
+    assert_eq!(
+        at(pod, "automountServiceAccountToken").as_bool(),
+        Some(false)
+    );
+    assert_eq!(
+        at(pod, "securityContext.runAsNonRoot").as_bool(),
+        Some(true)
+    );
+    assert!(at(pod, "securityContext.runAsUser").as_u64().unwrap() > 0);
+    let c = at(pod, "containers.0");
+    assert_eq!(
+        at(c, "securityContext.readOnlyRootFilesystem").as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        at(c, "securityContext.allowPrivilegeEscalation").as_bool(),
+        Some(false)
+    );
+    assert!(at(c, "resources.requests.memory").as_str().is_some());
+    assert!(at(c, "resources.limits.memory").as_str().is_some());
+    // The Secret the CronJob reads is the one the example defines.
+    let secret = one_document("deploy/kubernetes/secret.example.yaml");
+    let env = at(c, "env.0.valueFrom.secretKeyRef");
+    assert_eq!(at(&secret, "kind").as_str(), Some("Secret"));
+    assert_eq!(at(env, "name"), at(&secret, "metadata.name"));
+    assert!(at(&secret, "stringData")
+        .get(at(env, "key").as_str().unwrap())
+        .is_some());
+    // The UID matches the Dockerfile's USER.
+    let dockerfile = std::fs::read_to_string(root().join("deploy/docker/Dockerfile")).unwrap();
+    let uid = at(pod, "securityContext.runAsUser").as_u64().unwrap();
+    assert!(dockerfile.contains(&format!("\nUSER {uid}:")), "USER {uid}");
+}
+
+#[test]
+fn compose_runs_a_pushgateway_and_a_one_shot_janitor() {
+    let c = one_document("deploy/docker/compose.yaml");
+    let services = at(&c, "services");
+    assert!(at(services, "pushgateway.image")
+        .as_str()
+        .unwrap()
+        .starts_with("prom/pushgateway:"));
+    let janitor = at(services, "janitor");
+    assert_eq!(at(janitor, "read_only").as_bool(), Some(true));
+    assert!(janitor.get("restart").is_none(), "one-shot");
+    let cmd: Vec<&str> = at(janitor, "command")
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!cmd.iter().any(|a| a.starts_with("--every")), "one-shot");
+}
+
+#[test]
+fn alerts_use_only_metric_names_the_janitor_writes() {
+    use pushgateway_janitor::metrics::{render, History};
+    use pushgateway_janitor::report::{GatewayReport, Report, Summary};
+
+    let report = Report::new(
+        false,
+        0.0,
+        1.0,
+        Some(600.0),
+        vec![GatewayReport {
+            url: "http://a".into(),
+            now: "1970-01-01T00:00:01Z".into(),
+            clock: "local",
+            clock_skew_seconds: None,
+            error: None,
+            refused: None,
+            groups: Vec::new(),
+            summary: Summary::default(),
+        }],
+    );
+    let mut history = History::default();
+    history.record(&report);
+    let written = render(&report, &history);
+
+    let alerts = std::fs::read_to_string(root().join("deploy/prometheus/alerts.yml")).unwrap();
+    let doc = one_document("deploy/prometheus/alerts.yml");
+    let mut used = 0;
+    for group in at(&doc, "groups").as_sequence().unwrap() {
+        for rule in at(group, "rules").as_sequence().unwrap() {
+            let expr = at(rule, "expr").as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("pushgateway_janitor_") {
+                    used += 1;
+                    assert!(
+                        written.contains(&format!("# TYPE {word} ")),
+                        "alerts.yml uses {word}, which --textfile does not write"
+                    );
+                }
+            }
+        }
+    }
+    assert!(used >= 4, "{alerts}");
+}
+
+#[test]
+fn example_report_is_a_valid_report() {
+    let text = std::fs::read(root().join("examples/report.json")).unwrap();
+    let report: common::Report = serde_json::from_slice(&text).expect("examples/report.json");
+    assert_eq!(report.schema, "pushgateway-janitor/report/v1");
+    assert!(!report.dry_run);
+    assert!(report.summary.deleted >= 1 && report.summary.kept >= 1);
+    assert!(report
+        .gateways
+        .iter()
+        .flat_map(|g| &g.groups)
+        .any(|g| g.labels["job"].starts_with("flink-metrics")
+            && g.labels["job"].len() == "flink-metrics".len() + 32));
+}
+
+/// Runs the smoke workflow's steps after "Build" with bash, in a temporary
+/// directory, against a real Pushgateway: the workflow's assertions are
+/// exercised here, only the service container and checkout are GitHub's.
+#[test]
+fn github_actions_smoke_steps_pass_against_a_real_pushgateway() {
+    if Command::new("jq").arg("--version").output().is_err() {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+        assert!(!ci, "CI is set but jq is missing: apt-get install jq");
+        eprintln!("note: jq is missing; smoke steps not run");
+        return;
+    }
+    let wf = one_document("deploy/github-actions/smoke.yml");
+    let job = at(&wf, "jobs.smoke");
+    assert!(at(job, "services.pushgateway.image")
+        .as_str()
+        .unwrap()
+        .starts_with("prom/pushgateway:"));
+    let steps = at(job, "steps").as_sequence().unwrap();
+    let build = steps
+        .iter()
+        .position(|s| s.get("name").and_then(Value::as_str) == Some("Build"))
+        .expect("a Build step");
+    let pg = common::Pushgateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ran = 0;
+    for step in &steps[build + 1..] {
+        let Some(script) = step.get("run").and_then(Value::as_str) else {
+            continue;
+        };
+        let name = at(step, "name").as_str().unwrap();
+        let out = Command::new("bash")
+            .args(["-eo", "pipefail", "-c", script])
+            .current_dir(dir.path())
+            .env("PUSHGATEWAY_URL", &pg.url)
+            .env("JANITOR", env!("CARGO_BIN_EXE_pushgateway-janitor"))
+            .env("NO_COLOR", "1")
+            .env_remove("PUSHGATEWAY_JANITOR_LOG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "step {name:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert_eq!(ran, 4);
+    pg.wait_for_groups(&[]);
+}

@@ -1,0 +1,460 @@
+//! Retries, bounded concurrency and request headers against a mock gateway
+//! (wiremock) whose answers the test scripts; every mock asserts how often
+//! it was called.
+
+mod common;
+
+use std::process::Output;
+use std::time::Duration;
+
+use common::{janitor_cmd, path_for, report, stderr, stdout};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// An `/api/v1/metrics` document whose groups last pushed in 1970.
+fn document(keys: &[&[(&str, &str)]]) -> String {
+    let groups: Vec<String> = keys
+        .iter()
+        .map(|key| {
+            let labels: Vec<String> = key
+                .iter()
+                .map(|(k, v)| format!("{k:?}:{v:?}"))
+                .collect();
+            let labels = labels.join(",");
+            format!(
+                r#"{{"labels":{{{labels}}},"last_push_successful":true,
+                "push_time_seconds":{{"time_stamp":"1970-01-01T00:16:40Z","type":"GAUGE","help":"Last Unix time when changing this group in the Pushgateway succeeded.","metrics":[{{"labels":{{{labels}}},"value":"1000"}}]}},
+                "push_failure_time_seconds":{{"time_stamp":"1970-01-01T00:16:40Z","type":"GAUGE","help":"x","metrics":[{{"labels":{{{labels}}},"value":"0"}}]}}}}"#
+            )
+        })
+        .collect();
+    format!(r#"{{"status":"success","data":[{}]}}"#, groups.join(","))
+}
+
+fn ok_document(keys: &[&[(&str, &str)]]) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(document(keys), "application/json")
+}
+
+fn delete_path(key: &[(&str, &str)]) -> String {
+    format!("/metrics/{}", path_for(key))
+}
+
+/// Runs the janitor off the async runtime, so the mock keeps answering.
+async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut cmd = janitor_cmd(&args);
+        cmd.env_remove("PUSHGATEWAY_PASSWORD")
+            .env_remove("PUSHGATEWAY_TOKEN");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Flags every run here shares: fast retries, JSON report, debug logs, and
+/// no verification scans (the mocks do not forget deleted groups, and the
+/// attempt counts are about the first scan and the DELETEs).
+fn args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "--url",
+        url,
+        "--no-verify",
+        "--retry-backoff",
+        "5ms",
+        "--output",
+        "json",
+        "-vv",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+const KEY: &[(&str, &str)] = &[("job", "batch"), ("instance", "h1")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_then_200_scan_succeeds_and_the_retry_is_logged() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("warming up"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
+        .respond_with(ok_document(&[KEY]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(delete_path(KEY)))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = run(&args(&server.uri(), &[]), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report(&out).action_of(KEY), Some("deleted"));
+    let err = stderr(&out);
+    assert!(err.contains("retry 1 of 3"), "{err}");
+    assert!(err.contains("503"), "the cause is not logged: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_400_scan_fails_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("bad request"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let out = run(&args(&server.uri(), &[]), &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("HTTP 400"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("retry"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_5xx_uses_up_exactly_the_retries() {
+    for (retries, attempts) in [("0", 1), ("2", 3)] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(502))
+            .expect(attempts)
+            .mount(&server)
+            .await;
+        let out = run(&args(&server.uri(), &["--retries", retries]), &[]).await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let r = report(&out);
+        assert!(r.gateways[0].error.as_deref().unwrap().contains("502"));
+        server.verify().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_timeout_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ok_document(&[KEY]).set_delay(Duration::from_secs(3)))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ok_document(&[KEY]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = run(&args(&server.uri(), &["--timeout", "500ms"]), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("retry 1 of 3"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_are_retried_on_503_and_429_but_not_on_400() {
+    let flaky: &[(&str, &str)] = &[("job", "flaky")];
+    let busy: &[(&str, &str)] = &[("job", "busy")];
+    let bad: &[(&str, &str)] = &[("job", "bad")];
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ok_document(&[flaky, busy, bad]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for (key, status) in [(flaky, 503), (busy, 429)] {
+        Mock::given(method("DELETE"))
+            .and(path(delete_path(key)))
+            .respond_with(ResponseTemplate::new(status))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .and(path(delete_path(key)))
+            .respond_with(ResponseTemplate::new(202))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("DELETE"))
+        .and(path(delete_path(bad)))
+        .respond_with(ResponseTemplate::new(400).set_body_string("invalid"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = run(&args(&server.uri(), &[]), &[]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(flaky), Some("deleted"));
+    assert_eq!(r.action_of(busy), Some("deleted"));
+    assert_eq!(r.action_of(bad), Some("delete_failed"));
+    let g = r.gateways[0]
+        .groups
+        .iter()
+        .find(|g| g.labels["job"] == "bad")
+        .unwrap();
+    assert!(g.error.as_deref().unwrap().contains("HTTP 400"), "{g:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_order_is_sorted_whatever_order_deletes_finish_in() {
+    let jobs: Vec<String> = (0..8).map(|i| format!("j{i}")).collect();
+    let keys: Vec<Vec<(&str, &str)>> = jobs.iter().map(|j| vec![("job", j.as_str())]).collect();
+    let refs: Vec<&[(&str, &str)]> = keys.iter().map(Vec::as_slice).collect();
+    // The document lists them in reverse; the first keys answer slowest.
+    let reversed: Vec<&[(&str, &str)]> = refs.iter().rev().copied().collect();
+    for concurrency in ["1", "4"] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ok_document(&reversed))
+            .expect(1)
+            .mount(&server)
+            .await;
+        for (i, key) in refs.iter().enumerate() {
+            let delay = Duration::from_millis(20 * (8 - i as u64));
+            Mock::given(method("DELETE"))
+                .and(path(delete_path(key)))
+                .respond_with(ResponseTemplate::new(202).set_delay(delay))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let out = run(&args(&server.uri(), &["--concurrency", concurrency]), &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let r = report(&out);
+        let order: Vec<&str> = r.gateways[0]
+            .groups
+            .iter()
+            .map(|g| g.labels["job"].as_str())
+            .collect();
+        assert_eq!(order, jobs, "concurrency {concurrency}");
+        assert_eq!(r.summary.deleted, 8);
+        server.verify().await;
+    }
+}
+
+const TOKEN: &str = "tok-a81f-secret";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_token_and_extra_headers_are_sent_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let token_file = token_file.to_str().unwrap().to_owned();
+    type Run<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let runs: [Run; 2] = [
+        (&[], &[("PUSHGATEWAY_TOKEN", TOKEN)]),
+        (&["--bearer-token-file", &token_file], &[]),
+    ];
+    for (extra, env) in runs {
+        let server = MockServer::start().await;
+        let bearer = format!("Bearer {TOKEN}");
+        Mock::given(method("GET"))
+            .and(header("authorization", bearer.as_str()))
+            .and(header("x-api-key", "key-77c2-secret"))
+            .and(header("x-tenant", "team-a"))
+            .respond_with(ok_document(&[KEY]))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .and(header("authorization", bearer.as_str()))
+            .and(header("x-api-key", "key-77c2-secret"))
+            .respond_with(ResponseTemplate::new(202))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let uri = server.uri();
+        let mut a = args(
+            &uri,
+            &[
+                "--header",
+                "X-Api-Key: key-77c2-secret",
+                "--header",
+                "X-Tenant: team-a",
+                "-vvv",
+            ],
+        );
+        a.extend_from_slice(extra);
+        let out = run(&a, env).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(report(&out).action_of(KEY), Some("deleted"));
+        // The leak check means something only if trace logs were on.
+        assert!(stderr(&out).contains("TRACE"), "{}", stderr(&out));
+        for secret in [TOKEN, "key-77c2-secret"] {
+            assert!(!stdout(&out).contains(secret));
+            assert!(!stderr(&out).contains(secret), "{}", stderr(&out));
+        }
+        server.verify().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_body_is_shown_but_credentials_are_not() {
+    // A proxy that answers 401 with an HTML page: the excerpt is shown, the
+    // credentials sent are not.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("<html>Unauthorized</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = run(
+        &args(&server.uri(), &["--basic-auth-user", "janitor", "-vvv"]),
+        &[("PUSHGATEWAY_PASSWORD", "pw-1d9e-secret")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("HTTP 401"), "{err}");
+    assert!(!err.contains("pw-1d9e-secret") && !stdout(&out).contains("pw-1d9e-secret"));
+}
+
+/// A bare HTTP/1.1 server that serves `document` on GET and, on DELETE,
+/// holds each request for a while, counting how many are in flight at once.
+async fn counting_gateway(
+    document: String,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let max_out = max.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (document, in_flight, max) = (document.clone(), in_flight.clone(), max.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let response = if head.starts_with(b"DELETE ") {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_owned()
+                } else {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{document}",
+                        document.len()
+                    )
+                };
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (url, max_out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_run_concurrently_up_to_the_bound() {
+    let jobs: Vec<String> = (0..12).map(|i| format!("c{i:02}")).collect();
+    let keys: Vec<Vec<(&str, &str)>> = jobs.iter().map(|j| vec![("job", j.as_str())]).collect();
+    let refs: Vec<&[(&str, &str)]> = keys.iter().map(Vec::as_slice).collect();
+    // (flag, lowest and highest peak allowed): the bound holds, and it is
+    // reached, so the DELETEs do overlap.
+    for (concurrency, low, high) in [("1", 1, 1), ("3", 3, 3), ("16", 6, 12)] {
+        let (url, max) = counting_gateway(document(&refs)).await;
+        let out = run(&args(&url, &["--concurrency", concurrency]), &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(report(&out).summary.deleted, 12);
+        // Each DELETE is held 250ms, long enough for the others to start.
+        let max = max.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            (low..=high).contains(&max),
+            "--concurrency {concurrency}: {max} in flight at most"
+        );
+    }
+}
+
+/// Answers the n-th connection with the n-th raw response (then closes);
+/// counts the connections.
+async fn scripted_gateway(
+    responses: Vec<String>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => head.extend_from_slice(&buf[..k]),
+                }
+            }
+            let response = responses.get(n).cloned().unwrap_or_default();
+            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_breaks_off_is_scanned_again() {
+    let full = document(&[]);
+    let ok = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{full}",
+        full.len()
+    );
+    // Promises more bytes than it sends, then closes: a dropped connection.
+    let broken = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        full.len() + 100,
+        &full[..full.len() / 2]
+    );
+    let (url, count) = scripted_gateway(vec![broken.clone(), ok]).await;
+    let out = run(&args(&url, &[]), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("retry 1 of 3"), "{}", stderr(&out));
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // Broken every time: exit 1 after the retries, a clear message.
+    let (url, count) = scripted_gateway(vec![broken; 3]).await;
+    let out = run(&args(&url, &["--retries", "2"]), &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+    eprintln!("{}", stderr(&out));
+}

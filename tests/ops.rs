@@ -1,0 +1,476 @@
+//! Operations: the `--textfile` self-metrics against a real Pushgateway
+//! (checked by promtool and by a parser of our own), loop mode (`--every`)
+//! with SIGTERM/SIGINT, and `--generate`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// `name{labels}` -> value, from a textfile, checked the way the textfile
+/// collector would: every sample after its own `# TYPE`, no timestamps,
+/// counters named `_total` and gauges not.
+fn parse_textfile(text: &str) -> BTreeMap<String, f64> {
+    let mut samples = BTreeMap::new();
+    let mut family: Option<(String, String)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert!(name.starts_with("pushgateway_janitor_"), "{line}");
+            match kind {
+                "counter" => assert!(name.ends_with("_total"), "{line}"),
+                "gauge" => assert!(!name.ends_with("_total"), "{line}"),
+                other => panic!("unexpected type {other}"),
+            }
+            family = Some((name.to_owned(), kind.to_owned()));
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("series value");
+        let name = series.split('{').next().unwrap();
+        let (fam, _) = family.as_ref().expect("a sample before any TYPE");
+        assert_eq!(name, fam, "sample outside its family: {line}");
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("value: {line}"));
+        assert!(value.is_finite(), "{line}");
+        assert!(
+            samples.insert(series.to_owned(), value).is_none(),
+            "duplicate series {series}"
+        );
+    }
+    samples
+}
+
+fn get(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
+    *samples
+        .get(series)
+        .unwrap_or_else(|| panic!("no {series} in {samples:#?}"))
+}
+
+/// `promtool check metrics` on the file: required under CI, else a skip
+/// with a note (promtool comes from Debian's `prometheus` package).
+fn promtool_check(path: &Path) {
+    let promtool = std::env::var_os("PROMTOOL").unwrap_or_else(|| "promtool".into());
+    let out = Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(path).unwrap())
+        .output();
+    match out {
+        Ok(out) => assert!(
+            out.status.success(),
+            "promtool check metrics failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") => {
+            panic!("CI is set but promtool cannot run ({e}): apt-get install prometheus")
+        }
+        Err(e) => eprintln!("note: promtool not run ({e}); install Debian's prometheus package"),
+    }
+}
+
+#[test]
+fn textfile_from_real_runs_passes_promtool_and_keeps_the_last_success() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "old"), ("instance", "a")], "x");
+    // > threshold + 1 s: the default server clock (Date header) has 1 s steps.
+    std::thread::sleep(Duration::from_millis(2500));
+    pg.push_ok(&[("job", "fresh")], "x");
+
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("pushgateway_janitor.prom");
+    let prom_arg = prom.to_str().unwrap();
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--threshold",
+        "1s",
+        "--textfile",
+        prom_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    pg.wait_for_groups(&[&[("job", "fresh")]]);
+
+    let text = std::fs::read_to_string(&prom).unwrap();
+    promtool_check(&prom);
+    let s = parse_textfile(&text);
+    let gw = format!("gateway=\"{}\"", pg.url);
+    assert_eq!(get(&s, "pushgateway_janitor_last_run_success"), 1.0);
+    assert_eq!(get(&s, "pushgateway_janitor_last_run_exit_code"), 0.0);
+    let success = get(&s, "pushgateway_janitor_last_success_timestamp_seconds");
+    assert_eq!(
+        success,
+        get(&s, "pushgateway_janitor_last_run_timestamp_seconds")
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - success).abs() < 60.0, "{success} vs {now}");
+    let duration = get(&s, "pushgateway_janitor_last_run_duration_seconds");
+    assert!((0.0..30.0).contains(&duration), "{duration}");
+    assert_eq!(
+        get(&s, &format!("pushgateway_janitor_gateway_up{{{gw}}}")),
+        1.0
+    );
+    assert_eq!(
+        get(&s, &format!("pushgateway_janitor_groups_scanned{{{gw}}}")),
+        2.0
+    );
+    for (action, n) in [("deleted", 1.0), ("kept", 1.0), ("delete_failed", 0.0)] {
+        let series = format!("pushgateway_janitor_groups{{{gw},action=\"{action}\"}}");
+        assert_eq!(get(&s, &series), n, "{series}");
+    }
+    assert_eq!(
+        get(&s, "pushgateway_janitor_runs_total{result=\"success\"}"),
+        1.0
+    );
+    assert_eq!(
+        get(
+            &s,
+            &format!("pushgateway_janitor_deleted_groups_total{{{gw}}}")
+        ),
+        1.0
+    );
+    // The temporary file was renamed away, nothing else is left.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec!["pushgateway_janitor.prom"]);
+
+    // A run that cannot scan: last run failed, last success carried over,
+    // counters carried over and counted.
+    let dead = "http://127.0.0.1:9";
+    let out = janitor(&["--url", dead, "--textfile", prom_arg]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    promtool_check(&prom);
+    let s = parse_textfile(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(get(&s, "pushgateway_janitor_last_run_success"), 0.0);
+    assert_eq!(get(&s, "pushgateway_janitor_last_run_exit_code"), 1.0);
+    assert_eq!(
+        get(&s, "pushgateway_janitor_last_success_timestamp_seconds"),
+        success
+    );
+    assert!(get(&s, "pushgateway_janitor_last_run_timestamp_seconds") >= success);
+    assert_eq!(
+        get(
+            &s,
+            &format!("pushgateway_janitor_gateway_up{{gateway=\"{dead}\"}}")
+        ),
+        0.0
+    );
+    assert_eq!(
+        get(&s, "pushgateway_janitor_runs_total{result=\"success\"}"),
+        1.0
+    );
+    assert_eq!(
+        get(&s, "pushgateway_janitor_runs_total{result=\"failure\"}"),
+        1.0
+    );
+    assert_eq!(
+        get(
+            &s,
+            &format!("pushgateway_janitor_deleted_groups_total{{{gw}}}")
+        ),
+        1.0,
+        "a gateway's counter survives runs that did not visit it"
+    );
+}
+
+#[test]
+fn an_unwritable_textfile_is_an_error_line_and_exit_1() {
+    let pg = Pushgateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("missing-dir").join("j.prom");
+    let out = janitor(&["--url", &pg.url, "--textfile", prom.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("pushgateway-janitor: error: could not write the textfile")),
+        "{err}"
+    );
+}
+
+/// Kills the janitor when a test fails before reaping it, so no `--every`
+/// process outlives its test.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for Reaper {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaper {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+/// What an exited child wrote to its piped stdout and stderr.
+fn drain(child: &mut Child) -> (String, String) {
+    let read = |pipe: Option<&mut dyn std::io::Read>| {
+        let mut text = String::new();
+        if let Some(p) = pipe {
+            let _ = p.read_to_string(&mut text);
+        }
+        text
+    };
+    let out = read(child.stdout.as_mut().map(|p| p as &mut dyn std::io::Read));
+    let err = read(child.stderr.as_mut().map(|p| p as &mut dyn std::io::Read));
+    (out, err)
+}
+
+/// Waits for `child` at most `limit`; kills it and fails when it overstays.
+fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the janitor did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name} failed");
+}
+
+/// Polls the textfile until `series` reaches `at_least`, within `limit`.
+fn wait_for_runs(prom: &Path, series: &str, at_least: f64, limit: Duration, child: &mut Child) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(prom) {
+            if parse_textfile(&text).get(series).copied().unwrap_or(0.0) >= at_least {
+                return;
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the janitor exited early: {status}");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{series} did not reach {at_least} within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn every_runs_passes_until_sigterm_then_exits_0() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "keep-me")], "x");
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    let mut child = janitor_cmd(&[
+        "--url",
+        &pg.url,
+        "--every",
+        "1s",
+        "--threshold",
+        "1h",
+        "--textfile",
+        prom.to_str().unwrap(),
+        "-v",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .map(Reaper)
+    .unwrap();
+    let success = "pushgateway_janitor_runs_total{result=\"success\"}";
+    wait_for_runs(&prom, success, 2.0, Duration::from_secs(20), &mut child);
+    let started = Instant::now();
+    signal(&child, "TERM");
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let (out, err) = drain(&mut child);
+    assert!(err.contains("SIGTERM"), "{err}");
+    assert!(!err.contains("pushgateway-janitor: error"), "{err}");
+    // One human summary per pass on stdout.
+    let summaries = out
+        .lines()
+        .filter(|l| l.starts_with(&format!("{}: 1 groups", pg.url)))
+        .count();
+    assert!(summaries >= 2, "{out}");
+    let s = parse_textfile(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(
+        get(&s, "pushgateway_janitor_runs_total{result=\"failure\"}"),
+        0.0
+    );
+    pg.wait_for_groups(&[&[("job", "keep-me")]]);
+}
+
+#[test]
+fn every_counts_failed_passes_without_exiting_and_stops_on_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    let mut child = janitor_cmd(&[
+        "--url",
+        "http://127.0.0.1:9",
+        "--every",
+        "1s",
+        "--timeout",
+        "2s",
+        "--textfile",
+        prom.to_str().unwrap(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .map(Reaper)
+    .unwrap();
+    let failure = "pushgateway_janitor_runs_total{result=\"failure\"}";
+    wait_for_runs(&prom, failure, 2.0, Duration::from_secs(20), &mut child);
+    signal(&child, "INT");
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status}");
+    let (_, err) = drain(&mut child);
+    assert!(err.contains("pass failed"), "{err}");
+    let s = parse_textfile(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(get(&s, "pushgateway_janitor_last_run_success"), 0.0);
+    assert_eq!(
+        get(&s, "pushgateway_janitor_last_success_timestamp_seconds"),
+        0.0
+    );
+}
+
+/// SIGTERM while a batch of DELETEs is in flight: every DELETE of the pass
+/// is still sent, then the process exits 0. The gateway is a wiremock
+/// replaying a real Pushgateway's document, with slow DELETEs.
+#[test]
+fn sigterm_mid_pass_finishes_the_batch() {
+    let keys: Vec<Vec<(&str, String)>> = (0..5)
+        .map(|i| vec![("job", "batch".to_owned()), ("instance", format!("h{i}"))])
+        .collect();
+    let document = {
+        let pg = Pushgateway::start();
+        for key in &keys {
+            let key: Vec<(&str, &str)> = key.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            pg.push_ok(&key, "x");
+        }
+        reqwest::blocking::get(format!("{}/api/v1/metrics", pg.url))
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    // > threshold + 1 s: ages use the Date header, which has 1 s steps.
+    std::thread::sleep(Duration::from_millis(2200));
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(document, "application/json"))
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .respond_with(ResponseTemplate::new(202).set_delay(Duration::from_millis(300)))
+            .mount(&server)
+            .await;
+        server
+    });
+    let mut child = janitor_cmd(&[
+        "--url",
+        &server.uri(),
+        "--every",
+        "1h",
+        "--threshold",
+        "1s",
+        "--concurrency",
+        "1",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .map(Reaper)
+    .unwrap();
+    let deletes = || {
+        rt.block_on(server.received_requests())
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.method.as_str() == "DELETE")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while deletes() == 0 {
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("no DELETE arrived: {}", {
+                let _ = child.wait();
+                drain(&mut child).1
+            });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(&child, "TERM");
+    let status = wait_bounded(&mut child, Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert_eq!(deletes(), 5, "the whole batch was sent before exiting");
+}
+
+#[test]
+fn generate_writes_completions_and_the_man_page_and_stays_hidden() {
+    for (what, needle) in [
+        ("completions-bash", "COMPREPLY"),
+        ("completions-zsh", "#compdef pushgateway-janitor"),
+        ("completions-fish", "complete -c pushgateway-janitor"),
+        ("man", ".TH pushgateway-janitor"),
+    ] {
+        let out = janitor(&["--generate", what]);
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+        assert!(stdout(&out).contains(needle), "{what}");
+        assert!(stdout(&out).contains("threshold"), "{what}");
+    }
+    let help = stdout(&janitor(&["--help"]));
+    assert!(!help.contains("--generate"), "hidden from --help");
+    assert!(help.contains("--textfile") && help.contains("--every"));
+    // PUSHGATEWAY_URL in the environment does not get in the way.
+    let out = janitor_cmd(&["--generate", "man"])
+        .env("PUSHGATEWAY_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(".TH pushgateway-janitor"),
+        "{}",
+        stdout(&out)
+    );
+    let out = janitor(&["--generate", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+}
