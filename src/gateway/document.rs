@@ -11,6 +11,8 @@
 //! Only a document that is not the API's JSON (truncated, HTML, an error
 //! status) is an error, and then no group is returned at all.
 
+mod split;
+
 use std::fmt;
 use std::io::Read;
 
@@ -63,22 +65,36 @@ impl From<serde_json::Error> for DocumentError {
     }
 }
 
-/// Reads a whole `/api/v1/metrics` document from `reader`.
-///
-/// Pass a buffered reader: serde_json reads byte by byte.
+/// The scan's read buffer: large enough that reading costs little per
+/// byte, small enough not to matter for memory.
+pub const SCAN_BUFFER_BYTES: usize = 256 * 1024;
+
+/// Reads a whole `/api/v1/metrics` document from `reader`, one group in
+/// memory at a time (see `split.rs` for how, and why it is fast).
 pub fn read_document<R: Read>(reader: R) -> Result<Vec<Entry>, DocumentError> {
-    read_with(serde_json::Deserializer::from_reader(reader))
+    read_document_in(reader, split::WINDOW_BYTES)
+}
+
+/// [`read_document`] with a window of `window` bytes (tests use tiny ones).
+fn read_document_in<R: Read>(reader: R, window: usize) -> Result<Vec<Entry>, DocumentError> {
+    let pending = split::Pending::default();
+    let splitter = split::Splitter::new(reader, window, &pending);
+    read_with(
+        serde_json::Deserializer::from_reader(splitter),
+        Some(&pending),
+    )
 }
 
 /// Reads a document held in memory (tests, fuzzing, benchmarks).
 pub fn read_document_slice(bytes: &[u8]) -> Result<Vec<Entry>, DocumentError> {
-    read_with(serde_json::Deserializer::from_slice(bytes))
+    read_with(serde_json::Deserializer::from_slice(bytes), None)
 }
 
 fn read_with<'de, R: serde_json::de::Read<'de>>(
     mut de: serde_json::Deserializer<R>,
+    pending: Option<&split::Pending>,
 ) -> Result<Vec<Entry>, DocumentError> {
-    let doc = de.deserialize_map(DocumentVisitor)?;
+    let doc = de.deserialize_map(DocumentVisitor { pending })?;
     de.end()?;
     match doc.status.as_deref() {
         Some("success") => doc.data.ok_or(DocumentError::MissingData),
@@ -95,9 +111,11 @@ struct Document {
     data: Option<Vec<Entry>>,
 }
 
-struct DocumentVisitor;
+struct DocumentVisitor<'p> {
+    pending: Option<&'p split::Pending>,
+}
 
-impl<'de> Visitor<'de> for DocumentVisitor {
+impl<'de> Visitor<'de> for DocumentVisitor<'_> {
     type Value = Document;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -118,7 +136,9 @@ impl<'de> Visitor<'de> for DocumentVisitor {
                     if doc.data.is_some() {
                         return Err(de::Error::duplicate_field("data"));
                     }
-                    doc.data = Some(map.next_value_seed(DataSeed)?);
+                    doc.data = Some(map.next_value_seed(DataSeed {
+                        pending: self.pending,
+                    })?);
                 }
                 TopField::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -201,16 +221,18 @@ field_enum!(GroupField {
 field_enum!(FamilyField { TimeStamp => "time_stamp", Metrics => "metrics" });
 field_enum!(MetricField { Value => "value" });
 
-struct DataSeed;
+struct DataSeed<'p> {
+    pending: Option<&'p split::Pending>,
+}
 
-impl<'de> DeserializeSeed<'de> for DataSeed {
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
     type Value = Vec<Entry>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Entry>, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for DataSeed {
+impl<'de> Visitor<'de> for DataSeed<'_> {
     type Value = Vec<Entry>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -219,7 +241,10 @@ impl<'de> Visitor<'de> for DataSeed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
         let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(entry) = seq.next_element_seed(GroupSeed)? {
+        let seed = GroupSeed {
+            pending: self.pending,
+        };
+        while let Some(entry) = seq.next_element_seed(seed)? {
             entries.push(entry);
         }
         Ok(entries)
@@ -287,16 +312,21 @@ fn time_value(raw: Option<Result<f64, String>>, family: &str) -> Result<Option<f
     }
 }
 
-struct GroupSeed;
+/// One group. With `pending` (the reader path), the placeholder `0` stands
+/// for the group the splitter parsed.
+#[derive(Clone, Copy)]
+struct GroupSeed<'p> {
+    pending: Option<&'p split::Pending>,
+}
 
-impl<'de> DeserializeSeed<'de> for GroupSeed {
+impl<'de> DeserializeSeed<'de> for GroupSeed<'_> {
     type Value = Entry;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Entry, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for GroupSeed {
+impl<'de> Visitor<'de> for GroupSeed<'_> {
     type Value = Entry;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -339,7 +369,18 @@ impl<'de> Visitor<'de> for GroupSeed {
         Ok(raw.into_entry())
     }
 
-    accept_other!(Entry => not_an_object(); seq, scalars, str);
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
+        let parsed = self.pending.and_then(|p| p.borrow_mut().take());
+        Ok(parsed.unwrap_or_else(not_an_object))
+    }
+
+    accept_other!(Entry => not_an_object(); seq, bool, unit, str);
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Entry, E> {
+        Ok(not_an_object())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Entry, E> {
+        Ok(not_an_object())
+    }
 }
 
 fn not_an_object() -> Entry {

@@ -250,7 +250,10 @@ impl Gateway {
             .map_err(|e| std::io::Error::other(e.without_url()));
         let bridge = SyncIoBridge::new(StreamReader::new(Box::pin(body)));
         let parsed = tokio::task::spawn_blocking(move || {
-            document::read_document(BufReader::with_capacity(256 * 1024, bridge))
+            document::read_document(BufReader::with_capacity(
+                document::SCAN_BUFFER_BYTES,
+                bridge,
+            ))
         })
         .await
         .map_err(|e| {

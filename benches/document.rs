@@ -1,0 +1,57 @@
+//! The scan's parser on a generated Flink-shaped document, through the same
+//! path the scan uses: `read_document` over a `BufReader` of the scan's
+//! capacity. Throughput is in bytes of JSON.
+
+mod support;
+
+use std::io::BufReader;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use pushgateway_janitor::gateway::document::{self, Entry, SCAN_BUFFER_BYTES};
+
+use support::flink::Shape;
+
+fn parse(c: &mut Criterion) {
+    let quick = std::env::var_os("PGJ_BENCH_QUICK").is_some();
+    let shape = if quick {
+        Shape {
+            groups: 20,
+            series: 50,
+            seed: 1,
+        }
+    } else {
+        // About 11 MB: Flink groups of 200 series, as in the 78 MB document.
+        Shape {
+            groups: 120,
+            series: 200,
+            seed: 1,
+        }
+    };
+    let doc = shape.document();
+    let entries = document::read_document(BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]))
+        .expect("the generated document parses");
+    assert_eq!(entries.len(), shape.groups);
+    assert!(entries.iter().all(|e| matches!(e, Entry::Group(_))));
+
+    let mut group = c.benchmark_group("document");
+    group.throughput(Throughput::BytesDecimal(doc.len() as u64));
+    if quick {
+        group.sample_size(10);
+    }
+    group.bench_function(
+        format!("read_document/bufreader/{}MB", doc.len() >> 20),
+        |b| {
+            b.iter(|| {
+                document::read_document(BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]))
+                    .unwrap()
+            })
+        },
+    );
+    group.bench_function(format!("read_document_slice/{}MB", doc.len() >> 20), |b| {
+        b.iter(|| document::read_document_slice(&doc).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse);
+criterion_main!(benches);

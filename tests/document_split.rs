@@ -1,0 +1,176 @@
+//! `read_document` splits the `data` array into groups and parses each from
+//! a slice (src/gateway/document/split.rs). Whatever the input, it must
+//! answer exactly as `read_document_slice`: the same entries, or an error
+//! of the same kind. Inputs arrive in small, odd-sized reads so that every
+//! state of the splitter meets a buffer boundary.
+
+#[path = "../benches/support/flink.rs"]
+mod flink;
+
+use std::io::{self, Read};
+
+use pushgateway_janitor::gateway::document::{read_document, read_document_slice, DocumentError};
+
+/// Hands out 1 to 7 bytes per read, then optionally fails.
+struct Trickle<'a> {
+    data: &'a [u8],
+    at: usize,
+    step: usize,
+    fail_at_end: bool,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at == self.data.len() && self.fail_at_end {
+            return Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
+        }
+        self.step = self.step % 7 + 1;
+        let n = self.step.min(buf.len()).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn trickle(data: &[u8], step: usize) -> Trickle<'_> {
+    Trickle {
+        data,
+        at: 0,
+        step,
+        fail_at_end: false,
+    }
+}
+
+fn assert_same(text: &[u8]) {
+    let slice = read_document_slice(text);
+    for step in [0, 3] {
+        let reader = read_document(trickle(text, step));
+        match (&slice, &reader) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{}", String::from_utf8_lossy(text)),
+            (Err(a), Err(b)) => assert_eq!(
+                std::mem::discriminant(a),
+                std::mem::discriminant(b),
+                "{:?}: slice {a} / reader {b}",
+                String::from_utf8_lossy(text)
+            ),
+            _ => panic!(
+                "{:?}: slice {slice:?} / reader {reader:?}",
+                String::from_utf8_lossy(text)
+            ),
+        }
+    }
+    // The whole document in one read, as from the scan's BufReader.
+    let whole = read_document(text);
+    assert_eq!(whole.is_ok(), slice.is_ok());
+}
+
+const GROUP: &str = r#"{"labels":{"job":"j","instance":"h1"},"last_push_successful":true,"push_time_seconds":{"time_stamp":"2024-01-02T03:04:05.5+01:00","metrics":[{"labels":{"job":"j"},"value":"1.7e+09"}]},"x":{"help":"a \"quoted\" } ] { [ and \\ backslash \u00e9","metrics":[{"value":"NaN"}]}}"#;
+
+fn doc(groups: &[&str]) -> String {
+    format!(r#"{{"status":"success","data":[{}]}}"#, groups.join(","))
+}
+
+#[test]
+fn every_prefix_of_a_document_fails_or_succeeds_alike() {
+    let text = doc(&[GROUP, "1", GROUP, r#"{"labels":{"job":"k"}}"#]);
+    for end in 0..=text.len() {
+        assert_same(&text.as_bytes()[..end]);
+    }
+}
+
+#[test]
+fn odd_but_valid_shapes_read_alike() {
+    let spaced =
+        format!(" \n{{ \"status\" : \"success\" ,\t\"data\" :\r\n[ {GROUP} ,\n{GROUP} ] }} \n");
+    let cases = [
+        spaced,
+        doc(&[]),
+        doc(&[
+            GROUP, "null", "[]", "[1,{}]", "\"s\"", "true", "-1.5e3", "0", GROUP,
+        ]),
+        format!(r#"{{"data":[{GROUP}],"status":"success"}}"#),
+        format!(r#"{{"warnings":["a",{{"b":[]}}],"status":"success","data":[{GROUP}]}}"#),
+        format!(r#"{{"status":"su\"ccess","data":[{GROUP}]}}"#),
+        format!(r#"{{"status":"success","d\u0061ta":[{GROUP}]}}"#),
+        format!(r#"{{"status":"success","datum":[{GROUP}],"data":[{GROUP}]}}"#),
+        format!(r#"{{"status":"success","dat":1,"data":[{GROUP}]}}"#),
+        format!(r#"{{"status":"success","data":[{GROUP}],"data":[{GROUP}]}}"#),
+        format!(r#"{{"status":"success","data":[{GROUP}]}}{{}}"#),
+        format!(r#"{{"status":"success","data":[{GROUP}]]"#),
+        format!(r#"{{"status":"success","data":[{GROUP} {GROUP}]}}"#),
+        r#"{"status":"success","data":[{"labels":{"job":"j"]]}]}"#.to_owned(),
+        r#"{"status":"success","data":[{"labels":{"job":"j\x"}}]}"#.to_owned(),
+        r#"{"status":"success","data":[{"labels":{"job":"j"},"v":tru}]}"#.to_owned(),
+        r#"{"status":"success","data":[{"labels":{"job":"j"}} }]}"#.to_owned(),
+        "[]".to_owned(),
+        "\u{feff}{}".to_owned(),
+        "{\"status\":\"success\",\"data\":{}}".to_owned(),
+    ];
+    for text in cases {
+        assert_same(text.as_bytes());
+    }
+}
+
+#[test]
+fn nesting_around_the_recursion_limit_reads_alike() {
+    for depth in 118..=132 {
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let group = format!(r#"{{"labels":{{"job":"j"}},"deep":{nested}}}"#);
+        assert_same(doc(&[&group, GROUP]).as_bytes());
+        let objects = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+        let group = format!(r#"{{"labels":{{"job":"j"}},"deep":{objects}}}"#);
+        assert_same(doc(&[GROUP, &group]).as_bytes());
+    }
+}
+
+#[test]
+fn a_read_error_inside_a_group_is_an_io_error() {
+    let text = doc(&[GROUP, GROUP]);
+    for end in [text.len() / 2, text.len() - 3] {
+        let reader = Trickle {
+            data: &text.as_bytes()[..end],
+            at: 0,
+            step: 0,
+            fail_at_end: true,
+        };
+        match read_document(reader) {
+            Err(DocumentError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn generated_flink_documents_read_alike() {
+    for (groups, series, seed) in [(1, 1, 1), (5, 30, 2), (12, 200, 3)] {
+        let text = flink::Shape {
+            groups,
+            series,
+            seed,
+        }
+        .document();
+        assert_same(&text);
+    }
+}
+
+#[test]
+fn mutated_documents_read_alike() {
+    let base = doc(&[GROUP, "7", GROUP]).into_bytes();
+    let alphabet = b"{}[]\",:\\ 0a\x00\xff";
+    let mut rng = flink::Rng::new(42);
+    for _ in 0..3000 {
+        let mut text = base.clone();
+        for _ in 0..=rng.below(3) {
+            let at = rng.below(text.len() as u64) as usize;
+            let byte = alphabet[rng.below(alphabet.len() as u64) as usize];
+            match rng.below(3) {
+                0 => text[at] = byte,
+                1 => text.insert(at, byte),
+                _ => {
+                    text.remove(at);
+                }
+            }
+        }
+        assert_same(&text);
+    }
+}
