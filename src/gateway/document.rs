@@ -72,13 +72,17 @@ pub const SCAN_BUFFER_BYTES: usize = 256 * 1024;
 /// Reads a whole `/api/v1/metrics` document from `reader`, one group in
 /// memory at a time (see `split.rs` for how, and why it is fast).
 pub fn read_document<R: Read>(reader: R) -> Result<Vec<Entry>, DocumentError> {
-    read_document_in(reader, split::WINDOW_BYTES)
+    read_document_in(reader, split::WINDOW_BYTES, split::MAX_WINDOW_BYTES)
 }
 
 /// [`read_document`] with a window of `window` bytes (tests use tiny ones).
-fn read_document_in<R: Read>(reader: R, window: usize) -> Result<Vec<Entry>, DocumentError> {
+fn read_document_in<R: Read>(
+    reader: R,
+    window: usize,
+    max_window: usize,
+) -> Result<Vec<Entry>, DocumentError> {
     let pending = split::Pending::default();
-    let splitter = split::Splitter::new(reader, window, &pending);
+    let splitter = split::Splitter::new(reader, window, max_window, &pending);
     read_with(
         serde_json::Deserializer::from_reader(splitter),
         Some(&pending),

@@ -13,8 +13,11 @@
 //!
 //! A group that runs past the end of the window (serde_json says "EOF") is
 //! moved to the front, the window is filled, and the group is parsed again;
-//! a group larger than the window doubles it. Memory: the window, so the
-//! largest group rather than the document.
+//! a group larger than the window doubles it, up to [`MAX_WINDOW_BYTES`]. A
+//! group larger than that is not held: from its first byte on, the input
+//! passes through to serde_json's streaming reader (slower, but its memory
+//! does not grow with the number of series). Memory: at most the largest
+//! window, whatever the size of the document or of its groups.
 //!
 //! Anything unusual makes it stop and pass the input through unchanged from
 //! there on, so that serde_json's reader decides exactly as it would have
@@ -38,6 +41,10 @@ use super::{Entry, GroupSeed};
 /// The window the groups are parsed in: big enough that re-parsing the one
 /// group cut by its end costs a few percent.
 pub(super) const WINDOW_BYTES: usize = 1 << 20;
+
+/// The window never grows past this; a larger group streams instead. A
+/// Flink group of 200 series is about 60 KB, so this holds some 15,000.
+pub(super) const MAX_WINDOW_BYTES: usize = 4 << 20;
 
 /// The group parsed in place, waiting for the visitor's placeholder.
 pub(super) type Pending = RefCell<Option<Entry>>;
@@ -69,6 +76,8 @@ enum State {
 pub(super) struct Splitter<'p, R> {
     inner: R,
     buf: Vec<u8>,
+    /// How far `buf` may grow.
+    max_window: usize,
     pos: usize,
     len: usize,
     /// The input has ended.
@@ -83,10 +92,11 @@ pub(super) struct Splitter<'p, R> {
 }
 
 impl<'p, R: Read> Splitter<'p, R> {
-    pub fn new(inner: R, window: usize, pending: &'p Pending) -> Self {
+    pub fn new(inner: R, window: usize, max_window: usize, pending: &'p Pending) -> Self {
         Splitter {
             inner,
             buf: vec![0; window.max(1)],
+            max_window: max_window.max(window.max(1)),
             pos: 0,
             len: 0,
             eof: false,
@@ -253,6 +263,11 @@ impl<'p, R: Read> Splitter<'p, R> {
                 // reader will say so.
                 _ => return self.pass_through(),
             }
+            // The group fills the whole window and the window may not grow:
+            // stream it (and the rest) instead of holding it.
+            if self.pos == 0 && self.len == self.buf.len() && self.buf.len() * 2 > self.max_window {
+                return self.pass_through();
+            }
             let before = self.len - self.pos;
             if let Err(e) = self.fill_window() {
                 self.error = Some(e);
@@ -285,7 +300,8 @@ impl<R: Read> Read for Splitter<'_, R> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{read_document_in, read_document_slice};
+    use super::super::{read_document_in, read_document_slice, read_with};
+    use super::{Pending, Splitter};
     use std::io::{self, Read};
 
     /// Hands out 1 to 5 bytes per read, then optionally fails.
@@ -315,14 +331,21 @@ mod tests {
     /// and around its size.
     fn assert_same(text: &[u8]) {
         let slice = read_document_slice(text);
-        for window in [1, 16, 100, 257, 300, 4096] {
+        // Growing without bound, and capped at the starting window (a group
+        // larger than it streams through serde_json's reader instead).
+        let sizes = [1, 16, 100, 257, 300, 4096];
+        let windows = sizes
+            .iter()
+            .map(|&w| (w, usize::MAX))
+            .chain(sizes.iter().map(|&w| (w, w)));
+        for (window, max_window) in windows {
             for step in [0, 2] {
                 let reader = Trickle {
                     data: text,
                     step,
                     fail_at_end: false,
                 };
-                let windowed = read_document_in(reader, window);
+                let windowed = read_document_in(reader, window, max_window);
                 match (&slice, &windowed) {
                     (Ok(a), Ok(b)) => assert_eq!(a, b),
                     (Err(a), Err(b)) => assert_eq!(
@@ -349,7 +372,9 @@ mod tests {
         let text = doc(&[GROUP, small, GROUP, GROUP, small, "3", GROUP]);
         assert_same(text.as_bytes());
         assert!(matches!(
-            read_document_in(text.as_bytes(), 16).unwrap().len(),
+            read_document_in(text.as_bytes(), 16, usize::MAX)
+                .unwrap()
+                .len(),
             7
         ));
     }
@@ -385,7 +410,7 @@ mod tests {
                     step: 0,
                     fail_at_end: true,
                 };
-                match read_document_in(reader, window) {
+                match read_document_in(reader, window, usize::MAX) {
                     Err(super::super::DocumentError::Io(e)) => {
                         assert_eq!(e.kind(), io::ErrorKind::ConnectionReset)
                     }
@@ -402,8 +427,35 @@ mod tests {
             fail_at_end: true,
         };
         assert!(matches!(
-            read_document_in(reader, 64),
+            read_document_in(reader, 64, usize::MAX),
             Err(super::super::DocumentError::NotJson(_))
         ));
+    }
+
+    #[test]
+    fn a_group_larger_than_the_largest_window_is_streamed_not_held() {
+        // One group with 5,000 series (~300 KB), between two small ones.
+        let series: Vec<String> = (0..5000)
+            .map(|i| format!(r#"{{"labels":{{"job":"big","i":"{i}"}},"value":"{i}"}}"#))
+            .collect();
+        let big = format!(
+            r#"{{"labels":{{"job":"big"}},"push_time_seconds":{{"metrics":[{{"value":"1.7e+09"}}]}},"m":{{"metrics":[{}]}}}}"#,
+            series.join(",")
+        );
+        let text = doc(&[GROUP, &big, GROUP]);
+        let pending = Pending::default();
+        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &pending);
+        let entries = read_with(
+            serde_json::Deserializer::from_reader(&mut splitter),
+            Some(&pending),
+        )
+        .unwrap();
+        assert_eq!(entries, read_document_slice(text.as_bytes()).unwrap());
+        assert_eq!(entries.len(), 3);
+        assert!(
+            splitter.buf.len() <= 4096,
+            "window grew to {}",
+            splitter.buf.len()
+        );
     }
 }
