@@ -265,7 +265,13 @@ impl Report {
     pub fn write_human(&self, out: &mut impl Write, verbose: bool) -> io::Result<()> {
         for gw in &self.gateways {
             if let Some(error) = &gw.error {
-                writeln!(out, "{}: not scanned: {error}", gw.url)?;
+                // Scan errors name the URL already; others (a TLS file, a
+                // signal) do not.
+                if error.contains(gw.url.as_str()) {
+                    writeln!(out, "{:<13}  {error}", "not scanned")?;
+                } else {
+                    writeln!(out, "{:<13}  {}: {error}", "not scanned", gw.url)?;
+                }
                 continue;
             }
             for g in &gw.groups {
