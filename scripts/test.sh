@@ -43,7 +43,7 @@ log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 log "deploy recipes, alerts, demo (scripts/check-deploy.sh)"
 CHECK_DEPLOY_SKIP_CARGO_TESTS=1 bash scripts/check-deploy.sh
-log "cargo test --locked"
-cargo test --locked
 log "benchmarks, smoke mode: tiny sizes, no timing targets (scripts/bench.sh --quick)"
 bash scripts/bench.sh --quick
+log "cargo test --locked"
+cargo test --locked

@@ -98,6 +98,17 @@ impl GroupingKey {
     /// The path below `/metrics/` that addresses exactly this group:
     /// `job@base64/<b64>/<name>@base64/<b64>...`, URL-safe alphabet without
     /// padding, and `=` for an empty value (the Pushgateway's spelling of "").
+    ///
+    /// ```
+    /// use pushgateway_janitor::group::GroupingKey;
+    ///
+    /// let key = GroupingKey::new([("instance", ""), ("job", "a/b")]).unwrap();
+    /// assert_eq!(key.delete_path(), "job@base64/YS9i/instance@base64/=");
+    /// // Not the same group as {job="a/b"}, which DELETE /metrics/job/a%2Fb
+    /// // would address:
+    /// let bare = GroupingKey::new([("job", "a/b")]).unwrap();
+    /// assert_eq!(bare.delete_path(), "job@base64/YS9i");
+    /// ```
     pub fn delete_path(&self) -> String {
         let mut path = String::with_capacity(16 + self.job.len() * 2);
         for (i, (name, value)) in self.iter().enumerate() {
