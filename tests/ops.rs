@@ -225,6 +225,25 @@ impl std::ops::DerefMut for Reaper {
     }
 }
 
+/// Starts the janitor in the background, stderr piped for [`drain`].
+fn spawn_janitor(args: &[&str], stdout: Stdio) -> Reaper {
+    janitor_cmd(args)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map(Reaper)
+        .unwrap()
+}
+
+/// A runtime for a mock gateway, served by its worker while the test blocks.
+fn mock_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// What an exited child wrote to its piped stdout and stderr.
 fn drain(child: &mut Child) -> (String, String) {
     let read = |pipe: Option<&mut dyn std::io::Read>| {
@@ -291,22 +310,20 @@ fn every_runs_passes_until_sigterm_then_exits_0() {
     pg.push_ok(&[("job", "keep-me")], "x");
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("j.prom");
-    let mut child = janitor_cmd(&[
-        "--url",
-        &pg.url,
-        "--every",
-        "1s",
-        "--threshold",
-        "1h",
-        "--textfile",
-        prom.to_str().unwrap(),
-        "-v",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .map(Reaper)
-    .unwrap();
+    let mut child = spawn_janitor(
+        &[
+            "--url",
+            &pg.url,
+            "--every",
+            "1s",
+            "--threshold",
+            "1h",
+            "--textfile",
+            prom.to_str().unwrap(),
+            "-v",
+        ],
+        Stdio::piped(),
+    );
     let success = "pushgateway_janitor_runs_total{result=\"success\"}";
     wait_for_runs(&prom, success, 2.0, Duration::from_secs(20), &mut child);
     let started = Instant::now();
@@ -335,21 +352,19 @@ fn every_runs_passes_until_sigterm_then_exits_0() {
 fn every_counts_failed_passes_without_exiting_and_stops_on_sigint() {
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("j.prom");
-    let mut child = janitor_cmd(&[
-        "--url",
-        "http://127.0.0.1:9",
-        "--every",
-        "1s",
-        "--timeout",
-        "2s",
-        "--textfile",
-        prom.to_str().unwrap(),
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .map(Reaper)
-    .unwrap();
+    let mut child = spawn_janitor(
+        &[
+            "--url",
+            "http://127.0.0.1:9",
+            "--every",
+            "1s",
+            "--timeout",
+            "2s",
+            "--textfile",
+            prom.to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
     let failure = "pushgateway_janitor_runs_total{result=\"failure\"}";
     wait_for_runs(&prom, failure, 2.0, Duration::from_secs(20), &mut child);
     signal(&child, "INT");
@@ -387,11 +402,7 @@ fn sigterm_mid_pass_finishes_the_batch() {
     // > threshold + 1 s: ages use the Date header, which has 1 s steps.
     std::thread::sleep(Duration::from_millis(2200));
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = mock_runtime();
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let server = rt.block_on(async {
@@ -406,21 +417,19 @@ fn sigterm_mid_pass_finishes_the_batch() {
             .await;
         server
     });
-    let mut child = janitor_cmd(&[
-        "--url",
-        &server.uri(),
-        "--every",
-        "1h",
-        "--threshold",
-        "1s",
-        "--concurrency",
-        "1",
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .map(Reaper)
-    .unwrap();
+    let mut child = spawn_janitor(
+        &[
+            "--url",
+            &server.uri(),
+            "--every",
+            "1h",
+            "--threshold",
+            "1s",
+            "--concurrency",
+            "1",
+        ],
+        Stdio::null(),
+    );
     let deletes = || {
         rt.block_on(server.received_requests())
             .unwrap_or_default()
@@ -480,11 +489,7 @@ fn generate_writes_completions_and_the_man_page_and_stays_hidden() {
 /// at once instead of waiting out --timeout and the retries.
 #[test]
 fn sigterm_during_a_hung_scan_stops_at_once() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = mock_runtime();
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let server = rt.block_on(async {
@@ -499,20 +504,18 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
             .await;
         server
     });
-    let mut child = janitor_cmd(&[
-        "--url",
-        &server.uri(),
-        "--every",
-        "1h",
-        "--timeout",
-        "30s",
-        "-v",
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .map(Reaper)
-    .unwrap();
+    let mut child = spawn_janitor(
+        &[
+            "--url",
+            &server.uri(),
+            "--every",
+            "1h",
+            "--timeout",
+            "30s",
+            "-v",
+        ],
+        Stdio::null(),
+    );
     // Let the scan start.
     let deadline = Instant::now() + Duration::from_secs(10);
     while rt
