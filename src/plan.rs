@@ -236,6 +236,29 @@ fn decide_group(group: Group, policy: &Policy, now: f64) -> Decision {
     decision(group, verdict, threshold, Some(age), reason)
 }
 
+/// What a re-scan says about a group whose DELETE was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterDelete {
+    /// No longer shown.
+    Gone,
+    /// Shown with newer activity than the plan saw: pushed again, its
+    /// producer is alive.
+    Repushed,
+    /// Shown as before: the queued delete has not landed (yet).
+    Pending,
+}
+
+/// Judges one group after its DELETE: `before` is the last activity the
+/// plan judged it by, `seen` the group's last activity in the re-scan
+/// (`None` when the re-scan does not show the group at all).
+pub fn after_delete(before: Option<f64>, seen: Option<Option<f64>>) -> AfterDelete {
+    match seen {
+        None => AfterDelete::Gone,
+        Some(now) if now > before => AfterDelete::Repushed,
+        Some(_) => AfterDelete::Pending,
+    }
+}
+
 /// Whole seconds in humantime's style (`2h 3m 5s`); negative ages (a clock
 /// behind the gateway's) keep their sign.
 pub fn human_seconds(secs: f64) -> String {
@@ -535,6 +558,22 @@ mod tests {
             "{}",
             plan.decisions[0].reason
         );
+    }
+
+    #[test]
+    fn after_delete_tells_gone_repushed_and_pending_apart() {
+        assert_eq!(after_delete(Some(100.0), None), AfterDelete::Gone);
+        assert_eq!(
+            after_delete(Some(100.0), Some(Some(101.0))),
+            AfterDelete::Repushed
+        );
+        assert_eq!(
+            after_delete(Some(100.0), Some(Some(100.0))),
+            AfterDelete::Pending
+        );
+        // A re-push that only failed still shows a live producer.
+        assert_eq!(after_delete(None, Some(Some(5.0))), AfterDelete::Repushed);
+        assert_eq!(after_delete(Some(100.0), Some(None)), AfterDelete::Pending);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{ClockSource, Config};
 use crate::gateway::{redact_url_text, Entry, Gateway};
 use crate::group::GroupingKey;
-use crate::plan::{self, Decision, Subject, Verdict};
+use crate::plan::{self, AfterDelete, Decision, Subject, Verdict};
 use crate::report::{rfc3339, Action, GatewayReport, GroupReport, LabelSet, Report, Summary};
 
 /// Where local time comes from; the binary passes the system clock, tests
@@ -238,14 +238,16 @@ async fn verify(
                         Entry::Skipped(_) => None,
                     })
                     .collect();
-                pending.retain(|key, (i, before)| match present.get(*key) {
-                    None => false,
-                    Some(now) if *now > *before => {
-                        tracing::info!(group = %key, "pushed again after its DELETE");
-                        outcomes[*i] = Outcome::Repushed;
-                        false
+                pending.retain(|key, (i, before)| {
+                    match plan::after_delete(*before, present.get(*key).copied()) {
+                        AfterDelete::Gone => false,
+                        AfterDelete::Repushed => {
+                            tracing::info!(group = %key, "pushed again after its DELETE");
+                            outcomes[*i] = Outcome::Repushed;
+                            false
+                        }
+                        AfterDelete::Pending => true,
                     }
-                    Some(_) => true,
                 });
             }
             Ok(Err(e)) => {
