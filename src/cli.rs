@@ -316,6 +316,28 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl Args {
+    /// Checks that clap's declarations cannot express, as a usage error.
+    pub fn validate(&self) -> Result<(), clap::Error> {
+        let sets_authorization = self
+            .headers
+            .iter()
+            .any(|h| h.name == reqwest::header::AUTHORIZATION);
+        let auth_flag = if self.basic_auth_user.is_some() {
+            Some("--basic-auth-user")
+        } else if self.bearer_token.is_some() || self.bearer_token_file.is_some() {
+            Some("--bearer-token (or PUSHGATEWAY_TOKEN)")
+        } else {
+            None
+        };
+        match (sets_authorization, auth_flag) {
+            (true, Some(flag)) => Err(<Self as clap::CommandFactory>::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("--header 'Authorization: ...' cannot be used with {flag}: give credentials one way"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The log level the counted flags ask for (0 = warn).
     pub fn verbosity(&self) -> i8 {
         self.verbose as i8 - self.quiet as i8
@@ -436,6 +458,30 @@ mod tests {
         assert!(parse_ratio("1.5").is_err());
         assert!(parse_ratio("-0.1").is_err());
         assert_eq!(parse_ratio("0.25"), Ok(0.25));
+    }
+
+    #[test]
+    fn an_authorization_header_conflicts_with_auth_flags() {
+        let args = |extra: &[&str]| {
+            let mut a = vec![
+                "pgj",
+                "--url",
+                "http://a",
+                "--header",
+                "Authorization: Bearer x",
+            ];
+            a.extend_from_slice(extra);
+            Args::try_parse_from(a).unwrap()
+        };
+        assert!(args(&[]).validate().is_ok());
+        let err = args(&["--bearer-token-file", "/t"]).validate().unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(!err.to_string().contains("Bearer x"), "{err}");
+        assert!(
+            args(&["--basic-auth-user", "u", "--basic-auth-password-file", "/p"])
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

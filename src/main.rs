@@ -18,7 +18,7 @@ use pushgateway_janitor::schedule;
 const LOG_ENV: &str = "PUSHGATEWAY_JANITOR_LOG";
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args = match Args::try_parse().and_then(|args| args.validate().map(|()| args)) {
         Ok(args) => args,
         Err(e) => return usage_error(e),
     };
