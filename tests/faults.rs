@@ -7,7 +7,7 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::mock::{document, forbid_deletes, group, now, run};
+use common::mock::{document, forbid_deletes, group, now, run, serve_document};
 use common::{report, stderr, stdout};
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
@@ -166,11 +166,7 @@ async fn one_failed_delete_does_not_stop_the_others() {
         group(json!({"job": "c"}), old),
         group(json!({"job": "fresh"}), now()),
     ]);
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(doc))
-        .mount(&server)
-        .await;
+    serve_document(&server, doc).await;
     // b = "Yg", h = "aA"; a = "YQ", c = "Yw"
     Mock::given(method("DELETE"))
         .and(path("/metrics/job@base64/Yg/instance@base64/aA"))

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use common::mock::{document, group, now, run};
+use common::mock::{document, group, now, run, serve_document};
 use common::{report, stderr, Pushgateway};
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -203,11 +203,7 @@ async fn redirects_are_not_followed() {
 async fn a_group_that_stays_after_its_delete_is_still_present_and_exits_4() {
     let server = MockServer::start().await;
     let doc = document(vec![group(json!({"job": "sticky"}), now() - 3600.0)]);
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(doc))
-        .mount(&server)
-        .await;
+    serve_document(&server, doc).await;
     Mock::given(method("DELETE"))
         .and(path("/metrics/job@base64/c3RpY2t5"))
         .respond_with(ResponseTemplate::new(202))

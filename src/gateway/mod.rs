@@ -208,12 +208,10 @@ impl Gateway {
             .send()
             .await
             .map_err(|e| {
-                let retryable = retry::request_error_is_retryable(&e);
-                let error = ScanError::Request {
+                request_failure(e, |cause| ScanError::Request {
                     url: shown.clone(),
-                    cause: request_cause(e),
-                };
-                Failure { error, retryable }
+                    cause,
+                })
             })?;
         let status = response.status();
         if !status.is_success() {
@@ -294,12 +292,10 @@ impl Gateway {
                 .send()
                 .await
                 .map_err(|e| {
-                    let retryable = retry::request_error_is_retryable(&e);
-                    let error = DeleteError::Request {
+                    request_failure(e, |cause| DeleteError::Request {
                         path: path.clone(),
-                        cause: request_cause(e),
-                    };
-                    Failure { error, retryable }
+                        cause,
+                    })
                 })?;
             let status = response.status();
             if status == StatusCode::ACCEPTED {
@@ -320,6 +316,16 @@ impl Gateway {
 }
 
 const SCAN_PATH: &str = "/api/v1/metrics";
+
+/// A failed send as a [`Failure`]: `error` gets the cause in words, and
+/// whether to retry follows from the kind of error.
+fn request_failure<E>(e: reqwest::Error, error: impl FnOnce(String) -> E) -> Failure<E> {
+    let retryable = retry::request_error_is_retryable(&e);
+    Failure {
+        error: error(request_cause(e)),
+        retryable,
+    }
+}
 
 /// A transport error's causes, without the URL (it could carry a secret the
 /// caller put there) and with a hint for the common TLS failures.

@@ -6,7 +6,7 @@ use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use wiremock::matchers::method;
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub fn now() -> f64 {
@@ -54,6 +54,15 @@ pub async fn forbid_deletes(server: &MockServer) {
         .respond_with(ResponseTemplate::new(202))
         .expect(0)
         .named("DELETE")
+        .mount(server)
+        .await;
+}
+
+/// Serves `doc` at `GET /api/v1/metrics`, as often as asked.
+pub async fn serve_document(server: &MockServer, doc: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(doc))
         .mount(server)
         .await;
 }
