@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::config::{ClockSource, Config, OutputFormat};
+use crate::config::{ClockSource, Config, OutputFormat, PushMetrics};
 use crate::exit::ExitStatus;
 use crate::gateway::transport::HeaderParser;
 use crate::gateway::{
@@ -243,6 +243,26 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub every: Option<Duration>,
 
+    /// With --every: serve the janitor's own metrics on ADDR (host:port, or
+    /// :port for every interface) for a Prometheus scrape: /metrics (the
+    /// --textfile metrics, counters since the process started), /-/healthy,
+    /// and /-/ready (ready once the first pass has finished).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_address, requires = "every")]
+    pub listen_address: Option<std::net::SocketAddr>,
+
+    /// Push the run's own metrics (gauges of the last run; the last success
+    /// time only when the run succeeded) to a Pushgateway after each run and
+    /// each --every pass: to URL, or the first --url when no URL is given.
+    /// Group {job="pushgateway-janitor",instance="<--metrics-instance>"},
+    /// which the janitor never deletes. A failed push is an error line and
+    /// exit code 1, as a report file that cannot be written.
+    #[arg(long, value_name = "URL", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub push_metrics: Option<String>,
+
+    /// The instance label of the --push-metrics group [default: the host name].
+    #[arg(long, value_name = "NAME", requires = "push_metrics")]
+    pub metrics_instance: Option<String>,
+
     /// Print shell completions or the man page to stdout and exit
     /// (completions-bash, completions-zsh, completions-fish,
     /// completions-elvish, completions-powershell, man). Other flags are
@@ -315,6 +335,32 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// `host:port`, `[v6]:port`, or `:port` for every interface.
+fn parse_listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.trim();
+    let full = match text.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => text.to_owned(),
+    };
+    use std::net::ToSocketAddrs as _;
+    match full.to_socket_addrs().map(|mut a| a.next()) {
+        Ok(Some(addr)) => Ok(addr),
+        _ => Err(format!(
+            "expected HOST:PORT or :PORT, like 127.0.0.1:9099 or :9099, got '{text}'"
+        )),
+    }
+}
+
+/// The host name, for the default `instance` of the pushed metrics.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
 impl Args {
     /// Checks that clap's declarations cannot express, as a usage error.
     pub fn validate(&self) -> Result<(), clap::Error> {
@@ -335,7 +381,14 @@ impl Args {
                 format!("--header 'Authorization: ...' cannot be used with {flag}: give credentials one way"),
             )),
             _ => Ok(()),
+        }?;
+        if self.metrics_instance.as_deref().is_some_and(str::is_empty) {
+            return Err(<Self as clap::CommandFactory>::command().error(
+                clap::error::ErrorKind::InvalidValue,
+                "--metrics-instance must not be empty",
+            ));
         }
+        Ok(())
     }
 
     /// The log level the counted flags ask for (0 = warn).
@@ -344,6 +397,13 @@ impl Args {
     }
 
     pub fn into_config(self) -> Config {
+        let push_metrics = self.push_metrics.map(|url| PushMetrics {
+            url: match url.trim() {
+                "" => self.url.first().cloned().unwrap_or_default(),
+                url => url.to_owned(),
+            },
+            instance: self.metrics_instance.unwrap_or_else(host_name),
+        });
         Config {
             urls: self.url,
             policy: Policy {
@@ -351,6 +411,7 @@ impl Args {
                 rules: self.rule,
                 select: self.select,
                 keep: self.keep,
+                own_group: push_metrics.as_ref().map(PushMetrics::group),
                 caps: Caps {
                     max_deletes: self.max_deletes,
                     max_delete_ratio: self.max_delete_ratio,
@@ -403,6 +464,8 @@ impl Args {
             verbose: self.verbose > 0,
             textfile: self.textfile,
             every: self.every,
+            listen_address: self.listen_address,
+            push_metrics,
         }
     }
 }
@@ -488,6 +551,64 @@ mod tests {
     fn url_repeats() {
         let args = Args::try_parse_from(["pgj", "--url", "http://a", "--url", "http://b"]).unwrap();
         assert_eq!(args.url, vec!["http://a", "http://b"]);
+    }
+
+    #[test]
+    fn listen_address_forms() {
+        assert_eq!(
+            parse_listen_address(":9099").unwrap().to_string(),
+            "0.0.0.0:9099"
+        );
+        assert_eq!(
+            parse_listen_address("127.0.0.1:9099").unwrap().to_string(),
+            "127.0.0.1:9099"
+        );
+        assert_eq!(
+            parse_listen_address("[::1]:9099").unwrap().to_string(),
+            "[::1]:9099"
+        );
+        for bad in ["9099", "127.0.0.1", ":x", "127.0.0.1:70000"] {
+            assert!(parse_listen_address(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn push_metrics_defaults_to_the_first_url() {
+        let config = Args::try_parse_from([
+            "pgj",
+            "--url",
+            "http://a:9091",
+            "--url",
+            "http://b:9091",
+            "--push-metrics",
+        ])
+        .unwrap()
+        .into_config();
+        let push = config.push_metrics.unwrap();
+        assert_eq!(push.url, "http://a:9091");
+        assert!(!push.instance.is_empty());
+        let config = Args::try_parse_from([
+            "pgj",
+            "--url",
+            "http://a:9091",
+            "--push-metrics=http://m:9091",
+            "--metrics-instance",
+            "x",
+        ])
+        .unwrap()
+        .into_config();
+        let push = config.push_metrics.unwrap();
+        assert_eq!(
+            (push.url.as_str(), push.instance.as_str()),
+            ("http://m:9091", "x")
+        );
+        assert_eq!(config.policy.own_group, Some(push.group()));
+        // `--push-metrics URL` (a space) would swallow the next argument's
+        // place; the URL must be attached with `=`.
+        assert!(
+            Args::try_parse_from(["pgj", "--push-metrics", "http://m", "--url", "http://a"])
+                .is_err()
+        );
     }
 
     #[test]

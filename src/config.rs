@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::gateway::TransportOptions;
+use crate::group::GroupingKey;
 use crate::plan::Policy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,4 +43,27 @@ pub struct Config {
     pub textfile: Option<PathBuf>,
     /// Loop mode: a pass every this long (`--every`).
     pub every: Option<Duration>,
+    /// Loop mode: serve the self-metrics for a scrape (`--listen-address`).
+    pub listen_address: Option<std::net::SocketAddr>,
+    /// Push the self-metrics after each run (`--push-metrics`).
+    pub push_metrics: Option<PushMetrics>,
+}
+
+/// Where `--push-metrics` sends the run's own metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushMetrics {
+    pub url: String,
+    /// The `instance` label of the group.
+    pub instance: String,
+}
+
+/// The `job` label of the janitor's own group.
+pub const PUSH_JOB: &str = "pushgateway-janitor";
+
+impl PushMetrics {
+    /// `{job="pushgateway-janitor",instance="<instance>"}`.
+    pub fn group(&self) -> GroupingKey {
+        GroupingKey::new([("job", PUSH_JOB), ("instance", self.instance.as_str())])
+            .expect("job and instance are valid label names and the job is not empty")
+    }
 }

@@ -2,6 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::Parser;
@@ -13,7 +14,8 @@ use pushgateway_janitor::config::{Config, OutputFormat};
 use pushgateway_janitor::exit::ExitStatus;
 use pushgateway_janitor::metrics::{write_atomically, Textfile};
 use pushgateway_janitor::report::Report;
-use pushgateway_janitor::schedule;
+use pushgateway_janitor::serve::{self, Exposition};
+use pushgateway_janitor::{push, schedule};
 
 const LOG_ENV: &str = "PUSHGATEWAY_JANITOR_LOG";
 
@@ -40,7 +42,38 @@ fn main() -> ExitCode {
         }
     };
     let mut textfile = config.textfile.as_deref().map(Textfile::open);
-    let mut on_pass = |report: &Report| emit(report, &config, textfile.as_mut());
+    let exposition = Arc::new(Exposition::default());
+    if let Some(addr) = config.listen_address {
+        match runtime.block_on(serve::bind(addr)) {
+            Ok(listener) => {
+                runtime.spawn(serve::serve(listener, Arc::clone(&exposition)));
+            }
+            Err(e) => {
+                print_error(&e);
+                return ExitStatus::ScanFailed.into();
+            }
+        }
+    }
+    let handle = runtime.handle().clone();
+    let mut on_pass = |report: &Report| {
+        let mut status = emit(report, &config, textfile.as_mut());
+        if config.listen_address.is_some() {
+            exposition.record(report);
+        }
+        if let Some(target) = &config.push_metrics {
+            // Called from inside the loop's runtime and from outside it (a
+            // single run): block_in_place makes blocking on the push legal
+            // in both.
+            let pushed = tokio::task::block_in_place(|| {
+                handle.block_on(push::push(target, &config.transport, report))
+            });
+            if let Err(e) = pushed {
+                print_error(&e);
+                status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
+            }
+        }
+        status
+    };
     if let Some(every) = config.every {
         return match runtime.block_on(schedule::run_every(
             &config,

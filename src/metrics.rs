@@ -86,6 +86,21 @@ impl History {
 /// Renders `report` with the counters of `history` (which should already
 /// include this run, see [`History::record`]).
 pub fn render(report: &Report, history: &History) -> String {
+    render_families(report, Some(history))
+}
+
+/// What `--push-metrics` sends after each run: the gauges of the last run
+/// and no counters, as the Prometheus advice for batch jobs has it. The last
+/// success time is sent only by a run that succeeded: the Pushgateway's POST
+/// replaces only the families it receives, so after a failed run the group
+/// keeps the previous success time.
+pub fn render_pushed(report: &Report) -> String {
+    render_families(report, None)
+}
+
+/// The textfile and the scrape (`history` given: counters, and the last
+/// success carried over) or the push (`None`).
+fn render_families(report: &Report, history: Option<&History>) -> String {
     let mut out = Text::default();
     let finished = timestamp(&report.finished_at).unwrap_or(0.0);
     let started = timestamp(&report.started_at).unwrap_or(finished);
@@ -103,12 +118,18 @@ pub fn render(report: &Report, history: &History) -> String {
         "When the last run finished, in Unix seconds.",
         finished,
     );
-    out.single(
-        "last_success_timestamp_seconds",
-        "gauge",
-        "When the last run that exited 0 finished, in Unix seconds; a failed run keeps the previous value; 0 when none was recorded.",
-        history.last_success.unwrap_or(0.0),
-    );
+    let last_success = match history {
+        Some(history) => Some(history.last_success.unwrap_or(0.0)),
+        None => (status == ExitStatus::Ok).then_some(finished),
+    };
+    if let Some(last_success) = last_success {
+        out.single(
+            "last_success_timestamp_seconds",
+            "gauge",
+            "When the last run that exited 0 finished, in Unix seconds; a failed run keeps the previous value; 0 when none was recorded.",
+            last_success,
+        );
+    }
     out.single(
         "last_run_success",
         "gauge",
@@ -144,6 +165,10 @@ pub fn render(report: &Report, history: &History) -> String {
         out.sample("last_run_threshold_seconds", &[], threshold);
     }
 
+    let Some(history) = history else {
+        out.gauges_per_gateway(report);
+        return out.0;
+    };
     out.family(
         "runs_total",
         "counter",
@@ -160,38 +185,7 @@ pub fn render(report: &Report, history: &History) -> String {
         history.runs_failed as f64,
     );
 
-    out.per_gateway(
-        report,
-        "gateway_up",
-        "gauge",
-        "1 when the last run scanned this gateway, 0 when it could not (nothing was deleted there).",
-        |gw| Some(bool_value(gw.error.is_none())),
-    );
-    out.per_gateway(
-        report,
-        "groups_scanned",
-        "gauge",
-        "Groups the last run found on this gateway (absent while gateway_up is 0).",
-        |gw| gw.error.is_none().then_some(gw.summary.groups as f64),
-    );
-    out.family(
-        "groups",
-        "gauge",
-        "Groups of the last run on this gateway, by the action taken (absent while gateway_up is 0).",
-    );
-    for gw in report.gateways.iter().filter(|gw| gw.error.is_none()) {
-        // Every action, zeros included, so alerts need no `or vector(0)`
-        // and the counts add up to groups_scanned.
-        for action in Action::ALL {
-            let n = gw.summary.count(action);
-            let action = action.name();
-            out.sample(
-                "groups",
-                &[("gateway", &gw.url), ("action", action)],
-                n as f64,
-            );
-        }
-    }
+    out.gauges_per_gateway(report);
     for (name, help, counts) in [
         (
             "deleted_groups_total",
@@ -210,6 +204,44 @@ pub fn render(report: &Report, history: &History) -> String {
         }
     }
     out.0
+}
+
+impl Text {
+    /// The per-gateway gauges of the last run, shared by every target.
+    fn gauges_per_gateway(&mut self, report: &Report) {
+        self.per_gateway(
+            report,
+            "gateway_up",
+            "gauge",
+            "1 when the last run scanned this gateway, 0 when it could not (nothing was deleted there).",
+            |gw| Some(bool_value(gw.error.is_none())),
+        );
+        self.per_gateway(
+            report,
+            "groups_scanned",
+            "gauge",
+            "Groups the last run found on this gateway (absent while gateway_up is 0).",
+            |gw| gw.error.is_none().then_some(gw.summary.groups as f64),
+        );
+        self.family(
+            "groups",
+            "gauge",
+            "Groups of the last run on this gateway, by the action taken (absent while gateway_up is 0).",
+        );
+        for gw in report.gateways.iter().filter(|gw| gw.error.is_none()) {
+            // Every action, zeros included, so alerts need no `or vector(0)`
+            // and the counts add up to groups_scanned.
+            for action in Action::ALL {
+                let n = gw.summary.count(action);
+                let action = action.name();
+                self.sample(
+                    "groups",
+                    &[("gateway", &gw.url), ("action", action)],
+                    n as f64,
+                );
+            }
+        }
+    }
 }
 
 /// The `--textfile` target: loads the history once, then records and
@@ -624,6 +656,32 @@ mod tests {
         );
         assert_eq!(value(&samples, "runs_total", &[("result", "success")]), 1.0);
         assert_eq!(value(&samples, "runs_total", &[("result", "failure")]), 1.0);
+    }
+
+    #[test]
+    fn pushed_metrics_are_gauges_and_a_failed_run_sends_no_last_success() {
+        let ok = report(vec![gateway("http://a", None, Summary::default())]);
+        let samples = parse(&render_pushed(&ok)).unwrap();
+        assert_eq!(
+            value(&samples, "last_success_timestamp_seconds", &[]),
+            1_795_000_000.25
+        );
+        assert_eq!(
+            value(&samples, "gateway_up", &[("gateway", "http://a")]),
+            1.0
+        );
+        assert!(
+            samples.iter().all(|s| !s.name.ends_with("_total")),
+            "no counters in a push"
+        );
+
+        let failed = report(vec![gateway("http://a", Some("down"), Summary::default())]);
+        let samples = parse(&render_pushed(&failed)).unwrap();
+        assert_eq!(value(&samples, "last_run_success", &[]), 0.0);
+        // Left out, so the gateway keeps the previous run's value.
+        assert!(!samples
+            .iter()
+            .any(|s| s.name.ends_with("last_success_timestamp_seconds")));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::gateway::{Entry, SkippedGroup};
-use crate::group::Group;
+use crate::group::{Group, GroupingKey};
 use crate::selector::Selector;
 
 /// How long a group may stay silent.
@@ -62,6 +62,8 @@ pub struct Policy {
     pub select: Vec<Selector>,
     /// Groups matching one of these are never deleted.
     pub keep: Vec<Selector>,
+    /// The janitor's own `--push-metrics` group: never deleted.
+    pub own_group: Option<GroupingKey>,
     pub caps: Caps,
 }
 
@@ -73,6 +75,7 @@ impl Policy {
             rules: Vec::new(),
             select: Vec::new(),
             keep: Vec::new(),
+            own_group: None,
             caps: Caps::default(),
         }
     }
@@ -218,6 +221,10 @@ fn decide_group(group: Group, policy: &Policy, now: f64) -> Decision {
         (None, None) => "newest metric family time stamp",
     };
     let seen = format!("{what} {} ago", human_seconds(age));
+    if policy.own_group.as_ref() == Some(&group.key) {
+        let reason = format!("{seen}; the janitor's own --push-metrics group");
+        return decision(group, Verdict::Keep, threshold, Some(age), reason);
+    }
     if let Some(keep) = policy.keep.iter().find(|s| s.matches(&group.key)) {
         let reason = format!("{seen}; protected by --keep '{keep}'");
         return decision(group, Verdict::Keep, threshold, Some(age), reason);
@@ -295,6 +302,38 @@ mod tests {
 
     fn policy(secs: u64) -> Policy {
         Policy::with_threshold(Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn the_janitors_own_group_is_kept_however_stale() {
+        let mut p = policy(60);
+        p.own_group =
+            Some(GroupingKey::new([("job", "pushgateway-janitor"), ("instance", "h")]).unwrap());
+        let own = Entry::Group(Group {
+            key: p.own_group.clone().unwrap(),
+            last_push: Some(0.0),
+            last_failure: None,
+            newest_family_time: None,
+            last_push_successful: None,
+        });
+        let other_instance = Entry::Group(Group {
+            key: GroupingKey::new([("job", "pushgateway-janitor"), ("instance", "other")]).unwrap(),
+            last_push: Some(0.0),
+            last_failure: None,
+            newest_family_time: None,
+            last_push_successful: None,
+        });
+        let plan = decide(vec![own, other_instance], &p, 1e9);
+        let own = &plan.decisions[0];
+        assert_eq!(own.verdict, Verdict::Keep);
+        assert!(
+            own.reason
+                .ends_with("the janitor's own --push-metrics group"),
+            "{}",
+            own.reason
+        );
+        // Another janitor's group is not ours to keep.
+        assert_eq!(plan.decisions[1].verdict, Verdict::Stale);
     }
 
     fn verdicts(plan: &Plan) -> Vec<(String, Verdict)> {

@@ -105,6 +105,19 @@ pub enum DeleteError {
     },
 }
 
+/// Why pushing the janitor's own metrics (`--push-metrics`) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("POST {path}: {cause}")]
+    Request { path: String, cause: String },
+    #[error("POST {path}: HTTP {status}{}", excerpt(.body))]
+    Status {
+        path: String,
+        status: StatusCode,
+        body: String,
+    },
+}
+
 fn excerpt(body: &str) -> String {
     let body = body.trim();
     if body.is_empty() {
@@ -305,6 +318,48 @@ impl Gateway {
             Err(Failure::for_status(
                 status,
                 DeleteError::Status {
+                    path: path.clone(),
+                    status,
+                    body,
+                },
+            ))
+        })
+        .await
+    }
+}
+
+impl Gateway {
+    /// POSTs `body` (text exposition format) to the group `key`: the
+    /// gateway replaces only the metric families the body holds, so a family
+    /// left out keeps its previous value.
+    pub async fn push(&self, key: &GroupingKey, body: String) -> Result<(), PushError> {
+        let suffix = format!("/metrics/{}", key.delete_path());
+        let path = self.shown(&suffix);
+        let url = self.url_for(&suffix);
+        let what = format!("POST {path}");
+        retrying(&self.retry, &what, || async {
+            let response = self
+                .client
+                .post(url.clone())
+                .header(USER_AGENT, user_agent())
+                .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    request_failure(e, |cause| PushError::Request {
+                        path: path.clone(),
+                        cause,
+                    })
+                })?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(());
+            }
+            let body = body_excerpt(response).await;
+            Err(Failure::for_status(
+                status,
+                PushError::Status {
                     path: path.clone(),
                     status,
                     body,

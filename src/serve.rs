@@ -1,0 +1,130 @@
+//! `--listen-address`: in loop mode, the janitor's own metrics for a
+//! Prometheus scrape, and the probes a Deployment needs.
+//!
+//! - `GET /metrics`: the `--textfile` metrics in the text format, counters
+//!   since the process started; empty until the first pass has finished.
+//! - `GET /-/healthy`: 200 while the process runs.
+//! - `GET /-/ready`: 200 once the first pass has finished, 503 before.
+//!
+//! The listener is bound before the first pass, so an address in use is an
+//! error at start, not a silent loop without metrics.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::metrics::{render, History};
+use crate::report::Report;
+
+/// What the endpoints show: the metrics of the last pass, rendered when
+/// the pass finished (a scrape does no work of its own).
+#[derive(Debug, Default)]
+pub struct Exposition {
+    inner: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    history: History,
+    /// `None` until the first pass has finished.
+    text: Option<Bytes>,
+}
+
+impl Exposition {
+    /// Records one pass: counters go up, the text is rendered anew.
+    pub fn record(&self, report: &Report) {
+        let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        state.history.record(report);
+        state.text = Some(Bytes::from(render(report, &state.history)));
+    }
+
+    fn text(&self) -> Option<Bytes> {
+        let state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        state.text.clone()
+    }
+}
+
+/// Binds `addr`; the error names the address.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (--listen-address): {e}"))
+}
+
+/// Serves until the process ends. A connection that fails is logged and
+/// dropped; accepting goes on.
+pub async fn serve(listener: TcpListener, exposition: Arc<Exposition>) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("serving /metrics, /-/healthy and /-/ready on http://{addr}");
+    }
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // EMFILE and the like: wait a little rather than spin.
+                tracing::warn!("--listen-address: accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let exposition = Arc::clone(&exposition);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let response = respond(&request, &exposition);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%peer, "--listen-address: connection ended: {e}");
+            }
+        });
+    }
+}
+
+fn respond(request: &Request<Incoming>, exposition: &Exposition) -> Response<Full<Bytes>> {
+    let text = |status: StatusCode, body: &'static str| {
+        let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    };
+    let path = request.uri().path();
+    if !matches!(path, "/metrics" | "/-/healthy" | "/-/ready") {
+        return text(StatusCode::NOT_FOUND, "not found: try /metrics\n");
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n");
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    match (path, exposition.text()) {
+        ("/-/healthy", _) => text(StatusCode::OK, "OK\n"),
+        ("/-/ready", Some(_)) => text(StatusCode::OK, "OK\n"),
+        ("/-/ready", None) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the first pass has not finished\n",
+        ),
+        (_, metrics) => {
+            let mut response = Response::new(Full::new(metrics.unwrap_or_default()));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The janitor's own metrics by push (`--push-metrics`, to a real
+//! Pushgateway) and by scrape (`--listen-address` in loop mode).
+
+mod common;
+
+use std::io::Read as _;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{janitor, janitor_cmd, report, stderr, Pushgateway};
+
+/// A loopback port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The value of the one sample of `name` in the gateway's own `/metrics`
+/// that belongs to the janitor's group with `instance`.
+fn pushed(pg: &Pushgateway, name: &str, instance: &str) -> Option<f64> {
+    let text = reqwest::blocking::get(format!("{}/metrics", pg.url))
+        .unwrap()
+        .text()
+        .unwrap();
+    let want = format!("instance=\"{instance}\"");
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(&want))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .next()
+}
+
+#[test]
+fn push_metrics_reports_each_run_and_a_failed_run_keeps_the_last_success() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "other")], "x");
+    let m = "pushgateway_janitor_";
+
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--push-metrics",
+        "--metrics-instance",
+        "ci",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let success = pushed(&pg, &format!("{m}last_success_timestamp_seconds"), "ci")
+        .expect("the first run pushed its last success");
+    assert_eq!(
+        pushed(&pg, &format!("{m}last_run_success"), "ci"),
+        Some(1.0)
+    );
+    assert_eq!(
+        pushed(&pg, &format!("{m}last_run_timestamp_seconds"), "ci"),
+        Some(success)
+    );
+    // Gauges only: counters of a batch job belong to the textfile or scrape.
+    assert_eq!(pushed(&pg, &format!("{m}runs_total"), "ci"), None);
+    let groups = pg.groups();
+    assert!(
+        groups.contains(&common::labels(&[
+            ("job", "pushgateway-janitor"),
+            ("instance", "ci")
+        ])),
+        "{groups:?}"
+    );
+
+    // A second gateway that refuses connections: the run fails (exit 1) and
+    // pushes to the first --url all the same.
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--url",
+        &dead,
+        "--retries",
+        "0",
+        "--push-metrics",
+        "--metrics-instance",
+        "ci",
+        "--threshold",
+        "1ms",
+        // The local clock has sub-second steps (the Date header has not), so
+        // a group pushed a few milliseconds ago is already past 1 ms.
+        "--clock",
+        "local",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        pushed(&pg, &format!("{m}last_run_success"), "ci"),
+        Some(0.0)
+    );
+    assert_eq!(
+        pushed(&pg, &format!("{m}last_run_exit_code"), "ci"),
+        Some(1.0)
+    );
+    assert_eq!(
+        pushed(&pg, &format!("{m}last_success_timestamp_seconds"), "ci"),
+        Some(success),
+        "a failed run must not overwrite the last success"
+    );
+    // With a 1 ms threshold every group is stale, the janitor's own included;
+    // its own group is kept and says why, the other one is deleted.
+    let r = report(&out);
+    let own = r.gateways[0]
+        .groups
+        .iter()
+        .find(|g| g.labels.get("job").map(String::as_str) == Some("pushgateway-janitor"))
+        .expect("the janitor's own group is in the report");
+    assert_eq!(own.action, "kept");
+    assert!(
+        own.reason.contains("own --push-metrics group"),
+        "{}",
+        own.reason
+    );
+    assert_eq!(r.action_of(&[("job", "other")]), Some("deleted"));
+    pg.wait_for_groups(&[&[("job", "pushgateway-janitor"), ("instance", "ci")]]);
+}
+
+#[test]
+fn a_failed_push_is_one_error_line_and_exit_1() {
+    let pg = Pushgateway::start();
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--retries",
+        "0",
+        &format!("--push-metrics={dead}"),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("error:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("pushgateway-janitor: error: --push-metrics: POST ")
+            && lines[0].contains("/metrics/job@base64/"),
+        "{err}"
+    );
+    // The report itself is whole: the scan and plan went through.
+    assert!(report(&out).gateways[0].error.is_none());
+}
+
+/// A janitor in loop mode, killed on drop.
+struct Looping(Child);
+
+impl Drop for Looping {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let response = reqwest::blocking::Client::new()
+        .get(format!("http://{addr}{path}"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .unwrap();
+    (response.status().as_u16(), response.text().unwrap())
+}
+
+fn wait_for(addr: &str, path: &str, status: u16) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(response) = reqwest::blocking::Client::new()
+            .get(format!("http://{addr}{path}"))
+            .timeout(Duration::from_secs(2))
+            .send()
+        {
+            if response.status().as_u16() == status {
+                return response.text().unwrap();
+            }
+        }
+        assert!(Instant::now() < deadline, "{path} never answered {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn listen_address_serves_metrics_and_probes_in_loop_mode() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "j")], "x");
+    let addr = format!("127.0.0.1:{}", closed_port());
+    let child = janitor_cmd(&[
+        "--url",
+        &pg.url,
+        "--every",
+        "1h",
+        "--listen-address",
+        &addr,
+        "-q",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut child = Looping(child);
+
+    wait_for(&addr, "/-/ready", 200);
+    assert_eq!(get(&addr, "/-/healthy").0, 200);
+    let (status, metrics) = get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    let gw = format!("gateway=\"{}\"", pg.url);
+    for line in [
+        "pushgateway_janitor_last_run_success 1".to_owned(),
+        "pushgateway_janitor_runs_total{result=\"success\"} 1".to_owned(),
+        format!("pushgateway_janitor_groups{{{gw},action=\"kept\"}} 1"),
+        format!("pushgateway_janitor_gateway_up{{{gw}}} 1"),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
+    assert_eq!(get(&addr, "/nothing").0, 404);
+    let post = reqwest::blocking::Client::new()
+        .post(format!("http://{addr}/metrics"))
+        .send()
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 405);
+    assert_eq!(post.headers()["allow"], "GET, HEAD");
+
+    // SIGTERM ends the loop with 0, the server with it.
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the loop did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(TcpStream::connect(&addr).is_err(), "still listening");
+}
+
+#[test]
+fn not_ready_until_the_first_pass_has_finished() {
+    // A "gateway" that accepts connections and never answers: the first
+    // scan waits for --timeout, and meanwhile the janitor is alive, not ready.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let addr = format!("127.0.0.1:{}", closed_port());
+    let child = janitor_cmd(&[
+        "--url",
+        &url,
+        "--every",
+        "1h",
+        "--timeout",
+        "30s",
+        "--retries",
+        "0",
+        "--listen-address",
+        &addr,
+        "-q",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let _child = Looping(child);
+    wait_for(&addr, "/-/healthy", 200);
+    let (status, body) = get(&addr, "/-/ready");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(get(&addr, "/metrics"), (200, String::new()));
+}
+
+#[test]
+fn listen_address_in_use_is_one_error_line_and_exit_1() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let pg = Pushgateway::start();
+    let out = janitor(&["--url", &pg.url, "--every", "1h", "--listen-address", &addr]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "pushgateway-janitor: error: cannot listen on {addr} (--listen-address): "
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn listen_address_without_every_is_a_usage_error() {
+    let out = janitor(&[
+        "--url",
+        "http://127.0.0.1:9",
+        "--listen-address",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--every"), "{}", stderr(&out));
+    let out = janitor(&[
+        "--url",
+        "http://127.0.0.1:9",
+        "--every",
+        "1m",
+        "--listen-address",
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("expected HOST:PORT or :PORT"),
+        "{}",
+        stderr(&out)
+    );
+}
