@@ -13,6 +13,10 @@
 #                          examples/report.json is a valid report
 #   cargo test --test ops  the --textfile output passes `promtool check metrics`
 #   bash -n, crontab line  the cron file's syntax (5 time fields, a user, flock -n)
+#   kubernetes-validate    the Kubernetes manifests and the Helm sidecar, against the
+#                          Kubernetes schemas (offline); the PodMonitor parses
+#   scripts/check-dashboard.sh  a real Prometheus scrapes a looping janitor; every
+#                          dashboard panel and alert expression is queried
 #   (optional) the scripts are linted by shellcheck when it is installed
 #   examples/demo.sh       end to end, against a throwaway real Pushgateway
 #   README.md              names the Dockerfile's own build command
@@ -104,6 +108,39 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     tail -n 1
 else
   missing systemd-analyze "apt-get install systemd"
+fi
+
+# --- Kubernetes manifests against the Kubernetes schemas, offline ---
+# kubernetes-validate (PyPI) bundles the schemas. The Helm snippet's
+# container is checked as the container of a Pod; the PodMonitor is a CRD
+# without a bundled schema: it must parse and name the operator's kind.
+if ! command -v kubernetes-validate >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+  log "installing kubernetes-validate with pip"
+  python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 >&2 || true
+  hash -r
+fi
+if command -v kubernetes-validate >/dev/null 2>&1; then
+  k8s="$(mktemp -d)"
+  python3 - "$k8s" <<'PY'
+import sys, yaml
+out = sys.argv[1]
+values = yaml.safe_load(open("deploy/helm/prometheus-pushgateway-values.yaml"))
+containers = values["extraContainers"]
+assert isinstance(containers, list) and containers, "extraContainers must be a non-empty list"
+pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pushgateway-with-janitor"},
+       "spec": {"containers": [{"name": "pushgateway", "image": "prom/pushgateway"}] + containers}}
+yaml.safe_dump(pod, open(f"{out}/helm-sidecar-pod.yaml", "w"))
+pm = yaml.safe_load(open("deploy/kubernetes/podmonitor.yaml"))
+assert pm["apiVersion"] == "monitoring.coreos.com/v1", pm["apiVersion"]
+assert pm["kind"] == "PodMonitor", pm["kind"]
+assert pm["spec"]["podMetricsEndpoints"], "no podMetricsEndpoints"
+PY
+  log "kubernetes-validate --strict (CronJob, Secret, Deployment, Helm sidecar as a Pod)"
+  kubernetes-validate --strict --quiet deploy/kubernetes/cronjob.yaml deploy/kubernetes/secret.example.yaml \
+    deploy/kubernetes/deployment.yaml "$k8s/helm-sidecar-pod.yaml"
+  rm -rf "$k8s"
+else
+  missing kubernetes-validate "pip install kubernetes-validate"
 fi
 
 # --- shell scripts (optional tool: a lint, not a proof) ---

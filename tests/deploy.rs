@@ -8,6 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use clap::Parser as _;
 use serde::Deserialize;
 use serde_norway::Value;
 
@@ -112,6 +113,110 @@ fn cronjob_is_safe_and_sized() {
     let dockerfile = std::fs::read_to_string(root().join("deploy/docker/Dockerfile")).unwrap();
     let uid = at(pod, "securityContext.runAsUser").as_u64().unwrap();
     assert!(dockerfile.contains(&format!("\nUSER {uid}:")), "USER {uid}");
+}
+
+/// The container's args, parsed by the janitor's own command line (so a
+/// renamed or removed flag fails here), with a URL when they have none.
+fn janitor_args(container: &Value) -> pushgateway_janitor::config::Config {
+    let mut args = vec!["pushgateway-janitor".to_owned()];
+    for a in at(container, "args").as_sequence().unwrap() {
+        args.push(a.as_str().unwrap().to_owned());
+    }
+    if !args.iter().any(|a| a.starts_with("--url")) {
+        args.push("--url=http://pushgateway:9091".to_owned());
+    }
+    let parsed = pushgateway_janitor::cli::Args::try_parse_from(&args)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    parsed.validate().unwrap();
+    parsed.into_config()
+}
+
+/// The named port's number, and the probes' paths by kind.
+fn probe_path(container: &Value, probe: &str) -> (String, String) {
+    (
+        at(container, &format!("{probe}.httpGet.path"))
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        at(container, &format!("{probe}.httpGet.port"))
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+#[test]
+fn deployment_loops_serves_its_metrics_and_probes_them() {
+    let d = one_document("deploy/kubernetes/deployment.yaml");
+    assert_eq!(at(&d, "kind").as_str(), Some("Deployment"));
+    // Never two janitors on the same gateway, not even during a rollout.
+    assert_eq!(at(&d, "spec.replicas").as_u64(), Some(1));
+    assert_eq!(at(&d, "spec.strategy.type").as_str(), Some("Recreate"));
+    let pod = at(&d, "spec.template.spec");
+    assert_eq!(
+        at(pod, "securityContext.runAsNonRoot").as_bool(),
+        Some(true)
+    );
+    let c = at(pod, "containers.0");
+    assert_eq!(
+        at(c, "securityContext.readOnlyRootFilesystem").as_bool(),
+        Some(true)
+    );
+    assert!(at(c, "resources.limits.memory").as_str().is_some());
+    let config = janitor_args(c);
+    assert!(config.every.is_some());
+    let listen = config.listen_address.expect("--listen-address");
+    let port = at(c, "ports.0");
+    assert_eq!(
+        at(port, "containerPort").as_u64(),
+        Some(u64::from(listen.port()))
+    );
+    let name = at(port, "name").as_str().unwrap();
+    assert_eq!(
+        probe_path(c, "livenessProbe"),
+        ("/-/healthy".into(), name.into())
+    );
+    assert_eq!(
+        probe_path(c, "readinessProbe"),
+        ("/-/ready".into(), name.into())
+    );
+
+    let pm = one_document("deploy/kubernetes/podmonitor.yaml");
+    assert_eq!(at(&pm, "kind").as_str(), Some("PodMonitor"));
+    assert_eq!(
+        at(&pm, "spec.podMetricsEndpoints.0.port").as_str(),
+        Some(name)
+    );
+    assert_eq!(
+        at(&pm, "spec.podMetricsEndpoints.0.path").as_str(),
+        Some("/metrics")
+    );
+    assert_eq!(
+        at(&pm, "spec.selector.matchLabels"),
+        at(&d, "spec.template.metadata.labels")
+    );
+}
+
+#[test]
+fn helm_sidecar_cleans_its_own_pods_gateway() {
+    let v = one_document("deploy/helm/prometheus-pushgateway-values.yaml");
+    let c = at(&v, "extraContainers.0");
+    let config = janitor_args(c);
+    assert_eq!(config.urls, ["http://localhost:9091"]);
+    assert!(config.every.is_some());
+    let listen = config.listen_address.expect("--listen-address");
+    assert_eq!(
+        at(c, "ports.0.containerPort").as_u64(),
+        Some(u64::from(listen.port()))
+    );
+    assert_eq!(probe_path(c, "livenessProbe").0, "/-/healthy");
+    // A sidecar's readiness would gate the Pushgateway's own traffic.
+    assert!(c.get("readinessProbe").is_none());
+    assert_eq!(at(c, "securityContext.runAsNonRoot").as_bool(), Some(true));
+    assert_eq!(
+        at(c, "securityContext.readOnlyRootFilesystem").as_bool(),
+        Some(true)
+    );
 }
 
 #[test]
