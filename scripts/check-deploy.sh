@@ -196,6 +196,14 @@ else
   cargo test --locked --quiet --test ops
 fi
 
+# --- the Grafana dashboard and the alerts, against a real Prometheus ---
+if command -v prometheus >/dev/null 2>&1; then
+  log "scripts/check-dashboard.sh (a real Prometheus scrapes a looping janitor)"
+  bash scripts/check-dashboard.sh "$JANITOR"
+else
+  missing prometheus "apt-get install prometheus"
+fi
+
 # --- the demo, end to end ---
 log "examples/demo.sh"
 demo_log="$(mktemp)"
