@@ -50,82 +50,128 @@ fn after_help() -> String {
 /// confused. A group whose pushes keep failing counts as alive. Run it with
 /// --dry-run first.
 #[derive(Debug, Parser)]
-#[command(name = "pushgateway-janitor", version, after_help = after_help())]
+#[command(
+    name = "pushgateway-janitor",
+    version,
+    override_usage = USAGE,
+    after_long_help = after_help(),
+    disable_help_flag = true
+)]
 pub struct Args {
+    /// Print this short help (--help: the long one).
+    #[arg(short = 'h', action = ArgAction::SetTrue)]
+    pub short_help: bool,
+
+    /// Print the long help, with examples and exit codes.
+    #[arg(long = "help", action = ArgAction::HelpLong)]
+    pub long_help: Option<bool>,
+
+    /// Base URL of a Pushgateway (repeat for several).
+    ///
     /// Base URL of the Pushgateway; a path prefix is kept
     /// (http://h:9091/pgw reads http://h:9091/pgw/api/v1/metrics). Repeat
     /// to clean several gateways, each on its own.
-    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", hide_env_values = true, required_unless_present = "generate", action = ArgAction::Append)]
+    #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", hide_env_values = true, required_unless_present_any = ["generate", "short_help"], action = ArgAction::Append)]
     pub url: Vec<String>,
 
+    /// Delete groups silent for longer than this (default 10m)
+    ///
     /// A group is stale when it has been silent (no push, successful or
     /// failed) for longer than this: 90s, 10m, 26h, 1d, or never. The
     /// fallback for groups no --rule matches.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_threshold)]
     pub threshold: Threshold,
 
+    /// Per-group threshold, '{job="backup"}=26h' (repeatable).
+    ///
     /// Per-group threshold, 'SELECTOR=DURATION' (e.g. '{job="backup"}=26h',
     /// '{job=~"flink.*"}=10m', '{job="audit"}=never'). Repeatable; the first
     /// rule whose selector matches applies.
     #[arg(long, value_name = "SELECTOR=DURATION", value_parser = parse_rule)]
     pub rule: Vec<Rule>,
 
+    /// Only consider groups matching this selector (repeatable).
+    ///
     /// Only consider groups matching this Prometheus label selector
     /// ('{job=~"flink.*",env!="dev"}'); the others are reported as ignored.
     /// Repeatable: a group matching any of them is considered.
     #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
     pub select: Vec<Selector>,
 
+    /// Never delete groups matching this selector (repeatable).
+    ///
     /// Never delete groups matching this selector. Repeatable.
     #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
     pub keep: Vec<Selector>,
 
+    /// Safety cap: delete nothing if more than N groups would go.
+    ///
     /// Safety cap: when a gateway's plan would delete more than N groups,
     /// delete none there (reported as refused, exit 3).
     #[arg(long, value_name = "N")]
     pub max_deletes: Option<u64>,
 
+    /// Safety cap: delete nothing if more than this share would go.
+    ///
     /// Safety cap: when a gateway's plan would delete more than this share
     /// (0 to 1) of its scanned groups, delete none there (exit 3).
     #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
     pub max_delete_ratio: Option<f64>,
 
+    /// Measure ages on the gateway's clock or this host's.
+    ///
     /// Which clock ages are measured against: the gateway's (the scan
     /// response's Date header; falls back to local with a warning) or this
     /// host's.
     #[arg(long, value_name = "CLOCK", value_enum, default_value_t = ClockArg::Server)]
     pub clock: ClockArg,
 
+    /// Re-scan this long for the deleted groups to disappear.
+    ///
     /// After deleting, re-scan for up to this long until every deleted group
     /// is gone (or pushed again); groups still there are still_present (exit 4).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub verify_timeout: Duration,
 
+    /// Do not re-scan after deleting.
+    ///
     /// Do not re-scan after deleting; a 202 Accepted counts as deleted.
     #[arg(long)]
     pub no_verify: bool,
 
+    /// Decide and report; send no DELETE.
+    ///
     /// Decide and report, but send no DELETE at all.
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Report format on stdout.
+    ///
     /// Report format on stdout; logs always go to stderr.
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Human)]
     pub output: Output,
 
+    /// Also write the JSON report to PATH.
+    ///
     /// Also write the JSON report to PATH, atomically (temporary file and
     /// rename), whatever --output is.
     #[arg(long, value_name = "PATH")]
     pub report_file: Option<PathBuf>,
 
+    /// Bound on each HTTP request.
+    ///
     /// Bounds each HTTP request, connection and body included.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
 
+    /// DELETEs in flight at once per gateway.
+    ///
     /// How many DELETEs may be in flight at once per gateway.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
+    /// User name for HTTP basic auth.
+    ///
     /// User name for HTTP basic auth; the password comes from
     /// PUSHGATEWAY_PASSWORD or --basic-auth-password-file. Credentials in the
     /// URL (https://user:password@host) work too.
@@ -137,6 +183,8 @@ pub struct Args {
     )]
     pub basic_auth_user: Option<String>,
 
+    /// Basic auth password (prefer the env variable or a file).
+    ///
     /// The basic auth password. Prefer the environment variable or
     /// --basic-auth-password-file: a value on the command line is visible
     /// to other users of the machine.
@@ -151,6 +199,8 @@ pub struct Args {
     )]
     pub basic_auth_password: Option<Secret>,
 
+    /// Read the basic auth password from PATH.
+    ///
     /// Read the basic auth password from PATH (surrounding whitespace is
     /// trimmed).
     #[arg(
@@ -162,12 +212,16 @@ pub struct Args {
     )]
     pub basic_auth_password_file: Option<PathBuf>,
 
+    /// Bearer token (prefer the env variable or a file).
+    ///
     /// Send `Authorization: Bearer TOKEN`. Prefer the environment variable
     /// or --bearer-token-file.
     #[arg(long, value_name = "TOKEN", env = "PUSHGATEWAY_TOKEN", hide_env_values = true,
           conflicts_with_all = ["basic_auth_user", "bearer_token_file"], help_heading = "Authentication")]
     pub bearer_token: Option<Secret>,
 
+    /// Read the bearer token from PATH.
+    ///
     /// Read the bearer token from PATH (surrounding whitespace is trimmed).
     #[arg(
         long,
@@ -177,16 +231,22 @@ pub struct Args {
     )]
     pub bearer_token_file: Option<PathBuf>,
 
+    /// Extra request header, 'Name: value' (repeatable).
+    ///
     /// An extra header for every request, 'Name: value'; repeatable. Values
     /// are never logged.
     #[arg(long = "header", value_name = "NAME: VALUE", value_parser = HeaderParser,
           help_heading = "Authentication")]
     pub headers: Vec<Header>,
 
+    /// Also trust the CA certificate(s) in PATH (PEM).
+    ///
     /// Trust the CA certificate(s) in PATH (PEM) besides the built-in roots.
     #[arg(long, value_name = "PATH", help_heading = "TLS")]
     pub ca_cert: Option<PathBuf>,
 
+    /// Client certificate (PEM) for mutual TLS.
+    ///
     /// Client certificate (PEM) for mutual TLS; needs --client-key.
     #[arg(
         long,
@@ -197,6 +257,8 @@ pub struct Args {
     pub client_cert: Option<PathBuf>,
 
     /// The client certificate's private key (PEM).
+    ///
+    /// The client certificate's private key (PEM).
     #[arg(
         long,
         value_name = "PATH",
@@ -205,31 +267,43 @@ pub struct Args {
     )]
     pub client_key: Option<PathBuf>,
 
+    /// Do not verify the server's certificate (unsafe).
+    ///
     /// Do not verify the server's certificate. Unsafe: anyone on the path
     /// can read the credentials. Warns on every run.
     #[arg(long, help_heading = "TLS")]
     pub insecure_skip_verify: bool,
 
+    /// Retries after connection errors, timeouts, 429 and 5xx.
+    ///
     /// Retries of the scan and of each DELETE after a connection error, a
     /// timeout, 429 or 5xx; 0 sends each request once. Other 4xx are never
     /// retried.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: u32,
 
+    /// Wait before the first retry, doubled per retry.
+    ///
     /// The wait before the first retry; it doubles per retry (with jitter),
     /// up to 10s.
     #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
     pub retry_backoff: Duration,
 
+    /// More logging on stderr (-v, -vv, -vvv).
+    ///
     /// More logging on stderr (-v info and list kept groups, -vv debug,
     /// -vvv trace). PUSHGATEWAY_JANITOR_LOG (env-filter syntax) wins when set.
     #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
     /// Less logging on stderr (-q errors only, -qq nothing).
+    ///
+    /// Less logging on stderr (-q errors only, -qq nothing).
     #[arg(short, long, action = ArgAction::Count)]
     pub quiet: u8,
 
+    /// Write the run's metrics for node_exporter (textfile).
+    ///
     /// Also write the run's metrics (last run, last success, duration,
     /// groups by action per gateway) to PATH in the Prometheus text format
     /// for node_exporter's textfile collector, atomically. Counters and the
@@ -237,12 +311,16 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
 
+    /// Run forever, one pass per DURATION.
+    ///
     /// Run forever, one pass per DURATION (start to start), for a sidecar
     /// or a Deployment. Failed passes are logged and counted, not fatal;
     /// SIGTERM/SIGINT let the pass in flight finish, then exit 0.
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub every: Option<Duration>,
 
+    /// With --every: serve /metrics and probes on ADDR.
+    ///
     /// With --every: serve the janitor's own metrics on ADDR (host:port, or
     /// :port for every interface) for a Prometheus scrape: /metrics (the
     /// --textfile metrics, counters since the process started), /-/healthy,
@@ -250,6 +328,8 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", value_parser = parse_listen_address, requires = "every")]
     pub listen_address: Option<std::net::SocketAddr>,
 
+    /// Push the run's metrics to a Pushgateway after each run.
+    ///
     /// Push the run's own metrics (gauges of the last run; the last success
     /// time only when the run succeeded) to a Pushgateway after each run and
     /// each --every pass: to URL, or the first --url when no URL is given.
@@ -259,10 +339,14 @@ pub struct Args {
     #[arg(long, value_name = "URL", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub push_metrics: Option<String>,
 
-    /// The instance label of the --push-metrics group [default: the host name].
+    /// Instance label of the pushed metrics [default: host name].
+    ///
+    /// The `instance` label of the --push-metrics group; by default the host name.
     #[arg(long, value_name = "NAME", requires = "push_metrics")]
     pub metrics_instance: Option<String>,
 
+    /// Print completions or the man page.
+    ///
     /// Print shell completions or the man page to stdout and exit
     /// (completions-bash, completions-zsh, completions-fish,
     /// completions-elvish, completions-powershell, man). Other flags are
@@ -295,16 +379,22 @@ pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
     }
 }
 
-/// `SELECTOR=DURATION`; the selector ends at the last `}=`.
+/// `SELECTOR=DURATION`, spaces allowed around `=`. The selector ends at the
+/// last `}`: a label value may hold `}` or `=`, a duration never does. A
+/// rule without braces gets the selector parser's own error (`{` expected).
 pub fn parse_rule(text: &str) -> Result<Rule, String> {
     let text = text.trim();
-    let Some(at) = text.rfind("}=") else {
+    let (selector, rest) = match text.rfind('}') {
+        Some(at) => (&text[..=at], text[at + 1..].trim_start()),
+        None => (text, ""),
+    };
+    let selector = parse_selector(selector)?;
+    let Some(threshold) = rest.strip_prefix('=') else {
         return Err(format!(
             "expected SELECTOR=DURATION, like '{{job=\"backup\"}}=26h', got '{text}'"
         ));
     };
-    let selector = parse_selector(&text[..=at])?;
-    let threshold = parse_threshold(&text[at + 2..])?;
+    let threshold = parse_threshold(threshold)?;
     Ok(Rule {
         selector,
         threshold,
@@ -323,15 +413,201 @@ fn parse_ratio(text: &str) -> Result<f64, String> {
     }
 }
 
-/// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`.
+/// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`. The error
+/// names the units that make sense for a threshold, not all that humantime
+/// knows (months, years).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| format!("{e} (examples: 90s, 10m, 26h, 1d)"))
+    humantime::parse_duration(text.trim()).map_err(|_| {
+        "expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m".to_owned()
+    })
 }
 
 fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     match parse_duration(text)? {
         d if d.is_zero() => Err("must be greater than zero".into()),
         d => Ok(d),
+    }
+}
+
+const USAGE: &str = "pushgateway-janitor --url URL [--url URL]... [OPTIONS]";
+
+/// `-h`: one line per flag, its summary only (no defaults, values or
+/// environment variables: `--help` has those), grouped by heading as in
+/// `--help`. Like ripgrep's, fd's and xh's `-h`.
+pub fn short_help() -> String {
+    use std::fmt::Write as _;
+    let cmd = <Args as clap::CommandFactory>::command();
+    let spec = |a: &clap::Arg| {
+        let mut s = match (a.get_short(), a.get_long()) {
+            (Some(c), Some(l)) => format!("-{c}, --{l}"),
+            (Some(c), None) => format!("-{c}"),
+            (None, Some(l)) => format!("    --{l}"),
+            (None, None) => String::new(),
+        };
+        let takes_value = matches!(a.get_action(), ArgAction::Set | ArgAction::Append);
+        if let (true, Some(names)) = (takes_value, a.get_value_names()) {
+            let names: Vec<String> = names.iter().map(|n| format!("<{n}>")).collect();
+            if a.is_require_equals_set() {
+                let _ = write!(s, "[={}]", names.join(" "));
+            } else {
+                let _ = write!(s, " {}", names.join(" "));
+            }
+        }
+        s
+    };
+    // Like clap's own help: -h and --help last.
+    let is_help = |a: &&clap::Arg| a.get_short() == Some('h') || a.get_long() == Some("help");
+    let args: Vec<&clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !is_help(a))
+        .chain(cmd.get_arguments().filter(is_help))
+        .collect();
+    let width = args.iter().map(|a| spec(a).len()).max().unwrap_or(0);
+    let mut out = String::new();
+    if let Some(about) = cmd.get_about() {
+        let _ = writeln!(out, "{about}\n");
+    }
+    let _ = writeln!(out, "Usage: {USAGE}");
+    let mut headings: Vec<Option<&str>> = Vec::new();
+    for a in &args {
+        if !headings.contains(&a.get_help_heading()) {
+            headings.push(a.get_help_heading());
+        }
+    }
+    for heading in headings {
+        let _ = writeln!(out, "\n{}:", heading.unwrap_or("Options"));
+        for a in args.iter().filter(|a| a.get_help_heading() == heading) {
+            let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+            let _ = writeln!(out, "  {:width$}  {help}", spec(a));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n--help shows every flag in full, with defaults, examples and exit codes."
+    );
+    out
+}
+
+/// A clap error as the one line after `pushgateway-janitor: error: `, built
+/// from the error's kind and context rather than its rendered text, so the
+/// hints survive: the possible values, "did you mean", which flags conflict.
+/// A hidden flag's error does not point at `--help`, where it is not listed.
+pub fn usage_message(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind: ContextKind| e.get(kind);
+    let one = |kind: ContextKind| match context(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
+    };
+    let many = |kind: ContextKind| match context(kind) {
+        Some(ContextValue::Strings(v)) => v.clone(),
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    // "--verbose..." (a counted flag) and "--output <FORMAT>" name --verbose
+    // and --output.
+    let flag = |text: &str| {
+        text.trim_end_matches("...")
+            .split(' ')
+            .next()
+            .unwrap_or(text)
+            .to_owned()
+    };
+    let arg = one(ContextKind::InvalidArg).map(|a| flag(&a));
+    let hidden = arg.as_deref().is_some_and(|a| {
+        <Args as clap::CommandFactory>::command()
+            .get_arguments()
+            .any(|x| x.is_hide_set() && x.get_long().is_some_and(|l| a == format!("--{l}")))
+    });
+    let rendered = || {
+        let text = e.to_string();
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let first = lines
+            .next()
+            .unwrap_or("invalid arguments")
+            .trim_start_matches("error: ")
+            .to_owned();
+        // "the following required arguments were not provided:" lists them
+        // on the next lines; keep them on the one line.
+        if first.ends_with(':') {
+            let listed: Vec<&str> = lines
+                .take_while(|l| l.starts_with("  "))
+                .map(str::trim)
+                .collect();
+            format!("{first} {}", listed.join(", "))
+        } else {
+            first
+        }
+    };
+    let message = match (e.kind(), &arg) {
+        (ErrorKind::InvalidValue, Some(arg)) => {
+            let value = one(ContextKind::InvalidValue).unwrap_or_default();
+            let valid = many(ContextKind::ValidValue);
+            let mut m = if value.is_empty() {
+                format!("{arg} needs a value")
+            } else {
+                format!("invalid value '{value}' for {arg}")
+            };
+            if let Some(suggested) = one(ContextKind::SuggestedValue) {
+                m.push_str(&format!(": did you mean '{suggested}'?"));
+            }
+            if !valid.is_empty() {
+                m.push_str(&format!(" (possible values: {})", valid.join(", ")));
+            }
+            m
+        }
+        (ErrorKind::ValueValidation, Some(arg)) => {
+            let value = one(ContextKind::InvalidValue).unwrap_or_default();
+            match std::error::Error::source(e) {
+                Some(why) => format!("invalid value '{value}' for {arg}: {why}"),
+                None => format!("invalid value '{value}' for {arg}"),
+            }
+        }
+        (ErrorKind::UnknownArgument, Some(arg)) => match one(ContextKind::SuggestedArg) {
+            Some(suggested) => {
+                format!("unknown flag '{arg}': did you mean '{}'?", flag(&suggested))
+            }
+            None => format!("unknown flag '{arg}'"),
+        },
+        (ErrorKind::ArgumentConflict, Some(arg)) => match one(ContextKind::PriorArg) {
+            Some(prior) => format!("{arg} cannot be used with {}", flag(&prior)),
+            None => rendered(),
+        },
+        _ => rendered(),
+    };
+    if hidden {
+        message
+    } else {
+        format!("{message} (see --help)")
+    }
+}
+
+/// Checks a `--url` before anything is sent, with a hint for the usual
+/// slips. Credentials in the URL never reach the message.
+pub fn check_url(text: &str) -> Result<(), String> {
+    use reqwest::Url;
+    let text = text.trim();
+    let shown = crate::gateway::redact_url_text(text);
+    if !text.contains("://") {
+        let shown = shown.trim_start_matches('/');
+        return Err(format!(
+            "--url '{shown}' has no scheme: missing http://? (try --url http://{shown})"
+        ));
+    }
+    match Url::parse(text) {
+        Err(url::ParseError::InvalidPort) => Err(format!(
+            "--url '{shown}': the port must be a number from 1 to 65535"
+        )),
+        Err(e) => Err(format!("--url '{shown}' is not a URL: {e}")),
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => Err(format!(
+            "--url '{shown}': the scheme must be http or https, not {}",
+            url.scheme()
+        )),
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+            Err(format!("--url '{shown}' has no host"))
+        }
+        Ok(_) => Ok(()),
     }
 }
 
@@ -364,6 +640,12 @@ fn host_name() -> String {
 impl Args {
     /// Checks that clap's declarations cannot express, as a usage error.
     pub fn validate(&self) -> Result<(), clap::Error> {
+        for url in &self.url {
+            check_url(url).map_err(|why| {
+                <Self as clap::CommandFactory>::command()
+                    .error(clap::error::ErrorKind::InvalidValue, why)
+            })?;
+        }
         let sets_authorization = self
             .headers
             .iter()
@@ -551,6 +833,85 @@ mod tests {
     fn url_repeats() {
         let args = Args::try_parse_from(["pgj", "--url", "http://a", "--url", "http://b"]).unwrap();
         assert_eq!(args.url, vec!["http://a", "http://b"]);
+    }
+
+    #[test]
+    fn short_help_is_one_line_per_flag_within_100_columns() {
+        let help = short_help();
+        let cmd = <Args as clap::CommandFactory>::command();
+        let visible = cmd.get_arguments().filter(|a| !a.is_hide_set()).count();
+        let flag_lines: Vec<&str> = help
+            .lines()
+            .filter(|l| l.starts_with("  -") || l.starts_with("      --"))
+            .collect();
+        assert_eq!(flag_lines.len(), visible, "{help}");
+        for line in help.lines() {
+            assert!(line.chars().count() <= 100, "too wide: {line}");
+            // Nothing but headings, flags, the usage and the pointer to --help.
+            assert!(
+                line.is_empty()
+                    || line.starts_with("  -")
+                    || line.starts_with("      --")
+                    || line.ends_with(':')
+                    || line.starts_with("Usage: ")
+                    || line.starts_with("Deletes ")
+                    || line.starts_with("--help "),
+                "a continuation line: {line:?}"
+            );
+        }
+        assert!(help.contains("Usage: pushgateway-janitor --url URL"));
+        assert!(!help.contains("Exit codes"), "exit codes stay in --help");
+    }
+
+    #[test]
+    fn usage_errors_keep_clap_hints() {
+        let err = |args: &[&str]| {
+            let mut all = vec!["pushgateway-janitor"];
+            all.extend_from_slice(args);
+            usage_message(&Args::try_parse_from(all).unwrap_err())
+        };
+        assert_eq!(
+            err(&["--url", "http://a", "--output", "yaml"]),
+            "invalid value 'yaml' for --output (possible values: human, json) (see --help)"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "--thresold", "1m"]),
+            "unknown flag '--thresold': did you mean '--threshold'? (see --help)"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "-v", "-q"]),
+            "--verbose cannot be used with --quiet (see --help)"
+        );
+        // A hidden flag: its values, and no pointer to --help, which does
+        // not list it.
+        let generate = err(&["--generate", "yaml"]);
+        assert!(
+            generate.starts_with(
+                "invalid value 'yaml' for --generate (possible values: completions-bash,"
+            ),
+            "{generate}"
+        );
+        assert!(!generate.contains("--help"), "{generate}");
+        assert_eq!(
+            err(&["--url", "http://a", "--threshold", "10x"]),
+            "invalid value '10x' for --threshold: expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m (see --help)"
+        );
+        assert_eq!(
+            err(&[]),
+            "the following required arguments were not provided: --url <URL> (see --help)"
+        );
+    }
+
+    #[test]
+    fn rules_allow_spaces_around_the_equals_sign_and_want_braces() {
+        let rule = parse_rule(r#"{job="x"} = 10m"#).unwrap();
+        assert_eq!(rule.threshold, Threshold::After(Duration::from_secs(600)));
+        let rule = parse_rule(r#"{job=~"a{2}=b"}=never"#).unwrap();
+        assert_eq!(rule.threshold, Threshold::Never);
+        let e = parse_rule(r#"job="x"=10m"#).unwrap_err();
+        assert!(e.contains("expected '{'"), "{e}");
+        let e = parse_rule(r#"{job="x"}"#).unwrap_err();
+        assert!(e.starts_with("expected SELECTOR=DURATION"), "{e}");
     }
 
     #[test]

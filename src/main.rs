@@ -24,6 +24,10 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => return usage_error(e),
     };
+    if args.short_help {
+        print!("{}", pushgateway_janitor::cli::short_help());
+        return ExitCode::SUCCESS;
+    }
     if let Some(what) = args.generate {
         return generate(what);
     }
@@ -172,23 +176,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            let text = e.to_string();
-            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-            let mut first = lines
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ")
-                .to_owned();
-            // "the following required arguments were not provided:" lists
-            // them on the next lines; keep them on the one line.
-            if first.ends_with(':') {
-                let listed: Vec<&str> = lines
-                    .take_while(|l| l.starts_with("  "))
-                    .map(str::trim)
-                    .collect();
-                first = format!("{} {}", first, listed.join(", "));
-            }
-            print_error(&format!("{first} (see --help)"));
+            print_error(&pushgateway_janitor::cli::usage_message(&e));
             ExitStatus::Usage.into()
         }
     }

@@ -147,13 +147,33 @@ async fn connection_refused_exits_1() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn invalid_url_exits_1_without_a_request() {
-    let out = run(&["--url", "ftp://example.invalid/", "-q"]).await;
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stderr(&out).trim(),
-        "pushgateway-janitor: error: invalid URL \"ftp://example.invalid/\": the scheme must be http or https"
-    );
+async fn invalid_url_is_a_usage_error_with_a_hint() {
+    for (url, line) in [
+        (
+            "ftp://example.invalid/",
+            "--url 'ftp://example.invalid/': the scheme must be http or https, not ftp (see --help)",
+        ),
+        (
+            "127.0.0.1:9091",
+            "--url '127.0.0.1:9091' has no scheme: missing http://? (try --url http://127.0.0.1:9091) (see --help)",
+        ),
+        (
+            "localhost:9091",
+            "--url 'localhost:9091' has no scheme: missing http://? (try --url http://localhost:9091) (see --help)",
+        ),
+        (
+            "http://localhost:99999",
+            "--url 'http://localhost:99999': the port must be a number from 1 to 65535 (see --help)",
+        ),
+    ] {
+        let out = run(&["--url", url, "-q"]).await;
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        assert_eq!(
+            stderr(&out).trim(),
+            format!("pushgateway-janitor: error: {line}")
+        );
+        assert!(out.stdout.is_empty(), "{url}: nothing is scanned");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

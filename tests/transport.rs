@@ -454,8 +454,12 @@ fn connection_errors_name_the_redacted_url_only() {
     // A raw '#' in the password: the URL does not even parse.
     let raw = format!("http://janitor:{PASSWORD}@127.0.0.1:{port}/pgw?token=q-s3cret");
     let out = janitor(&["--url", &raw, "--output", "json", "-vvv"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("invalid URL"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("pushgateway-janitor: error: --url 'http://REDACTED@127.0.0.1:"),
+        "{}",
+        stderr(&out)
+    );
     assert_no_leak(&out, &[PASSWORD, "q-s3cret", "s3cret"], None);
 
     let encoded = PASSWORD.replace('#', "%23");
