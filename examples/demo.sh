@@ -12,12 +12,15 @@
 #      and two TaskManager groups, each job named `flink-metrics` + 32 hex
 #      digits, plus the group of a nightly batch job;
 #   3. waits past the (demo-sized) threshold, then pushes a fresh cluster;
-#   4. runs the janitor with --dry-run (nothing sent), then for real;
+#   4. runs the janitor with --dry-run (nothing sent), then for real, each
+#      command printed before it runs; a --rule gives the batch job a longer
+#      threshold (a nightly job must survive 26 hours), so it is kept;
 #   5. prints what is left, and stops the Pushgateway.
 #
 # Environment:
-#   JANITOR        the janitor binary (default: target/debug/pushgateway-janitor,
-#                  built with `cargo build` when missing)
+#   JANITOR        the janitor binary (default: the release build when there is
+#                  one, else target/debug/pushgateway-janitor, built with
+#                  `cargo build` when missing)
 #   PUSHGATEWAY    the Pushgateway binary (default: prometheus-pushgateway or
 #                  pushgateway on PATH)
 #   REPORT_OUT     also copy the real run's JSON report there
@@ -38,6 +41,9 @@ if [ -z "$PUSHGATEWAY" ] || [ ! -x "$PUSHGATEWAY" ]; then
 fi
 command -v curl >/dev/null || die "curl is required"
 
+if [ -z "${JANITOR:-}" ] && [ -x target/release/pushgateway-janitor ]; then
+  JANITOR=target/release/pushgateway-janitor
+fi
 JANITOR="${JANITOR:-target/debug/pushgateway-janitor}"
 if [ ! -x "$JANITOR" ]; then
   say "building the janitor (cargo build)"
@@ -115,12 +121,28 @@ sleep "$WAIT_SECONDS"
 say "the restarted cluster pushes under new random job names"
 push_flink_cluster
 
+# Shows the command, as you would type it, before running it.
+janitor() {
+  local line="\$ pushgateway-janitor" arg
+  for arg in "$@"; do
+    case "$arg" in
+      *[!A-Za-z0-9_./:=@%+-]*) line+=" '${arg//\'/\'\\\'\'}'" ;;
+      *) line+=" $arg" ;;
+    esac
+  done
+  printf '%s%s%s\n' "$BOLD" "$line" "$PLAIN" >&2
+  "$JANITOR" "$@"
+}
+
+# The batch job pushes once a night: 26 hours keeps it through a late run.
+RULE='{job="nightly-report"}=26h'
+
 say "dry run: what would go (no DELETE is sent)"
-"$JANITOR" --url "$URL" --threshold "$THRESHOLD" --dry-run
+janitor --url "$URL" --threshold "$THRESHOLD" --rule "$RULE" --dry-run
 
 say "real run"
 status=0
-"$JANITOR" --url "$URL" --threshold "$THRESHOLD" --report-file "$WORK/report.json" || status=$?
+janitor --url "$URL" --threshold "$THRESHOLD" --rule "$RULE" --report-file "$WORK/report.json" || status=$?
 [ "$status" -eq 0 ] || die "the janitor exited $status"
 if [ -n "${REPORT_OUT:-}" ]; then
   cp "$WORK/report.json" "$REPORT_OUT"
@@ -128,14 +150,16 @@ if [ -n "${REPORT_OUT:-}" ]; then
 fi
 
 say "what is left (a dry run with a long threshold lists every group as kept)"
-"$JANITOR" --url "$URL" --threshold 1h --dry-run --verbose 2>/dev/null
+janitor --url "$URL" --threshold 1h --dry-run --verbose 2>/dev/null
 
-# The demo's own check: the fresh cluster (3 groups) is all that is left.
+# The demo's own check: the fresh cluster (3 groups) and the batch job are
+# all that is left.
 # The Pushgateway queues deletes, so give it a moment (bounded).
 for _ in $(seq 1 50); do
   left="$(curl -fsS "$URL/api/v1/metrics" | grep -o '"job":"[^"]*"' | sort -u | wc -l)"
-  [ "$left" -eq 3 ] && break
+  [ "$left" -eq 4 ] && break
   sleep 0.1
 done
-[ "$left" -eq 3 ] || die "expected 3 groups left, found $left"
-say "done: 4 stale groups deleted, 3 fresh ones kept; stopping the Pushgateway"
+[ "$left" -eq 4 ] || die "expected 4 groups left, found $left"
+curl -fsS "$URL/api/v1/metrics" | grep -q '"job":"nightly-report"' || die "the batch job's group is gone"
+say "done: 3 stale groups deleted; the fresh cluster and the batch job (--rule) kept; stopping the Pushgateway"

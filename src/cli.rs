@@ -296,9 +296,11 @@ pub struct Args {
     #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
-    /// Less logging on stderr (-q errors only, -qq nothing).
+    /// Less logging on stderr (-q errors only, -qq none).
     ///
-    /// Less logging on stderr (-q errors only, -qq nothing).
+    /// Less logging on stderr: -q errors only, -qq no logs at all. The one
+    /// `error:` line that explains a failed run is printed whatever the
+    /// verbosity.
     #[arg(short, long, action = ArgAction::Count)]
     pub quiet: u8,
 
