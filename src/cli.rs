@@ -578,7 +578,9 @@ pub fn usage_message(e: &clap::Error) -> String {
         },
         _ => rendered(),
     };
-    if hidden {
+    // Our own checks (validate) explain themselves; clap's errors about a
+    // flag point at --help, unless the flag is hidden there.
+    if hidden || arg.is_none() {
         message
     } else {
         format!("{message} (see --help)")
@@ -613,6 +615,69 @@ pub fn check_url(text: &str) -> Result<(), String> {
     }
 }
 
+/// Checks that `path` can be written by a rename from its own directory,
+/// before anything is sent: a report that cannot be written after the
+/// DELETEs went out is a run nobody can audit.
+pub fn check_output_path(flag: &str, path: &std::path::Path) -> Result<(), String> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(format!("{flag} {shown} is a directory; give a file name"));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "{flag} {shown}: the directory {} does not exist",
+            dir.display()
+        ));
+    }
+    // The writes go through a temporary file in the same directory; try one.
+    let probe = dir.join(format!(".pushgateway-janitor-check.{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "{flag} {shown}: cannot create files in {}: {e}",
+            dir.display()
+        )),
+    }
+}
+
+/// A `--textfile` that exists must be empty or one the janitor wrote (it
+/// starts with the janitor's build_info family): overwriting another
+/// collector file would lose someone else's metrics.
+pub fn check_textfile_owner(path: &std::path::Path) -> Result<(), String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(format!(
+                "--textfile {}: cannot read it: {e}",
+                path.display()
+            ))
+        }
+    };
+    let ours = text
+        .lines()
+        .any(|l| l.starts_with(&format!("# TYPE {}build_info ", crate::metrics::PREFIX)));
+    if text.trim().is_empty() || ours {
+        Ok(())
+    } else {
+        Err(format!(
+            "--textfile {} exists and was not written by pushgateway-janitor; not overwriting it (remove it or choose another name)",
+            path.display()
+        ))
+    }
+}
+
 /// `host:port`, `[v6]:port`, or `:port` for every interface.
 fn parse_listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
     let text = text.trim();
@@ -642,11 +707,19 @@ fn host_name() -> String {
 impl Args {
     /// Checks that clap's declarations cannot express, as a usage error.
     pub fn validate(&self) -> Result<(), clap::Error> {
+        let usage = |why: String| {
+            <Self as clap::CommandFactory>::command()
+                .error(clap::error::ErrorKind::InvalidValue, why)
+        };
         for url in &self.url {
-            check_url(url).map_err(|why| {
-                <Self as clap::CommandFactory>::command()
-                    .error(clap::error::ErrorKind::InvalidValue, why)
-            })?;
+            check_url(url).map_err(usage)?;
+        }
+        if let Some(path) = &self.report_file {
+            check_output_path("--report-file", path).map_err(usage)?;
+        }
+        if let Some(path) = &self.textfile {
+            check_output_path("--textfile", path).map_err(usage)?;
+            check_textfile_owner(path).map_err(usage)?;
         }
         let sets_authorization = self
             .headers

@@ -1,0 +1,156 @@
+//! Usage errors as an operator meets them: the exact line on stderr, exit 2,
+//! nothing on stdout, and nothing sent to a real Pushgateway whose stale
+//! group would otherwise have been deleted.
+
+mod common;
+
+use common::{janitor, stderr, Pushgateway};
+
+/// A real gateway with one group that a `--clock local --threshold 1ms` run
+/// would delete (the local clock has sub-second steps).
+fn gateway_with_a_stale_group() -> Pushgateway {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "stale")], "x");
+    pg
+}
+
+fn assert_usage_error(args: &[&str], line: &str) {
+    let out = janitor(args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("pushgateway-janitor: error: {line}\n"),
+        "{args:?}"
+    );
+    assert!(out.stdout.is_empty(), "{args:?}");
+}
+
+#[test]
+fn output_paths_are_checked_before_any_delete() {
+    let pg = gateway_with_a_stale_group();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir").join("report.json");
+    let missing = missing.to_str().unwrap();
+    let base = ["--url", &pg.url, "--clock", "local", "--threshold", "1ms"];
+
+    let mut args = base.to_vec();
+    args.extend(["--report-file", missing]);
+    assert_usage_error(
+        &args,
+        &format!(
+            "--report-file {missing}: the directory {} does not exist",
+            dir.path().join("no-such-dir").display()
+        ),
+    );
+
+    let mut args = base.to_vec();
+    args.extend(["--textfile", missing]);
+    assert_usage_error(
+        &args,
+        &format!(
+            "--textfile {missing}: the directory {} does not exist",
+            dir.path().join("no-such-dir").display()
+        ),
+    );
+
+    // Another collector's file is not overwritten.
+    let foreign = dir.path().join("node.prom");
+    let content = "# TYPE other_metric gauge\nother_metric 1\n";
+    std::fs::write(&foreign, content).unwrap();
+    let foreign_arg = foreign.to_str().unwrap();
+    let mut args = base.to_vec();
+    args.extend(["--textfile", foreign_arg]);
+    assert_usage_error(
+        &args,
+        &format!("--textfile {foreign_arg} exists and was not written by pushgateway-janitor; not overwriting it (remove it or choose another name)"),
+    );
+    assert_eq!(std::fs::read_to_string(&foreign).unwrap(), content);
+
+    let mut args = base.to_vec();
+    args.extend(["--report-file", dir.path().to_str().unwrap()]);
+    assert_usage_error(
+        &args,
+        &format!(
+            "--report-file {} is a directory; give a file name",
+            dir.path().display()
+        ),
+    );
+
+    // None of these runs sent a DELETE.
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+
+    // An empty file is taken over; the run then goes ahead.
+    let empty = dir.path().join("janitor.prom");
+    std::fs::write(&empty, "").unwrap();
+    let mut args = base.to_vec();
+    args.extend(["--textfile", empty.to_str().unwrap()]);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    pg.wait_for_groups(&[]);
+    assert!(std::fs::read_to_string(&empty)
+        .unwrap()
+        .contains("pushgateway_janitor_build_info"));
+}
+
+#[test]
+fn malformed_urls_are_usage_errors_that_say_what_to_do() {
+    assert_usage_error(
+        &["--url", "127.0.0.1:9091"],
+        "--url '127.0.0.1:9091' has no scheme: missing http://? (try --url http://127.0.0.1:9091)",
+    );
+    assert_usage_error(
+        &["--url", "localhost:9091"],
+        "--url 'localhost:9091' has no scheme: missing http://? (try --url http://localhost:9091)",
+    );
+    assert_usage_error(
+        &["--url", "http://localhost:90910"],
+        "--url 'http://localhost:90910': the port must be a number from 1 to 65535",
+    );
+}
+
+#[test]
+fn clap_errors_keep_their_hints_on_one_line() {
+    assert_usage_error(
+        &["--url", "http://127.0.0.1:9", "--output", "yaml"],
+        "invalid value 'yaml' for --output (possible values: human, json) (see --help)",
+    );
+    assert_usage_error(
+        &["--url", "http://127.0.0.1:9", "--thresold", "1m"],
+        "unknown flag '--thresold': did you mean '--threshold'? (see --help)",
+    );
+    assert_usage_error(
+        &["--url", "http://127.0.0.1:9", "-v", "-q"],
+        "--verbose cannot be used with --quiet (see --help)",
+    );
+    assert_usage_error(
+        &["--url", "http://127.0.0.1:9", "--threshold", "10x"],
+        "invalid value '10x' for --threshold: expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m (see --help)",
+    );
+    assert_usage_error(
+        &["--url", "http://127.0.0.1:9", "--rule", "job=\"x\"=10m"],
+        "invalid value 'job=\"x\"=10m' for --rule: invalid selector 'job=\"x\"=10m': unexpected \"job\" at column 1, expected '{' (see --help)",
+    );
+    let out = janitor(&["--generate", "yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("pushgateway-janitor: error: invalid value 'yaml' for --generate (possible values: completions-bash, ")
+            && !err.contains("--help"),
+        "{err}"
+    );
+}
+
+#[test]
+fn short_help_fits_a_screen_and_long_help_has_the_rest() {
+    let short = janitor(&["-h"]);
+    assert_eq!(short.status.code(), Some(0));
+    let short = String::from_utf8(short.stdout).unwrap();
+    assert!(short.lines().count() <= 50, "{short}");
+    assert!(short.contains("Usage: pushgateway-janitor --url URL"));
+    assert!(!short.contains("Exit codes:"));
+    let long = janitor(&["--help"]);
+    assert_eq!(long.status.code(), Some(0));
+    let long = String::from_utf8(long.stdout).unwrap();
+    assert!(long.contains("Examples:") && long.contains("Exit codes:"));
+    assert!(long.contains("[default: 10m]"));
+}
