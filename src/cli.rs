@@ -12,6 +12,7 @@ use crate::gateway::transport::HeaderParser;
 use crate::gateway::{
     Credentials, Header, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
+use crate::group::LabelNaming;
 use crate::plan::{Caps, Policy, Rule, Threshold};
 use crate::selector::Selector;
 
@@ -89,6 +90,14 @@ pub struct Args {
     /// (0 to 1) of its scanned groups, delete none there (exit 3).
     #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
     pub max_delete_ratio: Option<f64>,
+
+    /// How the gateway reads label names in a DELETE path: auto (from its
+    /// GET /api/v1/status: utf8 when it runs with --push.enable-utf8-names,
+    /// else legacy), utf8 or legacy. Set it when a proxy hides the status:
+    /// until then, groups whose label names would be spelled differently in
+    /// the two modes (not legacy names, or starting with U__) are skipped.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = LabelNamesArg::Auto)]
+    pub label_names: LabelNamesArg,
 
     /// Which clock ages are measured against: the gateway's (the scan
     /// response's Date header; falls back to local with a warning) or this
@@ -280,6 +289,16 @@ pub enum Output {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LabelNamesArg {
+    /// From the gateway's GET /api/v1/status, every pass.
+    Auto,
+    /// The gateway runs with --push.enable-utf8-names (1.11 and later).
+    Utf8,
+    /// Literal legacy names (without the flag, or before 1.11).
+    Legacy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClockArg {
     /// The gateway's clock, from the Date header of the scan response.
     Server,
@@ -416,6 +435,11 @@ impl Args {
                     max_deletes: self.max_deletes,
                     max_delete_ratio: self.max_delete_ratio,
                 },
+            },
+            label_names: match self.label_names {
+                LabelNamesArg::Auto => None,
+                LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),
+                LabelNamesArg::Legacy => Some(LabelNaming::Legacy),
             },
             clock: match self.clock {
                 ClockArg::Server => ClockSource::Server,

@@ -39,6 +39,13 @@ pub struct GatewayReport {
     pub error: Option<String>,
     /// Which safety cap refused this gateway's plan; then nothing was sent.
     pub refused: Option<String>,
+    /// The gateway's version from GET /api/v1/status; null when unread.
+    pub version: Option<String>,
+    /// Its `push.enable-utf8-names` flag; null before 1.11 or when unread.
+    pub utf8_names: Option<bool>,
+    /// The naming mode the pass worked in: `utf8`, `legacy` or `unknown`;
+    /// null when the gateway was not scanned.
+    pub label_names: Option<&'static str>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
 }

@@ -272,6 +272,9 @@ pub struct GatewayReport {
     pub clock_skew_seconds: Option<f64>,
     pub error: Option<String>,
     pub refused: Option<String>,
+    pub version: Option<String>,
+    pub utf8_names: Option<bool>,
+    pub label_names: Option<String>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
 }
