@@ -337,6 +337,14 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
         reason: d.reason.clone(),
         error,
     };
+    // Once per pass, here: the verification re-scans do not repeat it.
+    if d.verdict == Verdict::Skip {
+        let labels = match &d.subject {
+            Subject::Group(g) => g.key.to_string(),
+            Subject::Skipped(s) => LabelSet(s.labels.clone()).to_string(),
+        };
+        tracing::warn!(group = %labels, "skipped: {}", d.reason);
+    }
     match &d.subject {
         Subject::Group(g) => GroupReport {
             labels: LabelSet(
@@ -351,12 +359,9 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
             last_push_successful: g.last_push_successful,
             ..base
         },
-        Subject::Skipped(s) => {
-            tracing::warn!(labels = %LabelSet(s.labels.clone()), "skipped: {}", s.reason);
-            GroupReport {
-                labels: LabelSet(s.labels.clone()),
-                ..base
-            }
-        }
+        Subject::Skipped(s) => GroupReport {
+            labels: LabelSet(s.labels.clone()),
+            ..base
+        },
     }
 }
