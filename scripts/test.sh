@@ -37,6 +37,46 @@ if ! have_pushgateway; then
 fi
 log "pushgateway: $( (prometheus-pushgateway --version 2>&1 || pushgateway --version 2>&1 || "${PUSHGATEWAY_BIN}" --version 2>&1) | head -n1)"
 
+# The second gateway of the test matrix: the newest 1.11.x Debian has (sid,
+# else trixie), fetched as a package and unpacked under target/, without
+# installing it or adding a source to the system (apt-get with its own
+# lists and cache). Debian 12's 1.5.1 above is the first.
+fetch_pushgateway_1_11() {
+  local cache="$PWD/target/pushgateway-debian" keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  local bin="$cache/x/usr/bin/prometheus-pushgateway"
+  if [ -x "$bin" ] && "$bin" --version 2>&1 | grep -q 'version 1\.1[1-9]'; then
+    echo "$bin"
+    return 0
+  fi
+  command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 || return 1
+  [ -f "$keyring" ] || return 1
+  local suite
+  for suite in sid trixie; do
+    rm -rf "$cache"
+    mkdir -p "$cache/lists/partial" "$cache/archives/partial"
+    echo "deb [signed-by=$keyring] http://deb.debian.org/debian $suite main" >"$cache/sources.list"
+    local apt=(apt-get -qq -o Dir::Etc::SourceList="$cache/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o Dir::State::Lists="$cache/lists" -o Dir::Cache="$cache" -o Dir::State::Status=/dev/null
+      -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+    "${apt[@]}" update >&2 || continue
+    (cd "$cache" && "${apt[@]}" download prometheus-pushgateway >&2) || continue
+    dpkg-deb -x "$(ls "$cache"/prometheus-pushgateway_*.deb | head -n1)" "$cache/x" || continue
+    if "$bin" --version 2>&1 | grep -q 'version 1\.1[1-9]'; then
+      echo "$bin"
+      return 0
+    fi
+  done
+  return 1
+}
+if [ -z "${PUSHGATEWAY_BIN_1_11:-}" ]; then
+  PUSHGATEWAY_BIN_1_11="$(fetch_pushgateway_1_11)" || {
+    echo "scripts/test.sh: error: could not fetch Debian's prometheus-pushgateway 1.11 (sid or trixie) into target/pushgateway-debian; the tests need it (or set PUSHGATEWAY_BIN_1_11)" >&2
+    exit 1
+  }
+fi
+export PUSHGATEWAY_BIN_1_11
+log "pushgateway (second): $("$PUSHGATEWAY_BIN_1_11" --version 2>&1 | head -n1)"
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
@@ -57,5 +97,12 @@ log "Debian package: build, lintian, install, check, purge (scripts/check-packag
 bash scripts/check-package.sh
 log "benchmarks, smoke mode: tiny sizes, no timing targets (scripts/bench.sh --quick)"
 bash scripts/bench.sh --quick
-log "cargo test --locked"
+log "cargo test --locked (Pushgateway 1.5.1 for the real-gateway tests; 1.11 for the UTF-8 ones)"
 cargo test --locked
+# The matrix's second row: every test binary that starts a real gateway,
+# again, against 1.11 (without --push.enable-utf8-names unless a test sets
+# it). A second run of those binaries rather than a harness loop: each
+# failure then names its version, and the 1.5.1 run stays as it was.
+log "cargo test --locked, the real-gateway tests again against $("$PUSHGATEWAY_BIN_1_11" --version 2>&1 | head -n1)"
+PUSHGATEWAY_BIN="$PUSHGATEWAY_BIN_1_11" cargo test --locked \
+  $(grep -l 'Pushgateway::start' tests/*.rs | sed 's|tests/\(.*\)\.rs|--test \1|')

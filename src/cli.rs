@@ -12,6 +12,7 @@ use crate::gateway::transport::HeaderParser;
 use crate::gateway::{
     Credentials, Header, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
+use crate::group::LabelNaming;
 use crate::plan::{Caps, Policy, Rule, Threshold};
 use crate::selector::Selector;
 
@@ -117,6 +118,16 @@ pub struct Args {
     /// (0 to 1) of its scanned groups, delete none there (exit 3).
     #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
     pub max_delete_ratio: Option<f64>,
+
+    /// How the gateway reads label names: auto, utf8 or legacy.
+    ///
+    /// How the gateway reads label names in a DELETE path: auto (from its
+    /// GET /api/v1/status: utf8 when it runs with --push.enable-utf8-names,
+    /// else legacy), utf8 or legacy. Set it when a proxy hides the status:
+    /// until then, groups whose label names would be spelled differently in
+    /// the two modes (not legacy names, or starting with U__) are skipped.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = LabelNamesArg::Auto)]
+    pub label_names: LabelNamesArg,
 
     /// Measure ages on the gateway's clock or this host's.
     ///
@@ -363,6 +374,16 @@ pub enum Output {
     Human,
     /// The JSON report (schema pushgateway-janitor/report/v1), nothing else.
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LabelNamesArg {
+    /// From the gateway's GET /api/v1/status, every pass.
+    Auto,
+    /// The gateway runs with --push.enable-utf8-names (1.11 and later).
+    Utf8,
+    /// Literal legacy names (without the flag, or before 1.11).
+    Legacy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -773,6 +794,11 @@ impl Args {
                     max_deletes: self.max_deletes,
                     max_delete_ratio: self.max_delete_ratio,
                 },
+            },
+            label_names: match self.label_names {
+                LabelNamesArg::Auto => None,
+                LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),
+                LabelNamesArg::Legacy => Some(LabelNaming::Legacy),
             },
             clock: match self.clock {
                 ClockArg::Server => ClockSource::Server,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::gateway::TransportOptions;
-use crate::group::GroupingKey;
+use crate::group::{GroupingKey, LabelNaming};
 use crate::plan::Policy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub struct Config {
     /// How many DELETEs may be in flight at once per gateway.
     pub concurrency: usize,
     pub clock: ClockSource,
+    /// How the gateways read label names; `None`: from each one's status.
+    pub label_names: Option<LabelNaming>,
     /// How long to re-scan for deleted groups; `None` skips verification.
     pub verify_timeout: Option<Duration>,
     /// List kept groups in the human output too.

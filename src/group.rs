@@ -28,10 +28,72 @@ pub enum KeyError {
     MissingJob,
     #[error("the grouping key has an empty job label")]
     EmptyJob,
-    #[error("label name {0:?} is not a valid Prometheus label name")]
+    #[error(
+        "label name {0:?} cannot be in a push path (empty, or starting with the reserved \"__\")"
+    )]
     InvalidLabelName(String),
     #[error("label {0:?} appears more than once")]
     DuplicateLabel(String),
+}
+
+/// How a gateway reads the label names of a push path, which decides how
+/// a DELETE path must spell them. Pushgateway 1.11 started with
+/// `--push.enable-utf8-names` decodes a name that starts with `U__`
+/// (`U__service_2e_name` is `service.name`); without the flag, and before
+/// 1.11, names are taken literally and must be legacy names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelNaming {
+    /// Literal legacy names (`[a-zA-Z_][a-zA-Z0-9_]*`) only.
+    Legacy,
+    /// `--push.enable-utf8-names`: `U__` names are decoded.
+    Utf8,
+    /// Not known (the status could not be read): only names that mean the
+    /// same in both modes can be addressed.
+    Unknown,
+}
+
+impl LabelNaming {
+    /// What the gateway's `push.enable-utf8-names` flag means; `None` (no
+    /// such flag: before 1.11) is legacy.
+    pub fn from_flag(utf8_names: Option<bool>) -> LabelNaming {
+        match utf8_names {
+            Some(true) => LabelNaming::Utf8,
+            _ => LabelNaming::Legacy,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LabelNaming::Legacy => "legacy",
+            LabelNaming::Utf8 => "utf8",
+            LabelNaming::Unknown => "unknown",
+        }
+    }
+}
+
+/// A name that a path spells the same way in both modes: legacy-valid and
+/// not starting with `U__` (which a UTF-8 gateway would decode).
+fn same_in_both_modes(name: &str) -> bool {
+    is_valid_label_name(name) && !name.starts_with("U__")
+}
+
+/// The value-encoding escape of prometheus/common, applied always: `U__`,
+/// then `_` as `__`, ASCII letters and digits as they are, any other code
+/// point as `_<lowercase hex>_`. A UTF-8 gateway decodes it back to `name`.
+pub fn escape_label_name(name: &str) -> String {
+    let mut out = String::with_capacity(3 + name.len() * 2);
+    out.push_str("U__");
+    for c in name.chars() {
+        match c {
+            '_' => out.push_str("__"),
+            c if c.is_ascii_alphanumeric() => out.push(c),
+            c => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "_{:x}_", u32::from(c));
+            }
+        }
+    }
+    out
 }
 
 impl GroupingKey {
@@ -46,7 +108,9 @@ impl GroupingKey {
         let mut labels = Vec::new();
         for (name, value) in pairs {
             let (name, value) = (name.into(), value.into());
-            if !is_valid_label_name(&name) {
+            // Any other name can be addressed by some gateway (a UTF-8 one);
+            // whether this one can is the plan's question (`unaddressable`).
+            if name.is_empty() || name.starts_with("__") {
                 return Err(KeyError::InvalidLabelName(name));
             }
             if name == "job" {
@@ -95,27 +159,65 @@ impl GroupingKey {
             .chain(self.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())))
     }
 
-    /// The path below `/metrics/` that addresses exactly this group:
-    /// `job@base64/<b64>/<name>@base64/<b64>...`, URL-safe alphabet without
-    /// padding, and `=` for an empty value (the Pushgateway's spelling of "").
+    /// Why a gateway reading names as `naming` cannot be sent a path that
+    /// means this group, or `None` when it can.
+    pub fn unaddressable(&self, naming: LabelNaming) -> Option<String> {
+        let names = || self.labels.iter().map(|(n, _)| n.as_str());
+        match naming {
+            LabelNaming::Utf8 => None,
+            LabelNaming::Legacy => names().find(|n| !is_valid_label_name(n)).map(|n| {
+                format!(
+                    "label name {} is not a legacy name and the gateway runs without --push.enable-utf8-names, \
+                     so no path can name it (the group comes from a data file written with the flag on); \
+                     start the gateway with the flag to clean it",
+                    quote_label_name(n)
+                )
+            }),
+            LabelNaming::Unknown => names().find(|n| !same_in_both_modes(n)).map(|n| {
+                format!(
+                    "label name {} is spelled differently with and without --push.enable-utf8-names, \
+                     and the gateway's GET /api/v1/status could not be read to tell which it runs; \
+                     pass --label-names utf8 or legacy",
+                    quote_label_name(n)
+                )
+            }),
+        }
+    }
+
+    /// The path below `/metrics/` that addresses exactly this group on a
+    /// gateway reading names as `naming`:
+    /// `job@base64/<b64>/<name>@base64/<b64>...`, every value base64url
+    /// without padding, `=` for an empty value (the Pushgateway's spelling of
+    /// ""). A name is written as it is, except on a UTF-8 gateway where it
+    /// is not a legacy name or starts with `U__`: then it is escaped
+    /// ([`escape_label_name`]), so the gateway decodes it back to itself and
+    /// never to another group's name (`U__foo_2e_bar` raw would be
+    /// `foo.bar`). Only call it for a key that is not
+    /// [`unaddressable`](Self::unaddressable) under `naming`.
     ///
     /// ```
-    /// use pushgateway_janitor::group::GroupingKey;
+    /// use pushgateway_janitor::group::{GroupingKey, LabelNaming};
     ///
     /// let key = GroupingKey::new([("instance", ""), ("job", "a/b")]).unwrap();
-    /// assert_eq!(key.delete_path(), "job@base64/YS9i/instance@base64/=");
+    /// assert_eq!(key.delete_path(LabelNaming::Legacy), "job@base64/YS9i/instance@base64/=");
     /// // Not the same group as {job="a/b"}, which DELETE /metrics/job/a%2Fb
     /// // would address:
     /// let bare = GroupingKey::new([("job", "a/b")]).unwrap();
-    /// assert_eq!(bare.delete_path(), "job@base64/YS9i");
+    /// assert_eq!(bare.delete_path(LabelNaming::Legacy), "job@base64/YS9i");
+    /// let dotted = GroupingKey::new([("job", "x"), ("service.name", "api")]).unwrap();
+    /// assert_eq!(dotted.delete_path(LabelNaming::Utf8), "job@base64/eA/U__service_2e_name@base64/YXBp");
     /// ```
-    pub fn delete_path(&self) -> String {
+    pub fn delete_path(&self, naming: LabelNaming) -> String {
         let mut path = String::with_capacity(16 + self.job.len() * 2);
         for (i, (name, value)) in self.iter().enumerate() {
             if i > 0 {
                 path.push('/');
             }
-            path.push_str(name);
+            if naming == LabelNaming::Utf8 && !same_in_both_modes(name) {
+                path.push_str(&escape_label_name(name));
+            } else {
+                path.push_str(name);
+            }
             path.push_str("@base64/");
             if value.is_empty() {
                 path.push('=');
@@ -127,9 +229,20 @@ impl GroupingKey {
     }
 }
 
+/// A label name as PromQL 3 writes it: bare when it is a legacy name,
+/// else quoted (`"service.name"`).
+pub fn quote_label_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if is_valid_label_name(name) {
+        name.into()
+    } else {
+        format!("{name:?}").into()
+    }
+}
+
 /// Prints the key as a label set, `{job="x",instance="h1"}`, each value
 /// quoted and escaped like a Rust string (`\"`, `\\`, `\n`, `\r`, `\u{1b}`),
-/// so no control character reaches a terminal or a log line raw.
+/// so no control character reaches a terminal or a log line raw; a name
+/// that is not a legacy name is quoted too (`{job="x","service.name"="a"}`).
 impl fmt::Display for GroupingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
@@ -137,7 +250,7 @@ impl fmt::Display for GroupingKey {
             if i > 0 {
                 f.write_str(",")?;
             }
-            write!(f, "{name}={value:?}")?;
+            write!(f, "{}={value:?}", quote_label_name(name))?;
         }
         f.write_str("}")
     }
@@ -199,23 +312,28 @@ mod tests {
 
     #[test]
     fn delete_path_job_only() {
-        assert_eq!(key(&[("job", "x")]).delete_path(), "job@base64/eA");
+        assert_eq!(
+            key(&[("job", "x")]).delete_path(LabelNaming::Legacy),
+            "job@base64/eA"
+        );
     }
 
     #[test]
     fn delete_path_sorts_labels_and_encodes_empty_as_equals() {
         let k = key(&[("zone", "a/b"), ("job", "j"), ("instance", "")]);
-        assert_eq!(
-            k.delete_path(),
-            "job@base64/ag/instance@base64/=/zone@base64/YS9i"
-        );
+        for naming in [LabelNaming::Legacy, LabelNaming::Utf8, LabelNaming::Unknown] {
+            assert_eq!(
+                k.delete_path(naming),
+                "job@base64/ag/instance@base64/=/zone@base64/YS9i"
+            );
+        }
     }
 
     #[test]
     fn delete_path_uses_url_safe_alphabet() {
         // "?>?" encodes to "Pz4/" in the standard alphabet.
         let k = key(&[("job", "?>?")]);
-        assert_eq!(k.delete_path(), "job@base64/Pz4_");
+        assert_eq!(k.delete_path(LabelNaming::Legacy), "job@base64/Pz4_");
     }
 
     #[test]
@@ -231,13 +349,72 @@ mod tests {
         );
         assert_eq!(GroupingKey::new([("job", "")]), Err(KeyError::EmptyJob));
         assert_eq!(
-            GroupingKey::new([("job", "x"), ("a-b", "v")]),
-            Err(KeyError::InvalidLabelName("a-b".into()))
+            GroupingKey::new([("job", "x"), ("__a", "v")]),
+            Err(KeyError::InvalidLabelName("__a".into()))
+        );
+        assert_eq!(
+            GroupingKey::new([("job", "x"), ("", "v")]),
+            Err(KeyError::InvalidLabelName("".into()))
         );
         assert_eq!(
             GroupingKey::new([("job", "x"), ("a", "1"), ("a", "2")]),
             Err(KeyError::DuplicateLabel("a".into()))
         );
+    }
+
+    #[test]
+    fn label_names_are_escaped_as_the_issue_spells_them() {
+        for (name, escaped) in [
+            ("service.name", "U__service_2e_name"),
+            ("könig", "U__k_f6_nig"),
+            ("0day", "U__0day"),
+            ("U__foo_2e_bar", "U__U____foo__2e__bar"),
+            ("a-b", "U__a_2d_b"),
+            ("😀", "U___1f600_"),
+        ] {
+            assert_eq!(escape_label_name(name), escaped, "{name}");
+        }
+    }
+
+    #[test]
+    fn each_mode_writes_names_its_own_way() {
+        let k = key(&[
+            ("job", "x"),
+            ("U__foo_2e_bar", "v"),
+            ("service.name", "api"),
+        ]);
+        // A UTF-8 gateway decodes U__ names: both are escaped.
+        assert_eq!(
+            k.delete_path(LabelNaming::Utf8),
+            "job@base64/eA/U__U____foo__2e__bar@base64/dg/U__service_2e_name@base64/YXBp"
+        );
+        assert!(k.unaddressable(LabelNaming::Utf8).is_none());
+        // A legacy gateway cannot be sent service.name at all.
+        let why = k.unaddressable(LabelNaming::Legacy).unwrap();
+        assert!(
+            why.starts_with("label name \"service.name\" is not a legacy name"),
+            "{why}"
+        );
+        // Unknown: the U__ name means different groups in the two modes.
+        let why = k.unaddressable(LabelNaming::Unknown).unwrap();
+        assert!(
+            why.starts_with("label name U__foo_2e_bar is spelled differently"),
+            "{why}"
+        );
+        let literal = key(&[("job", "x"), ("U__foo_2e_bar", "v")]);
+        assert!(literal.unaddressable(LabelNaming::Legacy).is_none());
+        assert_eq!(
+            literal.delete_path(LabelNaming::Legacy),
+            "job@base64/eA/U__foo_2e_bar@base64/dg"
+        );
+        let plain = key(&[("job", "x"), ("instance", "h")]);
+        assert!(plain.unaddressable(LabelNaming::Unknown).is_none());
+    }
+
+    #[test]
+    fn display_quotes_names_that_are_not_legacy() {
+        let k = key(&[("job", "x"), ("service.name", "api"), ("zone", "a")]);
+        assert_eq!(k.to_string(), r#"{job="x","service.name"="api",zone="a"}"#);
     }
 
     #[test]

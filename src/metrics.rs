@@ -526,6 +526,9 @@ mod tests {
             clock_skew_seconds: None,
             error: error.map(Into::into),
             refused: None,
+            version: None,
+            utf8_names: None,
+            label_names: None,
             groups: Vec::new(),
             summary,
         }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::gateway::{Entry, SkippedGroup};
-use crate::group::{Group, GroupingKey};
+use crate::group::{Group, GroupingKey, LabelNaming};
 use crate::selector::Selector;
 
 /// How long a group may stay silent.
@@ -130,12 +130,29 @@ impl Plan {
     }
 }
 
-/// Decides every entry of one gateway's scan. `now` is Unix seconds.
-pub fn decide(entries: Vec<Entry>, policy: &Policy, now: f64) -> Plan {
+/// The naming mode a pass works in: the one given (`--label-names`), else
+/// what the gateway's status says (`utf8_names`: the flag's value, `None`
+/// before 1.11, which reads names literally), else, when the status could
+/// not be read, `Unknown`.
+pub fn label_naming(
+    configured: Option<LabelNaming>,
+    status: Result<Option<bool>, ()>,
+) -> LabelNaming {
+    match (configured, status) {
+        (Some(naming), _) => naming,
+        (None, Ok(utf8_names)) => LabelNaming::from_flag(utf8_names),
+        (None, Err(())) => LabelNaming::Unknown,
+    }
+}
+
+/// Decides every entry of one gateway's scan. `now` is Unix seconds;
+/// `naming` is how this gateway reads label names (a stale group it cannot
+/// address is skipped, never deleted under another name).
+pub fn decide(entries: Vec<Entry>, policy: &Policy, now: f64, naming: LabelNaming) -> Plan {
     let mut decisions: Vec<Decision> = entries
         .into_iter()
         .map(|entry| match entry {
-            Entry::Group(group) => decide_group(group, policy, now),
+            Entry::Group(group) => decide_group(group, policy, now, naming),
             Entry::Skipped(skipped) => Decision {
                 reason: skipped.reason.clone(),
                 subject: Subject::Skipped(skipped),
@@ -193,7 +210,7 @@ fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<String> {
     None
 }
 
-fn decide_group(group: Group, policy: &Policy, now: f64) -> Decision {
+fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) -> Decision {
     let decision = |group, verdict, threshold, age_seconds, reason| Decision {
         subject: Subject::Group(group),
         verdict,
@@ -240,6 +257,14 @@ fn decide_group(group: Group, policy: &Policy, now: f64) -> Decision {
             format!("{seen}, within {threshold} ({source})"),
         ),
     };
+    // Only a group that would go is skipped for its names: a fresh one is
+    // left alone without a warning.
+    if verdict == Verdict::Stale {
+        if let Some(why) = group.key.unaddressable(naming) {
+            let reason = format!("{reason}; not deleted: {why}");
+            return decision(group, Verdict::Skip, threshold, Some(age), reason);
+        }
+    }
     decision(group, verdict, threshold, Some(age), reason)
 }
 
@@ -323,7 +348,7 @@ mod tests {
             newest_family_time: None,
             last_push_successful: None,
         });
-        let plan = decide(vec![own, other_instance], &p, 1e9);
+        let plan = decide(vec![own, other_instance], &p, 1e9, LabelNaming::Legacy);
         let own = &plan.decisions[0];
         assert_eq!(own.verdict, Verdict::Keep);
         assert!(
@@ -356,6 +381,7 @@ mod tests {
             ],
             &policy(200),
             1600.0,
+            LabelNaming::Legacy,
         );
         assert_eq!(
             verdicts(&plan),
@@ -377,6 +403,7 @@ mod tests {
             vec![group("failing", None, Some(1590.0))],
             &policy(60),
             1600.0,
+            LabelNaming::Legacy,
         );
         assert_eq!(plan.decisions[0].verdict, Verdict::Keep);
         assert!(plan.decisions[0].reason.contains("no push ever succeeded"));
@@ -388,6 +415,7 @@ mod tests {
             vec![group("j", Some(10.0), Some(1590.0))],
             &policy(60),
             1600.0,
+            LabelNaming::Legacy,
         );
         assert_eq!(plan.decisions[0].verdict, Verdict::Keep);
         assert_eq!(plan.decisions[0].age_seconds, Some(10.0));
@@ -395,7 +423,12 @@ mod tests {
 
     #[test]
     fn unknown_age_is_skipped_not_deleted() {
-        let plan = decide(vec![group("j", None, None)], &policy(60), 1600.0);
+        let plan = decide(
+            vec![group("j", None, None)],
+            &policy(60),
+            1600.0,
+            LabelNaming::Legacy,
+        );
         assert_eq!(plan.decisions[0].verdict, Verdict::Skip);
     }
 
@@ -405,14 +438,19 @@ mod tests {
         if let Entry::Group(g) = &mut e {
             g.newest_family_time = Some(100.0);
         }
-        let plan = decide(vec![e], &policy(60), 1600.0);
+        let plan = decide(vec![e], &policy(60), 1600.0, LabelNaming::Legacy);
         assert_eq!(plan.decisions[0].verdict, Verdict::Stale);
         assert!(plan.decisions[0].reason.contains("time stamp"));
     }
 
     #[test]
     fn a_clock_behind_the_gateway_keeps_groups() {
-        let plan = decide(vec![group("j", Some(2000.0), None)], &policy(60), 1600.0);
+        let plan = decide(
+            vec![group("j", Some(2000.0), None)],
+            &policy(60),
+            1600.0,
+            LabelNaming::Legacy,
+        );
         assert_eq!(plan.decisions[0].verdict, Verdict::Keep);
         assert_eq!(plan.decisions[0].age_seconds, Some(-400.0));
     }
@@ -429,6 +467,7 @@ mod tests {
             ],
             &policy(60),
             1600.0,
+            LabelNaming::Legacy,
         );
         assert_eq!(plan.decisions[0].verdict, Verdict::Stale);
         assert_eq!(plan.decisions[1].verdict, Verdict::Skip);
@@ -445,7 +484,7 @@ mod tests {
     fn max_deletes_refuses_the_whole_plan() {
         let mut p = policy(60);
         p.caps.max_deletes = Some(2);
-        let plan = decide(stale_groups(3, 1), &p, 1600.0);
+        let plan = decide(stale_groups(3, 1), &p, 1600.0, LabelNaming::Legacy);
         assert!(plan
             .refused_by
             .as_deref()
@@ -460,21 +499,28 @@ mod tests {
         assert_eq!(refused, 3);
         // At the cap exactly, the plan goes ahead.
         p.caps.max_deletes = Some(3);
-        assert_eq!(decide(stale_groups(3, 1), &p, 1600.0).stale().count(), 3);
+        assert_eq!(
+            decide(stale_groups(3, 1), &p, 1600.0, LabelNaming::Legacy)
+                .stale()
+                .count(),
+            3
+        );
     }
 
     #[test]
     fn max_delete_ratio_counts_every_scanned_group() {
         let mut p = policy(60);
         p.caps.max_delete_ratio = Some(0.5);
-        let plan = decide(stale_groups(3, 3), &p, 1600.0);
+        let plan = decide(stale_groups(3, 3), &p, 1600.0, LabelNaming::Legacy);
         assert_eq!(plan.stale().count(), 3, "3 of 6 is not over 0.5");
-        let plan = decide(stale_groups(4, 3), &p, 1600.0);
+        let plan = decide(stale_groups(4, 3), &p, 1600.0, LabelNaming::Legacy);
         assert_eq!(plan.stale().count(), 0);
         assert!(plan.refused_by.unwrap().contains("4 of 7 groups"));
         // Nothing stale is never refused, even with a zero ratio.
         p.caps.max_delete_ratio = Some(0.0);
-        assert!(decide(stale_groups(0, 3), &p, 1600.0).refused_by.is_none());
+        assert!(decide(stale_groups(0, 3), &p, 1600.0, LabelNaming::Legacy)
+            .refused_by
+            .is_none());
     }
 
     fn sel(text: &str) -> Selector {
@@ -509,6 +555,7 @@ mod tests {
             ],
             &p,
             1600.0,
+            LabelNaming::Legacy,
         );
         let by_job = |job: &str| {
             plan.decisions
@@ -542,6 +589,7 @@ mod tests {
             ],
             &p,
             1600.0,
+            LabelNaming::Legacy,
         );
         assert_eq!(
             verdicts(&plan),
@@ -563,7 +611,8 @@ mod tests {
                 group("v", Some(1.0), None)
             ],
             &p,
-            1600.0
+            1600.0,
+            LabelNaming::Legacy
         )
         .refused_by
         .is_none());
@@ -575,7 +624,12 @@ mod tests {
         for (stale, total, ratio) in [(29, 50, 0.58), (57, 100, 0.57), (1, 3, 1.0 / 3.0)] {
             let mut p = policy(60);
             p.caps.max_delete_ratio = Some(ratio);
-            let plan = decide(stale_groups(stale, total - stale), &p, 1600.0);
+            let plan = decide(
+                stale_groups(stale, total - stale),
+                &p,
+                1600.0,
+                LabelNaming::Legacy,
+            );
             assert!(plan.refused_by.is_none(), "{stale}/{total} at {ratio}");
             assert_eq!(plan.stale().count(), stale);
         }
@@ -589,7 +643,12 @@ mod tests {
             threshold: Threshold::After(Duration::from_millis(1500)),
             text: r#"{job="j"}=1500ms"#.into(),
         }];
-        let plan = decide(vec![group("j", Some(1.0), None)], &p, 1600.0);
+        let plan = decide(
+            vec![group("j", Some(1.0), None)],
+            &p,
+            1600.0,
+            LabelNaming::Legacy,
+        );
         assert!(
             plan.decisions[0]
                 .reason

@@ -39,6 +39,13 @@ pub struct GatewayReport {
     pub error: Option<String>,
     /// Which safety cap refused this gateway's plan; then nothing was sent.
     pub refused: Option<String>,
+    /// The gateway's version from GET /api/v1/status; null when unread.
+    pub version: Option<String>,
+    /// Its `push.enable-utf8-names` flag; null before 1.11 or when unread.
+    pub utf8_names: Option<bool>,
+    /// The naming mode the pass worked in: `utf8`, `legacy` or `unknown`;
+    /// null when the gateway was not scanned.
+    pub label_names: Option<&'static str>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
 }
@@ -321,6 +328,9 @@ impl Report {
                 }
             }
             write!(out, "; {} kept, {} skipped", s.kept, s.skipped)?;
+            if let Some(why) = most_common_skip_reason(&gw.groups) {
+                write!(out, " (most often: {why})")?;
+            }
             if s.ignored > 0 {
                 write!(out, ", {} ignored", s.ignored)?;
             }
@@ -333,6 +343,25 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// Why most skipped groups were skipped: the part of each reason after its
+/// age ("not deleted: ..." for a name the gateway cannot be sent), counted.
+fn most_common_skip_reason(groups: &[GroupReport]) -> Option<&str> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for g in groups.iter().filter(|g| g.action == Action::Skipped) {
+        let why = g
+            .reason
+            .rsplit_once("not deleted: ")
+            .map_or(g.reason.as_str(), |(_, why)| why);
+        match counts.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((why, 1)),
+        }
+    }
+    // The first of the most frequent, so the line is stable.
+    let max = counts.iter().map(|(_, n)| *n).max()?;
+    counts.into_iter().find(|(_, n)| *n == max).map(|(w, _)| w)
 }
 
 /// Unix seconds as RFC 3339 UTC with millisecond precision (the gateway's

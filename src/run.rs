@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClockSource, Config};
 use crate::gateway::{redact_url_text, Entry, Gateway};
-use crate::group::GroupingKey;
+use crate::group::{GroupingKey, LabelNaming};
 use crate::plan::{self, AfterDelete, Decision, Subject, Verdict};
 use crate::report::{rfc3339, Action, GatewayReport, GroupReport, LabelSet, Report, Summary};
 
@@ -74,6 +74,9 @@ async fn run_gateway(
             clock_skew_seconds: None,
             error: Some(error),
             refused: None,
+            version: None,
+            utf8_names: None,
+            label_names: None,
             groups: Vec::new(),
             summary: Summary::default(),
         }
@@ -84,8 +87,10 @@ async fn run_gateway(
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
-    let scan = tokio::select! {
-        scan = gateway.scan() => scan,
+    // The status is read every pass, beside the scan: the flag can change
+    // across a restart while the data file stays.
+    let (scan, status) = tokio::select! {
+        both = async { tokio::join!(gateway.scan(), gateway.status()) } => both,
         () = stop.cancelled() => {
             return failed(shown, "interrupted by a signal before the scan finished".into())
         }
@@ -105,8 +110,30 @@ async fn run_gateway(
         }
         (ClockSource::Local, _) => (local, "local"),
     };
-    tracing::info!(gateway = %shown, groups = scan.entries.len(), clock = clock_name, "scanned");
-    let plan = plan::decide(scan.entries, &config.policy, now);
+    let naming = plan::label_naming(
+        config.label_names,
+        status.as_ref().map(|s| s.utf8_names).map_err(|_| ()),
+    );
+    match (&status, config.label_names) {
+        (Err(e), None) => tracing::warn!(
+            gateway = %shown,
+            "{e}; the naming mode is unknown: stale groups with label names that \
+             --push.enable-utf8-names changes are skipped (--label-names utf8|legacy sets the mode)"
+        ),
+        (Ok(s), Some(given)) if LabelNaming::from_flag(s.utf8_names) != given => tracing::warn!(
+            gateway = %shown,
+            "--label-names {} but the gateway reports push.enable-utf8-names={}",
+            given.name(),
+            s.utf8_names.unwrap_or(false)
+        ),
+        _ => {}
+    }
+    let (version, utf8_names) = match status {
+        Ok(s) => (s.version, s.utf8_names),
+        Err(_) => (None, None),
+    };
+    tracing::info!(gateway = %shown, groups = scan.entries.len(), clock = clock_name, label_names = naming.name(), "scanned");
+    let plan = plan::decide(scan.entries, &config.policy, now, naming);
     if let Some(why) = &plan.refused_by {
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
     }
@@ -115,6 +142,7 @@ async fn run_gateway(
     if !config.dry_run {
         delete_stale(
             &gateway,
+            naming,
             &plan.decisions,
             config.concurrency.max(1),
             &mut outcomes,
@@ -139,6 +167,9 @@ async fn run_gateway(
         clock_skew_seconds: skew,
         error: None,
         refused: plan.refused_by,
+        version,
+        utf8_names,
+        label_names: Some(naming.name()),
         groups,
         summary,
     }
@@ -154,6 +185,7 @@ fn stale_key(d: &Decision) -> Option<&GroupingKey> {
 /// Sends the DELETEs, at most `concurrency` at a time.
 async fn delete_stale(
     gateway: &Gateway,
+    naming: LabelNaming,
     decisions: &[Decision],
     concurrency: usize,
     outcomes: &mut [Outcome],
@@ -164,7 +196,7 @@ async fn delete_stale(
         .filter_map(|(i, d)| stale_key(d).map(|key| (i, key)));
     let results: Vec<(usize, Outcome)> = futures_util::stream::iter(stale)
         .map(|(i, key)| async move {
-            match gateway.delete(key).await {
+            match gateway.delete(key, naming).await {
                 Ok(()) => {
                     tracing::info!(group = %key, "deleted");
                     (i, Outcome::Accepted)
@@ -305,6 +337,14 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
         reason: d.reason.clone(),
         error,
     };
+    // Once per pass, here: the verification re-scans do not repeat it.
+    if d.verdict == Verdict::Skip {
+        let labels = match &d.subject {
+            Subject::Group(g) => g.key.to_string(),
+            Subject::Skipped(s) => LabelSet(s.labels.clone()).to_string(),
+        };
+        tracing::warn!(group = %labels, "skipped: {}", d.reason);
+    }
     match &d.subject {
         Subject::Group(g) => GroupReport {
             labels: LabelSet(
@@ -319,12 +359,9 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
             last_push_successful: g.last_push_successful,
             ..base
         },
-        Subject::Skipped(s) => {
-            tracing::warn!(labels = %LabelSet(s.labels.clone()), "skipped: {}", s.reason);
-            GroupReport {
-                labels: LabelSet(s.labels.clone()),
-                ..base
-            }
-        }
+        Subject::Skipped(s) => GroupReport {
+            labels: LabelSet(s.labels.clone()),
+            ..base
+        },
     }
 }

@@ -14,9 +14,11 @@
 //! * Prometheus also rejects selectors whose every matcher matches the empty
 //!   string, such as `{instance=""}`. Against grouping keys that is a useful
 //!   question ("groups pushed without an instance label"), so it is accepted.
-//! * Label names must be grouping-label names (`[a-zA-Z_][a-zA-Z0-9_]*`), and
-//!   `__name__` is refused: a grouping key has no metric name, so such a
-//!   matcher could only ever match nothing or everything.
+//! * Label names may be quoted (`{"service.name"="api"}`, as PromQL 3 writes
+//!   the names a Pushgateway with `--push.enable-utf8-names` accepts); names
+//!   starting with `__` are refused (reserved; `__name__` in particular: a
+//!   grouping key has no metric name, so such a matcher could only ever match
+//!   nothing or everything).
 //!
 //! Regexes are fully anchored exactly as Prometheus anchors them,
 //! `^(?s:re)$`: `=~"flink"` does not match `flinkjob`, and `.` also matches a
@@ -73,7 +75,7 @@ pub enum SelectorError {
     },
     #[error("invalid selector '{}': metric name {name:?} given, but a grouping key has no metric name; write only the braces, e.g. {{job=\"x\"}}", shown(.input))]
     MetricName { input: String, name: String },
-    #[error("invalid selector '{}': label name {name:?} cannot occur in a grouping key (grouping label names match [a-zA-Z_][a-zA-Z0-9_]*)", shown(.input))]
+    #[error("invalid selector '{}': label name {name:?} cannot occur in a grouping key (names starting with \"__\" are reserved)", shown(.input))]
     InvalidLabelName { input: String, name: String },
     #[error("invalid selector '{}': 'or' between matchers is not supported; give the flag once per alternative", shown(.input))]
     OrMatchers { input: String },
@@ -171,7 +173,9 @@ impl Selector {
                     name: m.value,
                 });
             }
-            if !is_valid_label_name(&m.name) {
+            // Quoted names (PromQL 3: `{"service.name"="api"}`) are grouping
+            // label names too, on gateways with --push.enable-utf8-names.
+            if m.name.is_empty() || m.name.starts_with("__") {
                 return Err(SelectorError::InvalidLabelName {
                     input: err_input(),
                     name: m.name,
@@ -538,6 +542,11 @@ mod tests {
         let k = key(&[("job", "x"), ("env", "prod")]);
         assert!(sel(" {\n  job = \"x\" ,\n  env=~'p.*',\n}\n").matches(&k));
         assert!(sel(r#"{"job"="x"}"#).matches(&k));
+        // UTF-8 names (Pushgateway 1.11 with --push.enable-utf8-names).
+        let otel = key(&[("job", "api"), ("service.name", "checkout"), ("könig", "ö")]);
+        assert!(sel(r#"{"service.name"="checkout", job=~"a.*"}"#).matches(&otel));
+        assert!(sel(r#"{'könig'='ö'}"#).matches(&otel));
+        assert!(!sel(r#"{"service.name"!="checkout"}"#).matches(&otel));
     }
 
     #[test]
@@ -565,7 +574,7 @@ mod tests {
             (r#"{job<"x"}"#, r#"invalid selector '{job<"x"}': unexpected character inside braces: '<'"#),
             (r#"{1job="x"}"#, r#"invalid selector '{1job="x"}': unexpected character inside braces: '1'"#),
             (r#"{job-name="x"}"#, r#"invalid selector '{job-name="x"}': unexpected character inside braces: '-'"#),
-            (r#"{"a.b"="x"}"#, r#"invalid selector '{"a.b"="x"}': label name "a.b" cannot occur in a grouping key (grouping label names match [a-zA-Z_][a-zA-Z0-9_]*)"#),
+            (r#"{"__a"="x"}"#, r#"invalid selector '{"__a"="x"}': label name "__a" cannot occur in a grouping key (names starting with "__" are reserved)"#),
             (r#"{job}"#, r#"invalid selector '{job}': invalid label matcher, expected label matching operator after 'job'"#),
             (r#"{job=~"("}"#, r#"invalid selector '{job=~"("}': invalid regex "(": unclosed group at character 1 of the regex"#),
             (r#"{job=~"x", env=~"[z-a]"}"#, r#"invalid selector '{job=~"x", env=~"[z-a]"}': invalid regex "[z-a]": invalid character class range, the start must be <= the end at character 2 of the regex"#),

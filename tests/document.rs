@@ -398,5 +398,9 @@ fn the_key_is_exactly_the_labels_object_never_a_series_label() {
         panic!("{entries:?}")
     };
     assert_eq!(g.key.get("instance"), Some(""));
-    assert_eq!(g.key.delete_path(), "job@base64/ag/instance@base64/=");
+    assert_eq!(
+        g.key
+            .delete_path(pushgateway_janitor::group::LabelNaming::Legacy),
+        "job@base64/ag/instance@base64/="
+    );
 }

@@ -16,7 +16,7 @@ use reqwest::{StatusCode, Url};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::errors::error_chain;
-use crate::group::GroupingKey;
+use crate::group::{GroupingKey, LabelNaming};
 pub use document::{DocumentError, Entry, SkippedGroup};
 pub use retry::RetryPolicy;
 use retry::{retrying, Failure};
@@ -292,8 +292,8 @@ impl Gateway {
     /// Only 202 Accepted counts as success; the gateway queues the deletion.
     /// Deleting one grouping key is idempotent, so failures that may pass
     /// (connection, timeout, 429, 5xx) are retried.
-    pub async fn delete(&self, key: &GroupingKey) -> Result<(), DeleteError> {
-        let suffix = format!("/metrics/{}", key.delete_path());
+    pub async fn delete(&self, key: &GroupingKey, naming: LabelNaming) -> Result<(), DeleteError> {
+        let suffix = format!("/metrics/{}", key.delete_path(naming));
         let path = self.shown(&suffix);
         let url = self.url_for(&suffix);
         let what = format!("DELETE {path}");
@@ -333,7 +333,9 @@ impl Gateway {
     /// gateway replaces only the metric families the body holds, so a family
     /// left out keeps its previous value.
     pub async fn push(&self, key: &GroupingKey, body: String) -> Result<(), PushError> {
-        let suffix = format!("/metrics/{}", key.delete_path());
+        // The janitor's own key: legacy names that read the same in every
+        // naming mode.
+        let suffix = format!("/metrics/{}", key.delete_path(LabelNaming::Legacy));
         let path = self.shown(&suffix);
         let url = self.url_for(&suffix);
         let what = format!("POST {path}");
@@ -367,6 +369,92 @@ impl Gateway {
             ))
         })
         .await
+    }
+}
+
+/// What `GET /api/v1/status` says about the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// `data.build_information.version`.
+    pub version: Option<String>,
+    /// `data.flags["push.enable-utf8-names"]`: `None` before 1.11, which
+    /// has no such flag (and reads names literally).
+    pub utf8_names: Option<bool>,
+}
+
+#[derive(serde::Deserialize)]
+struct StatusDocument {
+    status: String,
+    data: StatusData,
+}
+
+#[derive(serde::Deserialize)]
+struct StatusData {
+    #[serde(default)]
+    build_information: std::collections::HashMap<String, String>,
+    flags: std::collections::HashMap<String, String>,
+}
+
+/// A status document is a few KiB; anything much larger is not one.
+const STATUS_MAX_BYTES: usize = 1 << 20;
+
+impl Gateway {
+    /// `GET {base}/api/v1/status`, once (no retries: a gateway whose status
+    /// cannot be read is still scanned, in naming mode `unknown`). The error
+    /// is one line for the log and the skip reasons.
+    pub async fn status(&self) -> Result<Status, String> {
+        const PATH: &str = "/api/v1/status";
+        let shown = self.shown(PATH);
+        let response = self
+            .client
+            .get(self.url_for(PATH))
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, user_agent())
+            .send()
+            .await
+            .map_err(|e| format!("GET {shown}: {}", request_cause(e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("GET {shown}: HTTP {status}"));
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("GET {shown}: {}", request_cause(e)))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > STATUS_MAX_BYTES {
+                return Err(format!(
+                    "GET {shown}: not the Pushgateway's status (over 1 MiB)"
+                ));
+            }
+        }
+        let document: StatusDocument = serde_json::from_slice(&body)
+            .map_err(|e| format!("GET {shown}: not the Pushgateway's status document ({e})"))?;
+        if document.status != "success" {
+            return Err(format!("GET {shown}: status {:?}", document.status));
+        }
+        let utf8_names = match document
+            .data
+            .flags
+            .get("push.enable-utf8-names")
+            .map(String::as_str)
+        {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => {
+                return Err(format!(
+                    "GET {shown}: push.enable-utf8-names is {other:?}, neither true nor false"
+                ))
+            }
+        };
+        Ok(Status {
+            version: document.data.build_information.get("version").cloned(),
+            utf8_names,
+        })
     }
 }
 
@@ -479,7 +567,10 @@ mod tests {
     fn delete_url_keeps_encoding_characters() {
         let g = gw("http://h:9091/p");
         let key = GroupingKey::new([("job", "a/b"), ("instance", "")]).unwrap();
-        let url = g.url_for(&format!("/metrics/{}", key.delete_path()));
+        let url = g.url_for(&format!(
+            "/metrics/{}",
+            key.delete_path(LabelNaming::Legacy)
+        ));
         assert_eq!(
             url.as_str(),
             "http://h:9091/p/metrics/job@base64/YS9i/instance@base64/="

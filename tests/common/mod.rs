@@ -5,6 +5,8 @@
 
 pub mod mock;
 
+pub mod proxy;
+
 pub mod secure;
 
 use std::collections::BTreeMap;
@@ -40,7 +42,39 @@ pub fn pushgateway_bin() -> PathBuf {
     );
 }
 
-fn free_port() -> u16 {
+/// A Pushgateway 1.11 or later, for what only 1.11 has
+/// (`--push.enable-utf8-names`): `PUSHGATEWAY_BIN_1_11` (scripts/test.sh
+/// fetches Debian's package and sets it), else the default binary when it is
+/// that new. Missing is a failure, never a skip.
+pub fn pushgateway_bin_1_11() -> PathBuf {
+    if let Some(bin) = std::env::var_os("PUSHGATEWAY_BIN_1_11") {
+        return PathBuf::from(bin);
+    }
+    let bin = pushgateway_bin();
+    let version = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&[o.stdout, o.stderr].concat()).into_owned())
+        .unwrap_or_default();
+    let minor = version
+        .split_whitespace()
+        .skip_while(|w| *w != "version")
+        .nth(1)
+        .and_then(|v| v.strip_prefix("1."))
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse::<u32>().ok());
+    match minor {
+        Some(m) if m >= 11 => bin,
+        _ => panic!(
+            "these tests need Pushgateway 1.11 or later ({} is {}): run scripts/test.sh, \
+             which fetches Debian's 1.11 package, or set PUSHGATEWAY_BIN_1_11",
+            bin.display(),
+            version.lines().next().unwrap_or("of unknown version")
+        ),
+    }
+}
+
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -65,16 +99,46 @@ impl Pushgateway {
     /// Starts one with extra flags (e.g. `--web.route-prefix=/pgw`); the URL
     /// is the root, callers append a prefix themselves.
     pub fn start_with(extra: &[&str]) -> Pushgateway {
-        let bin = pushgateway_bin();
+        Self::start_bin(&pushgateway_bin(), extra)
+    }
+
+    /// Starts `bin` with extra flags and a persistence file of its own.
+    pub fn start_bin(bin: &std::path::Path, extra: &[&str]) -> Pushgateway {
+        Self::start_in(bin, extra, tempfile::tempdir().unwrap())
+    }
+
+    /// Stops this gateway the way an operator does (SIGTERM: it writes its
+    /// persistence file) and starts `bin` with `extra` on (a copy of) that
+    /// file, on a new port: the data outlives the flags.
+    pub fn restart(mut self, bin: &std::path::Path, extra: &[&str]) -> Pushgateway {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "could not send SIGTERM to the Pushgateway");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "the Pushgateway did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(self._dir.path().join("pg.db"), dir.path().join("pg.db"))
+            .expect("the Pushgateway wrote no persistence file on SIGTERM");
+        Self::start_in(bin, extra, dir)
+    }
+
+    fn start_in(bin: &std::path::Path, extra: &[&str], data: tempfile::TempDir) -> Pushgateway {
+        let mut data = Some(data);
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
         // A free port can be taken between the probe and the bind: retry.
         for _ in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
+            let dir = data.take().unwrap_or_else(|| tempfile::tempdir().unwrap());
             let port = free_port();
-            let mut child = Command::new(&bin)
+            let mut child = Command::new(bin)
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg(format!(
                     "--persistence.file={}",
@@ -115,6 +179,7 @@ impl Pushgateway {
             }
             let _ = child.kill();
             let _ = child.wait();
+            data = Some(dir);
         }
         panic!("the Pushgateway did not become ready");
     }
@@ -122,13 +187,24 @@ impl Pushgateway {
     /// `PUT`s `body` (text exposition format) to the group `key`, every
     /// value base64url-encoded, and returns the HTTP status.
     pub fn push(&self, key: &[(&str, &str)], body: &str) -> u16 {
-        self.client
-            .put(format!("{}/metrics/{}", self.url, path_for(key)))
+        self.push_path(&path_for(key), body)
+    }
+
+    /// `PUT`s `body` to `/metrics/{path}` as written (for names a test
+    /// spells by hand, `U__...`). A push whose connection the gateway drops
+    /// (1.11.0 does that instead of answering 400) counts as a rejection:
+    /// 400.
+    pub fn push_path(&self, path: &str, body: &str) -> u16 {
+        match self
+            .client
+            .put(format!("{}/metrics/{path}", self.url))
             .body(body.to_owned())
             .send()
-            .unwrap()
-            .status()
-            .as_u16()
+        {
+            Ok(response) => response.status().as_u16(),
+            Err(e) if e.is_connect() || e.is_timeout() => panic!("push to {path}: {e}"),
+            Err(_) => 400,
+        }
     }
 
     /// Pushes one gauge `name` and asserts the push was accepted.
@@ -272,6 +348,9 @@ pub struct GatewayReport {
     pub clock_skew_seconds: Option<f64>,
     pub error: Option<String>,
     pub refused: Option<String>,
+    pub version: Option<String>,
+    pub utf8_names: Option<bool>,
+    pub label_names: Option<String>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
 }

@@ -1,0 +1,106 @@
+//! A loopback HTTP proxy in front of a real Pushgateway that refuses some
+//! paths, as a reverse proxy exposing only part of the API does: the real
+//! gateway answers everything else. One request per connection (it asks
+//! the gateway to close), which is all the janitor's client needs.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub struct Proxy {
+    pub url: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Forwards to `upstream` (`http://127.0.0.1:PORT`); a request whose
+    /// path starts with any of `refused` gets 403 without reaching it.
+    pub fn refusing(upstream: &str, refused: &[&str]) -> Proxy {
+        let upstream = upstream
+            .strip_prefix("http://")
+            .expect("an http:// upstream")
+            .trim_end_matches('/')
+            .to_owned();
+        let refused: Vec<String> = refused.iter().map(|s| s.to_string()).collect();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let upstream = upstream.clone();
+                        let refused = refused.clone();
+                        std::thread::spawn(move || {
+                            let _ = serve(client, &upstream, &refused);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Proxy {
+            url,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(mut client: TcpStream, upstream: &str, refused: &[String]) -> std::io::Result<()> {
+    client.set_nonblocking(false)?;
+    client.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    client.read_exact(&mut body)?;
+    if refused.iter().any(|p| path.starts_with(p.as_str())) {
+        client.write_all(
+            b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: close\r\n\r\nforbidden\n",
+        )?;
+        return client.shutdown(Shutdown::Both);
+    }
+    let mut out = TcpStream::connect(upstream)?;
+    let mut lines = head.trim_end().split("\r\n");
+    let mut forwarded = format!("{}\r\n", lines.next().unwrap_or_default());
+    for line in lines.filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
+        forwarded.push_str(line);
+        forwarded.push_str("\r\n");
+    }
+    forwarded.push_str("Connection: close\r\n\r\n");
+    out.write_all(forwarded.as_bytes())?;
+    out.write_all(&body)?;
+    std::io::copy(&mut out, &mut client)?;
+    client.shutdown(Shutdown::Both)
+}
