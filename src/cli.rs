@@ -115,7 +115,9 @@ pub struct Args {
     /// Safety cap: delete nothing if more than this share would go.
     ///
     /// Safety cap: when a gateway's plan would delete more than this share
-    /// (0 to 1) of its scanned groups, delete none there (exit 3).
+    /// (0 to 1) of the groups it considered (selected by --select, or all,
+    /// and addressable; not the ignored or skipped ones), delete none there
+    /// (exit 3).
     #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
     pub max_delete_ratio: Option<f64>,
 
@@ -141,7 +143,7 @@ pub struct Args {
     ///
     /// After deleting, re-scan for up to this long until every deleted group
     /// is gone (or pushed again); groups still there are still_present (exit 4).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_positive_duration)]
     pub verify_timeout: Duration,
 
     /// Do not re-scan after deleting.
@@ -395,10 +397,18 @@ pub enum ClockArg {
 }
 
 /// A duration, or `never`.
+/// A duration greater than zero, or `never`. Zero would make every group
+/// stale at once: with no cap, a wipe of the gateway.
 pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
     match text.trim() {
         "never" => Ok(Threshold::Never),
-        other => parse_duration(other).map(Threshold::After),
+        other => match parse_duration(other)? {
+            d if d.is_zero() => Err(
+                "must be greater than zero (0 would delete every group; 'never' keeps them forever)"
+                    .into(),
+            ),
+            d => Ok(Threshold::After(d)),
+        },
     }
 }
 
@@ -771,7 +781,8 @@ impl Args {
 
     /// The log level the counted flags ask for (0 = warn).
     pub fn verbosity(&self) -> i8 {
-        self.verbose as i8 - self.quiet as i8
+        // Counted in u8: -v repeated 200 times must not wrap to quiet.
+        (i16::from(self.verbose) - i16::from(self.quiet)).clamp(-2, 3) as i8
     }
 
     pub fn into_config(self) -> Config {
@@ -904,6 +915,25 @@ mod tests {
         assert!(parse_ratio("1.5").is_err());
         assert!(parse_ratio("-0.1").is_err());
         assert_eq!(parse_ratio("0.25"), Ok(0.25));
+    }
+
+    #[test]
+    fn a_zero_threshold_or_verify_timeout_is_a_usage_error() {
+        // Before: accepted, and with no cap a 0s threshold deletes every group.
+        for zero in ["0s", "0", "0ms"] {
+            let e = parse_threshold(zero).unwrap_err();
+            assert!(e.starts_with("must be greater than zero"), "{zero}: {e}");
+        }
+        assert!(parse_rule(r#"{job="x"}=0s"#).is_err());
+        let e = Args::try_parse_from(["pgj", "--url", "http://a", "--verify-timeout", "0s"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn many_v_flags_do_not_wrap_to_quiet() {
+        let many = format!("-{}", "v".repeat(200));
+        let args = Args::try_parse_from(["pgj", "--url", "http://a", many.as_str()]).unwrap();
+        assert_eq!(args.verbosity(), 3);
     }
 
     #[test]

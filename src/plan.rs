@@ -29,7 +29,7 @@ impl Threshold {
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Threshold::After(d) => write!(f, "{}", humantime::format_duration(*d)),
+            Threshold::After(d) => f.write_str(&human_threshold(*d)),
             Threshold::Never => f.write_str("never"),
         }
     }
@@ -181,14 +181,20 @@ pub fn decide(entries: Vec<Entry>, policy: &Policy, now: f64, naming: LabelNamin
     }
 }
 
-/// Which cap, if any, the plan's deletions exceed. The ratio is over every
-/// group the scan returned, skipped and ignored ones included.
+/// Which cap, if any, the plan's deletions exceed. The ratio is over the
+/// groups the run considered: those a `--select` chose (all without one)
+/// and that can be judged and addressed; ignored and skipped groups would
+/// only water it down (2 stale of 2 selected is 100%, whatever else the
+/// gateway holds).
 fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<String> {
     let stale = decisions
         .iter()
         .filter(|d| d.verdict == Verdict::Stale)
         .count() as u64;
-    let scanned = decisions.len() as u64;
+    let scanned = decisions
+        .iter()
+        .filter(|d| !matches!(d.verdict, Verdict::Ignore | Verdict::Skip))
+        .count() as u64;
     if let Some(max) = caps.max_deletes {
         if stale > max {
             return Some(format!(
@@ -202,7 +208,7 @@ fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<String> {
         // the plan must go ahead.
         if stale > 0 && stale as f64 / scanned as f64 > max {
             return Some(format!(
-                "refused by --max-delete-ratio {max}: the plan deletes {stale} of {scanned} groups ({:.1}%)",
+                "refused by --max-delete-ratio {max}: the plan deletes {stale} of the {scanned} groups considered ({:.1}%)",
                 100.0 * stale as f64 / scanned as f64
             ));
         }
@@ -291,7 +297,8 @@ pub fn after_delete(before: Option<f64>, seen: Option<Option<f64>>) -> AfterDele
     }
 }
 
-/// Whole seconds in humantime's style (`2h 3m 5s`); negative ages (a clock
+/// An age in Prometheus' style, largest units first and whole seconds:
+/// `2d3h2m`, `14m42s`, `9y12w` for the absurd; negative ages (a clock
 /// behind the gateway's) keep their sign.
 pub fn human_seconds(secs: f64) -> String {
     // Under a second either way is "0s": the server clock's whole-second
@@ -302,12 +309,37 @@ pub fn human_seconds(secs: f64) -> String {
     } else {
         secs.abs().round() as u64
     };
-    let text = humantime::format_duration(Duration::from_secs(whole)).to_string();
+    let mut text = String::new();
+    let mut rest = whole;
+    for (unit, size) in [("y", 365 * 86_400), ("w", 7 * 86_400), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if rest >= size {
+            text.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    if text.is_empty() {
+        text.push_str("0s");
+    }
     if secs < 0.0 && whole > 0 {
         format!("-{text}")
     } else {
         text
     }
+}
+
+/// A threshold in the largest unit that holds it exactly, as people write
+/// them: `26h` (not `1d2h`), `90s`, `10m`, `1500ms`, `1d`, `2w`.
+pub fn human_threshold(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    for (unit, size) in [("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+        if ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
 }
 
 #[cfg(test)]
@@ -393,7 +425,7 @@ mod tests {
         );
         assert_eq!(
             plan.decisions[2].reason,
-            "last push 10m ago, longer than 3m 20s (--threshold)"
+            "last push 10m ago, longer than 200s (--threshold)"
         );
     }
 
@@ -508,14 +540,17 @@ mod tests {
     }
 
     #[test]
-    fn max_delete_ratio_counts_every_scanned_group() {
+    fn max_delete_ratio_counts_the_considered_groups() {
         let mut p = policy(60);
         p.caps.max_delete_ratio = Some(0.5);
         let plan = decide(stale_groups(3, 3), &p, 1600.0, LabelNaming::Legacy);
         assert_eq!(plan.stale().count(), 3, "3 of 6 is not over 0.5");
         let plan = decide(stale_groups(4, 3), &p, 1600.0, LabelNaming::Legacy);
         assert_eq!(plan.stale().count(), 0);
-        assert!(plan.refused_by.unwrap().contains("4 of 7 groups"));
+        assert!(plan
+            .refused_by
+            .unwrap()
+            .contains("4 of the 7 groups considered"));
         // Nothing stale is never refused, even with a zero ratio.
         p.caps.max_delete_ratio = Some(0.0);
         assert!(decide(stale_groups(0, 3), &p, 1600.0, LabelNaming::Legacy)
@@ -602,20 +637,24 @@ mod tests {
         assert!(plan.decisions[1]
             .reason
             .contains(r#"--keep '{job="precious"}'"#));
-        // Ignored groups count toward the ratio's denominator but are never stale.
+        // Ignored groups do not water the ratio down. Before: 1 stale of 3
+        // scanned was 33%, under a 0.34 cap, and went ahead; the run
+        // considered one group and would delete all of it.
         p.caps.max_delete_ratio = Some(0.34);
-        assert!(decide(
+        let plan = decide(
             vec![
                 group("plain", Some(1.0), None),
                 group("u", Some(1.0), None),
-                group("v", Some(1.0), None)
+                group("v", Some(1.0), None),
             ],
             &p,
             1600.0,
-            LabelNaming::Legacy
-        )
-        .refused_by
-        .is_none());
+            LabelNaming::Legacy,
+        );
+        assert_eq!(
+            plan.refused_by.as_deref(),
+            Some("refused by --max-delete-ratio 0.34: the plan deletes 1 of the 1 groups considered (100.0%)")
+        );
     }
 
     #[test]
@@ -652,7 +691,7 @@ mod tests {
         assert!(
             plan.decisions[0]
                 .reason
-                .ends_with(r#"longer than 1s 500ms (--rule '{job="j"}=1500ms')"#),
+                .ends_with(r#"longer than 1500ms (--rule '{job="j"}=1500ms')"#),
             "{}",
             plan.decisions[0].reason
         );
@@ -685,9 +724,27 @@ mod tests {
     }
 
     #[test]
+    fn thresholds_print_as_people_write_them() {
+        for (secs_ms, text) in [
+            (26 * 3_600_000, "26h"),
+            (86_400_000, "1d"),
+            (90_000, "90s"),
+            (600_000, "10m"),
+            (1500, "1500ms"),
+            (14 * 86_400_000, "2w"),
+            (5_400_000, "90m"),
+        ] {
+            assert_eq!(human_threshold(Duration::from_millis(secs_ms)), text);
+        }
+    }
+
+    #[test]
     fn human_seconds_formats() {
-        assert_eq!(human_seconds(7385.2), "2h 3m 5s");
-        assert_eq!(human_seconds(-90.0), "-1m 30s");
+        assert_eq!(human_seconds(7385.2), "2h3m5s");
+        assert_eq!(human_seconds(-90.0), "-1m30s");
+        assert_eq!(human_seconds(2.0 * 86_400.0 + 3.0 * 3600.0 + 120.0), "2d3h2m");
+        assert_eq!(human_seconds(3600.0), "1h");
+        assert_eq!(human_seconds(9.5 * 365.0 * 86_400.0), "9y26w12h");
         assert_eq!(human_seconds(0.2), "0s");
         assert_eq!(human_seconds(-0.6), "0s");
         assert_eq!(human_seconds(1.6), "2s");

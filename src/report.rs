@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::exit::ExitStatus;
-use crate::plan::human_seconds;
+use crate::plan::{human_seconds, human_threshold};
 
 pub const SCHEMA: &str = "pushgateway-janitor/report/v1";
 
@@ -301,7 +301,7 @@ impl Report {
                     g.labels,
                     age,
                     g.threshold_seconds
-                        .map(human_seconds)
+                        .map(|t| human_threshold(std::time::Duration::from_secs_f64(t.max(0.0))))
                         .unwrap_or_else(|| "never".into())
                 )?;
                 match (&g.error, g.action) {
@@ -312,7 +312,14 @@ impl Report {
                 }
             }
             let s = &gw.summary;
-            write!(out, "{}: {} groups, {} stale: ", gw.url, s.groups, s.stale)?;
+            write!(
+                out,
+                "{}: {} {}, {} stale: ",
+                gw.url,
+                s.groups,
+                if s.groups == 1 { "group" } else { "groups" },
+                s.stale
+            )?;
             if let Some(why) = &gw.refused {
                 write!(out, "none deleted, {why}")?;
             } else if self.dry_run {
