@@ -925,7 +925,8 @@ mod tests {
             assert!(e.starts_with("must be greater than zero"), "{zero}: {e}");
         }
         assert!(parse_rule(r#"{job="x"}=0s"#).is_err());
-        let e = Args::try_parse_from(["pgj", "--url", "http://a", "--verify-timeout", "0s"]).unwrap_err();
+        let e = Args::try_parse_from(["pgj", "--url", "http://a", "--verify-timeout", "0s"])
+            .unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
     }
 

@@ -20,3 +20,4 @@ pub mod run;
 pub mod schedule;
 pub mod selector;
 pub mod serve;
+pub mod verify;

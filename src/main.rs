@@ -111,10 +111,8 @@ fn main() -> ExitCode {
 /// the textfile, stdout. Returns the pass's exit status.
 fn emit(report: &Report, config: &Config, textfile: Option<&mut Textfile>) -> ExitStatus {
     let mut status = report.exit_status();
-    for gw in &report.gateways {
-        if let Some(error) = &gw.error {
-            print_error(error);
-        }
+    for line in report.error_lines() {
+        print_error(&line);
     }
     if let Some(path) = &config.report_file {
         if let Err(e) = write_atomically(path, format!("{}\n", report.to_json()).as_bytes()) {

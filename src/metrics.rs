@@ -589,7 +589,8 @@ mod tests {
     #[test]
     fn every_action_is_written_and_they_add_up_to_the_groups_scanned() {
         let summary = Summary {
-            groups: 9 + 8 + 7 + 6 + 5 + 4 + 3 + 2 + 1,
+            groups: 10 + 9 + 8 + 7 + 6 + 5 + 4 + 3 + 2 + 1,
+            unconfirmed: 10,
             deleted: 9,
             repushed: 8,
             still_present: 7,
@@ -599,7 +600,7 @@ mod tests {
             kept: 3,
             skipped: 2,
             ignored: 1,
-            stale: 9 + 8 + 7 + 6 + 5 + 4,
+            stale: 10 + 9 + 8 + 7 + 6 + 5 + 4,
         };
         let r = report(vec![gateway("http://a", None, summary)]);
         let mut h = History::default();

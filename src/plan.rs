@@ -286,6 +286,27 @@ pub enum AfterDelete {
     Pending,
 }
 
+/// What a group still pending when verification ends means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unresolved {
+    /// A re-scan inside the window (after the first, which may come right
+    /// after the DELETE, before the queued delete lands) still showed it.
+    StillShown,
+    /// No such re-scan finished: the gateway is slow, not failing.
+    NotConfirmed,
+}
+
+/// `completed`: how many verification scans finished. The first shows the
+/// state right after the DELETEs, when a queued delete may not have landed;
+/// only a later one that still shows the group is evidence of a failure.
+pub fn unresolved(completed: u32) -> Unresolved {
+    if completed >= 2 {
+        Unresolved::StillShown
+    } else {
+        Unresolved::NotConfirmed
+    }
+}
+
 /// Judges one group after its DELETE: `before` is the last activity the
 /// plan judged it by, `seen` the group's last activity in the re-scan
 /// (`None` when the re-scan does not show the group at all).
@@ -311,7 +332,14 @@ pub fn human_seconds(secs: f64) -> String {
     };
     let mut text = String::new();
     let mut rest = whole;
-    for (unit, size) in [("y", 365 * 86_400), ("w", 7 * 86_400), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+    for (unit, size) in [
+        ("y", 365 * 86_400),
+        ("w", 7 * 86_400),
+        ("d", 86_400),
+        ("h", 3600),
+        ("m", 60),
+        ("s", 1),
+    ] {
         if rest >= size {
             text.push_str(&format!("{}{unit}", rest / size));
             rest %= size;
@@ -334,7 +362,13 @@ pub fn human_threshold(duration: Duration) -> String {
     if ms == 0 {
         return "0s".into();
     }
-    for (unit, size) in [("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+    for (unit, size) in [
+        ("w", 604_800_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
         if ms % size == 0 {
             return format!("{}{unit}", ms / size);
         }
@@ -742,7 +776,10 @@ mod tests {
     fn human_seconds_formats() {
         assert_eq!(human_seconds(7385.2), "2h3m5s");
         assert_eq!(human_seconds(-90.0), "-1m30s");
-        assert_eq!(human_seconds(2.0 * 86_400.0 + 3.0 * 3600.0 + 120.0), "2d3h2m");
+        assert_eq!(
+            human_seconds(2.0 * 86_400.0 + 3.0 * 3600.0 + 120.0),
+            "2d3h2m"
+        );
         assert_eq!(human_seconds(3600.0), "1h");
         assert_eq!(human_seconds(9.5 * 365.0 * 86_400.0), "9y26w12h");
         assert_eq!(human_seconds(0.2), "0s");

@@ -77,6 +77,9 @@ pub enum Action {
     /// Stale and accepted for deletion, but still shown with its old push
     /// time when the verify timeout ran out.
     StillPresent,
+    /// Stale and accepted for deletion, but no re-scan could confirm it in
+    /// time (a slow gateway): a warning, not a failure.
+    Unconfirmed,
     /// Stale, but a safety cap refused this gateway's plan.
     Refused,
     /// Stale; a dry run sent nothing.
@@ -93,10 +96,11 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order counts are listed.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::Deleted,
         Action::Repushed,
         Action::StillPresent,
+        Action::Unconfirmed,
         Action::Refused,
         Action::WouldDelete,
         Action::DeleteFailed,
@@ -111,6 +115,7 @@ impl Action {
             Action::Deleted => "deleted",
             Action::Repushed => "repushed",
             Action::StillPresent => "still_present",
+            Action::Unconfirmed => "unconfirmed",
             Action::Refused => "refused",
             Action::WouldDelete => "would_delete",
             Action::DeleteFailed => "delete_failed",
@@ -125,6 +130,7 @@ impl Action {
             Action::WouldDelete => "would delete",
             Action::DeleteFailed => "delete failed",
             Action::StillPresent => "still present",
+            Action::Unconfirmed => "unconfirmed",
             other => other.name(),
         }
     }
@@ -143,6 +149,7 @@ pub struct Summary {
     pub refused: u64,
     pub repushed: u64,
     pub still_present: u64,
+    pub unconfirmed: u64,
 }
 
 impl Summary {
@@ -152,6 +159,7 @@ impl Summary {
             Action::Deleted => self.deleted,
             Action::Repushed => self.repushed,
             Action::StillPresent => self.still_present,
+            Action::Unconfirmed => self.unconfirmed,
             Action::Refused => self.refused,
             Action::WouldDelete => self.would_delete,
             Action::DeleteFailed => self.delete_failed,
@@ -175,10 +183,16 @@ impl Summary {
                 Action::Refused => s.refused += 1,
                 Action::Repushed => s.repushed += 1,
                 Action::StillPresent => s.still_present += 1,
+                Action::Unconfirmed => s.unconfirmed += 1,
             }
         }
-        s.stale =
-            s.deleted + s.would_delete + s.delete_failed + s.refused + s.repushed + s.still_present;
+        s.stale = s.deleted
+            + s.would_delete
+            + s.delete_failed
+            + s.refused
+            + s.repushed
+            + s.still_present
+            + s.unconfirmed;
         s
     }
 
@@ -194,6 +208,7 @@ impl Summary {
         self.refused += o.refused;
         self.repushed += o.repushed;
         self.still_present += o.still_present;
+        self.unconfirmed += o.unconfirmed;
         self
     }
 }
@@ -219,7 +234,7 @@ impl std::fmt::Display for LabelSet {
             if i > 0 {
                 f.write_str(",")?;
             }
-            write!(f, "{name}={value:?}")?;
+            write!(f, "{}={value:?}", crate::group::quote_label_name(name))?;
         }
         f.write_str("}")
     }
@@ -247,6 +262,48 @@ impl Report {
         }
     }
 
+    /// One `error:` line per gateway that failed, whatever the verbosity,
+    /// so that an exit code other than 0 is always explained (in a cron
+    /// mail under `-q` too): could not scan (1), deletes failed (4), a cap
+    /// refused the plan (3).
+    pub fn error_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for gw in &self.gateways {
+            if let Some(error) = &gw.error {
+                // Scan errors name the URL already; others (a TLS file) do not.
+                if error.contains(gw.url.as_str()) {
+                    lines.push(error.clone());
+                } else {
+                    lines.push(format!("{}: {error}", gw.url));
+                }
+                continue;
+            }
+            let failed: Vec<&GroupReport> = gw
+                .groups
+                .iter()
+                .filter(|g| matches!(g.action, Action::DeleteFailed | Action::StillPresent))
+                .collect();
+            if let Some(first) = failed.first() {
+                lines.push(format!(
+                    "{} {} failed on {} (first: {} {})",
+                    failed.len(),
+                    if failed.len() == 1 {
+                        "delete"
+                    } else {
+                        "deletes"
+                    },
+                    gw.url,
+                    first.labels,
+                    first.error.as_deref().unwrap_or(first.action.name())
+                ));
+            }
+            if let Some(why) = &gw.refused {
+                lines.push(format!("no DELETE sent to {}: {why}", gw.url));
+            }
+        }
+        lines
+    }
+
     /// The exit status this report calls for: each gateway's, the most
     /// severe winning (could not scan > deletes failed > refused > ok).
     pub fn exit_status(&self) -> ExitStatus {
@@ -271,14 +328,8 @@ impl Report {
     /// then a summary line per gateway.
     pub fn write_human(&self, out: &mut impl Write, verbose: bool) -> io::Result<()> {
         for gw in &self.gateways {
-            if let Some(error) = &gw.error {
-                // Scan errors name the URL already; others (a TLS file, a
-                // signal) do not.
-                if error.contains(gw.url.as_str()) {
-                    writeln!(out, "{:<13}  {error}", "not scanned")?;
-                } else {
-                    writeln!(out, "{:<13}  {}: {error}", "not scanned", gw.url)?;
-                }
+            // Its one error line is on stderr (`error_lines`); once is enough.
+            if gw.error.is_some() {
                 continue;
             }
             for g in &gw.groups {

@@ -1,16 +1,16 @@
 //! One pass over every gateway: scan -> plan -> delete -> verify -> report.
 
-use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClockSource, Config};
-use crate::gateway::{redact_url_text, Entry, Gateway};
+use crate::gateway::{redact_url_text, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
-use crate::plan::{self, AfterDelete, Decision, Subject, Verdict};
+use crate::plan::{self, Decision, Subject, Verdict};
 use crate::report::{rfc3339, Action, GatewayReport, GroupReport, LabelSet, Report, Summary};
+use crate::verify;
 
 /// Where local time comes from; the binary passes the system clock, tests
 /// may pass a fixed one.
@@ -57,6 +57,8 @@ enum Outcome {
     Failed(String),
     Repushed,
     StillPresent(String),
+    /// Accepted, but no re-scan in time could tell whether it is gone.
+    Unconfirmed(String),
 }
 
 async fn run_gateway(
@@ -149,7 +151,28 @@ async fn run_gateway(
         )
         .await;
         if let Some(timeout) = config.verify_timeout {
-            verify(&gateway, &plan.decisions, &mut outcomes, timeout, stop).await;
+            let accepted: Vec<verify::Accepted> = plan
+                .decisions
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| matches!(outcomes[*i], Outcome::Accepted))
+                .filter_map(|(i, d)| match &d.subject {
+                    Subject::Group(g) => Some(verify::Accepted {
+                        index: i,
+                        key: &g.key,
+                        last_activity: g.last_activity(),
+                    }),
+                    Subject::Skipped(_) => None,
+                })
+                .collect();
+            for (i, seen) in verify::verify(&gateway, accepted, timeout, stop).await {
+                outcomes[i] = match seen {
+                    verify::Seen::Gone => Outcome::Accepted,
+                    verify::Seen::Repushed => Outcome::Repushed,
+                    verify::Seen::StillShown(why) => Outcome::StillPresent(why),
+                    verify::Seen::NotConfirmed(why) => Outcome::Unconfirmed(why),
+                };
+            }
         }
     }
 
@@ -215,100 +238,6 @@ async fn delete_stale(
     }
 }
 
-/// The Pushgateway queues deletes, so re-scan (bounded) until each accepted
-/// group is gone or back with newer activity (its producer is alive).
-async fn verify(
-    gateway: &Gateway,
-    decisions: &[Decision],
-    outcomes: &mut [Outcome],
-    timeout: Duration,
-    stop: &CancellationToken,
-) {
-    // index -> (key, last activity we judged it by)
-    let mut pending: HashMap<&GroupingKey, (usize, Option<f64>)> = decisions
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| matches!(outcomes[*i], Outcome::Accepted))
-        .filter_map(|(i, d)| match &d.subject {
-            Subject::Group(g) => Some((&g.key, (i, g.last_activity()))),
-            Subject::Skipped(_) => None,
-        })
-        .collect();
-    if pending.is_empty() {
-        return;
-    }
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut pause = Duration::from_millis(50);
-    // Why no scan succeeded, while none has.
-    let mut last_error = None;
-    let mut scanned = false;
-    loop {
-        let pause_until = (tokio::time::Instant::now() + pause).min(deadline);
-        // Each scan is cut at the deadline too: one scan can take up to
-        // --timeout times the attempts, far longer than --verify-timeout.
-        let scan = tokio::select! {
-            () = stop.cancelled() => {
-                tracing::info!("verification stopped by a signal; {} deletes not confirmed", pending.len());
-                return;
-            }
-            scan = async {
-                tokio::time::sleep_until(pause_until).await;
-                tokio::time::timeout_at(deadline, gateway.scan()).await
-            } => scan,
-        };
-        match scan {
-            Ok(Ok(scan)) => {
-                scanned = true;
-                let present: HashMap<GroupingKey, Option<f64>> = scan
-                    .entries
-                    .into_iter()
-                    .filter_map(|e| match e {
-                        Entry::Group(g) => {
-                            let activity = g.last_activity();
-                            Some((g.key, activity))
-                        }
-                        Entry::Skipped(_) => None,
-                    })
-                    .collect();
-                pending.retain(|key, (i, before)| {
-                    match plan::after_delete(*before, present.get(*key).copied()) {
-                        AfterDelete::Gone => false,
-                        AfterDelete::Repushed => {
-                            tracing::info!(group = %key, "pushed again after its DELETE");
-                            outcomes[*i] = Outcome::Repushed;
-                            false
-                        }
-                        AfterDelete::Pending => true,
-                    }
-                });
-            }
-            Ok(Err(e)) => {
-                tracing::debug!("verification scan failed: {e}");
-                last_error = Some(e.to_string());
-            }
-            Err(_) => last_error = Some("the verification scan did not finish in time".to_owned()),
-        }
-        if pending.is_empty() || tokio::time::Instant::now() >= deadline {
-            break;
-        }
-        pause = (pause * 2).min(Duration::from_millis(500));
-    }
-    for (key, (i, _)) in pending {
-        let why = match (&last_error, scanned) {
-            (Some(e), false) => format!(
-                "not verified within {}: {e}",
-                humantime::format_duration(timeout)
-            ),
-            _ => format!(
-                "still shown with its old push time {} after the DELETE was accepted",
-                humantime::format_duration(timeout)
-            ),
-        };
-        tracing::warn!(group = %key, "{why}");
-        outcomes[i] = Outcome::StillPresent(why);
-    }
-}
-
 fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
     let (action, error) = match (d.verdict, outcome) {
         (Verdict::Skip, _) => (Action::Skipped, None),
@@ -318,6 +247,7 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
         (Verdict::Stale, Outcome::Accepted) => (Action::Deleted, None),
         (Verdict::Stale, Outcome::Repushed) => (Action::Repushed, None),
         (Verdict::Stale, Outcome::StillPresent(e)) => (Action::StillPresent, Some(e)),
+        (Verdict::Stale, Outcome::Unconfirmed(e)) => (Action::Unconfirmed, Some(e)),
         (Verdict::Stale, Outcome::Failed(e)) => (Action::DeleteFailed, Some(e)),
         (Verdict::Stale, Outcome::NotSent) if dry_run => (Action::WouldDelete, None),
         (Verdict::Stale, Outcome::NotSent) => {

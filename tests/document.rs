@@ -185,8 +185,10 @@ fn malformed_groups_are_skipped_and_their_neighbours_kept() {
         (r#"{"labels":["job","j"]}"#.to_owned(), "not a label set"),
         (r#"{"labels":{"instance":"h"}}"#.to_owned(), "no job"),
         (r#"{"labels":{"job":""}}"#.to_owned(), "empty job"),
-        (r#"{"labels":{"job":"j","bad-name":"v"}}"#.to_owned(), "not a valid"),
-        (r#"{"labels":{"job":"j","":"v"}}"#.to_owned(), "not a valid"),
+        // Any other name is a grouping key some gateway can address (a
+        // UTF-8 one); whether this gateway can is the plan's question.
+        (r#"{"labels":{"job":"j","__reserved":"v"}}"#.to_owned(), "cannot be in a push path"),
+        (r#"{"labels":{"job":"j","":"v"}}"#.to_owned(), "cannot be in a push path"),
         ("42".to_owned(), "not a JSON object"),
         (r#""a string""#.to_owned(), "not a JSON object"),
         ("null".to_owned(), "not a JSON object"),

@@ -21,7 +21,7 @@ fn assert_scan_failure(out: &Output, needle: &str) {
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "one line expected:\n{err}");
     assert!(
-        lines[0].starts_with("pushgateway-janitor: error: GET "),
+        lines[0].starts_with("pushgateway-janitor: error: "),
         "{err}"
     );
     assert!(lines[0].contains(needle), "{needle:?} not in {err}");
@@ -68,7 +68,12 @@ async fn http_500_exits_1() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_404_exits_1() {
-    scan_fault(ResponseTemplate::new(404), &[], "HTTP 404 Not Found").await;
+    scan_fault(
+        ResponseTemplate::new(404),
+        &[],
+        "HTTP 404 Not Found: is this a Pushgateway? check the URL and its path prefix",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -122,7 +127,7 @@ async fn slower_than_the_timeout_exits_1() {
             .set_body_raw(body, "application/json")
             .set_delay(Duration::from_secs(5)),
         &["--timeout", "500ms", "--retries", "0"],
-        "timed out",
+        "no answer from http://127.0.0.1:",
     )
     .await;
     assert!(started.elapsed() < Duration::from_secs(4));
@@ -143,7 +148,10 @@ async fn connection_refused_exits_1() {
         "-q".into(),
     ])
     .await;
-    assert_scan_failure(&out, "Connection refused");
+    assert_scan_failure(
+        &out,
+        &format!("cannot connect to http://127.0.0.1:{port} (connection refused, 4 attempts): is a Pushgateway running there? (to try the janitor, bash examples/demo.sh starts a throwaway one)"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

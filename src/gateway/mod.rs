@@ -90,6 +90,60 @@ pub enum ScanError {
         #[source]
         source: DocumentError,
     },
+    /// A common failure said in plain words, with what to do about it.
+    #[error("{0}")]
+    Explained(String),
+}
+
+impl ScanError {
+    /// The usual causes in plain words, with a hint: nobody listening, TLS
+    /// spoken to a plain-HTTP port, no answer in time, a 404 or an HTML
+    /// page. The library's own cause chain goes to the log (`-v`).
+    fn explained(self, base: &str, attempts: u32, timeout: Duration) -> ScanError {
+        let tries = match attempts {
+            1 => "1 attempt".to_owned(),
+            n => format!("{n} attempts"),
+        };
+        let not_a_pushgateway = "is this a Pushgateway? check the URL and its path prefix";
+        match self {
+            ScanError::Request { url, cause } => {
+                let lower = cause.to_ascii_lowercase();
+                let message = if lower.contains("connection refused") {
+                    let local = Url::parse(base)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_owned))
+                        .is_some_and(|h| matches!(h.as_str(), "localhost" | "127.0.0.1" | "[::1]"));
+                    let demo = if local {
+                        " (to try the janitor, bash examples/demo.sh starts a throwaway one)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "cannot connect to {base} (connection refused, {tries}): is a Pushgateway running there?{demo}"
+                    )
+                } else if lower.contains("invalidcontenttype") || lower.contains("corrupt message")
+                {
+                    format!("{base} answered without TLS: is it a plain-HTTP port? try http:// instead of https://")
+                } else if lower.contains("timed out") {
+                    format!(
+                        "no answer from {base} within --timeout {} ({tries}; --timeout and --retries set them)",
+                        crate::plan::human_threshold(timeout)
+                    )
+                } else {
+                    return ScanError::Request { url, cause };
+                };
+                tracing::info!("GET {url}: {cause}");
+                ScanError::Explained(message)
+            }
+            e @ ScanError::Status { status, .. } if status == StatusCode::NOT_FOUND => {
+                ScanError::Explained(format!("{e}: {not_a_pushgateway}"))
+            }
+            e @ ScanError::NotJson { .. } => {
+                ScanError::Explained(format!("{e}: {not_a_pushgateway}"))
+            }
+            other => other,
+        }
+    }
 }
 
 /// Why one DELETE failed.
@@ -140,6 +194,8 @@ pub struct Gateway {
     /// The base URL as it may be shown: credentials and query removed.
     display: String,
     retry: RetryPolicy,
+    /// `--timeout`, for the messages.
+    timeout: Duration,
 }
 
 impl Gateway {
@@ -185,6 +241,7 @@ impl Gateway {
             prefix,
             display,
             retry: options.retry,
+            timeout: options.timeout,
         })
     }
 
@@ -208,7 +265,13 @@ impl Gateway {
     /// timeouts (also while the body streams), 429 and 5xx are retried.
     pub async fn scan(&self) -> Result<Scan, ScanError> {
         let what = format!("GET {}", self.shown(SCAN_PATH));
-        retrying(&self.retry, &what, || self.scan_once()).await
+        let mut attempts = 0;
+        retrying(&self.retry, &what, || {
+            attempts += 1;
+            self.scan_once()
+        })
+        .await
+        .map_err(|e| e.explained(&self.display, attempts, self.timeout))
     }
 
     async fn scan_once(&self) -> Result<Scan, Failure<ScanError>> {

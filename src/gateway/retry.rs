@@ -106,7 +106,7 @@ pub fn request_error_is_retryable(e: &reqwest::Error) -> bool {
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the retries are
-/// used up; returns the last error. Each retry is logged at debug with its
+/// used up; returns the last error. Each retry is logged (warn) with its
 /// cause (the error's message, which never holds a secret).
 pub async fn retrying<T, E, F, Fut>(
     policy: &RetryPolicy,
@@ -125,10 +125,19 @@ where
             Err(failure) if failure.retryable && retry < policy.retries => {
                 let delay = policy.jittered(retry);
                 retry += 1;
-                tracing::debug!(
-                    "{what}: retry {retry} of {} in {delay:?} after: {}",
+                // At the default level: a run that sits in backoff says why.
+                // The error names the request already; `what` says it when
+                // the error text does not start with it.
+                let error = failure.error.to_string();
+                let prefix = if error.starts_with(what) {
+                    String::new()
+                } else {
+                    format!("{what}: ")
+                };
+                tracing::warn!(
+                    "{prefix}{error}; retrying ({retry} of {}) in {}ms",
                     policy.retries,
-                    failure.error
+                    delay.as_millis()
                 );
                 tokio::time::sleep(delay).await;
             }

@@ -384,6 +384,7 @@ pub struct Summary {
     pub refused: u64,
     pub repushed: u64,
     pub still_present: u64,
+    pub unconfirmed: u64,
 }
 
 impl Report {

@@ -16,16 +16,38 @@ pub struct Proxy {
     thread: Option<JoinHandle<()>>,
 }
 
+/// What the proxy does besides forwarding; paths match by prefix.
+#[derive(Clone, Default)]
+pub struct Rules {
+    /// Answered 403 without reaching the gateway.
+    pub refuse: Vec<String>,
+    /// Forwarded after this long (a gateway slow to render).
+    pub delay: Option<(String, Duration)>,
+    /// Forwarded this many times, then answered 403.
+    pub refuse_after: Option<(String, usize)>,
+}
+
 impl Proxy {
     /// Forwards to `upstream` (`http://127.0.0.1:PORT`); a request whose
     /// path starts with any of `refused` gets 403 without reaching it.
     pub fn refusing(upstream: &str, refused: &[&str]) -> Proxy {
+        Proxy::new(
+            upstream,
+            Rules {
+                refuse: refused.iter().map(|s| s.to_string()).collect(),
+                ..Rules::default()
+            },
+        )
+    }
+
+    pub fn new(upstream: &str, rules: Rules) -> Proxy {
         let upstream = upstream
             .strip_prefix("http://")
             .expect("an http:// upstream")
             .trim_end_matches('/')
             .to_owned();
-        let refused: Vec<String> = refused.iter().map(|s| s.to_string()).collect();
+        let rules = Arc::new(rules);
+        let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -36,9 +58,10 @@ impl Proxy {
                 match listener.accept() {
                     Ok((client, _)) => {
                         let upstream = upstream.clone();
-                        let refused = refused.clone();
+                        let rules = Arc::clone(&rules);
+                        let served = Arc::clone(&served);
                         std::thread::spawn(move || {
-                            let _ = serve(client, &upstream, &refused);
+                            let _ = serve(client, &upstream, &rules, &served);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -62,7 +85,12 @@ impl Drop for Proxy {
     }
 }
 
-fn serve(mut client: TcpStream, upstream: &str, refused: &[String]) -> std::io::Result<()> {
+fn serve(
+    mut client: TcpStream,
+    upstream: &str,
+    rules: &Rules,
+    served: &std::sync::atomic::AtomicUsize,
+) -> std::io::Result<()> {
     client.set_nonblocking(false)?;
     client.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut head = Vec::new();
@@ -85,11 +113,22 @@ fn serve(mut client: TcpStream, upstream: &str, refused: &[String]) -> std::io::
         .unwrap_or(0);
     let mut body = vec![0; length];
     client.read_exact(&mut body)?;
-    if refused.iter().any(|p| path.starts_with(p.as_str())) {
+    let over = match &rules.refuse_after {
+        Some((prefix, n)) if path.starts_with(prefix.as_str()) => {
+            served.fetch_add(1, Ordering::SeqCst) >= *n
+        }
+        _ => false,
+    };
+    if over || rules.refuse.iter().any(|p| path.starts_with(p.as_str())) {
         client.write_all(
             b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: close\r\n\r\nforbidden\n",
         )?;
         return client.shutdown(Shutdown::Both);
+    }
+    if let Some((prefix, delay)) = &rules.delay {
+        if path.starts_with(prefix.as_str()) {
+            std::thread::sleep(*delay);
+        }
     }
     let mut out = TcpStream::connect(upstream)?;
     let mut lines = head.trim_end().split("\r\n");

@@ -1,0 +1,139 @@
+//! After deleting: the Pushgateway queues deletes (202 means accepted), so
+//! re-scan until each accepted group is gone, or back with newer activity
+//! (its producer is alive). What a sighting means is decided in `plan`.
+//!
+//! The first re-scan gets the whole `--timeout` (and `--retries`), like the
+//! scan before it: a gateway that takes seconds to render its metrics is
+//! slow, not failing. `--verify-timeout` bounds the re-scans after it. A
+//! group the re-scans could not judge in time is `unconfirmed`, a warning
+//! and not a failure; only one that a re-scan inside the window still shows
+//! with its old push time is `still_present`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::gateway::{Entry, Gateway};
+use crate::group::GroupingKey;
+use crate::plan::{self, AfterDelete, Unresolved};
+
+/// A group whose DELETE the gateway accepted.
+pub struct Accepted<'a> {
+    /// Its place in the plan.
+    pub index: usize,
+    pub key: &'a GroupingKey,
+    /// The last activity the plan judged it by.
+    pub last_activity: Option<f64>,
+}
+
+/// What verification saw of one accepted group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen {
+    Gone,
+    Repushed,
+    /// A re-scan inside the window still showed it with its old push time.
+    StillShown(String),
+    /// No re-scan could tell in time.
+    NotConfirmed(String),
+}
+
+/// Re-scans until every group is judged or the window closes; `stop` (a
+/// signal) ends it at once, leaving the rest unconfirmed.
+pub async fn verify(
+    gateway: &Gateway,
+    accepted: Vec<Accepted<'_>>,
+    window: Duration,
+    stop: &CancellationToken,
+) -> Vec<(usize, Seen)> {
+    let mut pending: HashMap<&GroupingKey, (usize, Option<f64>)> = accepted
+        .into_iter()
+        .map(|a| (a.key, (a.index, a.last_activity)))
+        .collect();
+    let mut seen = Vec::new();
+    if pending.is_empty() {
+        return seen;
+    }
+    let mut pause = Duration::from_millis(50);
+    // Scans that finished, and why the last one that failed did.
+    let mut completed = 0u32;
+    let mut last_error: Option<String> = None;
+    // Set once the first re-scan is over: the window runs from there.
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let stopped = loop {
+        let scan = tokio::select! {
+            () = stop.cancelled() => break true,
+            scan = async {
+                tokio::time::sleep(pause).await;
+                match deadline {
+                    // The first: as long as any scan may take.
+                    None => Ok(gateway.scan().await),
+                    Some(d) => tokio::time::timeout_at(d, gateway.scan()).await,
+                }
+            } => scan,
+        };
+        match scan {
+            Ok(Ok(scan)) => {
+                completed += 1;
+                let present: HashMap<GroupingKey, Option<f64>> = scan
+                    .entries
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        Entry::Group(g) => {
+                            let activity = g.last_activity();
+                            Some((g.key, activity))
+                        }
+                        Entry::Skipped(_) => None,
+                    })
+                    .collect();
+                pending.retain(|key, (i, before)| {
+                    match plan::after_delete(*before, present.get(*key).copied()) {
+                        AfterDelete::Gone => {
+                            seen.push((*i, Seen::Gone));
+                            false
+                        }
+                        AfterDelete::Repushed => {
+                            tracing::info!(group = %key, "pushed again after its DELETE");
+                            seen.push((*i, Seen::Repushed));
+                            false
+                        }
+                        AfterDelete::Pending => true,
+                    }
+                });
+            }
+            Ok(Err(e)) => {
+                tracing::debug!("verification scan failed: {e}");
+                last_error = Some(e.to_string());
+            }
+            // Cut at the window's end: the message says so already, and the
+            // error of a scan that did finish is the better clue.
+            Err(_) => {}
+        }
+        let now = tokio::time::Instant::now();
+        let deadline = *deadline.get_or_insert(now + window);
+        if pending.is_empty() || now >= deadline {
+            break false;
+        }
+        pause = (pause * 2).min(Duration::from_millis(500));
+    };
+    let window = crate::plan::human_threshold(window);
+    for (key, (i, _)) in pending {
+        let outcome = match (stopped, plan::unresolved(completed)) {
+            (true, _) => Seen::NotConfirmed("verification stopped by a signal".into()),
+            (false, Unresolved::StillShown) => Seen::StillShown(format!(
+                "still shown with its old push time {window} after the first re-scan"
+            )),
+            (false, Unresolved::NotConfirmed) => Seen::NotConfirmed(format!(
+                "the DELETE was accepted, but no re-scan could confirm it within --verify-timeout {window}{}",
+                last_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+            )),
+        };
+        match &outcome {
+            Seen::StillShown(why) => tracing::warn!(group = %key, "{why}"),
+            Seen::NotConfirmed(why) => tracing::warn!(group = %key, "unconfirmed: {why}"),
+            _ => {}
+        }
+        seen.push((i, outcome));
+    }
+    seen
+}
