@@ -186,26 +186,22 @@ pub struct Args {
     /// User name for HTTP basic auth.
     ///
     /// User name for HTTP basic auth; the password comes from
-    /// PUSHGATEWAY_PASSWORD or --basic-auth-password-file. Credentials in the
-    /// URL (https://user:password@host) work too.
-    #[arg(
-        long,
-        value_name = "USER",
-        requires = "password_source",
-        help_heading = "Authentication"
-    )]
+    /// --basic-auth-password-file, --basic-auth-password, or the environment
+    /// variable PUSHGATEWAY_PASSWORD (a flag wins over the variable).
+    /// Credentials in the URL (https://user:password@host) work too.
+    #[arg(long, value_name = "USER", help_heading = "Authentication")]
     pub basic_auth_user: Option<String>,
 
     /// Basic auth password (prefer the env variable or a file).
     ///
-    /// The basic auth password. Prefer the environment variable or
+    /// The basic auth password. Prefer the environment variable
+    /// PUSHGATEWAY_PASSWORD (used with --basic-auth-user when no password
+    /// flag is given; ignored without --basic-auth-user) or
     /// --basic-auth-password-file: a value on the command line is visible
     /// to other users of the machine.
     #[arg(
         long,
         value_name = "PASSWORD",
-        env = "PUSHGATEWAY_PASSWORD",
-        hide_env_values = true,
         group = "password_source",
         requires = "basic_auth_user",
         help_heading = "Authentication"
@@ -228,8 +224,10 @@ pub struct Args {
     /// Bearer token (prefer the env variable or a file).
     ///
     /// Send `Authorization: Bearer TOKEN`. Prefer the environment variable
-    /// or --bearer-token-file.
-    #[arg(long, value_name = "TOKEN", env = "PUSHGATEWAY_TOKEN", hide_env_values = true,
+    /// PUSHGATEWAY_TOKEN (used when no credential flag is given: a flag,
+    /// basic auth or an Authorization header wins over it) or
+    /// --bearer-token-file.
+    #[arg(long, value_name = "TOKEN",
           conflicts_with_all = ["basic_auth_user", "bearer_token_file"], help_heading = "Authentication")]
     pub bearer_token: Option<Secret>,
 
@@ -756,10 +754,13 @@ impl Args {
             .headers
             .iter()
             .any(|h| h.name == reqwest::header::AUTHORIZATION);
+        // Flags only: a variable that a flag overrides is not a conflict.
         let auth_flag = if self.basic_auth_user.is_some() {
             Some("--basic-auth-user")
-        } else if self.bearer_token.is_some() || self.bearer_token_file.is_some() {
-            Some("--bearer-token (or PUSHGATEWAY_TOKEN)")
+        } else if self.bearer_token.is_some() {
+            Some("--bearer-token")
+        } else if self.bearer_token_file.is_some() {
+            Some("--bearer-token-file")
         } else {
             None
         };
@@ -770,6 +771,8 @@ impl Args {
             )),
             _ => Ok(()),
         }?;
+        self.credentials(&|name| std::env::var(name).ok())
+            .map_err(usage)?;
         if self.metrics_instance.as_deref().is_some_and(str::is_empty) {
             return Err(<Self as clap::CommandFactory>::command().error(
                 clap::error::ErrorKind::InvalidValue,
@@ -779,6 +782,51 @@ impl Args {
         Ok(())
     }
 
+    /// The credentials to send, from the flags and the environment
+    /// (`env` looks a variable up). A flag given on the command line wins
+    /// over a variable; a variable no flag uses is ignored (logged at debug
+    /// by `into_config`); the one error is a user without any password.
+    pub fn credentials(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, String> {
+        const PASSWORD: &str = "PUSHGATEWAY_PASSWORD";
+        const TOKEN: &str = "PUSHGATEWAY_TOKEN";
+        if let Some(user) = &self.basic_auth_user {
+            let password = match (&self.basic_auth_password_file, &self.basic_auth_password) {
+                (Some(path), _) => SecretSource::File(path.clone()),
+                (None, Some(password)) => SecretSource::Value(password.clone()),
+                (None, None) => match env(PASSWORD) {
+                    Some(password) => SecretSource::Value(Secret::new(password)),
+                    None => {
+                        return Err(format!(
+                            "--basic-auth-user {user} needs a password: set {PASSWORD}, or give --basic-auth-password-file"
+                        ))
+                    }
+                },
+            };
+            return Ok(Credentials::Basic {
+                user: user.clone(),
+                password,
+            });
+        }
+        match (&self.bearer_token_file, &self.bearer_token) {
+            (Some(path), _) => return Ok(Credentials::Bearer(SecretSource::File(path.clone()))),
+            (None, Some(token)) => {
+                return Ok(Credentials::Bearer(SecretSource::Value(token.clone())))
+            }
+            (None, None) => {}
+        }
+        // An Authorization header given as a flag wins over the variable.
+        let header_auth = self
+            .headers
+            .iter()
+            .any(|h| h.name == reqwest::header::AUTHORIZATION);
+        match env(TOKEN) {
+            Some(token) if !header_auth => {
+                Ok(Credentials::Bearer(SecretSource::Value(Secret::new(token))))
+            }
+            _ => Ok(Credentials::None),
+        }
+    }
+
     /// The log level the counted flags ask for (0 = warn).
     pub fn verbosity(&self) -> i8 {
         // Counted in u8: -v repeated 200 times must not wrap to quiet.
@@ -786,6 +834,25 @@ impl Args {
     }
 
     pub fn into_config(self) -> Config {
+        let env = |name: &str| std::env::var(name).ok();
+        // validate() has checked it; a user without a password cannot get here.
+        let credentials = self.credentials(&env).unwrap_or(Credentials::None);
+        for name in ["PUSHGATEWAY_PASSWORD", "PUSHGATEWAY_TOKEN"] {
+            let used = match (&credentials, name) {
+                (Credentials::Basic { .. }, "PUSHGATEWAY_PASSWORD") => {
+                    self.basic_auth_password.is_none() && self.basic_auth_password_file.is_none()
+                }
+                (Credentials::Bearer(_), "PUSHGATEWAY_TOKEN") => {
+                    self.bearer_token.is_none() && self.bearer_token_file.is_none()
+                }
+                _ => false,
+            };
+            if env(name).is_some() && !used {
+                tracing::debug!(
+                    "{name} is set but not used: a credential flag on the command line wins, or none asks for it"
+                );
+            }
+        }
         let push_metrics = self.push_metrics.map(|url| PushMetrics {
             url: match url.trim() {
                 "" => self.url.first().cloned().unwrap_or_default(),
@@ -824,24 +891,7 @@ impl Args {
             report_file: self.report_file,
             transport: TransportOptions {
                 timeout: self.timeout,
-                credentials: match (
-                    self.basic_auth_user,
-                    self.bearer_token,
-                    self.bearer_token_file,
-                ) {
-                    (Some(user), _, _) => Credentials::Basic {
-                        user,
-                        password: match self.basic_auth_password_file {
-                            Some(path) => SecretSource::File(path),
-                            None => SecretSource::Value(
-                                self.basic_auth_password.unwrap_or_else(|| Secret::new("")),
-                            ),
-                        },
-                    },
-                    (None, _, Some(path)) => Credentials::Bearer(SecretSource::File(path)),
-                    (None, Some(token), None) => Credentials::Bearer(SecretSource::Value(token)),
-                    (None, None, None) => Credentials::None,
-                },
+                credentials,
                 headers: self.headers,
                 tls: TlsOptions {
                     ca_cert: self.ca_cert,
@@ -928,6 +978,64 @@ mod tests {
         let e = Args::try_parse_from(["pgj", "--url", "http://a", "--verify-timeout", "0s"])
             .unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn credential_variables_yield_to_flags_and_are_ignored_when_unused() {
+        let creds = |args: &[&str], vars: &[(&str, &str)]| {
+            let mut all = vec!["pgj", "--url", "http://a"];
+            all.extend_from_slice(args);
+            let args = Args::try_parse_from(all).unwrap();
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            args.credentials(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        };
+        // Before: exit 2 naming --bearer-token, which nobody typed.
+        let c = creds(
+            &["--basic-auth-user", "u", "--basic-auth-password-file", "pw"],
+            &[("PUSHGATEWAY_TOKEN", "t")],
+        )
+        .unwrap();
+        assert!(
+            matches!(c, Credentials::Basic { ref user, password: SecretSource::File(_) } if user == "u"),
+            "{c:?}"
+        );
+        // Before: exit 2 asking for --basic-auth-user.
+        let c = creds(&["--dry-run"], &[("PUSHGATEWAY_PASSWORD", "p")]).unwrap();
+        assert!(matches!(c, Credentials::None), "{c:?}");
+        // The variable is the password when no password flag is given.
+        let c = creds(
+            &["--basic-auth-user", "u"],
+            &[("PUSHGATEWAY_PASSWORD", "p")],
+        )
+        .unwrap();
+        assert!(
+            matches!(c, Credentials::Basic { password: SecretSource::Value(ref p), .. } if p.expose() == "p"),
+            "{c:?}"
+        );
+        // A token flag wins over the token variable.
+        let c = creds(&["--bearer-token-file", "f"], &[("PUSHGATEWAY_TOKEN", "t")]).unwrap();
+        assert!(
+            matches!(c, Credentials::Bearer(SecretSource::File(_))),
+            "{c:?}"
+        );
+        let c = creds(&[], &[("PUSHGATEWAY_TOKEN", "t")]).unwrap();
+        assert!(
+            matches!(c, Credentials::Bearer(SecretSource::Value(ref t)) if t.expose() == "t"),
+            "{c:?}"
+        );
+        // An Authorization header flag wins over the variable too.
+        let c = creds(
+            &["--header", "Authorization: Basic eDp5"],
+            &[("PUSHGATEWAY_TOKEN", "t")],
+        )
+        .unwrap();
+        assert!(matches!(c, Credentials::None), "{c:?}");
+        // A user with no password anywhere: the message names the variable.
+        let e = creds(&["--basic-auth-user", "u"], &[]).unwrap_err();
+        assert!(e.contains("set PUSHGATEWAY_PASSWORD"), "{e}");
     }
 
     #[test]
@@ -1215,7 +1323,10 @@ mod tests {
             &["--header", "no colon"],
             &["--retries", "21"],
         ] {
-            assert!(parse(bad).is_err(), "{bad:?} was accepted");
+            // Rejected by clap, or (a user without a password) when the
+            // credentials are resolved, here with no variable set.
+            let rejected = parse(bad).map_or(true, |a| a.credentials(&|_| None).is_err());
+            assert!(rejected, "{bad:?} was accepted");
         }
     }
 
