@@ -106,7 +106,7 @@ async fn a_503_then_200_scan_succeeds_and_the_retry_is_logged() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report(&out).action_of(KEY), Some("deleted"));
     let err = stderr(&out);
-    assert!(err.contains("retry 1 of 3"), "{err}");
+    assert!(err.contains("retrying (1 of 3)"), "{err}");
     assert!(err.contains("503"), "the cause is not logged: {err}");
 }
 
@@ -114,6 +114,7 @@ async fn a_503_then_200_scan_succeeds_and_the_retry_is_logged() {
 async fn a_400_scan_fails_at_once() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
         .respond_with(ResponseTemplate::new(400).set_body_string("bad request"))
         .expect(1)
         .mount(&server)
@@ -134,6 +135,7 @@ async fn persistent_5xx_uses_up_exactly_the_retries() {
     for (retries, attempts) in [("0", 1), ("2", 3)] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
+            .and(path("/api/v1/metrics"))
             .respond_with(ResponseTemplate::new(502))
             .expect(attempts)
             .mount(&server)
@@ -150,12 +152,14 @@ async fn persistent_5xx_uses_up_exactly_the_retries() {
 async fn a_scan_timeout_is_retried() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
         .respond_with(ok_document(&[KEY]).set_delay(Duration::from_secs(3)))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
         .respond_with(ok_document(&[KEY]))
         .expect(1)
         .mount(&server)
@@ -167,7 +171,7 @@ async fn a_scan_timeout_is_retried() {
         .await;
     let out = run(&args(&server.uri(), &["--timeout", "500ms"]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("retry 1 of 3"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("retrying (1 of 3)"), "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,6 +181,7 @@ async fn deletes_are_retried_on_503_and_429_but_not_on_400() {
     let bad: &[(&str, &str)] = &[("job", "bad")];
     let server = MockServer::start().await;
     Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
         .respond_with(ok_document(&[flaky, busy, bad]))
         .expect(1)
         .mount(&server)
@@ -226,6 +231,7 @@ async fn report_order_is_sorted_whatever_order_deletes_finish_in() {
     for concurrency in ["1", "4"] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
+            .and(path("/api/v1/metrics"))
             .respond_with(ok_document(&reversed))
             .expect(1)
             .mount(&server)
@@ -270,6 +276,7 @@ async fn bearer_token_and_extra_headers_are_sent_and_never_shown() {
         let server = MockServer::start().await;
         let bearer = format!("Bearer {TOKEN}");
         Mock::given(method("GET"))
+            .and(path("/api/v1/metrics"))
             .and(header("authorization", bearer.as_str()))
             .and(header("x-api-key", "key-77c2-secret"))
             .and(header("x-tenant", "team-a"))
@@ -315,6 +322,7 @@ async fn an_error_body_is_shown_but_credentials_are_not() {
     // credentials sent are not.
     let server = MockServer::start().await;
     Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
         .respond_with(ResponseTemplate::new(401).set_body_string("<html>Unauthorized</html>"))
         .expect(1)
         .mount(&server)
@@ -415,7 +423,6 @@ async fn scripted_gateway(
     let counter = count.clone();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let n = counter.fetch_add(1, Ordering::SeqCst);
             let mut head = Vec::new();
             let mut buf = [0u8; 1024];
             while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -424,6 +431,15 @@ async fn scripted_gateway(
                     Ok(k) => head.extend_from_slice(&buf[..k]),
                 }
             }
+            // The status read beside each scan is not part of the script.
+            if head.starts_with(b"GET /api/v1/status") {
+                let _ = socket
+                    .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+                let _ = socket.shutdown().await;
+                continue;
+            }
+            let n = counter.fetch_add(1, Ordering::SeqCst);
             let response = responses.get(n).cloned().unwrap_or_default();
             let _ = socket.write_all(response.as_bytes()).await;
             let _ = socket.shutdown().await;
@@ -448,7 +464,7 @@ async fn a_body_that_breaks_off_is_scanned_again() {
     let (url, count) = scripted_gateway(vec![broken.clone(), ok]).await;
     let out = run(&args(&url, &[]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("retry 1 of 3"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("retrying (1 of 3)"), "{}", stderr(&out));
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
 
     // Broken every time: exit 1 after the retries, a clear message.

@@ -185,17 +185,21 @@ fn textfile_from_real_runs_passes_promtool_and_keeps_the_last_success() {
 }
 
 #[test]
-fn an_unwritable_textfile_is_an_error_line_and_exit_1() {
+fn a_textfile_in_a_missing_directory_is_a_usage_error_before_the_run() {
+    // Checked before anything is sent (it was exit 1 after the DELETEs).
     let pg = Pushgateway::start();
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("missing-dir").join("j.prom");
     let out = janitor(&["--url", &pg.url, "--textfile", prom.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(
-        err.lines()
-            .any(|l| l.starts_with("pushgateway-janitor: error: could not write the textfile")),
-        "{err}"
+    assert_eq!(
+        err,
+        format!(
+            "pushgateway-janitor: error: --textfile {}: the directory {} does not exist\n",
+            prom.display(),
+            dir.path().join("missing-dir").display()
+        )
     );
 }
 
@@ -337,7 +341,7 @@ fn every_runs_passes_until_sigterm_then_exits_0() {
     // One human summary per pass on stdout.
     let summaries = out
         .lines()
-        .filter(|l| l.starts_with(&format!("{}: 1 groups", pg.url)))
+        .filter(|l| l.starts_with(&format!("{}: 1 group,", pg.url)))
         .count();
     assert!(summaries >= 2, "{out}");
     let s = parse_textfile(&std::fs::read_to_string(&prom).unwrap());
