@@ -529,6 +529,7 @@ mod tests {
             version: None,
             utf8_names: None,
             label_names: None,
+            interrupted: false,
             groups: Vec::new(),
             summary,
         }

@@ -48,6 +48,10 @@ pub struct GatewayReport {
     pub label_names: Option<&'static str>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
+    /// A signal stopped its scan (loop mode): the pass is neither a
+    /// success nor a failure, and is not reported.
+    #[serde(skip)]
+    pub interrupted: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -260,6 +264,11 @@ impl Report {
             gateways,
             summary,
         }
+    }
+
+    /// A signal cut a scan short: the pass says nothing about the gateways.
+    pub fn interrupted(&self) -> bool {
+        self.gateways.iter().any(|g| g.interrupted)
     }
 
     /// One `error:` line per gateway that failed, whatever the verbosity,

@@ -81,6 +81,7 @@ async fn run_gateway(
             label_names: None,
             groups: Vec::new(),
             summary: Summary::default(),
+            interrupted: false,
         }
     };
     let gateway = match Gateway::new(url, &config.transport) {
@@ -94,7 +95,10 @@ async fn run_gateway(
     let (scan, status) = tokio::select! {
         both = async { tokio::join!(gateway.scan(), gateway.status()) } => both,
         () = stop.cancelled() => {
-            return failed(shown, "interrupted by a signal before the scan finished".into())
+            return GatewayReport {
+                interrupted: true,
+                ..failed(shown, "interrupted by a signal before the scan finished".into())
+            }
         }
     };
     let scan = match scan {
@@ -195,6 +199,7 @@ async fn run_gateway(
         label_names: Some(naming.name()),
         groups,
         summary,
+        interrupted: false,
     }
 }
 

@@ -63,6 +63,16 @@ pub async fn run_every(
             signalled = Some(signal);
             stop.cancel();
         };
+        if report.interrupted() {
+            // Stopped mid-scan by an ordinary stop (systemctl stop, a pod
+            // shutdown): not a failed run, so nothing is recorded for it.
+            tracing::info!(
+                passes,
+                "{}: the pass in flight was interrupted before its scan finished; nothing recorded for it",
+                signalled.unwrap_or("a signal")
+            );
+            return Ok(Stop::Signal(signalled.unwrap_or("a signal")));
+        }
         let status = on_pass(&report);
         passes += 1;
         if status == ExitStatus::Ok {

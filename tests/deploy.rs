@@ -259,6 +259,7 @@ fn alerts_use_only_metric_names_the_janitor_writes() {
             version: None,
             utf8_names: None,
             label_names: None,
+            interrupted: false,
             groups: Vec::new(),
             summary: Summary::default(),
         }],

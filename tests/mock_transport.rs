@@ -171,7 +171,11 @@ async fn a_scan_timeout_is_retried() {
         .await;
     let out = run(&args(&server.uri(), &["--timeout", "500ms"]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("retrying (1 of 3)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("retrying (1 of 3)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -434,7 +438,9 @@ async fn scripted_gateway(
             // The status read beside each scan is not part of the script.
             if head.starts_with(b"GET /api/v1/status") {
                 let _ = socket
-                    .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    )
                     .await;
                 let _ = socket.shutdown().await;
                 continue;
@@ -464,7 +470,11 @@ async fn a_body_that_breaks_off_is_scanned_again() {
     let (url, count) = scripted_gateway(vec![broken.clone(), ok]).await;
     let out = run(&args(&url, &[]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("retrying (1 of 3)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("retrying (1 of 3)"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
 
     // Broken every time: exit 1 after the retries, a clear message.

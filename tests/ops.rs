@@ -508,6 +508,8 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
             .await;
         server
     });
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
     let mut child = spawn_janitor(
         &[
             "--url",
@@ -516,6 +518,8 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
             "1h",
             "--timeout",
             "30s",
+            "--textfile",
+            prom.to_str().unwrap(),
             "-v",
         ],
         Stdio::null(),
@@ -539,6 +543,28 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
         "{:?}",
         sent.elapsed()
     );
-    let (_, err) = drain(&mut child);
-    assert!(err.contains("interrupted by a signal"), "{err}");
+    let (out, err) = drain(&mut child);
+    // An ordinary stop, not a failed run (before: an error line, and a
+    // textfile with last_run_success 0 that fired the alerts).
+    assert!(
+        err.contains(
+            "the pass in flight was interrupted before its scan finished; nothing recorded for it"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("pushgateway-janitor: error"), "{err}");
+    assert!(out.is_empty(), "no report for an interrupted pass: {out}");
+    assert!(
+        !prom.exists(),
+        "the textfile was written for an interrupted pass"
+    );
+    let requests = rt.block_on(server.received_requests()).unwrap_or_default();
+    assert!(
+        requests.iter().all(|r| r.method.as_str() == "GET"),
+        "{:?}",
+        requests
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.url.path()))
+            .collect::<Vec<_>>()
+    );
 }
