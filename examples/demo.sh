@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Try pushgateway-janitor in one command, with nothing to set up but a
-# Pushgateway binary (Debian: apt-get install prometheus-pushgateway).
+# Try pushgateway-janitor in one command, with nothing to set up: on Debian
+# or Ubuntu it installs the Pushgateway (prometheus-pushgateway) with apt-get
+# when it is missing; elsewhere, put one on PATH or set PUSHGATEWAY.
 #
 #   bash examples/demo.sh
 #
@@ -36,6 +37,20 @@ say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN" >&2; }
 die() { echo "demo.sh: error: $*" >&2; exit 1; }
 
 PUSHGATEWAY="${PUSHGATEWAY:-$(command -v prometheus-pushgateway || command -v pushgateway || true)}"
+if [ -z "$PUSHGATEWAY" ] && command -v apt-get >/dev/null 2>&1; then
+  # A fresh Debian or Ubuntu machine: install it (the demo never starts it
+  # on the system's data; Debian's package also starts a service of its
+  # own, which this demo does not touch).
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "$sudo" ] || command -v sudo >/dev/null 2>&1; then
+    say "installing the Pushgateway (apt-get install prometheus-pushgateway)"
+    $sudo apt-get update -qq >&2 &&
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus-pushgateway >&2 ||
+      die "apt-get install prometheus-pushgateway failed"
+    PUSHGATEWAY="$(command -v prometheus-pushgateway || true)"
+  fi
+fi
 if [ -z "$PUSHGATEWAY" ] || [ ! -x "$PUSHGATEWAY" ]; then
   die "no Pushgateway binary: apt-get install prometheus-pushgateway, or set PUSHGATEWAY"
 fi

@@ -301,7 +301,14 @@ impl Textfile {
 /// rename, so readers (the textfile collector, whoever reads the report
 /// file) never see a half-written file; the collector ignores the temporary
 /// name, which does not end in `.prom`. Used for the report file too.
+///
+/// The temporary file has a random name and is created exclusively
+/// (`O_EXCL`), so in a shared directory a planted symlink cannot make the
+/// janitor truncate another file. It gets the target's mode, or 0644 (the
+/// collector runs as another user), and file and directory are synced, so
+/// the rename survives a crash.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -309,21 +316,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::other("the path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    let mode = std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// One sample of the text format.
@@ -687,6 +692,38 @@ mod tests {
         assert!(!samples
             .iter()
             .any(|s| s.name.ends_with("last_success_timestamp_seconds")));
+    }
+
+    #[test]
+    fn atomic_writes_do_not_follow_a_planted_symlink() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        // The name the old code used, predictable from the pid.
+        let planted = dir
+            .path()
+            .join(format!(".j.prom.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let target = dir.path().join("j.prom");
+        write_atomically(&target, b"x 1\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "x 1\n");
+        // Readable by node_exporter, another user.
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        // An existing file keeps its mode.
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomically(&target, b"x 2\n").unwrap();
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        // No temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp") && !n.starts_with(&format!(".j.prom.{}", std::process::id())))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]
