@@ -15,7 +15,7 @@
 #   3. waits past the (demo-sized) threshold, then pushes a fresh cluster;
 #   4. runs the janitor with --dry-run (nothing sent), then for real, each
 #      command printed before it runs; a --rule gives the batch job a longer
-#      threshold (a nightly job must survive 26 hours), so it is kept;
+#      threshold (a nightly job must survive 26 hours), so it stays;
 #   5. prints what is left, and stops the Pushgateway.
 #
 # Environment:
@@ -164,7 +164,7 @@ if [ -n "${REPORT_OUT:-}" ]; then
   echo "report copied to $REPORT_OUT" >&2
 fi
 
-say "what is left (a dry run with a long threshold lists every group as kept)"
+say "what is left (a dry run with a long threshold lists every group as active)"
 janitor --url "$URL" --threshold 1h --dry-run --verbose 2>/dev/null
 
 # The demo's own check: the fresh cluster (3 groups) and the batch job are
@@ -177,4 +177,4 @@ for _ in $(seq 1 50); do
 done
 [ "$left" -eq 4 ] || die "expected 4 groups left, found $left"
 curl -fsS "$URL/api/v1/metrics" | grep -q '"job":"nightly-report"' || die "the batch job's group is gone"
-say "done: 3 stale groups deleted; the fresh cluster and the batch job (--rule) kept; stopping the Pushgateway"
+say "done: 3 stale groups deleted; the fresh cluster and the batch job (--rule) stay; stopping the Pushgateway"

@@ -132,7 +132,12 @@ fn emit(report: &Report, config: &Config, textfile: Option<&mut Textfile>) -> Ex
             status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
         }
     }
-    if let Err(e) = print_report(report, config.output, config.verbose) {
+    if let Err(e) = print_report(
+        report,
+        config.output,
+        config.verbose,
+        config.every.is_some(),
+    ) {
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         if e.kind() != io::ErrorKind::BrokenPipe {
             print_error(&format!("could not write the report to stdout: {e}"));
@@ -155,12 +160,17 @@ fn generate(what: Generate) -> ExitCode {
     }
 }
 
-fn print_report(report: &Report, output: OutputFormat, verbose: bool) -> io::Result<()> {
+fn print_report(
+    report: &Report,
+    output: OutputFormat,
+    verbose: bool,
+    stamped: bool,
+) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match output {
         OutputFormat::Json => writeln!(out, "{}", report.to_json())?,
-        OutputFormat::Human => report.write_human(&mut out, verbose)?,
+        OutputFormat::Human => report.write_human(&mut out, verbose, stamped)?,
     }
     out.flush()
 }

@@ -595,7 +595,8 @@ mod tests {
     #[test]
     fn every_action_is_written_and_they_add_up_to_the_groups_scanned() {
         let summary = Summary {
-            groups: 10 + 9 + 8 + 7 + 6 + 5 + 4 + 3 + 2 + 1,
+            groups: 11 + 10 + 9 + 8 + 7 + 6 + 5 + 4 + 3 + 2 + 1,
+            active: 11,
             unconfirmed: 10,
             deleted: 9,
             repushed: 8,
@@ -721,7 +722,9 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".tmp") && !n.starts_with(&format!(".j.prom.{}", std::process::id())))
+            .filter(|n| {
+                n.ends_with(".tmp") && !n.starts_with(&format!(".j.prom.{}", std::process::id()))
+            })
             .collect();
         assert!(left.is_empty(), "{left:?}");
     }

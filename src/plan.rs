@@ -88,8 +88,10 @@ pub enum Verdict {
     Stale,
     /// Stale, but a safety cap refused this gateway's plan: nothing is sent.
     Refused,
-    /// Active recently enough, protected by `--keep`, or threshold `never`.
+    /// Protected: `--keep`, threshold `never`, or the janitor's own group.
     Keep,
+    /// Active within its threshold.
+    Active,
     /// Not matched by any `--select`.
     Ignore,
     /// Cannot be judged or addressed safely; never deleted.
@@ -104,6 +106,8 @@ pub struct Decision {
     /// Seconds since the last activity, when known.
     pub age_seconds: Option<f64>,
     pub threshold: Threshold,
+    /// What set the threshold: `--threshold`, or `--rule '...'` as written.
+    pub threshold_source: String,
     pub reason: String,
 }
 
@@ -154,6 +158,7 @@ pub fn decide(entries: Vec<Entry>, policy: &Policy, now: f64, naming: LabelNamin
         .map(|entry| match entry {
             Entry::Group(group) => decide_group(group, policy, now, naming),
             Entry::Skipped(skipped) => Decision {
+                threshold_source: "--threshold".into(),
                 reason: skipped.reason.clone(),
                 subject: Subject::Skipped(skipped),
                 verdict: Verdict::Skip,
@@ -217,21 +222,22 @@ fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<String> {
 }
 
 fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) -> Decision {
+    let (threshold, source) = match policy.rules.iter().find(|r| r.selector.matches(&group.key)) {
+        Some(rule) => (rule.threshold, format!("--rule '{}'", rule.text)),
+        None => (policy.threshold, "--threshold".to_owned()),
+    };
     let decision = |group, verdict, threshold, age_seconds, reason| Decision {
         subject: Subject::Group(group),
         verdict,
         age_seconds,
         threshold,
+        threshold_source: source.clone(),
         reason,
     };
     if !policy.select.is_empty() && !policy.select.iter().any(|s| s.matches(&group.key)) {
         let reason = "matched by no --select".to_owned();
         return decision(group, Verdict::Ignore, policy.threshold, None, reason);
     }
-    let (threshold, source) = match policy.rules.iter().find(|r| r.selector.matches(&group.key)) {
-        Some(rule) => (rule.threshold, format!("--rule '{}'", rule.text)),
-        None => (policy.threshold, "--threshold".to_owned()),
-    };
     let Some(last) = group.last_activity() else {
         let reason = "no push time, failure time or family time stamp: the age is unknown".into();
         return decision(group, Verdict::Skip, threshold, None, reason);
@@ -259,7 +265,7 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
             format!("{seen}, longer than {threshold} ({source})"),
         ),
         Threshold::After(_) => (
-            Verdict::Keep,
+            Verdict::Active,
             format!("{seen}, within {threshold} ({source})"),
         ),
     };
@@ -452,8 +458,8 @@ mod tests {
         assert_eq!(
             verdicts(&plan),
             vec![
-                ("edge".into(), Verdict::Keep),
-                ("new".into(), Verdict::Keep),
+                ("edge".into(), Verdict::Active),
+                ("new".into(), Verdict::Active),
                 ("old".into(), Verdict::Stale),
             ]
         );
@@ -471,7 +477,7 @@ mod tests {
             1600.0,
             LabelNaming::Legacy,
         );
-        assert_eq!(plan.decisions[0].verdict, Verdict::Keep);
+        assert_eq!(plan.decisions[0].verdict, Verdict::Active);
         assert!(plan.decisions[0].reason.contains("no push ever succeeded"));
     }
 
@@ -483,7 +489,7 @@ mod tests {
             1600.0,
             LabelNaming::Legacy,
         );
-        assert_eq!(plan.decisions[0].verdict, Verdict::Keep);
+        assert_eq!(plan.decisions[0].verdict, Verdict::Active);
         assert_eq!(plan.decisions[0].age_seconds, Some(10.0));
     }
 
@@ -517,7 +523,7 @@ mod tests {
             1600.0,
             LabelNaming::Legacy,
         );
-        assert_eq!(plan.decisions[0].verdict, Verdict::Keep);
+        assert_eq!(plan.decisions[0].verdict, Verdict::Active);
         assert_eq!(plan.decisions[0].age_seconds, Some(-400.0));
     }
 
@@ -636,7 +642,7 @@ mod tests {
         assert_eq!(by_job("flinkbackup").verdict, Verdict::Stale);
         assert_eq!(by_job("backup").verdict, Verdict::Keep);
         assert_eq!(by_job("backup").threshold, Threshold::Never);
-        assert_eq!(by_job("flinkjob").verdict, Verdict::Keep);
+        assert_eq!(by_job("flinkjob").verdict, Verdict::Active);
         assert_eq!(
             by_job("flinkjob").threshold,
             Threshold::After(Duration::from_secs(600))

@@ -5,7 +5,6 @@ use std::io::{self, Write};
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::exit::ExitStatus;
@@ -67,11 +66,17 @@ pub struct GroupReport {
     pub action: Action,
     pub reason: String,
     pub error: Option<String>,
+    /// What set the threshold (`--threshold`, `--rule '...'`), for the
+    /// human lines; the JSON has it in `reason`.
+    #[serde(skip)]
+    pub threshold_source: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Active within its threshold: not stale.
+    Active,
     /// Stale, the gateway accepted the DELETE (202), and (unless
     /// `--no-verify`) a later scan no longer showed the group.
     Deleted,
@@ -100,7 +105,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order counts are listed.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::Deleted,
         Action::Repushed,
         Action::StillPresent,
@@ -109,6 +114,7 @@ impl Action {
         Action::WouldDelete,
         Action::DeleteFailed,
         Action::Kept,
+        Action::Active,
         Action::Skipped,
         Action::Ignored,
     ];
@@ -124,6 +130,7 @@ impl Action {
             Action::WouldDelete => "would_delete",
             Action::DeleteFailed => "delete_failed",
             Action::Kept => "kept",
+            Action::Active => "active",
             Action::Skipped => "skipped",
             Action::Ignored => "ignored",
         }
@@ -148,6 +155,7 @@ pub struct Summary {
     pub would_delete: u64,
     pub delete_failed: u64,
     pub kept: u64,
+    pub active: u64,
     pub skipped: u64,
     pub ignored: u64,
     pub refused: u64,
@@ -168,6 +176,7 @@ impl Summary {
             Action::WouldDelete => self.would_delete,
             Action::DeleteFailed => self.delete_failed,
             Action::Kept => self.kept,
+            Action::Active => self.active,
             Action::Skipped => self.skipped,
             Action::Ignored => self.ignored,
         }
@@ -182,6 +191,7 @@ impl Summary {
                 Action::WouldDelete => s.would_delete += 1,
                 Action::DeleteFailed => s.delete_failed += 1,
                 Action::Kept => s.kept += 1,
+                Action::Active => s.active += 1,
                 Action::Skipped => s.skipped += 1,
                 Action::Ignored => s.ignored += 1,
                 Action::Refused => s.refused += 1,
@@ -207,6 +217,7 @@ impl Summary {
         self.would_delete += o.would_delete;
         self.delete_failed += o.delete_failed;
         self.kept += o.kept;
+        self.active += o.active;
         self.skipped += o.skipped;
         self.ignored += o.ignored;
         self.refused += o.refused;
@@ -335,7 +346,14 @@ impl Report {
 
     /// One line per group acted on (and, when `verbose`, per group kept),
     /// then a summary line per gateway.
-    pub fn write_human(&self, out: &mut impl Write, verbose: bool) -> io::Result<()> {
+    /// `stamped`: each summary line starts with the pass's end time (loop
+    /// mode, where many passes share one log).
+    pub fn write_human(
+        &self,
+        out: &mut impl Write,
+        verbose: bool,
+        stamped: bool,
+    ) -> io::Result<()> {
         for gw in &self.gateways {
             // Its one error line is on stderr (`error_lines`); once is enough.
             if gw.error.is_some() {
@@ -343,35 +361,48 @@ impl Report {
             }
             for g in &gw.groups {
                 match g.action {
-                    Action::Kept | Action::Ignored if !verbose => continue,
+                    Action::Kept | Action::Active | Action::Ignored if !verbose => continue,
                     Action::Skipped | Action::Ignored => {
                         writeln!(out, "{:<13}  {}: {}", g.action.human(), g.labels, g.reason)?;
                         continue;
                     }
                     _ => {}
                 }
+                // Only listed with -v: why it stays says it all (its age,
+                // its threshold and what set it, or what protects it).
+                if matches!(g.action, Action::Kept | Action::Active) {
+                    writeln!(out, "{:<13}  {}  {}", g.action.human(), g.labels, g.reason)?;
+                    continue;
+                }
                 let age = g
                     .age_seconds
                     .map(human_seconds)
                     .unwrap_or_else(|| "?".into());
+                let failing = match (g.last_push_successful, &g.last_push) {
+                    (Some(false), None) => ", no push ever succeeded",
+                    (Some(false), Some(_)) => ", its last push failed",
+                    _ => "",
+                };
                 write!(
                     out,
-                    "{:<13}  {}  silent {} (threshold {})",
+                    "{:<13}  {}  silent {}{failing} (threshold {}, {})",
                     g.action.human(),
                     g.labels,
                     age,
                     g.threshold_seconds
                         .map(|t| human_threshold(std::time::Duration::from_secs_f64(t.max(0.0))))
-                        .unwrap_or_else(|| "never".into())
+                        .unwrap_or_else(|| "never".into()),
+                    g.threshold_source
                 )?;
-                match (&g.error, g.action) {
-                    (Some(e), _) => writeln!(out, ": {e}")?,
-                    // Only listed with -v: say why it stays (rule, keep, never).
-                    (None, Action::Kept) => writeln!(out, ": {}", g.reason)?,
-                    (None, _) => writeln!(out)?,
+                match &g.error {
+                    Some(e) => writeln!(out, ": {e}")?,
+                    None => writeln!(out)?,
                 }
             }
             let s = &gw.summary;
+            if stamped {
+                write!(out, "{} ", self.finished_at)?;
+            }
             write!(
                 out,
                 "{}: {} {}, {} stale: ",
@@ -394,7 +425,11 @@ impl Report {
                     )?;
                 }
             }
-            write!(out, "; {} kept, {} skipped", s.kept, s.skipped)?;
+            write!(
+                out,
+                "; {} active, {} kept, {} skipped",
+                s.active, s.kept, s.skipped
+            )?;
             if let Some(why) = most_common_skip_reason(&gw.groups) {
                 write!(out, " (most often: {why})")?;
             }
@@ -435,9 +470,23 @@ fn most_common_skip_reason(groups: &[GroupReport]) -> Option<&str> {
 /// float seconds carry no more than that).
 pub fn rfc3339(unix_seconds: f64) -> String {
     let millis = (unix_seconds * 1000.0).round() as i128;
+    // Fixed width, always three fractional digits, so that times line up
+    // and sort as text (`…:17.000Z`, not `…:17Z`).
     OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
+        .filter(|t| (0..=9999).contains(&t.year()))
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.millisecond()
+            )
+        })
         .unwrap_or_else(|| format!("{unix_seconds}"))
 }
 
@@ -448,7 +497,8 @@ mod tests {
     #[test]
     fn rfc3339_rounds_to_millis() {
         assert_eq!(rfc3339(1_795_481_266.298_571_6), "2026-11-24T00:47:46.299Z");
-        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_481_266.0), "2026-11-24T00:47:46.000Z");
     }
 
     #[test]
@@ -459,6 +509,74 @@ mod tests {
                 serde_json::Value::from(action.name())
             );
         }
+    }
+
+    #[test]
+    fn human_lines_name_the_threshold_source_and_failing_pushes() {
+        let group = |action, labels: &[(&str, &str)], reason: &str, successful| GroupReport {
+            labels: LabelSet(
+                labels
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            last_push: None,
+            last_failure: Some("2026-11-24T00:00:00.000Z".into()),
+            last_activity: None,
+            age_seconds: Some(7385.0),
+            threshold_seconds: Some(26.0 * 3600.0),
+            last_push_successful: successful,
+            action,
+            reason: reason.into(),
+            error: None,
+            threshold_source: r#"--rule '{job="backup"}=26h'"#.into(),
+        };
+        let groups = vec![
+            group(
+                Action::WouldDelete,
+                &[("job", "backup"), ("service.name", "x")],
+                "",
+                Some(false),
+            ),
+            group(
+                Action::Active,
+                &[("job", "b")],
+                "last push 1m ago, within 26h (--threshold)",
+                Some(true),
+            ),
+        ];
+        let gw = GatewayReport {
+            url: "http://a".into(),
+            now: rfc3339(0.0),
+            clock: "server",
+            clock_skew_seconds: None,
+            error: None,
+            refused: None,
+            version: None,
+            utf8_names: None,
+            label_names: Some("legacy"),
+            summary: Summary::of(&groups),
+            groups,
+            interrupted: false,
+        };
+        let report = Report::new(true, 0.0, 0.0, Some(600.0), vec![gw]);
+        let mut out = Vec::new();
+        report.write_human(&mut out, true, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            r#"would delete   {job="backup","service.name"="x"}  silent 2h3m5s, no push ever succeeded (threshold 26h, --rule '{job="backup"}=26h')"#
+        );
+        // A -v line for a group that stays does not repeat itself.
+        assert_eq!(
+            lines[1],
+            r#"active         {job="b"}  last push 1m ago, within 26h (--threshold)"#
+        );
+        assert_eq!(
+            lines[2],
+            "http://a: 2 groups, 1 stale: 1 would be deleted; 1 active, 0 kept, 0 skipped (dry run: nothing sent)"
+        );
     }
 
     #[test]
@@ -474,6 +592,7 @@ mod tests {
             action,
             reason: String::new(),
             error: None,
+            threshold_source: "--threshold".into(),
         };
         let s = Summary::of(&[g(Action::Deleted), g(Action::DeleteFailed), g(Action::Kept)]);
         assert_eq!(

@@ -247,6 +247,7 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
     let (action, error) = match (d.verdict, outcome) {
         (Verdict::Skip, _) => (Action::Skipped, None),
         (Verdict::Keep, _) => (Action::Kept, None),
+        (Verdict::Active, _) => (Action::Active, None),
         (Verdict::Ignore, _) => (Action::Ignored, None),
         (Verdict::Refused, _) => (Action::Refused, None),
         (Verdict::Stale, Outcome::Accepted) => (Action::Deleted, None),
@@ -271,6 +272,7 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
         action,
         reason: d.reason.clone(),
         error,
+        threshold_source: d.threshold_source.clone(),
     };
     // Once per pass, here: the verification re-scans do not repeat it.
     if d.verdict == Verdict::Skip {

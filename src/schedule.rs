@@ -57,8 +57,9 @@ pub async fn run_every(
             if signalled.is_some() {
                 return Ok(Stop::Forced(signal));
             }
-            tracing::info!(
-                "{signal}: finishing the pass in flight (a second signal stops at once)"
+            // At the default level: why the loop stops belongs in the log.
+            tracing::warn!(
+                "{signal}: finishing the pass in flight, then stopping (a second signal stops at once)"
             );
             signalled = Some(signal);
             stop.cancel();
@@ -66,7 +67,7 @@ pub async fn run_every(
         if report.interrupted() {
             // Stopped mid-scan by an ordinary stop (systemctl stop, a pod
             // shutdown): not a failed run, so nothing is recorded for it.
-            tracing::info!(
+            tracing::warn!(
                 passes,
                 "{}: the pass in flight was interrupted before its scan finished; nothing recorded for it",
                 signalled.unwrap_or("a signal")
@@ -100,6 +101,6 @@ pub async fn run_every(
 }
 
 fn stopping(signal: &'static str, passes: u64) -> Stop {
-    tracing::info!(passes, "{signal}: stopping after the pass in flight");
+    tracing::warn!(passes, "{signal}: stopping after {passes} passes");
     Stop::Signal(signal)
 }

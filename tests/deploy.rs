@@ -294,7 +294,7 @@ fn example_report_is_a_valid_report() {
     let report: common::Report = serde_json::from_slice(&text).expect("examples/report.json");
     assert_eq!(report.schema, "pushgateway-janitor/report/v1");
     assert!(!report.dry_run);
-    assert!(report.summary.deleted >= 1 && report.summary.kept >= 1);
+    assert!(report.summary.deleted >= 1 && report.summary.active >= 1);
     assert!(report
         .gateways
         .iter()

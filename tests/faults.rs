@@ -229,7 +229,7 @@ async fn one_failed_delete_does_not_stop_the_others() {
         Some("delete_failed")
     );
     assert_eq!(r.action_of(&[("job", "c")]), Some("deleted"));
-    assert_eq!(r.action_of(&[("job", "fresh")]), Some("kept"));
+    assert_eq!(r.action_of(&[("job", "fresh")]), Some("active"));
     let failed = r.gateways[0]
         .groups
         .iter()
@@ -290,7 +290,7 @@ async fn dry_run_sends_no_delete() {
             common::labels(&[("job", "old2"), ("instance", "")])
         ]
     );
-    assert_eq!(r.action_of(&[("job", "fresh")]), Some("kept"));
+    assert_eq!(r.action_of(&[("job", "fresh")]), Some("active"));
     assert_eq!(r.threshold_seconds, Some(600.0));
     server.verify().await;
 }

@@ -86,10 +86,10 @@ fn deletes_every_grouping_key_shape_and_keeps_fresh_neighbours() {
     let r = report(&out);
     for (stale, fresh) in &shapes {
         assert_eq!(r.action_of(stale), Some("deleted"), "{stale:?}");
-        assert_eq!(r.action_of(fresh), Some("kept"), "{fresh:?}");
+        assert_eq!(r.action_of(fresh), Some("active"), "{fresh:?}");
     }
     assert_eq!(r.summary.deleted, shapes.len() as u64);
-    assert_eq!(r.summary.kept, shapes.len() as u64);
+    assert_eq!(r.summary.active, shapes.len() as u64);
     assert_eq!(r.summary.groups, 2 * shapes.len() as u64);
 
     let fresh: Vec<&[(&str, &str)]> = shapes.iter().map(|(_, f)| f.as_slice()).collect();
@@ -114,7 +114,7 @@ fn job_only_group_and_empty_instance_group_are_told_apart() {
     let r = report(&out);
     assert_eq!(r.action_of(bare), Some("deleted"));
     // Its push failed a moment ago: alive.
-    assert_eq!(r.action_of(empty), Some("kept"));
+    assert_eq!(r.action_of(empty), Some("active"));
     pg.wait_for_groups(&[empty]);
 }
 
@@ -138,8 +138,8 @@ fn a_group_whose_pushes_all_fail_is_alive() {
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let r = report(&out);
     assert_eq!(r.action_of(old), Some("deleted"));
-    assert_eq!(r.action_of(owner), Some("kept"));
-    assert_eq!(r.action_of(failing), Some("kept"));
+    assert_eq!(r.action_of(owner), Some("active"));
+    assert_eq!(r.action_of(failing), Some("active"));
     let g = r.gateways[0]
         .groups
         .iter()
@@ -208,7 +208,7 @@ fn dry_run_reports_would_delete_and_leaves_everything() {
     let r = report(&out);
     assert!(r.dry_run);
     assert_eq!(r.action_of(stale), Some("would_delete"));
-    assert_eq!(r.action_of(fresh), Some("kept"));
+    assert_eq!(r.action_of(fresh), Some("active"));
     assert_eq!((r.summary.would_delete, r.summary.deleted), (1, 0));
     std::thread::sleep(Duration::from_millis(300));
     pg.wait_for_groups(&[stale, fresh]);
@@ -232,16 +232,16 @@ fn human_output_lists_actions_and_a_summary() {
     assert!(lines[0].contains(r#"{job="gone",instance="h1"}"#), "{text}");
     assert!(lines[0].contains("threshold 2s"), "{text}");
     assert!(
-        lines[1].contains("2 groups, 1 stale: 1 deleted, 0 failed; 1 kept, 0 skipped"),
+        lines[1].contains("2 groups, 1 stale: 1 deleted, 0 failed; 1 active, 0 kept, 0 skipped"),
         "{text}"
     );
 
-    // -v also lists the kept group.
+    // -v also lists the active group.
     let out = janitor(&["--url", &pg.url, "--threshold", "1h", "-v"]);
     let text = common::stdout(&out);
     assert!(
         text.lines()
-            .any(|l| l.starts_with("kept") && l.contains(r#"{job="here"}"#)),
+            .any(|l| l.starts_with("active") && l.contains(r#"{job="here"}"#)),
         "{text}"
     );
 }
@@ -262,7 +262,7 @@ fn report_file_is_written_whatever_the_output() {
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let file: common::Report = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(file.schema, "pushgateway-janitor/report/v1");
-    assert_eq!(file.action_of(&[("job", "j")]), Some("kept"));
+    assert_eq!(file.action_of(&[("job", "j")]), Some("active"));
     // No temporary file is left beside it.
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -348,7 +348,7 @@ fn rules_keeps_selects_and_never_each_decide_in_one_run() {
         "{}",
         find(flink).reason
     );
-    assert_eq!(find(backup).action, "kept");
+    assert_eq!(find(backup).action, "active");
     assert_eq!(find(backup).threshold_seconds, Some(3600.0));
     assert!(
         find(backup)

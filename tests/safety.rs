@@ -47,7 +47,7 @@ async fn max_deletes_refuses_every_delete_and_exits_3() {
         (3, 3, 0)
     );
     assert_eq!(r.action_of(&[("job", "old0")]), Some("refused"));
-    assert_eq!(r.action_of(&[("job", "new0")]), Some("kept"));
+    assert_eq!(r.action_of(&[("job", "new0")]), Some("active"));
     assert!(stderr(&out).contains("no DELETE sent"), "{}", stderr(&out));
     server.verify().await;
 }
@@ -121,7 +121,7 @@ async fn server_clock_ignores_a_skewed_local_clock() {
             (skew - offset).abs() < 3.0,
             "skew {skew} for offset {offset}"
         );
-        assert_eq!(r.action_of(&[("job", "recent")]), Some("kept"));
+        assert_eq!(r.action_of(&[("job", "recent")]), Some("active"));
         let age = gw.groups[0].age_seconds.unwrap();
         assert!((58.0..=62.0).contains(&age), "age {age}");
 
@@ -140,7 +140,11 @@ async fn server_clock_ignores_a_skewed_local_clock() {
         let gw = &r.gateways[0];
         assert_eq!(gw.clock, "local");
         assert!((gw.clock_skew_seconds.unwrap() - offset).abs() < 3.0);
-        let expected = if offset < 0.0 { "would_delete" } else { "kept" };
+        let expected = if offset < 0.0 {
+            "would_delete"
+        } else {
+            "active"
+        };
         assert_eq!(
             r.action_of(&[("job", "recent")]),
             Some(expected),
@@ -159,7 +163,7 @@ async fn a_skewed_local_clock_sends_no_delete_in_a_real_run() {
     let out = run(&["--url", &url, "--output", "json"]).await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let r = report(&out);
-    assert_eq!(r.action_of(&[("job", "recent")]), Some("kept"));
+    assert_eq!(r.action_of(&[("job", "recent")]), Some("active"));
     assert_eq!(r.summary.deleted, 0);
     server.verify().await;
 }

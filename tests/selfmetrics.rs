@@ -215,7 +215,7 @@ fn listen_address_serves_metrics_and_probes_in_loop_mode() {
     for line in [
         "pushgateway_janitor_last_run_success 1".to_owned(),
         "pushgateway_janitor_runs_total{result=\"success\"} 1".to_owned(),
-        format!("pushgateway_janitor_groups{{{gw},action=\"kept\"}} 1"),
+        format!("pushgateway_janitor_groups{{{gw},action=\"active\"}} 1"),
         format!("pushgateway_janitor_gateway_up{{{gw}}} 1"),
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");

@@ -436,12 +436,18 @@ fn usage_errors_do_not_echo_secrets() {
         assert!(stderr(&out).starts_with("pushgateway-janitor: error: "));
         assert_no_leak(&out, &[secret], None);
     }
-    // An env password without a user is a usage error too, and quiet about it.
-    let out = janitor_cmd(&["--url", "http://127.0.0.1:9"])
+    // An env password without a user is ignored (a variable no flag uses:
+    // env files are shared between tools), and never shown.
+    let out = janitor_cmd(&["--url", "http://127.0.0.1:9", "--retries", "0", "-vv"])
         .env("PUSHGATEWAY_PASSWORD", PASSWORD)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("PUSHGATEWAY_PASSWORD is set but not used"),
+        "{}",
+        stderr(&out)
+    );
     assert_no_leak(&out, &[PASSWORD], None);
 }
 
@@ -480,16 +486,16 @@ fn connection_errors_name_the_redacted_url_only() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("janitor:REDACTED@127.0.0.1"), "{err}");
-    assert!(err.contains("retry 1 of 1"), "{err}");
+    assert!(err.contains("retrying (1 of 1)"), "{err}");
     assert_no_leak(&out, &[PASSWORD, &encoded, "q-s3cret"], None);
 
-    // The human report, too.
+    // The error line of a human run, too (the one place it is printed).
     let out = janitor(&["--url", &url, "--retries", "0"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("janitor:REDACTED@127.0.0.1"),
+        stderr(&out).contains("janitor:REDACTED@127.0.0.1"),
         "{}",
-        stdout(&out)
+        stderr(&out)
     );
     assert_no_leak(&out, &[PASSWORD, &encoded, "q-s3cret"], None);
 }

@@ -379,6 +379,7 @@ pub struct Summary {
     pub would_delete: u64,
     pub delete_failed: u64,
     pub kept: u64,
+    pub active: u64,
     pub skipped: u64,
     pub ignored: u64,
     pub refused: u64,
