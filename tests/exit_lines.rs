@@ -6,7 +6,7 @@
 mod common;
 
 use common::proxy::{Proxy, Rules};
-use common::{janitor, stderr, Pushgateway};
+use common::{janitor, stderr, Pushgateway, EVERY_GROUP_STALE};
 
 fn two_stale(pg: &Pushgateway) {
     pg.push_ok(&[("job", "a")], "x");
@@ -17,17 +17,9 @@ fn two_stale(pg: &Pushgateway) {
 fn a_refused_plan_says_so_under_quiet() {
     let pg = Pushgateway::start();
     two_stale(&pg);
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--max-deletes",
-        "1",
-        "-qq",
-    ]);
+    let mut args = vec!["--url", pg.url.as_str(), "--max-deletes", "1", "-qq"];
+    args.extend(EVERY_GROUP_STALE);
+    let out = janitor(&args);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(
         stderr(&out),
@@ -51,15 +43,9 @@ fn failed_deletes_say_so_under_quiet() {
             ..Rules::default()
         },
     );
-    let out = janitor(&[
-        "--url",
-        &proxy.url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "-q",
-    ]);
+    let mut args = vec!["--url", proxy.url.as_str(), "-q"];
+    args.extend(EVERY_GROUP_STALE);
+    let out = janitor(&args);
     assert_eq!(out.status.code(), Some(4));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{janitor, stderr, Pushgateway};
+use common::{janitor, stderr, Pushgateway, EVERY_GROUP_STALE};
 
-/// A real gateway with one group that a `--clock local --threshold 1ms` run
-/// would delete (the local clock has sub-second steps).
+/// A real gateway with one group that an `EVERY_GROUP_STALE` run would
+/// delete.
 fn gateway_with_a_stale_group() -> Pushgateway {
     let pg = Pushgateway::start();
     pg.push_ok(&[("job", "stale")], "x");
@@ -31,7 +31,8 @@ fn output_paths_are_checked_before_any_delete() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir").join("report.json");
     let missing = missing.to_str().unwrap();
-    let base = ["--url", &pg.url, "--clock", "local", "--threshold", "1ms"];
+    let mut base = vec!["--url", pg.url.as_str()];
+    base.extend(EVERY_GROUP_STALE);
 
     let mut args = base.to_vec();
     args.extend(["--report-file", missing]);

@@ -15,7 +15,9 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::proxy::Proxy;
-use common::{janitor, labels, pushgateway_bin_1_11, report, stderr, Pushgateway, Report};
+use common::{
+    janitor, labels, pushgateway_bin_1_11, report, stderr, Pushgateway, Report, EVERY_GROUP_STALE,
+};
 
 const UTF8: &[&str] = &["--push.enable-utf8-names"];
 
@@ -36,18 +38,8 @@ fn push(pg: &Pushgateway, path: &str, expect: &[(&str, &str)]) {
 
 /// A run that finds every group stale and deletes the selected ones.
 fn clean(url: &str, select: &str, extra: &[&str]) -> Report {
-    let mut args = vec![
-        "--url",
-        url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--select",
-        select,
-        "--output",
-        "json",
-    ];
+    let mut args = vec!["--url", url, "--select", select, "--output", "json"];
+    args.extend(EVERY_GROUP_STALE);
     args.extend_from_slice(extra);
     let out = janitor(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -227,18 +219,16 @@ fn unknown_mode_deletes_only_what_reads_the_same_in_both_modes() {
     );
 
     let select = r#"{job="u",instance!="new"}"#;
-    let out = janitor(&[
+    let mut args = vec![
         "--url",
-        &proxy.url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
+        proxy.url.as_str(),
         "--select",
         select,
         "--output",
         "json",
-    ]);
+    ];
+    args.extend(EVERY_GROUP_STALE);
+    let out = janitor(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
     assert_eq!(

@@ -7,15 +7,12 @@ mod common;
 use std::time::Duration;
 
 use common::proxy::{Proxy, Rules};
-use common::{janitor, report, stderr, Pushgateway};
+use common::{janitor, report, stderr, Pushgateway, EVERY_GROUP_STALE};
 
 fn stale_groups(pg: &Pushgateway) {
     pg.push_ok(&[("job", "a")], "x");
     pg.push_ok(&[("job", "b"), ("instance", "h")], "x");
 }
-
-/// Every group is stale at once: `--clock local` has sub-second steps.
-const STALE_NOW: [&str; 4] = ["--clock", "local", "--threshold", "1ms"];
 
 #[test]
 fn a_scan_slower_than_the_verify_timeout_is_not_a_failure() {
@@ -38,7 +35,7 @@ fn a_scan_slower_than_the_verify_timeout_is_not_a_failure() {
         "--output",
         "json",
     ];
-    args.extend(STALE_NOW);
+    args.extend(EVERY_GROUP_STALE);
     let out = janitor(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let r = report(&out);
@@ -69,7 +66,7 @@ fn deletes_no_re_scan_can_confirm_are_unconfirmed_not_failed() {
         "--output",
         "json",
     ];
-    args.extend(STALE_NOW);
+    args.extend(EVERY_GROUP_STALE);
     let out = janitor(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let r = report(&out);

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::TryStreamExt as _;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, DATE, USER_AGENT};
-use reqwest::{StatusCode, Url};
+use reqwest::{Method, StatusCode, Url};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::errors::error_chain;
@@ -146,31 +146,29 @@ impl ScanError {
     }
 }
 
-/// Why one DELETE failed.
+/// Why a write (a DELETE of a group, the POST of `--push-metrics`) failed.
 #[derive(Debug, thiserror::Error)]
-pub enum DeleteError {
-    #[error("DELETE {path}: {cause}")]
-    Request { path: String, cause: String },
-    #[error("DELETE {path}: HTTP {status} (expected 202 Accepted){}", excerpt(.body))]
+pub enum WriteError {
+    #[error("{method} {path}: {cause}")]
+    Request {
+        method: Method,
+        path: String,
+        cause: String,
+    },
+    #[error("{method} {path}: HTTP {status} (expected {expected}){}", excerpt(.body))]
     Status {
+        method: Method,
         path: String,
         status: StatusCode,
+        expected: &'static str,
         body: String,
     },
 }
 
-/// Why pushing the janitor's own metrics (`--push-metrics`) failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PushError {
-    #[error("POST {path}: {cause}")]
-    Request { path: String, cause: String },
-    #[error("POST {path}: HTTP {status}{}", excerpt(.body))]
-    Status {
-        path: String,
-        status: StatusCode,
-        body: String,
-    },
-}
+/// Why one DELETE failed.
+pub type DeleteError = WriteError;
+/// Why pushing the janitor's own metrics failed.
+pub type PushError = WriteError;
 
 fn excerpt(body: &str) -> String {
     let body = body.trim();
@@ -357,32 +355,56 @@ impl Gateway {
     /// (connection, timeout, 429, 5xx) are retried.
     pub async fn delete(&self, key: &GroupingKey, naming: LabelNaming) -> Result<(), DeleteError> {
         let suffix = format!("/metrics/{}", key.delete_path(naming));
-        let path = self.shown(&suffix);
-        let url = self.url_for(&suffix);
-        let what = format!("DELETE {path}");
+        self.write(Method::DELETE, &suffix, None, "202 Accepted", |s| {
+            s == StatusCode::ACCEPTED
+        })
+        .await
+    }
+
+    /// One write request to `suffix`, retried like the scan (a DELETE of one
+    /// grouping key and a POST of the same body are idempotent): success
+    /// is what `ok` accepts; anything else is an error with the start of
+    /// the body.
+    async fn write(
+        &self,
+        method: Method,
+        suffix: &str,
+        body: Option<String>,
+        expected: &'static str,
+        ok: impl Fn(StatusCode) -> bool,
+    ) -> Result<(), WriteError> {
+        let path = self.shown(suffix);
+        let url = self.url_for(suffix);
+        let what = format!("{method} {path}");
         retrying(&self.retry, &what, || async {
-            let response = self
+            let mut request = self
                 .client
-                .delete(url.clone())
-                .header(USER_AGENT, user_agent())
-                .send()
-                .await
-                .map_err(|e| {
-                    request_failure(e, |cause| DeleteError::Request {
-                        path: path.clone(),
-                        cause,
-                    })
-                })?;
+                .request(method.clone(), url.clone())
+                .header(USER_AGENT, user_agent());
+            if let Some(body) = &body {
+                request = request
+                    .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                    .body(body.clone());
+            }
+            let response = request.send().await.map_err(|e| {
+                request_failure(e, |cause| WriteError::Request {
+                    method: method.clone(),
+                    path: path.clone(),
+                    cause,
+                })
+            })?;
             let status = response.status();
-            if status == StatusCode::ACCEPTED {
+            if ok(status) {
                 return Ok(());
             }
             let body = body_excerpt(response).await;
             Err(Failure::for_status(
                 status,
-                DeleteError::Status {
+                WriteError::Status {
+                    method: method.clone(),
                     path: path.clone(),
                     status,
+                    expected,
                     body,
                 },
             ))
@@ -399,39 +421,8 @@ impl Gateway {
         // The janitor's own key: legacy names that read the same in every
         // naming mode.
         let suffix = format!("/metrics/{}", key.delete_path(LabelNaming::Legacy));
-        let path = self.shown(&suffix);
-        let url = self.url_for(&suffix);
-        let what = format!("POST {path}");
-        retrying(&self.retry, &what, || async {
-            let response = self
-                .client
-                .post(url.clone())
-                .header(USER_AGENT, user_agent())
-                .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
-                .body(body.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    request_failure(e, |cause| PushError::Request {
-                        path: path.clone(),
-                        cause,
-                    })
-                })?;
-            let status = response.status();
-            if status.is_success() {
-                return Ok(());
-            }
-            let body = body_excerpt(response).await;
-            Err(Failure::for_status(
-                status,
-                PushError::Status {
-                    path: path.clone(),
-                    status,
-                    body,
-                },
-            ))
-        })
-        .await
+        self.write(Method::POST, &suffix, Some(body), "2xx", |s| s.is_success())
+            .await
     }
 }
 

@@ -290,6 +290,11 @@ pub fn path_for(key: &[(&str, &str)]) -> String {
         .join("/")
 }
 
+/// Flags that make every group stale at once, without waiting: the local
+/// clock (sub-second steps, unlike the `Date` header) and a 1 ms threshold.
+/// Tests pick the groups to delete with `--select` or caps instead.
+pub const EVERY_GROUP_STALE: [&str; 4] = ["--clock", "local", "--threshold", "1ms"];
+
 /// Runs the built janitor with `args`, isolated from the caller's env.
 pub fn janitor(args: &[&str]) -> Output {
     janitor_cmd(args).output().unwrap()
