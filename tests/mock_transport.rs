@@ -482,5 +482,17 @@ async fn a_body_that_breaks_off_is_scanned_again() {
     let out = run(&args(&url, &["--retries", "2"]), &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
-    eprintln!("{}", stderr(&out));
+    let err = stderr(&out);
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("pushgateway-janitor: error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "pushgateway-janitor: error: GET {url}/api/v1/metrics: "
+        )) && (errors[0].contains("reading the response failed")
+            || errors[0].contains("truncated JSON")),
+        "{err}"
+    );
 }
