@@ -256,3 +256,126 @@ fn unknown_mode_deletes_only_what_reads_the_same_in_both_modes() {
     assert_eq!(r.action_of(&literal_u), Some("deleted"));
     pg.wait_for_groups(&[&fresh]);
 }
+
+/// Protobuf wire format, the little the push of a histogram needs.
+mod pb {
+    pub fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    fn key(field: u32, wire: u8, out: &mut Vec<u8>) {
+        varint(u64::from(field) << 3 | u64::from(wire), out);
+    }
+    pub fn uint(field: u32, v: u64, out: &mut Vec<u8>) {
+        key(field, 0, out);
+        varint(v, out);
+    }
+    pub fn sint(field: u32, v: i64, out: &mut Vec<u8>) {
+        uint(field, ((v << 1) ^ (v >> 63)) as u64, out);
+    }
+    pub fn double(field: u32, v: f64, out: &mut Vec<u8>) {
+        key(field, 1, out);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn bytes(field: u32, v: &[u8], out: &mut Vec<u8>) {
+        key(field, 2, out);
+        varint(v.len() as u64, out);
+        out.extend_from_slice(v);
+    }
+}
+
+/// One length-delimited `MetricFamily` of type HISTOGRAM (4) holding one
+/// metric whose `Histogram` message is `histogram`.
+fn histogram_family(name: &str, histogram: &[u8]) -> Vec<u8> {
+    let mut metric = Vec::new();
+    pb::bytes(7, histogram, &mut metric);
+    let mut family = Vec::new();
+    pb::bytes(1, name.as_bytes(), &mut family);
+    pb::uint(3, 4, &mut family);
+    pb::bytes(4, &metric, &mut family);
+    let mut out = Vec::new();
+    pb::varint(family.len() as u64, &mut out);
+    out.extend_from_slice(&family);
+    out
+}
+
+fn push_protobuf(pg: &Pushgateway, path: &str, body: Vec<u8>, expect: &[(&str, &str)]) {
+    let status = reqwest::blocking::Client::new()
+        .put(format!("{}/metrics/{path}", pg.url))
+        .header(
+            "Content-Type",
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+        )
+        .body(body)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(status, 200, "push {path}");
+    assert!(pg.groups().contains(&labels(expect)), "{:?}", pg.groups());
+}
+
+#[test]
+fn native_and_float_histograms_pushed_in_protobuf_are_deleted_exactly() {
+    for flags in [&[][..], UTF8] {
+        let pg = Pushgateway::start_bin(&pushgateway_bin_1_11(), flags);
+        // A native histogram with integer counts: schema 0, a zero bucket,
+        // two positive buckets (deltas 2, 0).
+        let mut native = Vec::new();
+        pb::uint(1, 5, &mut native);
+        pb::double(2, 12.5, &mut native);
+        pb::sint(5, 0, &mut native);
+        pb::double(6, 0.001, &mut native);
+        pb::uint(7, 1, &mut native);
+        let mut span = Vec::new();
+        pb::sint(1, 0, &mut span);
+        pb::uint(2, 2, &mut span);
+        pb::bytes(12, &span, &mut native);
+        pb::sint(13, 2, &mut native);
+        pb::sint(13, 0, &mut native);
+        // The same with float counts.
+        let mut float = Vec::new();
+        pb::double(4, 5.0, &mut float);
+        pb::double(2, 12.5, &mut float);
+        pb::sint(5, 0, &mut float);
+        pb::double(6, 0.001, &mut float);
+        pb::double(8, 1.0, &mut float);
+        pb::bytes(12, &span, &mut float);
+        pb::double(14, 2.0, &mut float);
+        pb::double(14, 2.0, &mut float);
+        // A classic histogram with float counts.
+        let mut classic = Vec::new();
+        pb::double(4, 3.0, &mut classic);
+        pb::double(2, 4.5, &mut classic);
+        for (count, upper) in [(1.0, 1.0), (3.0, f64::INFINITY)] {
+            let mut bucket = Vec::new();
+            pb::double(4, count, &mut bucket);
+            pb::double(2, upper, &mut bucket);
+            pb::bytes(3, &bucket, &mut classic);
+        }
+        let groups: [(&str, Vec<u8>); 3] =
+            [("int", native), ("float", float), ("classic", classic)];
+        for (instance, histogram) in &groups {
+            push_protobuf(
+                &pg,
+                &format!("job/hist/instance/{instance}"),
+                histogram_family("latency_seconds", histogram),
+                &[("job", "hist"), ("instance", instance)],
+            );
+        }
+        pg.push_ok(&[("job", "hist"), ("instance", "fresh")], "up");
+
+        let r = clean(&pg.url, r#"{job="hist",instance!="fresh"}"#, &[]);
+        for (instance, _) in &groups {
+            assert_eq!(
+                r.action_of(&[("job", "hist"), ("instance", instance)]),
+                Some("deleted"),
+                "{instance} with {flags:?}"
+            );
+        }
+        pg.wait_for_groups(&[&[("job", "hist"), ("instance", "fresh")]]);
+    }
+}
