@@ -1,10 +1,13 @@
 //! Selectors over grouping keys, written as Prometheus label matchers:
-//! `{job=~"flink.*", env!="dev"}`.
+//! `{job=~"flink.*", env!="dev"}`, and, as PromQL 3 writes the names a
+//! Pushgateway with `--push.enable-utf8-names` accepts,
+//! `{"service.name"="api"}`.
 //!
-//! The text is parsed by `promql-parser` (GreptimeDB's PromQL parser) as a
-//! PromQL expression, which must turn out to be a plain vector selector: no
-//! metric name, no range, no `offset`, no `@`, no operators or functions.
-//! Three things differ from handing the text to a Prometheus query, on purpose:
+//! The grammar is small and parsed here: `{ name op string (, name op
+//! string)* ,? }`, a name an identifier or a quoted string, `op` one of
+//! `= != =~ !~`, strings in double or single quotes with PromQL's escapes,
+//! or in backticks, raw. Three things differ from handing the text to a
+//! Prometheus query, on purpose:
 //!
 //! * `{}` is rejected. It would match every group, and a selector that came out
 //!   empty is nearly always a template or shell variable that expanded to
@@ -14,38 +17,22 @@
 //! * Prometheus also rejects selectors whose every matcher matches the empty
 //!   string, such as `{instance=""}`. Against grouping keys that is a useful
 //!   question ("groups pushed without an instance label"), so it is accepted.
-//! * Label names may be quoted (`{"service.name"="api"}`, as PromQL 3 writes
-//!   the names a Pushgateway with `--push.enable-utf8-names` accepts); names
-//!   starting with `__` are refused (reserved; `__name__` in particular: a
-//!   grouping key has no metric name, so such a matcher could only ever match
-//!   nothing or everything).
+//! * Names starting with `__` are refused (reserved; `__name__` in
+//!   particular: a grouping key has no metric name, so such a matcher could
+//!   only ever match nothing or everything).
 //!
 //! Regexes are fully anchored exactly as Prometheus anchors them,
 //! `^(?s:re)$`: `=~"flink"` does not match `flinkjob`, and `.` also matches a
-//! newline. A label missing from a grouping key counts as the empty string.
+//! newline; a `{` that does not start a repetition is a literal, as in Go.
+//! A label missing from a grouping key counts as the empty string. Errors
+//! name what was wrong and, for a token out of place, its column.
 
 use std::fmt;
-use std::panic;
 use std::str::FromStr;
 
-use lrpar::{Lexeme as _, Lexer as _, NonStreamingLexer as _};
-use promql_parser::label::{MatchOp, Matcher, METRIC_NAME};
-use promql_parser::parser::token::{
-    T_COMMA, T_EQL, T_EQL_REGEX, T_IDENTIFIER, T_LEFT_BRACE, T_LOR, T_NEQ, T_NEQ_REGEX,
-    T_RIGHT_BRACE, T_STRING,
-};
-use promql_parser::parser::{self, Expr};
 use regex::Regex;
 
-use crate::group::{is_valid_label_name, GroupingKey};
-
-/// A metric name put in front of a bare `{...}` before parsing. promql-parser
-/// (like Prometheus) refuses a selector without a metric name whose matchers
-/// all match the empty string; this module wants to accept `{instance=""}`,
-/// and with a name in front that check does not apply. No user text ever gets
-/// this prefix when it already starts with a name, so a real metric name is
-/// still seen and refused.
-const PLACEHOLDER_NAME: &str = "pushgateway_janitor_selector";
+use crate::group::GroupingKey;
 
 /// A parsed selector; it matches a grouping key when all its matchers do.
 ///
@@ -57,6 +44,31 @@ pub struct Selector {
     matchers: Vec<Matcher>,
 }
 
+#[derive(Debug, Clone)]
+struct Matcher {
+    name: String,
+    op: Op,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Equal(String),
+    NotEqual(String),
+    Re(Regex),
+    NotRe(Regex),
+}
+
+impl Matcher {
+    fn is_match(&self, value: &str) -> bool {
+        match &self.op {
+            Op::Equal(v) => value == v,
+            Op::NotEqual(v) => value != v,
+            Op::Re(re) => re.is_match(value),
+            Op::NotRe(re) => !re.is_match(value),
+        }
+    }
+}
+
 /// Why a text is not a selector. Each message quotes the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectorError {
@@ -64,7 +76,7 @@ pub enum SelectorError {
     Empty { input: String },
     #[error("invalid selector '{}': {{}} has no matchers and would match every group", shown(.input))]
     NoMatchers { input: String },
-    /// Rejected by the PromQL lexer or parser; `reason` says what and where.
+    /// A token out of place; `reason` says what and where.
     #[error("invalid selector '{}': {reason}", shown(.input))]
     Syntax { input: String, reason: String },
     #[error("invalid selector '{}': invalid regex {pattern:?}: {reason}", shown(.input))]
@@ -79,12 +91,10 @@ pub enum SelectorError {
     InvalidLabelName { input: String, name: String },
     #[error("invalid selector '{}': 'or' between matchers is not supported; give the flag once per alternative", shown(.input))]
     OrMatchers { input: String },
-    /// Valid PromQL, but more than a label selector: a range, `offset`, `@`,
-    /// a function call, an operator...
+    /// PromQL, but more than a label selector: a range, `offset`, `@`, a
+    /// function call, an operator...
     #[error("invalid selector '{}': {found} is not allowed; a selector is only label matchers in braces, e.g. {{job=\"x\"}}", shown(.input))]
     NotASelector { input: String, found: String },
-    #[error("invalid selector '{}': the PromQL parser failed on it (this is a bug in promql-parser)", shown(.input))]
-    ParserPanicked { input: String },
 }
 
 /// The input as it appears inside an error message: one line, whatever it
@@ -106,91 +116,14 @@ impl Selector {
     /// `=`, `!=`, `=~`, `!~`, values in double, single or backtick quotes with
     /// PromQL's escapes. Never panics.
     pub fn parse(text: &str) -> Result<Selector, SelectorError> {
-        let err_input = || text.to_owned();
+        let input = || text.to_owned();
         if text.trim().is_empty() {
-            return Err(SelectorError::Empty { input: err_input() });
+            return Err(SelectorError::Empty { input: input() });
         }
-        let trimmed = text.trim_start();
-        let prefixed = trimmed.starts_with('{');
-        let source = if prefixed {
-            format!("{PLACEHOLDER_NAME}{trimmed}")
-        } else {
-            text.to_owned()
-        };
-        // Where offsets into `source` start in `text`: `source` swaps the
-        // leading whitespace for the placeholder name.
-        let shift = Shift {
-            removed: PLACEHOLDER_NAME.len(),
-            added: text.len() - trimmed.len(),
-            active: prefixed,
-        };
-
-        // promql-parser is a large generated parser; a panic in it must not
-        // take the janitor down, so it becomes an error like any other.
-        let parsed = panic::catch_unwind(|| parser::parse(&source))
-            .map_err(|_| SelectorError::ParserPanicked { input: err_input() })?;
-        let expr = parsed.map_err(|reason| parse_error(text, &source, shift, reason))?;
-
-        let vs = match expr {
-            Expr::VectorSelector(vs) => vs,
-            other => {
-                return Err(SelectorError::NotASelector {
-                    input: err_input(),
-                    found: describe(&other).to_owned(),
-                })
-            }
-        };
-        match &vs.name {
-            Some(name) if !(prefixed && name == PLACEHOLDER_NAME) => {
-                return Err(SelectorError::MetricName {
-                    input: err_input(),
-                    name: name.clone(),
-                })
-            }
-            _ => {}
-        }
-        if vs.offset.is_some() {
-            return Err(SelectorError::NotASelector {
-                input: err_input(),
-                found: "an offset modifier".into(),
-            });
-        }
-        if vs.at.is_some() {
-            return Err(SelectorError::NotASelector {
-                input: err_input(),
-                found: "an @ modifier".into(),
-            });
-        }
-        if !vs.matchers.or_matchers.is_empty() {
-            return Err(SelectorError::OrMatchers { input: err_input() });
-        }
-
-        let mut matchers = Vec::with_capacity(vs.matchers.matchers.len());
-        for m in vs.matchers.matchers {
-            if m.name == METRIC_NAME {
-                return Err(SelectorError::MetricName {
-                    input: err_input(),
-                    name: m.value,
-                });
-            }
-            // Quoted names (PromQL 3: `{"service.name"="api"}`) are grouping
-            // label names too, on gateways with --push.enable-utf8-names.
-            if m.name.is_empty() || m.name.starts_with("__") {
-                return Err(SelectorError::InvalidLabelName {
-                    input: err_input(),
-                    name: m.name,
-                });
-            }
-            matchers.push(reanchor(m).map_err(|(pattern, reason)| {
-                SelectorError::InvalidRegex {
-                    input: err_input(),
-                    pattern,
-                    reason,
-                }
-            })?);
-        }
+        let mut p = Parser { text, at: 0 };
+        let matchers = p.selector().map_err(|e| e.into_error(text))?;
         if matchers.is_empty() {
-            return Err(SelectorError::NoMatchers { input: err_input() });
+            return Err(SelectorError::NoMatchers { input: input() });
         }
         Ok(Selector {
             text: text.to_owned(),
@@ -226,37 +159,408 @@ impl FromStr for Selector {
     }
 }
 
-/// promql-parser anchors a regex as `^(?:re)$`, which a pattern like `a)|(b`
-/// escapes (it becomes `^(?:a)|(b)$`, unanchored on both sides), and its `.`
-/// does not match a newline. Prometheus first parses the pattern on its own,
-/// then compiles `^(?s:re)$`; this does the same. The inner pattern is taken
-/// from promql-parser's regex so that its Go compatibility (a `{` that is not
-/// a repetition is a literal) is kept.
-fn reanchor(m: Matcher) -> Result<Matcher, (String, String)> {
-    if matches!(m.op, MatchOp::Equal | MatchOp::NotEqual) {
-        return Ok(m);
+/// A parse failure before it knows the input it belongs to.
+enum Failure {
+    Syntax(String),
+    MetricName(String),
+    InvalidLabelName(String),
+    Or,
+    NotASelector(&'static str),
+    Regex(String, String),
+}
+
+impl Failure {
+    fn into_error(self, text: &str) -> SelectorError {
+        let input = text.to_owned();
+        match self {
+            Failure::Syntax(reason) => SelectorError::Syntax { input, reason },
+            Failure::MetricName(name) => SelectorError::MetricName { input, name },
+            Failure::InvalidLabelName(name) => SelectorError::InvalidLabelName { input, name },
+            Failure::Or => SelectorError::OrMatchers { input },
+            Failure::NotASelector(found) => SelectorError::NotASelector {
+                input,
+                found: found.to_owned(),
+            },
+            Failure::Regex(pattern, reason) => SelectorError::InvalidRegex {
+                input,
+                pattern,
+                reason,
+            },
+        }
     }
-    let (re, negated) = match &m.op {
-        MatchOp::Re(re) => (re, false),
-        MatchOp::NotRe(re) => (re, true),
-        MatchOp::Equal | MatchOp::NotEqual => return Ok(m.clone()),
-    };
-    let inner = re
-        .as_str()
-        .strip_prefix("^(?:")
-        .and_then(|s| s.strip_suffix(")$"))
-        .unwrap_or(&m.value);
-    if let Err(e) = regex_syntax::Parser::new().parse(inner) {
-        return Err((m.value.clone(), regex_syntax_reason(&e)));
+}
+
+/// A recursive-descent reader over `text`; `at` is a byte offset.
+struct Parser<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+impl Parser<'_> {
+    fn rest(&self) -> &str {
+        &self.text[self.at..]
     }
-    let anchored = Regex::new(&format!("^(?s:{inner})$"))
-        .map_err(|e| (m.value.clone(), one_line(&e.to_string())))?;
-    let op = if negated {
-        MatchOp::NotRe(anchored)
-    } else {
-        MatchOp::Re(anchored)
+
+    fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    fn skip_space(&mut self) {
+        let rest = self.rest();
+        self.at += rest.len() - rest.trim_start().len();
+    }
+
+    /// The 1-based column of byte offset `at`, in characters.
+    fn column(&self, at: usize) -> usize {
+        self.text[..at].chars().count() + 1
+    }
+
+    fn unexpected(&self, at: usize, token: &str, expected: &str) -> Failure {
+        Failure::Syntax(format!(
+            "unexpected {token:?} at column {}, expected {expected}",
+            self.column(at)
+        ))
+    }
+
+    /// An identifier at the cursor (`[a-zA-Z_][a-zA-Z0-9_]*`), consumed.
+    fn name(&mut self) -> Option<&str> {
+        let rest = self.rest();
+        if !rest.starts_with(is_name_start) {
+            return None;
+        }
+        let len = rest.find(|c| !is_name_char(c)).unwrap_or(rest.len());
+        let name = &self.text[self.at..self.at + len];
+        self.at += len;
+        Some(name)
+    }
+
+    /// The token at the cursor as text, for a message (not consumed).
+    fn token_text(&self) -> &str {
+        let rest = self.rest();
+        let len = match rest.chars().next() {
+            Some(c) if is_name_char(c) => rest.find(|c| !is_name_char(c)).unwrap_or(rest.len()),
+            Some(c) => c.len_utf8(),
+            None => 0,
+        };
+        &rest[..len]
+    }
+
+    fn selector(&mut self) -> Result<Vec<Matcher>, Failure> {
+        self.skip_space();
+        if self.peek() != Some('{') {
+            return Err(self.not_braces());
+        }
+        self.at += 1;
+        let mut matchers = Vec::new();
+        loop {
+            // A label name, or the closing brace.
+            self.skip_space();
+            let name_at = self.at;
+            let (name, quoted) = match self.peek() {
+                None => {
+                    return Err(Failure::Syntax(
+                        "unexpected end of input inside braces".into(),
+                    ))
+                }
+                Some('}') => {
+                    self.at += 1;
+                    break;
+                }
+                Some('"' | '\'' | '`') => (self.string()?, true),
+                Some(c) if is_name_start(c) => (self.name().unwrap_or_default().to_owned(), false),
+                Some(c @ ('=' | '!' | '~' | ',')) => {
+                    return Err(self.unexpected(name_at, &c.to_string(), "a label name or '}'"))
+                }
+                Some(c) => return Err(inside_braces(c)),
+            };
+            // The operator.
+            self.skip_space();
+            let op = if self.rest().starts_with("=~") {
+                "=~"
+            } else if self.rest().starts_with("!~") {
+                "!~"
+            } else if self.rest().starts_with("!=") {
+                "!="
+            } else if self.rest().starts_with('=') {
+                "="
+            } else {
+                return Err(match self.peek() {
+                    // `{"up"}` is PromQL 3's metric name.
+                    Some('}' | ',') if quoted => Failure::MetricName(name),
+                    Some('}' | ',') => Failure::Syntax(format!(
+                        "invalid label matcher, expected label matching operator after '{name}'"
+                    )),
+                    None => Failure::Syntax("unexpected end of input inside braces".into()),
+                    Some(c) if is_name_char(c) || matches!(c, '"' | '\'' | '`') => {
+                        let at = self.at;
+                        self.unexpected(at, self.token_text(), "one of = != =~ !~")
+                    }
+                    Some(c) => inside_braces(c),
+                });
+            };
+            self.at += op.len();
+            // The value.
+            self.skip_space();
+            let value = match self.peek() {
+                Some('"' | '\'' | '`') => self.string()?,
+                None => {
+                    return Err(Failure::Syntax(
+                        "unexpected end of input inside braces".into(),
+                    ))
+                }
+                Some(c @ ('=' | '!' | '~' | ',' | '}')) => {
+                    return Err(Failure::Syntax(format!(
+                        "unexpected '{c}' in label matching, expected string"
+                    )))
+                }
+                Some(c) if is_name_char(c) => {
+                    let at = self.at;
+                    return Err(self.unexpected(at, self.token_text(), "a quoted value"));
+                }
+                Some(c) => return Err(inside_braces(c)),
+            };
+            if name == "__name__" {
+                return Err(Failure::MetricName(value));
+            }
+            if name.is_empty() || name.starts_with("__") {
+                return Err(Failure::InvalidLabelName(name));
+            }
+            let _ = name_at;
+            matchers.push(matcher(name, op, value)?);
+            // A comma (a trailing one is fine) or the closing brace.
+            self.skip_space();
+            match self.peek() {
+                Some(',') => self.at += 1,
+                Some('}') => {
+                    self.at += 1;
+                    break;
+                }
+                None => {
+                    return Err(Failure::Syntax(
+                        "unexpected end of input inside braces".into(),
+                    ))
+                }
+                Some(c) if is_name_char(c) => {
+                    if self.token_text() == "or" {
+                        return Err(Failure::Or);
+                    }
+                    let at = self.at;
+                    return Err(self.unexpected(at, self.token_text(), "',' or '}'"));
+                }
+                Some(c) => return Err(inside_braces(c)),
+            }
+        }
+        self.after_braces()?;
+        Ok(matchers)
+    }
+
+    /// After the closing brace: only the end, or a precise word for the
+    /// PromQL that does not belong in a selector.
+    fn after_braces(&mut self) -> Result<(), Failure> {
+        self.skip_space();
+        let rest = self.rest();
+        let Some(c) = rest.chars().next() else {
+            return Ok(());
+        };
+        let found = match c {
+            '}' => return Err(Failure::Syntax("unexpected right brace '}'".into())),
+            '[' => {
+                let inner = rest.split(']').next().unwrap_or(rest);
+                if inner.contains(':') {
+                    "a subquery like [5m:1m]"
+                } else {
+                    "a range selector like [5m]"
+                }
+            }
+            '@' => "an @ modifier",
+            '+' | '-' | '*' | '/' | '%' | '^' | '<' | '>' | '=' | '!' => {
+                "a binary expression (operator)"
+            }
+            c if is_name_char(c) => match self.token_text() {
+                "offset" => "an offset modifier",
+                "or" | "and" | "unless" | "atan2" => "a binary expression (operator)",
+                word => {
+                    let at = self.at;
+                    return Err(self.unexpected(at, word, "the end of the selector"));
+                }
+            },
+            other => {
+                let at = self.at;
+                return Err(self.unexpected(at, &other.to_string(), "the end of the selector"));
+            }
+        };
+        Err(Failure::NotASelector(found))
+    }
+
+    /// The input does not start with `{`: say what it is instead.
+    fn not_braces(&mut self) -> Failure {
+        let start = self.at;
+        let rest = self.rest();
+        if rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+            return Failure::NotASelector("a number");
+        }
+        if rest.starts_with(['"', '\'', '`']) {
+            return Failure::NotASelector("a string");
+        }
+        if let Some(word) = self.name().map(str::to_owned) {
+            self.skip_space();
+            match self.peek() {
+                Some('{') | None => return Failure::MetricName(word),
+                Some('(') => return Failure::NotASelector("a function call"),
+                Some('[') => return Failure::NotASelector("a range selector like [5m]"),
+                _ => {}
+            }
+        }
+        if self.text[start..].contains('}') {
+            return Failure::Syntax("unexpected right brace '}'".into());
+        }
+        self.at = start;
+        let token = self.token_text().to_owned();
+        self.unexpected(start, &token, "'{'")
+    }
+
+    /// A quoted string at the cursor, decoded: double or single quotes with
+    /// PromQL's (Go's) escapes, or backticks, raw.
+    fn string(&mut self) -> Result<String, Failure> {
+        let quote = self.peek().unwrap_or('"');
+        let body = &self.text[self.at + 1..];
+        let bad = || {
+            Failure::Syntax(
+                "invalid quoted string (a raw newline or a bad escape inside quotes)".into(),
+            )
+        };
+        let unterminated = || Failure::Syntax(format!("unterminated quoted string {quote}"));
+        if quote == '`' {
+            let end = body.find('`').ok_or_else(unterminated)?;
+            self.at += 1 + end + 1;
+            return Ok(body[..end].to_owned());
+        }
+        let mut out = String::new();
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                c if c == quote => {
+                    self.at += 1 + i + 1;
+                    return Ok(out);
+                }
+                '\n' => return Err(bad()),
+                '\\' => {
+                    let (_, e) = chars.next().ok_or_else(unterminated)?;
+                    let mut hex = |n: usize| -> Result<u32, Failure> {
+                        let digits: String = (0..n)
+                            .filter_map(|_| chars.next().map(|(_, d)| d))
+                            .collect();
+                        if digits.len() != n {
+                            return Err(bad());
+                        }
+                        u32::from_str_radix(&digits, 16).map_err(|_| bad())
+                    };
+                    match e {
+                        'a' => out.push('\u{7}'),
+                        'b' => out.push('\u{8}'),
+                        'f' => out.push('\u{c}'),
+                        'n' => out.push('\n'),
+                        'r' => out.push('\r'),
+                        't' => out.push('\t'),
+                        'v' => out.push('\u{b}'),
+                        '\\' => out.push('\\'),
+                        q if q == quote => out.push(q),
+                        'x' => out.push(char::from_u32(hex(2)?).ok_or_else(bad)?),
+                        'u' => out.push(char::from_u32(hex(4)?).ok_or_else(bad)?),
+                        'U' => out.push(char::from_u32(hex(8)?).ok_or_else(bad)?),
+                        d @ '0'..='7' => {
+                            let rest: String = (0..2)
+                                .filter_map(|_| chars.next().map(|(_, d)| d))
+                                .collect();
+                            let digits = format!("{d}{rest}");
+                            let v = u32::from_str_radix(&digits, 8).map_err(|_| bad())?;
+                            if digits.len() != 3 || v > 255 {
+                                return Err(bad());
+                            }
+                            out.push(char::from_u32(v).ok_or_else(bad)?);
+                        }
+                        other => {
+                            return Err(Failure::Syntax(format!(
+                                "unknown escape sequence '{other}'"
+                            )))
+                        }
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        Err(unterminated())
+    }
+}
+
+fn inside_braces(c: char) -> Failure {
+    Failure::Syntax(format!("unexpected character inside braces: '{c}'"))
+}
+
+fn matcher(name: String, op: &str, value: String) -> Result<Matcher, Failure> {
+    let op = match op {
+        "=" => Op::Equal(value),
+        "!=" => Op::NotEqual(value),
+        _ => {
+            let re = anchored(&value).map_err(|reason| Failure::Regex(value.clone(), reason))?;
+            if op == "=~" {
+                Op::Re(re)
+            } else {
+                Op::NotRe(re)
+            }
+        }
     };
-    Ok(Matcher::new(op, &m.name, &m.value))
+    Ok(Matcher { name, op })
+}
+
+/// Compiles `^(?s:pattern)$` as Prometheus does, after reading `{` as Go
+/// does: a literal unless it starts a repetition (`{2}`, `{2,}`, `{2,3}`).
+/// The pattern is checked on its own first, so that `a)|(b` cannot escape
+/// its anchors.
+fn anchored(pattern: &str) -> Result<Regex, String> {
+    let go = go_braces(pattern);
+    if let Err(e) = regex_syntax::Parser::new().parse(&go) {
+        return Err(regex_syntax_reason(&e));
+    }
+    Regex::new(&format!("^(?s:{go})$")).map_err(|e| one_line(&e.to_string()))
+}
+
+fn go_braces(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '\\' => {
+                out.push('\\');
+                if let Some(n) = rest.chars().next() {
+                    out.push(n);
+                    rest = &rest[n.len_utf8()..];
+                }
+            }
+            '{' => {
+                let close = rest.find('}');
+                let repetition = close.is_some_and(|end| {
+                    let inner = &rest[..end];
+                    let (min, max) = inner.split_once(',').unwrap_or((inner, "0"));
+                    !min.is_empty()
+                        && min.bytes().all(|b| b.is_ascii_digit())
+                        && max.bytes().all(|b| b.is_ascii_digit())
+                });
+                out.push_str(if repetition { "{" } else { "\\{" });
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn regex_syntax_reason(e: &regex_syntax::Error) -> String {
@@ -270,141 +574,6 @@ fn regex_syntax_reason(e: &regex_syntax::Error) -> String {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn describe(expr: &Expr) -> &'static str {
-    match expr {
-        Expr::MatrixSelector(_) => "a range selector like [5m]",
-        Expr::Subquery(_) => "a subquery like [5m:1m]",
-        Expr::Call(_) => "a function call",
-        Expr::Aggregate(_) => "an aggregation",
-        Expr::Binary(_) => "a binary expression (operator)",
-        Expr::Unary(_) => "a unary expression",
-        Expr::Paren(_) => "a parenthesized expression",
-        Expr::NumberLiteral(_) => "a number",
-        Expr::StringLiteral(_) => "a string",
-        Expr::VectorSelector(_) => "a vector selector",
-        Expr::Extension(_) => "an extension expression",
-    }
-}
-
-/// Maps byte offsets in the parsed source back to the user's text.
-#[derive(Clone, Copy)]
-struct Shift {
-    removed: usize,
-    added: usize,
-    active: bool,
-}
-
-impl Shift {
-    fn original(self, offset: usize) -> Option<usize> {
-        if !self.active {
-            return Some(offset);
-        }
-        offset.checked_sub(self.removed).map(|o| o + self.added)
-    }
-}
-
-/// Turns promql-parser's message into ours. Its grammar errors are all the
-/// same "invalid promql query" without a position, so for those the tokens
-/// are walked again here to name the first one that does not fit.
-fn parse_error(text: &str, source: &str, shift: Shift, reason: String) -> SelectorError {
-    let input = text.to_owned();
-    // "metric name must not be set twice: 'NAME' or 'VALUE'": NAME is the
-    // placeholder or the user's, VALUE the one from `__name__` or `{"name"}`.
-    if let Some(names) = reason.strip_prefix("metric name must not be set twice: ") {
-        let name = names
-            .rsplit_once("' or '")
-            .map_or(names, |(_, v)| v.strip_suffix('\'').unwrap_or(v));
-        return SelectorError::MetricName {
-            input,
-            name: name.to_owned(),
-        };
-    }
-    if let Some(pattern) = reason.strip_prefix("illegal regex for ") {
-        let reason = match regex_syntax::Parser::new().parse(pattern) {
-            Err(e) => regex_syntax_reason(&e),
-            Ok(_) => match Regex::new(pattern) {
-                Err(e) => one_line(&e.to_string()),
-                Ok(_) => "rejected by the regex engine".into(),
-            },
-        };
-        return SelectorError::InvalidRegex {
-            input,
-            pattern: pattern.to_owned(),
-            reason,
-        };
-    }
-    let reason = match reason.as_str() {
-        "invalid promql query" => {
-            diagnose(text, source, shift).unwrap_or_else(|| "syntax error".to_owned())
-        }
-        "invalid syntax" => {
-            "invalid quoted string (a raw newline or a bad escape inside quotes)".into()
-        }
-        _ => reason,
-    };
-    SelectorError::Syntax { input, reason }
-}
-
-/// Walks the tokens of `source` against `{ name op "value" (, name op "value")* ,? }`
-/// and describes the first token that does not fit, with its column in `text`.
-fn diagnose(text: &str, source: &str, shift: Shift) -> Option<String> {
-    #[derive(PartialEq)]
-    enum Want {
-        Open,
-        NameOrClose,
-        Op,
-        Value,
-        CommaOrClose,
-        End,
-    }
-    let lexer = parser::lex::lexer(source).ok()?;
-    let mut want = Want::Open;
-    let mut first = true;
-    for lexeme in lexer.iter() {
-        let lexeme = lexeme.ok()?;
-        let tok = lexeme.tok_id();
-        let span = lexeme.span();
-        if first && shift.active {
-            first = false;
-            continue; // the placeholder name
-        }
-        first = false;
-        let next = match (&want, tok) {
-            (Want::Open, T_LEFT_BRACE) => Want::NameOrClose,
-            (Want::NameOrClose, T_RIGHT_BRACE) => Want::End,
-            (Want::NameOrClose, T_IDENTIFIER | T_STRING) => Want::Op,
-            (Want::NameOrClose, _) if is_valid_label_name(lexer.span_str(span)) => Want::Op,
-            (Want::Op, T_EQL | T_NEQ | T_EQL_REGEX | T_NEQ_REGEX) => Want::Value,
-            (Want::Value, T_STRING) => Want::CommaOrClose,
-            (Want::CommaOrClose, T_COMMA | T_LOR) => Want::NameOrClose,
-            (Want::CommaOrClose, T_RIGHT_BRACE) => Want::End,
-            _ => {
-                let expected = match want {
-                    Want::Open => "'{'",
-                    Want::NameOrClose => "a label name or '}'",
-                    Want::Op => "one of = != =~ !~",
-                    Want::Value => "a quoted value",
-                    Want::CommaOrClose => "',' or '}'",
-                    Want::End => "the end of the selector",
-                };
-                let column = shift
-                    .original(span.start())
-                    .and_then(|o| text.get(..o))
-                    .map(|before| before.chars().count() + 1)?;
-                return Some(format!(
-                    "unexpected {:?} at column {column}, expected {expected}",
-                    lexer.span_str(span)
-                ));
-            }
-        };
-        want = next;
-    }
-    match want {
-        Want::End => None,
-        _ => Some("unexpected end of input".into()),
-    }
 }
 
 #[cfg(test)]
@@ -482,7 +651,7 @@ mod tests {
 
     #[test]
     fn go_style_literal_brace_in_regex() {
-        // Go's regexp reads `{b}` as literal text; promql-parser escapes it.
+        // Go's regexp reads `{b}` as literal text, and so does this parser.
         assert!(sel(r#"{job=~"a{b}"}"#).matches(&key(&[("job", "a{b}")])));
         assert!(sel(r#"{job=~"a{2}"}"#).matches(&key(&[("job", "aa")])));
     }
@@ -504,10 +673,10 @@ mod tests {
         // Backticks are raw: no escapes at all.
         assert!(sel(r#"{job=`a\nb`}"#).matches(&key(&[("job", "a\\nb")])));
         assert!(sel(r#"{job=~`[0-9]+`}"#).matches(&key(&[("job", "42")])));
-        // A limitation of promql-parser 0.11: its lexer treats `\` inside
-        // backticks as an escape, so `\d` is refused where Prometheus takes
-        // it raw. If an upgrade fixes this, this assertion says so.
-        assert!(err(r#"{job=~`\d+`}"#).ends_with("unknown escape sequence 'd'"));
+        // Raw, as in Prometheus: `\d` is the regex's (promql-parser 0.11
+        // refused it as an unknown escape).
+        assert!(sel(r#"{job=~`\d+`}"#).matches(&key(&[("job", "42")])));
+        assert!(!sel(r#"{job=~`\d+`}"#).matches(&key(&[("job", "4a")])));
         // In double quotes a regex backslash must be doubled.
         assert!(sel(r#"{job=~"\\d+"}"#).matches(&key(&[("job", "42")])));
     }
@@ -600,6 +769,46 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(&err(input), want, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn the_grammar_edges() {
+        let k = key(&[("job", "x"), ("service.name", "a")]);
+        assert!(sel(r#"{ job = "x" , }"#).matches(&k));
+        assert!(sel(r#"{"service.name"="a"}"#).matches(&k));
+        assert!(sel(r#"{'service.name'=~'a|b'}"#).matches(&k));
+        for (input, want) in [
+            (r#"sum(x)"#, "a function call is not allowed"),
+            (
+                r#"{job="x"} + 1"#,
+                "a binary expression (operator) is not allowed",
+            ),
+            (
+                r#"{job="x"} unless {job="y"}"#,
+                "a binary expression (operator) is not allowed",
+            ),
+            (r#"{job=`x}"#, "unterminated quoted string `"),
+            (r#"{job="\x4"}"#, "invalid quoted string"),
+            (r#"{job="\777"}"#, "invalid quoted string"),
+            (r#"{job="\uD800"}"#, "invalid quoted string"),
+            (r#"{"service.name"}"#, r#"metric name "service.name" given"#),
+            (r#"{__x="y"}"#, r#"label name "__x" cannot occur"#),
+            (
+                r#"{job=x}"#,
+                r#"unexpected "x" at column 6, expected a quoted value"#,
+            ),
+            (
+                r#"{job "x"}"#,
+                r#"unexpected "\"" at column 6, expected one of = != =~ !~"#,
+            ),
+            ("{job=\"é\" ✓}", "unexpected character inside braces: '✓'"),
+        ] {
+            let e = err(input);
+            assert!(e.contains(want), "{input}: {e}");
+        }
+        // Columns count characters, not bytes.
+        let e = err(r#"{job="é" env="y"}"#);
+        assert!(e.contains(r#"unexpected "env" at column 10"#), "{e}");
     }
 
     /// A cheap stand-in for the fuzz target: many short strings built from

@@ -2,8 +2,7 @@
 
 //! Selector::parse must return Ok or Err for any text, never panic, and a
 //! selector it accepts must print back exactly as written and be usable.
-//! `Selector::parse` catches a panic inside promql-parser, but libfuzzer-sys
-//! aborts from its panic hook first, so such a panic still shows up here.
+//! The parser is our own (src/selector.rs); a panic in it is a bug.
 
 use libfuzzer_sys::fuzz_target;
 use pushgateway_janitor::group::GroupingKey;
