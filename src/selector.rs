@@ -635,7 +635,7 @@ mod tests {
 
     #[test]
     fn regex_cannot_break_out_of_its_anchors() {
-        // promql-parser alone would compile this as `^(?:a)|(b)$`, which
+        // Wrapped naively this would be `^(?:a)|(b)$`, which
         // matches anything starting with "a"; Prometheus rejects it.
         let e = err(r#"{job=~"a)|(b"}"#);
         assert!(e.starts_with(r#"invalid selector '{job=~"a)|(b"}': invalid regex "a)|(b": "#));
