@@ -458,7 +458,8 @@ impl Parser<'_> {
                         let digits: String = (0..n)
                             .filter_map(|_| chars.next().map(|(_, d)| d))
                             .collect();
-                        if digits.len() != n {
+                        // from_str_radix would take a sign ("+1").
+                        if digits.len() != n || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
                             return Err(bad());
                         }
                         u32::from_str_radix(&digits, 16).map_err(|_| bad())
@@ -789,6 +790,7 @@ mod tests {
             ),
             (r#"{job=`x}"#, "unterminated quoted string `"),
             (r#"{job="\x4"}"#, "invalid quoted string"),
+            (r#"{job="\x+1"}"#, "invalid quoted string"),
             (r#"{job="\777"}"#, "invalid quoted string"),
             (r#"{job="\uD800"}"#, "invalid quoted string"),
             (r#"{"service.name"}"#, r#"metric name "service.name" given"#),
