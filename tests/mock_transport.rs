@@ -483,10 +483,7 @@ async fn a_body_that_breaks_off_is_scanned_again() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
     let err = stderr(&out);
-    let errors: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("pushgateway-janitor: error: "))
-        .collect();
+    let errors = common::error_lines(&err);
     assert_eq!(errors.len(), 1, "{err}");
     assert!(
         errors[0].starts_with(&format!(

@@ -385,10 +385,7 @@ fn two_gateways_one_stopped_the_live_one_is_cleaned_and_exit_is_1() {
     assert_eq!(r.summary.deleted, 1);
     // One error line; the retries before it are WARN lines.
     let err = stderr(&out);
-    let errors: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("pushgateway-janitor: error: "))
-        .collect();
+    let errors = common::error_lines(&err);
     assert_eq!(errors.len(), 1, "{err}");
     assert!(errors[0].contains(&dead_url), "{err}");
     assert_eq!(err.matches("; retrying (").count(), 3, "{err}");

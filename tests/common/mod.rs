@@ -320,6 +320,15 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The `pushgateway-janitor: error: ...` lines of a stderr text (the WARN
+/// and other log lines around them left out).
+pub fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("pushgateway-janitor: error: "))
+        .collect()
+}
+
 /// Parses `--output json` stdout into the typed report, rejecting unknown
 /// fields, so the schema cannot drift unnoticed.
 pub fn report(o: &Output) -> Report {
