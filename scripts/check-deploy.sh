@@ -135,9 +135,9 @@ assert pm["apiVersion"] == "monitoring.coreos.com/v1", pm["apiVersion"]
 assert pm["kind"] == "PodMonitor", pm["kind"]
 assert pm["spec"]["podMetricsEndpoints"], "no podMetricsEndpoints"
 PY
-  log "kubernetes-validate --strict (CronJob, Secret, Deployment, Helm sidecar as a Pod)"
+  log "kubernetes-validate --strict (CronJob, Secret, Deployment, the replicas' StatefulSet, headless Service and CronJob, Helm sidecar as a Pod)"
   kubernetes-validate --strict --quiet deploy/kubernetes/cronjob.yaml deploy/kubernetes/secret.example.yaml \
-    deploy/kubernetes/deployment.yaml "$k8s/helm-sidecar-pod.yaml"
+    deploy/kubernetes/deployment.yaml deploy/kubernetes/replicas.yaml "$k8s/helm-sidecar-pod.yaml"
   rm -rf "$k8s"
 else
   missing kubernetes-validate "pip install kubernetes-validate"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what a fresh machine lacks (the real
-# Pushgateway the integration tests start; promtool and jq for the deploy
-# checks), then lints, checks the deploy recipes, and tests.
+# Pushgateway the integration tests start; dnsmasq, the DNS server of the
+# discovery tests; promtool and jq for the deploy checks), then lints,
+# checks the deploy recipes, and tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,8 +29,14 @@ missing=()
 have_pushgateway || missing+=(prometheus-pushgateway)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
+have_dnsmasq() { [ -x /usr/sbin/dnsmasq ] || command -v dnsmasq >/dev/null 2>&1; }
+have_dnsmasq || missing+=(dnsmasq-base)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}" || true
+fi
+if ! have_dnsmasq; then
+  echo "scripts/test.sh: error: no dnsmasq (Debian package dnsmasq-base); tests/discovery.rs needs it" >&2
+  exit 1
 fi
 if ! have_pushgateway; then
   echo "scripts/test.sh: error: no Pushgateway binary (Debian package prometheus-pushgateway, or set PUSHGATEWAY_BIN)" >&2

@@ -36,6 +36,9 @@ const EXAMPLES: &str = r#"Examples:
 
   # As a sidecar: a pass every 5 minutes, self-metrics for node_exporter:
   pushgateway-janitor --url http://pushgateway:9091 --every 5m --textfile /run/pgj/pgj.prom
+
+  # Every replica of a StatefulSet behind a headless Service, each on its own:
+  pushgateway-janitor --url dns+http://pushgateway-headless.monitoring.svc:9091
 "#;
 
 fn after_help() -> String {
@@ -67,11 +70,16 @@ pub struct Args {
     #[arg(long = "help", action = ArgAction::HelpLong)]
     pub long_help: Option<bool>,
 
-    /// Base URL of a Pushgateway (repeat for several).
+    /// Pushgateway base URL, or dns+URL for replicas (repeatable).
     ///
     /// Base URL of the Pushgateway; a path prefix is kept
     /// (http://h:9091/pgw reads http://h:9091/pgw/api/v1/metrics). Repeat
-    /// to clean several gateways, each on its own.
+    /// to clean several gateways, each on its own. Replicas found through
+    /// DNS, each cleaned on its own, looked up again every pass:
+    /// dns+http://NAME:PORT (every A/AAAA record of NAME),
+    /// dnssrv+http://_SERVICE._tcp.NAME (SRV targets and ports, then their
+    /// A/AAAA records), dnssrvnoa+http://_SERVICE._tcp.NAME (SRV targets
+    /// connected to by name).
     #[arg(long, value_name = "URL", env = "PUSHGATEWAY_URL", hide_env_values = true, required_unless_present_any = ["generate", "short_help"], action = ArgAction::Append)]
     pub url: Vec<String>,
 
@@ -176,6 +184,14 @@ pub struct Args {
     /// Bounds each HTTP request, connection and body included.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
+
+    /// Send the DNS queries of dns+ URLs to this server (IP:PORT).
+    ///
+    /// Send the DNS lookups of dns+, dnssrv+ and dnssrvnoa+ URLs to this
+    /// server (IP:PORT, or IP for port 53) instead of the system's
+    /// resolvers (/etc/resolv.conf).
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_dns_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
 
     /// DELETEs in flight at once per gateway.
     ///
@@ -616,12 +632,34 @@ pub fn usage_message(e: &clap::Error) -> String {
     }
 }
 
+/// `--dns-server`: `IP:PORT`, or an IP alone for port 53.
+fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    match text.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(ip) => Ok(std::net::SocketAddr::new(ip, 53)),
+        Err(_) => Err(format!(
+            "expected IP:PORT or IP (e.g. 10.96.0.10:53), got {text:?}"
+        )),
+    }
+}
+
 /// Checks a `--url` before anything is sent, with a hint for the usual
 /// slips. Credentials in the URL never reach the message.
 pub fn check_url(text: &str) -> Result<(), String> {
     use reqwest::Url;
-    let text = text.trim();
+    let (lookup, text) = crate::discover::split_prefix(text);
     let shown = crate::gateway::redact_url_text(text);
+    if let Some(lookup) = lookup {
+        check_url(text)?;
+        let url = Url::parse(text).map_err(|e| format!("--url '{shown}' is not a URL: {e}"))?;
+        return match crate::discover::check_prefixed(lookup, &url) {
+            Some(why) => Err(format!("--url '{}{shown}': {why}", lookup.prefix())),
+            None => Ok(()),
+        };
+    }
     if !text.contains("://") {
         let shown = shown.trim_start_matches('/');
         return Err(format!(
@@ -773,6 +811,21 @@ impl Args {
         }?;
         self.credentials(&|name| std::env::var(name).ok())
             .map_err(usage)?;
+        match (self.push_metrics.as_deref().map(str::trim), self.url.first()) {
+            // Replicas share nothing: the own group would land on one of
+            // them at random.
+            (Some(""), Some(first)) if crate::discover::split_prefix(first).0.is_some() => {
+                return Err(usage(
+                    "--push-metrics needs a URL when the first --url is a DNS name (dns+, dnssrv+, dnssrvnoa+): give --push-metrics=URL".into(),
+                ))
+            }
+            (Some(url), _) if crate::discover::split_prefix(url).0.is_some() => {
+                return Err(usage(
+                    "--push-metrics takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+)".into(),
+                ))
+            }
+            _ => {}
+        }
         if self.metrics_instance.as_deref().is_some_and(str::is_empty) {
             return Err(<Self as clap::CommandFactory>::command().error(
                 clap::error::ErrorKind::InvalidValue,
@@ -862,6 +915,7 @@ impl Args {
         });
         Config {
             urls: self.url,
+            dns_server: self.dns_server,
             policy: Policy {
                 threshold: self.threshold,
                 rules: self.rule,
@@ -1210,6 +1264,46 @@ mod tests {
             Args::try_parse_from(["pgj", "--push-metrics", "http://m", "--url", "http://a"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn dns_urls_are_checked_and_not_a_push_target() {
+        let validate = |args: &[&str]| {
+            let mut all = vec!["pgj"];
+            all.extend_from_slice(args);
+            Args::try_parse_from(all)
+                .and_then(|a| a.validate().map(|()| a))
+                .map(|a| a.into_config())
+                .map_err(|e| e.to_string())
+        };
+        let config =
+            validate(&["--url", "dns+http://pgw:9091", "--dns-server", "10.0.0.2"]).unwrap();
+        assert_eq!(config.urls, vec!["dns+http://pgw:9091"]);
+        assert_eq!(config.dns_server, Some("10.0.0.2:53".parse().unwrap()));
+        assert!(validate(&["--url", "dnssrvnoa+https://_p._tcp.h/pgw"]).is_ok());
+        for (args, says) in [
+            (
+                &["--url", "dnssrv+http://_p._tcp.h:9091"][..],
+                "remove :9091",
+            ),
+            (&["--url", "dns+ftp://h"][..], "must be http or https"),
+            (&["--url", "dns+h:9091"][..], "no scheme"),
+            (
+                &["--url", "dns+http://h", "--dns-server", "h:53"][..],
+                "expected IP:PORT",
+            ),
+            (
+                &["--url", "dns+http://h:9091", "--push-metrics"][..],
+                "needs a URL",
+            ),
+            (
+                &["--url", "http://h", "--push-metrics=dns+http://h:1"][..],
+                "not a DNS name",
+            ),
+        ] {
+            let e = validate(args).unwrap_err();
+            assert!(e.contains(says), "{args:?}: {e}");
+        }
     }
 
     #[test]

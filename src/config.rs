@@ -25,8 +25,12 @@ pub enum ClockSource {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Base URLs, each processed on its own.
+    /// Base URLs, each processed on its own; a `dns+`, `dnssrv+` or
+    /// `dnssrvnoa+` URL stands for every gateway its name lists.
     pub urls: Vec<String>,
+    /// Where DNS discovery sends its queries; `None`: the system's
+    /// configuration.
+    pub dns_server: Option<std::net::SocketAddr>,
     pub policy: Policy,
     pub dry_run: bool,
     pub output: OutputFormat,

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod completions;
 pub mod config;
+pub mod discover;
 pub mod errors;
 pub mod exit;
 pub mod gateway;

@@ -75,10 +75,12 @@ impl History {
             self.runs_failed += 1;
         }
         for gw in &report.gateways {
-            *self.deleted.entry(gw.url.clone()).or_default() += gw.summary.deleted;
+            *self.deleted.entry(gw.name().into_owned()).or_default() += gw.summary.deleted;
             // A group still shown after its accepted DELETE failed too.
-            *self.delete_failures.entry(gw.url.clone()).or_default() +=
-                gw.summary.delete_failed + gw.summary.still_present;
+            *self
+                .delete_failures
+                .entry(gw.name().into_owned())
+                .or_default() += gw.summary.delete_failed + gw.summary.still_present;
         }
     }
 }
@@ -236,7 +238,7 @@ impl Text {
                 let action = action.name();
                 self.sample(
                     "groups",
-                    &[("gateway", &gw.url), ("action", action)],
+                    &[("gateway", &gw.name()), ("action", action)],
                     n as f64,
                 );
             }
@@ -502,7 +504,7 @@ impl Text {
         self.family(name, kind, help);
         for gw in &report.gateways {
             if let Some(v) = value(gw) {
-                self.sample(name, &[("gateway", &gw.url)], v);
+                self.sample(name, &[("gateway", &gw.name())], v);
             }
         }
     }
@@ -526,6 +528,8 @@ mod tests {
     fn gateway(url: &str, error: Option<&str>, summary: Summary) -> GatewayReport {
         GatewayReport {
             url: url.into(),
+            discovered_from: None,
+            address: None,
             now: "2026-11-24T00:00:00Z".into(),
             clock: "local",
             clock_skew_seconds: None,

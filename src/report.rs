@@ -28,6 +28,12 @@ pub struct Report {
 pub struct GatewayReport {
     /// The base URL, credentials redacted.
     pub url: String,
+    /// The `--url` this gateway was found through (`dns+…`, `dnssrv+…`,
+    /// `dnssrvnoa+…`); null for a gateway named by its URL.
+    pub discovered_from: Option<String>,
+    /// The address connected to, when DNS discovery chose it (`ip:port`);
+    /// several gateways found through one name share `url` and differ here.
+    pub address: Option<String>,
     /// The time the plan was made against.
     pub now: String,
     /// Which clock gave `now`: `server` (the scan's `Date` header) or `local`.
@@ -51,6 +57,18 @@ pub struct GatewayReport {
     /// success nor a failure, and is not reported.
     #[serde(skip)]
     pub interrupted: bool,
+}
+
+impl GatewayReport {
+    /// How the gateway is named in human output, errors and metric labels:
+    /// its URL, and the address when replicas found through one name share
+    /// the URL (`http://pgw:9091 (10.0.0.7:9091)`).
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
+        match &self.address {
+            None => self.url.as_str().into(),
+            Some(address) => format!("{} ({address})", self.url).into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -290,11 +308,12 @@ impl Report {
         let mut lines = Vec::new();
         for gw in &self.gateways {
             if let Some(error) = &gw.error {
-                // Scan errors name the URL already; others (a TLS file) do not.
-                if error.contains(gw.url.as_str()) {
+                // Scan errors name the URL already; others (a TLS file) do
+                // not, nor the address of a replica found through DNS.
+                if error.contains(gw.url.as_str()) && gw.address.is_none() {
                     lines.push(error.clone());
                 } else {
-                    lines.push(format!("{}: {error}", gw.url));
+                    lines.push(format!("{}: {error}", gw.name()));
                 }
                 continue;
             }
@@ -312,13 +331,13 @@ impl Report {
                     } else {
                         "deletes"
                     },
-                    gw.url,
+                    gw.name(),
                     first.labels,
                     first.error.as_deref().unwrap_or(first.action.name())
                 ));
             }
             if let Some(why) = &gw.refused {
-                lines.push(format!("no DELETE sent to {}: {why}", gw.url));
+                lines.push(format!("no DELETE sent to {}: {why}", gw.name()));
             }
         }
         lines
@@ -406,7 +425,7 @@ impl Report {
             write!(
                 out,
                 "{}: {} {}, {} stale: ",
-                gw.url,
+                gw.name(),
                 s.groups,
                 if s.groups == 1 { "group" } else { "groups" },
                 s.stale
@@ -547,6 +566,8 @@ mod tests {
         ];
         let gw = GatewayReport {
             url: "http://a".into(),
+            discovered_from: None,
+            address: None,
             now: rfc3339(0.0),
             clock: "server",
             clock_skew_seconds: None,

@@ -6,6 +6,7 @@ use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClockSource, Config};
+use crate::discover::{self, Expanded};
 use crate::gateway::{redact_url_text, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
 use crate::plan::{self, Decision, Subject, Verdict};
@@ -33,12 +34,21 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 /// always finished.
 pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Report {
     let started = unix_seconds(clock());
-    let gateways = futures_util::future::join_all(
-        config
-            .urls
-            .iter()
-            .map(|url| run_gateway(url, config, clock, stop)),
-    )
+    let targets = discover_all(config, stop).await;
+    let gateways = futures_util::future::join_all(targets.iter().map(|t| async move {
+        match t {
+            Target::Instance(instance) => run_gateway(instance, config, clock, stop).await,
+            Target::Failed { shown, error } => unscanned(shown.clone(), error.clone(), clock),
+            Target::Interrupted { shown } => GatewayReport {
+                interrupted: true,
+                ..unscanned(
+                    shown.clone(),
+                    "interrupted by a signal before the DNS lookup finished".into(),
+                    clock,
+                )
+            },
+        }
+    }))
     .await;
     Report::new(
         config.dry_run,
@@ -47,6 +57,77 @@ pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Re
         config.policy.threshold.seconds(),
         gateways,
     )
+}
+
+/// One gateway of this pass, or why a `--url` stands for none.
+enum Target {
+    Instance(discover::Instance),
+    Failed { shown: String, error: String },
+    Interrupted { shown: String },
+}
+
+/// Every gateway of this pass, in the order of `config.urls`: the names
+/// behind `dns+`/`dnssrv+`/`dnssrvnoa+` are looked up again each pass.
+async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> {
+    let needs_dns = config
+        .urls
+        .iter()
+        .any(|u| discover::split_prefix(u).0.is_some());
+    let resolver =
+        needs_dns.then(|| discover::Resolver::new(config.dns_server, config.transport.timeout));
+    let custom = config.dns_server.is_some();
+    let lookups = config.urls.iter().map(|url| {
+        let resolver = resolver.as_ref();
+        async move {
+            tokio::select! {
+                found = discover::expand(url, resolver, custom) => found
+                    .into_iter()
+                    .map(|e| match e {
+                        Expanded::Instance(i) => Target::Instance(i),
+                        Expanded::Failed { shown, error } => Target::Failed { shown, error },
+                    })
+                    .collect(),
+                () = stop.cancelled() => vec![Target::Interrupted { shown: redact_url_text(url) }],
+            }
+        }
+    });
+    let found: Vec<Vec<Target>> = futures_util::future::join_all(lookups).await;
+    for (url, targets) in config.urls.iter().zip(&found) {
+        if discover::split_prefix(url).0.is_some() {
+            let addresses: Vec<String> = targets
+                .iter()
+                .filter_map(|t| match t {
+                    Target::Instance(i) => {
+                        Some(i.address().map_or(i.url.clone(), |a| a.to_string()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            tracing::info!(url = %redact_url_text(url), found = ?addresses, "discovered");
+        }
+    }
+    found.into_iter().flatten().collect()
+}
+
+/// The report of a gateway that was not scanned.
+fn unscanned(url: String, error: String, clock: &Clock) -> GatewayReport {
+    tracing::debug!(gateway = %url, "not scanned: {error}");
+    GatewayReport {
+        url,
+        discovered_from: None,
+        address: None,
+        now: rfc3339(unix_seconds(clock())),
+        clock: "local",
+        clock_skew_seconds: None,
+        error: Some(error),
+        refused: None,
+        version: None,
+        utf8_names: None,
+        label_names: None,
+        groups: Vec::new(),
+        summary: Summary::default(),
+        interrupted: false,
+    }
 }
 
 /// What happened to one group after the plan.
@@ -62,31 +143,20 @@ enum Outcome {
 }
 
 async fn run_gateway(
-    url: &str,
+    instance: &discover::Instance,
     config: &Config,
     clock: &Clock,
     stop: &CancellationToken,
 ) -> GatewayReport {
-    let failed = |url: String, error: String| {
-        tracing::debug!(gateway = %url, "not scanned: {error}");
-        GatewayReport {
-            url,
-            now: rfc3339(unix_seconds(clock())),
-            clock: "local",
-            clock_skew_seconds: None,
-            error: Some(error),
-            refused: None,
-            version: None,
-            utf8_names: None,
-            label_names: None,
-            groups: Vec::new(),
-            summary: Summary::default(),
-            interrupted: false,
-        }
+    let address = instance.address().map(|a| a.to_string());
+    let failed = |url: String, error: String| GatewayReport {
+        discovered_from: instance.discovered_from.clone(),
+        address: address.clone(),
+        ..unscanned(url, error, clock)
     };
-    let gateway = match Gateway::new(url, &config.transport) {
+    let gateway = match Gateway::connecting(&instance.url, &config.transport, &instance.connect) {
         Ok(g) => g,
-        Err(e) => return failed(redact_url_text(url), e.to_string()),
+        Err(e) => return failed(redact_url_text(&instance.url), e.to_string()),
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
@@ -189,6 +259,8 @@ async fn run_gateway(
     let summary = Summary::of(&groups);
     GatewayReport {
         url: shown,
+        discovered_from: instance.discovered_from.clone(),
+        address,
         now: rfc3339(now),
         clock: clock_name,
         clock_skew_seconds: skew,

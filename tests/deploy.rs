@@ -198,6 +198,44 @@ fn deployment_loops_serves_its_metrics_and_probes_them() {
 }
 
 #[test]
+fn replicas_are_cleaned_through_the_headless_services_records() {
+    let docs = documents(&root().join("deploy/kubernetes/replicas.yaml"));
+    let kind = |k: &str| {
+        docs.iter()
+            .find(|d| at(d, "kind").as_str() == Some(k))
+            .unwrap_or_else(|| panic!("no {k}"))
+    };
+    let (svc, sts, cj) = (kind("Service"), kind("StatefulSet"), kind("CronJob"));
+    // Headless: one A record per ready pod, not one load-balanced address.
+    assert_eq!(at(svc, "spec.clusterIP").as_str(), Some("None"));
+    assert_eq!(at(sts, "spec.serviceName"), at(svc, "metadata.name"));
+    assert!(at(sts, "spec.replicas").as_u64().unwrap() > 1);
+    assert_eq!(
+        at(svc, "spec.selector"),
+        at(sts, "spec.template.metadata.labels")
+    );
+    let c = at(cj, "spec.jobTemplate.spec.template.spec.containers.0");
+    let config = janitor_args(c);
+    let name = at(svc, "metadata.name").as_str().unwrap();
+    let namespace = at(svc, "metadata.namespace").as_str().unwrap();
+    let port = at(svc, "spec.ports.0.port").as_u64().unwrap();
+    assert_eq!(
+        config.urls,
+        vec![format!(
+            "dns+http://{name}.{namespace}.svc.cluster.local.:{port}"
+        )]
+    );
+    assert_eq!(at(cj, "spec.concurrencyPolicy").as_str(), Some("Forbid"));
+    // The gateway keeps its groups across restarts, in a file of its own.
+    let gw = at(sts, "spec.template.spec.containers.0");
+    assert!(at(gw, "args")
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .any(|a| a.as_str().unwrap().starts_with("--persistence.file=/data/")));
+}
+
+#[test]
 fn helm_sidecar_cleans_its_own_pods_gateway() {
     let v = one_document("deploy/helm/prometheus-pushgateway-values.yaml");
     let c = at(&v, "extraContainers.0");
@@ -251,6 +289,8 @@ fn alerts_use_only_metric_names_the_janitor_writes() {
         Some(600.0),
         vec![GatewayReport {
             url: "http://a".into(),
+            discovered_from: None,
+            address: None,
             now: "1970-01-01T00:00:01Z".into(),
             clock: "local",
             clock_skew_seconds: None,

@@ -20,7 +20,9 @@ use crate::group::{GroupingKey, LabelNaming};
 pub use document::{DocumentError, Entry, SkippedGroup};
 pub use retry::RetryPolicy;
 use retry::{retrying, Failure};
-pub use transport::{Credentials, Header, Secret, SecretSource, TlsOptions, TransportError};
+pub use transport::{
+    Connect, Credentials, Header, Secret, SecretSource, TlsOptions, TransportError,
+};
 
 /// How to reach gateways.
 #[derive(Debug, Clone)]
@@ -198,6 +200,16 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(url: &str, options: &TransportOptions) -> Result<Gateway, ScanError> {
+        Gateway::connecting(url, options, &Connect::System)
+    }
+
+    /// A gateway whose host is reached as `connect` says (a replica found
+    /// through DNS); the URL keeps the host name for TLS and `Host`.
+    pub fn connecting(
+        url: &str,
+        options: &TransportOptions,
+        connect: &Connect,
+    ) -> Result<Gateway, ScanError> {
         let invalid = |reason: &str| ScanError::InvalidUrl {
             url: redact_url_text(url),
             reason: reason.to_owned(),
@@ -228,6 +240,8 @@ impl Gateway {
             url_credentials,
             headers: &options.headers,
             tls: &options.tls,
+            host: base.host_str().unwrap_or_default(),
+            connect,
         })
         .map_err(|source| ScanError::Transport {
             url: display.clone(),

@@ -221,6 +221,40 @@ fn bearer_value(token: &str) -> Result<HeaderValue, TransportError> {
     Ok(value)
 }
 
+/// How the client for one gateway reaches its host.
+#[derive(Clone, Default)]
+pub enum Connect {
+    /// The system resolver, as for any URL.
+    #[default]
+    System,
+    /// This address, whatever the host name resolves to; TLS still checks
+    /// the certificate against the host name in the URL (a replica found
+    /// through DNS).
+    Address(std::net::SocketAddr),
+    /// The host name through this resolver (`dnssrvnoa+` with
+    /// `--dns-server`: the targets are names in that server's zone).
+    Resolver(std::sync::Arc<dyn reqwest::dns::Resolve>),
+}
+
+impl fmt::Debug for Connect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Connect::System => f.write_str("System"),
+            Connect::Address(a) => write!(f, "Address({a})"),
+            Connect::Resolver(_) => f.write_str("Resolver"),
+        }
+    }
+}
+
+/// `Connect::Resolver` as the sized type reqwest takes.
+struct Through(std::sync::Arc<dyn reqwest::dns::Resolve>);
+
+impl reqwest::dns::Resolve for Through {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        self.0.resolve(name)
+    }
+}
+
 /// Everything a client for one gateway needs.
 pub struct ClientSettings<'a> {
     pub timeout: Duration,
@@ -229,6 +263,9 @@ pub struct ClientSettings<'a> {
     pub url_credentials: Option<(String, Secret)>,
     pub headers: &'a [Header],
     pub tls: &'a TlsOptions,
+    /// The URL's host, and how to reach it.
+    pub host: &'a str,
+    pub connect: &'a Connect,
 }
 
 pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportError> {
@@ -318,6 +355,14 @@ pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportE
     }
     if s.tls.insecure_skip_verify {
         builder = builder.danger_accept_invalid_certs(true);
+    }
+    match s.connect {
+        Connect::System => {}
+        // The port comes from the URL; the address's own is ignored.
+        Connect::Address(addr) => builder = builder.resolve(s.host, *addr),
+        Connect::Resolver(resolver) => {
+            builder = builder.dns_resolver(std::sync::Arc::new(Through(resolver.clone())))
+        }
     }
     builder
         .build()
@@ -451,6 +496,8 @@ mod tests {
             url_credentials: None,
             headers: &[],
             tls: &tls,
+            host: "h",
+            connect: &Connect::System,
         })
         .unwrap_err();
         assert!(e.to_string().contains("--ca-cert"), "{e}");
@@ -467,6 +514,8 @@ mod tests {
             url_credentials: None,
             headers: std::slice::from_ref(&header),
             tls: &tls,
+            host: "h",
+            connect: &Connect::System,
         })
         .unwrap_err();
         assert!(e.to_string().contains("Authorization"), "{e}");
@@ -476,6 +525,8 @@ mod tests {
             url_credentials: Some(("u".into(), Secret::new("p"))),
             headers: &[],
             tls: &tls,
+            host: "h",
+            connect: &Connect::System,
         })
         .unwrap_err();
         assert!(e.to_string().contains("URL has credentials"), "{e}");

@@ -3,6 +3,8 @@
 //! and typed report structs that reject unknown fields.
 #![allow(dead_code)]
 
+pub mod dns;
+
 pub mod mock;
 
 pub mod proxy;
@@ -82,6 +84,117 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// How to start a real Pushgateway: every test gateway starts here.
+pub struct Launch {
+    pub bin: PathBuf,
+    /// The loopback address to listen on.
+    pub ip: std::net::IpAddr,
+    /// `None`: a free port (retried if taken in between).
+    pub port: Option<u16>,
+    pub extra: Vec<String>,
+    /// An exporter-toolkit web config (`--web.config.file`).
+    pub web_config: Option<String>,
+    /// `https` when the web config has TLS.
+    pub scheme: &'static str,
+    /// The host name in `url` (a certificate's name, resolved to `ip` by
+    /// the harness client); `None`: the IP.
+    pub host: Option<String>,
+    /// The harness client (`push`, `groups`), with what the gateway asks for.
+    pub client: reqwest::blocking::ClientBuilder,
+}
+
+impl Default for Launch {
+    fn default() -> Launch {
+        Launch {
+            bin: pushgateway_bin(),
+            ip: [127, 0, 0, 1].into(),
+            port: None,
+            extra: Vec::new(),
+            web_config: None,
+            scheme: "http",
+            host: None,
+            client: reqwest::blocking::Client::builder(),
+        }
+    }
+}
+
+impl Launch {
+    pub fn start(self) -> Pushgateway {
+        self.start_in(tempfile::tempdir().unwrap())
+    }
+
+    /// Starts it on the persistence file in `data`.
+    pub fn start_in(self, data: tempfile::TempDir) -> Pushgateway {
+        let mut data = Some(data);
+        let mut client = self.client.timeout(Duration::from_secs(10));
+        if let Some(name) = &self.host {
+            // The URL's port is used; the address's is ignored.
+            client = client.resolve(name, std::net::SocketAddr::new(self.ip, 0));
+        }
+        let client = client.build().unwrap();
+        let host = self.host.clone().unwrap_or_else(|| self.ip.to_string());
+        let tries = if self.port.is_some() { 1 } else { 5 };
+        for _ in 0..tries {
+            let dir = data.take().unwrap_or_else(|| tempfile::tempdir().unwrap());
+            let port = self.port.unwrap_or_else(free_port);
+            let mut cmd = Command::new(&self.bin);
+            cmd.arg(format!(
+                "--web.listen-address={}",
+                std::net::SocketAddr::new(self.ip, port)
+            ))
+            .arg(format!(
+                "--persistence.file={}",
+                dir.path().join("pg.db").display()
+            ))
+            .arg("--log.level=warn")
+            .args(&self.extra);
+            if let Some(config) = &self.web_config {
+                let path = dir.path().join("web.yml");
+                std::fs::write(&path, config).unwrap();
+                cmd.arg(format!("--web.config.file={}", path.display()));
+            }
+            let mut child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.bin.display()));
+            let url = format!("{}://{host}:{port}", self.scheme);
+            let prefix = self
+                .extra
+                .iter()
+                .find_map(|a| a.strip_prefix("--web.route-prefix="))
+                .unwrap_or("")
+                .trim_end_matches('/');
+            let ready = format!("{url}{prefix}/-/ready");
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if client
+                    .get(&ready)
+                    .send()
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+                {
+                    return Pushgateway {
+                        child,
+                        port,
+                        url,
+                        _dir: dir,
+                        client: client.clone(),
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            data = Some(dir);
+        }
+        panic!("the Pushgateway did not become ready on {}", self.ip);
+    }
+}
+
 /// A real Pushgateway, killed on drop.
 pub struct Pushgateway {
     child: Child,
@@ -129,59 +242,12 @@ impl Pushgateway {
     }
 
     fn start_in(bin: &std::path::Path, extra: &[&str], data: tempfile::TempDir) -> Pushgateway {
-        let mut data = Some(data);
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
-        // A free port can be taken between the probe and the bind: retry.
-        for _ in 0..5 {
-            let dir = data.take().unwrap_or_else(|| tempfile::tempdir().unwrap());
-            let port = free_port();
-            let mut child = Command::new(bin)
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg(format!(
-                    "--persistence.file={}",
-                    dir.path().join("pg.db").display()
-                ))
-                .arg("--log.level=warn")
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let prefix = extra
-                .iter()
-                .find_map(|a| a.strip_prefix("--web.route-prefix="))
-                .unwrap_or("")
-                .trim_end_matches('/');
-            let ready = format!("http://127.0.0.1:{port}{prefix}/-/ready");
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if client
-                    .get(&ready)
-                    .send()
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false)
-                {
-                    return Pushgateway {
-                        child,
-                        port,
-                        url: format!("http://127.0.0.1:{port}"),
-                        _dir: dir,
-                        client,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            data = Some(dir);
+        Launch {
+            bin: bin.to_owned(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            ..Launch::default()
         }
-        panic!("the Pushgateway did not become ready");
+        .start_in(data)
     }
 
     /// `PUT`s `body` (text exposition format) to the group `key`, every
@@ -357,6 +423,8 @@ pub struct Report {
 #[serde(deny_unknown_fields)]
 pub struct GatewayReport {
     pub url: String,
+    pub discovered_from: Option<String>,
+    pub address: Option<String>,
     pub now: String,
     pub clock: String,
     pub clock_skew_seconds: Option<f64>,

@@ -4,15 +4,13 @@
 //! generated here. Nothing is fixed on disk; every file is in a temp dir.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
 };
 
-use super::{pushgateway_bin, Pushgateway};
+use super::{Launch, Pushgateway};
 
 /// A test CA, a server certificate for 127.0.0.1 and localhost, a client
 /// certificate, and an unrelated CA (for "trusts the wrong CA").
@@ -56,6 +54,11 @@ fn leaf(
 }
 
 pub fn pki() -> Pki {
+    pki_for(&["127.0.0.1", "localhost"])
+}
+
+/// As [`pki`], with a server certificate for `names` only.
+pub fn pki_for(names: &[&str]) -> Pki {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, text: &str| {
         let p = dir.path().join(name);
@@ -64,11 +67,7 @@ pub fn pki() -> Pki {
     };
     let ca_ = ca("pushgateway-janitor test CA");
     let other = ca("some other CA");
-    let (server_cert, server_key) = leaf(
-        &ca_,
-        &["127.0.0.1", "localhost"],
-        ExtendedKeyUsagePurpose::ServerAuth,
-    );
+    let (server_cert, server_key) = leaf(&ca_, names, ExtendedKeyUsagePurpose::ServerAuth);
     let (client_cert, client_key) = leaf(&ca_, &[], ExtendedKeyUsagePurpose::ClientAuth);
     Pki {
         ca: write("ca.pem", &ca_.pem()),
@@ -117,8 +116,8 @@ impl Security<'_> {
 
     /// A client the harness pushes and reads with: trusts the CA, presents
     /// the client certificate, sends the first user's credentials.
-    fn client(&self) -> reqwest::blocking::Client {
-        let mut b = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10));
+    fn client(&self) -> reqwest::blocking::ClientBuilder {
+        let mut b = reqwest::blocking::Client::builder();
         if let Some(pki) = self.tls {
             let ca = std::fs::read(&pki.ca).unwrap();
             b = b.add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
@@ -139,7 +138,7 @@ impl Security<'_> {
             );
             b = b.default_headers(headers);
         }
-        b.build().unwrap()
+        b
     }
 }
 
@@ -148,60 +147,20 @@ impl Pushgateway {
     /// `url` is `https://127.0.0.1:PORT` when TLS is on; the harness client
     /// (`push`, `groups`) is authorized.
     pub fn start_secured(security: &Security<'_>) -> Pushgateway {
-        let bin = pushgateway_bin();
-        let client = security.client();
-        let scheme = if security.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        for _ in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
-            let config = dir.path().join("web.yml");
-            std::fs::write(&config, security.web_config()).unwrap();
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let mut child = Command::new(&bin)
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg(format!("--web.config.file={}", config.display()))
-                .arg(format!(
-                    "--persistence.file={}",
-                    dir.path().join("pg.db").display()
-                ))
-                .arg("--log.level=warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let url = format!("{scheme}://127.0.0.1:{port}");
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                let ready = client
-                    .get(format!("{url}/-/ready"))
-                    .send()
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false);
-                if ready {
-                    return Pushgateway {
-                        child,
-                        port,
-                        url,
-                        _dir: dir,
-                        client,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        security.launch().start()
+    }
+}
+
+impl Security<'_> {
+    /// The launch of a gateway demanding this, with an authorized harness
+    /// client; callers may change the address, port or host name first.
+    pub fn launch(&self) -> Launch {
+        Launch {
+            web_config: Some(self.web_config()),
+            scheme: if self.tls.is_some() { "https" } else { "http" },
+            client: self.client(),
+            ..Launch::default()
         }
-        panic!("the secured Pushgateway did not become ready");
     }
 }
 
