@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use common::{janitor, report, stderr, Pushgateway};
 
-/// Longer than the threshold the tests pass (`2s`), with margin: the
-/// default server clock (the `Date` header) has whole-second resolution.
-const AGE: Duration = Duration::from_millis(3200);
+/// How much older [`Pushgateway::age`] makes the groups pushed before it:
+/// far beyond the threshold the tests pass (`10m`), while the groups pushed
+/// after it are seconds old. No test waits for time to pass.
+const AGE: Duration = Duration::from_secs(1800);
 
 type Key<'a> = Vec<(&'a str, &'a str)>;
 
 #[test]
 fn deletes_every_grouping_key_shape_and_keeps_fresh_neighbours() {
-    let pg = Pushgateway::start();
+    let mut pg = Pushgateway::start();
     let long_a = "a".repeat(2000);
     let long_b = format!("{}b", "a".repeat(1999));
     let flink_jm = "flinkjob3f6c2a9e0b1d4c5e8f7a6b5c4d3e2f10";
@@ -76,12 +77,12 @@ fn deletes_every_grouping_key_shape_and_keeps_fresh_neighbours() {
     for (stale, _) in &shapes {
         pg.push_ok(stale, "some_metric");
     }
-    std::thread::sleep(AGE);
+    pg.age(AGE);
     for (_, fresh) in &shapes {
         pg.push_ok(fresh, "some_metric");
     }
 
-    let out = janitor(&["--url", &pg.url, "--threshold", "2s", "--output", "json"]);
+    let out = janitor(&["--url", &pg.url, "--threshold", "10m", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let r = report(&out);
     for (stale, fresh) in &shapes {
@@ -100,16 +101,16 @@ fn deletes_every_grouping_key_shape_and_keeps_fresh_neighbours() {
 fn job_only_group_and_empty_instance_group_are_told_apart() {
     // {job="x"} and {job="x",instance=""} can both exist when the second
     // one's push fails (its series would collide); each is its own group.
-    let pg = Pushgateway::start();
+    let mut pg = Pushgateway::start();
     let bare: &[(&str, &str)] = &[("job", "x")];
     let empty: &[(&str, &str)] = &[("job", "x"), ("instance", "")];
     pg.push_ok(bare, "some_metric");
-    std::thread::sleep(AGE);
+    pg.age(AGE);
     assert_eq!(pg.push(empty, "some_metric 1\n"), 400);
     let groups = pg.groups();
     assert_eq!(groups.len(), 2, "{groups:?}");
 
-    let out = janitor(&["--url", &pg.url, "--threshold", "2s", "--output", "json"]);
+    let out = janitor(&["--url", &pg.url, "--threshold", "10m", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let r = report(&out);
     assert_eq!(r.action_of(bare), Some("deleted"));
@@ -120,12 +121,12 @@ fn job_only_group_and_empty_instance_group_are_told_apart() {
 
 #[test]
 fn a_group_whose_pushes_all_fail_is_alive() {
-    let pg = Pushgateway::start();
+    let mut pg = Pushgateway::start();
     let old: &[(&str, &str)] = &[("job", "old")];
     let owner: &[(&str, &str)] = &[("job", "owner")];
     let failing: &[(&str, &str)] = &[("job", "failing"), ("instance", "tm-1")];
     pg.push_ok(old, "some_metric");
-    std::thread::sleep(AGE);
+    pg.age(AGE);
     assert_eq!(pg.push(owner, "# TYPE conflict gauge\nconflict 1\n"), 200);
     // A type conflict with another group's family: the push fails, the group
     // exists with push_time_seconds 0 and a fresh failure time.
@@ -134,7 +135,7 @@ fn a_group_whose_pushes_all_fail_is_alive() {
         400
     );
 
-    let out = janitor(&["--url", &pg.url, "--threshold", "2s", "--output", "json"]);
+    let out = janitor(&["--url", &pg.url, "--threshold", "10m", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let r = report(&out);
     assert_eq!(r.action_of(old), Some("deleted"));
@@ -154,14 +155,14 @@ fn a_group_whose_pushes_all_fail_is_alive() {
 
 #[test]
 fn a_group_poisoned_by_a_family_named_labels_is_skipped_and_the_rest_proceeds() {
-    let pg = Pushgateway::start();
+    let mut pg = Pushgateway::start();
     let poisoned: &[(&str, &str)] = &[("job", "poison")];
     let stale: &[(&str, &str)] = &[("job", "stale"), ("instance", "h")];
     pg.push_ok(poisoned, "labels");
     pg.push_ok(stale, "some_metric");
-    std::thread::sleep(AGE);
+    pg.age(AGE);
 
-    let out = janitor(&["--url", &pg.url, "--threshold", "2s", "--output", "json"]);
+    let out = janitor(&["--url", &pg.url, "--threshold", "10m", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let r = report(&out);
     assert_eq!(r.action_of(stale), Some("deleted"));
@@ -188,18 +189,18 @@ fn a_group_poisoned_by_a_family_named_labels_is_skipped_and_the_rest_proceeds() 
 
 #[test]
 fn dry_run_reports_would_delete_and_leaves_everything() {
-    let pg = Pushgateway::start();
+    let mut pg = Pushgateway::start();
     let stale: &[(&str, &str)] = &[("job", "batch")];
     let fresh: &[(&str, &str)] = &[("job", "batch"), ("instance", "now")];
     pg.push_ok(stale, "some_metric");
-    std::thread::sleep(AGE);
+    pg.age(AGE);
     pg.push_ok(fresh, "some_metric");
 
     let out = janitor(&[
         "--url",
         &pg.url,
         "--threshold",
-        "2s",
+        "10m",
         "--output",
         "json",
         "--dry-run",
@@ -216,21 +217,21 @@ fn dry_run_reports_would_delete_and_leaves_everything() {
 
 #[test]
 fn human_output_lists_actions_and_a_summary() {
-    let pg = Pushgateway::start();
+    let mut pg = Pushgateway::start();
     let stale: &[(&str, &str)] = &[("job", "gone"), ("instance", "h1")];
     let fresh: &[(&str, &str)] = &[("job", "here")];
     pg.push_ok(stale, "some_metric");
-    std::thread::sleep(AGE);
+    pg.age(AGE);
     pg.push_ok(fresh, "some_metric");
 
-    let out = janitor(&["--url", &pg.url, "--threshold", "2s"]);
+    let out = janitor(&["--url", &pg.url, "--threshold", "10m"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let text = common::stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with("deleted"), "{text}");
     assert!(lines[0].contains(r#"{job="gone",instance="h1"}"#), "{text}");
-    assert!(lines[0].contains("threshold 2s"), "{text}");
+    assert!(lines[0].contains("threshold 10m"), "{text}");
     assert!(
         lines[1].contains("2 groups, 1 stale: 1 deleted, 0 failed; 1 active, 0 kept, 0 skipped"),
         "{text}"
@@ -273,7 +274,7 @@ fn report_file_is_written_whatever_the_output() {
 
 #[test]
 fn url_from_the_environment_and_path_prefix_with_trailing_slash() {
-    let pg = Pushgateway::start_with(&["--web.route-prefix=/pgw"]);
+    let mut pg = Pushgateway::start_with(&["--web.route-prefix=/pgw"]);
     let stale: &[(&str, &str)] = &[("job", "prefixed")];
     let push_url = format!("{}/pgw/metrics/{}", pg.url, common::path_for(stale));
     let client = reqwest::blocking::Client::new();
@@ -284,8 +285,8 @@ fn url_from_the_environment_and_path_prefix_with_trailing_slash() {
         .unwrap()
         .status()
         .is_success());
-    std::thread::sleep(AGE);
-    let out = common::janitor_cmd(&["--threshold", "2s", "--output", "json"])
+    pg.age(AGE);
+    let out = common::janitor_cmd(&["--threshold", "10m", "--output", "json"])
         .env("PUSHGATEWAY_URL", format!("{}/pgw/", pg.url))
         .output()
         .unwrap();
@@ -297,7 +298,7 @@ fn url_from_the_environment_and_path_prefix_with_trailing_slash() {
 
 #[test]
 fn rules_keeps_selects_and_never_each_decide_in_one_run() {
-    let pg = Pushgateway::start();
+    let mut pg = Pushgateway::start();
     let flink: &[(&str, &str)] = &[
         ("job", "flinkjob3f6c2a9e0b1d4c5e8f7a6b5c4d3e2f10"),
         ("instance", "taskmanager-1"),
@@ -310,7 +311,7 @@ fn rules_keeps_selects_and_never_each_decide_in_one_run() {
     for key in [flink, backup, billing, audit, other, plain] {
         pg.push_ok(key, "some_metric");
     }
-    std::thread::sleep(AGE);
+    pg.age(AGE);
 
     let out = janitor(&[
         "--url",
@@ -322,7 +323,7 @@ fn rules_keeps_selects_and_never_each_decide_in_one_run() {
         "--rule",
         r#"{job="audit"}=never"#,
         "--threshold",
-        "2s",
+        "10m",
         "--keep",
         r#"{job="billing"}"#,
         "--select",
@@ -380,4 +381,68 @@ fn rules_keeps_selects_and_never_each_decide_in_one_run() {
     assert_eq!(r.summary.ignored, 1);
     assert_eq!(r.summary.deleted, 2);
     pg.wait_for_groups(&[backup, billing, audit, other]);
+}
+
+/// The harness's aging, itself: every push and failure time moves back by
+/// exactly the amount asked, the groups and their metrics stay, the port
+/// stays, and groups pushed afterwards are not aged.
+#[test]
+fn the_harness_ages_groups_through_the_persistence_file() {
+    let mut pg = Pushgateway::start();
+    let ok: &[(&str, &str)] = &[("job", "ok"), ("instance", "a")];
+    let failing: &[(&str, &str)] = &[("job", "failing")];
+    pg.push_ok(ok, "some_metric");
+    assert_eq!(pg.push(&[("job", "owner")], "# TYPE c gauge\nc 1\n"), 200);
+    assert_eq!(pg.push(failing, "# TYPE c counter\nc 1\n"), 400);
+    let times = |pg: &Pushgateway| -> Vec<(String, f64, f64)> {
+        let doc: serde_json::Value = reqwest::blocking::get(format!("{}/api/v1/metrics", pg.url))
+            .unwrap()
+            .json()
+            .unwrap();
+        let mut t: Vec<(String, f64, f64)> = doc["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                let value = |name: &str| {
+                    g[name]["metrics"][0]["value"]
+                        .as_str()
+                        .unwrap()
+                        .parse::<f64>()
+                        .unwrap()
+                };
+                (
+                    g["labels"]["job"].as_str().unwrap().to_owned(),
+                    value("push_time_seconds"),
+                    value("push_failure_time_seconds"),
+                )
+            })
+            .collect();
+        t.sort_by(|a, b| a.0.cmp(&b.0));
+        t
+    };
+    let before = times(&pg);
+    let port = pg.port;
+    pg.age(AGE);
+    assert_eq!(pg.port, port);
+    let after = times(&pg);
+    let shift = |t: f64| if t == 0.0 { 0.0 } else { t - AGE.as_secs_f64() };
+    let expected: Vec<(String, f64, f64)> = before
+        .iter()
+        .map(|(job, push, failure)| (job.clone(), shift(*push), shift(*failure)))
+        .collect();
+    assert_eq!(after, expected);
+    assert_eq!(pg.push(failing, "# TYPE c counter\nc 1\n"), 400);
+    pg.push_ok(&[("job", "new")], "some_metric");
+    let new = times(&pg).into_iter().find(|t| t.0 == "new").unwrap();
+    assert!(new.1 > before[0].1.max(before[1].1), "{new:?} {before:?}");
+    // The metrics themselves came back.
+    let body = reqwest::blocking::get(format!("{}/metrics", pg.url))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        body.contains("some_metric{instance=\"a\",job=\"ok\"} 1"),
+        "{body}"
+    );
 }

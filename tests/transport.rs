@@ -1,6 +1,9 @@
 //! Auth, TLS and route prefixes against a real Pushgateway started with
 //! `--web.config.file` / `--web.route-prefix`; and that no secret reaches
 //! stdout, stderr (at -vvv), the report file or --help.
+//!
+//! Every group these tests push is meant to go: `--clock local` (sub-second
+//! steps) and a 1 ms threshold make it stale at once, without waiting.
 
 mod common;
 
@@ -11,9 +14,6 @@ use base64::Engine as _;
 use common::secure::{pki, write_file, Security};
 use common::{janitor, janitor_cmd, report, stderr, stdout, Pushgateway};
 
-/// Longer than the `1s` threshold these tests pass, with margin: the
-/// default server clock (the `Date` header) has whole-second resolution.
-const AGE: Duration = Duration::from_millis(2300);
 const PASSWORD: &str = "pw-Zq8#k2!s3cret";
 
 fn stale_group(pg: &Pushgateway) -> [(&'static str, &'static str); 2] {
@@ -54,14 +54,15 @@ fn basic_auth_over_tls_cleans_and_leaks_nothing_even_at_trace() {
         ..Security::default()
     });
     let key = stale_group(&pg);
-    std::thread::sleep(AGE);
     let report_file = pki.dir.path().join("report.json");
     let ca = pki.ca.to_str().unwrap();
     let out = janitor_cmd(&[
         "--url",
         &pg.url,
+        "--clock",
+        "local",
         "--threshold",
-        "1s",
+        "1ms",
         "--basic-auth-user",
         "janitor",
         "--ca-cert",
@@ -98,12 +99,13 @@ fn password_file_and_url_credentials_work() {
     let file = write_file(dir.path(), "pw", &format!("{PASSWORD}\n"));
 
     let key = stale_group(&pg);
-    std::thread::sleep(AGE);
     let out = janitor(&[
         "--url",
         &pg.url,
+        "--clock",
+        "local",
         "--threshold",
-        "1s",
+        "1ms",
         "--basic-auth-user",
         "janitor",
         "--basic-auth-password-file",
@@ -119,7 +121,6 @@ fn password_file_and_url_credentials_work() {
 
     // user:password@ in the URL, percent-encoded as URLs need ('#', '!').
     let key = stale_group(&pg);
-    std::thread::sleep(AGE);
     let encoded = PASSWORD.replace('#', "%23").replace('!', "%21");
     let url = pg
         .url
@@ -127,8 +128,10 @@ fn password_file_and_url_credentials_work() {
     let out = janitor(&[
         "--url",
         &url,
+        "--clock",
+        "local",
         "--threshold",
-        "1s",
+        "1ms",
         "--output",
         "json",
         "-vvv",
@@ -152,7 +155,6 @@ fn wrong_or_missing_credentials_exit_1_with_401_and_delete_nothing() {
         ..Security::default()
     });
     let key = stale_group(&pg);
-    std::thread::sleep(AGE);
     let wrong = "not-the-password-9f3";
     let runs: Vec<(&str, Output)> = vec![
         (
@@ -160,8 +162,10 @@ fn wrong_or_missing_credentials_exit_1_with_401_and_delete_nothing() {
             janitor_cmd(&[
                 "--url",
                 &pg.url,
+                "--clock",
+                "local",
                 "--threshold",
-                "1s",
+                "1ms",
                 "--basic-auth-user",
                 "janitor",
                 "--output",
@@ -174,7 +178,16 @@ fn wrong_or_missing_credentials_exit_1_with_401_and_delete_nothing() {
         ),
         (
             "no credentials",
-            janitor(&["--url", &pg.url, "--threshold", "1s", "--output", "json"]),
+            janitor(&[
+                "--url",
+                &pg.url,
+                "--clock",
+                "local",
+                "--threshold",
+                "1ms",
+                "--output",
+                "json",
+            ]),
         ),
         (
             "wrong URL credentials",
@@ -182,8 +195,10 @@ fn wrong_or_missing_credentials_exit_1_with_401_and_delete_nothing() {
                 "--url",
                 &pg.url
                     .replace("http://", &format!("http://janitor:{wrong}@")),
+                "--clock",
+                "local",
                 "--threshold",
-                "1s",
+                "1ms",
                 "--output",
                 "json",
             ]),
@@ -215,14 +230,15 @@ fn an_untrusted_certificate_fails_clearly_unless_its_ca_is_given() {
         ..Security::default()
     });
     let key = stale_group(&pg);
-    std::thread::sleep(AGE);
 
     for extra in [&[][..], &["--ca-cert", pki.other_ca.to_str().unwrap()][..]] {
         let mut args = vec![
             "--url",
             &pg.url,
+            "--clock",
+            "local",
             "--threshold",
-            "1s",
+            "1ms",
             "--output",
             "json",
             "-vv",
@@ -242,15 +258,26 @@ fn an_untrusted_certificate_fails_clearly_unless_its_ca_is_given() {
     }
     // HTTP against a TLS port: an error, not a hang and not a delete.
     let plain = pg.url.replace("https://", "http://");
-    let out = janitor(&["--url", &plain, "--threshold", "1s", "--retries", "0"]);
+    let out = janitor(&[
+        "--url",
+        &plain,
+        "--clock",
+        "local",
+        "--threshold",
+        "1ms",
+        "--retries",
+        "0",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     pg.wait_for_groups(&[&key]);
 
     let out = janitor(&[
         "--url",
         &pg.url,
+        "--clock",
+        "local",
         "--threshold",
-        "1s",
+        "1ms",
         "--ca-cert",
         pki.ca.to_str().unwrap(),
         "--output",
@@ -262,12 +289,13 @@ fn an_untrusted_certificate_fails_clearly_unless_its_ca_is_given() {
 
     // --insecure-skip-verify works, and warns on every run.
     let key = stale_group(&pg);
-    std::thread::sleep(AGE);
     let out = janitor(&[
         "--url",
         &pg.url,
+        "--clock",
+        "local",
         "--threshold",
-        "1s",
+        "1ms",
         "--insecure-skip-verify",
         "--output",
         "json",
@@ -291,14 +319,15 @@ fn mutual_tls_needs_the_client_certificate() {
         ..Security::default()
     });
     let key = stale_group(&pg);
-    std::thread::sleep(AGE);
     let ca = pki.ca.to_str().unwrap();
 
     let out = janitor(&[
         "--url",
         &pg.url,
+        "--clock",
+        "local",
         "--threshold",
-        "1s",
+        "1ms",
         "--ca-cert",
         ca,
         "-vv",
@@ -333,8 +362,10 @@ fn mutual_tls_needs_the_client_certificate() {
     let out = janitor(&[
         "--url",
         &pg.url,
+        "--clock",
+        "local",
         "--threshold",
-        "1s",
+        "1ms",
         "--ca-cert",
         ca,
         "--client-cert",
@@ -357,8 +388,16 @@ fn route_prefix_with_and_without_trailing_slash() {
     pg.url = format!("{root}/pgw");
     for url in [pg.url.clone(), format!("{root}/pgw/")] {
         let key = stale_group(&pg);
-        std::thread::sleep(AGE);
-        let out = janitor(&["--url", &url, "--threshold", "1s", "--output", "json"]);
+        let out = janitor(&[
+            "--url",
+            &url,
+            "--clock",
+            "local",
+            "--threshold",
+            "1ms",
+            "--output",
+            "json",
+        ]);
         assert_eq!(out.status.code(), Some(0), "{url}: {}", stderr(&out));
         let r = report(&out);
         assert_eq!(r.action_of(&key), Some("deleted"), "{url}");
@@ -367,7 +406,16 @@ fn route_prefix_with_and_without_trailing_slash() {
     }
     // Without the prefix nothing is found: a clear failure, not "no groups".
     let key = stale_group(&pg);
-    let out = janitor(&["--url", &root, "--threshold", "1s", "--retries", "0"]);
+    let out = janitor(&[
+        "--url",
+        &root,
+        "--clock",
+        "local",
+        "--threshold",
+        "1ms",
+        "--retries",
+        "0",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("404"), "{}", stderr(&out));
     pg.wait_for_groups(&[&key]);

@@ -125,83 +125,66 @@ impl Launch {
 
     /// Starts it on the persistence file in `data`.
     pub fn start_in(self, data: tempfile::TempDir) -> Pushgateway {
-        let mut data = Some(data);
         let mut client = self.client.timeout(Duration::from_secs(10));
         if let Some(name) = &self.host {
             // The URL's port is used; the address's is ignored.
             client = client.resolve(name, std::net::SocketAddr::new(self.ip, 0));
         }
-        let client = client.build().unwrap();
         let host = self.host.clone().unwrap_or_else(|| self.ip.to_string());
+        let mut pg = Pushgateway {
+            child: None,
+            port: 0,
+            url: String::new(),
+            _dir: data,
+            client: client.build().unwrap(),
+            spec: Spec {
+                bin: self.bin,
+                ip: self.ip,
+                extra: self.extra,
+                web_config: self.web_config,
+                origin: format!("{}://{host}", self.scheme),
+            },
+        };
+        // A free port can be taken between the probe and the bind: retry.
         let tries = if self.port.is_some() { 1 } else { 5 };
         for _ in 0..tries {
-            let dir = data.take().unwrap_or_else(|| tempfile::tempdir().unwrap());
-            let port = self.port.unwrap_or_else(free_port);
-            let mut cmd = Command::new(&self.bin);
-            cmd.arg(format!(
-                "--web.listen-address={}",
-                std::net::SocketAddr::new(self.ip, port)
-            ))
-            .arg(format!(
-                "--persistence.file={}",
-                dir.path().join("pg.db").display()
-            ))
-            .arg("--log.level=warn")
-            .args(&self.extra);
-            if let Some(config) = &self.web_config {
-                let path = dir.path().join("web.yml");
-                std::fs::write(&path, config).unwrap();
-                cmd.arg(format!("--web.config.file={}", path.display()));
+            if pg.run_on(self.port.unwrap_or_else(free_port)) {
+                return pg;
             }
-            let mut child = cmd
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.bin.display()));
-            let url = format!("{}://{host}:{port}", self.scheme);
-            let prefix = self
-                .extra
-                .iter()
-                .find_map(|a| a.strip_prefix("--web.route-prefix="))
-                .unwrap_or("")
-                .trim_end_matches('/');
-            let ready = format!("{url}{prefix}/-/ready");
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if client
-                    .get(&ready)
-                    .send()
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false)
-                {
-                    return Pushgateway {
-                        child,
-                        port,
-                        url,
-                        _dir: dir,
-                        client: client.clone(),
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            data = Some(dir);
         }
-        panic!("the Pushgateway did not become ready on {}", self.ip);
+        panic!("the Pushgateway did not become ready on {}", pg.spec.ip);
+    }
+}
+
+/// What a gateway was started with, to start it again.
+struct Spec {
+    bin: PathBuf,
+    ip: std::net::IpAddr,
+    extra: Vec<String>,
+    web_config: Option<String>,
+    /// `scheme://host` of its URL.
+    origin: String,
+}
+
+impl Spec {
+    /// Its `--web.route-prefix`, without a trailing slash ("" for none).
+    fn prefix(&self) -> &str {
+        self.extra
+            .iter()
+            .find_map(|a| a.strip_prefix("--web.route-prefix="))
+            .unwrap_or("")
+            .trim_end_matches('/')
     }
 }
 
 /// A real Pushgateway, killed on drop.
 pub struct Pushgateway {
-    child: Child,
+    child: Option<Child>,
     pub port: u16,
     pub url: String,
     _dir: tempfile::TempDir,
     client: reqwest::blocking::Client,
+    spec: Spec,
 }
 
 impl Pushgateway {
@@ -224,21 +207,142 @@ impl Pushgateway {
     /// persistence file) and starts `bin` with `extra` on (a copy of) that
     /// file, on a new port: the data outlives the flags.
     pub fn restart(mut self, bin: &std::path::Path, extra: &[&str]) -> Pushgateway {
+        self.stop();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(self._dir.path().join("pg.db"), dir.path().join("pg.db"))
+            .expect("the Pushgateway wrote no persistence file on SIGTERM");
+        Self::start_in(bin, extra, dir)
+    }
+
+    /// Makes every group the gateway holds `by` older, without waiting:
+    /// reads each group's push and failure times, stops the gateway
+    /// (SIGTERM: it writes its persistence file), moves those times back by
+    /// `by` in the file (each is a float64 the file holds as it was
+    /// served), and starts it again on the same port and file. Groups
+    /// pushed afterwards are fresh. The janitor's clock is not touched.
+    pub fn age(&mut self, by: Duration) {
+        let times = self.push_times();
+        assert!(!times.is_empty(), "nothing to age");
+        self.stop();
+        let file = self._dir.path().join("pg.db");
+        let mut bytes = std::fs::read(&file).expect("no persistence file after SIGTERM");
+        for t in times {
+            let (from, to) = (t.to_le_bytes(), (t - by.as_secs_f64()).to_le_bytes());
+            let mut found = 0;
+            let mut i = 0;
+            while i + 8 <= bytes.len() {
+                if bytes[i..i + 8] == from {
+                    bytes[i..i + 8].copy_from_slice(&to);
+                    found += 1;
+                    i += 8;
+                } else {
+                    i += 1;
+                }
+            }
+            assert!(found > 0, "push time {t} is not in the persistence file");
+        }
+        std::fs::write(&file, bytes).unwrap();
+        let port = self.port;
+        assert!(
+            self.run_on(port),
+            "the aged Pushgateway did not come back on {port}"
+        );
+    }
+
+    /// Every non-zero push and failure time, as served.
+    fn push_times(&self) -> Vec<f64> {
+        let doc: serde_json::Value = self
+            .client
+            .get(format!("{}{}/api/v1/metrics", self.url, self.spec.prefix()))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let mut times: Vec<f64> = doc["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| {
+                ["push_time_seconds", "push_failure_time_seconds"]
+                    .map(|name| g[name]["metrics"][0]["value"].as_str().map(str::to_owned))
+            })
+            .flatten()
+            .map(|v| v.parse::<f64>().unwrap())
+            .filter(|t| *t != 0.0)
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        times
+    }
+
+    /// SIGTERM, and waits until it has exited (and written its file).
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &child.id().to_string()])
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
         assert!(ok, "could not send SIGTERM to the Pushgateway");
         let deadline = Instant::now() + Duration::from_secs(15);
-        while self.child.try_wait().unwrap().is_none() {
+        while child.try_wait().unwrap().is_none() {
             assert!(Instant::now() < deadline, "the Pushgateway did not stop");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(self._dir.path().join("pg.db"), dir.path().join("pg.db"))
-            .expect("the Pushgateway wrote no persistence file on SIGTERM");
-        Self::start_in(bin, extra, dir)
+    }
+
+    /// Starts the gateway on `port` and its persistence file; false when it
+    /// did not become ready (the port was taken).
+    fn run_on(&mut self, port: u16) -> bool {
+        let spec = &self.spec;
+        let dir = self._dir.path();
+        let mut cmd = Command::new(&spec.bin);
+        cmd.arg(format!(
+            "--web.listen-address={}",
+            std::net::SocketAddr::new(spec.ip, port)
+        ))
+        .arg(format!(
+            "--persistence.file={}",
+            dir.join("pg.db").display()
+        ))
+        .arg("--log.level=warn")
+        .args(&spec.extra);
+        if let Some(config) = &spec.web_config {
+            let path = dir.join("web.yml");
+            std::fs::write(&path, config).unwrap();
+            cmd.arg(format!("--web.config.file={}", path.display()));
+        }
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", spec.bin.display()));
+        let url = format!("{}:{port}", spec.origin);
+        let ready = format!("{url}{}/-/ready", spec.prefix());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if self
+                .client
+                .get(&ready)
+                .send()
+                .map(|r| r.status().is_success())
+                .unwrap_or(false)
+            {
+                self.child = Some(child);
+                self.port = port;
+                self.url = url;
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
     }
 
     fn start_in(bin: &std::path::Path, extra: &[&str], data: tempfile::TempDir) -> Pushgateway {
@@ -330,8 +434,10 @@ impl Pushgateway {
 
 impl Drop for Pushgateway {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
