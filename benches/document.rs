@@ -7,7 +7,8 @@ mod support;
 use std::io::BufReader;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pushgateway_janitor::gateway::document::{self, Entry, SCAN_BUFFER_BYTES};
+use pushgateway_janitor::gateway::document::{self, SCAN_BUFFER_BYTES};
+use pushgateway_janitor::group::Entry;
 
 use support::flink::Shape;
 

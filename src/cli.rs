@@ -8,7 +8,6 @@ use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::config::{ClockSource, Config, OutputFormat, PushMetrics};
 use crate::exit::ExitStatus;
-use crate::gateway::transport::HeaderParser;
 use crate::gateway::{
     Credentials, Header, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
@@ -632,6 +631,41 @@ pub fn usage_message(e: &clap::Error) -> String {
     }
 }
 
+/// clap parser for `--header`. clap's own error for a failed value parser
+/// quotes the raw argument, which may hold a secret; this one does not.
+#[derive(Clone, Copy, Debug)]
+pub struct HeaderParser;
+
+impl clap::builder::TypedValueParser for HeaderParser {
+    type Value = Header;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Header, clap::Error> {
+        let flag = arg
+            .and_then(|a| a.get_long())
+            .map(|l| format!("--{l}"))
+            .unwrap_or_else(|| "--header".into());
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                format!("invalid value for {flag}: not UTF-8\n"),
+            )
+            .with_cmd(cmd)
+        })?;
+        Header::parse(text).map_err(|why| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {flag}: {why}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+}
+
 /// `--dns-server`: `IP:PORT`, or an IP alone for port 53.
 fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, String> {
     let text = text.trim();
@@ -788,29 +822,31 @@ impl Args {
             check_output_path("--textfile", path).map_err(usage)?;
             check_textfile_owner(path).map_err(usage)?;
         }
-        let sets_authorization = self
-            .headers
-            .iter()
-            .any(|h| h.name == reqwest::header::AUTHORIZATION);
-        // Flags only: a variable that a flag overrides is not a conflict.
-        let auth_flag = if self.basic_auth_user.is_some() {
-            Some("--basic-auth-user")
-        } else if self.bearer_token.is_some() {
-            Some("--bearer-token")
-        } else if self.bearer_token_file.is_some() {
-            Some("--bearer-token-file")
-        } else {
-            None
-        };
-        match (sets_authorization, auth_flag) {
-            (true, Some(flag)) => Err(<Self as clap::CommandFactory>::command().error(
-                clap::error::ErrorKind::ArgumentConflict,
-                format!("--header 'Authorization: ...' cannot be used with {flag}: give credentials one way"),
-            )),
-            _ => Ok(()),
-        }?;
-        self.credentials(&|name| std::env::var(name).ok())
+        let credentials = self
+            .credentials(&|name| std::env::var(name).ok())
             .map_err(usage)?;
+        let conflict = |url_has_credentials: bool| {
+            crate::gateway::transport::authorization_conflict(
+                &credentials,
+                url_has_credentials,
+                &self.headers,
+            )
+        };
+        let url_has_credentials = |url: &String| {
+            let (_, text) = crate::discover::split_prefix(url);
+            reqwest::Url::parse(text)
+                .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
+        };
+        let why = conflict(false).or_else(|| {
+            self.url
+                .iter()
+                .filter(|u| url_has_credentials(u))
+                .find_map(|_| conflict(true))
+        });
+        if let Some(why) = why {
+            return Err(<Self as clap::CommandFactory>::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, why));
+        }
         match (self.push_metrics.as_deref().map(str::trim), self.url.first()) {
             // Replicas share nothing: the own group would land on one of
             // them at random.
@@ -1121,6 +1157,28 @@ mod tests {
                 .validate()
                 .is_err()
         );
+        // User and password in a URL conflict with a flag or the header,
+        // before anything is sent; the message names neither secret.
+        let url_creds = |extra: &[&str]| {
+            let mut a = vec![
+                "pgj",
+                "--url",
+                "http://a",
+                "--url",
+                "dns+http://u:s3cret@b:9091",
+            ];
+            a.extend_from_slice(extra);
+            Args::try_parse_from(a).unwrap().validate()
+        };
+        assert!(url_creds(&[]).is_ok());
+        for extra in [
+            &["--bearer-token-file", "/t"][..],
+            &["--header", "Authorization: Bearer x"][..],
+        ] {
+            let err = url_creds(extra).unwrap_err().to_string();
+            assert!(err.contains("URL has a user and password"), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 
     #[test]

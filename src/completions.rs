@@ -3,10 +3,8 @@
 
 use std::io::{self, Write};
 
-use clap::{CommandFactory, ValueEnum};
+use clap::ValueEnum;
 use clap_complete::Shell;
-
-use crate::cli::Args;
 
 /// What `--generate` writes to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -20,8 +18,9 @@ pub enum Generate {
     Man,
 }
 
-pub fn write(what: Generate, out: &mut dyn Write) -> io::Result<()> {
-    let mut cmd = Args::command();
+/// Renders `what` for `cmd` (the janitor's own, from `cli`). The command
+/// is passed in, so this module knows nothing of the arguments.
+pub fn write(what: Generate, mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
     let name = cmd.get_name().to_owned();
     let shell = match what {
         Generate::Man => return clap_mangen::Man::new(cmd).render(out),
@@ -38,12 +37,17 @@ pub fn write(what: Generate, out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory as _;
+
+    fn cmd() -> clap::Command {
+        crate::cli::Args::command()
+    }
 
     #[test]
     fn every_target_renders() {
         for what in Generate::value_variants() {
             let mut out = Vec::new();
-            write(*what, &mut out).unwrap();
+            write(*what, cmd(), &mut out).unwrap();
             let text = String::from_utf8(out).unwrap();
             assert!(text.contains("pushgateway-janitor"), "{what:?}");
             assert!(text.contains("threshold"), "{what:?}");
@@ -53,7 +57,7 @@ mod tests {
     #[test]
     fn man_page_has_the_exit_codes() {
         let mut out = Vec::new();
-        write(Generate::Man, &mut out).unwrap();
+        write(Generate::Man, cmd(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains(".TH pushgateway-janitor"));
         assert!(text.contains("Exit codes"), "the after_help block");

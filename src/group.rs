@@ -274,6 +274,21 @@ pub fn is_valid_label_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// One element of a scan: a group, or why one cannot be addressed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Group(Group),
+    Skipped(SkippedGroup),
+}
+
+/// A group that cannot be addressed safely, so it is never deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedGroup {
+    /// The labels as far as they could be read (possibly none).
+    pub labels: Vec<(String, String)>,
+    pub reason: String,
+}
+
 /// What the scan learned about one well-formed group. Times are Unix seconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {

@@ -150,7 +150,9 @@ fn emit(report: &Report, config: &Config, textfile: Option<&mut Textfile>) -> Ex
 fn generate(what: Generate) -> ExitCode {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    match completions::write(what, &mut out).and_then(|()| out.flush()) {
+    match completions::write(what, <Args as clap::CommandFactory>::command(), &mut out)
+        .and_then(|()| out.flush())
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {

@@ -5,8 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::gateway::{Entry, SkippedGroup};
-use crate::group::{Group, GroupingKey, LabelNaming};
+use crate::group::{Entry, Group, GroupingKey, LabelNaming, SkippedGroup};
 use crate::selector::Selector;
 
 /// How long a group may stay silent.

@@ -3,8 +3,9 @@
 //! strings, invalid UTF-8. Each input gives a correct result, a per-group
 //! `Skipped`, or a clear top-level error; never a panic or a wrong key.
 
-use pushgateway_janitor::gateway::document::{read_document, read_document_slice, Entry};
+use pushgateway_janitor::gateway::document::{read_document, read_document_slice};
 use pushgateway_janitor::gateway::DocumentError;
+use pushgateway_janitor::group::Entry;
 use pushgateway_janitor::group::GroupingKey;
 
 const PUSH_TIME: &str = r#""push_time_seconds":{"time_stamp":"2024-05-06T07:08:09.123456789+02:00","type":"GAUGE","help":"Last Unix time when changing this group in the Pushgateway succeeded.","metrics":[{"labels":{"instance":"h1","job":"j"},"value":"1.7149754891234567e+09"}]}"#;

@@ -6,7 +6,8 @@
 
 use std::io::{BufReader, Read};
 
-use pushgateway_janitor::gateway::document::{read_document, Entry};
+use pushgateway_janitor::gateway::document::read_document;
+use pushgateway_janitor::group::Entry;
 
 /// One series of the bulky family; every group repeats it many times.
 const SERIES: &[u8] = br#"{"labels":{"instance":"h","job":"bulk","le":"0.005","path":"/api/v1/some/fairly/long/route","status":"200"},"value":"1.2345678901234567e+09"}"#;

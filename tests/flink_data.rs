@@ -7,7 +7,8 @@ mod flink;
 use std::io::BufReader;
 
 use flink::{go_float, rfc3339_nano, Shape};
-use pushgateway_janitor::gateway::document::{self, Entry, SCAN_BUFFER_BYTES};
+use pushgateway_janitor::gateway::document::{self, SCAN_BUFFER_BYTES};
+use pushgateway_janitor::group::Entry;
 
 #[test]
 fn go_float_matches_strconv_format_float_g() {

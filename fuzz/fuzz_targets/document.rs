@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pushgateway_janitor::gateway::document::{read_document, read_document_slice, Entry};
+use pushgateway_janitor::gateway::document::{read_document, read_document_slice};
+use pushgateway_janitor::group::Entry;
 use pushgateway_janitor::group::GroupingKey;
 
 fuzz_target!(|data: &[u8]| {

@@ -20,22 +20,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::group::{Group, GroupingKey};
-
-/// One element of the document's `data` array.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Entry {
-    Group(Group),
-    Skipped(SkippedGroup),
-}
-
-/// A group that cannot be addressed safely, so it is never deleted.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SkippedGroup {
-    /// The labels as far as they could be read (possibly none).
-    pub labels: Vec<(String, String)>,
-    pub reason: String,
-}
+use crate::group::{Entry, Group, GroupingKey, SkippedGroup};
 
 /// Why the document as a whole could not be read.
 #[derive(Debug, thiserror::Error)]

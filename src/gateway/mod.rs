@@ -16,8 +16,9 @@ use reqwest::{Method, StatusCode, Url};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::errors::error_chain;
+pub use crate::group::{Entry, SkippedGroup};
 use crate::group::{GroupingKey, LabelNaming};
-pub use document::{DocumentError, Entry, SkippedGroup};
+pub use document::DocumentError;
 pub use retry::RetryPolicy;
 use retry::{retrying, Failure};
 pub use transport::{

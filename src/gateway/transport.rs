@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use clap::builder::TypedValueParser;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::{Certificate, Identity};
 
@@ -94,41 +93,6 @@ impl Header {
         })?;
         value.set_sensitive(true);
         Ok(Header { name, value })
-    }
-}
-
-/// clap parser for `--header`. clap's own error for a failed value parser
-/// quotes the raw argument, which may hold a secret; this one does not.
-#[derive(Clone, Copy, Debug)]
-pub struct HeaderParser;
-
-impl TypedValueParser for HeaderParser {
-    type Value = Header;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<Header, clap::Error> {
-        let flag = arg
-            .and_then(|a| a.get_long())
-            .map(|l| format!("--{l}"))
-            .unwrap_or_else(|| "--header".into());
-        let text = value.to_str().ok_or_else(|| {
-            clap::Error::raw(
-                clap::error::ErrorKind::InvalidUtf8,
-                format!("invalid value for {flag}: not UTF-8\n"),
-            )
-            .with_cmd(cmd)
-        })?;
-        Header::parse(text).map_err(|why| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for {flag}: {why}\n"),
-            )
-            .with_cmd(cmd)
-        })
     }
 }
 
@@ -255,6 +219,39 @@ impl reqwest::dns::Resolve for Through {
     }
 }
 
+/// The one check for two sources of `Authorization`: credentials (flags
+/// or variables, already resolved: a flag wins over a variable), user and
+/// password in the URL, and a `--header 'Authorization: ...'`. `cli` asks
+/// it before anything is sent (a usage error); the client builder asks it
+/// again. The message names what was given, never a value.
+pub fn authorization_conflict(
+    credentials: &Credentials,
+    url_has_credentials: bool,
+    headers: &[Header],
+) -> Option<String> {
+    let given = match credentials {
+        Credentials::None => None,
+        Credentials::Basic { .. } => Some("--basic-auth-user"),
+        Credentials::Bearer(_) => {
+            Some("a bearer token (--bearer-token, --bearer-token-file or PUSHGATEWAY_TOKEN)")
+        }
+    };
+    let header = headers.iter().any(|h| h.name == AUTHORIZATION);
+    match (given, url_has_credentials, header) {
+        (Some(given), true, _) => Some(format!(
+            "the URL has a user and password and {given} is given too: give credentials one way"
+        )),
+        (Some(given), false, true) => Some(format!(
+            "--header 'Authorization: ...' cannot be used with {given}: give credentials one way"
+        )),
+        (None, true, true) => Some(
+            "the URL has a user and password and --header sets Authorization too: give credentials one way"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
 /// Everything a client for one gateway needs.
 pub struct ClientSettings<'a> {
     pub timeout: Duration,
@@ -273,18 +270,14 @@ pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportE
     for h in s.headers {
         headers.append(h.name.clone(), h.value.clone());
     }
+    if let Some(why) = authorization_conflict(s.credentials, s.url_credentials.is_some(), s.headers)
+    {
+        return Err(TransportError::Conflict(why));
+    }
     let auth = match (s.credentials, &s.url_credentials) {
         (Credentials::None, None) => None,
-        (Credentials::None, Some((user, password))) => {
-            Some(basic_auth_value(user, password.expose())?)
-        }
-        (_, Some(_)) => {
-            return Err(TransportError::Conflict(
-                "the URL has credentials and --basic-auth-user or a bearer token is set too; \
-                 give them one way"
-                    .into(),
-            ))
-        }
+        // Only without other credentials: the conflict was checked above.
+        (_, Some((user, password))) => Some(basic_auth_value(user, password.expose())?),
         (Credentials::Basic { user, password }, None) => {
             let password = password.load("--basic-auth-password-file")?;
             Some(basic_auth_value(user, password.expose())?)
@@ -295,12 +288,6 @@ pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportE
         }
     };
     if let Some(auth) = auth {
-        if headers.contains_key(AUTHORIZATION) {
-            return Err(TransportError::Conflict(
-                "--header sets Authorization and credentials are given too; give them one way"
-                    .into(),
-            ));
-        }
         headers.insert(AUTHORIZATION, auth);
     }
 
@@ -529,6 +516,6 @@ mod tests {
             connect: &Connect::System,
         })
         .unwrap_err();
-        assert!(e.to_string().contains("URL has credentials"), "{e}");
+        assert!(e.to_string().contains("URL has a user and password"), "{e}");
     }
 }
