@@ -5,22 +5,13 @@ use std::time::Duration;
 
 use crate::gateway::TransportOptions;
 use crate::group::{GroupingKey, LabelNaming};
+pub use crate::plan::ClockSource;
 use crate::plan::Policy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     Human,
     Json,
-}
-
-/// Where "now" comes from when ages are computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClockSource {
-    /// The `Date` header of the scan response: ages on the gateway's own
-    /// clock, immune to a wrong or jumping local clock.
-    Server,
-    /// This host's clock.
-    Local,
 }
 
 #[derive(Debug, Clone)]

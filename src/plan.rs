@@ -291,6 +291,151 @@ pub enum AfterDelete {
     Pending,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Active within its threshold: not stale.
+    Active,
+    /// Stale, the gateway accepted the DELETE (202), and (unless
+    /// `--no-verify`) a later scan no longer showed the group.
+    Deleted,
+    /// Stale and deleted, but pushed again before verification finished:
+    /// its producer is alive.
+    Repushed,
+    /// Stale and accepted for deletion, but still shown with its old push
+    /// time when the verify timeout ran out.
+    StillPresent,
+    /// Stale and accepted for deletion, but no re-scan could confirm it in
+    /// time (a slow gateway): a warning, not a failure.
+    Unconfirmed,
+    /// Stale, but a safety cap refused this gateway's plan.
+    Refused,
+    /// Stale; a dry run sent nothing.
+    WouldDelete,
+    /// Stale, but the DELETE failed.
+    DeleteFailed,
+    /// Active within its threshold.
+    Kept,
+    /// Malformed or of unknown age; never deleted.
+    Skipped,
+    /// Matched by no `--select`; never deleted.
+    Ignored,
+}
+
+impl Action {
+    /// Every action, in the order counts are listed.
+    pub const ALL: [Action; 11] = [
+        Action::Deleted,
+        Action::Repushed,
+        Action::StillPresent,
+        Action::Unconfirmed,
+        Action::Refused,
+        Action::WouldDelete,
+        Action::DeleteFailed,
+        Action::Kept,
+        Action::Active,
+        Action::Skipped,
+        Action::Ignored,
+    ];
+
+    /// The name in the JSON report and in metric labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Deleted => "deleted",
+            Action::Repushed => "repushed",
+            Action::StillPresent => "still_present",
+            Action::Unconfirmed => "unconfirmed",
+            Action::Refused => "refused",
+            Action::WouldDelete => "would_delete",
+            Action::DeleteFailed => "delete_failed",
+            Action::Kept => "kept",
+            Action::Active => "active",
+            Action::Skipped => "skipped",
+            Action::Ignored => "ignored",
+        }
+    }
+}
+
+/// What became of a stale group's DELETE, as `run` and `verify` saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// No DELETE was sent (a dry run, or not stale).
+    NotSent,
+    /// Accepted (202) and, when verified, gone.
+    Accepted,
+    /// The DELETE failed: why.
+    Failed(String),
+    /// Accepted, then shown with newer activity: pushed again.
+    Repushed,
+    /// Accepted, but still shown with its old activity: why.
+    StillPresent(String),
+    /// Accepted, but no re-scan could tell in time: why.
+    Unconfirmed(String),
+}
+
+/// The action table: what a verdict and the outcome of its DELETE (if
+/// any) are reported as, with the error to show.
+pub fn action(verdict: Verdict, outcome: Outcome, dry_run: bool) -> (Action, Option<String>) {
+    match (verdict, outcome) {
+        (Verdict::Skip, _) => (Action::Skipped, None),
+        (Verdict::Keep, _) => (Action::Kept, None),
+        (Verdict::Active, _) => (Action::Active, None),
+        (Verdict::Ignore, _) => (Action::Ignored, None),
+        (Verdict::Refused, _) => (Action::Refused, None),
+        (Verdict::Stale, Outcome::Accepted) => (Action::Deleted, None),
+        (Verdict::Stale, Outcome::Repushed) => (Action::Repushed, None),
+        (Verdict::Stale, Outcome::StillPresent(e)) => (Action::StillPresent, Some(e)),
+        (Verdict::Stale, Outcome::Unconfirmed(e)) => (Action::Unconfirmed, Some(e)),
+        (Verdict::Stale, Outcome::Failed(e)) => (Action::DeleteFailed, Some(e)),
+        (Verdict::Stale, Outcome::NotSent) if dry_run => (Action::WouldDelete, None),
+        (Verdict::Stale, Outcome::NotSent) => {
+            (Action::DeleteFailed, Some("no DELETE was sent".into()))
+        }
+    }
+}
+
+/// Where "now" comes from when ages are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockSource {
+    /// The `Date` header of the scan response: ages on the gateway's own
+    /// clock, immune to a wrong or jumping local clock.
+    Server,
+    /// This host's clock.
+    Local,
+}
+
+/// The time a plan is made against, and which clock gave it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Now {
+    pub seconds: f64,
+    /// `server` or `local`, as the report names it.
+    pub clock: &'static str,
+    /// The server clock was asked for, but the scan had no usable `Date`.
+    pub fell_back: bool,
+}
+
+/// The clock choice: the gateway's `Date` (`server`, Unix seconds) when
+/// asked for and present, else the local clock.
+pub fn choose_clock(source: ClockSource, server: Option<f64>, local: f64) -> Now {
+    match (source, server) {
+        (ClockSource::Server, Some(s)) => Now {
+            seconds: s,
+            clock: "server",
+            fell_back: false,
+        },
+        (ClockSource::Server, None) => Now {
+            seconds: local,
+            clock: "local",
+            fell_back: true,
+        },
+        (ClockSource::Local, _) => Now {
+            seconds: local,
+            clock: "local",
+            fell_back: false,
+        },
+    }
+}
+
 /// What a group still pending when verification ends means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unresolved {
@@ -790,5 +935,80 @@ mod tests {
         assert_eq!(human_seconds(0.2), "0s");
         assert_eq!(human_seconds(-0.6), "0s");
         assert_eq!(human_seconds(1.6), "2s");
+    }
+
+    #[test]
+    fn the_action_table() {
+        let e = || "why".to_owned();
+        let not_stale = [
+            (Verdict::Skip, Action::Skipped),
+            (Verdict::Keep, Action::Kept),
+            (Verdict::Active, Action::Active),
+            (Verdict::Ignore, Action::Ignored),
+            (Verdict::Refused, Action::Refused),
+        ];
+        // Nothing is sent for these, whatever the outcome says or the mode.
+        for (verdict, want) in not_stale {
+            for dry_run in [false, true] {
+                for outcome in [Outcome::NotSent, Outcome::Accepted, Outcome::Failed(e())] {
+                    assert_eq!(
+                        action(verdict, outcome, dry_run),
+                        (want, None),
+                        "{verdict:?}"
+                    );
+                }
+            }
+        }
+        let stale = |outcome, dry_run| action(Verdict::Stale, outcome, dry_run);
+        assert_eq!(stale(Outcome::Accepted, false), (Action::Deleted, None));
+        assert_eq!(stale(Outcome::Repushed, false), (Action::Repushed, None));
+        assert_eq!(
+            stale(Outcome::StillPresent(e()), false),
+            (Action::StillPresent, Some(e()))
+        );
+        assert_eq!(
+            stale(Outcome::Unconfirmed(e()), false),
+            (Action::Unconfirmed, Some(e()))
+        );
+        assert_eq!(
+            stale(Outcome::Failed(e()), false),
+            (Action::DeleteFailed, Some(e()))
+        );
+        assert_eq!(stale(Outcome::NotSent, true), (Action::WouldDelete, None));
+        // A stale group that got no DELETE outside a dry run is a failure,
+        // never a silent success.
+        assert_eq!(
+            stale(Outcome::NotSent, false),
+            (Action::DeleteFailed, Some("no DELETE was sent".into()))
+        );
+    }
+
+    #[test]
+    fn the_clock_choice() {
+        let now = |source, server| choose_clock(source, server, 100.0);
+        assert_eq!(
+            now(ClockSource::Server, Some(90.0)),
+            Now {
+                seconds: 90.0,
+                clock: "server",
+                fell_back: false
+            }
+        );
+        assert_eq!(
+            now(ClockSource::Server, None),
+            Now {
+                seconds: 100.0,
+                clock: "local",
+                fell_back: true
+            }
+        );
+        assert_eq!(
+            now(ClockSource::Local, Some(90.0)),
+            Now {
+                seconds: 100.0,
+                clock: "local",
+                fell_back: false
+            }
+        );
     }
 }

@@ -90,78 +90,16 @@ pub struct GroupReport {
     pub threshold_source: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Active within its threshold: not stale.
-    Active,
-    /// Stale, the gateway accepted the DELETE (202), and (unless
-    /// `--no-verify`) a later scan no longer showed the group.
-    Deleted,
-    /// Stale and deleted, but pushed again before verification finished:
-    /// its producer is alive.
-    Repushed,
-    /// Stale and accepted for deletion, but still shown with its old push
-    /// time when the verify timeout ran out.
-    StillPresent,
-    /// Stale and accepted for deletion, but no re-scan could confirm it in
-    /// time (a slow gateway): a warning, not a failure.
-    Unconfirmed,
-    /// Stale, but a safety cap refused this gateway's plan.
-    Refused,
-    /// Stale; a dry run sent nothing.
-    WouldDelete,
-    /// Stale, but the DELETE failed.
-    DeleteFailed,
-    /// Active within its threshold.
-    Kept,
-    /// Malformed or of unknown age; never deleted.
-    Skipped,
-    /// Matched by no `--select`; never deleted.
-    Ignored,
-}
+pub use crate::plan::Action;
 
-impl Action {
-    /// Every action, in the order counts are listed.
-    pub const ALL: [Action; 11] = [
-        Action::Deleted,
-        Action::Repushed,
-        Action::StillPresent,
-        Action::Unconfirmed,
-        Action::Refused,
-        Action::WouldDelete,
-        Action::DeleteFailed,
-        Action::Kept,
-        Action::Active,
-        Action::Skipped,
-        Action::Ignored,
-    ];
-
-    /// The name in the JSON report and in metric labels.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Deleted => "deleted",
-            Action::Repushed => "repushed",
-            Action::StillPresent => "still_present",
-            Action::Unconfirmed => "unconfirmed",
-            Action::Refused => "refused",
-            Action::WouldDelete => "would_delete",
-            Action::DeleteFailed => "delete_failed",
-            Action::Kept => "kept",
-            Action::Active => "active",
-            Action::Skipped => "skipped",
-            Action::Ignored => "ignored",
-        }
-    }
-
-    fn human(self) -> &'static str {
-        match self {
-            Action::WouldDelete => "would delete",
-            Action::DeleteFailed => "delete failed",
-            Action::StillPresent => "still present",
-            Action::Unconfirmed => "unconfirmed",
-            other => other.name(),
-        }
+/// How an action reads in the human output.
+fn human(action: Action) -> &'static str {
+    match action {
+        Action::WouldDelete => "would delete",
+        Action::DeleteFailed => "delete failed",
+        Action::StillPresent => "still present",
+        Action::Unconfirmed => "unconfirmed",
+        other => other.name(),
     }
 }
 
@@ -382,7 +320,7 @@ impl Report {
                 match g.action {
                     Action::Kept | Action::Active | Action::Ignored if !verbose => continue,
                     Action::Skipped | Action::Ignored => {
-                        writeln!(out, "{:<13}  {}: {}", g.action.human(), g.labels, g.reason)?;
+                        writeln!(out, "{:<13}  {}: {}", human(g.action), g.labels, g.reason)?;
                         continue;
                     }
                     _ => {}
@@ -390,7 +328,7 @@ impl Report {
                 // Only listed with -v: why it stays says it all (its age,
                 // its threshold and what set it, or what protects it).
                 if matches!(g.action, Action::Kept | Action::Active) {
-                    writeln!(out, "{:<13}  {}  {}", g.action.human(), g.labels, g.reason)?;
+                    writeln!(out, "{:<13}  {}  {}", human(g.action), g.labels, g.reason)?;
                     continue;
                 }
                 let age = g
@@ -405,7 +343,7 @@ impl Report {
                 write!(
                     out,
                     "{:<13}  {}  silent {}{failing} (threshold {}, {})",
-                    g.action.human(),
+                    human(g.action),
                     g.labels,
                     age,
                     g.threshold_seconds

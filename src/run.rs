@@ -5,12 +5,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{ClockSource, Config};
+use crate::config::Config;
 use crate::discover::{self, Expanded};
 use crate::gateway::{redact_url_text, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
-use crate::plan::{self, Decision, Subject, Verdict};
-use crate::report::{rfc3339, Action, GatewayReport, GroupReport, LabelSet, Report, Summary};
+use crate::plan::{self, Decision, Outcome, Subject, Verdict};
+use crate::report::{rfc3339, GatewayReport, GroupReport, LabelSet, Report, Summary};
 use crate::verify;
 
 /// Where local time comes from; the binary passes the system clock, tests
@@ -130,18 +130,6 @@ fn unscanned(url: String, error: String, clock: &Clock) -> GatewayReport {
     }
 }
 
-/// What happened to one group after the plan.
-#[derive(Debug, Clone)]
-enum Outcome {
-    NotSent,
-    Accepted,
-    Failed(String),
-    Repushed,
-    StillPresent(String),
-    /// Accepted, but no re-scan in time could tell whether it is gone.
-    Unconfirmed(String),
-}
-
 async fn run_gateway(
     instance: &discover::Instance,
     config: &Config,
@@ -178,14 +166,14 @@ async fn run_gateway(
     let local = unix_seconds(clock());
     let server = scan.server_date.map(unix_seconds);
     let skew = server.map(|s| ((s - local) * 1000.0).round() / 1000.0);
-    let (now, clock_name) = match (config.clock, server) {
-        (ClockSource::Server, Some(s)) => (s, "server"),
-        (ClockSource::Server, None) => {
-            tracing::warn!(gateway = %shown, "the scan response has no valid Date header; using the local clock");
-            (local, "local")
-        }
-        (ClockSource::Local, _) => (local, "local"),
-    };
+    let plan::Now {
+        seconds: now,
+        clock: clock_name,
+        fell_back,
+    } = plan::choose_clock(config.clock, server, local);
+    if fell_back {
+        tracing::warn!(gateway = %shown, "the scan response has no valid Date header; using the local clock");
+    }
     let naming = plan::label_naming(
         config.label_names,
         status.as_ref().map(|s| s.utf8_names).map_err(|_| ()),
@@ -316,22 +304,7 @@ async fn delete_stale(
 }
 
 fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
-    let (action, error) = match (d.verdict, outcome) {
-        (Verdict::Skip, _) => (Action::Skipped, None),
-        (Verdict::Keep, _) => (Action::Kept, None),
-        (Verdict::Active, _) => (Action::Active, None),
-        (Verdict::Ignore, _) => (Action::Ignored, None),
-        (Verdict::Refused, _) => (Action::Refused, None),
-        (Verdict::Stale, Outcome::Accepted) => (Action::Deleted, None),
-        (Verdict::Stale, Outcome::Repushed) => (Action::Repushed, None),
-        (Verdict::Stale, Outcome::StillPresent(e)) => (Action::StillPresent, Some(e)),
-        (Verdict::Stale, Outcome::Unconfirmed(e)) => (Action::Unconfirmed, Some(e)),
-        (Verdict::Stale, Outcome::Failed(e)) => (Action::DeleteFailed, Some(e)),
-        (Verdict::Stale, Outcome::NotSent) if dry_run => (Action::WouldDelete, None),
-        (Verdict::Stale, Outcome::NotSent) => {
-            (Action::DeleteFailed, Some("no DELETE was sent".into()))
-        }
-    };
+    let (action, error) = plan::action(d.verdict, outcome, dry_run);
     let age_seconds = d.age_seconds.map(|a| (a * 1000.0).round() / 1000.0);
     let base = GroupReport {
         labels: LabelSet(Vec::new()),
