@@ -75,12 +75,14 @@ impl History {
             self.runs_failed += 1;
         }
         for gw in &report.gateways {
-            *self.deleted.entry(gw.name().into_owned()).or_default() += gw.summary.deleted;
+            *self.deleted.entry(gw.name().into_owned()).or_default() +=
+                gw.summary.count(Action::Deleted);
             // A group still shown after its accepted DELETE failed too.
             *self
                 .delete_failures
                 .entry(gw.name().into_owned())
-                .or_default() += gw.summary.delete_failed + gw.summary.still_present;
+                .or_default() +=
+                gw.summary.count(Action::DeleteFailed) + gw.summary.count(Action::StillPresent);
         }
     }
 }
@@ -567,13 +569,7 @@ mod tests {
 
     #[test]
     fn renders_a_successful_run() {
-        let summary = Summary {
-            groups: 3,
-            stale: 2,
-            deleted: 2,
-            kept: 1,
-            ..Summary::default()
-        };
+        let summary = Summary::with(&[(Action::Deleted, 2), (Action::Kept, 1)]);
         let r = report(vec![gateway("http://a:9091", None, summary)]);
         let mut h = History::default();
         h.record(&r);
@@ -598,21 +594,21 @@ mod tests {
 
     #[test]
     fn every_action_is_written_and_they_add_up_to_the_groups_scanned() {
-        let summary = Summary {
-            groups: 11 + 10 + 9 + 8 + 7 + 6 + 5 + 4 + 3 + 2 + 1,
-            active: 11,
-            unconfirmed: 10,
-            deleted: 9,
-            repushed: 8,
-            still_present: 7,
-            refused: 6,
-            would_delete: 5,
-            delete_failed: 4,
-            kept: 3,
-            skipped: 2,
-            ignored: 1,
-            stale: 10 + 9 + 8 + 7 + 6 + 5 + 4,
-        };
+        let summary = Summary::with(&[
+            (Action::Active, 11),
+            (Action::Unconfirmed, 10),
+            (Action::Deleted, 9),
+            (Action::Repushed, 8),
+            (Action::StillPresent, 7),
+            (Action::Refused, 6),
+            (Action::WouldDelete, 5),
+            (Action::DeleteFailed, 4),
+            (Action::Kept, 3),
+            (Action::Skipped, 2),
+            (Action::Ignored, 1),
+        ]);
+        assert_eq!(summary.groups, 66);
+        assert_eq!(summary.stale(), 10 + 9 + 8 + 7 + 6 + 5 + 4);
         let r = report(vec![gateway("http://a", None, summary)]);
         let mut h = History::default();
         h.record(&r);

@@ -323,20 +323,44 @@ pub enum Action {
 }
 
 impl Action {
-    /// Every action, in the order counts are listed.
+    /// Every action, in the order counts are listed (the report's summary,
+    /// the self-metrics).
     pub const ALL: [Action; 11] = [
         Action::Deleted,
-        Action::Repushed,
-        Action::StillPresent,
-        Action::Unconfirmed,
-        Action::Refused,
         Action::WouldDelete,
         Action::DeleteFailed,
         Action::Kept,
         Action::Active,
         Action::Skipped,
         Action::Ignored,
+        Action::Refused,
+        Action::Repushed,
+        Action::StillPresent,
+        Action::Unconfirmed,
     ];
+
+    /// Its place in [`Action::ALL`].
+    pub fn index(self) -> usize {
+        Action::ALL
+            .iter()
+            .position(|a| *a == self)
+            .expect("ALL lists every action")
+    }
+
+    /// Whether a group with this action was stale: judged silent for too
+    /// long, whatever then happened to its DELETE.
+    pub fn is_stale(self) -> bool {
+        match self {
+            Action::Deleted
+            | Action::WouldDelete
+            | Action::DeleteFailed
+            | Action::Refused
+            | Action::Repushed
+            | Action::StillPresent
+            | Action::Unconfirmed => true,
+            Action::Kept | Action::Active | Action::Skipped | Action::Ignored => false,
+        }
+    }
 
     /// The name in the JSON report and in metric labels.
     pub fn name(self) -> &'static str {

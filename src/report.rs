@@ -103,84 +103,70 @@ fn human(action: Action) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Counts of one gateway, or of the run: every group seen, and how many
+/// got each action. Keyed by [`Action`]: a new action is counted, written
+/// to the JSON (under its name) and to the self-metrics without a change
+/// here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub groups: u64,
-    pub stale: u64,
-    pub deleted: u64,
-    pub would_delete: u64,
-    pub delete_failed: u64,
-    pub kept: u64,
-    pub active: u64,
-    pub skipped: u64,
-    pub ignored: u64,
-    pub refused: u64,
-    pub repushed: u64,
-    pub still_present: u64,
-    pub unconfirmed: u64,
+    counts: [u64; Action::ALL.len()],
 }
 
 impl Summary {
     /// How many groups got `action`.
     pub fn count(&self, action: Action) -> u64 {
-        match action {
-            Action::Deleted => self.deleted,
-            Action::Repushed => self.repushed,
-            Action::StillPresent => self.still_present,
-            Action::Unconfirmed => self.unconfirmed,
-            Action::Refused => self.refused,
-            Action::WouldDelete => self.would_delete,
-            Action::DeleteFailed => self.delete_failed,
-            Action::Kept => self.kept,
-            Action::Active => self.active,
-            Action::Skipped => self.skipped,
-            Action::Ignored => self.ignored,
+        self.counts[action.index()]
+    }
+
+    /// The stale groups: every action [`Action::is_stale`] says is one.
+    pub fn stale(&self) -> u64 {
+        Action::ALL
+            .iter()
+            .filter(|a| a.is_stale())
+            .map(|a| self.count(*a))
+            .sum()
+    }
+
+    /// A summary with these counts (tests, and what is built by hand).
+    pub fn with(counts: &[(Action, u64)]) -> Summary {
+        let mut s = Summary::default();
+        for (action, n) in counts {
+            s.groups += n;
+            s.counts[action.index()] += n;
         }
+        s
     }
 
     pub fn of(groups: &[GroupReport]) -> Summary {
         let mut s = Summary::default();
         for g in groups {
             s.groups += 1;
-            match g.action {
-                Action::Deleted => s.deleted += 1,
-                Action::WouldDelete => s.would_delete += 1,
-                Action::DeleteFailed => s.delete_failed += 1,
-                Action::Kept => s.kept += 1,
-                Action::Active => s.active += 1,
-                Action::Skipped => s.skipped += 1,
-                Action::Ignored => s.ignored += 1,
-                Action::Refused => s.refused += 1,
-                Action::Repushed => s.repushed += 1,
-                Action::StillPresent => s.still_present += 1,
-                Action::Unconfirmed => s.unconfirmed += 1,
-            }
+            s.counts[g.action.index()] += 1;
         }
-        s.stale = s.deleted
-            + s.would_delete
-            + s.delete_failed
-            + s.refused
-            + s.repushed
-            + s.still_present
-            + s.unconfirmed;
         s
     }
 
     fn add(mut self, o: &Summary) -> Summary {
         self.groups += o.groups;
-        self.stale += o.stale;
-        self.deleted += o.deleted;
-        self.would_delete += o.would_delete;
-        self.delete_failed += o.delete_failed;
-        self.kept += o.kept;
-        self.active += o.active;
-        self.skipped += o.skipped;
-        self.ignored += o.ignored;
-        self.refused += o.refused;
-        self.repushed += o.repushed;
-        self.still_present += o.still_present;
-        self.unconfirmed += o.unconfirmed;
+        for (mine, theirs) in self.counts.iter_mut().zip(o.counts) {
+            *mine += theirs;
+        }
         self
+    }
+}
+
+/// `{"groups": N, "stale": N, "<action>": N, ...}`, actions in
+/// [`Action::ALL`]'s order.
+impl Serialize for Summary {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2 + Action::ALL.len()))?;
+        map.serialize_entry("groups", &self.groups)?;
+        map.serialize_entry("stale", &self.stale())?;
+        for action in Action::ALL {
+            map.serialize_entry(action.name(), &self.count(action))?;
+        }
+        map.end()
     }
 }
 
@@ -287,7 +273,9 @@ impl Report {
         ExitStatus::worst(self.gateways.iter().map(|g| {
             if g.error.is_some() {
                 ExitStatus::ScanFailed
-            } else if g.summary.delete_failed + g.summary.still_present > 0 {
+            } else if g.summary.count(Action::DeleteFailed) + g.summary.count(Action::StillPresent)
+                > 0
+            {
                 ExitStatus::DeleteFailed
             } else if g.refused.is_some() {
                 ExitStatus::Refused
@@ -366,32 +354,40 @@ impl Report {
                 gw.name(),
                 s.groups,
                 if s.groups == 1 { "group" } else { "groups" },
-                s.stale
+                s.stale()
             )?;
             if let Some(why) = &gw.refused {
                 write!(out, "none deleted, {why}")?;
             } else if self.dry_run {
-                write!(out, "{} would be deleted", s.would_delete)?;
+                write!(out, "{} would be deleted", s.count(Action::WouldDelete))?;
             } else {
-                write!(out, "{} deleted, {} failed", s.deleted, s.delete_failed)?;
-                if s.repushed + s.still_present > 0 {
+                write!(
+                    out,
+                    "{} deleted, {} failed",
+                    s.count(Action::Deleted),
+                    s.count(Action::DeleteFailed)
+                )?;
+                if s.count(Action::Repushed) + s.count(Action::StillPresent) > 0 {
                     write!(
                         out,
                         ", {} repushed, {} still present",
-                        s.repushed, s.still_present
+                        s.count(Action::Repushed),
+                        s.count(Action::StillPresent)
                     )?;
                 }
             }
             write!(
                 out,
                 "; {} active, {} kept, {} skipped",
-                s.active, s.kept, s.skipped
+                s.count(Action::Active),
+                s.count(Action::Kept),
+                s.count(Action::Skipped)
             )?;
             if let Some(why) = most_common_skip_reason(&gw.groups) {
                 write!(out, " (most often: {why})")?;
             }
-            if s.ignored > 0 {
-                write!(out, ", {} ignored", s.ignored)?;
+            if s.count(Action::Ignored) > 0 {
+                write!(out, ", {} ignored", s.count(Action::Ignored))?;
             }
             let dry = if self.dry_run {
                 " (dry run: nothing sent)"
@@ -555,7 +551,13 @@ mod tests {
         };
         let s = Summary::of(&[g(Action::Deleted), g(Action::DeleteFailed), g(Action::Kept)]);
         assert_eq!(
-            (s.groups, s.stale, s.deleted, s.delete_failed, s.kept),
+            (
+                s.groups,
+                s.stale(),
+                s.count(Action::Deleted),
+                s.count(Action::DeleteFailed),
+                s.count(Action::Kept)
+            ),
             (3, 2, 1, 1, 1)
         );
     }
