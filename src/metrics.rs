@@ -25,8 +25,16 @@ use crate::report::{Action, GatewayReport, Report};
 /// Every metric name starts with this.
 pub const PREFIX: &str = "pushgateway_janitor_";
 
+/// The comment that carries [`History`] from one textfile to the next; the
+/// text format's readers (node_exporter, promtool) skip comments.
+pub const STATE: &str = "# pushgateway-janitor state (read by the next run): ";
+
 /// What one file carries to the next: the last success and the counters.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// It travels as one comment line of JSON at the top of the textfile
+/// ([`STATE`]): the file and the state it was rendered from are renamed
+/// into place together, and nothing reads the exposition format back.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct History {
     /// Unix seconds of the last run that ended with exit code 0.
     pub last_success: Option<f64>,
@@ -38,32 +46,24 @@ pub struct History {
 }
 
 impl History {
-    /// Reads the history back from a file this module wrote. Samples it does
-    /// not know are ignored; a value that does not parse is an error.
+    /// Reads the history back from the state line of a file this module
+    /// wrote. A file without one (another writer, an older version) is an
+    /// error: the caller starts the counters from 0.
     pub fn from_textfile(text: &str) -> Result<History, String> {
-        let mut h = History::default();
-        for sample in parse(text)? {
-            let gateway = || sample.label("gateway").unwrap_or_default().to_owned();
-            let count = || sample.value.max(0.0) as u64;
-            match sample.name.strip_prefix(PREFIX).unwrap_or_default() {
-                "last_success_timestamp_seconds" if sample.value > 0.0 => {
-                    h.last_success = Some(sample.value)
-                }
-                "runs_total" => match sample.label("result") {
-                    Some("success") => h.runs_succeeded = count(),
-                    Some("failure") => h.runs_failed = count(),
-                    _ => {}
-                },
-                "deleted_groups_total" => {
-                    h.deleted.insert(gateway(), count());
-                }
-                "delete_failures_total" => {
-                    h.delete_failures.insert(gateway(), count());
-                }
-                _ => {}
-            }
+        if text.trim().is_empty() {
+            return Ok(History::default());
         }
-        Ok(h)
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(STATE))
+            .ok_or("no state line")?;
+        serde_json::from_str(line).map_err(|e| format!("the state line does not parse: {e}"))
+    }
+
+    /// The state line: [`STATE`] and the history as one line of JSON.
+    fn state_line(&self) -> String {
+        let json = serde_json::to_string(self).expect("a history always serializes");
+        format!("{STATE}{json}\n")
     }
 
     /// Adds one run.
@@ -173,6 +173,7 @@ fn render_families(report: &Report, history: Option<&History>) -> String {
         out.gauges_per_gateway(report);
         return out.0;
     };
+    out.0.insert_str(0, &history.state_line());
     out.family(
         "runs_total",
         "counter",
@@ -335,121 +336,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// One sample of the text format.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub name: String,
-    pub labels: Vec<(String, String)>,
-    pub value: f64,
-}
-
-impl Sample {
-    pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Parses the subset of the text format this module writes: `# HELP` and
-/// `# TYPE` lines, and samples without timestamps. Every sample's family
-/// must have been announced by a `# TYPE` line first.
-pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
-    let mut typed: Vec<String> = Vec::new();
-    let mut samples = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let err = |what: &str| format!("line {}: {what}: {line:?}", i + 1);
-        if line.trim().is_empty() {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let mut parts = rest.split(' ');
-            let (Some(name), Some(kind), None) = (parts.next(), parts.next(), parts.next()) else {
-                return Err(err("malformed TYPE"));
-            };
-            if !["counter", "gauge", "untyped"].contains(&kind) {
-                return Err(err("unexpected type"));
-            }
-            typed.push(name.to_owned());
-            continue;
-        }
-        if line.starts_with('#') {
-            continue;
-        }
-        let (name, rest) = match line.find(['{', ' ']) {
-            Some(at) => line.split_at(at),
-            None => return Err(err("no value")),
-        };
-        if !is_metric_name(name) {
-            return Err(err("bad metric name"));
-        }
-        let mut labels = Vec::new();
-        let rest = if let Some(body) = rest.strip_prefix('{') {
-            let mut chars = body.char_indices().peekable();
-            let end = loop {
-                match chars.peek() {
-                    Some((at, '}')) => break *at,
-                    Some((_, ',')) => {
-                        chars.next();
-                        continue;
-                    }
-                    None => return Err(err("unterminated labels")),
-                    _ => {}
-                }
-                let mut lname = String::new();
-                for (_, c) in chars.by_ref() {
-                    if c == '=' {
-                        break;
-                    }
-                    lname.push(c);
-                }
-                if chars.next().map(|(_, c)| c) != Some('"') {
-                    return Err(err("label value not quoted"));
-                }
-                let mut value = String::new();
-                loop {
-                    match chars.next().map(|(_, c)| c) {
-                        Some('"') => break,
-                        Some('\\') => match chars.next().map(|(_, c)| c) {
-                            Some('n') => value.push('\n'),
-                            Some(c @ ('\\' | '"')) => value.push(c),
-                            _ => return Err(err("bad escape")),
-                        },
-                        Some(c) => value.push(c),
-                        None => return Err(err("unterminated label value")),
-                    }
-                }
-                labels.push((lname, value));
-            };
-            &body[end + 1..]
-        } else {
-            rest
-        };
-        let value = rest.trim();
-        if value.contains(' ') {
-            return Err(err("timestamps are not allowed in a textfile"));
-        }
-        let value: f64 = value.parse().map_err(|_| err("bad value"))?;
-        let family = typed.last().ok_or_else(|| err("sample before any TYPE"))?;
-        if family != name {
-            return Err(err("sample outside its family's TYPE block"));
-        }
-        samples.push(Sample {
-            name: name.to_owned(),
-            labels,
-            value,
-        });
-    }
-    Ok(samples)
-}
-
-fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
 fn bool_value(b: bool) -> f64 {
     if b {
         1.0
@@ -525,6 +411,125 @@ fn escape_help(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // What the tests read the rendered text with. The janitor itself never
+    // reads the format back (the state line carries the history).
+    /// One sample of the text format.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Sample {
+        name: String,
+        labels: Vec<(String, String)>,
+        value: f64,
+    }
+
+    impl Sample {
+        fn label(&self, name: &str) -> Option<&str> {
+            self.labels
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// Parses the subset of the text format this module writes: `# HELP` and
+    /// `# TYPE` lines, and samples without timestamps. Every sample's family
+    /// must have been announced by a `# TYPE` line first.
+    fn parse(text: &str) -> Result<Vec<Sample>, String> {
+        let mut typed: Vec<String> = Vec::new();
+        let mut samples = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let err = |what: &str| format!("line {}: {what}: {line:?}", i + 1);
+            if line.trim().is_empty() {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let mut parts = rest.split(' ');
+                let (Some(name), Some(kind), None) = (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(err("malformed TYPE"));
+                };
+                if !["counter", "gauge", "untyped"].contains(&kind) {
+                    return Err(err("unexpected type"));
+                }
+                typed.push(name.to_owned());
+                continue;
+            }
+            if line.starts_with('#') {
+                continue;
+            }
+            let (name, rest) = match line.find(['{', ' ']) {
+                Some(at) => line.split_at(at),
+                None => return Err(err("no value")),
+            };
+            if !is_metric_name(name) {
+                return Err(err("bad metric name"));
+            }
+            let mut labels = Vec::new();
+            let rest = if let Some(body) = rest.strip_prefix('{') {
+                let mut chars = body.char_indices().peekable();
+                let end = loop {
+                    match chars.peek() {
+                        Some((at, '}')) => break *at,
+                        Some((_, ',')) => {
+                            chars.next();
+                            continue;
+                        }
+                        None => return Err(err("unterminated labels")),
+                        _ => {}
+                    }
+                    let mut lname = String::new();
+                    for (_, c) in chars.by_ref() {
+                        if c == '=' {
+                            break;
+                        }
+                        lname.push(c);
+                    }
+                    if chars.next().map(|(_, c)| c) != Some('"') {
+                        return Err(err("label value not quoted"));
+                    }
+                    let mut value = String::new();
+                    loop {
+                        match chars.next().map(|(_, c)| c) {
+                            Some('"') => break,
+                            Some('\\') => match chars.next().map(|(_, c)| c) {
+                                Some('n') => value.push('\n'),
+                                Some(c @ ('\\' | '"')) => value.push(c),
+                                _ => return Err(err("bad escape")),
+                            },
+                            Some(c) => value.push(c),
+                            None => return Err(err("unterminated label value")),
+                        }
+                    }
+                    labels.push((lname, value));
+                };
+                &body[end + 1..]
+            } else {
+                rest
+            };
+            let value = rest.trim();
+            if value.contains(' ') {
+                return Err(err("timestamps are not allowed in a textfile"));
+            }
+            let value: f64 = value.parse().map_err(|_| err("bad value"))?;
+            let family = typed.last().ok_or_else(|| err("sample before any TYPE"))?;
+            if family != name {
+                return Err(err("sample outside its family's TYPE block"));
+            }
+            samples.push(Sample {
+                name: name.to_owned(),
+                labels,
+                value,
+            });
+        }
+        Ok(samples)
+    }
+
+    fn is_metric_name(name: &str) -> bool {
+        let mut chars = name.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    }
+
     use crate::report::{GatewayReport, Summary};
 
     fn gateway(url: &str, error: Option<&str>, summary: Summary) -> GatewayReport {
@@ -764,6 +769,30 @@ mod tests {
     #[test]
     fn unknown_file_is_an_error_for_history() {
         assert!(History::from_textfile("garbage here\n").is_err());
+        assert!(History::from_textfile("# TYPE x gauge\nx 1\n").is_err());
+        let broken = format!("{STATE}{{\"runs_succeeded\": \"many\"}}\n");
+        assert!(History::from_textfile(&broken).is_err());
         assert_eq!(History::from_textfile("").unwrap(), History::default());
+    }
+
+    #[test]
+    fn the_state_line_carries_the_history_exactly() {
+        let mut h = History {
+            last_success: Some(1_795_000_000.123_456_7),
+            runs_succeeded: 7,
+            runs_failed: 2,
+            ..History::default()
+        };
+        // Names a label value would need escapes for: JSON takes them as is.
+        h.deleted
+            .insert("http://pgw:9091 (10.0.0.7:9091)".into(), 3);
+        h.delete_failures.insert("http://a\"b\\c\nd".into(), 1);
+        let ok = report(vec![gateway("http://a", None, Summary::default())]);
+        let text = render(&ok, &h);
+        let state: Vec<&str> = text.lines().filter(|l| l.starts_with(STATE)).collect();
+        assert_eq!(state.len(), 1, "{text}");
+        assert_eq!(History::from_textfile(&text).unwrap(), h);
+        // A comment to every reader of the format: the samples parse as before.
+        assert!(parse(&text).is_ok());
     }
 }
