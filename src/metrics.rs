@@ -16,9 +16,6 @@ use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
 use crate::exit::ExitStatus;
 use crate::report::{Action, GatewayReport, Report};
 
@@ -70,7 +67,7 @@ impl History {
     pub fn record(&mut self, report: &Report) {
         if report.exit_status() == ExitStatus::Ok {
             self.runs_succeeded += 1;
-            self.last_success = timestamp(&report.finished_at);
+            self.last_success = Some(millis(report.finished_at.0));
         } else {
             self.runs_failed += 1;
         }
@@ -106,8 +103,7 @@ pub fn render_pushed(report: &Report) -> String {
 /// success carried over) or the push (`None`).
 fn render_families(report: &Report, history: Option<&History>) -> String {
     let mut out = Text::default();
-    let finished = timestamp(&report.finished_at).unwrap_or(0.0);
-    let started = timestamp(&report.started_at).unwrap_or(finished);
+    let (started, finished) = (millis(report.started_at.0), millis(report.finished_at.0));
     let status = report.exit_status();
 
     out.family(
@@ -336,19 +332,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// Unix seconds to the millisecond, as the report writes them.
+fn millis(t: f64) -> f64 {
+    (t * 1000.0).round() / 1000.0
+}
+
 fn bool_value(b: bool) -> f64 {
     if b {
         1.0
     } else {
         0.0
     }
-}
-
-/// The report's RFC 3339 times back to Unix seconds.
-fn timestamp(rfc3339: &str) -> Option<f64> {
-    OffsetDateTime::parse(rfc3339, &Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp() as f64 + f64::from(t.millisecond()) / 1000.0)
 }
 
 #[derive(Default)]
@@ -537,7 +531,7 @@ mod tests {
             url: url.into(),
             discovered_from: None,
             address: None,
-            now: "2026-11-24T00:00:00Z".into(),
+            now: crate::report::Time(1_795_478_400.0),
             clock: "local",
             clock_skew_seconds: None,
             error: error.map(Into::into),

@@ -16,8 +16,8 @@ pub const SCHEMA: &str = "pushgateway-janitor/report/v1";
 pub struct Report {
     pub schema: &'static str,
     pub dry_run: bool,
-    pub started_at: String,
-    pub finished_at: String,
+    pub started_at: Time,
+    pub finished_at: Time,
     /// The fallback threshold; `None` for `never`.
     pub threshold_seconds: Option<f64>,
     pub gateways: Vec<GatewayReport>,
@@ -35,7 +35,7 @@ pub struct GatewayReport {
     /// several gateways found through one name share `url` and differ here.
     pub address: Option<String>,
     /// The time the plan was made against.
-    pub now: String,
+    pub now: Time,
     /// Which clock gave `now`: `server` (the scan's `Date` header) or `local`.
     pub clock: &'static str,
     /// The gateway's `Date` minus the local clock, when the header was there.
@@ -74,9 +74,9 @@ impl GatewayReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupReport {
     pub labels: LabelSet,
-    pub last_push: Option<String>,
-    pub last_failure: Option<String>,
-    pub last_activity: Option<String>,
+    pub last_push: Option<Time>,
+    pub last_failure: Option<Time>,
+    pub last_activity: Option<Time>,
     pub age_seconds: Option<f64>,
     /// The threshold applied; `None` for `never`.
     pub threshold_seconds: Option<f64>,
@@ -211,8 +211,8 @@ impl Report {
         Report {
             schema: SCHEMA,
             dry_run,
-            started_at: rfc3339(started_at),
-            finished_at: rfc3339(finished_at),
+            started_at: Time(started_at),
+            finished_at: Time(finished_at),
             threshold_seconds,
             gateways,
             summary,
@@ -419,6 +419,24 @@ fn most_common_skip_reason(groups: &[GroupReport]) -> Option<&str> {
     counts.into_iter().find(|(_, n)| *n == max).map(|(w, _)| w)
 }
 
+/// A time the report names: Unix seconds, kept as the number (what the
+/// self-metrics and the plan use) and written as RFC 3339 (JSON, human
+/// output) by [`rfc3339`].
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Time(pub f64);
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&rfc3339(self.0))
+    }
+}
+
+impl std::fmt::Display for Time {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&rfc3339(self.0))
+    }
+}
+
 /// Unix seconds as RFC 3339 UTC with millisecond precision (the gateway's
 /// float seconds carry no more than that).
 pub fn rfc3339(unix_seconds: f64) -> String {
@@ -474,7 +492,7 @@ mod tests {
                     .collect(),
             ),
             last_push: None,
-            last_failure: Some("2026-11-24T00:00:00.000Z".into()),
+            last_failure: Some(Time(1_795_478_400.0)),
             last_activity: None,
             age_seconds: Some(7385.0),
             threshold_seconds: Some(26.0 * 3600.0),
@@ -502,7 +520,7 @@ mod tests {
             url: "http://a".into(),
             discovered_from: None,
             address: None,
-            now: rfc3339(0.0),
+            now: Time(0.0),
             clock: "server",
             clock_skew_seconds: None,
             error: None,

@@ -10,7 +10,7 @@ use crate::discover::{self, Expanded};
 use crate::gateway::{redact_url_text, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
 use crate::plan::{self, Decision, Outcome, Subject, Verdict};
-use crate::report::{rfc3339, GatewayReport, GroupReport, LabelSet, Report, Summary};
+use crate::report::{GatewayReport, GroupReport, LabelSet, Report, Summary, Time};
 use crate::verify;
 
 /// Where local time comes from; the binary passes the system clock, tests
@@ -116,7 +116,7 @@ fn unscanned(url: String, error: String, clock: &Clock) -> GatewayReport {
         url,
         discovered_from: None,
         address: None,
-        now: rfc3339(unix_seconds(clock())),
+        now: Time(unix_seconds(clock())),
         clock: "local",
         clock_skew_seconds: None,
         error: Some(error),
@@ -249,7 +249,7 @@ async fn run_gateway(
         url: shown,
         discovered_from: instance.discovered_from.clone(),
         address,
-        now: rfc3339(now),
+        now: Time(now),
         clock: clock_name,
         clock_skew_seconds: skew,
         error: None,
@@ -335,9 +335,9 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome) -> GroupReport {
                     .map(|(n, v)| (n.to_owned(), v.to_owned()))
                     .collect(),
             ),
-            last_push: g.last_push.map(rfc3339),
-            last_failure: g.last_failure.map(rfc3339),
-            last_activity: g.last_activity().map(rfc3339),
+            last_push: g.last_push.map(Time),
+            last_failure: g.last_failure.map(Time),
+            last_activity: g.last_activity().map(Time),
             last_push_successful: g.last_push_successful,
             ..base
         },

@@ -291,7 +291,7 @@ fn alerts_use_only_metric_names_the_janitor_writes() {
             url: "http://a".into(),
             discovered_from: None,
             address: None,
-            now: "1970-01-01T00:00:01Z".into(),
+            now: pushgateway_janitor::report::Time(1.0),
             clock: "local",
             clock_skew_seconds: None,
             error: None,
