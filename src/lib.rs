@@ -2,8 +2,9 @@
 //! have been silent for longer than a threshold, addressing each by its
 //! exact grouping key.
 //!
-//! The data flows one way: `cli` -> [`config::Config`] -> [`gateway`] scan ->
-//! [`plan::decide`] -> [`gateway`] delete -> [`report`] -> [`exit`] code.
+//! The data flows one way: `cli` -> [`config::Config`] -> [`discover`] ->
+//! [`gateway`] scan -> [`plan::decide`] -> [`gateway`] delete -> [`verify`] ->
+//! [`report`] -> [`output`] -> [`exit`] code.
 
 pub mod cli;
 pub mod completions;
@@ -14,6 +15,7 @@ pub mod exit;
 pub mod gateway;
 pub mod group;
 pub mod metrics;
+pub mod output;
 pub mod plan;
 pub mod push;
 pub mod report;

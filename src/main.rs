@@ -1,4 +1,5 @@
-//! The thin binary: arguments, logging, runtime, output, exit code.
+//! The thin binary: arguments, logging, the runtime, and the exit code;
+//! where reports go is `output`.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -10,12 +11,11 @@ use tracing_subscriber::EnvFilter;
 
 use pushgateway_janitor::cli::Args;
 use pushgateway_janitor::completions::{self, Generate};
-use pushgateway_janitor::config::{Config, OutputFormat};
 use pushgateway_janitor::exit::ExitStatus;
-use pushgateway_janitor::metrics::{write_atomically, Textfile};
+use pushgateway_janitor::output::{print_error, Outputs};
 use pushgateway_janitor::report::Report;
+use pushgateway_janitor::schedule;
 use pushgateway_janitor::serve::{self, Exposition};
-use pushgateway_janitor::{push, schedule};
 
 const LOG_ENV: &str = "PUSHGATEWAY_JANITOR_LOG";
 
@@ -45,12 +45,13 @@ fn main() -> ExitCode {
             return ExitStatus::ScanFailed.into();
         }
     };
-    let mut textfile = config.textfile.as_deref().map(Textfile::open);
-    let exposition = Arc::new(Exposition::default());
+    let mut exposition = None;
     if let Some(addr) = config.listen_address {
         match runtime.block_on(serve::bind(addr)) {
             Ok(listener) => {
-                runtime.spawn(serve::serve(listener, Arc::clone(&exposition)));
+                let shared = Arc::new(Exposition::default());
+                runtime.spawn(serve::serve(listener, Arc::clone(&shared)));
+                exposition = Some(shared);
             }
             Err(e) => {
                 print_error(&e);
@@ -58,26 +59,8 @@ fn main() -> ExitCode {
             }
         }
     }
-    let handle = runtime.handle().clone();
-    let mut on_pass = |report: &Report| {
-        let mut status = emit(report, &config, textfile.as_mut());
-        if config.listen_address.is_some() {
-            exposition.record(report);
-        }
-        if let Some(target) = &config.push_metrics {
-            // Called from inside the loop's runtime and from outside it (a
-            // single run): block_in_place makes blocking on the push legal
-            // in both.
-            let pushed = tokio::task::block_in_place(|| {
-                handle.block_on(push::push(target, &config.transport, report))
-            });
-            if let Err(e) = pushed {
-                print_error(&e);
-                status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
-            }
-        }
-        status
-    };
+    let mut outputs = Outputs::open(&config, exposition, runtime.handle().clone());
+    let mut on_pass = |report: &Report| outputs.emit(report);
     if let Some(every) = config.every {
         return match runtime.block_on(schedule::run_every(
             &config,
@@ -107,45 +90,6 @@ fn main() -> ExitCode {
     on_pass(&report).into()
 }
 
-/// Everything one pass's report goes to: the error lines, the report file,
-/// the textfile, stdout. Returns the pass's exit status.
-fn emit(report: &Report, config: &Config, textfile: Option<&mut Textfile>) -> ExitStatus {
-    let mut status = report.exit_status();
-    for line in report.error_lines() {
-        print_error(&line);
-    }
-    if let Some(path) = &config.report_file {
-        if let Err(e) = write_atomically(path, format!("{}\n", report.to_json()).as_bytes()) {
-            print_error(&format!(
-                "could not write the report file {}: {e}",
-                path.display()
-            ));
-            status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
-        }
-    }
-    if let Some(textfile) = textfile {
-        if let Err(e) = textfile.record(report) {
-            print_error(&format!(
-                "could not write the textfile {}: {e}",
-                textfile.path().display()
-            ));
-            status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
-        }
-    }
-    if let Err(e) = print_report(
-        report,
-        config.output,
-        config.verbose,
-        config.every.is_some(),
-    ) {
-        // A closed pipe (`| head`) is the reader's choice, not a failure.
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            print_error(&format!("could not write the report to stdout: {e}"));
-        }
-    }
-    status
-}
-
 /// `--generate`: completions or the man page on stdout.
 fn generate(what: Generate) -> ExitCode {
     let stdout = io::stdout();
@@ -162,21 +106,6 @@ fn generate(what: Generate) -> ExitCode {
     }
 }
 
-fn print_report(
-    report: &Report,
-    output: OutputFormat,
-    verbose: bool,
-    stamped: bool,
-) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    match output {
-        OutputFormat::Json => writeln!(out, "{}", report.to_json())?,
-        OutputFormat::Human => report.write_human(&mut out, verbose, stamped)?,
-    }
-    out.flush()
-}
-
 /// clap's errors as one line; `--help` and `--version` print as usual.
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
@@ -190,11 +119,6 @@ fn usage_error(e: clap::Error) -> ExitCode {
             ExitStatus::Usage.into()
         }
     }
-}
-
-fn print_error(message: &str) {
-    let line = message.replace(['\n', '\r'], " ");
-    let _ = writeln!(io::stderr(), "pushgateway-janitor: error: {line}");
 }
 
 fn init_logging(verbosity: i8) {

@@ -1,11 +1,10 @@
 //! Self-metrics: the run's outcome in the Prometheus text format, for
 //! node_exporter's textfile collector (`--textfile PATH`).
 //!
-//! Rendering is pure (a [`Report`] and the carried-over [`History`] in, text
-//! out). The only I/O here is reading the previous file back, so counters and
-//! the last success survive one-shot runs from cron or a timer, and writing
-//! the new one atomically (a temporary file in the same directory, then a
-//! rename), so the collector never reads half a file.
+//! Pure: a [`Report`] and the carried-over [`History`] in, text out. The
+//! history travels in the file's state line, so counters and the last
+//! success survive one-shot runs from cron or a timer; reading and writing
+//! the file (atomically) is `output`'s.
 //!
 //! What a failed run leaves: `last_success_timestamp_seconds` keeps the value
 //! from the previous file (0 when no success was ever recorded), so "no
@@ -13,8 +12,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
 
 use crate::exit::ExitStatus;
 use crate::report::{Action, GatewayReport, Report};
@@ -243,93 +240,6 @@ impl Text {
             }
         }
     }
-}
-
-/// The `--textfile` target: loads the history once, then records and
-/// rewrites the file after each run.
-#[derive(Debug)]
-pub struct Textfile {
-    path: PathBuf,
-    history: History,
-}
-
-impl Textfile {
-    /// Loads the history from `path` when it exists. A file that cannot be
-    /// read or parsed is logged and replaced: the metrics must not stop.
-    pub fn open(path: &Path) -> Textfile {
-        let history = match std::fs::read_to_string(path) {
-            Ok(text) => History::from_textfile(&text).unwrap_or_else(|e| {
-                tracing::warn!(
-                    "{}: not a janitor textfile ({e}); starting the counters from 0",
-                    path.display()
-                );
-                History::default()
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => History::default(),
-            Err(e) => {
-                tracing::warn!(
-                    "could not read {}: {e}; starting the counters from 0",
-                    path.display()
-                );
-                History::default()
-            }
-        };
-        Textfile {
-            path: path.to_owned(),
-            history,
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn history(&self) -> &History {
-        &self.history
-    }
-
-    /// Records `report` and rewrites the file atomically.
-    pub fn record(&mut self, report: &Report) -> io::Result<()> {
-        let mut next = self.history.clone();
-        next.record(report);
-        write_atomically(&self.path, render(report, &next).as_bytes())?;
-        self.history = next;
-        Ok(())
-    }
-}
-
-/// Writes `path` through a temporary file in the same directory and a
-/// rename, so readers (the textfile collector, whoever reads the report
-/// file) never see a half-written file; the collector ignores the temporary
-/// name, which does not end in `.prom`. Used for the report file too.
-///
-/// The temporary file has a random name and is created exclusively
-/// (`O_EXCL`), so in a shared directory a planted symlink cannot make the
-/// janitor truncate another file. It gets the target's mode, or 0644 (the
-/// collector runs as another user), and file and directory are synced, so
-/// the rename survives a crash.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other("the path has no file name"))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", name.to_string_lossy()))
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o644);
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Unix seconds to the millisecond, as the report writes them.
@@ -692,40 +602,6 @@ mod tests {
         assert!(!samples
             .iter()
             .any(|s| s.name.ends_with("last_success_timestamp_seconds")));
-    }
-
-    #[test]
-    fn atomic_writes_do_not_follow_a_planted_symlink() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().unwrap();
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "precious").unwrap();
-        // The name the old code used, predictable from the pid.
-        let planted = dir
-            .path()
-            .join(format!(".j.prom.{}.tmp", std::process::id()));
-        std::os::unix::fs::symlink(&victim, &planted).unwrap();
-        let target = dir.path().join("j.prom");
-        write_atomically(&target, b"x 1\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "x 1\n");
-        // Readable by node_exporter, another user.
-        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o644);
-        // An existing file keeps its mode.
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
-        write_atomically(&target, b"x 2\n").unwrap();
-        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o640);
-        // No temporary file is left behind.
-        let left: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| {
-                n.ends_with(".tmp") && !n.starts_with(&format!(".j.prom.{}", std::process::id()))
-            })
-            .collect();
-        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]
