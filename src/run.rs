@@ -30,7 +30,7 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 ///
 /// `stop` (a signal, in loop mode) cuts short what sends nothing: a scan in
 /// flight (that gateway is reported as not scanned) and verification (the
-/// accepted deletes stay `deleted`). A batch of DELETEs, once started, is
+/// accepted deletes are `unconfirmed`). A batch of DELETEs, once started, is
 /// always finished.
 pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Report {
     let started = unix_seconds(clock());

@@ -424,10 +424,14 @@ fn sigterm_mid_pass_finishes_the_batch() {
             .await;
         server
     });
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
     let mut child = spawn_janitor(
         &[
             "--url",
             &server.uri(),
+            "--textfile",
+            prom.to_str().unwrap(),
             "--every",
             "1h",
             // Every group of the replayed document is stale at once.
@@ -462,6 +466,47 @@ fn sigterm_mid_pass_finishes_the_batch() {
     let status = wait_bounded(&mut child, Duration::from_secs(15));
     assert_eq!(status.code(), Some(0), "{status}");
     assert_eq!(deletes(), 5, "the whole batch was sent before exiting");
+    // Each to its own group's full path, once.
+    let mut paths: Vec<String> = rt
+        .block_on(server.received_requests())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == "DELETE")
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    paths.sort();
+    let mut want: Vec<String> = keys
+        .iter()
+        .map(|key| {
+            let key: Vec<(&str, &str)> = key.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            format!("/metrics/{}", common::path_for(&key))
+        })
+        .collect();
+    want.sort();
+    assert_eq!(paths, want);
+    // The pass the signal cut short (in verification) is recorded, and as
+    // a success: its deletes were accepted, only not confirmed.
+    let s = parse_textfile(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(get(&s, "pushgateway_janitor_last_run_success"), 1.0);
+    assert_eq!(
+        get(&s, "pushgateway_janitor_runs_total{result=\"success\"}"),
+        1.0
+    );
+    let gw = format!("gateway=\"{}\"", server.uri());
+    assert_eq!(
+        get(
+            &s,
+            &format!("pushgateway_janitor_groups{{{gw},action=\"unconfirmed\"}}")
+        ),
+        5.0
+    );
+    assert_eq!(
+        get(
+            &s,
+            &format!("pushgateway_janitor_delete_failures_total{{{gw}}}")
+        ),
+        0.0
+    );
 }
 
 #[test]

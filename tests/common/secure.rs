@@ -86,6 +86,9 @@ pub struct Security<'a> {
     pub tls: Option<&'a Pki>,
     /// Require and verify a client certificate signed by the test CA.
     pub mtls: bool,
+    /// Speak TLS 1.2 at most: the server then checks the client
+    /// certificate inside the handshake, before any request is sent.
+    pub tls12_only: bool,
     /// (user, password) pairs; the file holds bcrypt hashes of them.
     pub users: &'a [(&'a str, &'a str)],
 }
@@ -98,6 +101,9 @@ impl Security<'_> {
             yaml.push_str("tls_server_config:\n");
             yaml.push_str(&format!("  cert_file: {}\n", pki.server_cert.display()));
             yaml.push_str(&format!("  key_file: {}\n", pki.server_key.display()));
+            if self.tls12_only {
+                yaml.push_str("  max_version: TLS12\n");
+            }
             if self.mtls {
                 yaml.push_str("  client_auth_type: RequireAndVerifyClientCert\n");
                 yaml.push_str(&format!("  client_ca_file: {}\n", pki.ca.display()));
