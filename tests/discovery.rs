@@ -54,20 +54,20 @@ fn replicas() -> (Pushgateway, Pushgateway, u16) {
     (a, b, port)
 }
 
+/// Every group stale at once, but `instance="fresh"` ones get an hour.
+const POLICY: [&str; 6] = [
+    "--clock",
+    "local",
+    "--threshold",
+    "1ms",
+    "--rule",
+    r#"{instance="fresh"}=1h"#,
+];
+
 fn clean(dns: &Dnsmasq, url: &str, extra: &[&str]) -> Output {
     let server = dns.flag();
-    let mut args = vec![
-        "--url",
-        url,
-        "--dns-server",
-        &server,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--rule",
-        r#"{instance="fresh"}=1h"#,
-    ];
+    let mut args = vec!["--url", url, "--dns-server", &server];
+    args.extend(POLICY);
     args.extend_from_slice(extra);
     janitor(&args)
 }
@@ -306,7 +306,7 @@ fn every_pass_looks_the_name_up_again() {
             std::thread::sleep(Duration::from_millis(50));
         }
     };
-    let mut child = janitor_cmd(&[
+    let mut args = vec![
         "--textfile",
         prom.to_str().unwrap(),
         "--url",
@@ -315,17 +315,13 @@ fn every_pass_looks_the_name_up_again() {
         &server,
         "--every",
         "1s",
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--rule",
-        r#"{instance="fresh"}=1h"#,
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    ];
+    args.extend(POLICY);
+    let mut child = janitor_cmd(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // Two passes while 127.0.0.2 is not in DNS: it is not touched.
         runs(2);

@@ -7,28 +7,13 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{janitor_cmd, path_for, report, stderr, stdout};
+use common::{path_for, report, stderr, stdout};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// An `/api/v1/metrics` document whose groups last pushed in 1970.
 fn document(keys: &[&[(&str, &str)]]) -> String {
-    let groups: Vec<String> = keys
-        .iter()
-        .map(|key| {
-            let labels: Vec<String> = key
-                .iter()
-                .map(|(k, v)| format!("{k:?}:{v:?}"))
-                .collect();
-            let labels = labels.join(",");
-            format!(
-                r#"{{"labels":{{{labels}}},"last_push_successful":true,
-                "push_time_seconds":{{"time_stamp":"1970-01-01T00:16:40Z","type":"GAUGE","help":"Last Unix time when changing this group in the Pushgateway succeeded.","metrics":[{{"labels":{{{labels}}},"value":"1000"}}]}},
-                "push_failure_time_seconds":{{"time_stamp":"1970-01-01T00:16:40Z","type":"GAUGE","help":"x","metrics":[{{"labels":{{{labels}}},"value":"0"}}]}}}}"#
-            )
-        })
-        .collect();
-    format!(r#"{{"status":"success","data":[{}]}}"#, groups.join(","))
+    common::mock::stale_document(keys).to_string()
 }
 
 fn ok_document(keys: &[&[(&str, &str)]]) -> ResponseTemplate {
@@ -39,25 +24,8 @@ fn delete_path(key: &[(&str, &str)]) -> String {
     format!("/metrics/{}", path_for(key))
 }
 
-/// Runs the janitor off the async runtime, so the mock keeps answering.
 async fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut cmd = janitor_cmd(&args);
-        cmd.env_remove("PUSHGATEWAY_PASSWORD")
-            .env_remove("PUSHGATEWAY_TOKEN");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
-    })
-    .await
-    .unwrap()
+    common::mock::run_with_env(args, env).await
 }
 
 /// Flags every run here shares: fast retries, JSON report, debug logs, and

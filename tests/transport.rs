@@ -12,9 +12,23 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::secure::{pki, write_file, Security};
-use common::{janitor, janitor_cmd, report, stderr, stdout, Pushgateway};
+use common::{janitor, janitor_cmd, report, stderr, stdout, Pushgateway, EVERY_GROUP_STALE};
 
 const PASSWORD: &str = "pw-Zq8#k2!s3cret";
+
+/// A run that finds every group stale (`--clock local`, a 1 ms threshold)
+/// against `url`, with `extra` flags.
+fn clean(url: &str, extra: &[&str]) -> Output {
+    clean_cmd(url, extra).output().unwrap()
+}
+
+/// [`clean`] as a command, for a test to add variables.
+fn clean_cmd(url: &str, extra: &[&str]) -> std::process::Command {
+    let mut args = vec!["--url", url];
+    args.extend(EVERY_GROUP_STALE);
+    args.extend_from_slice(extra);
+    janitor_cmd(&args)
+}
 
 fn stale_group(pg: &Pushgateway) -> [(&'static str, &'static str); 2] {
     let key = [("job", "batch"), ("instance", "h1")];
@@ -56,23 +70,20 @@ fn basic_auth_over_tls_cleans_and_leaks_nothing_even_at_trace() {
     let key = stale_group(&pg);
     let report_file = pki.dir.path().join("report.json");
     let ca = pki.ca.to_str().unwrap();
-    let out = janitor_cmd(&[
-        "--url",
+    let out = clean_cmd(
         &pg.url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--basic-auth-user",
-        "janitor",
-        "--ca-cert",
-        ca,
-        "--output",
-        "json",
-        "--report-file",
-        report_file.to_str().unwrap(),
-        "-vvv",
-    ])
+        &[
+            "--basic-auth-user",
+            "janitor",
+            "--ca-cert",
+            ca,
+            "--output",
+            "json",
+            "--report-file",
+            report_file.to_str().unwrap(),
+            "-vvv",
+        ],
+    )
     .env("PUSHGATEWAY_PASSWORD", PASSWORD)
     .output()
     .unwrap();
@@ -99,21 +110,18 @@ fn password_file_and_url_credentials_work() {
     let file = write_file(dir.path(), "pw", &format!("{PASSWORD}\n"));
 
     let key = stale_group(&pg);
-    let out = janitor(&[
-        "--url",
+    let out = clean(
         &pg.url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--basic-auth-user",
-        "janitor",
-        "--basic-auth-password-file",
-        file.to_str().unwrap(),
-        "--output",
-        "json",
-        "-vvv",
-    ]);
+        &[
+            "--basic-auth-user",
+            "janitor",
+            "--basic-auth-password-file",
+            file.to_str().unwrap(),
+            "--output",
+            "json",
+            "-vvv",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     assert_eq!(report(&out).action_of(&key), Some("deleted"));
     assert_no_leak(&out, &[PASSWORD], None);
@@ -125,17 +133,7 @@ fn password_file_and_url_credentials_work() {
     let url = pg
         .url
         .replace("http://", &format!("http://janitor:{encoded}@"));
-    let out = janitor(&[
-        "--url",
-        &url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--output",
-        "json",
-        "-vvv",
-    ]);
+    let out = clean(&url, &["--output", "json", "-vvv"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let r = report(&out);
     assert_eq!(r.action_of(&key), Some("deleted"));
@@ -159,49 +157,22 @@ fn wrong_or_missing_credentials_exit_1_with_401_and_delete_nothing() {
     let runs: Vec<(&str, Output)> = vec![
         (
             "wrong password",
-            janitor_cmd(&[
-                "--url",
+            clean_cmd(
                 &pg.url,
-                "--clock",
-                "local",
-                "--threshold",
-                "1ms",
-                "--basic-auth-user",
-                "janitor",
-                "--output",
-                "json",
-                "-vvv",
-            ])
+                &["--basic-auth-user", "janitor", "--output", "json", "-vvv"],
+            )
             .env("PUSHGATEWAY_PASSWORD", wrong)
             .output()
             .unwrap(),
         ),
-        (
-            "no credentials",
-            janitor(&[
-                "--url",
-                &pg.url,
-                "--clock",
-                "local",
-                "--threshold",
-                "1ms",
-                "--output",
-                "json",
-            ]),
-        ),
+        ("no credentials", clean(&pg.url, &["--output", "json"])),
         (
             "wrong URL credentials",
-            janitor(&[
-                "--url",
+            clean(
                 &pg.url
                     .replace("http://", &format!("http://janitor:{wrong}@")),
-                "--clock",
-                "local",
-                "--threshold",
-                "1ms",
-                "--output",
-                "json",
-            ]),
+                &["--output", "json"],
+            ),
         ),
     ];
     for (what, out) in runs {
@@ -258,48 +229,21 @@ fn an_untrusted_certificate_fails_clearly_unless_its_ca_is_given() {
     }
     // HTTP against a TLS port: an error, not a hang and not a delete.
     let plain = pg.url.replace("https://", "http://");
-    let out = janitor(&[
-        "--url",
-        &plain,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--retries",
-        "0",
-    ]);
+    let out = clean(&plain, &["--retries", "0"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     pg.wait_for_groups(&[&key]);
 
-    let out = janitor(&[
-        "--url",
+    let out = clean(
         &pg.url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--ca-cert",
-        pki.ca.to_str().unwrap(),
-        "--output",
-        "json",
-    ]);
+        &["--ca-cert", pki.ca.to_str().unwrap(), "--output", "json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report(&out).action_of(&key), Some("deleted"));
     pg.wait_for_groups(&[]);
 
     // --insecure-skip-verify works, and warns on every run.
     let key = stale_group(&pg);
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--insecure-skip-verify",
-        "--output",
-        "json",
-    ]);
+    let out = clean(&pg.url, &["--insecure-skip-verify", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("--insecure-skip-verify"),
@@ -326,16 +270,7 @@ fn mutual_tls_needs_the_client_certificate() {
     let key = stale_group(&pg);
     let ca = pki.ca.to_str().unwrap();
 
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--ca-cert",
-        ca,
-    ]);
+    let out = clean(&pg.url, &["--ca-cert", ca]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     // One clear line that says what to give, and no retry: a certificate
@@ -351,22 +286,19 @@ fn mutual_tls_needs_the_client_certificate() {
     assert!(!err.contains("retrying"), "retried: {err}");
     pg.wait_for_groups(&[&key]);
 
-    let out = janitor(&[
-        "--url",
+    let out = clean(
         &pg.url,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--ca-cert",
-        ca,
-        "--client-cert",
-        pki.client_cert.to_str().unwrap(),
-        "--client-key",
-        pki.client_key.to_str().unwrap(),
-        "--output",
-        "json",
-    ]);
+        &[
+            "--ca-cert",
+            ca,
+            "--client-cert",
+            pki.client_cert.to_str().unwrap(),
+            "--client-key",
+            pki.client_key.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report(&out).action_of(&key), Some("deleted"));
     pg.wait_for_groups(&[]);
@@ -380,16 +312,7 @@ fn route_prefix_with_and_without_trailing_slash() {
     pg.url = format!("{root}/pgw");
     for url in [pg.url.clone(), format!("{root}/pgw/")] {
         let key = stale_group(&pg);
-        let out = janitor(&[
-            "--url",
-            &url,
-            "--clock",
-            "local",
-            "--threshold",
-            "1ms",
-            "--output",
-            "json",
-        ]);
+        let out = clean(&url, &["--output", "json"]);
         assert_eq!(out.status.code(), Some(0), "{url}: {}", stderr(&out));
         let r = report(&out);
         assert_eq!(r.action_of(&key), Some("deleted"), "{url}");
@@ -398,16 +321,7 @@ fn route_prefix_with_and_without_trailing_slash() {
     }
     // Without the prefix nothing is found: a clear failure, not "no groups".
     let key = stale_group(&pg);
-    let out = janitor(&[
-        "--url",
-        &root,
-        "--clock",
-        "local",
-        "--threshold",
-        "1ms",
-        "--retries",
-        "0",
-    ]);
+    let out = clean(&root, &["--retries", "0"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("404"), "{}", stderr(&out));
     pg.wait_for_groups(&[&key]);

@@ -37,12 +37,38 @@ pub fn document(groups: Vec<serde_json::Value>) -> serde_json::Value {
     json!({"status": "success", "data": groups})
 }
 
-/// Runs the built janitor on a blocking thread.
+/// A document of groups with these keys, each last pushed in 1970: stale
+/// under any threshold.
+pub fn stale_document(keys: &[&[(&str, &str)]]) -> serde_json::Value {
+    document(
+        keys.iter()
+            .map(|key| {
+                let labels: serde_json::Map<String, serde_json::Value> =
+                    key.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+                group(serde_json::Value::Object(labels), 1000.0)
+            })
+            .collect(),
+    )
+}
+
+/// Runs the built janitor on a blocking thread, so the mock keeps
+/// answering.
 pub async fn run<S: AsRef<str>>(args: &[S]) -> Output {
+    run_with_env(args, &[]).await
+}
+
+/// [`run`] with these environment variables set.
+pub async fn run_with_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.as_ref().to_owned()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        super::janitor(&args)
+        let mut cmd = super::janitor_cmd(&args);
+        cmd.envs(env);
+        cmd.output().unwrap()
     })
     .await
     .unwrap()

@@ -473,8 +473,16 @@ pub fn janitor(args: &[&str]) -> Output {
 }
 
 pub fn janitor_cmd(args: &[&str]) -> Command {
+    // An empty home of its own (under target/): nothing the developer's
+    // dotfiles hold can change a run.
+    let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("empty-home");
+    std::fs::create_dir_all(&home).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pushgateway-janitor"));
     cmd.args(args)
+        .env("HOME", &home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
         .env_remove("PUSHGATEWAY_URL")
         .env_remove("PUSHGATEWAY_JANITOR_LOG")
         .env_remove("PUSHGATEWAY_PASSWORD")
