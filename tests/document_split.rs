@@ -9,7 +9,10 @@ mod flink;
 
 use std::io::{self, Read};
 
-use pushgateway_janitor::gateway::document::{read_document, read_document_slice, DocumentError};
+use pushgateway_janitor::gateway::document::{
+    read_document, read_document_slice, read_document_windowed, DocumentError,
+};
+use pushgateway_janitor::group::Entry;
 
 /// Hands out 1 to 7 bytes per read, then optionally fails.
 struct Trickle<'a> {
@@ -41,27 +44,62 @@ fn trickle(data: &[u8], step: usize) -> Trickle<'_> {
     }
 }
 
+/// The same entries, or an error of the same kind, as the slice reader.
+fn check(
+    text: &[u8],
+    slice: &Result<Vec<Entry>, DocumentError>,
+    what: &str,
+    other: Result<Vec<Entry>, DocumentError>,
+) {
+    match (slice, &other) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "{what}: {}", String::from_utf8_lossy(text)),
+        (Err(a), Err(b)) => assert_eq!(
+            std::mem::discriminant(a),
+            std::mem::discriminant(b),
+            "{what}, {:?}: slice {a} / reader {b}",
+            String::from_utf8_lossy(text)
+        ),
+        _ => panic!(
+            "{what}, {:?}: slice {slice:?} / reader {other:?}",
+            String::from_utf8_lossy(text)
+        ),
+    }
+}
+
+/// `read_document` as the scan calls it, in odd-sized reads and in one.
 fn assert_same(text: &[u8]) {
     let slice = read_document_slice(text);
     for step in [0, 3] {
-        let reader = read_document(trickle(text, step));
-        match (&slice, &reader) {
-            (Ok(a), Ok(b)) => assert_eq!(a, b, "{}", String::from_utf8_lossy(text)),
-            (Err(a), Err(b)) => assert_eq!(
-                std::mem::discriminant(a),
-                std::mem::discriminant(b),
-                "{:?}: slice {a} / reader {b}",
-                String::from_utf8_lossy(text)
-            ),
-            _ => panic!(
-                "{:?}: slice {slice:?} / reader {reader:?}",
-                String::from_utf8_lossy(text)
-            ),
-        }
+        check(
+            text,
+            &slice,
+            &format!("step {step}"),
+            read_document(trickle(text, step)),
+        );
     }
     // The whole document in one read, as from the scan's BufReader.
-    let whole = read_document(text);
-    assert_eq!(whole.is_ok(), slice.is_ok());
+    check(text, &slice, "one read", read_document(text));
+}
+
+/// [`assert_same`], and in windows smaller than a group (it is re-parsed
+/// and the window grows) and around its size, growing without bound or
+/// capped at the starting size (a larger group then streams through
+/// serde_json's reader instead).
+fn assert_same_in_windows(text: &[u8]) {
+    assert_same(text);
+    let slice = read_document_slice(text);
+    let sizes = [1, 16, 100, 257, 300, 4096];
+    let windows = sizes
+        .iter()
+        .map(|&w| (w, usize::MAX))
+        .chain(sizes.iter().map(|&w| (w, w)));
+    for (window, max_window) in windows {
+        for step in [0, 2] {
+            let what = format!("window {window}/{max_window}, step {step}");
+            let windowed = read_document_windowed(trickle(text, step), window, max_window);
+            check(text, &slice, &what, windowed);
+        }
+    }
 }
 
 const GROUP: &str = r#"{"labels":{"job":"j","instance":"h1"},"last_push_successful":true,"push_time_seconds":{"time_stamp":"2024-01-02T03:04:05.5+01:00","metrics":[{"labels":{"job":"j"},"value":"1.7e+09"}]},"x":{"help":"a \"quoted\" } ] { [ and \\ backslash \u00e9","metrics":[{"value":"NaN"}]}}"#;
@@ -75,6 +113,36 @@ fn every_prefix_of_a_document_fails_or_succeeds_alike() {
     let text = doc(&[GROUP, "1", GROUP, r#"{"labels":{"job":"k"}}"#]);
     for end in 0..=text.len() {
         assert_same(&text.as_bytes()[..end]);
+    }
+    let text = doc(&[GROUP, GROUP]);
+    for end in 0..=text.len() {
+        assert_same_in_windows(&text.as_bytes()[..end]);
+    }
+}
+
+#[test]
+fn groups_cut_by_the_window_read_alike() {
+    let small = r#"{"labels":{"job":"k"}}"#;
+    let text = doc(&[GROUP, small, GROUP, GROUP, small, "3", GROUP]);
+    assert_same_in_windows(text.as_bytes());
+    assert_eq!(
+        read_document_windowed(text.as_bytes(), 16, usize::MAX)
+            .unwrap()
+            .len(),
+        7
+    );
+}
+
+#[test]
+fn broken_groups_read_alike_in_small_windows() {
+    for bad in [
+        r#"{"labels":{"job":"j"]]}"#,
+        r#"{"labels":{"job":"j\x"}}"#,
+        r#"{"labels":{"job":"j"},"v":tru}"#,
+        "{\"labels\":{\"job\":\"j\u{1}\"}}",
+        r#"{"labels":{"job":"j"}} }"#,
+    ] {
+        assert_same_in_windows(doc(&[GROUP, bad, GROUP]).as_bytes());
     }
 }
 
@@ -126,18 +194,44 @@ fn nesting_around_the_recursion_limit_reads_alike() {
 #[test]
 fn a_read_error_inside_a_group_is_an_io_error() {
     let text = doc(&[GROUP, GROUP]);
-    for end in [text.len() / 2, text.len() - 3] {
-        let reader = Trickle {
-            data: &text.as_bytes()[..end],
-            at: 0,
-            step: 0,
-            fail_at_end: true,
-        };
-        match read_document(reader) {
-            Err(DocumentError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
-            other => panic!("{other:?}"),
+    let failing = |end: usize| Trickle {
+        data: &text.as_bytes()[..end],
+        at: 0,
+        step: 0,
+        fail_at_end: true,
+    };
+    for end in [1, 30, text.len() / 2, text.len() - 3, text.len() - 1] {
+        let results = [
+            ("default window", read_document(failing(end))),
+            (
+                "window 16",
+                read_document_windowed(failing(end), 16, usize::MAX),
+            ),
+            (
+                "window 4096",
+                read_document_windowed(failing(end), 4096, usize::MAX),
+            ),
+        ];
+        for (what, result) in results {
+            match result {
+                Err(DocumentError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
+                other => panic!("{end}, {what}: {other:?}"),
+            }
         }
     }
+    // A syntax error before the read error is the one reported, as
+    // serde_json's reader alone would.
+    let broken = format!(r#"{{"status":"success","data":[{GROUP},{{"labels":nope"#);
+    let reader = Trickle {
+        data: broken.as_bytes(),
+        at: 0,
+        step: 0,
+        fail_at_end: true,
+    };
+    assert!(matches!(
+        read_document_windowed(reader, 64, usize::MAX),
+        Err(DocumentError::NotJson(_))
+    ));
 }
 
 #[test]

@@ -60,7 +60,18 @@ pub fn read_document<R: Read>(reader: R) -> Result<Vec<Entry>, DocumentError> {
     read_document_in(reader, split::WINDOW_BYTES, split::MAX_WINDOW_BYTES)
 }
 
-/// [`read_document`] with a window of `window` bytes (tests use tiny ones).
+/// [`read_document`] with a window of `window` bytes growing up to
+/// `max_window`: tests use tiny ones, so that every group meets a window's
+/// edge. Not for use outside tests.
+#[doc(hidden)]
+pub fn read_document_windowed<R: Read>(
+    reader: R,
+    window: usize,
+    max_window: usize,
+) -> Result<Vec<Entry>, DocumentError> {
+    read_document_in(reader, window, max_window)
+}
+
 fn read_document_in<R: Read>(
     reader: R,
     window: usize,

@@ -300,137 +300,14 @@ impl<R: Read> Read for Splitter<'_, R> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{read_document_in, read_document_slice, read_with};
+    use super::super::{read_document_slice, read_with};
     use super::{Pending, Splitter};
-    use std::io::{self, Read};
 
-    /// Hands out 1 to 5 bytes per read, then optionally fails.
-    struct Trickle<'a> {
-        data: &'a [u8],
-        step: usize,
-        fail_at_end: bool,
-    }
+    // That the fast path answers exactly as serde_json alone, in every
+    // window size and read size, is tests/document_split.rs's. This is what
+    // only the inside shows: memory stays bounded.
 
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if self.data.is_empty() && self.fail_at_end {
-                return Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
-            }
-            self.step = self.step % 5 + 1;
-            let n = self.step.min(buf.len()).min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
-
-    const GROUP: &str = r#"{"labels":{"job":"j","instance":"h1"},"push_time_seconds":{"time_stamp":"2024-01-02T03:04:05.5+01:00","metrics":[{"labels":{"job":"j"},"value":"1.7e+09"}]},"x":{"help":"a \"quoted\" } ] { [ and \\ backslash","metrics":[{"value":"NaN"}]}}"#;
-
-    /// Same entries, or the same kind of error, as the slice reader, for
-    /// windows smaller than a group (it is re-parsed and the window grows)
-    /// and around its size.
-    fn assert_same(text: &[u8]) {
-        let slice = read_document_slice(text);
-        // Growing without bound, and capped at the starting window (a group
-        // larger than it streams through serde_json's reader instead).
-        let sizes = [1, 16, 100, 257, 300, 4096];
-        let windows = sizes
-            .iter()
-            .map(|&w| (w, usize::MAX))
-            .chain(sizes.iter().map(|&w| (w, w)));
-        for (window, max_window) in windows {
-            for step in [0, 2] {
-                let reader = Trickle {
-                    data: text,
-                    step,
-                    fail_at_end: false,
-                };
-                let windowed = read_document_in(reader, window, max_window);
-                match (&slice, &windowed) {
-                    (Ok(a), Ok(b)) => assert_eq!(a, b),
-                    (Err(a), Err(b)) => assert_eq!(
-                        std::mem::discriminant(a),
-                        std::mem::discriminant(b),
-                        "window {window}: {a} / {b}"
-                    ),
-                    _ => panic!(
-                        "window {window}, {:?}: slice {slice:?} / windowed {windowed:?}",
-                        String::from_utf8_lossy(text)
-                    ),
-                }
-            }
-        }
-    }
-
-    fn doc(groups: &[&str]) -> String {
-        format!(r#"{{"status":"success","data":[{}]}}"#, groups.join(","))
-    }
-
-    #[test]
-    fn groups_cut_by_the_window_read_alike() {
-        let small = r#"{"labels":{"job":"k"}}"#;
-        let text = doc(&[GROUP, small, GROUP, GROUP, small, "3", GROUP]);
-        assert_same(text.as_bytes());
-        assert!(matches!(
-            read_document_in(text.as_bytes(), 16, usize::MAX)
-                .unwrap()
-                .len(),
-            7
-        ));
-    }
-
-    #[test]
-    fn every_prefix_reads_alike_in_a_small_window() {
-        let text = doc(&[GROUP, GROUP]);
-        for end in 0..=text.len() {
-            assert_same(&text.as_bytes()[..end]);
-        }
-    }
-
-    #[test]
-    fn broken_groups_read_alike_in_a_small_window() {
-        for bad in [
-            r#"{"labels":{"job":"j"]]}"#,
-            r#"{"labels":{"job":"j\x"}}"#,
-            r#"{"labels":{"job":"j"},"v":tru}"#,
-            "{\"labels\":{\"job\":\"j\u{1}\"}}",
-            r#"{"labels":{"job":"j"}} }"#,
-        ] {
-            assert_same(doc(&[GROUP, bad, GROUP]).as_bytes());
-        }
-    }
-
-    #[test]
-    fn a_read_error_after_some_input_comes_after_that_input() {
-        let text = doc(&[GROUP, GROUP]);
-        for end in [1, 30, text.len() / 2, text.len() - 1] {
-            for window in [16, 4096] {
-                let reader = Trickle {
-                    data: &text.as_bytes()[..end],
-                    step: 0,
-                    fail_at_end: true,
-                };
-                match read_document_in(reader, window, usize::MAX) {
-                    Err(super::super::DocumentError::Io(e)) => {
-                        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset)
-                    }
-                    other => panic!("{end}/{window}: {other:?}"),
-                }
-            }
-        }
-        // A syntax error before the read error is the one reported, as
-        // serde_json's reader alone would.
-        let broken = format!(r#"{{"status":"success","data":[{GROUP},{{"labels":nope"#);
-        let reader = Trickle {
-            data: broken.as_bytes(),
-            step: 0,
-            fail_at_end: true,
-        };
-        assert!(matches!(
-            read_document_in(reader, 64, usize::MAX),
-            Err(super::super::DocumentError::NotJson(_))
-        ));
-    }
+    const GROUP: &str = r#"{"labels":{"job":"j","instance":"h1"},"push_time_seconds":{"metrics":[{"value":"1.7e+09"}]}}"#;
 
     #[test]
     fn a_group_larger_than_the_largest_window_is_streamed_not_held() {
@@ -442,7 +319,7 @@ mod tests {
             r#"{{"labels":{{"job":"big"}},"push_time_seconds":{{"metrics":[{{"value":"1.7e+09"}}]}},"m":{{"metrics":[{}]}}}}"#,
             series.join(",")
         );
-        let text = doc(&[GROUP, &big, GROUP]);
+        let text = format!(r#"{{"status":"success","data":[{GROUP},{big},{GROUP}]}}"#);
         let pending = Pending::default();
         let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &pending);
         let entries = read_with(
