@@ -88,15 +88,7 @@ mkdir -p "$WORK/doc/api/v1"
 "$GEN" json --groups "$GROUPS_DOC" --series "$SERIES_DOC" --seed 1 --out "$WORK/doc/api/v1/metrics"
 DOC_BYTES=$(stat -c %s "$WORK/doc/api/v1/metrics")
 port=$(free_port)
-python3 -c '
-import http.server, sys
-class H(http.server.SimpleHTTPRequestHandler):
-    def guess_type(self, path): return "application/json"
-    def log_message(self, *a): pass
-H.protocol_version = "HTTP/1.1"
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
-    lambda *a: H(*a, directory=sys.argv[2])).serve_forever()
-' "$port" "$WORK/doc" 2>>"$WORK/http.log" &
+python3 scripts/serve-json.py "$port" "$WORK/doc" 2>>"$WORK/http.log" &
 PIDS+=("$!")
 DOC="http://127.0.0.1:$port"
 wait_up "${PIDS[-1]}" "$DOC/api/v1/metrics" || die "the document server did not start"

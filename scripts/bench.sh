@@ -188,17 +188,6 @@ SCAN_RATIO=$(ratio "$DRY_MED" "$CURL_MED")
 stop_gateway
 
 # --- (b) throughput and memory against a plain HTTP server ----------------
-# Serves DIR/api/v1/metrics as application/json (http.server would guess
-# application/octet-stream for a name without an extension).
-SERVER_PY='
-import http.server, sys
-class H(http.server.SimpleHTTPRequestHandler):
-    def guess_type(self, path): return "application/json"
-    def log_message(self, *a): pass
-H.protocol_version = "HTTP/1.1"
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
-    lambda *a: H(*a, directory=sys.argv[2])).serve_forever()
-'
 serve_document() { # serve_document GROUPS SERIES -> sets DOC_URL DOC_BYTES
   local dir="$WORK/doc-$1x$2" port attempt
   mkdir -p "$dir/api/v1"
@@ -206,7 +195,7 @@ serve_document() { # serve_document GROUPS SERIES -> sets DOC_URL DOC_BYTES
   DOC_BYTES=$(stat -c %s "$dir/api/v1/metrics")
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    python3 -c "$SERVER_PY" "$port" "$dir" 2>>"$WORK/http.log" &
+    python3 scripts/serve-json.py "$port" "$dir" 2>>"$WORK/http.log" &
     SRV_PID=$!
     PIDS+=("$SRV_PID")
     if wait_listening "$SRV_PID" "http://127.0.0.1:$port/api/v1/metrics" "$port"; then
