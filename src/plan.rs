@@ -492,6 +492,25 @@ pub fn after_delete(before: Option<f64>, seen: Option<Option<f64>>) -> AfterDele
     }
 }
 
+/// [`human_seconds`] to the millisecond (`1.312s`, `10m0.400s`): for an
+/// age that whole seconds would show as no older than its threshold.
+pub fn human_seconds_precise(secs: f64) -> String {
+    let ms = (secs.abs() * 1000.0).round() as u64;
+    let (whole, frac) = (ms / 1000, ms % 1000);
+    let mut text = human_seconds(whole as f64);
+    if frac > 0 {
+        text = match text.strip_suffix('s') {
+            Some(head) => format!("{head}.{frac:03}s"),
+            None => format!("{text}0.{frac:03}s"),
+        };
+    }
+    if secs < 0.0 && ms > 0 {
+        format!("-{text}")
+    } else {
+        text
+    }
+}
+
 /// An age in Prometheus' style, largest units first and whole seconds:
 /// `2d3h2m`, `14m42s`, `9y12w` for the absurd; negative ages (a clock
 /// behind the gateway's) keep their sign.
@@ -959,6 +978,12 @@ mod tests {
         assert_eq!(human_seconds(0.2), "0s");
         assert_eq!(human_seconds(-0.6), "0s");
         assert_eq!(human_seconds(1.6), "2s");
+        assert_eq!(human_seconds_precise(1.3125), "1.313s");
+        assert_eq!(human_seconds_precise(0.4), "0.400s");
+        assert_eq!(human_seconds_precise(600.4), "10m0.400s");
+        assert_eq!(human_seconds_precise(61.05), "1m1.050s");
+        assert_eq!(human_seconds_precise(3600.0), "1h");
+        assert_eq!(human_seconds_precise(-1.5), "-1.500s");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 
 use crate::exit::ExitStatus;
-use crate::plan::{human_seconds, human_threshold};
+use crate::plan::{human_seconds, human_seconds_precise, human_threshold};
 
 pub const SCHEMA: &str = "pushgateway-janitor/report/v1";
 
@@ -319,10 +319,16 @@ impl Report {
                     writeln!(out, "{:<13}  {}  {}", human(g.action), g.labels, g.reason)?;
                     continue;
                 }
-                let age = g
-                    .age_seconds
-                    .map(human_seconds)
-                    .unwrap_or_else(|| "?".into());
+                let age = match (g.age_seconds, g.threshold_seconds) {
+                    (None, _) => "?".into(),
+                    // Whole seconds would read "silent 1s (threshold 1s)".
+                    (Some(a), Some(t))
+                        if human_seconds(a) == human_seconds(t) || a.round() <= t =>
+                    {
+                        human_seconds_precise(a)
+                    }
+                    (Some(a), _) => human_seconds(a),
+                };
                 let failing = match (g.last_push_successful, &g.last_push) {
                     (Some(false), None) => ", no push ever succeeded",
                     (Some(false), Some(_)) => ", its last push failed",
@@ -549,6 +555,24 @@ mod tests {
         assert_eq!(
             lines[2],
             "http://a: 2 groups, 1 stale: 1 would be deleted; 1 active, 0 kept, 0 skipped (dry run: nothing sent)"
+        );
+
+        // An age whole seconds would show as the threshold itself is shown
+        // to the millisecond.
+        let mut gw = report.gateways[0].clone();
+        gw.groups.truncate(1);
+        gw.groups[0].age_seconds = Some(1.3);
+        gw.groups[0].threshold_seconds = Some(1.0);
+        gw.groups[0].last_push_successful = Some(true);
+        let report = Report::new(true, 0.0, 0.0, Some(1.0), vec![gw]);
+        let mut out = Vec::new();
+        report.write_human(&mut out, false, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(
+                r#"would delete   {job="backup","service.name"="x"}  silent 1.300s (threshold 1s,"#
+            ),
+            "{text}"
         );
     }
 
