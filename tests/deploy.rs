@@ -392,3 +392,50 @@ fn github_actions_smoke_steps_pass_against_a_real_pushgateway() {
     assert_eq!(ran, 4);
     pg.wait_for_groups(&[]);
 }
+
+/// Debian's binary started without `--persistence.file` loads and later
+/// rewrites `/var/lib/prometheus/pushgateway.data`, the system gateway's
+/// data. Every command here that starts one (README, demo, scripts) names a
+/// file of its own. (Issue 10, bug 7: the README's "Try it by hand" did not.)
+#[test]
+fn every_gateway_started_in_docs_and_scripts_has_its_own_persistence_file() {
+    let mut files = vec![root().join("README.md")];
+    for dir in ["examples", "scripts"] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) == Some("sh") {
+                files.push(path);
+            }
+        }
+    }
+    let mut starts = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        // Shell commands continued over several lines are one command.
+        let joined = text.replace("\\\n", " ");
+        for line in joined.lines() {
+            let command = line.trim_start().trim_start_matches("$ ");
+            let starts_gateway = [
+                "prometheus-pushgateway ",
+                "\"$PUSHGATEWAY\" ",
+                "pushgateway ",
+            ]
+            .iter()
+            .any(|bin| command.starts_with(bin))
+                && command.contains("--web.listen-address");
+            if starts_gateway {
+                starts += 1;
+                assert!(
+                    command.contains("--persistence.file="),
+                    "{}: a Pushgateway started without --persistence.file: {command}",
+                    file.display()
+                );
+            }
+        }
+    }
+    // The README's by-hand block, the demo, bench.sh and bench-parser.sh.
+    assert!(
+        starts >= 4,
+        "found only {starts} commands that start a gateway"
+    );
+}
