@@ -78,6 +78,19 @@ impl History {
                 .or_default() +=
                 gw.summary.count(Action::DeleteFailed) + gw.summary.count(Action::StillPresent);
         }
+        // Only the gateways this run knows keep their counters: a replica
+        // found through DNS is named by its address, and pods come and go
+        // with new ones, so keeping every name ever seen would grow the file
+        // (and the series) without bound. A counter that ends is a series
+        // that ends; Prometheus' rate() handles it.
+        let current: std::collections::BTreeSet<String> = report
+            .gateways
+            .iter()
+            .map(|gw| gw.name().into_owned())
+            .collect();
+        self.deleted.retain(|name, _| current.contains(name));
+        self.delete_failures
+            .retain(|name, _| current.contains(name));
     }
 }
 
@@ -602,6 +615,28 @@ mod tests {
         assert!(!samples
             .iter()
             .any(|s| s.name.ends_with("last_success_timestamp_seconds")));
+    }
+
+    #[test]
+    fn counters_are_kept_for_the_gateways_of_the_run_only() {
+        let one = |names: &[&str]| {
+            report(
+                names
+                    .iter()
+                    .map(|n| gateway(n, None, Summary::with(&[(Action::Deleted, 1)])))
+                    .collect(),
+            )
+        };
+        let mut h = History::default();
+        h.record(&one(&["http://a", "http://p:9091 (10.0.0.7:9091)"]));
+        h.record(&one(&["http://a", "http://p:9091 (10.0.0.7:9091)"]));
+        // The replica came back under another address.
+        h.record(&one(&["http://a", "http://p:9091 (10.0.0.9:9091)"]));
+        let names: Vec<&str> = h.deleted.keys().map(String::as_str).collect();
+        assert_eq!(names, ["http://a", "http://p:9091 (10.0.0.9:9091)"]);
+        assert_eq!(h.deleted["http://a"], 3);
+        assert_eq!(h.deleted["http://p:9091 (10.0.0.9:9091)"], 1);
+        assert_eq!(h.delete_failures.len(), 2);
     }
 
     #[test]
