@@ -78,20 +78,27 @@ impl History {
                 .or_default() +=
                 gw.summary.count(Action::DeleteFailed) + gw.summary.count(Action::StillPresent);
         }
-        // Only the gateways this run knows keep their counters: a replica
-        // found through DNS is named by its address, and pods come and go
-        // with new ones, so keeping every name ever seen would grow the file
-        // (and the series) without bound. A counter that ends is a series
-        // that ends; Prometheus' rate() handles it.
+        // A replica found through DNS is named by its address, and pods come
+        // back with new ones: keeping every such name ever seen would grow
+        // the file (and the series) without bound, so those this run did
+        // not find drop out (a counter that ends is a series that ends).
+        // A gateway named by its --url keeps its counters across runs that
+        // do not visit it.
         let current: std::collections::BTreeSet<String> = report
             .gateways
             .iter()
             .map(|gw| gw.name().into_owned())
             .collect();
-        self.deleted.retain(|name, _| current.contains(name));
-        self.delete_failures
-            .retain(|name, _| current.contains(name));
+        let keep = |name: &String| !is_replica_name(name) || current.contains(name);
+        self.deleted.retain(|name, _| keep(name));
+        self.delete_failures.retain(|name, _| keep(name));
     }
+}
+
+/// `URL (IP:PORT)`, as [`GatewayReport::name`] names a replica found
+/// through DNS. A URL itself has no space.
+fn is_replica_name(name: &str) -> bool {
+    name.contains(" (") && name.ends_with(')')
 }
 
 /// Renders `report` with the counters of `history` (which should already
@@ -618,7 +625,7 @@ mod tests {
     }
 
     #[test]
-    fn counters_are_kept_for_the_gateways_of_the_run_only() {
+    fn replicas_no_longer_found_drop_out_of_the_counters() {
         let one = |names: &[&str]| {
             report(
                 names
@@ -628,15 +635,24 @@ mod tests {
             )
         };
         let mut h = History::default();
-        h.record(&one(&["http://a", "http://p:9091 (10.0.0.7:9091)"]));
+        h.record(&one(&[
+            "http://a",
+            "http://b",
+            "http://p:9091 (10.0.0.7:9091)",
+        ]));
         h.record(&one(&["http://a", "http://p:9091 (10.0.0.7:9091)"]));
         // The replica came back under another address.
         h.record(&one(&["http://a", "http://p:9091 (10.0.0.9:9091)"]));
         let names: Vec<&str> = h.deleted.keys().map(String::as_str).collect();
-        assert_eq!(names, ["http://a", "http://p:9091 (10.0.0.9:9091)"]);
+        // A --url keeps its counter across runs that do not name it.
+        assert_eq!(
+            names,
+            ["http://a", "http://b", "http://p:9091 (10.0.0.9:9091)"]
+        );
         assert_eq!(h.deleted["http://a"], 3);
+        assert_eq!(h.deleted["http://b"], 1);
         assert_eq!(h.deleted["http://p:9091 (10.0.0.9:9091)"], 1);
-        assert_eq!(h.delete_failures.len(), 2);
+        assert_eq!(h.delete_failures.len(), 3);
     }
 
     #[test]
