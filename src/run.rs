@@ -97,9 +97,11 @@ async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> 
             let addresses: Vec<String> = targets
                 .iter()
                 .filter_map(|t| match t {
-                    Target::Instance(i) => {
-                        Some(i.address().map_or(i.url.clone(), |a| a.to_string()))
-                    }
+                    // A dnssrvnoa+ target is a URL, credentials and all.
+                    Target::Instance(i) => Some(
+                        i.address()
+                            .map_or_else(|| redact_url_text(&i.url), |a| a.to_string()),
+                    ),
                     _ => None,
                 })
                 .collect();

@@ -358,3 +358,27 @@ fn every_pass_looks_the_name_up_again() {
     }
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn credentials_in_a_dns_url_reach_no_output_even_at_trace() {
+    let a = Pushgateway::start();
+    seed(&a);
+    let dns = Dnsmasq::start(
+        &[("127.0.0.1", "gw-a.test"), ("127.0.0.1", "pgw.test")],
+        &[("_pgw._tcp.pgw.test", "gw-a.test", a.port)],
+    );
+    for url in [
+        "dnssrvnoa+http://janitor:s3cret@_pgw._tcp.pgw.test".to_owned(),
+        "dnssrv+http://janitor:s3cret@_pgw._tcp.pgw.test".to_owned(),
+        format!("dns+http://janitor:s3cret@pgw.test:{}", a.port),
+        "dns+http://janitor:s3cret@nothing.test:9091".to_owned(),
+    ] {
+        let (out, _) = json(&dns, &url, &["-vvv", "--dry-run"]);
+        for (place, text) in [("stdout", stdout(&out)), ("stderr", stderr(&out))] {
+            assert!(
+                !text.contains("s3cret"),
+                "{url}: the password on {place}:\n{text}"
+            );
+        }
+    }
+}
