@@ -832,17 +832,11 @@ impl Args {
                 &self.headers,
             )
         };
-        let url_has_credentials = |url: &String| {
+        let any_url_credentials = self.url.iter().any(|url| {
             let (_, text) = crate::discover::split_prefix(url);
-            reqwest::Url::parse(text)
-                .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
-        };
-        let why = conflict(false).or_else(|| {
-            self.url
-                .iter()
-                .filter(|u| url_has_credentials(u))
-                .find_map(|_| conflict(true))
+            reqwest::Url::parse(text).is_ok_and(|u| crate::gateway::transport::has_credentials(&u))
         });
+        let why = conflict(false).or_else(|| conflict(any_url_credentials));
         if let Some(why) = why {
             return Err(<Self as clap::CommandFactory>::command()
                 .error(clap::error::ErrorKind::ArgumentConflict, why));

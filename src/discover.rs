@@ -199,11 +199,7 @@ impl reqwest::dns::Resolve for Resolver {
 /// What `text` (one `--url`) stands for this pass. A plain URL is one
 /// gateway and needs no resolver; a `dns*+` URL needs `resolver`, whose
 /// own failure to start is then the error.
-pub async fn expand(
-    text: &str,
-    resolver: Option<&Result<Resolver, String>>,
-    custom_server: bool,
-) -> Vec<Expanded> {
+pub async fn expand(text: &str, resolver: Option<&Result<Resolver, String>>) -> Vec<Expanded> {
     let (lookup, rest) = split_prefix(text);
     let Some(lookup) = lookup else {
         return vec![Expanded::Instance(Instance {
@@ -229,13 +225,17 @@ pub async fn expand(
     let Some(host) = url.host_str().map(str::to_owned) else {
         return vec![failed(&asked, "the URL has no host".into())];
     };
-    let instance = |host: &str, port: u16, connect: Connect| {
+    // An SRV target's URL: the asked-for one with its host and port.
+    let target_url = |host: &str, port: u16| {
         let mut u = url.clone();
         // Both were valid in a URL of this scheme already.
         let _ = u.set_host(Some(host));
         let _ = u.set_port(Some(port));
+        u
+    };
+    let instance = |host: &str, port: u16, connect: Connect| {
         Expanded::Instance(Instance {
-            url: u.to_string(),
+            url: target_url(host, port).to_string(),
             connect,
             discovered_from: Some(asked.clone()),
         })
@@ -265,7 +265,8 @@ pub async fn expand(
             let mut out = Vec::new();
             for (target, port) in targets {
                 if lookup == Lookup::SrvNoA {
-                    let connect = if custom_server {
+                    // With --dns-server the targets are names in its zone.
+                    let connect = if resolver.server.is_some() {
                         Connect::Resolver(Arc::new(resolver.clone()))
                     } else {
                         Connect::System
@@ -278,10 +279,9 @@ pub async fn expand(
                         instance(&target, port, Connect::Address(SocketAddr::new(ip, port)))
                     })),
                     Err(e) => {
-                        let mut u = url.clone();
-                        let _ = u.set_host(Some(&target));
-                        let _ = u.set_port(Some(port));
-                        out.push(failed(&crate::gateway::redact_url_text(u.as_str()), e));
+                        let shown =
+                            crate::gateway::redact_url_text(target_url(&target, port).as_str());
+                        out.push(failed(&shown, e));
                     }
                 }
             }
@@ -355,7 +355,7 @@ mod tests {
             std::time::Duration::from_secs(1),
         )
         .unwrap();
-        let found = expand("dns+http://127.0.0.1:9091", Some(&Ok(r)), true).await;
+        let found = expand("dns+http://127.0.0.1:9091", Some(&Ok(r))).await;
         match &found[..] {
             [Expanded::Instance(i)] => {
                 assert_eq!(i.address(), Some("127.0.0.1:9091".parse().unwrap()));

@@ -89,16 +89,10 @@ impl History {
             .iter()
             .map(|gw| gw.name().into_owned())
             .collect();
-        let keep = |name: &String| !is_replica_name(name) || current.contains(name);
+        let keep = |name: &String| !GatewayReport::is_replica_name(name) || current.contains(name);
         self.deleted.retain(|name, _| keep(name));
         self.delete_failures.retain(|name, _| keep(name));
     }
-}
-
-/// `URL (IP:PORT)`, as [`GatewayReport::name`] names a replica found
-/// through DNS. A URL itself has no space.
-fn is_replica_name(name: &str) -> bool {
-    name.contains(" (") && name.ends_with(')')
 }
 
 /// Renders `report` with the counters of `history` (which should already
@@ -120,6 +114,9 @@ pub fn render_pushed(report: &Report) -> String {
 /// success carried over) or the push (`None`).
 fn render_families(report: &Report, history: Option<&History>) -> String {
     let mut out = Text::default();
+    if let Some(history) = history {
+        out.0.push_str(&history.state_line());
+    }
     let (started, finished) = (millis(report.started_at.0), millis(report.finished_at.0));
     let status = report.exit_status();
 
@@ -186,7 +183,6 @@ fn render_families(report: &Report, history: Option<&History>) -> String {
         out.gauges_per_gateway(report);
         return out.0;
     };
-    out.0.insert_str(0, &history.state_line());
     out.family(
         "runs_total",
         "counter",

@@ -158,10 +158,6 @@ impl Textfile {
         &self.path
     }
 
-    pub fn history(&self) -> &History {
-        &self.history
-    }
-
     /// Records `report` and rewrites the file atomically.
     pub fn record(&mut self, report: &Report) -> io::Result<()> {
         let mut next = self.history.clone();

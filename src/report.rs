@@ -69,6 +69,12 @@ impl GatewayReport {
             Some(address) => format!("{} ({address})", self.url).into(),
         }
     }
+
+    /// Whether `name` is what [`GatewayReport::name`] gives a replica found
+    /// through DNS: `URL (IP:PORT)`. A URL itself has no space.
+    pub fn is_replica_name(name: &str) -> bool {
+        name.contains(" (") && name.ends_with(')')
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -37,8 +37,12 @@ pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Re
     let targets = discover_all(config, stop).await;
     let gateways = futures_util::future::join_all(targets.iter().map(|t| async move {
         match t {
-            Target::Instance(instance) => run_gateway(instance, config, clock, stop).await,
-            Target::Failed { shown, error } => unscanned(shown.clone(), error.clone(), clock),
+            Target::Found(Expanded::Instance(instance)) => {
+                run_gateway(instance, config, clock, stop).await
+            }
+            Target::Found(Expanded::Failed { shown, error }) => {
+                unscanned(shown.clone(), error.clone(), clock)
+            }
             Target::Interrupted { shown } => GatewayReport {
                 interrupted: true,
                 ..unscanned(
@@ -61,9 +65,11 @@ pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Re
 
 /// One gateway of this pass, or why a `--url` stands for none.
 enum Target {
-    Instance(discover::Instance),
-    Failed { shown: String, error: String },
-    Interrupted { shown: String },
+    Found(Expanded),
+    /// A signal stopped the DNS lookup of this `--url`.
+    Interrupted {
+        shown: String,
+    },
 }
 
 /// Every gateway of this pass, in the order of `config.urls`: the names
@@ -75,40 +81,37 @@ async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> 
         .any(|u| discover::split_prefix(u).0.is_some());
     let resolver =
         needs_dns.then(|| discover::Resolver::new(config.dns_server, config.transport.timeout));
-    let custom = config.dns_server.is_some();
     let lookups = config.urls.iter().map(|url| {
         let resolver = resolver.as_ref();
         async move {
-            tokio::select! {
-                found = discover::expand(url, resolver, custom) => found
-                    .into_iter()
-                    .map(|e| match e {
-                        Expanded::Instance(i) => Target::Instance(i),
-                        Expanded::Failed { shown, error } => Target::Failed { shown, error },
+            let found = tokio::select! {
+                found = discover::expand(url, resolver) => found,
+                () = stop.cancelled() => {
+                    return vec![Target::Interrupted { shown: redact_url_text(url) }];
+                }
+            };
+            if discover::split_prefix(url).0.is_some() {
+                let addresses: Vec<String> = found
+                    .iter()
+                    .filter_map(|e| match e {
+                        // A dnssrvnoa+ target is a URL, credentials and all.
+                        Expanded::Instance(i) => Some(
+                            i.address()
+                                .map_or_else(|| redact_url_text(&i.url), |a| a.to_string()),
+                        ),
+                        Expanded::Failed { .. } => None,
                     })
-                    .collect(),
-                () = stop.cancelled() => vec![Target::Interrupted { shown: redact_url_text(url) }],
+                    .collect();
+                tracing::info!(url = %redact_url_text(url), found = ?addresses, "discovered");
             }
+            found.into_iter().map(Target::Found).collect::<Vec<_>>()
         }
     });
-    let found: Vec<Vec<Target>> = futures_util::future::join_all(lookups).await;
-    for (url, targets) in config.urls.iter().zip(&found) {
-        if discover::split_prefix(url).0.is_some() {
-            let addresses: Vec<String> = targets
-                .iter()
-                .filter_map(|t| match t {
-                    // A dnssrvnoa+ target is a URL, credentials and all.
-                    Target::Instance(i) => Some(
-                        i.address()
-                            .map_or_else(|| redact_url_text(&i.url), |a| a.to_string()),
-                    ),
-                    _ => None,
-                })
-                .collect();
-            tracing::info!(url = %redact_url_text(url), found = ?addresses, "discovered");
-        }
-    }
-    found.into_iter().flatten().collect()
+    futures_util::future::join_all(lookups)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The report of a gateway that was not scanned.

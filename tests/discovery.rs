@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use common::dns::Dnsmasq;
 use common::secure::{pki_for, Security};
 use common::{
-    error_lines, free_port, janitor, janitor_cmd, report, stderr, stdout, Launch, Pushgateway,
-    Report,
+    error_lines, free_port, janitor, report, signal, spawn_janitor, stderr, stdout, wait_bounded,
+    Launch, Pushgateway, Report,
 };
 
 const STALE: &[(&str, &str)] = &[("job", "flink"), ("instance", "gone")];
@@ -317,45 +317,25 @@ fn every_pass_looks_the_name_up_again() {
         "1s",
     ];
     args.extend(POLICY);
-    let mut child = janitor_cmd(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // Two passes while 127.0.0.2 is not in DNS: it is not touched.
-        runs(2);
-        assert_cleaned(&a);
-        assert_eq!(
-            b.groups().len(),
-            2,
-            "127.0.0.2 was cleaned before it was listed"
-        );
-        dns.set_hosts(&[("127.0.0.1", "pgw.test"), ("127.0.0.2", "pgw.test")]);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while b.groups().len() != 1 {
-            assert!(Instant::now() < deadline, "127.0.0.2 was never cleaned");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert_cleaned(&b);
-    }));
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the janitor did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
+    // Killed on drop if an assertion fails first.
+    let mut child = spawn_janitor(&args, Stdio::null());
+    // Two passes while 127.0.0.2 is not in DNS: it is not touched.
+    runs(2);
+    assert_cleaned(&a);
+    assert_eq!(
+        b.groups().len(),
+        2,
+        "127.0.0.2 was cleaned before it was listed"
+    );
+    dns.set_hosts(&[("127.0.0.1", "pgw.test"), ("127.0.0.2", "pgw.test")]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while b.groups().len() != 1 {
+        assert!(Instant::now() < deadline, "127.0.0.2 was never cleaned");
+        std::thread::sleep(Duration::from_millis(100));
     }
+    assert_cleaned(&b);
+    signal(child.id(), "TERM");
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -207,42 +207,6 @@ fn a_textfile_in_a_missing_directory_is_a_usage_error_before_the_run() {
     );
 }
 
-/// Kills the janitor when a test fails before reaping it, so no `--every`
-/// process outlives its test.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-impl std::ops::Deref for Reaper {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Reaper {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-/// Starts the janitor in the background, stderr piped for [`drain`].
-fn spawn_janitor(args: &[&str], stdout: Stdio) -> Reaper {
-    janitor_cmd(args)
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .spawn()
-        .map(Reaper)
-        .unwrap()
-}
-
 /// A runtime for a mock gateway, served by its worker while the test blocks.
 fn mock_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -264,31 +228,6 @@ fn drain(child: &mut Child) -> (String, String) {
     let out = read(child.stdout.as_mut().map(|p| p as &mut dyn std::io::Read));
     let err = read(child.stderr.as_mut().map(|p| p as &mut dyn std::io::Read));
     (out, err)
-}
-
-/// Waits for `child` at most `limit`; kills it and fails when it overstays.
-fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the janitor did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn signal(child: &Child, name: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{name} failed");
 }
 
 /// Polls the textfile until `series` reaches `at_least`, within `limit`.
@@ -335,7 +274,7 @@ fn every_runs_passes_until_sigterm_then_exits_0() {
     let success = "pushgateway_janitor_runs_total{result=\"success\"}";
     wait_for_runs(&prom, success, 2.0, Duration::from_secs(20), &mut child);
     let started = Instant::now();
-    signal(&child, "TERM");
+    signal(child.id(), "TERM");
     let status = wait_bounded(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status}");
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -376,7 +315,7 @@ fn every_counts_failed_passes_without_exiting_and_stops_on_sigint() {
     );
     let failure = "pushgateway_janitor_runs_total{result=\"failure\"}";
     wait_for_runs(&prom, failure, 2.0, Duration::from_secs(20), &mut child);
-    signal(&child, "INT");
+    signal(child.id(), "INT");
     let status = wait_bounded(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status}");
     let (_, err) = drain(&mut child);
@@ -462,7 +401,7 @@ fn sigterm_mid_pass_finishes_the_batch() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    signal(&child, "TERM");
+    signal(child.id(), "TERM");
     let status = wait_bounded(&mut child, Duration::from_secs(15));
     assert_eq!(status.code(), Some(0), "{status}");
     assert_eq!(deletes(), 5, "the whole batch was sent before exiting");
@@ -586,7 +525,7 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let sent = Instant::now();
-    signal(&child, "TERM");
+    signal(child.id(), "TERM");
     let status = wait_bounded(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status}");
     assert!(

@@ -5,10 +5,10 @@ mod common;
 
 use std::io::Read as _;
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{janitor, janitor_cmd, report, stderr, Pushgateway};
+use common::{janitor, report, signal, spawn_janitor, stderr, wait_bounded, Pushgateway};
 
 /// A loopback port nothing listens on (bound, then released).
 fn closed_port() -> u16 {
@@ -151,16 +151,6 @@ fn a_failed_push_is_one_error_line_and_exit_1() {
     assert!(report(&out).gateways[0].error.is_none());
 }
 
-/// A janitor in loop mode, killed on drop.
-struct Looping(Child);
-
-impl Drop for Looping {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn get(addr: &str, path: &str) -> (u16, String) {
     let response = reqwest::blocking::Client::new()
         .get(format!("http://{addr}{path}"))
@@ -192,20 +182,18 @@ fn listen_address_serves_metrics_and_probes_in_loop_mode() {
     let pg = Pushgateway::start();
     pg.push_ok(&[("job", "j")], "x");
     let addr = format!("127.0.0.1:{}", closed_port());
-    let child = janitor_cmd(&[
-        "--url",
-        &pg.url,
-        "--every",
-        "1h",
-        "--listen-address",
-        &addr,
-        "-q",
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut child = Looping(child);
+    let mut child = spawn_janitor(
+        &[
+            "--url",
+            &pg.url,
+            "--every",
+            "1h",
+            "--listen-address",
+            &addr,
+            "-q",
+        ],
+        Stdio::null(),
+    );
 
     wait_for(&addr, "/-/ready", 200);
     assert_eq!(get(&addr, "/-/healthy").0, 200);
@@ -229,22 +217,10 @@ fn listen_address_serves_metrics_and_probes_in_loop_mode() {
     assert_eq!(post.headers()["allow"], "GET, HEAD");
 
     // SIGTERM ends the loop with 0, the server with it.
-    let ok = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the loop did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    signal(child.id(), "TERM");
+    let status = wait_bounded(&mut child, Duration::from_secs(15));
     let mut err = String::new();
     child
-        .0
         .stderr
         .take()
         .unwrap()
@@ -261,24 +237,22 @@ fn not_ready_until_the_first_pass_has_finished() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", silent.local_addr().unwrap());
     let addr = format!("127.0.0.1:{}", closed_port());
-    let child = janitor_cmd(&[
-        "--url",
-        &url,
-        "--every",
-        "1h",
-        "--timeout",
-        "30s",
-        "--retries",
-        "0",
-        "--listen-address",
-        &addr,
-        "-q",
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let _child = Looping(child);
+    let _child = spawn_janitor(
+        &[
+            "--url",
+            &url,
+            "--every",
+            "1h",
+            "--timeout",
+            "30s",
+            "--retries",
+            "0",
+            "--listen-address",
+            &addr,
+            "-q",
+        ],
+        Stdio::null(),
+    );
     wait_for(&addr, "/-/healthy", 200);
     let (status, body) = get(&addr, "/-/ready");
     assert_eq!(status, 503, "{body}");

@@ -356,10 +356,15 @@ pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportE
         .map_err(|e| TransportError::Client(error_chain(&e.without_url())))
 }
 
+/// Whether `url` carries a user or a password.
+pub fn has_credentials(url: &reqwest::Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
 /// Takes `user:password` out of `url`, percent-decoded, leaving it without
 /// userinfo (so it is never sent or shown as part of a URL).
 pub fn take_url_credentials(url: &mut reqwest::Url) -> Option<(String, Secret)> {
-    if url.username().is_empty() && url.password().is_none() {
+    if !has_credentials(url) {
         return None;
     }
     let decode = |s: &str| {

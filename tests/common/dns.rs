@@ -105,12 +105,7 @@ impl Dnsmasq {
     /// Replaces the A/AAAA records and makes dnsmasq re-read them (SIGHUP).
     pub fn set_hosts(&self, hosts: &[(&str, &str)]) {
         std::fs::write(&self.hosts, hosts_text(hosts)).unwrap();
-        let ok = Command::new("kill")
-            .args(["-HUP", &self.child.id().to_string()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "could not send SIGHUP to dnsmasq");
+        super::signal(self.child.id(), "HUP");
     }
 
     /// `--dns-server IP:PORT`.

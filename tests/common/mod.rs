@@ -14,7 +14,7 @@ pub mod secure;
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -280,12 +280,7 @@ impl Pushgateway {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let ok = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "could not send SIGTERM to the Pushgateway");
+        signal(child.id(), "TERM");
         let deadline = Instant::now() + Duration::from_secs(15);
         while child.try_wait().unwrap().is_none() {
             assert!(Instant::now() < deadline, "the Pushgateway did not stop");
@@ -490,6 +485,68 @@ pub fn janitor_cmd(args: &[&str]) -> Command {
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     cmd
+}
+
+/// Kills the janitor when a test fails before reaping it, so no `--every`
+/// process outlives its test.
+pub struct Reaper(pub Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for Reaper {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaper {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+/// Starts the janitor in the background, stderr piped for [`drain`].
+pub fn spawn_janitor(args: &[&str], stdout: Stdio) -> Reaper {
+    janitor_cmd(args)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map(Reaper)
+        .unwrap()
+}
+
+/// Waits for `child` at most `limit`; kills it and fails when it overstays.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the janitor did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends signal `name` (`TERM`, `INT`, `HUP`) to process `pid`.
+pub fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill -{name} {pid} failed");
 }
 
 pub fn stdout(o: &Output) -> String {
