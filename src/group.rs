@@ -28,10 +28,8 @@ pub enum KeyError {
     MissingJob,
     #[error("the grouping key has an empty job label")]
     EmptyJob,
-    #[error(
-        "label name {0:?} cannot be in a push path (empty, or starting with the reserved \"__\")"
-    )]
-    InvalidLabelName(String),
+    #[error("a label name is empty")]
+    EmptyLabelName,
     #[error("label {0:?} appears more than once")]
     DuplicateLabel(String),
 }
@@ -71,15 +69,95 @@ impl LabelNaming {
     }
 }
 
-/// A name that a path spells the same way in both modes: legacy-valid and
-/// not starting with `U__` (which a UTF-8 gateway would decode).
-fn same_in_both_modes(name: &str) -> bool {
-    is_valid_label_name(name) && !name.starts_with("U__")
+/// How a gateway reading names as `naming` decodes one label-name segment
+/// of a push or delete path (what precedes `@base64`), mirroring
+/// `splitLabels` in the Pushgateway's `handler/push.go` (1.5.1 to 1.11.x):
+/// a segment that starts with the reserved `__` is refused *before* it is
+/// decoded; with `--push.enable-utf8-names` a `U__` segment is decoded by
+/// prometheus/common's `model.UnescapeName(_, ValueEncodingEscaping)`
+/// ([`unescape_name`]) and any non-empty result is valid; without the
+/// flag (and before 1.11) the segment is the name and must be a legacy
+/// name. `None`: the gateway refuses the path (400). For `Unknown`, the
+/// name both modes read, and `None` when they differ.
+pub fn gateway_reads(segment: &str, naming: LabelNaming) -> Option<String> {
+    if segment.starts_with("__") {
+        return None;
+    }
+    match naming {
+        LabelNaming::Legacy => is_valid_label_name(segment).then(|| segment.to_owned()),
+        LabelNaming::Utf8 => Some(unescape_name(segment)).filter(|n| !n.is_empty()),
+        LabelNaming::Unknown => {
+            let legacy = gateway_reads(segment, LabelNaming::Legacy)?;
+            (gateway_reads(segment, LabelNaming::Utf8).as_ref() == Some(&legacy)).then_some(legacy)
+        }
+    }
+}
+
+/// prometheus/common's `model.UnescapeName(name, ValueEncodingEscaping)`
+/// (v0.61 to v0.69, the same code): after a `U__` prefix, `__` is `_`,
+/// `_<hex>_` is that code point, any other byte is itself. An escape that
+/// is not valid (no closing `_`, a non-hex digit, a surrogate, or **six or
+/// more** hex digits: the loop gives up at the sixth, so code points from
+/// U+100000 cannot be written as an escape) leaves the whole name as it
+/// is. `U__` alone decodes to the empty name.
+pub fn unescape_name(name: &str) -> String {
+    let Some(escaped) = name.strip_prefix("U__") else {
+        return name.to_owned();
+    };
+    let bytes = escaped.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'_' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        match bytes.get(i) {
+            None => return name.to_owned(),
+            Some(b'_') => {
+                out.push(b'_');
+                i += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        let mut value: u32 = 0;
+        let mut digits = 0;
+        loop {
+            if digits >= 6 {
+                return name.to_owned();
+            }
+            let Some(&b) = bytes.get(i) else {
+                return name.to_owned();
+            };
+            if b == b'_' {
+                let Some(c) = char::from_u32(value) else {
+                    return name.to_owned();
+                };
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                i += 1;
+                break;
+            }
+            let Some(digit) = char::from(b).to_digit(16) else {
+                return name.to_owned();
+            };
+            value = value * 16 + digit;
+            digits += 1;
+            i += 1;
+        }
+    }
+    // Bytes were copied whole from a str and escapes are whole chars.
+    String::from_utf8(out).unwrap_or_else(|_| name.to_owned())
 }
 
 /// The value-encoding escape of prometheus/common, applied always: `U__`,
 /// then `_` as `__`, ASCII letters and digits as they are, any other code
-/// point as `_<lowercase hex>_`. A UTF-8 gateway decodes it back to `name`.
+/// point as `_<lowercase hex>_`, except code points from U+100000, which
+/// are written as they are: [`unescape_name`] cannot read their six hex
+/// digits back (prometheus/common's own `EscapeName` writes them anyway),
+/// and it copies any byte that is not `_`.
 pub fn escape_label_name(name: &str) -> String {
     let mut out = String::with_capacity(3 + name.len() * 2);
     out.push_str("U__");
@@ -87,6 +165,7 @@ pub fn escape_label_name(name: &str) -> String {
         match c {
             '_' => out.push_str("__"),
             c if c.is_ascii_alphanumeric() => out.push(c),
+            c if u32::from(c) >= 0x10_0000 => out.push(c),
             c => {
                 use std::fmt::Write as _;
                 let _ = write!(out, "_{:x}_", u32::from(c));
@@ -95,6 +174,35 @@ pub fn escape_label_name(name: &str) -> String {
     }
     out
 }
+
+/// How a path may spell `name` for a gateway reading names as `naming`:
+/// the first of its two spellings, as it is or escaped, that the gateway
+/// decodes to exactly `name` (in both modes when the mode is `Unknown`).
+/// A legacy name is tried as it is first, any other escaped first (plain
+/// ASCII that no proxy re-encodes). A spelling with `/` is never sent (the
+/// gateway splits the decoded path on it). `None`: no spelling reaches it.
+fn spell(name: &str, naming: LabelNaming) -> Option<String> {
+    let escaped = escape_label_name(name);
+    let raw = name.to_owned();
+    let spellings = if is_valid_label_name(name) {
+        [raw, escaped]
+    } else {
+        [escaped, raw]
+    };
+    spellings.into_iter().find(|spelling| {
+        !spelling.contains('/') && gateway_reads(spelling, naming).as_deref() == Some(name)
+    })
+}
+
+/// What may stand in a path segment unencoded: letters, digits and the
+/// characters of the spellings themselves. Everything else (`%`, `?`, `#`,
+/// spaces, non-ASCII) is percent-encoded, which the gateway's router
+/// decodes before it splits the path.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'~');
 
 impl GroupingKey {
     /// Builds a key from `(name, value)` pairs in any order.
@@ -108,10 +216,11 @@ impl GroupingKey {
         let mut labels = Vec::new();
         for (name, value) in pairs {
             let (name, value) = (name.into(), value.into());
-            // Any other name can be addressed by some gateway (a UTF-8 one);
-            // whether this one can is the plan's question (`unaddressable`).
-            if name.is_empty() || name.starts_with("__") {
-                return Err(KeyError::InvalidLabelName(name));
+            // Any other name, even one with the reserved `__` (a UTF-8
+            // gateway reads `U______x` as `__x`), may be reachable by some
+            // path; whether it is, is the plan's question (`unaddressable`).
+            if name.is_empty() {
+                return Err(KeyError::EmptyLabelName);
             }
             if name == "job" {
                 if job.is_some() {
@@ -162,70 +271,77 @@ impl GroupingKey {
     /// Why a gateway reading names as `naming` cannot be sent a path that
     /// means this group, or `None` when it can.
     pub fn unaddressable(&self, naming: LabelNaming) -> Option<String> {
-        let names = || self.labels.iter().map(|(n, _)| n.as_str());
-        match naming {
-            LabelNaming::Utf8 => None,
-            LabelNaming::Legacy => names().find(|n| !is_valid_label_name(n)).map(|n| {
-                format!(
-                    "label name {} is not a legacy name and the gateway runs without --push.enable-utf8-names, \
-                     so no path can name it (the group comes from a data file written with the flag on); \
-                     start the gateway with the flag to clean it",
-                    quote_label_name(n)
-                )
-            }),
-            LabelNaming::Unknown => names().find(|n| !same_in_both_modes(n)).map(|n| {
-                format!(
-                    "label name {} is spelled differently with and without --push.enable-utf8-names, \
-                     and the gateway's GET /api/v1/status could not be read to tell which it runs; \
-                     pass --label-names utf8 or legacy",
-                    quote_label_name(n)
-                )
-            }),
-        }
+        self.delete_path(naming).err()
     }
 
     /// The path below `/metrics/` that addresses exactly this group on a
     /// gateway reading names as `naming`:
     /// `job@base64/<b64>/<name>@base64/<b64>...`, every value base64url
     /// without padding, `=` for an empty value (the Pushgateway's spelling of
-    /// ""). A name is written as it is, except on a UTF-8 gateway where it
-    /// is not a legacy name or starts with `U__`: then it is escaped
-    /// ([`escape_label_name`]), so the gateway decodes it back to itself and
-    /// never to another group's name (`U__foo_2e_bar` raw would be
-    /// `foo.bar`). Only call it for a key that is not
-    /// [`unaddressable`](Self::unaddressable) under `naming`.
+    /// ""). Each name is spelled so that the gateway's own decoding
+    /// ([`gateway_reads`]) gives back exactly that name, as it is or
+    /// escaped ([`escape_label_name`]), and percent-encoded where it is not
+    /// plain ASCII. `Err`: why no path can name this group on such a
+    /// gateway (never a path that might name another).
     ///
     /// ```
     /// use pushgateway_janitor::group::{GroupingKey, LabelNaming};
     ///
     /// let key = GroupingKey::new([("instance", ""), ("job", "a/b")]).unwrap();
-    /// assert_eq!(key.delete_path(LabelNaming::Legacy), "job@base64/YS9i/instance@base64/=");
+    /// assert_eq!(key.delete_path(LabelNaming::Legacy).unwrap(), "job@base64/YS9i/instance@base64/=");
     /// // Not the same group as {job="a/b"}, which DELETE /metrics/job/a%2Fb
     /// // would address:
     /// let bare = GroupingKey::new([("job", "a/b")]).unwrap();
-    /// assert_eq!(bare.delete_path(LabelNaming::Legacy), "job@base64/YS9i");
+    /// assert_eq!(bare.delete_path(LabelNaming::Legacy).unwrap(), "job@base64/YS9i");
     /// let dotted = GroupingKey::new([("job", "x"), ("service.name", "api")]).unwrap();
-    /// assert_eq!(dotted.delete_path(LabelNaming::Utf8), "job@base64/eA/U__service_2e_name@base64/YXBp");
+    /// assert_eq!(dotted.delete_path(LabelNaming::Utf8).unwrap(), "job@base64/eA/U__service_2e_name@base64/YXBp");
+    /// assert!(dotted.delete_path(LabelNaming::Legacy).is_err());
     /// ```
-    pub fn delete_path(&self, naming: LabelNaming) -> String {
+    pub fn delete_path(&self, naming: LabelNaming) -> Result<String, String> {
         let mut path = String::with_capacity(16 + self.job.len() * 2);
-        for (i, (name, value)) in self.iter().enumerate() {
-            if i > 0 {
-                path.push('/');
-            }
-            if naming == LabelNaming::Utf8 && !same_in_both_modes(name) {
-                path.push_str(&escape_label_name(name));
-            } else {
-                path.push_str(name);
-            }
-            path.push_str("@base64/");
-            if value.is_empty() {
-                path.push('=');
-            } else {
-                URL_SAFE_NO_PAD.encode_string(value, &mut path);
-            }
+        path.push_str("job");
+        push_value(&mut path, &self.job);
+        for (name, value) in &self.labels {
+            let Some(spelling) = spell(name, naming) else {
+                return Err(unreachable_name(name, naming));
+            };
+            path.push('/');
+            path.extend(percent_encoding::utf8_percent_encode(&spelling, SEGMENT));
+            push_value(&mut path, value);
         }
-        path
+        Ok(path)
+    }
+}
+
+/// `@base64/<value>`: base64url without padding, `=` for the empty value.
+fn push_value(path: &mut String, value: &str) {
+    path.push_str("@base64/");
+    if value.is_empty() {
+        path.push('=');
+    } else {
+        URL_SAFE_NO_PAD.encode_string(value, path);
+    }
+}
+
+/// Why no spelling of `name` reaches a gateway reading names as `naming`.
+fn unreachable_name(name: &str, naming: LabelNaming) -> String {
+    let name = quote_label_name(name);
+    match naming {
+        LabelNaming::Legacy => format!(
+            "label name {name} cannot be written in a push path of a gateway without \
+             --push.enable-utf8-names (not a legacy name, or starting with the reserved \"__\"), \
+             so no path can name it (the group comes from a data file written with the flag on); \
+             start the gateway with the flag to clean it"
+        ),
+        LabelNaming::Unknown => format!(
+            "label name {name} is spelled differently with and without --push.enable-utf8-names, \
+             and the gateway's GET /api/v1/status could not be read to tell which it runs; \
+             pass --label-names utf8 or legacy"
+        ),
+        LabelNaming::Utf8 => format!(
+            "label name {name} has no spelling that a gateway with --push.enable-utf8-names \
+             reads back as itself, so no path can name it"
+        ),
     }
 }
 
@@ -328,7 +444,9 @@ mod tests {
     #[test]
     fn delete_path_job_only() {
         assert_eq!(
-            key(&[("job", "x")]).delete_path(LabelNaming::Legacy),
+            key(&[("job", "x")])
+                .delete_path(LabelNaming::Legacy)
+                .unwrap(),
             "job@base64/eA"
         );
     }
@@ -338,7 +456,7 @@ mod tests {
         let k = key(&[("zone", "a/b"), ("job", "j"), ("instance", "")]);
         for naming in [LabelNaming::Legacy, LabelNaming::Utf8, LabelNaming::Unknown] {
             assert_eq!(
-                k.delete_path(naming),
+                k.delete_path(naming).unwrap(),
                 "job@base64/ag/instance@base64/=/zone@base64/YS9i"
             );
         }
@@ -348,7 +466,10 @@ mod tests {
     fn delete_path_uses_url_safe_alphabet() {
         // "?>?" encodes to "Pz4/" in the standard alphabet.
         let k = key(&[("job", "?>?")]);
-        assert_eq!(k.delete_path(LabelNaming::Legacy), "job@base64/Pz4_");
+        assert_eq!(
+            k.delete_path(LabelNaming::Legacy).unwrap(),
+            "job@base64/Pz4_"
+        );
     }
 
     #[test]
@@ -364,12 +485,8 @@ mod tests {
         );
         assert_eq!(GroupingKey::new([("job", "")]), Err(KeyError::EmptyJob));
         assert_eq!(
-            GroupingKey::new([("job", "x"), ("__a", "v")]),
-            Err(KeyError::InvalidLabelName("__a".into()))
-        );
-        assert_eq!(
             GroupingKey::new([("job", "x"), ("", "v")]),
-            Err(KeyError::InvalidLabelName("".into()))
+            Err(KeyError::EmptyLabelName)
         );
         assert_eq!(
             GroupingKey::new([("job", "x"), ("a", "1"), ("a", "2")]),
@@ -386,6 +503,9 @@ mod tests {
             ("U__foo_2e_bar", "U__U____foo__2e__bar"),
             ("a-b", "U__a_2d_b"),
             ("😀", "U___1f600_"),
+            // Six hex digits cannot be read back: the code point stays.
+            ("x\u{100000}y", "U__x\u{100000}y"),
+            ("__x", "U______x"),
         ] {
             assert_eq!(escape_label_name(name), escaped, "{name}");
         }
@@ -400,14 +520,13 @@ mod tests {
         ]);
         // A UTF-8 gateway decodes U__ names: both are escaped.
         assert_eq!(
-            k.delete_path(LabelNaming::Utf8),
+            k.delete_path(LabelNaming::Utf8).unwrap(),
             "job@base64/eA/U__U____foo__2e__bar@base64/dg/U__service_2e_name@base64/YXBp"
         );
-        assert!(k.unaddressable(LabelNaming::Utf8).is_none());
         // A legacy gateway cannot be sent service.name at all.
         let why = k.unaddressable(LabelNaming::Legacy).unwrap();
         assert!(
-            why.starts_with("label name \"service.name\" is not a legacy name"),
+            why.starts_with("label name \"service.name\" cannot be written in a push path"),
             "{why}"
         );
         // Unknown: the U__ name means different groups in the two modes.
@@ -417,13 +536,61 @@ mod tests {
             "{why}"
         );
         let literal = key(&[("job", "x"), ("U__foo_2e_bar", "v")]);
-        assert!(literal.unaddressable(LabelNaming::Legacy).is_none());
         assert_eq!(
-            literal.delete_path(LabelNaming::Legacy),
+            literal.delete_path(LabelNaming::Legacy).unwrap(),
             "job@base64/eA/U__foo_2e_bar@base64/dg"
         );
         let plain = key(&[("job", "x"), ("instance", "h")]);
         assert!(plain.unaddressable(LabelNaming::Unknown).is_none());
+        // An invalid escape reads the same in both modes: sent as it is.
+        let invalid = key(&[("job", "x"), ("U__a_", "v")]);
+        assert_eq!(
+            invalid.delete_path(LabelNaming::Unknown).unwrap(),
+            "job@base64/eA/U__a_@base64/dg"
+        );
+    }
+
+    #[test]
+    fn no_path_names_another_group() {
+        // A code point of six hex digits has no escape a gateway reads
+        // back; the literal name that escape spells is another group.
+        let stale = key(&[("job", "c"), ("x\u{100000}y", "v")]);
+        let fresh = key(&[("job", "c"), ("U__x_100000_y", "v")]);
+        assert_eq!(
+            stale.delete_path(LabelNaming::Utf8).unwrap(),
+            "job@base64/Yw/U__x%F4%80%80%80y@base64/dg"
+        );
+        assert_eq!(
+            fresh.delete_path(LabelNaming::Utf8).unwrap(),
+            "job@base64/Yw/U__x_100000_y@base64/dg"
+        );
+        assert_eq!(
+            gateway_reads("U__x\u{100000}y", LabelNaming::Utf8).as_deref(),
+            Some("x\u{100000}y")
+        );
+        // The reserved prefix is checked before decoding: a UTF-8 gateway
+        // reaches __x through its escape, a legacy one not at all.
+        let reserved = key(&[("job", "a"), ("__x", "v")]);
+        assert_eq!(
+            reserved.delete_path(LabelNaming::Utf8).unwrap(),
+            "job@base64/YQ/U______x@base64/dg"
+        );
+        assert!(reserved.unaddressable(LabelNaming::Legacy).is_some());
+        assert!(reserved.unaddressable(LabelNaming::Unknown).is_some());
+        // A name with '/' is escaped in UTF-8 mode (the path is split on
+        // it after decoding), and `%` is percent-encoded in a raw spelling.
+        let slash = key(&[("job", "a"), ("a/b", "v")]);
+        assert_eq!(
+            slash.delete_path(LabelNaming::Utf8).unwrap(),
+            "job@base64/YQ/U__a_2f_b@base64/dg"
+        );
+        assert_eq!(unescape_name("U__"), "");
+        assert!(gateway_reads("U__", LabelNaming::Utf8).is_none());
+        let empty_escape = key(&[("job", "a"), ("U__", "v")]);
+        assert_eq!(
+            empty_escape.delete_path(LabelNaming::Utf8).unwrap(),
+            "job@base64/YQ/U__U____@base64/dg"
+        );
     }
 
     #[test]

@@ -182,7 +182,7 @@ fn a_utf8_name_on_a_gateway_without_the_flag_is_skipped_with_a_reason() {
     assert_eq!(r.action_of(&dotted), Some("skipped"));
     let reason = &r.gateways[0].groups[0].reason;
     assert!(
-        reason.contains("label name \"service.name\" is not a legacy name")
+        reason.contains("label name \"service.name\" cannot be written in a push path")
             && reason.contains("--push.enable-utf8-names"),
         "{reason}"
     );
@@ -255,6 +255,315 @@ fn unknown_mode_deletes_only_what_reads_the_same_in_both_modes() {
     assert_eq!(r.action_of(&dotted), Some("deleted"));
     assert_eq!(r.action_of(&literal_u), Some("deleted"));
     pg.wait_for_groups(&[&fresh]);
+}
+
+/// Issue 17, item 1: a stale `{job="c","x\u{100000}y"="v"}` beside a fresh
+/// `{job="c",U__x_100000_y="v"}`. The escape of U+100000 needs six hex
+/// digits, which the gateway does not read back: that spelling is the
+/// fresh group's literal name. Before the fix the fresh group was deleted
+/// and the stale one stayed (`still_present`, exit 4).
+#[test]
+fn a_code_point_without_an_escape_is_sent_as_it_is_not_as_its_twin() {
+    let mut pg = Pushgateway::start_bin(&pushgateway_bin_1_11(), UTF8);
+    let stale = [("job", "c"), ("x\u{100000}y", "v")];
+    let fresh = [("job", "c"), ("U__x_100000_y", "v")];
+    push(&pg, "job/c/x%F4%80%80%80y/v", &stale);
+    pg.age(std::time::Duration::from_secs(1800));
+    push(&pg, "job/c/U__x_100000_y/v", &fresh);
+    let out = janitor(&["--url", &pg.url, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(&stale), Some("deleted"));
+    assert_eq!(r.action_of(&fresh), Some("active"));
+    pg.wait_for_groups(&[&fresh]);
+}
+
+/// Issue 17, item 2: `{job="a","__x"="v"}`, made by a push to
+/// `U______x` (answered 400, but the group stays with a failure time), is
+/// reached by that escape on a UTF-8 gateway. It was skipped forever.
+#[test]
+fn a_reserved_name_a_utf8_gateway_reads_through_its_escape_is_deleted() {
+    let mut pg = Pushgateway::start_bin(&pushgateway_bin_1_11(), UTF8);
+    let reserved = [("job", "a"), ("__x", "v")];
+    // Pushed first: while the reserved group exists, every push fails.
+    let neighbour = [("job", "a"), ("x", "v")];
+    push(&pg, &format!("job/a/x@base64/{}", b64("v")), &neighbour);
+    assert_eq!(
+        pg.push_path(&format!("job/a/U______x@base64/{}", b64("v")), "m 1\n"),
+        400
+    );
+    assert!(
+        pg.groups().contains(&labels(&reserved)),
+        "{:?}",
+        pg.groups()
+    );
+    pg.age(std::time::Duration::from_secs(1800));
+    // Both stale; the neighbour kept: a DELETE path that named it instead
+    // would still remove it.
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--output",
+        "json",
+        "--keep",
+        r#"{job="a",x="v"}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(&reserved), Some("deleted"));
+    assert_eq!(r.action_of(&neighbour), Some("kept"));
+    pg.wait_for_groups(&[&neighbour]);
+}
+
+/// A small deterministic generator (splitmix64): the seed is printed with
+/// every failure, and `PATH_FUZZ_SEED` replays it.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let seed = std::env::var("PATH_FUZZ_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+            });
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+
+    /// A label-name segment as a producer might write it in a push path:
+    /// plain, escaped (valid or not), reserved, or raw UTF-8.
+    fn segment(&mut self) -> String {
+        const PIECES: &[&str] = &[
+            "a",
+            "Z",
+            "x",
+            "0",
+            "9",
+            "_",
+            "__",
+            "U__",
+            "_2e_",
+            "_2f_",
+            "_41_",
+            "_f6_",
+            "_1f600_",
+            "_100000_",
+            "_10ffff_",
+            "_d800_",
+            "_zz_",
+            "_0_",
+            "_",
+            ".",
+            "-",
+            ":",
+            "ä",
+            "😀",
+            "\u{100000}",
+            "\u{10fffd}",
+            "%",
+            "@",
+            "job",
+        ];
+        let mut s = match self.below(10) {
+            0..=3 => "U__".to_owned(),
+            4 => "__".to_owned(),
+            _ => String::new(),
+        };
+        for _ in 0..1 + self.below(5) {
+            s.push_str(self.pick(PIECES));
+        }
+        s
+    }
+}
+
+/// The proof of the naming rules, against the real gateways: random
+/// label-name spellings are pushed; the gateway's own groups are the
+/// truth. (1) The janitor's model of the gateway's decoding
+/// (`gateway_reads`) predicts, for every spelling, exactly the label name
+/// the gateway made of it, or that it made none. (2) Half the groups are
+/// aged, more are pushed, and one run deletes exactly the aged groups: no
+/// fresh group disappears, no stale one stays unless the report says no
+/// path reaches it (and the model agrees).
+#[test]
+fn random_label_names_round_trip_through_the_real_gateways() {
+    use pushgateway_janitor::group::{gateway_reads, GroupingKey, LabelNaming};
+    use std::time::Duration;
+    let mut rng = Rng::seeded();
+    let seed = rng.0;
+    // (name, binary, flags, flags after a restart on the same data file).
+    type Mode<'a> = (
+        &'a str,
+        &'a std::path::Path,
+        &'a [&'a str],
+        Option<&'a [&'a str]>,
+    );
+    let bin_1_11 = pushgateway_bin_1_11();
+    let modes: [Mode; 5] = [
+        ("1.11 utf8", &bin_1_11, UTF8, None),
+        ("1.11 legacy", &bin_1_11, &[], None),
+        ("default binary", &common::pushgateway_bin(), &[], None),
+        (
+            "1.11 utf8 data served without the flag",
+            &bin_1_11,
+            UTF8,
+            Some(&[]),
+        ),
+        (
+            "1.11 legacy data served with the flag",
+            &bin_1_11,
+            &[],
+            Some(UTF8),
+        ),
+    ];
+    let encode = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let naming_of = |flags: &[&str]| {
+        if flags == UTF8 {
+            LabelNaming::Utf8
+        } else {
+            LabelNaming::Legacy
+        }
+    };
+    for (mode, bin, flags, restart) in modes {
+        let mut pg = Pushgateway::start_bin(bin, flags);
+        let ctx = format!("{mode}, PATH_FUZZ_SEED={seed}");
+        let naming = naming_of(flags);
+
+        // (1) One job per spelling: what did the gateway make of it?
+        for i in 0..60 {
+            let segment = rng.segment();
+            let job = format!("probe{i}");
+            pg.push_path(
+                &format!("job/{job}/{}@base64/dg", encode(&segment)),
+                "m 1\n",
+            );
+            let made: Vec<String> = pg
+                .groups()
+                .into_iter()
+                .filter(|g| g.get("job") == Some(&job))
+                .flat_map(|g| g.into_keys().filter(|n| n != "job"))
+                .collect();
+            // A label named job is overwritten by the route's job.
+            let predicted = gateway_reads(&segment, naming).filter(|n| n != "job");
+            assert_eq!(
+                made,
+                predicted.into_iter().collect::<Vec<_>>(),
+                "{ctx}: segment {segment:?}"
+            );
+        }
+
+        // (2) Stale and fresh groups side by side, twins likely: few jobs
+        // and values, several names a group.
+        let push_random = |pg: &Pushgateway, rng: &mut Rng| {
+            for _ in 0..40 {
+                let job = format!("j{}", rng.below(4));
+                let mut path = format!("job/{job}");
+                for _ in 0..1 + rng.below(2) {
+                    let value = rng.pick(&["", "v", "w"]);
+                    let value = if value.is_empty() {
+                        "=".to_owned()
+                    } else {
+                        b64(value)
+                    };
+                    path.push_str(&format!("/{}@base64/{value}", encode(&rng.segment())));
+                }
+                pg.push_path(&path, "m 1\n");
+            }
+        };
+        push_random(&pg, &mut rng);
+        let naming = match restart {
+            Some(then) => {
+                pg = pg.restart(bin, then);
+                naming_of(then)
+            }
+            None => naming,
+        };
+        pg.age(Duration::from_secs(1800));
+        let stale: Vec<BTreeMap<String, String>> = pg.groups();
+        push_random(&pg, &mut rng);
+        let before = pg.groups();
+        let fresh: Vec<&BTreeMap<String, String>> =
+            before.iter().filter(|g| !stale.contains(g)).collect();
+        // A stale group pushed again is fresh: the report says which.
+        let out = janitor(&["--url", &pg.url, "--output", "json"]);
+        let r = report(&out);
+        assert!(
+            matches!(out.status.code(), Some(0)),
+            "{ctx}: exit {:?}: {}",
+            out.status.code(),
+            stderr(&out)
+        );
+        let action = |g: &BTreeMap<String, String>| {
+            r.gateways[0]
+                .groups
+                .iter()
+                .find(|x| &x.labels == g)
+                .map(|x| x.action.clone())
+                .unwrap_or_else(|| panic!("{ctx}: {g:?} is not in the report"))
+        };
+        let mut kept: Vec<BTreeMap<String, String>> = Vec::new();
+        for g in &before {
+            let key = GroupingKey::new(g.iter().map(|(n, v)| (n.as_str(), v.as_str()))).unwrap();
+            match action(g).as_str() {
+                "deleted" => assert!(stale.contains(g), "{ctx}: deleted a group not stale: {g:?}"),
+                "active" => {
+                    assert!(fresh.contains(&g) || stale.contains(g), "{ctx}: {g:?}");
+                    kept.push(g.clone());
+                }
+                "skipped" => {
+                    assert!(
+                        key.unaddressable(naming).is_some(),
+                        "{ctx}: skipped a group the model reaches: {g:?}"
+                    );
+                    kept.push(g.clone());
+                }
+                other => panic!("{ctx}: {g:?} got {other}"),
+            }
+        }
+        for g in &fresh {
+            assert_eq!(action(g), "active", "{ctx}: a fresh group: {g:?}");
+        }
+        if naming == LabelNaming::Utf8 {
+            assert!(
+                before.iter().all(|g| action(g) != "skipped"),
+                "{ctx}: a UTF-8 gateway reaches every group"
+            );
+        }
+        let count = |a: &str| before.iter().filter(|g| action(g) == a).count();
+        eprintln!(
+            "{ctx}: {} groups: {} deleted, {} active, {} skipped",
+            before.len(),
+            count("deleted"),
+            count("active"),
+            count("skipped")
+        );
+        let want: Vec<Vec<(&str, &str)>> = kept
+            .iter()
+            .map(|g| g.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect())
+            .collect();
+        let want: Vec<&[(&str, &str)]> = want.iter().map(Vec::as_slice).collect();
+        pg.wait_for_groups(&want);
+    }
 }
 
 /// Protobuf wire format, the little the push of a histogram needs.

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use pushgateway_janitor::gateway::document::{read_document, read_document_slice};
 use pushgateway_janitor::group::Entry;
-use pushgateway_janitor::group::GroupingKey;
+use pushgateway_janitor::group::{GroupingKey, LabelNaming};
 
 fuzz_target!(|data: &[u8]| {
     let from_slice = read_document_slice(data);
@@ -30,8 +30,12 @@ fuzz_target!(|data: &[u8]| {
         let rebuilt = GroupingKey::new(g.key.iter()).unwrap();
         assert_eq!(rebuilt, g.key);
         assert!(!g.key.job().is_empty());
-        let path = g.key.delete_path();
-        assert!(path.starts_with("job@base64/"));
-        assert_eq!(path.split('/').count(), 2 * g.key.iter().count());
+        for naming in [LabelNaming::Legacy, LabelNaming::Utf8, LabelNaming::Unknown] {
+            let Ok(path) = g.key.delete_path(naming) else {
+                continue;
+            };
+            assert!(path.starts_with("job@base64/"));
+            assert_eq!(path.split('/').count(), 2 * g.key.iter().count());
+        }
     }
 });

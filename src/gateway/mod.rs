@@ -152,6 +152,9 @@ impl ScanError {
 /// Why a write (a DELETE of a group, the POST of `--push-metrics`) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
+    /// No path spells this grouping key for the gateway: nothing was sent.
+    #[error("not sent: {why}")]
+    Unaddressable { why: String },
     #[error("{method} {path}: {cause}")]
     Request {
         method: Method,
@@ -369,7 +372,11 @@ impl Gateway {
     /// Deleting one grouping key is idempotent, so failures that may pass
     /// (connection, timeout, 429, 5xx) are retried.
     pub async fn delete(&self, key: &GroupingKey, naming: LabelNaming) -> Result<(), DeleteError> {
-        let suffix = format!("/metrics/{}", key.delete_path(naming));
+        // The plan skips a group no path reaches; this is the last guard.
+        let path = key
+            .delete_path(naming)
+            .map_err(|why| WriteError::Unaddressable { why })?;
+        let suffix = format!("/metrics/{path}");
         self.write(Method::DELETE, &suffix, None, "202 Accepted", |s| {
             s == StatusCode::ACCEPTED
         })
@@ -435,7 +442,10 @@ impl Gateway {
     pub async fn push(&self, key: &GroupingKey, body: String) -> Result<(), PushError> {
         // The janitor's own key: legacy names that read the same in every
         // naming mode.
-        let suffix = format!("/metrics/{}", key.delete_path(LabelNaming::Legacy));
+        let path = key
+            .delete_path(LabelNaming::Unknown)
+            .map_err(|why| WriteError::Unaddressable { why })?;
+        let suffix = format!("/metrics/{path}");
         self.write(Method::POST, &suffix, Some(body), "2xx", |s| s.is_success())
             .await
     }
@@ -638,7 +648,7 @@ mod tests {
         let key = GroupingKey::new([("job", "a/b"), ("instance", "")]).unwrap();
         let url = g.url_for(&format!(
             "/metrics/{}",
-            key.delete_path(LabelNaming::Legacy)
+            key.delete_path(LabelNaming::Legacy).unwrap()
         ));
         assert_eq!(
             url.as_str(),
