@@ -10,9 +10,9 @@ pub enum ExitStatus {
     /// Every gateway was scanned and every planned delete succeeded (also
     /// when nothing was stale, and in a dry run).
     Ok,
-    /// A gateway could not be scanned, or the report file or textfile could
-    /// not be written; nothing was deleted on a gateway that could not be
-    /// scanned.
+    /// A gateway could not be scanned, or an output (the report file,
+    /// stdout, the textfile, the pushed metrics) could not be written;
+    /// nothing was deleted on a gateway that could not be scanned.
     ScanFailed,
     /// Bad flags or values (clap's usage errors).
     Usage,
@@ -53,7 +53,7 @@ impl ExitStatus {
     pub fn description(self) -> &'static str {
         match self {
             ExitStatus::Ok => "ok: all gateways scanned, all planned deletes accepted (also: nothing stale, dry run)",
-            ExitStatus::ScanFailed => "could not scan a gateway (nothing deleted there), or write the report or textfile",
+            ExitStatus::ScanFailed => "could not scan a gateway (nothing deleted there) or write an output (report, textfile, push)",
             ExitStatus::Usage => "usage error: bad flags or values",
             ExitStatus::Refused => "a safety cap refused the plan",
             ExitStatus::DeleteFailed => "some deletes failed",

@@ -9,6 +9,11 @@
 //! What a failed run leaves: `last_success_timestamp_seconds` keeps the value
 //! from the previous file (0 when no success was ever recorded), so "no
 //! success for N minutes" alerts keep counting from the last real success.
+//!
+//! Every function here takes the run's exit status as `output` knows it
+//! when it writes (the report's own, made worse by any output that failed
+//! before), never a status of its own: what the files say is what the exit
+//! code says.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,6 +39,12 @@ pub struct History {
     pub last_success: Option<f64>,
     pub runs_succeeded: u64,
     pub runs_failed: u64,
+    /// Loop-mode passes a signal cut short (not failures).
+    pub runs_interrupted: u64,
+    /// The exit code of the last run that was not interrupted: what an
+    /// interrupted pass leaves in `last_run_success` and
+    /// `last_run_exit_code`, which it cannot judge.
+    pub last_exit_code: Option<u8>,
     /// Per gateway (the report's redacted URL).
     pub deleted: BTreeMap<String, u64>,
     pub delete_failures: BTreeMap<String, u64>,
@@ -60,13 +71,18 @@ impl History {
         format!("{STATE}{json}\n")
     }
 
-    /// Adds one run.
-    pub fn record(&mut self, report: &Report) {
-        if report.exit_status() == ExitStatus::Ok {
-            self.runs_succeeded += 1;
-            self.last_success = Some(millis(report.finished_at.0));
-        } else {
-            self.runs_failed += 1;
+    /// Adds one run that ended with `status`.
+    pub fn record(&mut self, report: &Report, status: ExitStatus) {
+        match RunResult::of(report, status) {
+            RunResult::Success => {
+                self.runs_succeeded += 1;
+                self.last_success = Some(millis(report.finished_at.0));
+            }
+            RunResult::Failure => self.runs_failed += 1,
+            RunResult::Interrupted => self.runs_interrupted += 1,
+        }
+        if RunResult::of(report, status) != RunResult::Interrupted {
+            self.last_exit_code = Some(status.code());
         }
         for gw in &report.gateways {
             *self.deleted.entry(gw.name().into_owned()).or_default() +=
@@ -95,10 +111,36 @@ impl History {
     }
 }
 
-/// Renders `report` with the counters of `history` (which should already
-/// include this run, see [`History::record`]).
-pub fn render(report: &Report, history: &History) -> String {
-    render_families(report, Some(history))
+/// How a run counts in `runs_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunResult {
+    /// Exit code 0, every gateway done.
+    Success,
+    /// Any other exit code.
+    Failure,
+    /// Exit code 0 so far, but a signal stopped a gateway's scan (loop
+    /// mode): neither a success nor a failure. Its deletes are counted; the
+    /// gauges that judge a run keep the last judged run's values.
+    Interrupted,
+}
+
+impl RunResult {
+    pub fn of(report: &Report, status: ExitStatus) -> RunResult {
+        if status != ExitStatus::Ok {
+            RunResult::Failure
+        } else if report.interrupted() {
+            RunResult::Interrupted
+        } else {
+            RunResult::Success
+        }
+    }
+}
+
+/// Renders `report`, which ended with `status`, with the counters of
+/// `history` (which should already include this run, see
+/// [`History::record`]).
+pub fn render(report: &Report, status: ExitStatus, history: &History) -> String {
+    render_families(report, status, Some(history))
 }
 
 /// What `--push-metrics` sends after each run: the gauges of the last run
@@ -106,19 +148,19 @@ pub fn render(report: &Report, history: &History) -> String {
 /// success time is sent only by a run that succeeded: the Pushgateway's POST
 /// replaces only the families it receives, so after a failed run the group
 /// keeps the previous success time.
-pub fn render_pushed(report: &Report) -> String {
-    render_families(report, None)
+pub fn render_pushed(report: &Report, status: ExitStatus) -> String {
+    render_families(report, status, None)
 }
 
 /// The textfile and the scrape (`history` given: counters, and the last
 /// success carried over) or the push (`None`).
-fn render_families(report: &Report, history: Option<&History>) -> String {
+fn render_families(report: &Report, status: ExitStatus, history: Option<&History>) -> String {
     let mut out = Text::default();
     if let Some(history) = history {
         out.0.push_str(&history.state_line());
     }
     let (started, finished) = (millis(report.started_at.0), millis(report.finished_at.0));
-    let status = report.exit_status();
+    let success = RunResult::of(report, status) == RunResult::Success;
 
     out.family(
         "build_info",
@@ -134,28 +176,38 @@ fn render_families(report: &Report, history: Option<&History>) -> String {
     );
     let last_success = match history {
         Some(history) => Some(history.last_success.unwrap_or(0.0)),
-        None => (status == ExitStatus::Ok).then_some(finished),
+        None => success.then_some(finished),
     };
     if let Some(last_success) = last_success {
         out.single(
             "last_success_timestamp_seconds",
             "gauge",
-            "When the last run that exited 0 finished, in Unix seconds; a failed run keeps the previous value; 0 when none was recorded.",
+            "When the last run that exited 0 with every gateway done finished, in Unix seconds; a failed or interrupted run keeps the previous value; 0 when none was recorded.",
             last_success,
         );
     }
-    out.single(
-        "last_run_success",
-        "gauge",
-        "1 when the last run exited 0 (every gateway scanned, every planned delete accepted), else 0.",
-        bool_value(status == ExitStatus::Ok),
-    );
-    out.single(
-        "last_run_exit_code",
-        "gauge",
-        "The exit code the last run called for (0 ok, 1 could not scan, 3 refused by a safety cap, 4 some deletes failed).",
-        f64::from(status.code()),
-    );
+    // An interrupted pass cannot be judged: the textfile keeps the last
+    // judged run's values (from the history), the push leaves them out so
+    // the gateway keeps its own.
+    let judged = match (RunResult::of(report, status), history) {
+        (RunResult::Interrupted, Some(history)) => Some(history.last_exit_code.unwrap_or(0)),
+        (RunResult::Interrupted, None) => None,
+        _ => Some(status.code()),
+    };
+    if let Some(code) = judged {
+        out.single(
+            "last_run_success",
+            "gauge",
+            "1 when the last run exited 0 (every gateway scanned, every planned delete accepted, every output written), else 0; a pass a signal interrupted keeps the value before it.",
+            bool_value(code == 0),
+        );
+        out.single(
+            "last_run_exit_code",
+            "gauge",
+            "The exit code of the last run (0 ok, 1 could not scan or write an output, 3 refused by a safety cap, 4 some deletes failed); a pass a signal interrupted keeps the value before it.",
+            f64::from(code),
+        );
+    }
     out.single(
         "last_run_duration_seconds",
         "gauge",
@@ -186,7 +238,7 @@ fn render_families(report: &Report, history: Option<&History>) -> String {
     out.family(
         "runs_total",
         "counter",
-        "Runs recorded in this file, by result (success = exit code 0); carried over from the previous file.",
+        "Runs recorded in this file, by result (success = exit code 0; interrupted = a loop-mode pass a signal cut short); carried over from the previous file.",
     );
     out.sample(
         "runs_total",
@@ -197,6 +249,11 @@ fn render_families(report: &Report, history: Option<&History>) -> String {
         "runs_total",
         &[("result", "failure")],
         history.runs_failed as f64,
+    );
+    out.sample(
+        "runs_total",
+        &[("result", "interrupted")],
+        history.runs_interrupted as f64,
     );
 
     out.gauges_per_gateway(report);
@@ -227,22 +284,22 @@ impl Text {
             report,
             "gateway_up",
             "gauge",
-            "1 when the last run scanned this gateway, 0 when it could not (nothing was deleted there).",
-            |gw| Some(bool_value(gw.error.is_none())),
+            "1 when the last run scanned this gateway, 0 when it could not (nothing was deleted there); absent when a signal interrupted its scan.",
+            |gw| (!gw.interrupted).then(|| bool_value(gw.error.is_none())),
         );
         self.per_gateway(
             report,
             "groups_scanned",
             "gauge",
             "Groups the last run found on this gateway (absent while gateway_up is 0).",
-            |gw| gw.error.is_none().then_some(gw.summary.groups as f64),
+            |gw| gw.scanned().then_some(gw.summary.groups as f64),
         );
         self.family(
             "groups",
             "gauge",
             "Groups of the last run on this gateway, by the action taken (absent while gateway_up is 0).",
         );
-        for gw in report.gateways.iter().filter(|gw| gw.error.is_none()) {
+        for gw in report.gateways.iter().filter(|gw| gw.scanned()) {
             // Every action, zeros included, so alerts need no `or vector(0)`
             // and the counts add up to groups_scanned.
             for action in Action::ALL {
@@ -497,8 +554,8 @@ mod tests {
         let summary = Summary::with(&[(Action::Deleted, 2), (Action::Kept, 1)]);
         let r = report(vec![gateway("http://a:9091", None, summary)]);
         let mut h = History::default();
-        h.record(&r);
-        let text = render(&r, &h);
+        h.record(&r, r.exit_status());
+        let text = render(&r, r.exit_status(), &h);
         let samples = parse(&text).unwrap();
         assert_eq!(value(&samples, "last_run_success", &[]), 1.0);
         assert_eq!(
@@ -536,8 +593,8 @@ mod tests {
         assert_eq!(summary.stale(), 10 + 9 + 8 + 7 + 6 + 5 + 4);
         let r = report(vec![gateway("http://a", None, summary)]);
         let mut h = History::default();
-        h.record(&r);
-        let samples = parse(&render(&r, &h)).unwrap();
+        h.record(&r, r.exit_status());
+        let samples = parse(&render(&r, r.exit_status(), &h)).unwrap();
         let by_action: Vec<&Sample> = samples
             .iter()
             .filter(|s| s.name == format!("{PREFIX}groups"))
@@ -556,8 +613,8 @@ mod tests {
     fn a_failed_run_keeps_the_last_success_and_counts() {
         let ok = report(vec![gateway("http://a", None, Summary::default())]);
         let mut h = History::default();
-        h.record(&ok);
-        let text = render(&ok, &h);
+        h.record(&ok, ok.exit_status());
+        let text = render(&ok, ok.exit_status(), &h);
 
         // The next run, from a fresh process reading the file back.
         let mut h2 = History::from_textfile(&text).unwrap();
@@ -573,8 +630,8 @@ mod tests {
                 Summary::default(),
             )],
         );
-        h2.record(&failed);
-        let samples = parse(&render(&failed, &h2)).unwrap();
+        h2.record(&failed, failed.exit_status());
+        let samples = parse(&render(&failed, failed.exit_status(), &h2)).unwrap();
         assert_eq!(value(&samples, "last_run_success", &[]), 0.0);
         assert_eq!(value(&samples, "last_run_exit_code", &[]), 1.0);
         assert_eq!(
@@ -597,7 +654,7 @@ mod tests {
     #[test]
     fn pushed_metrics_are_gauges_and_a_failed_run_sends_no_last_success() {
         let ok = report(vec![gateway("http://a", None, Summary::default())]);
-        let samples = parse(&render_pushed(&ok)).unwrap();
+        let samples = parse(&render_pushed(&ok, ok.exit_status())).unwrap();
         assert_eq!(
             value(&samples, "last_success_timestamp_seconds", &[]),
             1_795_000_000.25
@@ -612,7 +669,7 @@ mod tests {
         );
 
         let failed = report(vec![gateway("http://a", Some("down"), Summary::default())]);
-        let samples = parse(&render_pushed(&failed)).unwrap();
+        let samples = parse(&render_pushed(&failed, failed.exit_status())).unwrap();
         assert_eq!(value(&samples, "last_run_success", &[]), 0.0);
         // Left out, so the gateway keeps the previous run's value.
         assert!(!samples
@@ -631,14 +688,13 @@ mod tests {
             )
         };
         let mut h = History::default();
-        h.record(&one(&[
-            "http://a",
-            "http://b",
-            "http://p:9091 (10.0.0.7:9091)",
-        ]));
-        h.record(&one(&["http://a", "http://p:9091 (10.0.0.7:9091)"]));
+        let r = one(&["http://a", "http://b", "http://p:9091 (10.0.0.7:9091)"]);
+        h.record(&r, r.exit_status());
+        let r = one(&["http://a", "http://p:9091 (10.0.0.7:9091)"]);
+        h.record(&r, r.exit_status());
         // The replica came back under another address.
-        h.record(&one(&["http://a", "http://p:9091 (10.0.0.9:9091)"]));
+        let r = one(&["http://a", "http://p:9091 (10.0.0.9:9091)"]);
+        h.record(&r, r.exit_status());
         let names: Vec<&str> = h.deleted.keys().map(String::as_str).collect();
         // A --url keeps its counter across runs that do not name it.
         assert_eq!(
@@ -652,11 +708,77 @@ mod tests {
     }
 
     #[test]
+    fn the_status_given_is_the_one_recorded() {
+        // The report alone says 0; an output that failed before (the push,
+        // the report file) made the run's status 1.
+        let r = report(vec![gateway("http://a", None, Summary::default())]);
+        let mut h = History::default();
+        h.record(&r, ExitStatus::ScanFailed);
+        let samples = parse(&render(&r, ExitStatus::ScanFailed, &h)).unwrap();
+        assert_eq!(value(&samples, "last_run_exit_code", &[]), 1.0);
+        assert_eq!(value(&samples, "last_run_success", &[]), 0.0);
+        assert_eq!(value(&samples, "last_success_timestamp_seconds", &[]), 0.0);
+        assert_eq!(value(&samples, "runs_total", &[("result", "failure")]), 1.0);
+        assert_eq!(value(&samples, "runs_total", &[("result", "success")]), 0.0);
+    }
+
+    #[test]
+    fn an_interrupted_pass_counts_what_it_did_and_is_no_failure() {
+        let mut done = gateway("http://a", None, Summary::with(&[(Action::Deleted, 2)]));
+        done.groups = Vec::new();
+        let cut = GatewayReport {
+            interrupted: true,
+            ..gateway("http://b", None, Summary::default())
+        };
+        let r = report(vec![done, cut]);
+        assert_eq!(RunResult::of(&r, r.exit_status()), RunResult::Interrupted);
+        let mut h = History::default();
+        h.record(&r, r.exit_status());
+        let samples = parse(&render(&r, r.exit_status(), &h)).unwrap();
+        assert_eq!(
+            value(&samples, "deleted_groups_total", &[("gateway", "http://a")]),
+            2.0
+        );
+        assert_eq!(
+            value(&samples, "runs_total", &[("result", "interrupted")]),
+            1.0
+        );
+        assert_eq!(value(&samples, "runs_total", &[("result", "failure")]), 0.0);
+        // Not a failure (no alert fires for a stop), but not a success
+        // either: the last success time does not move, and the judging
+        // gauges keep the last judged run's (none here: 0, no failure).
+        assert_eq!(value(&samples, "last_run_exit_code", &[]), 0.0);
+        assert_eq!(value(&samples, "last_run_success", &[]), 1.0);
+        assert_eq!(value(&samples, "last_success_timestamp_seconds", &[]), 0.0);
+        // After a failed run, an interrupted one still says failed.
+        let failed = report(vec![gateway("http://b", Some("down"), Summary::default())]);
+        h.record(&failed, failed.exit_status());
+        h.record(&r, r.exit_status());
+        let samples = parse(&render(&r, r.exit_status(), &h)).unwrap();
+        assert_eq!(value(&samples, "last_run_exit_code", &[]), 1.0);
+        assert_eq!(value(&samples, "last_run_success", &[]), 0.0);
+        assert_eq!(
+            value(&samples, "runs_total", &[("result", "interrupted")]),
+            2.0
+        );
+        // The push leaves them out: the gateway keeps the previous values.
+        let pushed = parse(&render_pushed(&r, r.exit_status())).unwrap();
+        assert!(!pushed
+            .iter()
+            .any(|s| s.name.contains("last_run_success") || s.name.contains("last_run_exit_code")));
+        // The interrupted gateway was neither up nor down, and has no
+        // groups (its counters carry on).
+        assert!(!samples
+            .iter()
+            .any(|s| s.label("gateway") == Some("http://b") && !s.name.ends_with("_total")));
+    }
+
+    #[test]
     fn never_succeeded_is_zero() {
         let failed = report(vec![gateway("http://a", Some("down"), Summary::default())]);
         let mut h = History::default();
-        h.record(&failed);
-        let samples = parse(&render(&failed, &h)).unwrap();
+        h.record(&failed, failed.exit_status());
+        let samples = parse(&render(&failed, failed.exit_status(), &h)).unwrap();
         assert_eq!(value(&samples, "last_success_timestamp_seconds", &[]), 0.0);
     }
 
@@ -665,8 +787,8 @@ mod tests {
         let url = "http://h/p\"x\\y\nz";
         let r = report(vec![gateway(url, None, Summary::default())]);
         let mut h = History::default();
-        h.record(&r);
-        let text = render(&r, &h);
+        h.record(&r, r.exit_status());
+        let text = render(&r, r.exit_status(), &h);
         assert!(text.contains(r#"gateway="http://h/p\"x\\y\nz""#), "{text}");
         let samples = parse(&text).unwrap();
         assert_eq!(value(&samples, "gateway_up", &[("gateway", url)]), 1.0);
@@ -705,7 +827,7 @@ mod tests {
             .insert("http://pgw:9091 (10.0.0.7:9091)".into(), 3);
         h.delete_failures.insert("http://a\"b\\c\nd".into(), 1);
         let ok = report(vec![gateway("http://a", None, Summary::default())]);
-        let text = render(&ok, &h);
+        let text = render(&ok, ok.exit_status(), &h);
         let state: Vec<&str> = text.lines().filter(|l| l.starts_with(STATE)).collect();
         assert_eq!(state.len(), 1, "{text}");
         assert_eq!(History::from_textfile(&text).unwrap(), h);

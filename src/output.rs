@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::config::{Config, OutputFormat};
 use crate::exit::ExitStatus;
 use crate::metrics::{render, History};
+
 use crate::report::Report;
 use crate::serve::Exposition;
 
@@ -23,8 +24,8 @@ pub struct Outputs<'a> {
 }
 
 impl<'a> Outputs<'a> {
-    /// Opens the textfile (reading its history) when `config` asks for it.
-    /// `exposition` is what `--listen-address` serves, when it is on.
+    /// The targets `config` asks for. `exposition` is what
+    /// `--listen-address` serves, when it is on.
     pub fn open(
         config: &'a Config,
         exposition: Option<Arc<Exposition>>,
@@ -32,66 +33,90 @@ impl<'a> Outputs<'a> {
     ) -> Outputs<'a> {
         Outputs {
             config,
-            textfile: config.textfile.as_deref().map(Textfile::open),
+            textfile: config.textfile.as_deref().map(Textfile::new),
             exposition,
             runtime,
         }
     }
 
     /// Sends one pass's report everywhere it goes and returns the pass's
-    /// exit status: the report's own, made `ScanFailed` when a report file,
-    /// the textfile or the push could not be written (a run nobody can
-    /// audit is not a success).
+    /// exit status: the report's own, made `ScanFailed` by any output that
+    /// could not be written (a run nobody can audit is not a success).
+    ///
+    /// The status is one value, carried through the outputs in this order,
+    /// each recording the status as it stands when it is written: the
+    /// report file and stdout (which hold no status), then the pushed
+    /// metrics (they cannot hold their own failure), then the textfile and
+    /// the served exposition (they hold every failure before them, the push
+    /// included). So a textfile never says 0 for a run that exits 1 unless
+    /// it is the textfile itself that failed, which the exit code and the
+    /// error line say.
     pub fn emit(&mut self, report: &Report) -> ExitStatus {
         let mut status = report.exit_status();
-        let mut failed = |message: String| {
+        let failed = |status: &mut ExitStatus, message: String| {
             print_error(&message);
-            status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
+            *status = ExitStatus::worst([*status, ExitStatus::ScanFailed]);
         };
         for line in report.error_lines() {
             print_error(&line);
         }
         if let Some(path) = &self.config.report_file {
             if let Err(e) = write_atomically(path, format!("{}\n", report.to_json()).as_bytes()) {
-                failed(format!(
-                    "could not write the report file {}: {e}",
-                    path.display()
-                ));
+                let path = path.display();
+                failed(
+                    &mut status,
+                    format!("could not write the report file {path}: {e}"),
+                );
             }
         }
-        if let Some(textfile) = &mut self.textfile {
-            if let Err(e) = textfile.record(report) {
-                failed(format!(
-                    "could not write the textfile {}: {e}",
-                    textfile.path().display()
-                ));
-            }
-        }
-        if let Err(e) = print_report(
+        match print_report(
             report,
             self.config.output,
             self.config.verbose,
             self.config.every.is_some(),
         ) {
             // A closed pipe (`| head`) is the reader's choice, not a failure.
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                print_error(&format!("could not write the report to stdout: {e}"));
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                failed(
+                    &mut status,
+                    format!("could not write the report to stdout: {e}"),
+                );
             }
+            _ => {}
         }
-        if let Some(exposition) = &self.exposition {
-            exposition.record(report);
-        }
-        if let Some(target) = &self.config.push_metrics {
+        // A dry run sends nothing at all, its own metrics included.
+        if let Some(target) = self
+            .config
+            .push_metrics
+            .as_ref()
+            .filter(|_| !report.dry_run)
+        {
             // Called from inside the loop's runtime and from outside it (a
             // single run): block_in_place makes blocking on the push legal
             // in both.
             let pushed = tokio::task::block_in_place(|| {
-                self.runtime
-                    .block_on(crate::push::push(target, &self.config.transport, report))
+                self.runtime.block_on(crate::push::push(
+                    target,
+                    &self.config.transport,
+                    report,
+                    status,
+                ))
             });
             if let Err(e) = pushed {
-                failed(e);
+                failed(&mut status, e);
             }
+        }
+        if let Some(textfile) = &self.textfile {
+            if let Err(e) = textfile.record(report, status) {
+                let path = textfile.path().display();
+                failed(
+                    &mut status,
+                    format!("could not write the textfile {path}: {e}"),
+                );
+            }
+        }
+        if let Some(exposition) = &self.exposition {
+            exposition.record(report, status);
         }
         status
     }
@@ -119,38 +144,19 @@ pub fn print_error(message: &str) {
     let _ = writeln!(io::stderr(), "pushgateway-janitor: error: {line}");
 }
 
-/// The `--textfile` target: loads the history once, then records and
-/// rewrites the file after each run.
+/// The `--textfile` target. Each run reads the counters the file carries,
+/// adds itself and writes the file back, all under the target's lock
+/// ([`TargetLock`]), so two runs at once (cron without `flock`, a manual
+/// run during the timer's) each count.
 #[derive(Debug)]
 pub struct Textfile {
     path: PathBuf,
-    history: History,
 }
 
 impl Textfile {
-    /// Loads the history from `path` when it exists. A file that cannot be
-    /// read or parsed is logged and replaced: the metrics must not stop.
-    pub fn open(path: &Path) -> Textfile {
-        let history = match std::fs::read_to_string(path) {
-            Ok(text) => History::from_textfile(&text).unwrap_or_else(|e| {
-                tracing::warn!(
-                    "{}: not a janitor textfile ({e}); starting the counters from 0",
-                    path.display()
-                );
-                History::default()
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => History::default(),
-            Err(e) => {
-                tracing::warn!(
-                    "could not read {}: {e}; starting the counters from 0",
-                    path.display()
-                );
-                History::default()
-            }
-        };
+    pub fn new(path: &Path) -> Textfile {
         Textfile {
             path: path.to_owned(),
-            history,
         }
     }
 
@@ -158,28 +164,91 @@ impl Textfile {
         &self.path
     }
 
-    /// Records `report` and rewrites the file atomically.
-    pub fn record(&mut self, report: &Report) -> io::Result<()> {
-        let mut next = self.history.clone();
-        next.record(report);
-        write_atomically(&self.path, render(report, &next).as_bytes())?;
-        self.history = next;
-        Ok(())
+    /// Records `report`, which ended with `status`, and rewrites the file
+    /// atomically.
+    pub fn record(&self, report: &Report, status: ExitStatus) -> io::Result<()> {
+        let _lock = TargetLock::acquire(&self.path)?;
+        let mut history = self.history();
+        history.record(report, status);
+        replace(&self.path, render(report, status, &history).as_bytes())
+    }
+
+    /// The history the file carries. A file that cannot be read or parsed
+    /// is logged and replaced: the metrics must not stop.
+    fn history(&self) -> History {
+        let path = self.path.display();
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => History::from_textfile(&text).unwrap_or_else(|e| {
+                tracing::warn!(
+                    "{path}: not a janitor textfile ({e}); starting the counters from 0"
+                );
+                History::default()
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => History::default(),
+            Err(e) => {
+                tracing::warn!("could not read {path}: {e}; starting the counters from 0");
+                History::default()
+            }
+        }
     }
 }
 
-/// Writes `path` through a temporary file in the same directory and a
-/// rename, so readers (the textfile collector, whoever reads the report
-/// file) never see a half-written file; the collector ignores the temporary
-/// name, which does not end in `.prom`. Used for the report file too.
-///
-/// The temporary file has a random name and is created exclusively
-/// (`O_EXCL`), so in a shared directory a planted symlink cannot make the
-/// janitor truncate another file. It gets the target's mode, or 0644 (the
-/// collector runs as another user), and file and directory are synced, so
-/// the rename survives a crash.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
+/// An exclusive advisory lock (`flock`) on a lock file beside a target,
+/// `.NAME.lock`, held while the target is read and replaced. A lock file,
+/// not the target (replaced by a rename, so a lock on it would guard an
+/// inode nobody opens again) nor the directory (NFS cannot lock a
+/// directory). It is never removed: removing a lock file races with the
+/// next run that opens it. The kernel drops the lock when the process dies,
+/// so a killed run leaves no lock behind.
+#[derive(Debug)]
+pub struct TargetLock {
+    _file: std::fs::File,
+}
+
+impl TargetLock {
+    /// How long to wait for another run to finish its write.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    pub fn acquire(target: &Path) -> io::Result<TargetLock> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let (dir, name) = dir_and_name(target)?;
+        let path = dir.join(format!(".{}.lock", name.to_string_lossy()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(&path)
+            // Another user's lock file: a read-only descriptor locks too.
+            .or_else(|e| match e.kind() {
+                io::ErrorKind::PermissionDenied => std::fs::File::open(&path),
+                _ => Err(e),
+            })?;
+        let deadline = std::time::Instant::now() + Self::WAIT;
+        loop {
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => return Ok(TargetLock { _file: file }),
+                Err(rustix::io::Errno::WOULDBLOCK) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(rustix::io::Errno::WOULDBLOCK) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        format!(
+                            "another process held the lock {} for over {}s",
+                            path.display(),
+                            Self::WAIT.as_secs()
+                        ),
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+fn dir_and_name(path: &Path) -> io::Result<(&Path, &std::ffi::OsStr)> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -187,8 +256,68 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::other("the path has no file name"))?;
+    Ok((dir, name))
+}
+
+/// The temporary files [`replace`] makes for `name`: `.NAME.XXXXXX.tmp`.
+fn temporary_prefix(name: &std::ffi::OsStr) -> String {
+    format!(".{}.", name.to_string_lossy())
+}
+
+/// Removes what a run killed mid-write left beside `path`: its temporary
+/// files, named as [`replace`] names them. Called under the target's lock,
+/// which every writer holds while its temporary file exists, so none of
+/// them is another run's write in flight.
+fn remove_leftovers(path: &Path) -> io::Result<()> {
+    let (dir, name) = dir_and_name(path)?;
+    let prefix = temporary_prefix(name);
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let Some(middle) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        // tempfile's six random letters and digits.
+        let ours = middle.len() == 6 && middle.bytes().all(|b| b.is_ascii_alphanumeric());
+        if ours && entry.file_type()?.is_file() {
+            tracing::info!(
+                "removing {}, left by a run that was killed",
+                entry.path().display()
+            );
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `path` through a temporary file in the same directory and a
+/// rename, so readers (the textfile collector, whoever reads the report
+/// file) never see a half-written file; the collector ignores the temporary
+/// name, which does not end in `.prom`. Under the target's lock, so two runs
+/// writing the same file do not remove each other's temporary file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let _lock = TargetLock::acquire(path)?;
+    replace(path, bytes)
+}
+
+/// [`write_atomically`] for a caller that holds the target's lock: first
+/// removes what a killed run left ([`remove_leftovers`]).
+///
+/// The temporary file has a random name and is created exclusively
+/// (`O_EXCL`), so in a shared directory a planted symlink cannot make the
+/// janitor truncate another file. It gets the target's mode, or 0644 (the
+/// collector runs as another user), and file and directory are synced, so
+/// the rename survives a crash.
+fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    remove_leftovers(path)?;
+    let (dir, name) = dir_and_name(path)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .prefix(&temporary_prefix(name))
         .suffix(".tmp")
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;

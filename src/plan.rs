@@ -248,7 +248,13 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         (Some(_), _) => "last push",
         (None, None) => "newest metric family time stamp",
     };
-    let seen = format!("{what} {} ago", human_seconds(age));
+    // A time ahead of the clock (a gateway clock that jumped back, a data
+    // file from elsewhere) is active, and said as such rather than "-3h ago".
+    let seen = if age < 0.0 {
+        format!("{what} {} ahead of the clock", human_seconds(-age))
+    } else {
+        format!("{what} {} ago", human_seconds(age))
+    };
     if policy.own_group.as_ref() == Some(&group.key) {
         let reason = format!("{seen}; the janitor's own --push-metrics group");
         return decision(group, Verdict::Keep, threshold, Some(age), reason);

@@ -53,9 +53,8 @@ pub struct GatewayReport {
     pub label_names: Option<&'static str>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
-    /// A signal stopped its scan (loop mode): the pass is neither a
-    /// success nor a failure, and is not reported.
-    #[serde(skip)]
+    /// A signal stopped its DNS lookup or its scan (loop mode): nothing was
+    /// sent to it, `groups` is empty and `error` null; not a failure.
     pub interrupted: bool,
 }
 
@@ -68,6 +67,11 @@ impl GatewayReport {
             None => self.url.as_str().into(),
             Some(address) => format!("{} ({address})", self.url).into(),
         }
+    }
+
+    /// Whether its scan finished: neither an error nor a signal stopped it.
+    pub fn scanned(&self) -> bool {
+        self.error.is_none() && !self.interrupted
     }
 
     /// Whether `name` is what [`GatewayReport::name`] gives a replica found
@@ -225,7 +229,8 @@ impl Report {
         }
     }
 
-    /// A signal cut a scan short: the pass says nothing about the gateways.
+    /// A signal cut a gateway's scan short (loop mode): the pass is neither
+    /// a success nor a failure; what the other gateways did is reported.
     pub fn interrupted(&self) -> bool {
         self.gateways.iter().any(|g| g.interrupted)
     }
@@ -308,6 +313,17 @@ impl Report {
         for gw in &self.gateways {
             // Its one error line is on stderr (`error_lines`); once is enough.
             if gw.error.is_some() {
+                continue;
+            }
+            if gw.interrupted {
+                if stamped {
+                    write!(out, "{} ", self.finished_at)?;
+                }
+                writeln!(
+                    out,
+                    "{}: interrupted by a signal before its scan finished: nothing sent",
+                    gw.name()
+                )?;
                 continue;
             }
             for g in &gw.groups {
@@ -451,14 +467,22 @@ impl std::fmt::Display for Time {
 
 /// Unix seconds as RFC 3339 UTC with millisecond precision (the gateway's
 /// float seconds carry no more than that).
+///
+/// Total: the scan refuses times outside years 1970 to 9999 (see
+/// `gateway::document`), so nothing else reaches here, but a time outside
+/// them (or NaN) is clamped to the nearest end rather than written in
+/// another format or overflowing.
 pub fn rfc3339(unix_seconds: f64) -> String {
-    let millis = (unix_seconds * 1000.0).round() as i128;
+    /// 9999-12-31T23:59:59.999Z.
+    const LAST_MILLI: i128 = 253_402_300_799_999;
+    // `as` saturates (NaN is 0): no overflow in the multiplication below.
+    let millis = ((unix_seconds * 1000.0).round() as i128).clamp(0, LAST_MILLI);
     // Fixed width, always three fractional digits, so that times line up
     // and sort as text (`…:17.000Z`, not `…:17Z`).
-    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
-        .ok()
-        .filter(|t| (0..=9999).contains(&t.year()))
-        .map(|t| {
+    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).map_or_else(
+        // Within the clamp the time crate always has a date.
+        |_| "9999-12-31T23:59:59.999Z".to_owned(),
+        |t| {
             format!(
                 "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
                 t.year(),
@@ -469,8 +493,8 @@ pub fn rfc3339(unix_seconds: f64) -> String {
                 t.second(),
                 t.millisecond()
             )
-        })
-        .unwrap_or_else(|| format!("{unix_seconds}"))
+        },
+    )
 }
 
 #[cfg(test)]
@@ -482,6 +506,11 @@ mod tests {
         assert_eq!(rfc3339(1_795_481_266.298_571_6), "2026-11-24T00:47:46.299Z");
         assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_795_481_266.0), "2026-11-24T00:47:46.000Z");
+        // Never a panic, never another format (1e30 overflowed i128 nanos).
+        assert_eq!(rfc3339(1e30), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(f64::INFINITY), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(-5.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(f64::NAN), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]

@@ -43,14 +43,7 @@ pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Re
             Target::Found(Expanded::Failed { shown, error }) => {
                 unscanned(shown.clone(), error.clone(), clock)
             }
-            Target::Interrupted { shown } => GatewayReport {
-                interrupted: true,
-                ..unscanned(
-                    shown.clone(),
-                    "interrupted by a signal before the DNS lookup finished".into(),
-                    clock,
-                )
-            },
+            Target::Interrupted { shown } => interrupted(shown.clone(), clock),
         }
     }))
     .await;
@@ -114,9 +107,23 @@ async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> 
         .collect()
 }
 
+/// The report of a gateway a signal stopped before its scan finished: not
+/// an error, nothing sent.
+fn interrupted(url: String, clock: &Clock) -> GatewayReport {
+    tracing::debug!(gateway = %url, "interrupted by a signal before its scan finished");
+    GatewayReport {
+        interrupted: true,
+        ..without_scan(url, None, clock)
+    }
+}
+
 /// The report of a gateway that was not scanned.
 fn unscanned(url: String, error: String, clock: &Clock) -> GatewayReport {
     tracing::debug!(gateway = %url, "not scanned: {error}");
+    without_scan(url, Some(error), clock)
+}
+
+fn without_scan(url: String, error: Option<String>, clock: &Clock) -> GatewayReport {
     GatewayReport {
         url,
         discovered_from: None,
@@ -124,7 +131,7 @@ fn unscanned(url: String, error: String, clock: &Clock) -> GatewayReport {
         now: Time(unix_seconds(clock())),
         clock: "local",
         clock_skew_seconds: None,
-        error: Some(error),
+        error,
         refused: None,
         version: None,
         utf8_names: None,
@@ -159,8 +166,9 @@ async fn run_gateway(
         both = async { tokio::join!(gateway.scan(), gateway.status()) } => both,
         () = stop.cancelled() => {
             return GatewayReport {
-                interrupted: true,
-                ..failed(shown, "interrupted by a signal before the scan finished".into())
+                discovered_from: instance.discovered_from.clone(),
+                address: address.clone(),
+                ..interrupted(shown, clock)
             }
         }
     };

@@ -4,7 +4,8 @@
 //! A signal never cuts a batch of DELETEs short: the first SIGTERM or SIGINT
 //! stops what sends nothing at once (a scan in flight, verification), lets
 //! the DELETEs already started finish, writes the pass's report and
-//! textfile, and only then stops the loop, with exit 0. A second signal
+//! textfile (a gateway whose scan was stopped is marked `interrupted`
+//! there, not failed), and only then stops the loop, with exit 0. A second signal
 //! stops at once (exit 1), for an operator who will not wait. A pass that
 //! fails is logged and counted, and the loop goes on.
 
@@ -64,18 +65,20 @@ pub async fn run_every(
             signalled = Some(signal);
             stop.cancel();
         };
-        if report.interrupted() {
-            // Stopped mid-scan by an ordinary stop (systemctl stop, a pod
-            // shutdown): not a failed run, so nothing is recorded for it.
-            tracing::warn!(
-                passes,
-                "{}: the pass in flight was interrupted before its scan finished; nothing recorded for it",
-                signalled.unwrap_or("a signal")
-            );
-            return Ok(Stop::Signal(signalled.unwrap_or("a signal")));
-        }
+        // Recorded like any pass, interrupted or not: what the finished
+        // gateways did (deletes sent and accepted) must not be forgotten.
         let status = on_pass(&report);
         passes += 1;
+        if report.interrupted() {
+            // Stopped mid-scan by an ordinary stop (systemctl stop, a pod
+            // shutdown): not a failed run; the report marks the gateways.
+            tracing::warn!(
+                passes,
+                "{}: the pass in flight was interrupted before every scan finished; \
+                 recorded what the other gateways did",
+                signalled.unwrap_or("a signal")
+            );
+        }
         if status == ExitStatus::Ok {
             tracing::info!(pass = passes, failed_passes = failed, "pass finished");
         } else {

@@ -20,6 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::exit::ExitStatus;
 use crate::metrics::{render, History};
 use crate::report::Report;
 
@@ -38,11 +39,12 @@ struct State {
 }
 
 impl Exposition {
-    /// Records one pass: counters go up, the text is rendered anew.
-    pub fn record(&self, report: &Report) {
+    /// Records one pass, which ended with `status`: counters go up, the
+    /// text is rendered anew.
+    pub fn record(&self, report: &Report, status: ExitStatus) {
         let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        state.history.record(report);
-        state.text = Some(Bytes::from(render(report, &state.history)));
+        state.history.record(report, status);
+        state.text = Some(Bytes::from(render(report, status, &state.history)));
     }
 
     fn text(&self) -> Option<Bytes> {

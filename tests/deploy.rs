@@ -305,8 +305,8 @@ fn alerts_use_only_metric_names_the_janitor_writes() {
         }],
     );
     let mut history = History::default();
-    history.record(&report);
-    let written = render(&report, &history);
+    history.record(&report, report.exit_status());
+    let written = render(&report, report.exit_status(), &history);
 
     let alerts = std::fs::read_to_string(root().join("deploy/prometheus/alerts.yml")).unwrap();
     let doc = one_document("deploy/prometheus/alerts.yml");

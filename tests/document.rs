@@ -124,6 +124,10 @@ fn special_values() {
         (r#""-Inf""#, "not a time"),
         (r#""-5""#, "not a time"),
         (r#""1e400""#, "not a time"),
+        // Finite, but after 9999: no time the gateway wrote (issue 17
+        // item 6: it panicked the report in a debug build).
+        (r#""1e30""#, "1e30, after the year 9999: not a time"),
+        (r#""253402300800""#, "after the year 9999"),
         (r#""0x10""#, "not a number"),
         (r#""""#, "not a number"),
         (r#""1,5""#, "not a number"),

@@ -142,12 +142,17 @@ fn textfile_from_real_runs_passes_promtool_and_keeps_the_last_success() {
         ),
         1.0
     );
-    // The temporary file was renamed away, nothing else is left.
-    let names: Vec<_> = std::fs::read_dir(dir.path())
+    // The temporary file was renamed away; only the lock file is beside
+    // it (node_exporter reads only *.prom).
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names, vec!["pushgateway_janitor.prom"]);
+    names.sort();
+    assert_eq!(
+        names,
+        vec![".pushgateway_janitor.prom.lock", "pushgateway_janitor.prom"]
+    );
 
     // A run that cannot scan: last run failed, last success carried over,
     // counters carried over and counted.
@@ -484,20 +489,7 @@ fn generate_writes_completions_and_the_man_page_and_stays_hidden() {
 #[test]
 fn sigterm_during_a_hung_scan_stops_at_once() {
     let rt = mock_runtime();
-    use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = rt.block_on(async {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_raw(r#"{"status":"success","data":[]}"#, "application/json")
-                    .set_delay(Duration::from_secs(60)),
-            )
-            .mount(&server)
-            .await;
-        server
-    });
+    let server = rt.block_on(hung_gateway());
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("j.prom");
     let mut child = spawn_janitor(
@@ -512,18 +504,9 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
             prom.to_str().unwrap(),
             "-v",
         ],
-        Stdio::null(),
+        Stdio::piped(),
     );
-    // Let the scan start.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while rt
-        .block_on(server.received_requests())
-        .unwrap_or_default()
-        .is_empty()
-    {
-        assert!(Instant::now() < deadline, "no scan arrived");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_a_request(&rt, &server);
     let sent = Instant::now();
     signal(child.id(), "TERM");
     let status = wait_bounded(&mut child, Duration::from_secs(10));
@@ -536,18 +519,21 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
     let (out, err) = drain(&mut child);
     // An ordinary stop, not a failed run (before: an error line, and a
     // textfile with last_run_success 0 that fired the alerts).
-    assert!(
-        err.contains(
-            "the pass in flight was interrupted before its scan finished; nothing recorded for it"
-        ),
-        "{err}"
-    );
+    assert!(err.contains("the pass in flight was interrupted"), "{err}");
     assert!(!err.contains("pushgateway-janitor: error"), "{err}");
-    assert!(out.is_empty(), "no report for an interrupted pass: {out}");
     assert!(
-        !prom.exists(),
-        "the textfile was written for an interrupted pass"
+        out.contains("interrupted by a signal before its scan finished: nothing sent"),
+        "{out}"
     );
+    let s = samples(&prom);
+    assert_eq!(
+        s["pushgateway_janitor_runs_total{result=\"interrupted\"}"],
+        1.0
+    );
+    assert_eq!(s["pushgateway_janitor_runs_total{result=\"failure\"}"], 0.0);
+    // No judged run before it: no failure to report.
+    assert_eq!(s["pushgateway_janitor_last_run_success"], 1.0);
+    assert_eq!(s["pushgateway_janitor_last_success_timestamp_seconds"], 0.0);
     let requests = rt.block_on(server.received_requests()).unwrap_or_default();
     assert!(
         requests.iter().all(|r| r.method.as_str() == "GET"),
@@ -557,4 +543,236 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
             .map(|r| format!("{} {}", r.method, r.url.path()))
             .collect::<Vec<_>>()
     );
+}
+
+/// A gateway whose scan answers after a minute: slower than any test.
+async fn hung_gateway() -> wiremock::MockServer {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"status":"success","data":[]}"#, "application/json")
+                .set_delay(Duration::from_secs(60)),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+fn wait_for_a_request(rt: &tokio::runtime::Runtime, server: &wiremock::MockServer) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rt
+        .block_on(server.received_requests())
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "no scan arrived");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The textfile's samples by series, `name{labels}` as written.
+fn samples(prom: &Path) -> BTreeMap<String, f64> {
+    std::fs::read_to_string(prom)
+        .unwrap_or_else(|e| panic!("{}: {e}", prom.display()))
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(series, v)| (series.to_owned(), v.parse().unwrap()))
+        .collect()
+}
+
+/// Issue 17, item 3: SIGTERM while one gateway's scan hangs, after the
+/// other's DELETEs were accepted. Before: exit 0 logging "nothing recorded",
+/// no report file, no textfile, nothing on stdout, though a DELETE had been
+/// answered 202.
+#[test]
+fn an_interrupted_pass_records_what_the_finished_gateways_did() {
+    let rt = mock_runtime();
+    let slow = rt.block_on(hung_gateway());
+    let mut pg = Pushgateway::start();
+    pg.push_ok(&[("job", "gone"), ("instance", "a")], "m");
+    pg.push_ok(&[("job", "gone"), ("instance", "b")], "m");
+    pg.age(Duration::from_secs(1800));
+    pg.push_ok(&[("job", "alive")], "m");
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    let report_file = dir.path().join("report.json");
+    let mut child = spawn_janitor(
+        &[
+            "--url",
+            &pg.url,
+            "--url",
+            &slow.uri(),
+            "--every",
+            "1h",
+            "--timeout",
+            "30s",
+            "--textfile",
+            prom.to_str().unwrap(),
+            "--report-file",
+            report_file.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        Stdio::piped(),
+    );
+    pg.wait_for_groups(&[&[("job", "alive")]]);
+    wait_for_a_request(&rt, &slow);
+    signal(child.id(), "TERM");
+    let status = wait_bounded(&mut child, Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{status}");
+    let (out, err) = drain(&mut child);
+    assert!(!err.contains("pushgateway-janitor: error"), "{err}");
+    let printed: Report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let written: Report =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    for r in [&printed, &written] {
+        assert_eq!(r.gateways.len(), 2);
+        let (done, cut) = (&r.gateways[0], &r.gateways[1]);
+        assert!(!done.interrupted && done.error.is_none());
+        assert_eq!(
+            done.summary.deleted + done.summary.unconfirmed,
+            2,
+            "{done:?}"
+        );
+        assert!(cut.interrupted, "{cut:?}");
+        assert_eq!(cut.error, None);
+        assert!(cut.groups.is_empty());
+    }
+    let s = samples(&prom);
+    let gw = format!("{{gateway=\"{}\"}}", pg.url);
+    let deleted = s[&format!("pushgateway_janitor_deleted_groups_total{gw}")];
+    assert_eq!(
+        deleted, printed.gateways[0].summary.deleted as f64,
+        "the textfile counts what the report says"
+    );
+    assert_eq!(
+        s["pushgateway_janitor_runs_total{result=\"interrupted\"}"],
+        1.0
+    );
+    assert_eq!(s["pushgateway_janitor_runs_total{result=\"failure\"}"], 0.0);
+    assert_eq!(s["pushgateway_janitor_last_run_exit_code"], 0.0);
+}
+
+/// Issue 17, item 5: a failed write to stdout is exit 1 with one error
+/// line (before: the error line and exit 0); a closed pipe (`| head`) is
+/// the reader's choice: quiet, exit 0.
+#[test]
+fn a_failed_write_to_stdout_is_exit_1_and_a_closed_pipe_is_not() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "x")], "m");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = janitor_cmd(&["--url", &pg.url, "--dry-run", "--output", "json"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        error_lines(&err),
+        ["pushgateway-janitor: error: could not write the report to stdout: No space left on device (os error 28)"],
+        "{err}"
+    );
+
+    let mut child = janitor_cmd(&["--url", &pg.url, "--dry-run", "--output", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the report is written.
+    drop(child.stdout.take());
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    let (_, err) = drain(&mut child);
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+/// Issue 17, item 8: runs at once sharing a textfile each count. Before,
+/// each read the file when it started and wrote it when it ended, so
+/// overlapping runs lost each other's updates.
+#[test]
+fn overlapping_runs_sharing_a_textfile_each_count() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "x")], "m");
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    const RUNS: usize = 8;
+    let children: Vec<Reaper> = (0..RUNS)
+        .map(|_| {
+            spawn_janitor(
+                &[
+                    "--url",
+                    &pg.url,
+                    "--dry-run",
+                    "--textfile",
+                    prom.to_str().unwrap(),
+                ],
+                Stdio::null(),
+            )
+        })
+        .collect();
+    for mut child in children {
+        let status = wait_bounded(&mut child, Duration::from_secs(30));
+        let (_, err) = drain(&mut child);
+        assert_eq!(status.code(), Some(0), "{err}");
+    }
+    let s = samples(&prom);
+    assert_eq!(
+        s["pushgateway_janitor_runs_total{result=\"success\"}"],
+        RUNS as f64
+    );
+}
+
+/// Issue 17, item 9: what a run killed mid-write left beside its targets
+/// (`.NAME.XXXXXX.tmp`) is removed by the next run; nothing else is.
+#[test]
+fn a_run_removes_the_temporary_files_a_killed_run_left() {
+    let pg = Pushgateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    let report_file = dir.path().join("report.json");
+    let leftovers = [".j.prom.a1B2c3.tmp", ".report.json.Zz9yX8.tmp"];
+    let others = [
+        ".j.prom.tmp",
+        ".j.prom.abc.tmp",
+        ".other.prom.a1B2c3.tmp",
+        "report.json.a1B2c3.tmp",
+        "notes.txt",
+    ];
+    for name in leftovers.iter().chain(&others) {
+        std::fs::write(dir.path().join(name), "half").unwrap();
+    }
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--textfile",
+        prom.to_str().unwrap(),
+        "--report-file",
+        report_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut want: Vec<String> = others
+        .iter()
+        .chain(&[
+            "j.prom",
+            "report.json",
+            // The lock files, which are never removed.
+            ".j.prom.lock",
+            ".report.json.lock",
+        ])
+        .map(|s| s.to_string())
+        .collect();
+    want.sort();
+    assert_eq!(left, want);
 }

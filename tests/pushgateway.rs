@@ -264,12 +264,13 @@ fn report_file_is_written_whatever_the_output() {
     let file: common::Report = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(file.schema, "pushgateway-janitor/report/v1");
     assert_eq!(file.action_of(&[("job", "j")]), Some("active"));
-    // No temporary file is left beside it.
-    let names: Vec<_> = std::fs::read_dir(dir.path())
+    // No temporary file is left beside it, only the lock file.
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
+    names.sort();
+    assert_eq!(names, [".report.json.lock", "report.json"]);
 }
 
 #[test]

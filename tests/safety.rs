@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use common::mock::{document, group, now, run, serve_document};
-use common::{report, stderr, Pushgateway};
+use common::{janitor, report, stderr, stdout, Pushgateway};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -391,4 +391,89 @@ fn two_gateways_one_stopped_the_live_one_is_cleaned_and_exit_is_1() {
     assert!(errors[0].contains(&dead_url), "{err}");
     assert_eq!(err.matches("; retrying (").count(), 3, "{err}");
     live.wait_for_groups(&[]);
+}
+
+/// Issue 17, item 6: times a gateway serves after loading a corrupted data
+/// file (or one written by a clock gone wild). `1e30` panicked the report
+/// in a debug build (`attempt to multiply with overflow`) and was written
+/// as `"1000000000000000000000000000000"` in release. Each gets a defined
+/// decision and a report the schema allows; only the ordinary stale group
+/// is deleted.
+#[test]
+fn absurd_push_times_get_a_decision_and_a_valid_report() {
+    let mut pg = Pushgateway::start();
+    let names = ["huge", "negative", "nan", "inf", "future", "stale"];
+    for job in names {
+        pg.push_ok(&[("job", job)], "m");
+    }
+    // Pushed in this order, so their times sort the same way.
+    let order = pg.push_times();
+    assert_eq!(order.len(), names.len());
+    let now = now();
+    pg.rewrite_times(|t| {
+        match order.iter().position(|o| *o == t) {
+            Some(0) => 1e30,
+            Some(1) => -5.0,
+            Some(2) => f64::NAN,
+            Some(3) => f64::INFINITY,
+            // The year 2286.
+            Some(4) => 1e10,
+            _ => now - 3600.0,
+        }
+    });
+    for args in [
+        vec!["--url", pg.url.as_str(), "--output", "json"],
+        vec!["--url", pg.url.as_str(), "-v"],
+    ] {
+        let out = janitor(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        if args.contains(&"-v") {
+            let text = stdout(&out);
+            assert!(
+                text.contains(r#"active         {job="future"}  last push "#)
+                    && text.contains("ahead of the clock"),
+                "{text}"
+            );
+            continue;
+        }
+        let r = report(&out);
+        let rfc3339 = |t: &str| {
+            t.len() == 24
+                && t.ends_with('Z')
+                && time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .is_ok()
+        };
+        for g in &r.gateways[0].groups {
+            for t in [&g.last_push, &g.last_failure, &g.last_activity]
+                .into_iter()
+                .flatten()
+            {
+                assert!(rfc3339(t), "{t} in {g:?}");
+            }
+        }
+        let action = |job: &str| r.action_of(&[("job", job)]).unwrap().to_owned();
+        for job in ["huge", "negative", "nan", "inf"] {
+            assert_eq!(action(job), "skipped", "{job}");
+        }
+        assert_eq!(action("future"), "active");
+        assert_eq!(action("stale"), "deleted");
+        let future = r.gateways[0]
+            .groups
+            .iter()
+            .find(|g| g.labels["job"] == "future")
+            .unwrap();
+        assert_eq!(future.last_push.as_deref().map(|t| &t[..4]), Some("2286"));
+        assert!(future.age_seconds.unwrap() < 0.0);
+        let huge = r.gateways[0]
+            .groups
+            .iter()
+            .find(|g| g.labels["job"] == "huge")
+            .unwrap();
+        assert!(
+            huge.reason.contains("after the year 9999"),
+            "{}",
+            huge.reason
+        );
+    }
 }

@@ -301,3 +301,34 @@ fn listen_address_without_every_is_a_usage_error() {
         stderr(&out)
     );
 }
+
+/// Issue 17, item 4: a push that fails makes the run exit 1, and the
+/// textfile, written after the push, says so. Before: exit 1 while the
+/// textfile said `last_run_exit_code 0` and `runs_total{result="success"}`.
+#[test]
+fn the_textfile_records_the_exit_status_a_failed_push_caused() {
+    let pg = Pushgateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--retries",
+        "0",
+        &format!("--push-metrics={dead}"),
+        "--textfile",
+        prom.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&prom).unwrap();
+    for line in [
+        "pushgateway_janitor_last_run_exit_code 1",
+        "pushgateway_janitor_last_run_success 0",
+        "pushgateway_janitor_runs_total{result=\"failure\"} 1",
+        "pushgateway_janitor_runs_total{result=\"success\"} 0",
+        "pushgateway_janitor_last_success_timestamp_seconds 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    }
+}

@@ -301,13 +301,22 @@ fn skipped(labels: Vec<(String, String)>, reason: String) -> Entry {
     Entry::Skipped(SkippedGroup { labels, reason })
 }
 
-/// 0 means "never"; anything not a finite, non-negative time is malformed.
+/// The last millisecond of the year 9999, in Unix seconds: the gateway
+/// writes its own clock's time, so anything later (`1e30`) is not a time it
+/// wrote, and no report could write it as RFC 3339.
+const LAST_TIME: f64 = 253_402_300_799.999;
+
+/// 0 means "never"; anything not a time in (1970, 9999] is malformed: the
+/// group is skipped with the reason, never judged by it.
 fn time_value(raw: Option<Result<f64, String>>, family: &str) -> Result<Option<f64>, String> {
     match raw {
         None => Ok(None),
         Some(Err(why)) => Err(format!("{family}: {why}")),
         Some(Ok(0.0)) => Ok(None),
-        Some(Ok(v)) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+        Some(Ok(v)) if v.is_finite() && v > 0.0 && v <= LAST_TIME => Ok(Some(v)),
+        Some(Ok(v)) if v.is_finite() && v > LAST_TIME => Err(format!(
+            "{family} has the value {v:e}, after the year 9999: not a time"
+        )),
         Some(Ok(v)) => Err(format!("{family} has the value {v}, not a time")),
     }
 }

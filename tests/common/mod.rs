@@ -221,13 +221,21 @@ impl Pushgateway {
     /// served), and starts it again on the same port and file. Groups
     /// pushed afterwards are fresh. The janitor's clock is not touched.
     pub fn age(&mut self, by: Duration) {
+        self.rewrite_times(|t| t - by.as_secs_f64());
+    }
+
+    /// Replaces every push and failure time `t` the gateway holds with
+    /// `to(t)` in its persistence file and restarts it on the same port:
+    /// what a gateway serves after loading such a file (a corrupted one, a
+    /// clock gone wild), without a mock.
+    pub fn rewrite_times(&mut self, to: impl Fn(f64) -> f64) {
         let times = self.push_times();
-        assert!(!times.is_empty(), "nothing to age");
+        assert!(!times.is_empty(), "nothing to rewrite");
         self.stop();
         let file = self._dir.path().join("pg.db");
         let mut bytes = std::fs::read(&file).expect("no persistence file after SIGTERM");
         for t in times {
-            let (from, to) = (t.to_le_bytes(), (t - by.as_secs_f64()).to_le_bytes());
+            let (from, to) = (t.to_le_bytes(), to(t).to_le_bytes());
             let mut found = 0;
             let mut i = 0;
             while i + 8 <= bytes.len() {
@@ -245,12 +253,12 @@ impl Pushgateway {
         let port = self.port;
         assert!(
             self.run_on(port),
-            "the aged Pushgateway did not come back on {port}"
+            "the rewritten Pushgateway did not come back on {port}"
         );
     }
 
-    /// Every non-zero push and failure time, as served.
-    fn push_times(&self) -> Vec<f64> {
+    /// Every non-zero push and failure time, as served, sorted.
+    pub fn push_times(&self) -> Vec<f64> {
         let doc: serde_json::Value = self
             .client
             .get(format!("{}{}/api/v1/metrics", self.url, self.spec.prefix()))
@@ -606,6 +614,7 @@ pub struct GatewayReport {
     pub label_names: Option<String>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
+    pub interrupted: bool,
 }
 
 #[derive(Debug, Deserialize)]
