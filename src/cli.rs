@@ -303,8 +303,11 @@ pub struct Args {
     /// Retries after connection errors, timeouts, 429 and 5xx.
     ///
     /// Retries of the scan and of each DELETE after a connection error, a
-    /// timeout, 429 or 5xx; 0 sends each request once. Other 4xx are never
-    /// retried.
+    /// reset or truncated response, a timeout, 429 or 5xx; 0 sends each
+    /// request once. A 429 or 503 with Retry-After waits as long as it asks,
+    /// up to 10s, and counts as a retry. Other 4xx and TLS errors are never
+    /// retried. After 5 DELETEs in a row could not reach a gateway, the rest
+    /// of its batch is not sent (delete_failed).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: u32,
 

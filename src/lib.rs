@@ -24,3 +24,4 @@ pub mod schedule;
 pub mod selector;
 pub mod serve;
 pub mod verify;
+pub mod warnings;

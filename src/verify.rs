@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 use crate::gateway::{Entry, Gateway};
 use crate::group::GroupingKey;
 use crate::plan::{self, AfterDelete, Unresolved};
+use crate::warn_bounded;
+use crate::warnings::Bounded;
 
 /// A group whose DELETE the gateway accepted.
 pub struct Accepted<'a> {
@@ -117,6 +119,8 @@ pub async fn verify(
         pause = (pause * 2).min(Duration::from_millis(500));
     };
     let window = crate::plan::human_threshold(window);
+    let still_present = Bounded::new("groups still present");
+    let unconfirmed = Bounded::new("unconfirmed deletes");
     for (key, (i, _)) in pending {
         let outcome = match (stopped, plan::unresolved(completed)) {
             (true, _) => Seen::NotConfirmed("verification stopped by a signal".into()),
@@ -129,11 +133,15 @@ pub async fn verify(
             )),
         };
         match &outcome {
-            Seen::StillShown(why) => tracing::warn!(group = %key, "{why}"),
-            Seen::NotConfirmed(why) => tracing::warn!(group = %key, "unconfirmed: {why}"),
+            Seen::StillShown(why) => warn_bounded!(still_present, group = %key, "{why}"),
+            Seen::NotConfirmed(why) => {
+                warn_bounded!(unconfirmed, group = %key, "unconfirmed: {why}")
+            }
             _ => {}
         }
         seen.push((i, outcome));
     }
+    still_present.finish(gateway.display_url());
+    unconfirmed.finish(gateway.display_url());
     seen
 }

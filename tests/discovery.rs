@@ -227,6 +227,30 @@ fn a_name_without_records_fails_the_run_with_the_lookup_named() {
 }
 
 #[test]
+fn a_target_name_that_does_not_resolve_is_said_so() {
+    // dnssrvnoa+ connects to each SRV target by name, through the same
+    // server: this one has no address.
+    let dns = Dnsmasq::start(&[], &[("_pgw._tcp.pgw.test", "gone.test", 9)]);
+    let url = "dnssrvnoa+http://_pgw._tcp.pgw.test";
+    let (out, r) = json(&dns, url, &["--retries", "1", "--retry-backoff", "5ms"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let said = "cannot connect to http://gone.test:9 (the host name gone.test does not resolve, \
+                2 attempts): check the name in the URL and the DNS";
+    assert_eq!(r.gateways[0].error.as_deref(), Some(said));
+    let err = stderr(&out);
+    assert_eq!(
+        error_lines(&err),
+        vec![format!("pushgateway-janitor: error: {said}")],
+        "{err}"
+    );
+    assert!(
+        err.contains("the host name gone.test does not resolve): check the name in the URL and the DNS; retrying (1 of 1)"),
+        "{err}"
+    );
+    assert!(!err.contains("dns error"), "library words: {err}");
+}
+
+#[test]
 fn a_plain_url_beside_a_failed_lookup_is_still_cleaned() {
     let pg = Pushgateway::start();
     seed(&pg);

@@ -7,8 +7,8 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::mock::{document, forbid_deletes, group, now, run, serve_document};
-use common::{report, stderr, stdout};
+use common::mock::{document, forbid_deletes, group, now, raw_gateway, run, serve_document, Act};
+use common::{error_lines, report, stderr, stdout};
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -102,8 +102,8 @@ async fn truncated_json_exits_1_and_deletes_nothing() {
     let cut = &full[..full.len() / 2];
     scan_fault(
         ResponseTemplate::new(200).set_body_raw(cut, "application/json"),
-        &[],
-        "truncated JSON",
+        &["--retry-backoff", "5ms"],
+        "was truncated (the JSON ended early, 4 attempts)",
     )
     .await;
 }
@@ -333,4 +333,317 @@ fn help_and_readme_list_the_same_exit_codes() {
         let row = format!("| {code} | {text} |");
         assert!(readme.contains(&row), "README lacks the row {row:?}");
     }
+}
+
+/// Library words that must not reach the user at the default verbosity:
+/// reqwest's, hyper's and the OS's phrasing of the same faults.
+const LIBRARY_WORDS: &[&str] = &[
+    "os error",
+    "error sending request",
+    "error decoding",
+    "client error",
+    "connection error",
+    "body error",
+    "tcp connect",
+    "hyper",
+    "reqwest",
+    "SendRequest",
+];
+
+fn assert_no_library_words(err: &str) {
+    for words in LIBRARY_WORDS {
+        assert!(!err.contains(words), "{words:?} reached the user:\n{err}");
+    }
+}
+
+/// A 200 whose body is `body` with this framing, as raw bytes.
+fn ok_head(framing: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{framing}Connection: close\r\n\r\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_transport_fault_reads_in_our_words_in_the_error_line_and_the_warnings() {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = format!("http://127.0.0.1:{closed_port}");
+    let (reset, _) = raw_gateway(|_| Act::Reset).await;
+    // A gateway dying mid-body: a chunked body that stops inside a chunk.
+    let (died, _) = raw_gateway(|_| {
+        Act::Send(format!(
+            "{}10\r\n{{\"status\":\"succ",
+            ok_head("Transfer-Encoding: chunked\r\n")
+        ))
+    })
+    .await;
+    // Read the request, closed without a word.
+    let (closed, _) = raw_gateway(|_| Act::Send(String::new())).await;
+    let (trickled, _) = raw_gateway(|_| {
+        Act::Trickle(
+            format!("{}{{", ok_head("Content-Length: 100000\r\n")),
+            Duration::from_millis(100),
+        )
+    })
+    .await;
+    let hint_truncated = "did the gateway, or a proxy in front of it, restart or crash?";
+    for (url, headline, detail, hint) in [
+        (
+            &refused,
+            format!("cannot connect to {refused}"),
+            "connection refused, ",
+            "is a Pushgateway running there?".to_owned(),
+        ),
+        (
+            &reset,
+            format!("the connection to {reset} was reset"),
+            "",
+            "did the gateway, or a proxy in front of it, restart or drop it?".to_owned(),
+        ),
+        (
+            &died,
+            format!("the response from {died} was truncated"),
+            "the connection closed before it was complete, ",
+            hint_truncated.to_owned(),
+        ),
+        (
+            &closed,
+            format!("the response from {closed} was truncated"),
+            "the connection closed before it was complete, ",
+            hint_truncated.to_owned(),
+        ),
+        (
+            &trickled,
+            format!("the response from {trickled} did not finish within --timeout 700ms"),
+            "",
+            "a large or slow gateway needs a longer --timeout".to_owned(),
+        ),
+    ] {
+        let args = [
+            "--url",
+            url,
+            "--retries",
+            "1",
+            "--retry-backoff",
+            "5ms",
+            "--timeout",
+            "700ms",
+            "--output",
+            "json",
+        ];
+        let out = run(&args).await;
+        assert_eq!(out.status.code(), Some(1), "{url}: {}", stderr(&out));
+        let err = stderr(&out);
+        let line = format!("{headline} ({detail}2 attempts): {hint}");
+        let demo = if url == &refused {
+            " (to try the janitor, bash examples/demo.sh starts a throwaway one)"
+        } else {
+            ""
+        };
+        assert_eq!(
+            error_lines(&err),
+            vec![format!("pushgateway-janitor: error: {line}{demo}")],
+            "{err}"
+        );
+        assert_eq!(
+            report(&out).gateways[0].error.as_deref(),
+            Some(format!("{line}{demo}").as_str())
+        );
+        // The one retry says the same, without the count.
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains(" WARN ")).collect();
+        assert_eq!(warnings.len(), 1, "{err}");
+        let detail = detail.trim_end_matches(", ");
+        let said = if detail.is_empty() {
+            format!("{headline}: {hint}")
+        } else {
+            format!("{headline} ({detail}): {hint}")
+        };
+        assert!(
+            warnings[0].contains(&format!(
+                "GET {url}/api/v1/metrics: {said}; retrying (1 of 1) in "
+            )),
+            "{err}"
+        );
+        assert_no_library_words(&err);
+
+        // -v: the library's own chain, per attempt, at INFO.
+        let mut verbose = args.to_vec();
+        verbose.push("-v");
+        let out = run(&verbose).await;
+        let err = stderr(&out);
+        let chains = err
+            .lines()
+            .filter(|l| l.contains(" INFO ") && l.contains(&format!("GET {url}/api/v1/metrics: ")))
+            .count();
+        assert_eq!(chains, 2, "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_delete_reads_in_our_words_in_the_summary_line_and_the_warnings() {
+    let doc = common::mock::stale_document(&[&[("job", "a")], &[("job", "b")]]).to_string();
+    let (url, count) = raw_gateway(move |line| {
+        if line.starts_with("GET ") {
+            Act::Send(format!(
+                "{}{doc}",
+                ok_head(&format!("Content-Length: {}\r\n", doc.len()))
+            ))
+        } else {
+            Act::Reset
+        }
+    })
+    .await;
+    let out = run(&[
+        "--url",
+        &url,
+        "--retries",
+        "1",
+        "--retry-backoff",
+        "5ms",
+        "--no-verify",
+        "--output",
+        "json",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    // One scan, two DELETEs of two attempts each.
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 5);
+    let err = stderr(&out);
+    let said = "the connection was reset (2 attempts): did the gateway, or a proxy in front of it, restart or drop it?";
+    assert_eq!(
+        error_lines(&err),
+        vec![format!(
+            "pushgateway-janitor: error: 2 deletes failed on {url} (first: {{job=\"a\"}} DELETE {url}/metrics/job@base64/YQ: {said})"
+        )],
+        "{err}"
+    );
+    let r = report(&out);
+    assert_eq!(
+        r.gateways[0].groups[1].error.as_deref(),
+        Some(format!("DELETE {url}/metrics/job@base64/Yg: {said}").as_str())
+    );
+    let retried = err
+        .lines()
+        .filter(|l| l.contains(" WARN ") && l.contains("; retrying (1 of 1) in "))
+        .collect::<Vec<_>>();
+    assert_eq!(retried.len(), 2, "{err}");
+    for line in retried {
+        assert!(
+            line.contains("/metrics/job@base64/")
+                && line.contains(": the connection was reset: did the gateway"),
+            "{line}"
+        );
+    }
+    assert_no_library_words(&err);
+}
+
+/// DELETE answers: 500 for the groups whose job starts with `f`, 202 for
+/// the others.
+struct FailingF;
+
+impl wiremock::Respond for FailingF {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        use base64::Engine as _;
+        let encoded = request
+            .url
+            .path()
+            .trim_start_matches("/metrics/job@base64/")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let job = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .unwrap_or_default();
+        if job.starts_with(b"f") {
+            ResponseTemplate::new(500).set_body_string("disk full")
+        } else {
+            ResponseTemplate::new(202)
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_failing_groups_print_a_bounded_number_of_lines() {
+    // 50 whose DELETE fails (and is retried), 50 accepted but still
+    // shown by the re-scans, 50 skipped (no job label).
+    let old = now() - 3600.0;
+    let groups = (0..50)
+        .map(|i| group(json!({"job": format!("f{i:02}")}), old))
+        .chain((0..50).map(|i| group(json!({"job": format!("s{i:02}")}), old)))
+        .chain((0..50).map(|i| group(json!({"instance": format!("x{i:02}")}), old)))
+        .collect();
+    let server = MockServer::start().await;
+    serve_document(&server, document(groups)).await;
+    // A 1.5-like status: no warning about the naming mode.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/status"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"status": "success", "data": {"flags": {}, "build_information": {"version": "1.5.1"}}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(FailingF)
+        .mount(&server)
+        .await;
+    let args = [
+        "--url",
+        &server.uri(),
+        "--retries",
+        "1",
+        "--retry-backoff",
+        "1ms",
+        "--verify-timeout",
+        "300ms",
+        "--output",
+        "json",
+    ];
+    let out = run(&args).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(
+        (
+            r.summary.delete_failed,
+            r.summary.still_present,
+            r.summary.skipped
+        ),
+        (50, 50, 50)
+    );
+    assert_eq!(
+        r.gateways[0].groups.len(),
+        150,
+        "the report lists every group"
+    );
+    let err = stderr(&out);
+    // Per kind: 5 lines and one "... and 45 more"; then the error line.
+    for kind in [
+        "retried deletes",
+        "failed deletes",
+        "groups still present",
+        "skipped groups",
+    ] {
+        let more = format!("... and 45 more {kind} (-v shows each; the report lists every group)");
+        assert_eq!(err.matches(&more).count(), 1, "{kind}:\n{err}");
+    }
+    assert_eq!(err.matches("; retrying (").count(), 5, "{err}");
+    assert_eq!(err.matches("delete failed: ").count(), 5, "{err}");
+    assert_eq!(
+        err.matches("still shown with its old push time").count(),
+        5,
+        "{err}"
+    );
+    assert_eq!(err.matches("skipped: ").count(), 5, "{err}");
+    assert_eq!(error_lines(&err).len(), 1, "{err}");
+    assert_eq!(err.lines().count(), 4 * 6 + 1, "{err}");
+
+    // -v lists each.
+    let mut verbose = args.to_vec();
+    verbose.push("-v");
+    let err = stderr(&run(&verbose).await);
+    assert_eq!(err.matches("delete failed: ").count(), 50);
+    assert!(!err.contains("... and "), "{err}");
 }

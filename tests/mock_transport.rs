@@ -232,6 +232,7 @@ async fn report_order_is_sorted_whatever_order_deletes_finish_in() {
 }
 
 const TOKEN: &str = "tok-a81f-secret";
+const USER_AGENT: &str = concat!("pushgateway-janitor/", env!("CARGO_PKG_VERSION"));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bearer_token_and_extra_headers_are_sent_and_never_shown() {
@@ -252,6 +253,7 @@ async fn bearer_token_and_extra_headers_are_sent_and_never_shown() {
             .and(header("authorization", bearer.as_str()))
             .and(header("x-api-key", "key-77c2-secret"))
             .and(header("x-tenant", "team-a"))
+            .and(header("user-agent", USER_AGENT))
             .respond_with(ok_document(&[KEY]))
             .expect(1)
             .mount(&server)
@@ -259,6 +261,7 @@ async fn bearer_token_and_extra_headers_are_sent_and_never_shown() {
         Mock::given(method("DELETE"))
             .and(header("authorization", bearer.as_str()))
             .and(header("x-api-key", "key-77c2-secret"))
+            .and(header("user-agent", USER_AGENT))
             .respond_with(ResponseTemplate::new(202))
             .expect(1)
             .mount(&server)
@@ -451,13 +454,98 @@ async fn a_body_that_breaks_off_is_scanned_again() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
     let err = stderr(&out);
-    let errors = common::error_lines(&err);
-    assert_eq!(errors.len(), 1, "{err}");
-    assert!(
-        errors[0].starts_with(&format!(
-            "pushgateway-janitor: error: GET {url}/api/v1/metrics: "
-        )) && (errors[0].contains("reading the response failed")
-            || errors[0].contains("truncated JSON")),
+    assert_eq!(
+        common::error_lines(&err),
+        vec![format!(
+            "pushgateway-janitor: error: the response from {url} was truncated (the connection \
+             closed before it was complete, 3 attempts): did the gateway, or a proxy in front of \
+             it, restart or crash?"
+        )],
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_delimited_body_cut_short_is_scanned_again() {
+    // No Content-Length, no chunks: the body ends where the connection
+    // closes, so half the JSON and a close is all a client sees of a
+    // gateway that died mid-body.
+    let full = document(&[KEY]);
+    let cut = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{}",
+        &full[..full.len() / 2]
+    );
+    let (url, count) = scripted_gateway(vec![cut; 3]).await;
+    let out = run(&args(&url, &["--retries", "2"]), &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let err = stderr(&out);
+    assert_eq!(
+        common::error_lines(&err),
+        vec![format!(
+            "pushgateway-janitor: error: the response from {url} was truncated (the JSON ended \
+             early, 3 attempts): did the gateway, or a proxy in front of it, restart or crash?"
+        )],
+        "{err}"
+    );
+    assert_eq!(err.matches("; retrying (").count(), 2, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_waited_for_and_counted_against_the_retries() {
+    let busy: &[(&str, &str)] = &[("job", "busy")];
+    let down: &[(&str, &str)] = &[("job", "down")];
+    let limited: &[(&str, &str)] = &[("job", "limited")];
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/metrics"))
+        .respond_with(ok_document(&[busy, down, limited]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for (key, status) in [(busy, 429), (down, 503)] {
+        Mock::given(method("DELETE"))
+            .and(path(delete_path(key)))
+            .respond_with(ResponseTemplate::new(status).insert_header("Retry-After", "1"))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .and(path(delete_path(key)))
+            .respond_with(ResponseTemplate::new(202))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    // Always 429: the wait it asks for uses up the one retry.
+    Mock::given(method("DELETE"))
+        .and(path(delete_path(limited)))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    // One DELETE at a time: the three waits add up.
+    let out = run(
+        &args(&server.uri(), &["--retries", "1", "--concurrency", "1"]),
+        &[],
+    )
+    .await;
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(busy), Some("deleted"));
+    assert_eq!(r.action_of(down), Some("deleted"));
+    assert_eq!(r.action_of(limited), Some("delete_failed"));
+    // --retry-backoff is 5ms: only Retry-After makes it last 3 seconds.
+    assert!(elapsed >= Duration::from_millis(2900), "{elapsed:?}");
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("; retrying (1 of 1) in 1000ms (as Retry-After asks)")
+            .count(),
+        3,
+        "{err}"
+    );
+    server.verify().await;
 }

@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use common::mock::{document, group, now, run, serve_document};
+use common::proxy::{Proxy, Rules};
 use common::{janitor, report, stderr, stdout, Pushgateway};
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -476,4 +477,89 @@ fn absurd_push_times_get_a_decision_and_a_valid_report() {
             huge.reason
         );
     }
+}
+
+#[test]
+fn a_gateway_gone_mid_batch_is_given_up_on_and_the_other_is_cleaned() {
+    let dying = Pushgateway::start();
+    let live = Pushgateway::start();
+    let keys: Vec<String> = (0..30).map(|i| format!("g{i:02}")).collect();
+    for pg in [&dying, &live] {
+        for job in &keys {
+            pg.push_ok(&[("job", job)], "some_metric");
+        }
+    }
+    // Three DELETEs reach the gateway; the fourth dies with it (unanswered)
+    // and every connection after that is refused.
+    let proxy = Proxy::new(
+        &dying.url,
+        Rules {
+            die_after: Some(("/metrics/".into(), 3)),
+            ..Rules::default()
+        },
+    );
+    let mut args = vec![
+        "--url",
+        proxy.url.as_str(),
+        "--url",
+        live.url.as_str(),
+        "--no-verify",
+        "--retry-backoff",
+        "20ms",
+        "--output",
+        "json",
+    ];
+    args.extend(common::EVERY_GROUP_STALE);
+    let started = Instant::now();
+    let out = common::janitor(&args);
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(4), "stderr: {}", stderr(&out));
+    let r = report(&out);
+    let gone = &r.gateways[0];
+    assert_eq!(gone.summary.deleted, 3, "{gone:?}");
+    assert_eq!(gone.summary.delete_failed, 27);
+    let not_sent = "gateway unreachable after 5 consecutive failures; not sent";
+    let (given_up, tried): (Vec<_>, Vec<_>) = gone
+        .groups
+        .iter()
+        .filter(|g| g.action == "delete_failed")
+        .partition(|g| g.error.as_deref() == Some(not_sent));
+    // Five in a row, and at most the three others in flight with them
+    // (--concurrency 4): each tried 1 + 3 times.
+    assert!((5..=8).contains(&tried.len()), "{tried:?}");
+    for g in &tried {
+        let error = g.error.as_deref().unwrap();
+        assert!(
+            error.contains("(connection refused, 4 attempts)")
+                || error.contains(
+                    "was truncated (the connection closed before it was complete, 4 attempts)"
+                ),
+            "{error}"
+        );
+    }
+    assert_eq!(given_up.len(), 27 - tried.len());
+    // The live gateway was cleaned all the same.
+    assert_eq!(r.gateways[1].summary.deleted, 30);
+    live.wait_for_groups(&[]);
+    // About two rounds of retries (20+40+80 ms each), not one per group.
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches(&format!(
+            "{} DELETEs not sent: the gateway was unreachable after 5 consecutive failures",
+            given_up.len()
+        ))
+        .count(),
+        1,
+        "{err}"
+    );
+    let errors = common::error_lines(&err);
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "pushgateway-janitor: error: 27 deletes failed on {} (first: ",
+            proxy.url
+        )) && !errors[0].contains(not_sent),
+        "the first failure is a real one, in our words: {err}"
+    );
 }

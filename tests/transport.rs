@@ -255,6 +255,70 @@ fn an_untrusted_certificate_fails_clearly_unless_its_ca_is_given() {
 }
 
 #[test]
+fn a_self_signed_or_misnamed_server_certificate_says_what_to_do() {
+    let mut pki = pki();
+    let (cert, key) = common::secure::self_signed(pki.dir.path(), &["127.0.0.1", "localhost"]);
+    pki.server_cert = cert;
+    pki.server_key = key;
+    let mut launch = Security {
+        tls: Some(&pki),
+        ..Security::default()
+    }
+    .launch();
+    // The harness's own client refuses it as the janitor does.
+    launch.client = reqwest::blocking::Client::builder().danger_accept_invalid_certs(true);
+    let pg = launch.start();
+    let key = stale_group(&pg);
+    let trusted = pki.server_cert.to_str().unwrap();
+    let out = clean(&pg.url, &["--ca-cert", trusted, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        common::error_lines(&err),
+        vec![format!(
+            "pushgateway-janitor: error: TLS handshake with {} failed (1 attempt): the server's \
+             certificate is a CA certificate (self-signed, as `openssl req -x509` makes), which \
+             TLS does not accept as a server's own: use a server certificate signed by a CA and \
+             pass that CA with --ca-cert, or --insecure-skip-verify knowingly (nothing is \
+             checked then)",
+            pg.url
+        )],
+        "{err}"
+    );
+    assert!(!err.contains("retrying"), "retried: {err}");
+    assert!(!err.contains("CaUsedAsEndEntity"), "library words: {err}");
+    // Knowingly: nothing checked, and cleaned.
+    let out = clean(&pg.url, &["--insecure-skip-verify", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report(&out).action_of(&key), Some("deleted"));
+    pg.wait_for_groups(&[]);
+    drop(pg);
+
+    // A certificate for another name, reached by address.
+    let pki = common::secure::pki_for(&["pgw.example"]);
+    let mut launch = Security {
+        tls: Some(&pki),
+        ..Security::default()
+    }
+    .launch();
+    launch.host = Some("pgw.example".into());
+    let pg = launch.start();
+    let url = format!("https://127.0.0.1:{}", pg.port);
+    let out = clean(&url, &["--ca-cert", pki.ca.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        common::error_lines(&err),
+        vec![format!(
+            "pushgateway-janitor: error: TLS handshake with {url} failed (1 attempt): the \
+             server's certificate does not name this host: use a name it was issued for in the \
+             URL, or reissue it"
+        )],
+        "{err}"
+    );
+}
+
+#[test]
 fn mutual_tls_needs_the_client_certificate() {
     let pki = pki();
     // TLS 1.2: the gateway refuses a missing client certificate inside the

@@ -4,6 +4,7 @@
 //! This module fetches and sends; it decides nothing.
 
 pub mod document;
+pub mod fault;
 pub mod retry;
 pub mod transport;
 
@@ -11,16 +12,19 @@ use std::io::BufReader;
 use std::time::{Duration, SystemTime};
 
 use futures_util::TryStreamExt as _;
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, DATE, USER_AGENT};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, DATE};
 use reqwest::{Method, StatusCode, Url};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::errors::error_chain;
 pub use crate::group::{Entry, SkippedGroup};
 use crate::group::{GroupingKey, LabelNaming};
+use crate::warnings::Bounded;
 pub use document::DocumentError;
+use fault::Stage;
+pub use fault::{Fault, RequestFault};
 pub use retry::RetryPolicy;
-use retry::{retrying, Failure};
+use retry::{retrying, Attempted, Failure};
 pub use transport::{
     Connect, Credentials, Header, Secret, SecretSource, TlsOptions, TransportError,
 };
@@ -73,6 +77,11 @@ pub enum ScanError {
         #[source]
         source: TransportError,
     },
+    /// A failure below HTTP (connecting, a reset, a truncated body, a
+    /// timeout, TLS), in our words; the library's own at `-v`.
+    #[error("{0}")]
+    Failed(RequestFault),
+    /// Not the network's: the task that reads the body failed.
     #[error("GET {url}: {cause}")]
     Request { url: String, cause: String },
     #[error("GET {url}: HTTP {status}{}", excerpt(.body))]
@@ -99,45 +108,11 @@ pub enum ScanError {
 }
 
 impl ScanError {
-    /// The usual causes in plain words, with a hint: nobody listening, TLS
-    /// spoken to a plain-HTTP port, no answer in time, a 404 or an HTML
-    /// page. The library's own cause chain goes to the log (`-v`).
-    fn explained(self, base: &str, attempts: u32, timeout: Duration) -> ScanError {
-        let tries = match attempts {
-            1 => "1 attempt".to_owned(),
-            n => format!("{n} attempts"),
-        };
+    /// A 404 or an HTML page: the URL most likely does not lead to a
+    /// Pushgateway's API.
+    fn explained(self) -> ScanError {
         let not_a_pushgateway = "is this a Pushgateway? check the URL and its path prefix";
         match self {
-            ScanError::Request { url, cause } => {
-                let lower = cause.to_ascii_lowercase();
-                let message = if lower.contains("connection refused") {
-                    let local = Url::parse(base)
-                        .ok()
-                        .and_then(|u| u.host_str().map(str::to_owned))
-                        .is_some_and(|h| matches!(h.as_str(), "localhost" | "127.0.0.1" | "[::1]"));
-                    let demo = if local {
-                        " (to try the janitor, bash examples/demo.sh starts a throwaway one)"
-                    } else {
-                        ""
-                    };
-                    format!(
-                        "cannot connect to {base} (connection refused, {tries}): is a Pushgateway running there?{demo}"
-                    )
-                } else if lower.contains("invalidcontenttype") || lower.contains("corrupt message")
-                {
-                    format!("{base} answered without TLS: is it a plain-HTTP port? try http:// instead of https://")
-                } else if lower.contains("timed out") {
-                    format!(
-                        "no answer from {base} within --timeout {} ({tries}; --timeout and --retries set them)",
-                        crate::plan::human_threshold(timeout)
-                    )
-                } else {
-                    return ScanError::Request { url, cause };
-                };
-                tracing::info!("GET {url}: {cause}");
-                ScanError::Explained(message)
-            }
             e @ ScanError::Status { status, .. } if status == StatusCode::NOT_FOUND => {
                 ScanError::Explained(format!("{e}: {not_a_pushgateway}"))
             }
@@ -149,17 +124,26 @@ impl ScanError {
     }
 }
 
+impl Attempted for ScanError {
+    fn after(mut self, attempts: u32) -> Self {
+        if let ScanError::Failed(fault) = &mut self {
+            fault.attempts = Some(attempts);
+        }
+        self
+    }
+}
+
 /// Why a write (a DELETE of a group, the POST of `--push-metrics`) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// No path spells this grouping key for the gateway: nothing was sent.
     #[error("not sent: {why}")]
     Unaddressable { why: String },
-    #[error("{method} {path}: {cause}")]
-    Request {
+    #[error("{method} {path}: {fault}")]
+    Failed {
         method: Method,
         path: String,
-        cause: String,
+        fault: RequestFault,
     },
     #[error("{method} {path}: HTTP {status} (expected {expected}){}", excerpt(.body))]
     Status {
@@ -169,6 +153,26 @@ pub enum WriteError {
         expected: &'static str,
         body: String,
     },
+}
+
+impl WriteError {
+    /// What kind of failure below HTTP it was; `None` when the gateway
+    /// answered.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            WriteError::Failed { fault, .. } => Some(fault.fault),
+            WriteError::Status { .. } | WriteError::Unaddressable { .. } => None,
+        }
+    }
+}
+
+impl Attempted for WriteError {
+    fn after(mut self, attempts: u32) -> Self {
+        if let WriteError::Failed { fault, .. } = &mut self {
+            fault.attempts = Some(attempts);
+        }
+        self
+    }
 }
 
 /// Why one DELETE failed.
@@ -197,6 +201,8 @@ pub struct Gateway {
     prefix: String,
     /// The base URL as it may be shown: credentials and query removed.
     display: String,
+    /// The URL's host, for messages.
+    host: String,
     retry: RetryPolicy,
     /// `--timeout`, for the messages.
     timeout: Duration,
@@ -253,6 +259,7 @@ impl Gateway {
         })?;
         Ok(Gateway {
             client,
+            host: base.host_str().unwrap_or_default().to_owned(),
             base,
             prefix,
             display,
@@ -276,40 +283,66 @@ impl Gateway {
         format!("{}{}", self.display, suffix)
     }
 
-    /// Reads every group from `GET {base}/api/v1/metrics`, streaming the body
-    /// through the document reader on a blocking thread. Connection errors,
-    /// timeouts (also while the body streams), 429 and 5xx are retried.
-    pub async fn scan(&self) -> Result<Scan, ScanError> {
-        let what = format!("GET {}", self.shown(SCAN_PATH));
-        let mut attempts = 0;
-        retrying(&self.retry, &what, || {
-            attempts += 1;
-            self.scan_once()
-        })
-        .await
-        .map_err(|e| e.explained(&self.display, attempts, self.timeout))
-    }
-
-    async fn scan_once(&self) -> Result<Scan, Failure<ScanError>> {
-        let shown = self.shown(SCAN_PATH);
-        let response = self
-            .client
-            .get(self.url_for(SCAN_PATH))
+    /// A GET of `suffix` that asks for JSON.
+    async fn get(&self, suffix: &str) -> Result<reqwest::Response, reqwest::Error> {
+        self.client
+            .get(self.url_for(suffix))
             .header(ACCEPT, "application/json")
-            .header(USER_AGENT, user_agent())
             .send()
             .await
-            .map_err(|e| {
-                request_failure(e, |cause| ScanError::Request {
-                    url: shown.clone(),
-                    cause,
-                })
-            })?;
+    }
+
+    /// `error` of the request `what`, classified and in our words;
+    /// `named`: the words name this gateway (they are the whole line).
+    fn fault(
+        &self,
+        error: &(dyn std::error::Error + 'static),
+        stage: Stage,
+        what: &str,
+        named: bool,
+    ) -> RequestFault {
+        RequestFault::new(
+            error,
+            stage,
+            what,
+            named.then_some(self.display.as_str()),
+            &self.host,
+            self.timeout,
+        )
+    }
+
+    /// A request error without its URL (it could carry a secret the
+    /// caller put there), as a [`RequestFault`].
+    fn send_fault(&self, e: reqwest::Error, what: &str, named: bool) -> RequestFault {
+        self.fault(&e.without_url(), Stage::Request, what, named)
+    }
+
+    /// Reads every group from `GET {base}/api/v1/metrics`, streaming the body
+    /// through the document reader on a blocking thread. Connection errors,
+    /// timeouts (also while the body streams), a body cut short, 429 and 5xx
+    /// are retried.
+    pub async fn scan(&self) -> Result<Scan, ScanError> {
+        let what = format!("GET {}", self.shown(SCAN_PATH));
+        retrying(&self.retry, &what, None, || self.scan_once(&what))
+            .await
+            .map_err(ScanError::explained)
+    }
+
+    async fn scan_once(&self, what: &str) -> Result<Scan, Failure<ScanError>> {
+        let shown = self.shown(SCAN_PATH);
+        let failed =
+            |fault: RequestFault| Failure::for_fault(fault.fault, ScanError::Failed(fault));
+        let response = self
+            .get(SCAN_PATH)
+            .await
+            .map_err(|e| failed(self.send_fault(e, what, true)))?;
         let status = response.status();
         if !status.is_success() {
+            let headers = response.headers().clone();
             let body = body_excerpt(response).await;
             return Err(Failure::for_status(
                 status,
+                &headers,
                 ScanError::Status {
                     url: shown,
                     status,
@@ -352,14 +385,17 @@ impl Gateway {
                 cause: format!("the reader task failed: {e}"),
             })
         })?;
-        let entries = parsed.map_err(|source| {
-            // The body broke off (timeout, reset): the whole GET may be sent
-            // again. A body that is not the API's JSON will not improve.
-            let retryable = matches!(source, DocumentError::Io(_));
-            Failure {
-                error: ScanError::Document { url: shown, source },
-                retryable,
-            }
+        let entries = parsed.map_err(|source| match source {
+            // The body broke off (a reset, a timeout, a length not met).
+            DocumentError::Io(e) => failed(self.fault(&e, Stage::Body, what, true)),
+            // The body ended inside the JSON. Without a Content-Length and
+            // without chunks the body ends where the connection closes, so
+            // this is all the client sees of a gateway (or proxy) that died
+            // mid-body: indistinguishable from one, it is retried like any
+            // broken-off body.
+            DocumentError::Truncated(e) => failed(self.fault(&e, Stage::Document, what, true)),
+            // A body that is not the API's JSON will not improve.
+            source => Failure::fatal(ScanError::Document { url: shown, source }),
         })?;
         Ok(Scan {
             entries,
@@ -371,15 +407,26 @@ impl Gateway {
     /// Only 202 Accepted counts as success; the gateway queues the deletion.
     /// Deleting one grouping key is idempotent, so failures that may pass
     /// (connection, timeout, 429, 5xx) are retried.
-    pub async fn delete(&self, key: &GroupingKey, naming: LabelNaming) -> Result<(), DeleteError> {
+    /// Its retries are warned about as `retries` bounds them.
+    pub async fn delete(
+        &self,
+        key: &GroupingKey,
+        naming: LabelNaming,
+        retries: &Bounded,
+    ) -> Result<(), DeleteError> {
         // The plan skips a group no path reaches; this is the last guard.
         let path = key
             .delete_path(naming)
             .map_err(|why| WriteError::Unaddressable { why })?;
         let suffix = format!("/metrics/{path}");
-        self.write(Method::DELETE, &suffix, None, "202 Accepted", |s| {
-            s == StatusCode::ACCEPTED
-        })
+        self.write(
+            Method::DELETE,
+            &suffix,
+            None,
+            "202 Accepted",
+            |s| s == StatusCode::ACCEPTED,
+            Some(retries),
+        )
         .await
     }
 
@@ -394,34 +441,38 @@ impl Gateway {
         body: Option<String>,
         expected: &'static str,
         ok: impl Fn(StatusCode) -> bool,
+        retries: Option<&Bounded>,
     ) -> Result<(), WriteError> {
         let path = self.shown(suffix);
         let url = self.url_for(suffix);
         let what = format!("{method} {path}");
-        retrying(&self.retry, &what, || async {
-            let mut request = self
-                .client
-                .request(method.clone(), url.clone())
-                .header(USER_AGENT, user_agent());
+        retrying(&self.retry, &what, retries, || async {
+            let mut request = self.client.request(method.clone(), url.clone());
             if let Some(body) = &body {
                 request = request
                     .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
                     .body(body.clone());
             }
             let response = request.send().await.map_err(|e| {
-                request_failure(e, |cause| WriteError::Request {
-                    method: method.clone(),
-                    path: path.clone(),
-                    cause,
-                })
+                let fault = self.send_fault(e, &what, false);
+                Failure::for_fault(
+                    fault.fault,
+                    WriteError::Failed {
+                        method: method.clone(),
+                        path: path.clone(),
+                        fault,
+                    },
+                )
             })?;
             let status = response.status();
             if ok(status) {
                 return Ok(());
             }
+            let headers = response.headers().clone();
             let body = body_excerpt(response).await;
             Err(Failure::for_status(
                 status,
+                &headers,
                 WriteError::Status {
                     method: method.clone(),
                     path: path.clone(),
@@ -446,8 +497,15 @@ impl Gateway {
             .delete_path(LabelNaming::Unknown)
             .map_err(|why| WriteError::Unaddressable { why })?;
         let suffix = format!("/metrics/{path}");
-        self.write(Method::POST, &suffix, Some(body), "2xx", |s| s.is_success())
-            .await
+        self.write(
+            Method::POST,
+            &suffix,
+            Some(body),
+            "2xx",
+            |s| s.is_success(),
+            None,
+        )
+        .await
     }
 }
 
@@ -484,14 +542,16 @@ impl Gateway {
     pub async fn status(&self) -> Result<Status, String> {
         const PATH: &str = "/api/v1/status";
         let shown = self.shown(PATH);
+        let what = format!("GET {shown}");
+        // Sent once: the words say "1 attempt".
+        let said = |mut fault: RequestFault| {
+            fault.attempts = Some(1);
+            format!("{what}: {fault}")
+        };
         let response = self
-            .client
-            .get(self.url_for(PATH))
-            .header(ACCEPT, "application/json")
-            .header(USER_AGENT, user_agent())
-            .send()
+            .get(PATH)
             .await
-            .map_err(|e| format!("GET {shown}: {}", request_cause(e)))?;
+            .map_err(|e| said(self.send_fault(e, &what, false)))?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("GET {shown}: HTTP {status}"));
@@ -501,7 +561,7 @@ impl Gateway {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| format!("GET {shown}: {}", request_cause(e)))?
+            .map_err(|e| said(self.fault(&e.without_url(), Stage::Body, &what, false)))?
         {
             body.extend_from_slice(&chunk);
             if body.len() > STATUS_MAX_BYTES {
@@ -538,28 +598,6 @@ impl Gateway {
 }
 
 const SCAN_PATH: &str = "/api/v1/metrics";
-
-/// A failed send as a [`Failure`]: `error` gets the cause in words, and
-/// whether to retry follows from the kind of error.
-fn request_failure<E>(e: reqwest::Error, error: impl FnOnce(String) -> E) -> Failure<E> {
-    let retryable = retry::request_error_is_retryable(&e);
-    Failure {
-        error: error(request_cause(e)),
-        retryable,
-    }
-}
-
-/// A transport error's causes, without the URL (it could carry a secret the
-/// caller put there) and with a hint for the common TLS failures.
-fn request_cause(e: reqwest::Error) -> String {
-    let mut cause = error_chain(&e.without_url());
-    cause.push_str(transport::tls_hint(&cause));
-    cause
-}
-
-fn user_agent() -> HeaderValue {
-    HeaderValue::from_static(concat!("pushgateway-janitor/", env!("CARGO_PKG_VERSION")))
-}
 
 /// The start of an error body, for the message; never more than 4 KiB read.
 async fn body_excerpt(mut response: reqwest::Response) -> String {

@@ -1,18 +1,21 @@
 //! Retrying idempotent requests: the scan (a GET) and each DELETE of one
 //! grouping key may be sent again without changing the outcome.
 //!
-//! Retried: connection failures, timeouts, 429 Too Many Requests and 5xx.
-//! Not retried: other 4xx (the request itself is wrong, or the credentials
-//! are) and certificate failures (a configuration problem that waiting does
-//! not fix).
+//! Retried: failures below HTTP that may pass (see [`Fault::retryable`]:
+//! connection failures, resets, truncated responses, timeouts), 429 Too
+//! Many Requests and 5xx. Not retried: other 4xx (the request itself is
+//! wrong, or the credentials are) and TLS failures (a configuration problem
+//! that waiting does not fix). A 429 or 503 with `Retry-After` waits as
+//! long as it asks, up to [`RetryPolicy::MAX_BACKOFF`].
 
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 
-use crate::errors::error_chain;
+use super::fault::Fault;
+use crate::warnings::Bounded;
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +37,9 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest wait before a retry, the backoff's and a `Retry-After`'s
+    /// alike: a limiter that asks for more gets this, and the retry counts
+    /// like any other.
     pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
     /// The un-jittered wait before retry number `retry` (0-based).
@@ -49,23 +55,29 @@ impl RetryPolicy {
     fn jittered(&self, retry: u32) -> Duration {
         let full = self.backoff(retry);
         let half = full / 2;
-        half + half.mul_f64(random_unit())
+        half + half.mul_f64(fastrand::f64())
+    }
+
+    /// The wait before retry number `retry` (0-based): the jittered
+    /// backoff, or what the server asked for (`Retry-After`) when that is
+    /// longer, never more than [`RetryPolicy::MAX_BACKOFF`].
+    fn delay(&self, retry: u32, asked: Option<Duration>) -> Duration {
+        let backoff = self.jittered(retry);
+        match asked {
+            Some(asked) => backoff.max(asked.min(Self::MAX_BACKOFF)),
+            None => backoff,
+        }
     }
 }
 
-/// A random number in [0, 1) without a dependency: the std hasher is keyed
-/// randomly per `RandomState`.
-fn random_unit() -> f64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0x9e37_79b9_7f4a_7c15);
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// A failed attempt, and whether sending again could help.
+/// A failed attempt, whether sending again could help, and how long the
+/// server asked to wait before it.
 #[derive(Debug)]
 pub struct Failure<E> {
     pub error: E,
     pub retryable: bool,
+    /// `Retry-After` of a 429 or 503.
+    pub retry_after: Option<Duration>,
 }
 
 impl<E> Failure<E> {
@@ -73,6 +85,7 @@ impl<E> Failure<E> {
         Failure {
             error,
             retryable: true,
+            retry_after: None,
         }
     }
 
@@ -80,14 +93,25 @@ impl<E> Failure<E> {
         Failure {
             error,
             retryable: false,
+            retry_after: None,
         }
     }
 
-    /// Retryable when the status is.
-    pub fn for_status(status: StatusCode, error: E) -> Self {
+    /// Retryable when the fault is.
+    pub fn for_fault(fault: Fault, error: E) -> Self {
+        Failure {
+            error,
+            retryable: fault.retryable(),
+            retry_after: None,
+        }
+    }
+
+    /// Retryable when the status is; a 429 or 503 may say when to retry.
+    pub fn for_status(status: StatusCode, headers: &HeaderMap, error: E) -> Self {
         Failure {
             error,
             retryable: status_is_retryable(status),
+            retry_after: retry_after(status, headers, SystemTime::now()),
         }
     }
 }
@@ -96,25 +120,44 @@ pub fn status_is_retryable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
-/// Connection failures and timeouts, but not certificate problems (which
-/// also surface as connect errors).
-pub fn request_error_is_retryable(e: &reqwest::Error) -> bool {
-    if !(e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()) {
-        return false;
+/// `Retry-After` of a 429 or 503 (RFC 9110 10.2.3): delay-seconds or an
+/// HTTP-date, read against `now`. Anything else, or a date in the past,
+/// asks for nothing.
+pub fn retry_after(status: StatusCode, headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    if !matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) {
+        return None;
     }
-    !error_chain(e).to_ascii_lowercase().contains("certificate")
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    httpdate::parse_http_date(value)
+        .ok()?
+        .duration_since(now)
+        .ok()
+}
+
+/// An error that learns, once the retries are over, how many attempts it
+/// took (the final error line says so).
+pub trait Attempted {
+    fn after(self, attempts: u32) -> Self;
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the retries are
-/// used up; returns the last error. Each retry is logged (warn) with its
-/// cause (the error's message, which never holds a secret).
+/// used up; returns the last error, told how many attempts were made. Each
+/// retry is logged (warn) with its cause (the error's message, which never
+/// holds a secret); with `bounded`, only the first few of its kind are.
 pub async fn retrying<T, E, F, Fut>(
     policy: &RetryPolicy,
     what: &str,
+    bounded: Option<&Bounded>,
     mut attempt: F,
 ) -> Result<T, E>
 where
-    E: std::fmt::Display,
+    E: std::fmt::Display + Attempted,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Failure<E>>>,
 {
@@ -123,7 +166,7 @@ where
         match attempt().await {
             Ok(value) => return Ok(value),
             Err(failure) if failure.retryable && retry < policy.retries => {
-                let delay = policy.jittered(retry);
+                let delay = policy.delay(retry, failure.retry_after);
                 retry += 1;
                 // At the default level: a run that sits in backoff says why.
                 // The error names the request already; `what` says it when
@@ -134,14 +177,23 @@ where
                 } else {
                     format!("{what}: ")
                 };
-                tracing::warn!(
-                    "{prefix}{error}; retrying ({retry} of {}) in {}ms",
+                let asked = if failure.retry_after.is_some() {
+                    " (as Retry-After asks)"
+                } else {
+                    ""
+                };
+                let line = format!(
+                    "{prefix}{error}; retrying ({retry} of {}) in {}ms{asked}",
                     policy.retries,
                     delay.as_millis()
                 );
+                match bounded {
+                    Some(b) => crate::warn_bounded!(b, "{line}"),
+                    None => tracing::warn!("{line}"),
+                }
                 tokio::time::sleep(delay).await;
             }
-            Err(failure) => return Err(failure.error),
+            Err(failure) => return Err(failure.error.after(retry + 1)),
         }
     }
 }
@@ -179,6 +231,64 @@ mod tests {
         }
     }
 
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date_on_429_and_503_only() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let headers = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, value.parse().unwrap());
+            h
+        };
+        let busy = StatusCode::TOO_MANY_REQUESTS;
+        assert_eq!(
+            retry_after(busy, &headers("2"), now),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            retry_after(StatusCode::SERVICE_UNAVAILABLE, &headers(" 7 "), now),
+            Some(Duration::from_secs(7))
+        );
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(
+            retry_after(busy, &headers(&later), now),
+            Some(Duration::from_secs(90))
+        );
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(retry_after(busy, &headers(&earlier), now), None);
+        for junk in ["-1", "1.5", "soon", ""] {
+            assert_eq!(retry_after(busy, &headers(junk), now), None, "{junk:?}");
+        }
+        assert_eq!(
+            retry_after(StatusCode::BAD_GATEWAY, &headers("2"), now),
+            None
+        );
+        assert_eq!(retry_after(busy, &HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn what_the_server_asks_is_waited_up_to_the_cap() {
+        let p = RetryPolicy {
+            retries: 3,
+            initial_backoff: Duration::from_millis(100),
+        };
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(3600))),
+            RetryPolicy::MAX_BACKOFF
+        );
+        // Asking for less than the backoff does not shorten it.
+        assert!(p.delay(0, Some(Duration::ZERO)) >= Duration::from_millis(50));
+    }
+
+    impl Attempted for String {
+        fn after(self, attempts: u32) -> Self {
+            format!("{self} ({attempts})")
+        }
+    }
+
     #[tokio::test]
     async fn stops_after_the_retries() {
         let policy = RetryPolicy {
@@ -186,21 +296,21 @@ mod tests {
             initial_backoff: Duration::ZERO,
         };
         let mut calls = 0;
-        let result: Result<(), String> = retrying(&policy, "test", || {
+        let result: Result<(), String> = retrying(&policy, "test", None, || {
             calls += 1;
             async { Err(Failure::retryable("boom".to_owned())) }
         })
         .await;
-        assert_eq!(result, Err("boom".to_owned()));
+        assert_eq!(result, Err("boom (3)".to_owned()));
         assert_eq!(calls, 3);
 
         let mut calls = 0;
-        let result: Result<(), String> = retrying(&policy, "test", || {
+        let result: Result<(), String> = retrying(&policy, "test", None, || {
             calls += 1;
             async { Err(Failure::fatal("no".to_owned())) }
         })
         .await;
-        assert_eq!(result, Err("no".to_owned()));
+        assert_eq!(result, Err("no (1)".to_owned()));
         assert_eq!(calls, 1);
     }
 }

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::{Certificate, Identity};
 
+use super::fault::NameNotResolved;
 use crate::errors::error_chain;
 
 /// A credential. Never printed: `Debug` says `Secret(REDACTED)`, and there
@@ -210,12 +211,31 @@ impl fmt::Debug for Connect {
     }
 }
 
-/// `Connect::Resolver` as the sized type reqwest takes.
-struct Through(std::sync::Arc<dyn reqwest::dns::Resolve>);
+/// How every client resolves host names: through `--dns-server`'s resolver
+/// (`Connect::Resolver`) or the system's, with a failure returned as
+/// [`NameNotResolved`], so that it is known by its type.
+struct Through(Option<std::sync::Arc<dyn reqwest::dns::Resolve>>);
 
 impl reqwest::dns::Resolve for Through {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        self.0.resolve(name)
+        let not_resolved =
+            |e| Box::new(NameNotResolved(e)) as Box<dyn std::error::Error + Send + Sync>;
+        match &self.0 {
+            Some(resolver) => {
+                let lookup = resolver.resolve(name);
+                Box::pin(async move { lookup.await.map_err(not_resolved) })
+            }
+            // getaddrinfo on a blocking thread, as reqwest's own resolver.
+            None => Box::pin(async move {
+                match tokio::net::lookup_host((name.as_str(), 0)).await {
+                    Ok(addrs) => {
+                        let addrs: Vec<std::net::SocketAddr> = addrs.collect();
+                        Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+                    }
+                    Err(e) => Err(not_resolved(Box::new(e))),
+                }
+            }),
+        }
     }
 }
 
@@ -301,6 +321,7 @@ pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportE
         // two different sets of groups), and --header values must not go
         // to another origin. A 3xx is a failed scan or a failed delete.
         .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("pushgateway-janitor/", env!("CARGO_PKG_VERSION")))
         .default_headers(headers);
 
     if let Some(path) = &s.tls.ca_cert {
@@ -343,14 +364,16 @@ pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportE
     if s.tls.insecure_skip_verify {
         builder = builder.danger_accept_invalid_certs(true);
     }
-    match s.connect {
-        Connect::System => {}
+    let resolver = match s.connect {
+        Connect::System => None,
         // The port comes from the URL; the address's own is ignored.
-        Connect::Address(addr) => builder = builder.resolve(s.host, *addr),
-        Connect::Resolver(resolver) => {
-            builder = builder.dns_resolver(std::sync::Arc::new(Through(resolver.clone())))
+        Connect::Address(addr) => {
+            builder = builder.resolve(s.host, *addr);
+            None
         }
-    }
+        Connect::Resolver(resolver) => Some(resolver.clone()),
+    };
+    builder = builder.dns_resolver(std::sync::Arc::new(Through(resolver)));
     builder
         .build()
         .map_err(|e| TransportError::Client(error_chain(&e.without_url())))
@@ -377,24 +400,6 @@ pub fn take_url_credentials(url: &mut reqwest::Url) -> Option<(String, Secret)> 
     let _ = url.set_username("");
     let _ = url.set_password(None);
     Some((user, password))
-}
-
-/// Appended to a connection error that looks like an untrusted server
-/// certificate.
-pub fn tls_hint(cause: &str) -> &'static str {
-    let lower = cause.to_ascii_lowercase();
-    if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
-        " (the server's TLS certificate is not signed by a trusted CA: pass its CA with --ca-cert)"
-    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
-        " (the server's TLS certificate does not name this host)"
-    } else if lower.contains("certificaterequired")
-        || lower.contains("certificate required")
-        || lower.contains("alert: badcertificate")
-    {
-        " (the server wants a client certificate it trusts: --client-cert and --client-key)"
-    } else {
-        ""
-    }
 }
 
 #[cfg(test)]

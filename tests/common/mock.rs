@@ -92,3 +92,81 @@ pub async fn serve_document(server: &MockServer, doc: serde_json::Value) {
         .mount(server)
         .await;
 }
+
+/// What a [`raw_gateway`] does with one request.
+#[derive(Clone, Debug)]
+pub enum Act {
+    /// Writes these bytes as they are, then closes.
+    Send(String),
+    /// Closes with a TCP reset (SO_LINGER 0).
+    Reset,
+    /// Writes the head, then one space every `every` for up to 10 s: a
+    /// body trickled past any `--timeout` a test sets.
+    Trickle(String, std::time::Duration),
+}
+
+/// A bare HTTP/1.1 server on loopback for faults no real gateway and no
+/// wiremock produce (resets, bodies cut or trickled at the byte level).
+/// `act` gets each request's first line (`DELETE /metrics/... HTTP/1.1`);
+/// `GET /api/v1/status` is answered 404 and not counted. Returns the URL
+/// and how many requests were counted.
+pub async fn raw_gateway(
+    act: impl Fn(&str) -> Act + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    let act = Arc::new(act);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (act, counter) = (act.clone(), counter.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => head.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).into_owned();
+                let line = text.lines().next().unwrap_or_default().to_owned();
+                if line.starts_with("GET /api/v1/status") {
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                    return;
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                match act(&line) {
+                    Act::Send(bytes) => {
+                        let _ = socket.write_all(bytes.as_bytes()).await;
+                        let _ = socket.shutdown().await;
+                    }
+                    Act::Reset => {
+                        let _ = socket.set_zero_linger();
+                        drop(socket);
+                    }
+                    Act::Trickle(head, every) => {
+                        if socket.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                        while std::time::Instant::now() < until {
+                            tokio::time::sleep(every).await;
+                            if socket.write_all(b" ").await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, count)
+}

@@ -25,6 +25,10 @@ pub struct Rules {
     pub delay: Option<(String, Duration)>,
     /// Forwarded this many times, then answered 403.
     pub refuse_after: Option<(String, usize)>,
+    /// Forwarded this many times; the next such request is dropped
+    /// unanswered and the proxy stops listening, so that every later
+    /// connection is refused: a gateway killed mid-batch, gone for good.
+    pub die_after: Option<(String, usize)>,
 }
 
 impl Proxy {
@@ -48,20 +52,24 @@ impl Proxy {
             .to_owned();
         let rules = Arc::new(rules);
         let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let lived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let dead = Arc::new(AtomicBool::new(false));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            while !stopping.load(Ordering::Relaxed) {
+            // The listener is dropped with this loop: refused from then on.
+            while !stopping.load(Ordering::Relaxed) && !dead.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((client, _)) => {
                         let upstream = upstream.clone();
                         let rules = Arc::clone(&rules);
-                        let served = Arc::clone(&served);
+                        let counts = [Arc::clone(&served), Arc::clone(&lived)];
+                        let dead = Arc::clone(&dead);
                         std::thread::spawn(move || {
-                            let _ = serve(client, &upstream, &rules, &served);
+                            let _ = serve(client, &upstream, &rules, &counts, &dead);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -89,8 +97,12 @@ fn serve(
     mut client: TcpStream,
     upstream: &str,
     rules: &Rules,
-    served: &std::sync::atomic::AtomicUsize,
+    [served, lived]: &[Arc<std::sync::atomic::AtomicUsize>; 2],
+    dead: &AtomicBool,
 ) -> std::io::Result<()> {
+    if dead.load(Ordering::SeqCst) {
+        return Ok(());
+    }
     client.set_nonblocking(false)?;
     client.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut head = Vec::new();
@@ -119,6 +131,12 @@ fn serve(
         }
         _ => false,
     };
+    if let Some((prefix, n)) = &rules.die_after {
+        if path.starts_with(prefix.as_str()) && lived.fetch_add(1, Ordering::SeqCst) >= *n {
+            dead.store(true, Ordering::SeqCst);
+            return Ok(());
+        }
+    }
     if over || rules.refuse.iter().any(|p| path.starts_with(p.as_str())) {
         client.write_all(
             b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: close\r\n\r\nforbidden\n",

@@ -176,3 +176,22 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).unwrap();
     p
 }
+
+/// A self-signed CA certificate for `names` and its key, written to `dir`,
+/// as `openssl req -x509` makes one: TLS servers accept it, WebPKI clients
+/// refuse it as a server's own certificate (`CaUsedAsEndEntity`) even when
+/// it is trusted.
+pub fn self_signed(dir: &Path, names: &[&str]) -> (PathBuf, PathBuf) {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, names.first().copied().unwrap_or("self"));
+    let cert = params.self_signed(&key).unwrap();
+    (
+        write_file(dir, "self-signed.pem", &cert.pem()),
+        write_file(dir, "self-signed-key.pem", &key.serialize_pem()),
+    )
+}
