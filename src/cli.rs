@@ -159,9 +159,10 @@ pub struct Args {
     #[arg(long)]
     pub no_verify: bool,
 
-    /// Decide and report; send no DELETE.
+    /// Decide and report; send nothing (no DELETE, no push).
     ///
-    /// Decide and report, but send no DELETE at all.
+    /// Decide and report, but send nothing: no DELETE, and no --push-metrics
+    /// push. The report file and the textfile are still written.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -361,15 +362,20 @@ pub struct Args {
     /// Push the run's own metrics (gauges of the last run; the last success
     /// time only when the run succeeded) to a Pushgateway after each run and
     /// each --every pass: to URL, or the first --url when no URL is given.
-    /// Group {job="pushgateway-janitor",instance="<--metrics-instance>"},
-    /// which the janitor never deletes. A failed push is an error line and
-    /// exit code 1, as a report file that cannot be written.
+    /// Group {job="pushgateway-janitor"} (with instance="NAME" when
+    /// --metrics-instance is given); the janitor never deletes a group of
+    /// that job. A dry run pushes nothing. A failed push is an error line
+    /// and exit code 1, as a report file that cannot be written.
     #[arg(long, value_name = "URL", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub push_metrics: Option<String>,
 
-    /// Instance label of the pushed metrics [default: host name].
+    /// An instance label for the pushed metrics' group.
     ///
-    /// The `instance` label of the --push-metrics group; by default the host name.
+    /// Adds instance="NAME" to the --push-metrics group, for several
+    /// janitors pushing to one gateway. None by default, as the
+    /// Pushgateway's README advises for batch jobs: a label that changes
+    /// from run to run (a CronJob pod's host name) makes a new group each
+    /// run.
     #[arg(long, value_name = "NAME", requires = "push_metrics")]
     pub metrics_instance: Option<String>,
 
@@ -795,16 +801,6 @@ fn parse_listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
     }
 }
 
-/// The host name, for the default `instance` of the pushed metrics.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
-}
-
 impl Args {
     /// Checks that clap's declarations cannot express, as a usage error.
     pub fn validate(&self) -> Result<(), clap::Error> {
@@ -941,7 +937,7 @@ impl Args {
                 "" => self.url.first().cloned().unwrap_or_default(),
                 url => url.to_owned(),
             },
-            instance: self.metrics_instance.unwrap_or_else(host_name),
+            instance: self.metrics_instance,
         });
         Config {
             urls: self.url,
@@ -951,7 +947,6 @@ impl Args {
                 rules: self.rule,
                 select: self.select,
                 keep: self.keep,
-                own_group: push_metrics.as_ref().map(PushMetrics::group),
                 caps: Caps {
                     max_deletes: self.max_deletes,
                     max_delete_ratio: self.max_delete_ratio,
@@ -1293,7 +1288,8 @@ mod tests {
         .into_config();
         let push = config.push_metrics.unwrap();
         assert_eq!(push.url, "http://a:9091");
-        assert!(!push.instance.is_empty());
+        assert_eq!(push.instance, None);
+        assert_eq!(push.group().to_string(), r#"{job="pushgateway-janitor"}"#);
         let config = Args::try_parse_from([
             "pgj",
             "--url",
@@ -1306,10 +1302,13 @@ mod tests {
         .into_config();
         let push = config.push_metrics.unwrap();
         assert_eq!(
-            (push.url.as_str(), push.instance.as_str()),
-            ("http://m:9091", "x")
+            (push.url.as_str(), push.instance.as_deref()),
+            ("http://m:9091", Some("x"))
         );
-        assert_eq!(config.policy.own_group, Some(push.group()));
+        assert_eq!(
+            push.group().to_string(),
+            r#"{job="pushgateway-janitor",instance="x"}"#
+        );
         // `--push-metrics URL` (a space) would swallow the next argument's
         // place; the URL must be attached with `=`.
         assert!(

@@ -81,7 +81,9 @@ impl<'a> Outputs<'a> {
         if let Some(exposition) = &self.exposition {
             exposition.record(report);
         }
-        if let Some(target) = &self.config.push_metrics {
+        let push = self.config.push_metrics.as_ref();
+        // A dry run sends no write at all: "nothing sent" covers the push.
+        if let Some(target) = push.filter(|_| !self.config.dry_run) {
             // Called from inside the loop's runtime and from outside it (a
             // single run): block_in_place makes blocking on the push legal
             // in both.

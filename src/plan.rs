@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::group::{Entry, Group, GroupingKey, LabelNaming, SkippedGroup};
+use crate::group::{Entry, Group, LabelNaming, SkippedGroup};
 use crate::selector::Selector;
 
 /// How long a group may stay silent.
@@ -61,10 +61,15 @@ pub struct Policy {
     pub select: Vec<Selector>,
     /// Groups matching one of these are never deleted.
     pub keep: Vec<Selector>,
-    /// The janitor's own `--push-metrics` group: never deleted.
-    pub own_group: Option<GroupingKey>,
     pub caps: Caps,
 }
+
+/// The `job` of the janitor's own `--push-metrics` groups. No group of this
+/// job is deleted, whatever the thresholds, rules or selectors: each is some
+/// janitor's monitoring (this run's, an earlier pod's under another
+/// `--metrics-instance`, another deployment's), and deleting one makes an
+/// alert on its last success fire.
+pub const OWN_JOB: &str = "pushgateway-janitor";
 
 impl Policy {
     /// One threshold for every group, nothing else.
@@ -74,7 +79,6 @@ impl Policy {
             rules: Vec::new(),
             select: Vec::new(),
             keep: Vec::new(),
-            own_group: None,
             caps: Caps::default(),
         }
     }
@@ -87,7 +91,7 @@ pub enum Verdict {
     Stale,
     /// Stale, but a safety cap refused this gateway's plan: nothing is sent.
     Refused,
-    /// Protected: `--keep`, threshold `never`, or the janitor's own group.
+    /// Protected: `--keep`, threshold `never`, or the janitor's own job.
     Keep,
     /// Active within its threshold.
     Active,
@@ -249,8 +253,10 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         (None, None) => "newest metric family time stamp",
     };
     let seen = format!("{what} {} ago", human_seconds(age));
-    if policy.own_group.as_ref() == Some(&group.key) {
-        let reason = format!("{seen}; the janitor's own --push-metrics group");
+    if group.key.job() == OWN_JOB {
+        let reason = format!(
+            "{seen}; job=\"{OWN_JOB}\" is the janitor's own --push-metrics job, never deleted"
+        );
         return decision(group, Verdict::Keep, threshold, Some(age), reason);
     }
     if let Some(keep) = policy.keep.iter().find(|s| s.matches(&group.key)) {
@@ -589,35 +595,45 @@ mod tests {
     }
 
     #[test]
-    fn the_janitors_own_group_is_kept_however_stale() {
+    fn every_group_of_the_janitors_own_job_is_kept_however_stale() {
         let mut p = policy(60);
-        p.own_group =
-            Some(GroupingKey::new([("job", "pushgateway-janitor"), ("instance", "h")]).unwrap());
-        let own = Entry::Group(Group {
-            key: p.own_group.clone().unwrap(),
-            last_push: Some(0.0),
-            last_failure: None,
-            newest_family_time: None,
-            last_push_successful: None,
-        });
-        let other_instance = Entry::Group(Group {
-            key: GroupingKey::new([("job", "pushgateway-janitor"), ("instance", "other")]).unwrap(),
-            last_push: Some(0.0),
-            last_failure: None,
-            newest_family_time: None,
-            last_push_successful: None,
-        });
-        let plan = decide(vec![own, other_instance], &p, 1e9, LabelNaming::Legacy);
-        let own = &plan.decisions[0];
-        assert_eq!(own.verdict, Verdict::Keep);
-        assert!(
-            own.reason
-                .ends_with("the janitor's own --push-metrics group"),
-            "{}",
-            own.reason
+        // Neither a rule nor a selector changes it.
+        p.rules = vec![rule(
+            r#"{job=~".+"}"#,
+            Threshold::After(Duration::from_secs(1)),
+        )];
+        p.select = vec![sel(r#"{job=~"pushgateway-.*"}"#)];
+        let key = |pairs: &[(&str, &str)]| {
+            Entry::Group(Group {
+                key: GroupingKey::new(pairs.iter().copied()).unwrap(),
+                last_push: Some(0.0),
+                last_failure: None,
+                newest_family_time: None,
+                last_push_successful: None,
+            })
+        };
+        let plan = decide(
+            vec![
+                key(&[("job", OWN_JOB)]),
+                key(&[("job", OWN_JOB), ("instance", "old-pod")]),
+                key(&[("job", "pushgateway-janitor-2")]),
+            ],
+            &p,
+            1e9,
+            LabelNaming::Legacy,
         );
-        // Another janitor's group is not ours to keep.
-        assert_eq!(plan.decisions[1].verdict, Verdict::Stale);
+        for own in &plan.decisions[..2] {
+            assert_eq!(own.verdict, Verdict::Keep);
+            assert!(
+                own.reason.ends_with(
+                    r#"job="pushgateway-janitor" is the janitor's own --push-metrics job, never deleted"#
+                ),
+                "{}",
+                own.reason
+            );
+        }
+        // Only that exact job.
+        assert_eq!(plan.decisions[2].verdict, Verdict::Stale);
     }
 
     fn verdicts(plan: &Plan) -> Vec<(String, Verdict)> {
