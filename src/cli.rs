@@ -467,11 +467,56 @@ fn parse_ratio(text: &str) -> Result<f64, String> {
 
 /// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`. The error
 /// names the units that make sense for a threshold, not all that humantime
-/// knows (months, years).
+/// knows: months and years are refused (see [`refused_unit`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|_| {
+    let text = text.trim();
+    if let Some(why) = refused_unit(text) {
+        return Err(why);
+    }
+    humantime::parse_duration(text).map_err(|_| {
         "expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m".to_owned()
     })
+}
+
+/// Why `text` uses a unit humantime reads but a duration here refuses:
+/// months and years have no fixed length (humantime's are 30.44 and 365.25
+/// days, a calendar's are not), and `M` is a slip for `m` far more often
+/// than a month (`--threshold 10M` was ten months).
+fn refused_unit(text: &str) -> Option<String> {
+    let is_unit_char = |c: char| c.is_ascii_alphabetic();
+    let units = text.split(|c| !is_unit_char(c)).filter(|u| !u.is_empty());
+    for unit in units {
+        match unit {
+            "M" => {
+                // Each `M` that is a unit of its own becomes `m`.
+                let chars: Vec<char> = text.chars().collect();
+                let letter = |at: Option<usize>| {
+                    at.and_then(|i| chars.get(i))
+                        .is_some_and(|c| is_unit_char(*c))
+                };
+                let suggested: String = (0..chars.len())
+                    .map(|i| match chars[i] {
+                        'M' if !letter(i.checked_sub(1)) && !letter(Some(i + 1)) => 'm',
+                        c => c,
+                    })
+                    .collect();
+                return Some(format!(
+                    "did you mean '{suggested}'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w"
+                ));
+            }
+            "month" | "months" => return Some(
+                "months are refused (a month has no fixed length): give days or weeks, like 30d"
+                    .into(),
+            ),
+            "y" | "yr" | "yrs" | "year" | "years" => {
+                return Some(
+                    "years are refused (a year has no fixed length): give days, like 365d".into(),
+                )
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn parse_positive_duration(text: &str) -> Result<Duration, String> {
@@ -1014,6 +1059,37 @@ mod tests {
         assert!(parse_duration("ten minutes").is_err());
         assert!(parse_duration("-5m").is_err());
         assert!(parse_positive_duration("0s").is_err());
+    }
+
+    #[test]
+    fn months_and_years_are_refused_with_a_hint() {
+        let e = parse_duration("10M").unwrap_err();
+        assert!(e.starts_with("did you mean '10m'? 'M' is months"), "{e}");
+        let e = parse_duration(" 1h 30M ").unwrap_err();
+        assert!(e.starts_with("did you mean '1h 30m'?"), "{e}");
+        for months in ["1month", "2 months", "1M1d"] {
+            assert!(parse_duration(months).is_err(), "{months}");
+        }
+        for years in ["1y", "2years", "1yr", "1d 1year"] {
+            let e = parse_duration(years).unwrap_err();
+            assert!(e.starts_with("years are refused"), "{years}: {e}");
+        }
+        assert!(parse_threshold("10M").is_err());
+        assert!(parse_rule(r#"{job="x"}=10M"#).is_err());
+        // What stays: every fixed-length unit, spelled out or not.
+        for (text, secs) in [
+            ("10m", 600),
+            ("2w", 1_209_600),
+            ("1min", 60),
+            ("3 days", 259_200),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs(secs)),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
     }
 
     #[test]

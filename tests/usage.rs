@@ -142,6 +142,45 @@ fn clap_errors_keep_their_hints_on_one_line() {
 }
 
 #[test]
+fn months_and_years_are_refused_wherever_a_duration_is_read() {
+    // humantime reads `M` as months: `--threshold 10M` was ten months.
+    let pg = gateway_with_a_stale_group();
+    assert_usage_error(
+        &["--url", &pg.url, "--threshold", "10M"],
+        "invalid value '10M' for --threshold: did you mean '10m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)",
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--rule", r#"{job="x"}=1h30M"#],
+        "invalid value '{job=\"x\"}=1h30M' for --rule: did you mean '1h30m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)",
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--threshold", "2 months"],
+        "invalid value '2 months' for --threshold: months are refused (a month has no fixed length): give days or weeks, like 30d (see --help)",
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--threshold", "1y"],
+        "invalid value '1y' for --threshold: years are refused (a year has no fixed length): give days, like 365d (see --help)",
+    );
+    // Every other duration flag too; this run would otherwise have deleted
+    // the stale group.
+    for flag in ["--timeout", "--verify-timeout", "--retry-backoff"] {
+        let mut args = vec!["--url", pg.url.as_str()];
+        args.extend(EVERY_GROUP_STALE);
+        args.extend([flag, "5M"]);
+        let out = janitor(&args);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("did you mean '5m'?"),
+            "{flag}: {}",
+            stderr(&out)
+        );
+    }
+    let out = janitor(&["--url", &pg.url, "--every", "5M"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+}
+
+#[test]
 fn short_help_fits_a_screen_and_long_help_has_the_rest() {
     let short = janitor(&["-h"]);
     assert_eq!(short.status.code(), Some(0));
