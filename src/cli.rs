@@ -58,7 +58,11 @@ fn after_help() -> String {
     version,
     override_usage = USAGE,
     after_long_help = after_help(),
-    disable_help_flag = true
+    disable_help_flag = true,
+    // A single-valued flag given again replaces the earlier value, as in
+    // curl, ripgrep and kubectl: the Debian unit appends $JANITOR_ARGS
+    // after its own --timeout and --report-file.
+    args_override_self = true
 )]
 pub struct Args {
     /// Print this short help (--help: the long one).
@@ -1244,6 +1248,46 @@ mod tests {
             assert!(err.contains("URL has a user and password"), "{err}");
             assert!(!err.contains("s3cret"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_repeated_single_valued_flag_takes_the_last_value() {
+        let args = Args::try_parse_from([
+            "pgj",
+            "--url",
+            "http://a",
+            "--timeout",
+            "30s",
+            "--timeout",
+            "60s",
+            "--output",
+            "json",
+            "--output",
+            "human",
+            "--dry-run",
+            "--dry-run",
+            "--push-metrics",
+            "--push-metrics=http://m",
+        ])
+        .unwrap();
+        assert_eq!(args.timeout, Duration::from_secs(60));
+        assert_eq!(args.output, Output::Human);
+        assert!(args.dry_run);
+        assert_eq!(args.push_metrics.as_deref(), Some("http://m"));
+        // Repeatable flags still add up.
+        let args = Args::try_parse_from([
+            "pgj",
+            "--url",
+            "http://a",
+            "--url",
+            "http://b",
+            "--keep",
+            "{a=\"1\"}",
+            "--keep",
+            "{a=\"2\"}",
+        ])
+        .unwrap();
+        assert_eq!((args.url.len(), args.keep.len()), (2, 2));
     }
 
     #[test]
