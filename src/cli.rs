@@ -735,40 +735,86 @@ fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, String> {
     }
 }
 
-/// Checks a `--url` before anything is sent, with a hint for the usual
-/// slips. Credentials in the URL never reach the message.
-pub fn check_url(text: &str) -> Result<(), String> {
+/// Checks a URL given to `flag` (`--url`, `--push-metrics`) before anything
+/// is sent, with a hint for the usual slips. Credentials in the URL never
+/// reach the message.
+pub fn check_url(flag: &str, text: &str) -> Result<(), String> {
     use reqwest::Url;
     let (lookup, text) = crate::discover::split_prefix(text);
     let shown = crate::gateway::redact_url_text(text);
     if let Some(lookup) = lookup {
-        check_url(text)?;
-        let url = Url::parse(text).map_err(|e| format!("--url '{shown}' is not a URL: {e}"))?;
+        check_url(flag, text)?;
+        let url = Url::parse(text).map_err(|e| format!("{flag} '{shown}' is not a URL: {e}"))?;
         return match crate::discover::check_prefixed(lookup, &url) {
-            Some(why) => Err(format!("--url '{}{shown}': {why}", lookup.prefix())),
+            Some(why) => Err(format!("{flag} '{}{shown}': {why}", lookup.prefix())),
             None => Ok(()),
         };
     }
     if !text.contains("://") {
         let shown = shown.trim_start_matches('/');
+        // --push-metrics takes its URL only after `=`.
+        let sep = if flag == "--push-metrics" { "=" } else { " " };
         return Err(format!(
-            "--url '{shown}' has no scheme: missing http://? (try --url http://{shown})"
+            "{flag} '{shown}' has no scheme: missing http://? (try {flag}{sep}http://{shown})"
         ));
     }
     match Url::parse(text) {
         Err(url::ParseError::InvalidPort) => Err(format!(
-            "--url '{shown}': the port must be a number from 1 to 65535"
+            "{flag} '{shown}': the port must be a number from 1 to 65535"
         )),
-        Err(e) => Err(format!("--url '{shown}' is not a URL: {e}")),
+        Err(e) => Err(format!("{flag} '{shown}' is not a URL: {e}")),
         Ok(url) if !matches!(url.scheme(), "http" | "https") => Err(format!(
-            "--url '{shown}': the scheme must be http or https, not {}",
+            "{flag} '{shown}': the scheme must be http or https, not {}",
             url.scheme()
         )),
         Ok(url) if url.host_str().is_none_or(str::is_empty) => {
-            Err(format!("--url '{shown}' has no host"))
+            Err(format!("{flag} '{shown}' has no host"))
         }
         Ok(_) => Ok(()),
     }
+}
+
+/// What makes two `--url`s the same gateway: the URL as the requests use
+/// it (scheme and host lowercased, a default port dropped, no trailing
+/// `/`, no query or fragment), its credentials aside. `None` when it does
+/// not parse (`check_url` refuses it).
+fn gateway_identity(text: &str) -> Option<String> {
+    let (lookup, text) = crate::discover::split_prefix(text);
+    let mut url = reqwest::Url::parse(text).ok()?;
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    let prefix = lookup.map_or("", |l| l.prefix());
+    Some(format!("{prefix}{}", url.as_str().trim_end_matches('/')))
+}
+
+/// `urls` without the gateways given again, each repeat warned about: a
+/// gateway cleaned twice in one run is reported twice, its counts doubled.
+fn distinct_gateways(urls: Vec<String>) -> Vec<String> {
+    // A URL as given (the repeat's spelling is the point), unless it may
+    // hold credentials.
+    let shown = |text: &str| match text.contains('@') {
+        true => crate::gateway::redact_url_text(text),
+        false => text.trim().to_owned(),
+    };
+    let mut seen: Vec<(Option<String>, String)> = Vec::with_capacity(urls.len());
+    let mut distinct = Vec::with_capacity(urls.len());
+    for url in urls {
+        let identity = gateway_identity(&url);
+        match seen.iter().find(|(id, _)| id.is_some() && *id == identity) {
+            Some((_, first)) => tracing::warn!(
+                "--url {} is the same gateway as --url {}: cleaned once",
+                shown(&url),
+                shown(first)
+            ),
+            None => {
+                seen.push((identity, url.clone()));
+                distinct.push(url);
+            }
+        }
+    }
+    distinct
 }
 
 /// Checks that `path` can be written by a rename from its own directory,
@@ -858,7 +904,7 @@ impl Args {
                 .error(clap::error::ErrorKind::InvalidValue, why)
         };
         for url in &self.url {
-            check_url(url).map_err(usage)?;
+            check_url("--url", url).map_err(usage)?;
         }
         if let Some(path) = &self.report_file {
             check_output_path("--report-file", path).map_err(usage)?;
@@ -899,6 +945,7 @@ impl Args {
                     "--push-metrics takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+)".into(),
                 ))
             }
+            (Some(url), _) if !url.is_empty() => check_url("--push-metrics", url).map_err(usage)?,
             _ => {}
         }
         if self.metrics_instance.as_deref().is_some_and(str::is_empty) {
@@ -989,7 +1036,7 @@ impl Args {
             instance: self.metrics_instance,
         });
         Config {
-            urls: self.url,
+            urls: distinct_gateways(self.url),
             dns_server: self.dns_server,
             policy: Policy {
                 threshold: self.threshold,
@@ -1288,6 +1335,32 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((args.url.len(), args.keep.len()), (2, 2));
+    }
+
+    #[test]
+    fn the_same_gateway_is_one_however_spelled() {
+        let id = |u: &str| gateway_identity(u).unwrap();
+        for same in [
+            "http://h:9091/pgw/",
+            "HTTP://H:9091/pgw",
+            "http://u:p@h:9091/pgw?x=1#f",
+        ] {
+            assert_eq!(id(same), id("http://h:9091/pgw"), "{same}");
+        }
+        assert_eq!(id("http://h:80"), id("http://h/"));
+        for other in [
+            "https://h:9091/pgw",
+            "http://h:9092/pgw",
+            "http://h:9091/pgw2",
+            "dns+http://h:9091/pgw",
+        ] {
+            assert_ne!(id(other), id("http://h:9091/pgw"), "{other}");
+        }
+        let urls = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            distinct_gateways(urls(&["http://a/", "http://b", "http://a", "http://A:80"])),
+            urls(&["http://a/", "http://b"])
+        );
     }
 
     #[test]

@@ -110,6 +110,62 @@ fn malformed_urls_are_usage_errors_that_say_what_to_do() {
 }
 
 #[test]
+fn a_malformed_push_metrics_url_is_a_usage_error_before_anything_is_sent() {
+    // Before: found after the scan and the DELETEs, exit 1.
+    let pg = gateway_with_a_stale_group();
+    let mut base = vec!["--url", pg.url.as_str()];
+    base.extend(EVERY_GROUP_STALE);
+    for (url, line) in [
+        (
+            "localhost:9091",
+            "--push-metrics 'localhost:9091' has no scheme: missing http://? (try --push-metrics=http://localhost:9091)",
+        ),
+        (
+            "http://localhost:90910",
+            "--push-metrics 'http://localhost:90910': the port must be a number from 1 to 65535",
+        ),
+        (
+            "ftp://h",
+            "--push-metrics 'ftp://h': the scheme must be http or https, not ftp",
+        ),
+    ] {
+        let flag = format!("--push-metrics={url}");
+        let mut args = base.clone();
+        args.push(&flag);
+        assert_usage_error(&args, line);
+    }
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+}
+
+#[test]
+fn the_same_gateway_given_twice_is_cleaned_once() {
+    let pg = gateway_with_a_stale_group();
+    let slash = format!("{}/", pg.url);
+    let upper = pg.url.replace("http://", "HTTP://");
+    let mut args = vec!["--url", pg.url.as_str(), "--url", &slash, "--url", &upper];
+    args.extend(EVERY_GROUP_STALE);
+    args.extend(["--output", "json"]);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = common::report(&out);
+    assert_eq!(r.gateways.len(), 1, "{}", common::stdout(&out));
+    assert_eq!((r.summary.groups, r.summary.deleted), (1, 1));
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 2, "{err}");
+    for (w, given) in warnings.iter().zip([&slash, &upper]) {
+        assert!(
+            w.ends_with(&format!(
+                "--url {given} is the same gateway as --url {}: cleaned once",
+                pg.url
+            )),
+            "{w}"
+        );
+    }
+    pg.wait_for_groups(&[]);
+}
+
+#[test]
 fn clap_errors_keep_their_hints_on_one_line() {
     assert_usage_error(
         &["--url", "http://127.0.0.1:9", "--output", "yaml"],
