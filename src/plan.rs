@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::group::{Entry, Group, LabelNaming, SkippedGroup};
+use crate::group::{Entry, Group, GroupingKey, LabelNaming, SkippedGroup};
 use crate::selector::Selector;
 
 /// How long a group may stay silent.
@@ -82,6 +82,60 @@ impl Policy {
             caps: Caps::default(),
         }
     }
+}
+
+impl Policy {
+    /// Every selector of the policy with the flag that gave it and its text
+    /// as written (a rule's with its threshold), in the order a group meets
+    /// them: `--select`, `--keep`, `--rule`.
+    pub fn selectors(&self) -> impl Iterator<Item = (&'static str, &Selector, &str)> {
+        let select = self.select.iter().map(|s| ("--select", s, s.as_str()));
+        let keep = self.keep.iter().map(|s| ("--keep", s, s.as_str()));
+        let rules = self
+            .rules
+            .iter()
+            .map(|r| ("--rule", &r.selector, r.text.as_str()));
+        select.chain(keep).chain(rules)
+    }
+}
+
+/// A selector of the policy that matched no group.
+#[derive(Debug, Clone, Copy)]
+pub struct Unmatched<'a> {
+    pub flag: &'static str,
+    pub selector: &'a Selector,
+    /// As the user wrote it (a rule with its threshold).
+    pub written: &'a str,
+}
+
+/// The selectors of `policy` that match none of `keys` (every group a run
+/// saw, on all its gateways), each once however often it was given. One
+/// that matches nothing is most often a typo, and a `--keep` with a typo
+/// protects nothing.
+pub fn unmatched<'a, 'k>(
+    policy: &'a Policy,
+    keys: impl IntoIterator<Item = &'k GroupingKey>,
+) -> Vec<Unmatched<'a>> {
+    let mut pending: Vec<Unmatched<'a>> = Vec::new();
+    for (flag, selector, written) in policy.selectors() {
+        if !pending
+            .iter()
+            .any(|u| u.flag == flag && u.written == written)
+        {
+            pending.push(Unmatched {
+                flag,
+                selector,
+                written,
+            });
+        }
+    }
+    for key in keys {
+        if pending.is_empty() {
+            break;
+        }
+        pending.retain(|u| !u.selector.matches(key));
+    }
+    pending
 }
 
 /// What the plan says to do with one group.
@@ -898,6 +952,29 @@ mod tests {
             plan.refused_by.as_deref(),
             Some("refused by --max-delete-ratio 0.34: the plan deletes 1 of the 1 groups considered (100.0%)")
         );
+    }
+
+    #[test]
+    fn unmatched_selectors_in_the_order_a_group_meets_them_each_once() {
+        let mut p = policy(60);
+        p.select = vec![sel(r#"{job=~".+"}"#), sel(r#"{job="nothing"}"#)];
+        p.keep = vec![sel(r#"{job="biling"}"#), sel(r#"{job="biling"}"#)];
+        p.rules = vec![rule(r#"{job="gone"}"#, Threshold::Never)];
+        let keys = [GroupingKey::new([("job", "billing")]).unwrap()];
+        let named: Vec<(&str, &str)> = unmatched(&p, &keys)
+            .iter()
+            .map(|u| (u.flag, u.written))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("--select", r#"{job="nothing"}"#),
+                ("--keep", r#"{job="biling"}"#),
+                ("--rule", r#"{job="gone"}=…"#),
+            ]
+        );
+        // No selectors, nothing unmatched.
+        assert!(unmatched(&policy(60), &keys).is_empty());
     }
 
     #[test]
