@@ -127,8 +127,7 @@ fn janitor_args(container: &Value) -> pushgateway_janitor::config::Config {
     }
     let parsed = pushgateway_janitor::cli::Args::try_parse_from(&args)
         .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    parsed.validate().unwrap();
-    parsed.into_config()
+    parsed.into_config(&|_| None).unwrap()
 }
 
 /// The named port's number, and the probes' paths by kind.
@@ -501,7 +500,8 @@ fn debian_units_janitor_args_override_its_own_flags() {
     all.extend(args.iter().cloned());
     let config = pushgateway_janitor::cli::Args::try_parse_from(&all)
         .unwrap_or_else(|e| panic!("{all:?}: {e}"))
-        .into_config();
+        .into_config(&|_| None)
+        .unwrap();
     assert_eq!(config.transport.timeout, std::time::Duration::from_secs(5));
     assert_eq!(config.report_file.as_deref(), Some(report.as_path()));
 

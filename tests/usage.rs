@@ -237,6 +237,20 @@ fn months_and_years_are_refused_wherever_a_duration_is_read() {
 }
 
 #[test]
+fn help_and_generate_ignore_the_other_settings() {
+    // A malformed PUSHGATEWAY_URL (an env file shared with other tools)
+    // does not stop -h or --generate, which send nothing.
+    for args in [&["-h"][..], &["--generate", "completions-bash"]] {
+        let out = common::janitor_cmd(args)
+            .env("PUSHGATEWAY_URL", "localhost:9091")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
 fn short_help_fits_a_screen_and_long_help_has_the_rest() {
     let short = janitor(&["-h"]);
     assert_eq!(short.status.code(), Some(0));
