@@ -57,8 +57,13 @@ fn after_help() -> String {
     name = "pushgateway-janitor",
     version,
     override_usage = USAGE,
+    after_help = "--help shows every flag in full, with defaults, examples and exit codes.",
     after_long_help = after_help(),
-    disable_help_flag = true
+    disable_help_flag = true,
+    // A single-valued flag given again replaces the earlier value, as in
+    // curl, ripgrep and kubectl: the Debian unit appends $JANITOR_ARGS
+    // after its own --timeout and --report-file.
+    args_override_self = true
 )]
 pub struct Args {
     /// Print this short help (--help: the long one).
@@ -159,9 +164,10 @@ pub struct Args {
     #[arg(long)]
     pub no_verify: bool,
 
-    /// Decide and report; send no DELETE.
+    /// Decide and report; send nothing (no DELETE, no push).
     ///
-    /// Decide and report, but send no DELETE at all.
+    /// Decide and report, but send nothing: no DELETE, and no --push-metrics
+    /// push. The report file and the textfile are still written.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -364,15 +370,20 @@ pub struct Args {
     /// Push the run's own metrics (gauges of the last run; the last success
     /// time only when the run succeeded) to a Pushgateway after each run and
     /// each --every pass: to URL, or the first --url when no URL is given.
-    /// Group {job="pushgateway-janitor",instance="<--metrics-instance>"},
-    /// which the janitor never deletes. A failed push is an error line and
-    /// exit code 1, as a report file that cannot be written.
+    /// Group {job="pushgateway-janitor"} (with instance="NAME" when
+    /// --metrics-instance is given); the janitor never deletes a group of
+    /// that job. A dry run pushes nothing. A failed push is an error line
+    /// and exit code 1, as a report file that cannot be written.
     #[arg(long, value_name = "URL", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub push_metrics: Option<String>,
 
-    /// Instance label of the pushed metrics [default: host name].
+    /// An instance label for the pushed metrics' group.
     ///
-    /// The `instance` label of the --push-metrics group; by default the host name.
+    /// Adds instance="NAME" to the --push-metrics group, for several
+    /// janitors pushing to one gateway. None by default, as the
+    /// Pushgateway's README advises for batch jobs: a label that changes
+    /// from run to run (a CronJob pod's host name) makes a new group each
+    /// run.
     #[arg(long, value_name = "NAME", requires = "push_metrics")]
     pub metrics_instance: Option<String>,
 
@@ -464,11 +475,56 @@ fn parse_ratio(text: &str) -> Result<f64, String> {
 
 /// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`. The error
 /// names the units that make sense for a threshold, not all that humantime
-/// knows (months, years).
+/// knows: months and years are refused (see [`refused_unit`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|_| {
+    let text = text.trim();
+    if let Some(why) = refused_unit(text) {
+        return Err(why);
+    }
+    humantime::parse_duration(text).map_err(|_| {
         "expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m".to_owned()
     })
+}
+
+/// Why `text` uses a unit humantime reads but a duration here refuses:
+/// months and years have no fixed length (humantime's are 30.44 and 365.25
+/// days, a calendar's are not), and `M` is a slip for `m` far more often
+/// than a month (`--threshold 10M` was ten months).
+fn refused_unit(text: &str) -> Option<String> {
+    let is_unit_char = |c: char| c.is_ascii_alphabetic();
+    let units = text.split(|c| !is_unit_char(c)).filter(|u| !u.is_empty());
+    for unit in units {
+        match unit {
+            "M" => {
+                // Each `M` that is a unit of its own becomes `m`.
+                let chars: Vec<char> = text.chars().collect();
+                let letter = |at: Option<usize>| {
+                    at.and_then(|i| chars.get(i))
+                        .is_some_and(|c| is_unit_char(*c))
+                };
+                let suggested: String = (0..chars.len())
+                    .map(|i| match chars[i] {
+                        'M' if !letter(i.checked_sub(1)) && !letter(Some(i + 1)) => 'm',
+                        c => c,
+                    })
+                    .collect();
+                return Some(format!(
+                    "did you mean '{suggested}'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w"
+                ));
+            }
+            "month" | "months" => return Some(
+                "months are refused (a month has no fixed length): give days or weeks, like 30d"
+                    .into(),
+            ),
+            "y" | "yr" | "yrs" | "year" | "years" => {
+                return Some(
+                    "years are refused (a year has no fixed length): give days, like 365d".into(),
+                )
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn parse_positive_duration(text: &str) -> Result<Duration, String> {
@@ -482,152 +538,104 @@ const USAGE: &str = "pushgateway-janitor --url URL [--url URL]... [OPTIONS]";
 
 /// `-h`: one line per flag, its summary only (no defaults, values or
 /// environment variables: `--help` has those), grouped by heading as in
-/// `--help`. Like ripgrep's, fd's and xh's `-h`.
+/// `--help`, like ripgrep's, fd's and xh's `-h`. clap renders it from the
+/// command itself (`help` and `after_help`, not their long forms), with
+/// those details hidden, `-h` and `--help` last and no `-V`.
 pub fn short_help() -> String {
-    use std::fmt::Write as _;
-    let cmd = <Args as clap::CommandFactory>::command();
-    let spec = |a: &clap::Arg| {
-        let mut s = match (a.get_short(), a.get_long()) {
-            (Some(c), Some(l)) => format!("-{c}, --{l}"),
-            (Some(c), None) => format!("-{c}"),
-            (None, Some(l)) => format!("    --{l}"),
-            (None, None) => String::new(),
-        };
-        let takes_value = matches!(a.get_action(), ArgAction::Set | ArgAction::Append);
-        if let (true, Some(names)) = (takes_value, a.get_value_names()) {
-            let names: Vec<String> = names.iter().map(|n| format!("<{n}>")).collect();
-            if a.is_require_equals_set() {
-                let _ = write!(s, "[={}]", names.join(" "));
-            } else {
-                let _ = write!(s, " {}", names.join(" "));
-            }
-        }
-        s
-    };
-    // Like clap's own help: -h and --help last.
-    let is_help = |a: &&clap::Arg| a.get_short() == Some('h') || a.get_long() == Some("help");
-    let args: Vec<&clap::Arg> = cmd
-        .get_arguments()
-        .filter(|a| !a.is_hide_set() && !is_help(a))
-        .chain(cmd.get_arguments().filter(is_help))
-        .collect();
-    let width = args.iter().map(|a| spec(a).len()).max().unwrap_or(0);
-    let mut out = String::new();
-    if let Some(about) = cmd.get_about() {
-        let _ = writeln!(out, "{about}\n");
-    }
-    let _ = writeln!(out, "Usage: {USAGE}");
-    let mut headings: Vec<Option<&str>> = Vec::new();
-    for a in &args {
-        if !headings.contains(&a.get_help_heading()) {
-            headings.push(a.get_help_heading());
-        }
-    }
-    for heading in headings {
-        let _ = writeln!(out, "\n{}:", heading.unwrap_or("Options"));
-        for a in args.iter().filter(|a| a.get_help_heading() == heading) {
-            let help = a.get_help().map(ToString::to_string).unwrap_or_default();
-            let _ = writeln!(out, "  {:width$}  {help}", spec(a));
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\n--help shows every flag in full, with defaults, examples and exit codes."
-    );
-    out
+    <Args as clap::CommandFactory>::command()
+        .disable_version_flag(true)
+        .mut_args(|a| match a.get_action().takes_values() {
+            true => a
+                .hide_default_value(true)
+                .hide_env(true)
+                .hide_possible_values(true),
+            false => a,
+        })
+        .mut_arg("short_help", |a| a.display_order(usize::MAX - 1))
+        .mut_arg("long_help", |a| a.display_order(usize::MAX))
+        .render_help()
+        .to_string()
 }
 
-/// A clap error as the one line after `pushgateway-janitor: error: `, built
-/// from the error's kind and context rather than its rendered text, so the
-/// hints survive: the possible values, "did you mean", which flags conflict.
-/// A hidden flag's error does not point at `--help`, where it is not listed.
+/// A clap error as the one line after `pushgateway-janitor: error: `, from
+/// the error's kind and context ([`clap::Error::get`]), never its rendered
+/// text: the possible values, "did you mean", which flags conflict. An
+/// error about a flag points at `--help`, unless the flag is hidden there.
 pub fn usage_message(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    let context = |kind: ContextKind| e.get(kind);
-    let one = |kind: ContextKind| match context(kind) {
-        Some(ContextValue::String(s)) => Some(s.clone()),
-        Some(ContextValue::Strings(v)) => v.first().cloned(),
-        _ => None,
-    };
-    let many = |kind: ContextKind| match context(kind) {
-        Some(ContextValue::Strings(v)) => v.clone(),
-        Some(ContextValue::String(s)) => vec![s.clone()],
+    let mut cmd = <Args as clap::CommandFactory>::command();
+    // Built, as the parser's was: an argument renders only then.
+    cmd.build();
+    let strings = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.as_str()],
+        Some(ContextValue::Strings(v)) => v.iter().map(String::as_str).collect(),
         _ => Vec::new(),
     };
-    // "--verbose..." (a counted flag) and "--output <FORMAT>" name --verbose
-    // and --output.
-    let flag = |text: &str| {
-        text.trim_end_matches("...")
-            .split(' ')
-            .next()
-            .unwrap_or(text)
-            .to_owned()
+    let one = |kind| strings(kind).first().copied();
+    // clap names an argument as it renders it (`--output <FORMAT>`,
+    // `--verbose...`); the line names its flag. What is no argument of
+    // ours (an unknown flag, as typed) stays as it is.
+    let arg_of = |shown: &str| cmd.get_arguments().find(|a| a.to_string() == shown);
+    let flag = |shown: &str| match arg_of(shown).map(|a| (a.get_long(), a.get_short())) {
+        Some((Some(long), _)) => format!("--{long}"),
+        Some((None, Some(short))) => format!("-{short}"),
+        _ => shown.to_owned(),
     };
-    let arg = one(ContextKind::InvalidArg).map(|a| flag(&a));
-    let hidden = arg.as_deref().is_some_and(|a| {
-        <Args as clap::CommandFactory>::command()
-            .get_arguments()
-            .any(|x| x.is_hide_set() && x.get_long().is_some_and(|l| a == format!("--{l}")))
-    });
-    let rendered = || {
-        let text = e.to_string();
-        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-        let first = lines
-            .next()
-            .unwrap_or("invalid arguments")
-            .trim_start_matches("error: ")
-            .to_owned();
-        // "the following required arguments were not provided:" lists them
-        // on the next lines; keep them on the one line.
-        if first.ends_with(':') {
-            let listed: Vec<&str> = lines
-                .take_while(|l| l.starts_with("  "))
-                .map(str::trim)
-                .collect();
-            format!("{first} {}", listed.join(", "))
-        } else {
-            first
-        }
+    let invalid = one(ContextKind::InvalidArg);
+    let Some(arg) = invalid.map(flag) else {
+        return e.kind().as_str().unwrap_or("invalid arguments").to_owned();
     };
-    let message = match (e.kind(), &arg) {
-        (ErrorKind::InvalidValue, Some(arg)) => {
-            let value = one(ContextKind::InvalidValue).unwrap_or_default();
-            let valid = many(ContextKind::ValidValue);
-            let mut m = if value.is_empty() {
-                format!("{arg} needs a value")
-            } else {
-                format!("invalid value '{value}' for {arg}")
+    let value = one(ContextKind::InvalidValue);
+    let message = match e.kind() {
+        ErrorKind::InvalidValue => {
+            let mut m = match value {
+                Some("") | None => format!("{arg} needs a value"),
+                Some(value) => format!("invalid value '{value}' for {arg}"),
             };
             if let Some(suggested) = one(ContextKind::SuggestedValue) {
                 m.push_str(&format!(": did you mean '{suggested}'?"));
             }
+            let valid = strings(ContextKind::ValidValue);
             if !valid.is_empty() {
                 m.push_str(&format!(" (possible values: {})", valid.join(", ")));
             }
             m
         }
-        (ErrorKind::ValueValidation, Some(arg)) => {
-            let value = one(ContextKind::InvalidValue).unwrap_or_default();
-            match std::error::Error::source(e) {
-                Some(why) => format!("invalid value '{value}' for {arg}: {why}"),
-                None => format!("invalid value '{value}' for {arg}"),
+        ErrorKind::ValueValidation => {
+            // A value parser's own reason; `--header` withholds the value
+            // (it may hold a secret) and gives its reason as `Custom`.
+            let why = std::error::Error::source(e)
+                .map(ToString::to_string)
+                .or_else(|| one(ContextKind::Custom).map(str::to_owned));
+            match (value, why) {
+                (Some(value), Some(why)) => format!("invalid value '{value}' for {arg}: {why}"),
+                (Some(value), None) => format!("invalid value '{value}' for {arg}"),
+                (None, Some(why)) => format!("invalid value for {arg}: {why}"),
+                (None, None) => format!("invalid value for {arg}"),
             }
         }
-        (ErrorKind::UnknownArgument, Some(arg)) => match one(ContextKind::SuggestedArg) {
+        ErrorKind::UnknownArgument => match one(ContextKind::SuggestedArg) {
             Some(suggested) => {
-                format!("unknown flag '{arg}': did you mean '{}'?", flag(&suggested))
+                format!("unknown flag '{arg}': did you mean '{}'?", flag(suggested))
             }
             None => format!("unknown flag '{arg}'"),
         },
-        (ErrorKind::ArgumentConflict, Some(arg)) => match one(ContextKind::PriorArg) {
-            Some(prior) => format!("{arg} cannot be used with {}", flag(&prior)),
-            None => rendered(),
+        ErrorKind::ArgumentConflict => match one(ContextKind::PriorArg) {
+            Some(prior) => format!("{arg} cannot be used with {}", flag(prior)),
+            None => format!("{arg} cannot be used with the other flags given"),
         },
-        _ => rendered(),
+        ErrorKind::MissingRequiredArgument => format!(
+            "the following required arguments were not provided: {}",
+            strings(ContextKind::InvalidArg).join(", ")
+        ),
+        ErrorKind::TooManyValues => format!(
+            "unexpected value '{}' for '{}' found; no more were expected",
+            value.unwrap_or_default(),
+            invalid.unwrap_or_default()
+        ),
+        kind => format!("{arg}: {}", kind.as_str().unwrap_or("invalid arguments")),
     };
-    // Our own checks (validate) explain themselves; clap's errors about a
-    // flag point at --help, unless the flag is hidden there.
-    if hidden || arg.is_none() {
+    if invalid.and_then(arg_of).is_some_and(|a| a.is_hide_set()) {
         message
     } else {
         format!("{message} (see --help)")
@@ -635,7 +643,8 @@ pub fn usage_message(e: &clap::Error) -> String {
 }
 
 /// clap parser for `--header`. clap's own error for a failed value parser
-/// quotes the raw argument, which may hold a secret; this one does not.
+/// quotes the raw argument, which may hold a secret; this one gives only
+/// the reason (as `Custom` context, which [`usage_message`] reads).
 #[derive(Clone, Copy, Debug)]
 pub struct HeaderParser;
 
@@ -648,24 +657,20 @@ impl clap::builder::TypedValueParser for HeaderParser {
         arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
     ) -> Result<Header, clap::Error> {
-        let flag = arg
-            .and_then(|a| a.get_long())
-            .map(|l| format!("--{l}"))
-            .unwrap_or_else(|| "--header".into());
-        let text = value.to_str().ok_or_else(|| {
-            clap::Error::raw(
-                clap::error::ErrorKind::InvalidUtf8,
-                format!("invalid value for {flag}: not UTF-8\n"),
-            )
-            .with_cmd(cmd)
-        })?;
-        Header::parse(text).map_err(|why| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for {flag}: {why}\n"),
-            )
-            .with_cmd(cmd)
-        })
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let invalid = |why: String| {
+            let mut e = clap::Error::new(ErrorKind::ValueValidation).with_cmd(cmd);
+            if let Some(arg) = arg {
+                e.insert(
+                    ContextKind::InvalidArg,
+                    ContextValue::String(arg.to_string()),
+                );
+            }
+            e.insert(ContextKind::Custom, ContextValue::String(why));
+            e
+        };
+        let text = value.to_str().ok_or_else(|| invalid("not UTF-8".into()))?;
+        Header::parse(text).map_err(|why| invalid(why.to_string()))
     }
 }
 
@@ -683,102 +688,105 @@ fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, String> {
     }
 }
 
-/// Checks a `--url` before anything is sent, with a hint for the usual
-/// slips. Credentials in the URL never reach the message.
-pub fn check_url(text: &str) -> Result<(), String> {
+/// Checks a URL given to `flag` (`--url`, `--push-metrics`) before anything
+/// is sent, with a hint for the usual slips. Credentials in the URL never
+/// reach the message.
+pub fn check_url(flag: &str, text: &str) -> Result<(), String> {
     use reqwest::Url;
     let (lookup, text) = crate::discover::split_prefix(text);
     let shown = crate::gateway::redact_url_text(text);
     if let Some(lookup) = lookup {
-        check_url(text)?;
-        let url = Url::parse(text).map_err(|e| format!("--url '{shown}' is not a URL: {e}"))?;
+        check_url(flag, text)?;
+        let url = Url::parse(text).map_err(|e| format!("{flag} '{shown}' is not a URL: {e}"))?;
         return match crate::discover::check_prefixed(lookup, &url) {
-            Some(why) => Err(format!("--url '{}{shown}': {why}", lookup.prefix())),
+            Some(why) => Err(format!("{flag} '{}{shown}': {why}", lookup.prefix())),
             None => Ok(()),
         };
     }
     if !text.contains("://") {
         let shown = shown.trim_start_matches('/');
+        // --push-metrics takes its URL only after `=`.
+        let sep = if flag == "--push-metrics" { "=" } else { " " };
         return Err(format!(
-            "--url '{shown}' has no scheme: missing http://? (try --url http://{shown})"
+            "{flag} '{shown}' has no scheme: missing http://? (try {flag}{sep}http://{shown})"
         ));
     }
     match Url::parse(text) {
         Err(url::ParseError::InvalidPort) => Err(format!(
-            "--url '{shown}': the port must be a number from 1 to 65535"
+            "{flag} '{shown}': the port must be a number from 1 to 65535"
         )),
-        Err(e) => Err(format!("--url '{shown}' is not a URL: {e}")),
+        Err(e) => Err(format!("{flag} '{shown}' is not a URL: {e}")),
         Ok(url) if !matches!(url.scheme(), "http" | "https") => Err(format!(
-            "--url '{shown}': the scheme must be http or https, not {}",
+            "{flag} '{shown}': the scheme must be http or https, not {}",
             url.scheme()
         )),
         Ok(url) if url.host_str().is_none_or(str::is_empty) => {
-            Err(format!("--url '{shown}' has no host"))
+            Err(format!("{flag} '{shown}' has no host"))
         }
         Ok(_) => Ok(()),
     }
 }
 
-/// Checks that `path` can be written by a rename from its own directory,
-/// before anything is sent: a report that cannot be written after the
-/// DELETEs went out is a run nobody can audit.
-pub fn check_output_path(flag: &str, path: &std::path::Path) -> Result<(), String> {
-    let shown = path.display();
-    if path.is_dir() {
-        return Err(format!("{flag} {shown} is a directory; give a file name"));
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(format!(
-            "{flag} {shown}: the directory {} does not exist",
-            dir.display()
-        ));
-    }
-    // The writes go through a temporary file in the same directory; try one.
-    let probe = dir.join(format!(".pushgateway-janitor-check.{}", std::process::id()));
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-    {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(e) => Err(format!(
-            "{flag} {shown}: cannot create files in {}: {e}",
-            dir.display()
-        )),
-    }
+/// What makes two `--url`s the same gateway: the URL as the requests use
+/// it (scheme and host lowercased, a default port dropped, no trailing
+/// `/`, no query or fragment), its credentials aside. `None` when it does
+/// not parse (`check_url` refuses it).
+fn gateway_identity(text: &str) -> Option<String> {
+    let (lookup, text) = crate::discover::split_prefix(text);
+    let mut url = reqwest::Url::parse(text).ok()?;
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    let prefix = lookup.map_or("", |l| l.prefix());
+    Some(format!("{prefix}{}", url.as_str().trim_end_matches('/')))
 }
 
-/// A `--textfile` that exists must be empty or one the janitor wrote (it
-/// starts with the janitor's build_info family): overwriting another
-/// collector file would lose someone else's metrics.
-pub fn check_textfile_owner(path: &std::path::Path) -> Result<(), String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => {
-            return Err(format!(
-                "--textfile {}: cannot read it: {e}",
-                path.display()
-            ))
-        }
+/// `urls` without the gateways given again, each repeat warned about: a
+/// gateway cleaned twice in one run is reported twice, its counts doubled.
+fn distinct_gateways(urls: Vec<String>) -> Vec<String> {
+    // A URL as given (the repeat's spelling is the point), unless it may
+    // hold credentials.
+    let shown = |text: &str| match text.contains('@') {
+        true => crate::gateway::redact_url_text(text),
+        false => text.trim().to_owned(),
     };
-    let ours = text
-        .lines()
-        .any(|l| l.starts_with(&format!("# TYPE {}build_info ", crate::metrics::PREFIX)));
-    if text.trim().is_empty() || ours {
-        Ok(())
-    } else {
-        Err(format!(
-            "--textfile {} exists and was not written by pushgateway-janitor; not overwriting it (remove it or choose another name)",
-            path.display()
-        ))
+    let mut seen: Vec<(Option<String>, String)> = Vec::with_capacity(urls.len());
+    let mut distinct = Vec::with_capacity(urls.len());
+    for url in urls {
+        let identity = gateway_identity(&url);
+        match seen.iter().find(|(id, _)| id.is_some() && *id == identity) {
+            Some((_, first)) => tracing::warn!(
+                "--url {} is the same gateway as --url {}: cleaned once",
+                shown(&url),
+                shown(first)
+            ),
+            None => {
+                seen.push((identity, url.clone()));
+                distinct.push(url);
+            }
+        }
+    }
+    distinct
+}
+
+/// Where `--push-metrics` sends: its URL, or the first `--url` when it gives
+/// none (`given` empty). Checked like a `--url`, and never a DNS name:
+/// replicas share nothing, and the group would land on one at random.
+fn push_target(given: &str, urls: &[String]) -> Result<String, UsageError> {
+    let dns = |url: &str| crate::discover::split_prefix(url).0.is_some();
+    match (given, urls.first()) {
+        ("", Some(first)) if dns(first) => Err(UsageError(
+            "--push-metrics needs a URL when the first --url is a DNS name (dns+, dnssrv+, dnssrvnoa+): give --push-metrics=URL".into(),
+        )),
+        ("", first) => Ok(first.cloned().unwrap_or_default()),
+        (url, _) if dns(url) => Err(UsageError(
+            "--push-metrics takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+)"
+                .into(),
+        )),
+        (url, _) => check_url("--push-metrics", url)
+            .map(|()| url.to_owned())
+            .map_err(UsageError),
     }
 }
 
@@ -798,36 +806,25 @@ fn parse_listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
     }
 }
 
-/// The host name, for the default `instance` of the pushed metrics.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
-}
+/// A usage error found when the arguments become a [`Config`]: one line in
+/// our words, exit 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 impl Args {
-    /// Checks that clap's declarations cannot express, as a usage error.
-    pub fn validate(&self) -> Result<(), clap::Error> {
-        let usage = |why: String| {
-            <Self as clap::CommandFactory>::command()
-                .error(clap::error::ErrorKind::InvalidValue, why)
-        };
+    /// The one way from the arguments to a [`Config`] (as fd's
+    /// `construct_config`, ripgrep's `HiArgs::from_low_args`): the checks
+    /// clap's declarations cannot express, the environment read through
+    /// `env`, and no fallback: what cannot be honoured is a usage error,
+    /// never a weaker config (a credentials error is not "no
+    /// credentials"). It sends nothing and touches no file: where the
+    /// reports go is checked by `output::preflight`.
+    pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, UsageError> {
         for url in &self.url {
-            check_url(url).map_err(usage)?;
+            check_url("--url", url).map_err(UsageError)?;
         }
-        if let Some(path) = &self.report_file {
-            check_output_path("--report-file", path).map_err(usage)?;
-        }
-        if let Some(path) = &self.textfile {
-            check_output_path("--textfile", path).map_err(usage)?;
-            check_textfile_owner(path).map_err(usage)?;
-        }
-        let credentials = self
-            .credentials(&|name| std::env::var(name).ok())
-            .map_err(usage)?;
+        let credentials = self.credentials(env).map_err(UsageError)?;
         let conflict = |url_has_credentials: bool| {
             crate::gateway::transport::authorization_conflict(
                 &credentials,
@@ -839,33 +836,99 @@ impl Args {
             let (_, text) = crate::discover::split_prefix(url);
             reqwest::Url::parse(text).is_ok_and(|u| crate::gateway::transport::has_credentials(&u))
         });
-        let why = conflict(false).or_else(|| conflict(any_url_credentials));
-        if let Some(why) = why {
-            return Err(<Self as clap::CommandFactory>::command()
-                .error(clap::error::ErrorKind::ArgumentConflict, why));
+        if let Some(why) = conflict(false).or_else(|| conflict(any_url_credentials)) {
+            return Err(UsageError(why));
         }
-        match (self.push_metrics.as_deref().map(str::trim), self.url.first()) {
-            // Replicas share nothing: the own group would land on one of
-            // them at random.
-            (Some(""), Some(first)) if crate::discover::split_prefix(first).0.is_some() => {
-                return Err(usage(
-                    "--push-metrics needs a URL when the first --url is a DNS name (dns+, dnssrv+, dnssrvnoa+): give --push-metrics=URL".into(),
-                ))
+        self.log_unused_variables(&credentials, env);
+        let push_metrics = match self.push_metrics.as_deref().map(str::trim) {
+            None => None,
+            Some(url) => Some(PushMetrics {
+                url: push_target(url, &self.url)?,
+                instance: match self.metrics_instance {
+                    Some(i) if i.is_empty() => {
+                        return Err(UsageError("--metrics-instance must not be empty".into()))
+                    }
+                    instance => instance,
+                },
+            }),
+        };
+        Ok(Config {
+            urls: distinct_gateways(self.url),
+            dns_server: self.dns_server,
+            policy: Policy {
+                threshold: self.threshold,
+                rules: self.rule,
+                select: self.select,
+                keep: self.keep,
+                caps: Caps {
+                    max_deletes: self.max_deletes,
+                    max_delete_ratio: self.max_delete_ratio,
+                },
+            },
+            label_names: match self.label_names {
+                LabelNamesArg::Auto => None,
+                LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),
+                LabelNamesArg::Legacy => Some(LabelNaming::Legacy),
+            },
+            clock: match self.clock {
+                ClockArg::Server => ClockSource::Server,
+                ClockArg::Local => ClockSource::Local,
+            },
+            verify_timeout: (!self.no_verify).then_some(self.verify_timeout),
+            dry_run: self.dry_run,
+            output: match self.output {
+                Output::Human => OutputFormat::Human,
+                Output::Json => OutputFormat::Json,
+            },
+            report_file: self.report_file,
+            transport: TransportOptions {
+                timeout: self.timeout,
+                credentials,
+                headers: self.headers,
+                tls: TlsOptions {
+                    ca_cert: self.ca_cert,
+                    client_cert: self.client_cert,
+                    client_key: self.client_key,
+                    insecure_skip_verify: self.insecure_skip_verify,
+                },
+                retry: RetryPolicy {
+                    retries: self.retries,
+                    initial_backoff: self.retry_backoff,
+                },
+            },
+            concurrency: self.concurrency.into(),
+            verbose: self.verbose > 0,
+            textfile: self.textfile,
+            every: self.every,
+            listen_address: self.listen_address,
+            push_metrics,
+        })
+    }
+
+    /// A credential variable set but not used (a flag wins, or nothing asks
+    /// for it) is no error: an env file shared with other tools. Said at
+    /// debug, for whoever wonders why it had no effect.
+    fn log_unused_variables(
+        &self,
+        credentials: &Credentials,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) {
+        for name in ["PUSHGATEWAY_PASSWORD", "PUSHGATEWAY_TOKEN"] {
+            let used = match (credentials, name) {
+                (Credentials::Basic { .. }, "PUSHGATEWAY_PASSWORD") => {
+                    self.basic_auth_password.is_none() && self.basic_auth_password_file.is_none()
+                }
+                (Credentials::Bearer(_), "PUSHGATEWAY_TOKEN") => {
+                    self.bearer_token.is_none() && self.bearer_token_file.is_none()
+                }
+                _ => false,
+            };
+            if env(name).is_some() && !used {
+                tracing::debug!(
+                    "{name} is set but not used: a credential flag on the command line wins, or none asks for it"
+                );
             }
-            (Some(url), _) if crate::discover::split_prefix(url).0.is_some() => {
-                return Err(usage(
-                    "--push-metrics takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+)".into(),
-                ))
-            }
-            _ => {}
         }
-        if self.metrics_instance.as_deref().is_some_and(str::is_empty) {
-            return Err(<Self as clap::CommandFactory>::command().error(
-                clap::error::ErrorKind::InvalidValue,
-                "--metrics-instance must not be empty",
-            ));
-        }
-        Ok(())
     }
 
     /// The credentials to send, from the flags and the environment
@@ -918,93 +981,17 @@ impl Args {
         // Counted in u8: -v repeated 200 times must not wrap to quiet.
         (i16::from(self.verbose) - i16::from(self.quiet)).clamp(-2, 3) as i8
     }
-
-    pub fn into_config(self) -> Config {
-        let env = |name: &str| std::env::var(name).ok();
-        // validate() has checked it; a user without a password cannot get here.
-        let credentials = self.credentials(&env).unwrap_or(Credentials::None);
-        for name in ["PUSHGATEWAY_PASSWORD", "PUSHGATEWAY_TOKEN"] {
-            let used = match (&credentials, name) {
-                (Credentials::Basic { .. }, "PUSHGATEWAY_PASSWORD") => {
-                    self.basic_auth_password.is_none() && self.basic_auth_password_file.is_none()
-                }
-                (Credentials::Bearer(_), "PUSHGATEWAY_TOKEN") => {
-                    self.bearer_token.is_none() && self.bearer_token_file.is_none()
-                }
-                _ => false,
-            };
-            if env(name).is_some() && !used {
-                tracing::debug!(
-                    "{name} is set but not used: a credential flag on the command line wins, or none asks for it"
-                );
-            }
-        }
-        let push_metrics = self.push_metrics.map(|url| PushMetrics {
-            url: match url.trim() {
-                "" => self.url.first().cloned().unwrap_or_default(),
-                url => url.to_owned(),
-            },
-            instance: self.metrics_instance.unwrap_or_else(host_name),
-        });
-        Config {
-            urls: self.url,
-            dns_server: self.dns_server,
-            policy: Policy {
-                threshold: self.threshold,
-                rules: self.rule,
-                select: self.select,
-                keep: self.keep,
-                own_group: push_metrics.as_ref().map(PushMetrics::group),
-                caps: Caps {
-                    max_deletes: self.max_deletes,
-                    max_delete_ratio: self.max_delete_ratio,
-                },
-            },
-            label_names: match self.label_names {
-                LabelNamesArg::Auto => None,
-                LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),
-                LabelNamesArg::Legacy => Some(LabelNaming::Legacy),
-            },
-            clock: match self.clock {
-                ClockArg::Server => ClockSource::Server,
-                ClockArg::Local => ClockSource::Local,
-            },
-            verify_timeout: (!self.no_verify).then_some(self.verify_timeout),
-            dry_run: self.dry_run,
-            output: match self.output {
-                Output::Human => OutputFormat::Human,
-                Output::Json => OutputFormat::Json,
-            },
-            report_file: self.report_file,
-            transport: TransportOptions {
-                timeout: self.timeout,
-                credentials,
-                headers: self.headers,
-                tls: TlsOptions {
-                    ca_cert: self.ca_cert,
-                    client_cert: self.client_cert,
-                    client_key: self.client_key,
-                    insecure_skip_verify: self.insecure_skip_verify,
-                },
-                retry: RetryPolicy {
-                    retries: self.retries,
-                    initial_backoff: self.retry_backoff,
-                },
-            },
-            concurrency: self.concurrency.into(),
-            verbose: self.verbose > 0,
-            textfile: self.textfile,
-            every: self.every,
-            listen_address: self.listen_address,
-            push_metrics,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    /// An environment with no variables set.
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
 
     #[test]
     fn clap_definition_is_consistent() {
@@ -1025,9 +1012,40 @@ mod tests {
     }
 
     #[test]
+    fn months_and_years_are_refused_with_a_hint() {
+        let e = parse_duration("10M").unwrap_err();
+        assert!(e.starts_with("did you mean '10m'? 'M' is months"), "{e}");
+        let e = parse_duration(" 1h 30M ").unwrap_err();
+        assert!(e.starts_with("did you mean '1h 30m'?"), "{e}");
+        for months in ["1month", "2 months", "1M1d"] {
+            assert!(parse_duration(months).is_err(), "{months}");
+        }
+        for years in ["1y", "2years", "1yr", "1d 1year"] {
+            let e = parse_duration(years).unwrap_err();
+            assert!(e.starts_with("years are refused"), "{years}: {e}");
+        }
+        assert!(parse_threshold("10M").is_err());
+        assert!(parse_rule(r#"{job="x"}=10M"#).is_err());
+        // What stays: every fixed-length unit, spelled out or not.
+        for (text, secs) in [
+            ("10m", 600),
+            ("2w", 1_209_600),
+            ("1min", 60),
+            ("3 days", 259_200),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs(secs)),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+    }
+
+    #[test]
     fn defaults() {
         let args = Args::try_parse_from(["pgj", "--url", "http://h:9091"]).unwrap();
-        let config = args.into_config();
+        let config = args.into_config(&no_env).unwrap();
         assert_eq!(
             config.policy.threshold,
             Threshold::After(Duration::from_secs(600))
@@ -1126,6 +1144,26 @@ mod tests {
     }
 
     #[test]
+    fn the_conversion_has_no_silent_fallback() {
+        // Before, into_config() turned this credentials error into
+        // Credentials::None: a caller that skipped validate() sent its
+        // requests without authentication.
+        let args = || {
+            Args::try_parse_from(["pgj", "--url", "http://a", "--basic-auth-user", "u"]).unwrap()
+        };
+        let e = args().into_config(&no_env).unwrap_err();
+        assert!(e.to_string().contains("needs a password"), "{e}");
+        // The environment comes through `env` only, once.
+        let env = |name: &str| (name == "PUSHGATEWAY_PASSWORD").then(|| "p".to_owned());
+        let config = args().into_config(&env).unwrap();
+        assert!(
+            matches!(config.transport.credentials, Credentials::Basic { ref user, .. } if user == "u"),
+            "{:?}",
+            config.transport.credentials
+        );
+    }
+
+    #[test]
     fn many_v_flags_do_not_wrap_to_quiet() {
         let many = format!("-{}", "v".repeat(200));
         let args = Args::try_parse_from(["pgj", "--url", "http://a", many.as_str()]).unwrap();
@@ -1145,13 +1183,15 @@ mod tests {
             a.extend_from_slice(extra);
             Args::try_parse_from(a).unwrap()
         };
-        assert!(args(&[]).validate().is_ok());
-        let err = args(&["--bearer-token-file", "/t"]).validate().unwrap_err();
-        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(args(&[]).into_config(&no_env).is_ok());
+        let err = args(&["--bearer-token-file", "/t"])
+            .into_config(&no_env)
+            .unwrap_err();
+        assert!(err.to_string().contains("cannot be used with"), "{err}");
         assert!(!err.to_string().contains("Bearer x"), "{err}");
         assert!(
             args(&["--basic-auth-user", "u", "--basic-auth-password-file", "/p"])
-                .validate()
+                .into_config(&no_env)
                 .is_err()
         );
         // User and password in a URL conflict with a flag or the header,
@@ -1165,7 +1205,7 @@ mod tests {
                 "dns+http://u:s3cret@b:9091",
             ];
             a.extend_from_slice(extra);
-            Args::try_parse_from(a).unwrap().validate()
+            Args::try_parse_from(a).unwrap().into_config(&no_env)
         };
         assert!(url_creds(&[]).is_ok());
         for extra in [
@@ -1176,6 +1216,72 @@ mod tests {
             assert!(err.contains("URL has a user and password"), "{err}");
             assert!(!err.contains("s3cret"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_repeated_single_valued_flag_takes_the_last_value() {
+        let args = Args::try_parse_from([
+            "pgj",
+            "--url",
+            "http://a",
+            "--timeout",
+            "30s",
+            "--timeout",
+            "60s",
+            "--output",
+            "json",
+            "--output",
+            "human",
+            "--dry-run",
+            "--dry-run",
+            "--push-metrics",
+            "--push-metrics=http://m",
+        ])
+        .unwrap();
+        assert_eq!(args.timeout, Duration::from_secs(60));
+        assert_eq!(args.output, Output::Human);
+        assert!(args.dry_run);
+        assert_eq!(args.push_metrics.as_deref(), Some("http://m"));
+        // Repeatable flags still add up.
+        let args = Args::try_parse_from([
+            "pgj",
+            "--url",
+            "http://a",
+            "--url",
+            "http://b",
+            "--keep",
+            "{a=\"1\"}",
+            "--keep",
+            "{a=\"2\"}",
+        ])
+        .unwrap();
+        assert_eq!((args.url.len(), args.keep.len()), (2, 2));
+    }
+
+    #[test]
+    fn the_same_gateway_is_one_however_spelled() {
+        let id = |u: &str| gateway_identity(u).unwrap();
+        for same in [
+            "http://h:9091/pgw/",
+            "HTTP://H:9091/pgw",
+            "http://u:p@h:9091/pgw?x=1#f",
+        ] {
+            assert_eq!(id(same), id("http://h:9091/pgw"), "{same}");
+        }
+        assert_eq!(id("http://h:80"), id("http://h/"));
+        for other in [
+            "https://h:9091/pgw",
+            "http://h:9092/pgw",
+            "http://h:9091/pgw2",
+            "dns+http://h:9091/pgw",
+        ] {
+            assert_ne!(id(other), id("http://h:9091/pgw"), "{other}");
+        }
+        let urls = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            distinct_gateways(urls(&["http://a/", "http://b", "http://a", "http://A:80"])),
+            urls(&["http://a/", "http://b"])
+        );
     }
 
     #[test]
@@ -1249,6 +1355,24 @@ mod tests {
             err(&[]),
             "the following required arguments were not provided: --url <URL> (see --help)"
         );
+        assert_eq!(
+            err(&["--url", "http://a", "--dry-run=yes"]),
+            "unexpected value 'yes' for '--dry-run' found; no more were expected (see --help)"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "--label-names", "utf"]),
+            "invalid value 'utf' for --label-names: did you mean 'utf8'? (possible values: auto, utf8, legacy) (see --help)"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "--basic-auth-password", "p"]),
+            "the following required arguments were not provided: --basic-auth-user <USER> (see --help)"
+        );
+        // The header's value may be a secret: its reason, never the value.
+        let header = err(&["--url", "http://a", "--header", "s3cret"]);
+        assert_eq!(
+            header,
+            "invalid value for --header: expected 'Name: value' (no ':' found) (see --help)"
+        );
     }
 
     #[test]
@@ -1293,10 +1417,12 @@ mod tests {
             "--push-metrics",
         ])
         .unwrap()
-        .into_config();
+        .into_config(&no_env)
+        .unwrap();
         let push = config.push_metrics.unwrap();
         assert_eq!(push.url, "http://a:9091");
-        assert!(!push.instance.is_empty());
+        assert_eq!(push.instance, None);
+        assert_eq!(push.group().to_string(), r#"{job="pushgateway-janitor"}"#);
         let config = Args::try_parse_from([
             "pgj",
             "--url",
@@ -1306,13 +1432,17 @@ mod tests {
             "x",
         ])
         .unwrap()
-        .into_config();
+        .into_config(&no_env)
+        .unwrap();
         let push = config.push_metrics.unwrap();
         assert_eq!(
-            (push.url.as_str(), push.instance.as_str()),
-            ("http://m:9091", "x")
+            (push.url.as_str(), push.instance.as_deref()),
+            ("http://m:9091", Some("x"))
         );
-        assert_eq!(config.policy.own_group, Some(push.group()));
+        assert_eq!(
+            push.group().to_string(),
+            r#"{job="pushgateway-janitor",instance="x"}"#
+        );
         // `--push-metrics URL` (a space) would swallow the next argument's
         // place; the URL must be attached with `=`.
         assert!(
@@ -1327,9 +1457,8 @@ mod tests {
             let mut all = vec!["pgj"];
             all.extend_from_slice(args);
             Args::try_parse_from(all)
-                .and_then(|a| a.validate().map(|()| a))
-                .map(|a| a.into_config())
                 .map_err(|e| e.to_string())
+                .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()))
         };
         let config =
             validate(&["--url", "dns+http://pgw:9091", "--dns-server", "10.0.0.2"]).unwrap();
@@ -1375,7 +1504,8 @@ mod tests {
     #[test]
     fn every_must_be_positive() {
         let args = Args::try_parse_from(["pgj", "--url", "http://a", "--every", "5m"]).unwrap();
-        assert_eq!(args.into_config().every, Some(Duration::from_secs(300)));
+        let config = args.into_config(&no_env).unwrap();
+        assert_eq!(config.every, Some(Duration::from_secs(300)));
         assert!(Args::try_parse_from(["pgj", "--url", "http://a", "--every", "0s"]).is_err());
     }
 
@@ -1383,7 +1513,7 @@ mod tests {
     fn transport_flags() {
         let parse =
             |args: &[&str]| Args::try_parse_from(["pgj", "--url", "http://h"].iter().chain(args));
-        let config = parse(&[]).unwrap().into_config();
+        let config = parse(&[]).unwrap().into_config(&no_env).unwrap();
         assert_eq!(config.transport.credentials, Credentials::None);
         assert_eq!(config.transport.retry, RetryPolicy::default());
         assert_eq!(config.transport.retry.retries, 3);
@@ -1410,7 +1540,8 @@ mod tests {
             "50ms",
         ])
         .unwrap()
-        .into_config();
+        .into_config(&no_env)
+        .unwrap();
         let t = config.transport;
         assert_eq!(
             t.credentials,
@@ -1432,7 +1563,8 @@ mod tests {
 
         let t = parse(&["--bearer-token", "tok"])
             .unwrap()
-            .into_config()
+            .into_config(&no_env)
+            .unwrap()
             .transport;
         assert_eq!(
             t.credentials,
@@ -1440,7 +1572,8 @@ mod tests {
         );
         let t = parse(&["--bearer-token-file", "/t"])
             .unwrap()
-            .into_config()
+            .into_config(&no_env)
+            .unwrap()
             .transport;
         assert_eq!(
             t.credentials,

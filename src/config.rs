@@ -50,17 +50,22 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushMetrics {
     pub url: String,
-    /// The `instance` label of the group.
-    pub instance: String,
+    /// The `instance` label of the group (`--metrics-instance`); none by
+    /// default, as the Pushgateway's README advises for batch jobs: a
+    /// label that changes per run (a CronJob pod's host name) would make a
+    /// new group per run.
+    pub instance: Option<String>,
 }
 
-/// The `job` label of the janitor's own group.
-pub const PUSH_JOB: &str = "pushgateway-janitor";
+/// The `job` label of the janitor's own group; the plan never deletes a
+/// group of this job.
+pub const PUSH_JOB: &str = crate::plan::OWN_JOB;
 
 impl PushMetrics {
-    /// `{job="pushgateway-janitor",instance="<instance>"}`.
+    /// `{job="pushgateway-janitor"}`, or with `instance="<instance>"`.
     pub fn group(&self) -> GroupingKey {
-        GroupingKey::new([("job", PUSH_JOB), ("instance", self.instance.as_str())])
+        let instance = self.instance.as_deref().map(|i| ("instance", i));
+        GroupingKey::new(std::iter::once(("job", PUSH_JOB)).chain(instance))
             .expect("job and instance are valid label names and the job is not empty")
     }
 }

@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 use pushgateway_janitor::cli::Args;
 use pushgateway_janitor::completions::{self, Generate};
 use pushgateway_janitor::exit::ExitStatus;
-use pushgateway_janitor::output::{print_error, Outputs};
+use pushgateway_janitor::output::{self, print_error, Outputs};
 use pushgateway_janitor::report::Report;
 use pushgateway_janitor::schedule;
 use pushgateway_janitor::serve::{self, Exposition};
@@ -20,7 +20,7 @@ use pushgateway_janitor::serve::{self, Exposition};
 const LOG_ENV: &str = "PUSHGATEWAY_JANITOR_LOG";
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse().and_then(|args| args.validate().map(|()| args)) {
+    let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => return usage_error(e),
     };
@@ -32,7 +32,19 @@ fn main() -> ExitCode {
         return generate(what);
     }
     init_logging(args.verbosity());
-    let config = args.into_config();
+    let env = |name: &str| std::env::var(name).ok();
+    let config = match args.into_config(&env) {
+        Ok(config) => config,
+        Err(e) => {
+            print_error(&e.to_string());
+            return ExitStatus::Usage.into();
+        }
+    };
+    // Before anything is sent.
+    if let Err(e) = output::preflight(&config) {
+        print_error(&e);
+        return ExitStatus::Usage.into();
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use crate::config::{Config, OutputFormat};
 use crate::exit::ExitStatus;
 use crate::metrics::{render, History};
-
 use crate::report::Report;
 use crate::serve::Exposition;
 
@@ -142,6 +141,82 @@ fn print_report(
 pub fn print_error(message: &str) {
     let line = message.replace(['\n', '\r'], " ");
     let _ = writeln!(io::stderr(), "pushgateway-janitor: error: {line}");
+}
+
+/// Checks, before anything is sent, that the report file and the textfile
+/// can be written (a report that cannot be written after the DELETEs went
+/// out is a run nobody can audit), and that an existing textfile is the
+/// janitor's own. The error is the run's one usage-error line (exit 2).
+pub fn preflight(config: &Config) -> Result<(), String> {
+    if let Some(path) = &config.report_file {
+        check_output_path("--report-file", path)?;
+    }
+    if let Some(path) = &config.textfile {
+        check_output_path("--textfile", path)?;
+        check_textfile_owner(path)?;
+    }
+    Ok(())
+}
+
+/// Checks that `path` can be written by a rename from its own directory.
+fn check_output_path(flag: &str, path: &Path) -> Result<(), String> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(format!("{flag} {shown} is a directory; give a file name"));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "{flag} {shown}: the directory {} does not exist",
+            dir.display()
+        ));
+    }
+    // The writes go through a temporary file in the same directory; try one.
+    let probe = dir.join(format!(".pushgateway-janitor-check.{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "{flag} {shown}: cannot create files in {}: {e}",
+            dir.display()
+        )),
+    }
+}
+
+/// A `--textfile` that exists must be empty or one the janitor wrote (it
+/// starts with the janitor's build_info family): overwriting another
+/// collector file would lose someone else's metrics.
+fn check_textfile_owner(path: &Path) -> Result<(), String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(format!(
+                "--textfile {}: cannot read it: {e}",
+                path.display()
+            ))
+        }
+    };
+    let ours = text
+        .lines()
+        .any(|l| l.starts_with(&format!("# TYPE {}build_info ", crate::metrics::PREFIX)));
+    if text.trim().is_empty() || ours {
+        Ok(())
+    } else {
+        Err(format!(
+            "--textfile {} exists and was not written by pushgateway-janitor; not overwriting it (remove it or choose another name)",
+            path.display()
+        ))
+    }
 }
 
 /// The `--textfile` target. Each run reads the counters the file carries,

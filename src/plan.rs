@@ -61,10 +61,15 @@ pub struct Policy {
     pub select: Vec<Selector>,
     /// Groups matching one of these are never deleted.
     pub keep: Vec<Selector>,
-    /// The janitor's own `--push-metrics` group: never deleted.
-    pub own_group: Option<GroupingKey>,
     pub caps: Caps,
 }
+
+/// The `job` of the janitor's own `--push-metrics` groups. No group of this
+/// job is deleted, whatever the thresholds, rules or selectors: each is some
+/// janitor's monitoring (this run's, an earlier pod's under another
+/// `--metrics-instance`, another deployment's), and deleting one makes an
+/// alert on its last success fire.
+pub const OWN_JOB: &str = "pushgateway-janitor";
 
 impl Policy {
     /// One threshold for every group, nothing else.
@@ -74,10 +79,63 @@ impl Policy {
             rules: Vec::new(),
             select: Vec::new(),
             keep: Vec::new(),
-            own_group: None,
             caps: Caps::default(),
         }
     }
+}
+
+impl Policy {
+    /// Every selector of the policy with the flag that gave it and its text
+    /// as written (a rule's with its threshold), in the order a group meets
+    /// them: `--select`, `--keep`, `--rule`.
+    pub fn selectors(&self) -> impl Iterator<Item = (&'static str, &Selector, &str)> {
+        let select = self.select.iter().map(|s| ("--select", s, s.as_str()));
+        let keep = self.keep.iter().map(|s| ("--keep", s, s.as_str()));
+        let rules = self
+            .rules
+            .iter()
+            .map(|r| ("--rule", &r.selector, r.text.as_str()));
+        select.chain(keep).chain(rules)
+    }
+}
+
+/// A selector of the policy that matched no group.
+#[derive(Debug, Clone, Copy)]
+pub struct Unmatched<'a> {
+    pub flag: &'static str,
+    pub selector: &'a Selector,
+    /// As the user wrote it (a rule with its threshold).
+    pub written: &'a str,
+}
+
+/// The selectors of `policy` that match none of `keys` (every group a run
+/// saw, on all its gateways), each once however often it was given. One
+/// that matches nothing is most often a typo, and a `--keep` with a typo
+/// protects nothing.
+pub fn unmatched<'a, 'k>(
+    policy: &'a Policy,
+    keys: impl IntoIterator<Item = &'k GroupingKey>,
+) -> Vec<Unmatched<'a>> {
+    let mut pending: Vec<Unmatched<'a>> = Vec::new();
+    for (flag, selector, written) in policy.selectors() {
+        if !pending
+            .iter()
+            .any(|u| u.flag == flag && u.written == written)
+        {
+            pending.push(Unmatched {
+                flag,
+                selector,
+                written,
+            });
+        }
+    }
+    for key in keys {
+        if pending.is_empty() {
+            break;
+        }
+        pending.retain(|u| !u.selector.matches(key));
+    }
+    pending
 }
 
 /// What the plan says to do with one group.
@@ -87,7 +145,7 @@ pub enum Verdict {
     Stale,
     /// Stale, but a safety cap refused this gateway's plan: nothing is sent.
     Refused,
-    /// Protected: `--keep`, threshold `never`, or the janitor's own group.
+    /// Protected: `--keep`, threshold `never`, or the janitor's own job.
     Keep,
     /// Active within its threshold.
     Active,
@@ -255,8 +313,10 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
     } else {
         format!("{what} {} ago", human_seconds(age))
     };
-    if policy.own_group.as_ref() == Some(&group.key) {
-        let reason = format!("{seen}; the janitor's own --push-metrics group");
+    if group.key.job() == OWN_JOB {
+        let reason = format!(
+            "{seen}; job=\"{OWN_JOB}\" is the janitor's own --push-metrics job, never deleted"
+        );
         return decision(group, Verdict::Keep, threshold, Some(age), reason);
     }
     if let Some(keep) = policy.keep.iter().find(|s| s.matches(&group.key)) {
@@ -595,35 +655,45 @@ mod tests {
     }
 
     #[test]
-    fn the_janitors_own_group_is_kept_however_stale() {
+    fn every_group_of_the_janitors_own_job_is_kept_however_stale() {
         let mut p = policy(60);
-        p.own_group =
-            Some(GroupingKey::new([("job", "pushgateway-janitor"), ("instance", "h")]).unwrap());
-        let own = Entry::Group(Group {
-            key: p.own_group.clone().unwrap(),
-            last_push: Some(0.0),
-            last_failure: None,
-            newest_family_time: None,
-            last_push_successful: None,
-        });
-        let other_instance = Entry::Group(Group {
-            key: GroupingKey::new([("job", "pushgateway-janitor"), ("instance", "other")]).unwrap(),
-            last_push: Some(0.0),
-            last_failure: None,
-            newest_family_time: None,
-            last_push_successful: None,
-        });
-        let plan = decide(vec![own, other_instance], &p, 1e9, LabelNaming::Legacy);
-        let own = &plan.decisions[0];
-        assert_eq!(own.verdict, Verdict::Keep);
-        assert!(
-            own.reason
-                .ends_with("the janitor's own --push-metrics group"),
-            "{}",
-            own.reason
+        // Neither a rule nor a selector changes it.
+        p.rules = vec![rule(
+            r#"{job=~".+"}"#,
+            Threshold::After(Duration::from_secs(1)),
+        )];
+        p.select = vec![sel(r#"{job=~"pushgateway-.*"}"#)];
+        let key = |pairs: &[(&str, &str)]| {
+            Entry::Group(Group {
+                key: GroupingKey::new(pairs.iter().copied()).unwrap(),
+                last_push: Some(0.0),
+                last_failure: None,
+                newest_family_time: None,
+                last_push_successful: None,
+            })
+        };
+        let plan = decide(
+            vec![
+                key(&[("job", OWN_JOB)]),
+                key(&[("job", OWN_JOB), ("instance", "old-pod")]),
+                key(&[("job", "pushgateway-janitor-2")]),
+            ],
+            &p,
+            1e9,
+            LabelNaming::Legacy,
         );
-        // Another janitor's group is not ours to keep.
-        assert_eq!(plan.decisions[1].verdict, Verdict::Stale);
+        for own in &plan.decisions[..2] {
+            assert_eq!(own.verdict, Verdict::Keep);
+            assert!(
+                own.reason.ends_with(
+                    r#"job="pushgateway-janitor" is the janitor's own --push-metrics job, never deleted"#
+                ),
+                "{}",
+                own.reason
+            );
+        }
+        // Only that exact job.
+        assert_eq!(plan.decisions[2].verdict, Verdict::Stale);
     }
 
     fn verdicts(plan: &Plan) -> Vec<(String, Verdict)> {
@@ -888,6 +958,29 @@ mod tests {
             plan.refused_by.as_deref(),
             Some("refused by --max-delete-ratio 0.34: the plan deletes 1 of the 1 groups considered (100.0%)")
         );
+    }
+
+    #[test]
+    fn unmatched_selectors_in_the_order_a_group_meets_them_each_once() {
+        let mut p = policy(60);
+        p.select = vec![sel(r#"{job=~".+"}"#), sel(r#"{job="nothing"}"#)];
+        p.keep = vec![sel(r#"{job="biling"}"#), sel(r#"{job="biling"}"#)];
+        p.rules = vec![rule(r#"{job="gone"}"#, Threshold::Never)];
+        let keys = [GroupingKey::new([("job", "billing")]).unwrap()];
+        let named: Vec<(&str, &str)> = unmatched(&p, &keys)
+            .iter()
+            .map(|u| (u.flag, u.written))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("--select", r#"{job="nothing"}"#),
+                ("--keep", r#"{job="biling"}"#),
+                ("--rule", r#"{job="gone"}=…"#),
+            ]
+        );
+        // No selectors, nothing unmatched.
+        assert!(unmatched(&policy(60), &keys).is_empty());
     }
 
     #[test]

@@ -22,6 +22,18 @@ pub struct Report {
     pub threshold_seconds: Option<f64>,
     pub gateways: Vec<GatewayReport>,
     pub summary: Summary,
+    /// The `--select`, `--keep` and `--rule` selectors that matched no
+    /// group on any gateway the run scanned; empty when none was scanned.
+    pub unmatched_selectors: Vec<UnmatchedSelector>,
+}
+
+/// A selector that matched no group: most often a typo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmatchedSelector {
+    /// `--select`, `--keep` or `--rule`.
+    pub flag: &'static str,
+    /// The selector as written (a rule's without its threshold).
+    pub selector: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,6 +238,7 @@ impl Report {
             threshold_seconds,
             gateways,
             summary,
+            unmatched_selectors: Vec::new(),
         }
     }
 

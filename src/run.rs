@@ -11,7 +11,9 @@ use crate::discover::{self, Expanded};
 use crate::gateway::{redact_url_text, Fault, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
 use crate::plan::{self, Decision, Outcome, Subject, Verdict};
-use crate::report::{GatewayReport, GroupReport, LabelSet, Report, Summary, Time};
+use crate::report::{
+    GatewayReport, GroupReport, LabelSet, Report, Summary, Time, UnmatchedSelector,
+};
 use crate::verify;
 use crate::warn_bounded;
 use crate::warnings::Bounded;
@@ -50,13 +52,45 @@ pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Re
         }
     }))
     .await;
-    Report::new(
-        config.dry_run,
-        started,
-        unix_seconds(clock()),
-        config.policy.threshold.seconds(),
-        gateways,
-    )
+    let unmatched_selectors = unmatched_selectors(config, &gateways);
+    Report {
+        unmatched_selectors,
+        ..Report::new(
+            config.dry_run,
+            started,
+            unix_seconds(clock()),
+            config.policy.threshold.seconds(),
+            gateways,
+        )
+    }
+}
+
+/// The selectors that matched no group on any gateway this pass scanned,
+/// each warned about once; none when no gateway was scanned (nothing could
+/// match).
+fn unmatched_selectors(config: &Config, gateways: &[GatewayReport]) -> Vec<UnmatchedSelector> {
+    let scanned = gateways.iter().filter(|g| g.error.is_none());
+    if scanned.clone().next().is_none() {
+        return Vec::new();
+    }
+    let keys: Vec<GroupingKey> = scanned
+        .flat_map(|g| &g.groups)
+        .filter_map(|g| GroupingKey::new(g.labels.0.iter().cloned()).ok())
+        .collect();
+    plan::unmatched(&config.policy, &keys)
+        .into_iter()
+        .map(|u| {
+            tracing::warn!(
+                "{} '{}' matched no group on any gateway; check it for a typo",
+                u.flag,
+                u.written
+            );
+            UnmatchedSelector {
+                flag: u.flag,
+                selector: u.selector.as_str().to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// One gateway of this pass, or why a `--url` stands for none.

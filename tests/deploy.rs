@@ -127,8 +127,7 @@ fn janitor_args(container: &Value) -> pushgateway_janitor::config::Config {
     }
     let parsed = pushgateway_janitor::cli::Args::try_parse_from(&args)
         .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    parsed.validate().unwrap();
-    parsed.into_config()
+    parsed.into_config(&|_| None).unwrap()
 }
 
 /// The named port's number, and the probes' paths by kind.
@@ -438,4 +437,87 @@ fn every_gateway_started_in_docs_and_scripts_has_its_own_persistence_file() {
         starts >= 4,
         "found only {starts} commands that start a gateway"
     );
+}
+
+/// The Debian package's service appends `$JANITOR_ARGS` (from
+/// /etc/default/pushgateway-janitor) after its own `--timeout` and
+/// `--report-file`: a flag given again there must win, or an operator
+/// cannot change them without editing the unit. The unit is made here by
+/// scripts/package-deb.sh's own sed command, its `ExecStart=` expanded as
+/// systemd does (`${VAR}` one word, `$VAR` split at whitespace), and run
+/// against a real Pushgateway.
+#[test]
+fn debian_units_janitor_args_override_its_own_flags() {
+    let script = std::fs::read_to_string(root().join("scripts/package-deb.sh")).unwrap();
+    let start = script
+        .find("sed -e ")
+        .expect("package-deb.sh rewrites the unit with sed");
+    let end = start + script[start..].find(" >\"$unit\"").unwrap();
+    let out = Command::new("bash")
+        .args(["-c", &script[start..end]])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unit = String::from_utf8(out.stdout).unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart= line");
+
+    let pg = common::Pushgateway::start();
+    pg.push_ok(&[("job", "stale")], "x");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let janitor_args = format!(
+        "--timeout=5s --report-file={} --threshold=1ms --clock=local --output=json",
+        report.display()
+    );
+    let mut words = exec.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/bin/pushgateway-janitor"));
+    let mut args: Vec<String> = Vec::new();
+    for word in words {
+        match word {
+            "${THRESHOLD}" => args.push("10m".into()),
+            "$JANITOR_ARGS" => args.extend(janitor_args.split_whitespace().map(str::to_owned)),
+            w => {
+                assert!(!w.contains('$'), "{w} in {exec}");
+                args.push(w.to_owned());
+            }
+        }
+    }
+    assert!(args.iter().any(|a| a == "--timeout"), "{exec}");
+    assert!(args.iter().any(|a| a == "--report-file"), "{exec}");
+
+    let mut all = vec![
+        "pushgateway-janitor".to_owned(),
+        format!("--url={}", pg.url),
+    ];
+    all.extend(args.iter().cloned());
+    let config = pushgateway_janitor::cli::Args::try_parse_from(&all)
+        .unwrap_or_else(|e| panic!("{all:?}: {e}"))
+        .into_config(&|_| None)
+        .unwrap();
+    assert_eq!(config.transport.timeout, std::time::Duration::from_secs(5));
+    assert_eq!(config.report_file.as_deref(), Some(report.as_path()));
+
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::janitor_cmd(&args)
+        .env("PUSHGATEWAY_URL", &pg.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(
+        common::report(&out).action_of(&[("job", "stale")]),
+        Some("deleted")
+    );
+    assert!(
+        report.is_file(),
+        "no report at the overriding --report-file"
+    );
+    pg.wait_for_groups(&[]);
 }

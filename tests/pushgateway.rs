@@ -384,6 +384,88 @@ fn rules_keeps_selects_and_never_each_decide_in_one_run() {
     pg.wait_for_groups(&[backup, billing, audit, other]);
 }
 
+/// A selector that matches no group on any gateway of the run is a typo
+/// more often than not: `--keep '{job="biling"}'` protected nothing, and
+/// billing's stale group went, silently. Each is warned about once and
+/// listed in the report; one that matches on any gateway is not.
+#[test]
+fn selectors_that_match_no_group_on_any_gateway_are_named() {
+    let a = Pushgateway::start();
+    let b = Pushgateway::start();
+    a.push_ok(&[("job", "billing")], "x");
+    b.push_ok(&[("job", "flink")], "x");
+    let mut args = vec![
+        "--url",
+        a.url.as_str(),
+        "--url",
+        b.url.as_str(),
+        "--keep",
+        r#"{job="biling"}"#,
+        "--keep",
+        r#"{job="biling"}"#,
+        "--keep",
+        r#"{job="billing"}"#,
+        "--select",
+        r#"{job=~"b.*|f.*"}"#,
+        "--select",
+        r#"{job="nothing"}"#,
+        // Matches on the second gateway only: matched.
+        "--rule",
+        r#"{job="flink"}=1h"#,
+        "--rule",
+        r#"{job="gone"} = 1h"#,
+        "--output",
+        "json",
+    ];
+    args.extend(common::EVERY_GROUP_STALE);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = report(&out);
+    let unmatched: Vec<(&str, &str)> = r
+        .unmatched_selectors
+        .iter()
+        .map(|u| (u.flag.as_str(), u.selector.as_str()))
+        .collect();
+    assert_eq!(
+        unmatched,
+        vec![
+            ("--select", r#"{job="nothing"}"#),
+            ("--keep", r#"{job="biling"}"#),
+            ("--rule", r#"{job="gone"}"#),
+        ]
+    );
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("matched no group"))
+        .collect();
+    assert_eq!(warnings.len(), 3, "{err}");
+    for (warning, named) in warnings.iter().zip([
+        r#"--select '{job="nothing"}'"#,
+        r#"--keep '{job="biling"}'"#,
+        r#"--rule '{job="gone"} = 1h'"#,
+    ]) {
+        assert!(
+            warning.contains(&format!("WARN {named} matched no group on any gateway")),
+            "{warning}"
+        );
+    }
+    assert_eq!(r.action_of(&[("job", "billing")]), Some("kept"));
+    assert_eq!(r.action_of(&[("job", "flink")]), Some("active"));
+
+    // Nothing to warn about when every selector matched.
+    let mut args = vec!["--url", a.url.as_str(), "--keep", r#"{job="billing"}"#];
+    args.extend(["--output", "json"]);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(report(&out).unmatched_selectors.is_empty());
+    assert!(
+        !stderr(&out).contains("matched no group"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// The harness's aging, itself: every push and failure time moves back by
 /// exactly the amount asked, the groups and their metrics stay, the port
 /// stays, and groups pushed afterwards are not aged.

@@ -117,7 +117,7 @@ fn push_metrics_reports_each_run_and_a_failed_run_keeps_the_last_success() {
         .expect("the janitor's own group is in the report");
     assert_eq!(own.action, "kept");
     assert!(
-        own.reason.contains("own --push-metrics group"),
+        own.reason.contains("own --push-metrics job, never deleted"),
         "{}",
         own.reason
     );
@@ -149,6 +149,110 @@ fn a_failed_push_is_one_error_line_and_exit_1() {
     );
     // The report itself is whole: the scan and plan went through.
     assert!(report(&out).gateways[0].error.is_none());
+}
+
+#[test]
+fn pushed_metrics_carry_no_instance_label_unless_one_is_given() {
+    // Every CronJob pod has a new host name: an instance label per host
+    // name made a new group per run, which later runs deleted as stale.
+    let pg = Pushgateway::start();
+    let out = janitor(&["--url", &pg.url, "--push-metrics", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    pg.wait_for_groups(&[&[("job", "pushgateway-janitor")]]);
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--push-metrics",
+        "--metrics-instance",
+        "ci",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    pg.wait_for_groups(&[
+        &[("job", "pushgateway-janitor")],
+        &[("job", "pushgateway-janitor"), ("instance", "ci")],
+    ]);
+}
+
+#[test]
+fn no_group_of_the_janitors_own_job_is_ever_deleted() {
+    let pg = Pushgateway::start();
+    // What earlier runs left: one pod's group, and a group without instance.
+    pg.push_ok(
+        &[("job", "pushgateway-janitor"), ("instance", "pod-1")],
+        "x",
+    );
+    pg.push_ok(&[("job", "pushgateway-janitor")], "x");
+    pg.push_ok(&[("job", "other")], "x");
+    let mut args = vec![
+        "--url",
+        pg.url.as_str(),
+        "--push-metrics",
+        "--metrics-instance",
+        "pod-2",
+        // Neither a rule nor a selector can make them go.
+        "--rule",
+        r#"{job="pushgateway-janitor"}=1ms"#,
+        "--select",
+        r#"{job=~".+"}"#,
+        "--output",
+        "json",
+    ];
+    args.extend(common::EVERY_GROUP_STALE);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = report(&out);
+    for key in [
+        &[("job", "pushgateway-janitor"), ("instance", "pod-1")][..],
+        &[("job", "pushgateway-janitor")][..],
+    ] {
+        let group = r.gateways[0]
+            .groups
+            .iter()
+            .find(|g| g.labels == common::labels(key))
+            .unwrap_or_else(|| panic!("{key:?} is not in the report"));
+        assert_eq!(group.action, "kept", "{key:?}");
+        assert!(
+            group
+                .reason
+                .contains(r#"job="pushgateway-janitor" is the janitor's own --push-metrics job"#),
+            "{}",
+            group.reason
+        );
+    }
+    assert_eq!(r.action_of(&[("job", "other")]), Some("deleted"));
+    pg.wait_for_groups(&[
+        &[("job", "pushgateway-janitor")],
+        &[("job", "pushgateway-janitor"), ("instance", "pod-1")],
+        &[("job", "pushgateway-janitor"), ("instance", "pod-2")],
+    ]);
+
+    // Without --push-metrics too: another janitor's monitoring is not stale
+    // data either.
+    let mut args = vec!["--url", pg.url.as_str(), "--output", "json"];
+    args.extend(common::EVERY_GROUP_STALE);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report(&out).summary.kept, 3, "{}", common::stdout(&out));
+    assert_eq!(pg.groups().len(), 3);
+}
+
+#[test]
+fn a_dry_run_pushes_no_metrics() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "stale")], "x");
+    let mut args = vec!["--url", pg.url.as_str(), "--dry-run", "--push-metrics"];
+    args.extend(common::EVERY_GROUP_STALE);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        common::stdout(&out).contains("(dry run: nothing sent)"),
+        "{}",
+        common::stdout(&out)
+    );
+    // "Nothing sent" is true: neither a DELETE nor the metrics' POST.
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
 }
 
 fn get(addr: &str, path: &str) -> (u16, String) {

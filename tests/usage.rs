@@ -110,6 +110,62 @@ fn malformed_urls_are_usage_errors_that_say_what_to_do() {
 }
 
 #[test]
+fn a_malformed_push_metrics_url_is_a_usage_error_before_anything_is_sent() {
+    // Before: found after the scan and the DELETEs, exit 1.
+    let pg = gateway_with_a_stale_group();
+    let mut base = vec!["--url", pg.url.as_str()];
+    base.extend(EVERY_GROUP_STALE);
+    for (url, line) in [
+        (
+            "localhost:9091",
+            "--push-metrics 'localhost:9091' has no scheme: missing http://? (try --push-metrics=http://localhost:9091)",
+        ),
+        (
+            "http://localhost:90910",
+            "--push-metrics 'http://localhost:90910': the port must be a number from 1 to 65535",
+        ),
+        (
+            "ftp://h",
+            "--push-metrics 'ftp://h': the scheme must be http or https, not ftp",
+        ),
+    ] {
+        let flag = format!("--push-metrics={url}");
+        let mut args = base.clone();
+        args.push(&flag);
+        assert_usage_error(&args, line);
+    }
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+}
+
+#[test]
+fn the_same_gateway_given_twice_is_cleaned_once() {
+    let pg = gateway_with_a_stale_group();
+    let slash = format!("{}/", pg.url);
+    let upper = pg.url.replace("http://", "HTTP://");
+    let mut args = vec!["--url", pg.url.as_str(), "--url", &slash, "--url", &upper];
+    args.extend(EVERY_GROUP_STALE);
+    args.extend(["--output", "json"]);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = common::report(&out);
+    assert_eq!(r.gateways.len(), 1, "{}", common::stdout(&out));
+    assert_eq!((r.summary.groups, r.summary.deleted), (1, 1));
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 2, "{err}");
+    for (w, given) in warnings.iter().zip([&slash, &upper]) {
+        assert!(
+            w.ends_with(&format!(
+                "--url {given} is the same gateway as --url {}: cleaned once",
+                pg.url
+            )),
+            "{w}"
+        );
+    }
+    pg.wait_for_groups(&[]);
+}
+
+#[test]
 fn clap_errors_keep_their_hints_on_one_line() {
     assert_usage_error(
         &["--url", "http://127.0.0.1:9", "--output", "yaml"],
@@ -139,6 +195,59 @@ fn clap_errors_keep_their_hints_on_one_line() {
             && !err.contains("--help"),
         "{err}"
     );
+}
+
+#[test]
+fn months_and_years_are_refused_wherever_a_duration_is_read() {
+    // humantime reads `M` as months: `--threshold 10M` was ten months.
+    let pg = gateway_with_a_stale_group();
+    assert_usage_error(
+        &["--url", &pg.url, "--threshold", "10M"],
+        "invalid value '10M' for --threshold: did you mean '10m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)",
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--rule", r#"{job="x"}=1h30M"#],
+        "invalid value '{job=\"x\"}=1h30M' for --rule: did you mean '1h30m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)",
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--threshold", "2 months"],
+        "invalid value '2 months' for --threshold: months are refused (a month has no fixed length): give days or weeks, like 30d (see --help)",
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--threshold", "1y"],
+        "invalid value '1y' for --threshold: years are refused (a year has no fixed length): give days, like 365d (see --help)",
+    );
+    // Every other duration flag too; this run would otherwise have deleted
+    // the stale group.
+    for flag in ["--timeout", "--verify-timeout", "--retry-backoff"] {
+        let mut args = vec!["--url", pg.url.as_str()];
+        args.extend(EVERY_GROUP_STALE);
+        args.extend([flag, "5M"]);
+        let out = janitor(&args);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("did you mean '5m'?"),
+            "{flag}: {}",
+            stderr(&out)
+        );
+    }
+    let out = janitor(&["--url", &pg.url, "--every", "5M"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+}
+
+#[test]
+fn help_and_generate_ignore_the_other_settings() {
+    // A malformed PUSHGATEWAY_URL (an env file shared with other tools)
+    // does not stop -h or --generate, which send nothing.
+    for args in [&["-h"][..], &["--generate", "completions-bash"]] {
+        let out = common::janitor_cmd(args)
+            .env("PUSHGATEWAY_URL", "localhost:9091")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
 }
 
 #[test]

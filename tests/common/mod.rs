@@ -596,6 +596,14 @@ pub struct Report {
     pub threshold_seconds: Option<f64>,
     pub gateways: Vec<GatewayReport>,
     pub summary: Summary,
+    pub unmatched_selectors: Vec<UnmatchedSelector>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnmatchedSelector {
+    pub flag: String,
+    pub selector: String,
 }
 
 #[derive(Debug, Deserialize)]
