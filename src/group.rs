@@ -417,6 +417,11 @@ pub struct Group {
     pub newest_family_time: Option<f64>,
     /// The gateway's `last_push_successful`, when it said so.
     pub last_push_successful: Option<bool>,
+    /// The value of the gauge the pusher declares its TTL in, in seconds,
+    /// when the scan was asked to read one (`--ttl-metric`) and the group
+    /// has it; `Err`: why it is not one value (another type, several
+    /// series, not a number). Judged by `plan`.
+    pub ttl_metric: Option<Result<f64, String>>,
 }
 
 impl Group {
@@ -622,6 +627,7 @@ mod tests {
             last_failure: Some(200.0),
             newest_family_time: Some(50.0),
             last_push_successful: Some(false),
+            ttl_metric: None,
         };
         assert_eq!(g.last_activity(), Some(200.0));
         g.last_push = Some(300.0);

@@ -10,7 +10,8 @@ mod flink;
 use std::io::{self, Read};
 
 use pushgateway_janitor::gateway::document::{
-    read_document, read_document_slice, read_document_windowed, DocumentError,
+    read_document, read_document_slice, read_document_slice_with, read_document_windowed,
+    read_document_with, DocumentError, ReadOptions,
 };
 use pushgateway_janitor::group::Entry;
 
@@ -68,17 +69,24 @@ fn check(
 
 /// `read_document` as the scan calls it, in odd-sized reads and in one.
 fn assert_same(text: &[u8]) {
+    assert_same_reading(text, &ReadOptions::default());
     let slice = read_document_slice(text);
+    check(text, &slice, "no options", read_document(text));
+}
+
+/// [`assert_same`], reading what `options` asks for.
+fn assert_same_reading(text: &[u8], options: &ReadOptions) {
+    let slice = read_document_slice_with(text, options);
     for step in [0, 3] {
         check(
             text,
             &slice,
             &format!("step {step}"),
-            read_document(trickle(text, step)),
+            read_document_with(trickle(text, step), options),
         );
     }
     // The whole document in one read, as from the scan's BufReader.
-    check(text, &slice, "one read", read_document(text));
+    check(text, &slice, "one read", read_document_with(text, options));
 }
 
 /// [`assert_same`], and in windows smaller than a group (it is re-parsed
@@ -86,8 +94,12 @@ fn assert_same(text: &[u8]) {
 /// capped at the starting size (a larger group then streams through
 /// serde_json's reader instead).
 fn assert_same_in_windows(text: &[u8]) {
-    assert_same(text);
-    let slice = read_document_slice(text);
+    assert_same_in_windows_reading(text, &ReadOptions::default());
+}
+
+fn assert_same_in_windows_reading(text: &[u8], options: &ReadOptions) {
+    assert_same_reading(text, options);
+    let slice = read_document_slice_with(text, options);
     let sizes = [1, 16, 100, 257, 300, 4096];
     let windows = sizes
         .iter()
@@ -96,7 +108,7 @@ fn assert_same_in_windows(text: &[u8]) {
     for (window, max_window) in windows {
         for step in [0, 2] {
             let what = format!("window {window}/{max_window}, step {step}");
-            let windowed = read_document_windowed(trickle(text, step), window, max_window);
+            let windowed = read_document_windowed(trickle(text, step), window, max_window, options);
             check(text, &slice, &what, windowed);
         }
     }
@@ -126,7 +138,7 @@ fn groups_cut_by_the_window_read_alike() {
     let text = doc(&[GROUP, small, GROUP, GROUP, small, "3", GROUP]);
     assert_same_in_windows(text.as_bytes());
     assert_eq!(
-        read_document_windowed(text.as_bytes(), 16, usize::MAX)
+        read_document_windowed(text.as_bytes(), 16, usize::MAX, &ReadOptions::default())
             .unwrap()
             .len(),
         7
@@ -205,11 +217,11 @@ fn a_read_error_inside_a_group_is_an_io_error() {
             ("default window", read_document(failing(end))),
             (
                 "window 16",
-                read_document_windowed(failing(end), 16, usize::MAX),
+                read_document_windowed(failing(end), 16, usize::MAX, &ReadOptions::default()),
             ),
             (
                 "window 4096",
-                read_document_windowed(failing(end), 4096, usize::MAX),
+                read_document_windowed(failing(end), 4096, usize::MAX, &ReadOptions::default()),
             ),
         ];
         for (what, result) in results {
@@ -229,7 +241,7 @@ fn a_read_error_inside_a_group_is_an_io_error() {
         fail_at_end: true,
     };
     assert!(matches!(
-        read_document_windowed(reader, 64, usize::MAX),
+        read_document_windowed(reader, 64, usize::MAX, &ReadOptions::default()),
         Err(DocumentError::NotJson(_))
     ));
 }
@@ -267,4 +279,52 @@ fn mutated_documents_read_alike() {
         }
         assert_same(&text);
     }
+}
+
+/// With `--ttl-metric`, the family's value is read in the window as from
+/// the slice: every prefix, every window, and the family's bytes cut by a
+/// window's edge. (NaN would compare unequal to itself, so the values here
+/// are numbers and reasons.)
+#[test]
+fn the_ttl_metric_reads_alike_on_both_paths() {
+    let ttl = |value: &str| {
+        format!(
+            r#"{{"labels":{{"job":"t"}},"pgj_ttl_seconds":{{"time_stamp":"2024-01-02T03:04:05Z","type":"GAUGE","metrics":[{{"labels":{{}},"value":"{value}"}}]}},"push_time_seconds":{{"metrics":[{{"value":"1.7e+09"}}]}}}}"#
+        )
+    };
+    let counter =
+        r#"{"labels":{"job":"c"},"pgj_ttl_seconds":{"type":"COUNTER","metrics":[{"value":"5"}]}}"#;
+    let two = r#"{"labels":{"job":"two"},"pgj_ttl_seconds":{"type":"GAUGE","metrics":[{"value":"5"},{"value":"6"}]}}"#;
+    let text = doc(&[&ttl("1800"), GROUP, &ttl("+Inf"), counter, two, &ttl("x")]);
+    let options = ReadOptions {
+        ttl_metric: Some("pgj_ttl_seconds".into()),
+    };
+    assert_same_in_windows_reading(text.as_bytes(), &options);
+    for end in 0..=text.len() {
+        assert_same_reading(&text.as_bytes()[..end], &options);
+    }
+    let entries = read_document_with(text.as_bytes(), &options).unwrap();
+    let values: Vec<Option<Result<f64, String>>> = entries
+        .iter()
+        .map(|e| match e {
+            Entry::Group(g) => g.ttl_metric.clone(),
+            Entry::Skipped(s) => panic!("skipped: {}", s.reason),
+        })
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            Some(Ok(1800.0)),
+            None,
+            Some(Ok(f64::INFINITY)),
+            Some(Err("is a COUNTER, not a gauge".into())),
+            Some(Err("has 2 series, not one".into())),
+            Some(Err(r#"value "x" is not a number"#.into())),
+        ]
+    );
+    // Without the option, the family is one more family: not read.
+    let plain = read_document(text.as_bytes()).unwrap();
+    assert!(plain
+        .iter()
+        .all(|e| matches!(e, Entry::Group(g) if g.ttl_metric.is_none())));
 }

@@ -7,6 +7,11 @@
 //! family `time_stamp`, and skip everything else with `IgnoredAny`. Memory
 //! follows the number of groups, not the number of series or bytes.
 //!
+//! One more family is read when [`ReadOptions::ttl_metric`] names it (the
+//! gauge a pusher declares its TTL in): its type and its one value. Its
+//! name is compared with each family's key as the key goes by, so without
+//! `--ttl-metric` nothing more is read than before.
+//!
 //! A malformed group never aborts the scan; it becomes [`Entry::Skipped`].
 //! Only a document that is not the API's JSON (truncated, HTML, an error
 //! status) is an error, and then no group is returned at all.
@@ -54,10 +59,31 @@ impl From<serde_json::Error> for DocumentError {
 /// byte, small enough not to matter for memory.
 pub const SCAN_BUFFER_BYTES: usize = 256 * 1024;
 
+/// What the scan reads from each group beyond its grouping key and times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The metric family whose value is read (`--ttl-metric`), into
+    /// [`Group::ttl_metric`](crate::group::Group::ttl_metric).
+    pub ttl_metric: Option<String>,
+}
+
 /// Reads a whole `/api/v1/metrics` document from `reader`, one group in
 /// memory at a time (see `split.rs` for how, and why it is fast).
 pub fn read_document<R: Read>(reader: R) -> Result<Vec<Entry>, DocumentError> {
-    read_document_in(reader, split::WINDOW_BYTES, split::MAX_WINDOW_BYTES)
+    read_document_with(reader, &ReadOptions::default())
+}
+
+/// [`read_document`], reading what `options` asks for too.
+pub fn read_document_with<R: Read>(
+    reader: R,
+    options: &ReadOptions,
+) -> Result<Vec<Entry>, DocumentError> {
+    read_document_in(
+        reader,
+        split::WINDOW_BYTES,
+        split::MAX_WINDOW_BYTES,
+        options,
+    )
 }
 
 /// [`read_document`] with a window of `window` bytes growing up to
@@ -68,33 +94,53 @@ pub fn read_document_windowed<R: Read>(
     reader: R,
     window: usize,
     max_window: usize,
+    options: &ReadOptions,
 ) -> Result<Vec<Entry>, DocumentError> {
-    read_document_in(reader, window, max_window)
+    read_document_in(reader, window, max_window, options)
 }
 
 fn read_document_in<R: Read>(
     reader: R,
     window: usize,
     max_window: usize,
+    options: &ReadOptions,
 ) -> Result<Vec<Entry>, DocumentError> {
     let pending = split::Pending::default();
-    let splitter = split::Splitter::new(reader, window, max_window, &pending);
+    let ttl_metric = options.ttl_metric.as_deref();
+    let splitter = split::Splitter::new(reader, window, max_window, &pending, ttl_metric);
     read_with(
         serde_json::Deserializer::from_reader(splitter),
-        Some(&pending),
+        GroupSeed {
+            pending: Some(&pending),
+            ttl_metric,
+        },
     )
 }
 
 /// Reads a document held in memory (tests, fuzzing, benchmarks).
 pub fn read_document_slice(bytes: &[u8]) -> Result<Vec<Entry>, DocumentError> {
-    read_with(serde_json::Deserializer::from_slice(bytes), None)
+    read_document_slice_with(bytes, &ReadOptions::default())
+}
+
+/// [`read_document_slice`], reading what `options` asks for too.
+pub fn read_document_slice_with(
+    bytes: &[u8],
+    options: &ReadOptions,
+) -> Result<Vec<Entry>, DocumentError> {
+    read_with(
+        serde_json::Deserializer::from_slice(bytes),
+        GroupSeed {
+            pending: None,
+            ttl_metric: options.ttl_metric.as_deref(),
+        },
+    )
 }
 
 fn read_with<'de, R: serde_json::de::Read<'de>>(
     mut de: serde_json::Deserializer<R>,
-    pending: Option<&split::Pending>,
+    group: GroupSeed<'_>,
 ) -> Result<Vec<Entry>, DocumentError> {
-    let doc = de.deserialize_map(DocumentVisitor { pending })?;
+    let doc = de.deserialize_map(DocumentVisitor { group })?;
     de.end()?;
     match doc.status.as_deref() {
         Some("success") => doc.data.ok_or(DocumentError::MissingData),
@@ -112,7 +158,7 @@ struct Document {
 }
 
 struct DocumentVisitor<'p> {
-    pending: Option<&'p split::Pending>,
+    group: GroupSeed<'p>,
 }
 
 impl<'de> Visitor<'de> for DocumentVisitor<'_> {
@@ -136,9 +182,7 @@ impl<'de> Visitor<'de> for DocumentVisitor<'_> {
                     if doc.data.is_some() {
                         return Err(de::Error::duplicate_field("data"));
                     }
-                    doc.data = Some(map.next_value_seed(DataSeed {
-                        pending: self.pending,
-                    })?);
+                    doc.data = Some(map.next_value_seed(DataSeed { group: self.group })?);
                 }
                 TopField::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -212,17 +256,55 @@ macro_rules! field_enum {
 }
 
 field_enum!(TopField { Status => "status", Error => "error", Data => "data" });
-field_enum!(GroupField {
-    Labels => "labels",
-    LastPushSuccessful => "last_push_successful",
-    PushTime => "push_time_seconds",
-    PushFailureTime => "push_failure_time_seconds",
-});
-field_enum!(FamilyField { TimeStamp => "time_stamp", Metrics => "metrics" });
+field_enum!(FamilyField { TimeStamp => "time_stamp", Type => "type", Metrics => "metrics" });
 field_enum!(MetricField { Value => "value" });
 
+/// A key of a group object: its own fields, the `--ttl-metric` family, or
+/// another family.
+enum GroupField {
+    Labels,
+    LastPushSuccessful,
+    PushTime,
+    PushFailureTime,
+    TtlMetric,
+    Other,
+}
+
+/// Reads a group's key into a [`GroupField`], without allocating.
+#[derive(Clone, Copy)]
+struct GroupFieldSeed<'p> {
+    ttl_metric: Option<&'p str>,
+}
+
+impl<'de> DeserializeSeed<'de> for GroupFieldSeed<'_> {
+    type Value = GroupField;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<GroupField, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for GroupFieldSeed<'_> {
+    type Value = GroupField;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<GroupField, E> {
+        Ok(match s {
+            "labels" => GroupField::Labels,
+            "last_push_successful" => GroupField::LastPushSuccessful,
+            "push_time_seconds" => GroupField::PushTime,
+            "push_failure_time_seconds" => GroupField::PushFailureTime,
+            // `cli` refuses a --ttl-metric spelled like one of the above.
+            _ if self.ttl_metric == Some(s) => GroupField::TtlMetric,
+            _ => GroupField::Other,
+        })
+    }
+}
+
 struct DataSeed<'p> {
-    pending: Option<&'p split::Pending>,
+    group: GroupSeed<'p>,
 }
 
 impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
@@ -241,10 +323,7 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
         let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        let seed = GroupSeed {
-            pending: self.pending,
-        };
-        while let Some(entry) = seq.next_element_seed(seed)? {
+        while let Some(entry) = seq.next_element_seed(self.group)? {
             entries.push(entry);
         }
         Ok(entries)
@@ -260,6 +339,7 @@ struct RawGroup {
     push_time: Option<Result<f64, String>>,
     push_failure_time: Option<Result<f64, String>>,
     newest_family_time: Option<f64>,
+    ttl_metric: Option<Result<f64, String>>,
 }
 
 impl RawGroup {
@@ -293,6 +373,7 @@ impl RawGroup {
             last_failure,
             newest_family_time: self.newest_family_time,
             last_push_successful: self.last_push_successful,
+            ttl_metric: self.ttl_metric,
         })
     }
 }
@@ -326,6 +407,8 @@ fn time_value(raw: Option<Result<f64, String>>, family: &str) -> Result<Option<f
 #[derive(Clone, Copy)]
 struct GroupSeed<'p> {
     pending: Option<&'p split::Pending>,
+    /// The family whose value to read ([`ReadOptions::ttl_metric`]).
+    ttl_metric: Option<&'p str>,
 }
 
 impl<'de> DeserializeSeed<'de> for GroupSeed<'_> {
@@ -344,7 +427,10 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
         let mut raw = RawGroup::default();
-        while let Some(field) = map.next_key::<GroupField>()? {
+        let keys = GroupFieldSeed {
+            ttl_metric: self.ttl_metric,
+        };
+        while let Some(field) = map.next_key_seed(keys)? {
             match field {
                 GroupField::Labels => {
                     let labels = map.next_value_seed(LabelsSeed)?;
@@ -357,7 +443,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
                     raw.last_push_successful = map.next_value::<MaybeBool>()?.0;
                 }
                 GroupField::PushTime | GroupField::PushFailureTime => {
-                    let family = map.next_value_seed(FamilySeed { want_value: true })?;
+                    let family = map.next_value_seed(FamilySeed { want: Want::First })?;
                     raw.note_family_time(family.time_stamp);
                     let slot = match field {
                         GroupField::PushTime => &mut raw.push_time,
@@ -369,8 +455,19 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
                         (false, None) => Err("has no value".to_owned()),
                     });
                 }
+                GroupField::TtlMetric => {
+                    let family = map.next_value_seed(FamilySeed { want: Want::Gauge })?;
+                    raw.note_family_time(family.time_stamp);
+                    raw.ttl_metric = Some(match (raw.ttl_metric.is_some(), family.value) {
+                        (true, _) => Err("appears more than once".to_owned()),
+                        (false, Some(v)) => v,
+                        (false, None) => Err("is not a metric family".to_owned()),
+                    });
+                }
                 GroupField::Other => {
-                    let family = map.next_value_seed(FamilySeed { want_value: false })?;
+                    let family = map.next_value_seed(FamilySeed {
+                        want: Want::Nothing,
+                    })?;
                     raw.note_family_time(family.time_stamp);
                 }
             }
@@ -446,14 +543,26 @@ impl<'de> Visitor<'de> for LabelsSeed {
 
 struct Family {
     time_stamp: Option<f64>,
-    /// The first series' value, when asked for.
+    /// The value asked for ([`Want`]).
     value: Option<Result<f64, String>>,
+}
+
+/// Which value of a family to read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// None: only its time stamp.
+    Nothing,
+    /// The first series' value (the push times have one series).
+    First,
+    /// The value of a gauge (or untyped) family of exactly one series: a
+    /// TTL is one number, and which of several series would be a guess.
+    Gauge,
 }
 
 /// One metric family. Anything that is not an object (say a family named
 /// `last_push_successful` displaced the bool) is consumed and yields nothing.
 struct FamilySeed {
-    want_value: bool,
+    want: Want,
 }
 
 impl<'de> DeserializeSeed<'de> for FamilySeed {
@@ -475,6 +584,8 @@ impl<'de> Visitor<'de> for FamilySeed {
             time_stamp: None,
             value: None,
         };
+        let mut kind: Option<Option<String>> = None;
+        let mut series = None;
         while let Some(field) = map.next_key::<FamilyField>()? {
             match field {
                 FamilyField::TimeStamp => {
@@ -483,13 +594,22 @@ impl<'de> Visitor<'de> for FamilySeed {
                         .0
                         .and_then(|s| parse_rfc3339(&s));
                 }
-                FamilyField::Metrics if self.want_value => {
+                FamilyField::Metrics if self.want == Want::First => {
                     family.value = map.next_value_seed(FirstValueSeed)?;
+                }
+                FamilyField::Metrics if self.want == Want::Gauge => {
+                    series = Some(map.next_value_seed(OnlyValueSeed)?);
+                }
+                FamilyField::Type if self.want == Want::Gauge => {
+                    kind = Some(map.next_value::<MaybeString>()?.0);
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+        }
+        if self.want == Want::Gauge {
+            family.value = Some(gauge_value(kind, series));
         }
         Ok(family)
     }
@@ -504,6 +624,62 @@ impl Family {
             value: None,
         }
     }
+}
+
+/// The one value of a gauge family, from its `type` (`None`: absent) and
+/// what [`OnlyValueSeed`] read of its `metrics`.
+fn gauge_value(
+    kind: Option<Option<String>>,
+    series: Option<Result<(Option<Result<f64, String>>, usize), String>>,
+) -> Result<f64, String> {
+    match kind.as_ref().map(Option::as_deref) {
+        // Untyped: pushed in the text format without a TYPE line.
+        Some(Some("GAUGE" | "UNTYPED")) => {}
+        Some(Some(other)) => {
+            let shown: String = other.chars().take(40).collect();
+            return Err(format!("is a {shown}, not a gauge"));
+        }
+        Some(None) | None => return Err("has no type".to_owned()),
+    }
+    match series {
+        None => Err("has no \"metrics\"".to_owned()),
+        Some(Err(why)) => Err(why),
+        Some(Ok((_, 0))) => Err("has no series".to_owned()),
+        Some(Ok((first, 1))) => first.unwrap_or_else(|| Err("has no value".to_owned())),
+        Some(Ok((_, n))) => Err(format!("has {n} series, not one")),
+    }
+}
+
+/// `metrics` of a gauge: the first series' value and how many series
+/// there are.
+struct OnlyValueSeed;
+
+impl<'de> DeserializeSeed<'de> for OnlyValueSeed {
+    type Value = Result<(Option<Result<f64, String>>, usize), String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OnlyValueSeed {
+    type Value = Result<(Option<Result<f64, String>>, usize), String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of series")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let Some(first) = seq.next_element_seed(SeriesValueSeed)? else {
+            return Ok(Ok((None, 0)));
+        };
+        let mut count = 1;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            count += 1;
+        }
+        Ok(Ok((first, count)))
+    }
+
+    accept_other!(Self::Value => Err("\"metrics\" is not an array".into()); map, scalars, str);
 }
 
 /// `metrics`: the value of the first series; the rest are skipped.

@@ -322,13 +322,22 @@ impl Gateway {
     /// timeouts (also while the body streams), a body cut short, 429 and 5xx
     /// are retried.
     pub async fn scan(&self) -> Result<Scan, ScanError> {
+        self.scan_reading(&document::ReadOptions::default()).await
+    }
+
+    /// [`Gateway::scan`], reading what `options` asks for too.
+    pub async fn scan_reading(&self, options: &document::ReadOptions) -> Result<Scan, ScanError> {
         let what = format!("GET {}", self.shown(SCAN_PATH));
-        retrying(&self.retry, &what, None, || self.scan_once(&what))
+        retrying(&self.retry, &what, None, || self.scan_once(&what, options))
             .await
             .map_err(ScanError::explained)
     }
 
-    async fn scan_once(&self, what: &str) -> Result<Scan, Failure<ScanError>> {
+    async fn scan_once(
+        &self,
+        what: &str,
+        options: &document::ReadOptions,
+    ) -> Result<Scan, Failure<ScanError>> {
         let shown = self.shown(SCAN_PATH);
         let failed =
             |fault: RequestFault| Failure::for_fault(fault.fault, ScanError::Failed(fault));
@@ -372,11 +381,12 @@ impl Gateway {
             .bytes_stream()
             .map_err(|e| std::io::Error::other(e.without_url()));
         let bridge = SyncIoBridge::new(StreamReader::new(Box::pin(body)));
+        let options = options.clone();
         let parsed = tokio::task::spawn_blocking(move || {
-            document::read_document(BufReader::with_capacity(
-                document::SCAN_BUFFER_BYTES,
-                bridge,
-            ))
+            document::read_document_with(
+                BufReader::with_capacity(document::SCAN_BUFFER_BYTES, bridge),
+                &options,
+            )
         })
         .await
         .map_err(|e| {

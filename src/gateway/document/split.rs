@@ -34,7 +34,7 @@
 use std::cell::RefCell;
 use std::io::{self, Read};
 
-use serde::de::{Deserialize, DeserializeSeed, Deserializer};
+use serde::de::{DeserializeSeed, IgnoredAny};
 
 use super::{Entry, GroupSeed};
 
@@ -48,15 +48,6 @@ pub(super) const MAX_WINDOW_BYTES: usize = 4 << 20;
 
 /// The group parsed in place, waiting for the visitor's placeholder.
 pub(super) type Pending = RefCell<Option<Entry>>;
-
-/// A group parsed on its own, from the window.
-struct SlicedGroup(Entry);
-
-impl<'de> Deserialize<'de> for SlicedGroup {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        GroupSeed { pending: None }.deserialize(d).map(SlicedGroup)
-    }
-}
 
 enum State {
     /// Before the document's opening brace.
@@ -87,12 +78,21 @@ pub(super) struct Splitter<'p, R> {
     out_pos: usize,
     state: State,
     pending: &'p Pending,
+    /// What a group parsed in the window is read with: the reader path's
+    /// own seed, without `pending`.
+    group: GroupSeed<'p>,
     /// A read error to report once the bytes before it are passed on.
     error: Option<io::Error>,
 }
 
 impl<'p, R: Read> Splitter<'p, R> {
-    pub fn new(inner: R, window: usize, max_window: usize, pending: &'p Pending) -> Self {
+    pub fn new(
+        inner: R,
+        window: usize,
+        max_window: usize,
+        pending: &'p Pending,
+        ttl_metric: Option<&'p str>,
+    ) -> Self {
         Splitter {
             inner,
             buf: vec![0; window.max(1)],
@@ -104,6 +104,10 @@ impl<'p, R: Read> Splitter<'p, R> {
             out_pos: 0,
             state: State::Start,
             pending,
+            group: GroupSeed {
+                pending: None,
+                ttl_metric,
+            },
             error: None,
         }
     }
@@ -248,17 +252,19 @@ impl<'p, R: Read> Splitter<'p, R> {
     /// with the placeholder, or passes it through (see the module doc).
     fn capture(&mut self) {
         loop {
-            let mut stream = serde_json::Deserializer::from_slice(&self.buf[self.pos..self.len])
-                .into_iter::<SlicedGroup>();
-            match stream.next() {
-                Some(Ok(SlicedGroup(entry))) => {
-                    self.pos += stream.byte_offset();
+            let mut de = serde_json::Deserializer::from_slice(&self.buf[self.pos..self.len]);
+            // A seed, not a `StreamDeserializer` (which wants a type without
+            // state); the stream made afterwards only tells where the group
+            // ended. The group is an object, so it ends at its `}`.
+            match self.group.deserialize(&mut de) {
+                Ok(entry) => {
+                    self.pos += de.into_iter::<IgnoredAny>().byte_offset();
                     *self.pending.borrow_mut() = Some(entry);
                     self.out.push(b'0');
                     return;
                 }
                 // The group goes on past the window.
-                Some(Err(e)) if e.is_eof() && !self.eof => {}
+                Err(e) if e.is_eof() && !self.eof => {}
                 // Not valid JSON, or cut by the end of the input: serde_json's
                 // reader will say so.
                 _ => return self.pass_through(),
@@ -300,7 +306,7 @@ impl<R: Read> Read for Splitter<'_, R> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{read_document_slice, read_with};
+    use super::super::{read_document_slice, read_with, GroupSeed};
     use super::{Pending, Splitter};
 
     // That the fast path answers exactly as serde_json alone, in every
@@ -321,10 +327,13 @@ mod tests {
         );
         let text = format!(r#"{{"status":"success","data":[{GROUP},{big},{GROUP}]}}"#);
         let pending = Pending::default();
-        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &pending);
+        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &pending, None);
         let entries = read_with(
             serde_json::Deserializer::from_reader(&mut splitter),
-            Some(&pending),
+            GroupSeed {
+                pending: Some(&pending),
+                ttl_metric: None,
+            },
         )
         .unwrap();
         assert_eq!(entries, read_document_slice(text.as_bytes()).unwrap());
