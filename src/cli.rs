@@ -7,12 +7,13 @@ use std::time::Duration;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::config::{ClockSource, Config, OutputFormat, PushMetrics};
+pub use crate::duration::{parse_duration, parse_threshold};
 use crate::exit::ExitStatus;
 use crate::gateway::{
     Credentials, Header, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
 use crate::group::LabelNaming;
-use crate::plan::{Caps, Policy, Rule, Threshold};
+use crate::plan::{Caps, Policy, Rule, Threshold, TtlPolicy};
 use crate::selector::Selector;
 
 const EXAMPLES: &str = r#"Examples:
@@ -117,6 +118,43 @@ pub struct Args {
     #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
     pub keep: Vec<Selector>,
 
+    /// Grouping-key label where a group declares its own threshold.
+    ///
+    /// A grouping-key label in which a pusher declares its group's own
+    /// threshold, as a duration ({job="x",ttl="30m"} with --ttl-label ttl;
+    /// 'never' keeps it). It wins over --rule and --threshold, bounded by
+    /// --min-ttl and --max-ttl; --keep still protects. A value that is not
+    /// a duration (or is 0) is ignored with the reason, and the rules
+    /// decide. Off unless given.
+    #[arg(long, value_name = "NAME")]
+    pub ttl_label: Option<String>,
+
+    /// Gauge where a group declares its own threshold, in seconds.
+    ///
+    /// A gauge (or untyped metric) of one series in which a pusher declares
+    /// its group's own threshold, in seconds (+Inf: never), for client
+    /// libraries that push a registry. Used when the group has no
+    /// --ttl-label value (or an unusable one); otherwise as --ttl-label. A
+    /// value that is 0, negative, NaN, or not one gauge value is ignored
+    /// with the reason. Off unless given.
+    #[arg(long, value_name = "NAME")]
+    pub ttl_metric: Option<String>,
+
+    /// Raise a TTL a group declares to at least this.
+    ///
+    /// Raise a TTL a group declares (--ttl-label, --ttl-metric) to at least
+    /// DURATION. Bounds declared TTLs only, never --rule or --threshold.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub min_ttl: Option<Duration>,
+
+    /// Lower a TTL a group declares (never included) to at most this.
+    ///
+    /// Lower a TTL a group declares (--ttl-label, --ttl-metric), 'never'
+    /// included, to at most DURATION. Bounds declared TTLs only, never
+    /// --rule or --threshold.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub max_ttl: Option<Duration>,
+
     /// Safety cap: delete nothing if more than N groups would go.
     ///
     /// Safety cap: when a gateway's plan would delete more than N groups,
@@ -150,6 +188,43 @@ pub struct Args {
     /// host's.
     #[arg(long, value_name = "CLOCK", value_enum, default_value_t = ClockArg::Server)]
     pub clock: ClockArg,
+
+    /// Keep stale groups pending this long before deleting them.
+    ///
+    /// A stale group is first pending (reported, with the time it becomes
+    /// deletable; --notify-url announces it); a later pass deletes it only
+    /// if it is still stale, was first seen stale at least DURATION before,
+    /// and has not been pushed since. Needs --state-file, unless --every
+    /// (which can keep the pending groups in memory).
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub grace: Option<Duration>,
+
+    /// Where --grace keeps the pending groups between runs.
+    ///
+    /// Where --grace keeps the pending groups between runs (JSON), keyed by
+    /// gateway and exact grouping key: read before each pass, rewritten
+    /// atomically after it under a lock beside it (runs that overlap each
+    /// count). Groups no longer on the gateway drop out. A dry run reads it
+    /// and does not write it.
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+
+    /// POST what a pass deleted or marked pending to URL (JSON).
+    ///
+    /// After a pass that deleted groups or marked new ones pending, POST
+    /// one JSON document (schema pushgateway-janitor/notification/v1: the
+    /// deleted, pending and failed groups, and a `text` summary that Slack
+    /// and Mattermost incoming webhooks show as it is) to URL, with
+    /// --timeout and --retries, and without the gateway's credentials or
+    /// headers. One that cannot be delivered is an error line and exit 1. A
+    /// dry run sends none. The URL is never shown past its host.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PUSHGATEWAY_JANITOR_NOTIFY_URL",
+        hide_env_values = true
+    )]
+    pub notify_url: Option<String>,
 
     /// Re-scan this long for the deleted groups to disappear.
     ///
@@ -423,22 +498,6 @@ pub enum ClockArg {
     Local,
 }
 
-/// A duration, or `never`.
-/// A duration greater than zero, or `never`. Zero would make every group
-/// stale at once: with no cap, a wipe of the gateway.
-pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
-    match text.trim() {
-        "never" => Ok(Threshold::Never),
-        other => match parse_duration(other)? {
-            d if d.is_zero() => Err(
-                "must be greater than zero (0 would delete every group; 'never' keeps them forever)"
-                    .into(),
-            ),
-            d => Ok(Threshold::After(d)),
-        },
-    }
-}
-
 /// `SELECTOR=DURATION`, spaces allowed around `=`. The selector ends at the
 /// last `}`: a label value may hold `}` or `=`, a duration never does. A
 /// rule without braces gets the selector parser's own error (`{` expected).
@@ -471,60 +530,6 @@ fn parse_ratio(text: &str) -> Result<f64, String> {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
         _ => Err(format!("expected a number from 0 to 1, got '{text}'")),
     }
-}
-
-/// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`. The error
-/// names the units that make sense for a threshold, not all that humantime
-/// knows: months and years are refused (see [`refused_unit`]).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Some(why) = refused_unit(text) {
-        return Err(why);
-    }
-    humantime::parse_duration(text).map_err(|_| {
-        "expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m".to_owned()
-    })
-}
-
-/// Why `text` uses a unit humantime reads but a duration here refuses:
-/// months and years have no fixed length (humantime's are 30.44 and 365.25
-/// days, a calendar's are not), and `M` is a slip for `m` far more often
-/// than a month (`--threshold 10M` was ten months).
-fn refused_unit(text: &str) -> Option<String> {
-    let is_unit_char = |c: char| c.is_ascii_alphabetic();
-    let units = text.split(|c| !is_unit_char(c)).filter(|u| !u.is_empty());
-    for unit in units {
-        match unit {
-            "M" => {
-                // Each `M` that is a unit of its own becomes `m`.
-                let chars: Vec<char> = text.chars().collect();
-                let letter = |at: Option<usize>| {
-                    at.and_then(|i| chars.get(i))
-                        .is_some_and(|c| is_unit_char(*c))
-                };
-                let suggested: String = (0..chars.len())
-                    .map(|i| match chars[i] {
-                        'M' if !letter(i.checked_sub(1)) && !letter(Some(i + 1)) => 'm',
-                        c => c,
-                    })
-                    .collect();
-                return Some(format!(
-                    "did you mean '{suggested}'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w"
-                ));
-            }
-            "month" | "months" => return Some(
-                "months are refused (a month has no fixed length): give days or weeks, like 30d"
-                    .into(),
-            ),
-            "y" | "yr" | "yrs" | "year" | "years" => {
-                return Some(
-                    "years are refused (a year has no fixed length): give days, like 365d".into(),
-                )
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 fn parse_positive_duration(text: &str) -> Result<Duration, String> {
@@ -806,6 +811,69 @@ fn parse_listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
     }
 }
 
+/// The names of the fields of a group object in `GET /api/v1/metrics`: a
+/// metric family of one of these names is hidden there (the gateway writes
+/// its own over it), so none can carry a TTL.
+const GROUP_FIELDS: [&str; 4] = [
+    "labels",
+    "last_push_successful",
+    "push_time_seconds",
+    "push_failure_time_seconds",
+];
+
+/// `--ttl-label`, `--ttl-metric`, `--min-ttl`, `--max-ttl`, checked
+/// together.
+fn ttl_policy(
+    label: Option<String>,
+    metric: Option<String>,
+    min: Option<Duration>,
+    max: Option<Duration>,
+) -> Result<TtlPolicy, UsageError> {
+    let usage = |m: String| Err(UsageError(m));
+    if label.as_deref() == Some("") {
+        return usage("--ttl-label needs a label name".into());
+    }
+    if label.as_deref() == Some("job") {
+        return usage(
+            "--ttl-label job: the job label names the group; declare the TTL in another label"
+                .into(),
+        );
+    }
+    match metric.as_deref() {
+        Some("") => return usage("--ttl-metric needs a metric name".into()),
+        Some(name) if GROUP_FIELDS.contains(&name) => {
+            return usage(format!(
+                "--ttl-metric {name}: the Pushgateway's API shows its own {name} there, not a metric; choose another name"
+            ))
+        }
+        _ => {}
+    }
+    if label.is_none() && metric.is_none() {
+        for (flag, given) in [("--min-ttl", min), ("--max-ttl", max)] {
+            if given.is_some() {
+                return usage(format!(
+                    "{flag} bounds the TTLs groups declare, and without --ttl-label or --ttl-metric none is read"
+                ));
+            }
+        }
+    }
+    if let (Some(min), Some(max)) = (min, max) {
+        if min > max {
+            return usage(format!(
+                "--min-ttl {} is longer than --max-ttl {}",
+                crate::plan::human_threshold(min),
+                crate::plan::human_threshold(max)
+            ));
+        }
+    }
+    Ok(TtlPolicy {
+        label,
+        metric,
+        min,
+        max,
+    })
+}
+
 /// A usage error found when the arguments become a [`Config`]: one line in
 /// our words, exit 2.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -852,6 +920,28 @@ impl Args {
                 },
             }),
         };
+        match (self.grace, &self.state_file, self.every) {
+            (Some(_), None, None) => {
+                return Err(UsageError(
+                    "--grace needs --state-file PATH to remember the pending groups between runs (--every can keep them in memory)".into(),
+                ))
+            }
+            (None, Some(_), _) => {
+                return Err(UsageError(
+                    "--state-file holds the groups --grace keeps pending; give --grace DURATION too".into(),
+                ))
+            }
+            _ => {}
+        }
+        if let Some(url) = &self.notify_url {
+            crate::notify::check_url(url).map_err(UsageError)?;
+        }
+        let ttl = ttl_policy(
+            self.ttl_label.clone(),
+            self.ttl_metric.clone(),
+            self.min_ttl,
+            self.max_ttl,
+        )?;
         Ok(Config {
             urls: distinct_gateways(self.url),
             dns_server: self.dns_server,
@@ -864,7 +954,11 @@ impl Args {
                     max_deletes: self.max_deletes,
                     max_delete_ratio: self.max_delete_ratio,
                 },
+                ttl,
+                grace: self.grace,
             },
+            state_file: self.state_file,
+            notify_url: self.notify_url,
             label_names: match self.label_names {
                 LabelNamesArg::Auto => None,
                 LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),

@@ -44,6 +44,10 @@ pub struct Config {
     pub listen_address: Option<std::net::SocketAddr>,
     /// Push the self-metrics after each run (`--push-metrics`).
     pub push_metrics: Option<PushMetrics>,
+    /// Where `--grace` keeps the pending groups between runs.
+    pub state_file: Option<PathBuf>,
+    /// Where to POST the notification after a pass (`--notify-url`).
+    pub notify_url: Option<String>,
 }
 
 /// Where `--push-metrics` sends the run's own metrics.

@@ -294,6 +294,19 @@ impl Text {
             "Groups the last run found on this gateway (absent while gateway_up is 0).",
             |gw| gw.scanned().then_some(gw.summary.groups as f64),
         );
+        self.per_gateway(
+            report,
+            "pending_deletable_timestamp_seconds",
+            "gauge",
+            "With --grace: the earliest time a group pending on this gateway becomes deletable, in Unix seconds (absent while none is pending).",
+            |gw| {
+                gw.groups
+                    .iter()
+                    .filter(|g| g.action == Action::Pending)
+                    .filter_map(|g| g.deletable_at.map(|t| millis(t.0)))
+                    .min_by(f64::total_cmp)
+            },
+        );
         self.family(
             "groups",
             "gauge",

@@ -44,12 +44,13 @@ impl<'a> Outputs<'a> {
     ///
     /// The status is one value, carried through the outputs in this order,
     /// each recording the status as it stands when it is written: the
-    /// report file and stdout (which hold no status), then the pushed
-    /// metrics (they cannot hold their own failure), then the textfile and
-    /// the served exposition (they hold every failure before them, the push
-    /// included). So a textfile never says 0 for a run that exits 1 unless
-    /// it is the textfile itself that failed, which the exit code and the
-    /// error line say.
+    /// `--grace` state file, the report file, stdout and the `--notify-url`
+    /// notification (which hold no status), then the pushed metrics (they
+    /// cannot hold their own failure), then the textfile and the served
+    /// exposition (they hold every failure before them, the push and the
+    /// notification included). So a textfile never says 0 for a run that
+    /// exits 1 unless it is the textfile itself that failed, which the exit
+    /// code and the error line say.
     pub fn emit(&mut self, report: &Report) -> ExitStatus {
         let mut status = report.exit_status();
         let failed = |status: &mut ExitStatus, message: String| {
@@ -58,6 +59,22 @@ impl<'a> Outputs<'a> {
         };
         for line in report.error_lines() {
             print_error(&line);
+        }
+        // First: the pass's memory, whatever else fails. A dry run decided
+        // from it and leaves it as it was.
+        if let Some(path) = self
+            .config
+            .state_file
+            .as_ref()
+            .filter(|_| self.config.policy.grace.is_some() && !report.dry_run)
+        {
+            if let Err(e) = crate::pending::save(path, report) {
+                let path = path.display();
+                failed(
+                    &mut status,
+                    format!("could not write the state file {path}: {e}"),
+                );
+            }
         }
         if let Some(path) = &self.config.report_file {
             if let Err(e) = write_atomically(path, format!("{}\n", report.to_json()).as_bytes()) {
@@ -82,6 +99,24 @@ impl<'a> Outputs<'a> {
                 );
             }
             _ => {}
+        }
+        // After stdout, so that the report is out first; before the pushed
+        // metrics, which then count an undelivered notification as the
+        // failure it is. A dry run sends none (`notification` says so).
+        if let Some((url, body)) = self
+            .config
+            .notify_url
+            .as_ref()
+            .and_then(|url| crate::notify::notification(report).map(|n| (url, n)))
+        {
+            let body = serde_json::to_string(&body).expect("a notification serializes");
+            let sent = tokio::task::block_in_place(|| {
+                self.runtime
+                    .block_on(crate::notify::send(url, &self.config.transport, body))
+            });
+            if let Err(e) = sent {
+                failed(&mut status, e);
+            }
         }
         // A dry run sends nothing at all, its own metrics included.
         if let Some(target) = self
@@ -154,6 +189,16 @@ pub fn preflight(config: &Config) -> Result<(), String> {
     if let Some(path) = &config.textfile {
         check_output_path("--textfile", path)?;
         check_textfile_owner(path)?;
+    }
+    if let Some(path) = &config.state_file {
+        check_output_path("--state-file", path)?;
+        // A file that is not a state is someone else's: never replaced.
+        crate::pending::load(path).map_err(|why| {
+            format!(
+                "--state-file {}: {why}; not overwriting it (remove it or choose another name)",
+                path.display()
+            )
+        })?;
     }
     Ok(())
 }
@@ -387,7 +432,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// janitor truncate another file. It gets the target's mode, or 0644 (the
 /// collector runs as another user), and file and directory are synced, so
 /// the rename survives a crash.
-fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     remove_leftovers(path)?;
     let (dir, name) = dir_and_name(path)?;

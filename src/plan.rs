@@ -62,6 +62,29 @@ pub struct Policy {
     /// Groups matching one of these are never deleted.
     pub keep: Vec<Selector>,
     pub caps: Caps,
+    /// The thresholds pushers may declare for their own groups.
+    pub ttl: TtlPolicy,
+    /// `--grace`: a stale group is first `pending`, and deleted only by a
+    /// pass this long after the first that saw it stale (with the same
+    /// last activity).
+    pub grace: Option<Duration>,
+}
+
+/// Where a group may declare its own threshold, and the operator's bounds
+/// on what it declares. Both places are off unless named, so a label or a
+/// metric that happens to exist never changes a decision by surprise.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TtlPolicy {
+    /// A grouping-key label holding a duration, `ttl="30m"` (`--ttl-label`).
+    pub label: Option<String>,
+    /// A gauge in the group, in seconds, `+Inf` for never (`--ttl-metric`);
+    /// the scan reads its value into [`Group::ttl_metric`].
+    pub metric: Option<String>,
+    /// `--min-ttl`: a declared TTL shorter than this is raised to it.
+    pub min: Option<Duration>,
+    /// `--max-ttl`: a declared TTL longer than this (or `never`) is
+    /// lowered to it.
+    pub max: Option<Duration>,
 }
 
 /// The `job` of the janitor's own `--push-metrics` groups. No group of this
@@ -80,6 +103,8 @@ impl Policy {
             select: Vec::new(),
             keep: Vec::new(),
             caps: Caps::default(),
+            ttl: TtlPolicy::default(),
+            grace: None,
         }
     }
 }
@@ -145,6 +170,8 @@ pub enum Verdict {
     Stale,
     /// Stale, but a safety cap refused this gateway's plan: nothing is sent.
     Refused,
+    /// Stale, but inside its grace period (`--grace`): not deleted yet.
+    Pending,
     /// Protected: `--keep`, threshold `never`, or the janitor's own job.
     Keep,
     /// Active within its threshold.
@@ -163,10 +190,42 @@ pub struct Decision {
     /// Seconds since the last activity, when known.
     pub age_seconds: Option<f64>,
     pub threshold: Threshold,
-    /// What set the threshold: `--threshold`, or `--rule '...'` as written.
+    /// What set the threshold: `--threshold`, `--rule '...'` as written,
+    /// or the group's own `ttl label NAME="VALUE"` or `ttl metric
+    /// NAME=VALUE` (with how `--min-ttl`/`--max-ttl` bounded it).
     pub threshold_source: String,
+    /// Why a TTL the group declares was not used (not a duration, zero,
+    /// negative, NaN, not one gauge value); the rules decided instead.
+    pub ttl_ignored: Option<String>,
     pub reason: String,
+    /// With `--grace`, for a stale group: its place in the grace period.
+    pub grace: Option<Grace>,
 }
+
+/// A stale group's place in its grace period (`--grace`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grace {
+    /// When a pass first saw it stale with its current last activity
+    /// (Unix seconds, on the clock of the plan that saw it).
+    pub stale_since: f64,
+    /// `stale_since` + the grace period: a pass from then on deletes it.
+    pub deletable_at: f64,
+    /// This pass is the first to see it stale (it was not pending before).
+    pub new: bool,
+}
+
+/// What an earlier pass remembered of a group it saw stale on a gateway:
+/// the state `--grace` carries from pass to pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mark {
+    pub stale_since: f64,
+    /// Its last activity then: a group whose last activity changed has
+    /// been pushed since, and its grace period starts again.
+    pub last_activity: Option<f64>,
+}
+
+/// The marks of one gateway, by exact grouping key.
+pub type Marks = std::collections::BTreeMap<GroupingKey, Mark>;
 
 #[derive(Debug, Clone)]
 pub enum Subject {
@@ -210,12 +269,29 @@ pub fn label_naming(
 /// `naming` is how this gateway reads label names (a stale group it cannot
 /// address is skipped, never deleted under another name).
 pub fn decide(entries: Vec<Entry>, policy: &Policy, now: f64, naming: LabelNaming) -> Plan {
+    decide_marked(entries, policy, now, naming, &Marks::new())
+}
+
+/// [`decide`], with what earlier passes remembered of this gateway's stale
+/// groups (`--grace`): a stale group is deleted only when `marks` holds it
+/// with the same last activity, seen stale at least the grace period
+/// before `now`; else it is `Pending`. A cap counts only the groups that
+/// would go now.
+pub fn decide_marked(
+    entries: Vec<Entry>,
+    policy: &Policy,
+    now: f64,
+    naming: LabelNaming,
+    marks: &Marks,
+) -> Plan {
     let mut decisions: Vec<Decision> = entries
         .into_iter()
         .map(|entry| match entry {
             Entry::Group(group) => decide_group(group, policy, now, naming),
             Entry::Skipped(skipped) => Decision {
                 threshold_source: "--threshold".into(),
+                ttl_ignored: None,
+                grace: None,
                 reason: skipped.reason.clone(),
                 subject: Subject::Skipped(skipped),
                 verdict: Verdict::Skip,
@@ -230,6 +306,11 @@ pub fn decide(entries: Vec<Entry>, policy: &Policy, now: f64, naming: LabelNamin
         (Subject::Skipped(_), Subject::Group(_)) => std::cmp::Ordering::Greater,
         (Subject::Skipped(x), Subject::Skipped(y)) => x.labels.cmp(&y.labels),
     });
+    if let Some(grace) = policy.grace {
+        for d in decisions.iter_mut() {
+            apply_grace(d, grace, now, marks);
+        }
+    }
     let refused_by = cap_exceeded(&decisions, policy.caps);
     if let Some(why) = &refused_by {
         for d in decisions.iter_mut().filter(|d| d.verdict == Verdict::Stale) {
@@ -240,6 +321,45 @@ pub fn decide(entries: Vec<Entry>, policy: &Policy, now: f64, naming: LabelNamin
     Plan {
         decisions,
         refused_by,
+    }
+}
+
+/// Holds back a stale group inside its grace period: `Pending` until a
+/// pass at least `grace` after the first that saw it stale with the same
+/// last activity. A mark from the future (a clock that went back) starts
+/// the period again rather than shorten it.
+fn apply_grace(d: &mut Decision, grace: Duration, now: f64, marks: &Marks) {
+    let Subject::Group(g) = &d.subject else {
+        return;
+    };
+    if d.verdict != Verdict::Stale {
+        return;
+    }
+    let last = g.last_activity();
+    let (stale_since, new) = match marks.get(&g.key) {
+        Some(m) if m.last_activity == last && m.stale_since <= now => (m.stale_since, false),
+        _ => (now, true),
+    };
+    let deletable_at = stale_since + grace.as_secs_f64();
+    d.grace = Some(Grace {
+        stale_since,
+        deletable_at,
+        new,
+    });
+    let grace = human_threshold(grace);
+    if now < deletable_at {
+        d.verdict = Verdict::Pending;
+        d.reason = format!(
+            "{}; pending for --grace {grace}: deletable in {}",
+            d.reason,
+            human_seconds(deletable_at - now)
+        );
+    } else {
+        d.reason = format!(
+            "{}; stale for {} without a push, past --grace {grace}",
+            d.reason,
+            human_seconds(now - stale_since)
+        );
     }
 }
 
@@ -278,23 +398,147 @@ fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<String> {
     None
 }
 
-fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) -> Decision {
+/// A group's threshold and what set it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub threshold: Threshold,
+    /// As [`Decision::threshold_source`].
+    pub source: String,
+    /// As [`Decision::ttl_ignored`].
+    pub ttl_ignored: Option<String>,
+}
+
+/// The threshold of `group`, by precedence: a TTL the group declares (its
+/// `--ttl-label` label, then its `--ttl-metric` gauge), bounded by
+/// `--min-ttl`/`--max-ttl`; else the first matching `--rule`; else
+/// `--threshold`. A declared value that is not a usable TTL is ignored,
+/// with the reason, and the next in line decides: never a delete because of
+/// a bad TTL. (`--keep` and the janitor's own job come before all of this:
+/// they keep a group whatever its threshold.)
+pub fn threshold_for(group: &Group, policy: &Policy) -> Applied {
+    let ttl = &policy.ttl;
+    let mut ignored: Vec<String> = Vec::new();
+    let label = ttl.label.as_deref().and_then(|name| {
+        // An empty value is no label: the gateway shows `ttl=""` for a
+        // key without it as well.
+        let (_, value) = group
+            .key
+            .iter()
+            .find(|(n, v)| *n == name && !v.is_empty())?;
+        let shown = format!(
+            "ttl label {}={value:?}",
+            crate::group::quote_label_name(name)
+        );
+        Some((shown, crate::duration::parse_threshold(value)))
+    });
+    let metric = ttl.metric.as_deref().and_then(|name| {
+        let value = group.ttl_metric.as_ref()?;
+        Some(match value {
+            Ok(v) => (
+                format!("ttl metric {name}={}", go_number(*v)),
+                declared_seconds(*v),
+            ),
+            Err(why) => (format!("ttl metric {name}"), Err(why.clone())),
+        })
+    });
+    for (shown, declared) in label.into_iter().chain(metric) {
+        match declared {
+            Ok(threshold) => {
+                let (threshold, bounded) = bound(threshold, ttl);
+                return Applied {
+                    threshold,
+                    source: match bounded {
+                        Some(how) => format!("{shown}, {how}"),
+                        None => shown,
+                    },
+                    ttl_ignored: (!ignored.is_empty()).then(|| ignored.join("; ")),
+                };
+            }
+            Err(why) => ignored.push(format!("{shown}: {why}")),
+        }
+    }
     let (threshold, source) = match policy.rules.iter().find(|r| r.selector.matches(&group.key)) {
         Some(rule) => (rule.threshold, format!("--rule '{}'", rule.text)),
         None => (policy.threshold, "--threshold".to_owned()),
     };
+    Applied {
+        threshold,
+        source,
+        ttl_ignored: (!ignored.is_empty()).then(|| ignored.join("; ")),
+    }
+}
+
+/// A gauge's value as a TTL: seconds greater than zero, `+Inf` for never.
+fn declared_seconds(v: f64) -> Result<Threshold, String> {
+    if v.is_nan() {
+        Err("NaN is not a TTL".into())
+    } else if v <= 0.0 {
+        Err("a TTL must be greater than zero".into())
+    } else {
+        // Past what a Duration holds (some 584 billion years) is never too.
+        Ok(Duration::try_from_secs_f64(v).map_or(Threshold::Never, Threshold::After))
+    }
+}
+
+/// A sample value as the gateway writes it: `1800`, `0.5`, `+Inf`, `NaN`.
+fn go_number(v: f64) -> String {
+    match v {
+        f64::INFINITY => "+Inf".into(),
+        f64::NEG_INFINITY => "-Inf".into(),
+        v => v.to_string(),
+    }
+}
+
+/// `threshold` within `--min-ttl` and `--max-ttl`, and how it was moved.
+fn bound(threshold: Threshold, ttl: &TtlPolicy) -> (Threshold, Option<String>) {
+    let lowered = |max: Duration| {
+        let how = format!("lowered to --max-ttl {}", human_threshold(max));
+        (Threshold::After(max), Some(how))
+    };
+    match (threshold, ttl.min, ttl.max) {
+        (Threshold::Never, _, Some(max)) => lowered(max),
+        (Threshold::After(d), _, Some(max)) if d > max => lowered(max),
+        (Threshold::After(d), Some(min), _) if d < min => {
+            let how = format!("raised to --min-ttl {}", human_threshold(min));
+            (Threshold::After(min), Some(how))
+        }
+        (threshold, _, _) => (threshold, None),
+    }
+}
+
+fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) -> Decision {
+    if !policy.select.is_empty() && !policy.select.iter().any(|s| s.matches(&group.key)) {
+        return Decision {
+            subject: Subject::Group(group),
+            verdict: Verdict::Ignore,
+            age_seconds: None,
+            threshold: policy.threshold,
+            threshold_source: "--threshold".to_owned(),
+            ttl_ignored: None,
+            reason: "matched by no --select".to_owned(),
+            grace: None,
+        };
+    }
+    let Applied {
+        threshold,
+        source,
+        ttl_ignored,
+    } = threshold_for(&group, policy);
+    // Said after the threshold it left in charge.
+    let ignored_note = ttl_ignored
+        .as_deref()
+        .map(|why| format!("; ignored {why}"))
+        .unwrap_or_default();
     let decision = |group, verdict, threshold, age_seconds, reason| Decision {
         subject: Subject::Group(group),
         verdict,
         age_seconds,
         threshold,
         threshold_source: source.clone(),
+        ttl_ignored: ttl_ignored.clone(),
         reason,
+        grace: None,
     };
-    if !policy.select.is_empty() && !policy.select.iter().any(|s| s.matches(&group.key)) {
-        let reason = "matched by no --select".to_owned();
-        return decision(group, Verdict::Ignore, policy.threshold, None, reason);
-    }
     let Some(last) = group.last_activity() else {
         let reason = "no push time, failure time or family time stamp: the age is unknown".into();
         return decision(group, Verdict::Skip, threshold, None, reason);
@@ -324,14 +568,17 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         return decision(group, Verdict::Keep, threshold, Some(age), reason);
     }
     let (verdict, reason) = match threshold {
-        Threshold::Never => (Verdict::Keep, format!("{seen}; never stale by {source}")),
+        Threshold::Never => (
+            Verdict::Keep,
+            format!("{seen}; never stale by {source}{ignored_note}"),
+        ),
         Threshold::After(limit) if age > limit.as_secs_f64() => (
             Verdict::Stale,
-            format!("{seen}, longer than {threshold} ({source})"),
+            format!("{seen}, longer than {threshold} ({source}){ignored_note}"),
         ),
         Threshold::After(_) => (
             Verdict::Active,
-            format!("{seen}, within {threshold} ({source})"),
+            format!("{seen}, within {threshold} ({source}){ignored_note}"),
         ),
     };
     // Only a group that would go is skipped for its names: a fresh one is
@@ -386,12 +633,15 @@ pub enum Action {
     Skipped,
     /// Matched by no `--select`; never deleted.
     Ignored,
+    /// Stale, but inside its grace period (`--grace`): deleted by a later
+    /// pass if it stays silent.
+    Pending,
 }
 
 impl Action {
     /// Every action, in the order counts are listed (the report's summary,
     /// the self-metrics).
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::Deleted,
         Action::WouldDelete,
         Action::DeleteFailed,
@@ -403,6 +653,7 @@ impl Action {
         Action::Repushed,
         Action::StillPresent,
         Action::Unconfirmed,
+        Action::Pending,
     ];
 
     /// Its place in [`Action::ALL`].
@@ -423,7 +674,8 @@ impl Action {
             | Action::Refused
             | Action::Repushed
             | Action::StillPresent
-            | Action::Unconfirmed => true,
+            | Action::Unconfirmed
+            | Action::Pending => true,
             Action::Kept | Action::Active | Action::Skipped | Action::Ignored => false,
         }
     }
@@ -442,6 +694,7 @@ impl Action {
             Action::Active => "active",
             Action::Skipped => "skipped",
             Action::Ignored => "ignored",
+            Action::Pending => "pending",
         }
     }
 }
@@ -472,6 +725,7 @@ pub fn action(verdict: Verdict, outcome: Outcome, dry_run: bool) -> (Action, Opt
         (Verdict::Active, _) => (Action::Active, None),
         (Verdict::Ignore, _) => (Action::Ignored, None),
         (Verdict::Refused, _) => (Action::Refused, None),
+        (Verdict::Pending, _) => (Action::Pending, None),
         (Verdict::Stale, Outcome::Accepted) => (Action::Deleted, None),
         (Verdict::Stale, Outcome::Repushed) => (Action::Repushed, None),
         (Verdict::Stale, Outcome::StillPresent(e)) => (Action::StillPresent, Some(e)),
@@ -647,6 +901,7 @@ mod tests {
             last_failure: failure,
             newest_family_time: None,
             last_push_successful: None,
+            ttl_metric: None,
         })
     }
 
@@ -670,6 +925,7 @@ mod tests {
                 last_failure: None,
                 newest_family_time: None,
                 last_push_successful: None,
+                ttl_metric: None,
             })
         };
         let plan = decide(
@@ -1023,6 +1279,316 @@ mod tests {
         );
     }
 
+    /// A group with labels besides `job`, pushed at `push`, carrying the
+    /// `--ttl-metric` value `metric` as the scan read it.
+    fn keyed(pairs: &[(&str, &str)], push: f64, metric: Option<Result<f64, String>>) -> Entry {
+        Entry::Group(Group {
+            key: GroupingKey::new(pairs.iter().copied()).unwrap(),
+            last_push: Some(push),
+            last_failure: None,
+            newest_family_time: None,
+            last_push_successful: Some(true),
+            ttl_metric: metric,
+        })
+    }
+
+    fn by_labels<'p>(plan: &'p Plan, pairs: &[(&str, &str)]) -> &'p Decision {
+        let key = GroupingKey::new(pairs.iter().copied()).unwrap();
+        plan.decisions
+            .iter()
+            .find(|d| matches!(&d.subject, Subject::Group(g) if g.key == key))
+            .unwrap_or_else(|| panic!("no decision for {key}"))
+    }
+
+    fn ttl_policy(label: Option<&str>, metric: Option<&str>) -> Policy {
+        let mut p = policy(600);
+        p.rules = vec![Rule {
+            selector: sel(r#"{job=~"r.*"}"#),
+            threshold: Threshold::After(Duration::from_secs(3600)),
+            text: r#"{job=~"r.*"}=1h"#.into(),
+        }];
+        p.keep = vec![sel(r#"{job="precious"}"#)];
+        p.ttl = TtlPolicy {
+            label: label.map(Into::into),
+            metric: metric.map(Into::into),
+            min: None,
+            max: None,
+        };
+        p
+    }
+
+    #[test]
+    fn precedence_keep_then_own_job_then_ttl_then_rule_then_threshold() {
+        let now = 100_000.0;
+        let forty_minutes_ago = now - 2400.0;
+        let p = ttl_policy(Some("ttl"), Some("pgj_ttl_seconds"));
+        let plan = decide(
+            vec![
+                // --keep beats a TTL that calls it stale.
+                keyed(&[("job", "precious"), ("ttl", "1s")], 0.0, Some(Ok(1.0))),
+                // So does the janitor's own job.
+                keyed(&[("job", OWN_JOB), ("ttl", "1s")], 0.0, None),
+                // The label's 30m beats the rule's 1h: stale at 40m.
+                keyed(&[("job", "r1"), ("ttl", "30m")], forty_minutes_ago, None),
+                // The label wins over the metric when both are there.
+                keyed(
+                    &[("job", "r2"), ("ttl", "2h")],
+                    forty_minutes_ago,
+                    Some(Ok(60.0)),
+                ),
+                // The metric alone: 60s, beats the rule.
+                keyed(&[("job", "r3")], forty_minutes_ago, Some(Ok(60.0))),
+                // No TTL: the rule's 1h keeps it active at 40m.
+                keyed(&[("job", "r4")], forty_minutes_ago, None),
+                // Nothing matches: --threshold's 10m.
+                keyed(&[("job", "other")], forty_minutes_ago, None),
+            ],
+            &p,
+            now,
+            LabelNaming::Legacy,
+        );
+        let d = |pairs: &[(&str, &str)]| by_labels(&plan, pairs);
+        assert_eq!(
+            d(&[("job", "precious"), ("ttl", "1s")]).verdict,
+            Verdict::Keep
+        );
+        assert_eq!(d(&[("job", OWN_JOB), ("ttl", "1s")]).verdict, Verdict::Keep);
+        let r1 = d(&[("job", "r1"), ("ttl", "30m")]);
+        assert_eq!(
+            (r1.verdict, r1.threshold, r1.threshold_source.as_str()),
+            (
+                Verdict::Stale,
+                Threshold::After(Duration::from_secs(1800)),
+                r#"ttl label ttl="30m""#
+            )
+        );
+        assert_eq!(
+            r1.reason,
+            r#"last push 40m ago, longer than 30m (ttl label ttl="30m")"#
+        );
+        let r2 = d(&[("job", "r2"), ("ttl", "2h")]);
+        assert_eq!(
+            (r2.verdict, r2.threshold_source.as_str()),
+            (Verdict::Active, r#"ttl label ttl="2h""#)
+        );
+        let r3 = d(&[("job", "r3")]);
+        assert_eq!(
+            (r3.verdict, r3.threshold_source.as_str()),
+            (Verdict::Stale, "ttl metric pgj_ttl_seconds=60")
+        );
+        let r4 = d(&[("job", "r4")]);
+        assert_eq!(
+            (r4.verdict, r4.threshold_source.as_str()),
+            (Verdict::Active, r#"--rule '{job=~"r.*"}=1h'"#)
+        );
+        let other = d(&[("job", "other")]);
+        assert_eq!(
+            (other.verdict, other.threshold_source.as_str()),
+            (Verdict::Stale, "--threshold")
+        );
+        assert!(plan.decisions.iter().all(|d| d.ttl_ignored.is_none()));
+    }
+
+    #[test]
+    fn a_ttl_label_or_metric_is_read_only_when_named() {
+        let now = 100_000.0;
+        let entries = || {
+            vec![keyed(
+                &[("job", "x"), ("ttl", "1s")],
+                now - 60.0,
+                Some(Ok(1.0)),
+            )]
+        };
+        // Before --ttl-label/--ttl-metric: the threshold's 10m, whatever
+        // the group carries.
+        let plan = decide(entries(), &policy(600), now, LabelNaming::Legacy);
+        assert_eq!(plan.decisions[0].verdict, Verdict::Active);
+        assert_eq!(plan.decisions[0].threshold_source, "--threshold");
+        // Another label's name reads nothing either.
+        let plan = decide(
+            entries(),
+            &ttl_policy(Some("lifetime"), None),
+            now,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(plan.decisions[0].verdict, Verdict::Active);
+        let plan = decide(
+            entries(),
+            &ttl_policy(Some("ttl"), None),
+            now,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(plan.decisions[0].verdict, Verdict::Stale);
+    }
+
+    #[test]
+    fn min_and_max_ttl_bound_declared_ttls_only() {
+        let now = 100_000.0;
+        let mut p = ttl_policy(Some("ttl"), Some("m"));
+        p.ttl.min = Some(Duration::from_secs(60));
+        p.ttl.max = Some(Duration::from_secs(86_400));
+        // Rules and --threshold are outside the bounds and stay as given.
+        p.threshold = Threshold::After(Duration::from_secs(30));
+        let plan = decide(
+            vec![
+                keyed(&[("job", "a"), ("ttl", "1s")], now - 30.0, None),
+                keyed(
+                    &[("job", "b"), ("ttl", "never")],
+                    now - 2.0 * 86_400.0,
+                    None,
+                ),
+                keyed(
+                    &[("job", "c")],
+                    now - 2.0 * 86_400.0,
+                    Some(Ok(f64::INFINITY)),
+                ),
+                keyed(&[("job", "d"), ("ttl", "2h")], now - 30.0, None),
+                keyed(&[("job", "e")], now - 40.0, None),
+            ],
+            &p,
+            now,
+            LabelNaming::Legacy,
+        );
+        let a = by_labels(&plan, &[("job", "a"), ("ttl", "1s")]);
+        assert_eq!(
+            (a.verdict, a.threshold, a.threshold_source.as_str()),
+            (
+                Verdict::Active,
+                Threshold::After(Duration::from_secs(60)),
+                r#"ttl label ttl="1s", raised to --min-ttl 1m"#
+            )
+        );
+        let b = by_labels(&plan, &[("job", "b"), ("ttl", "never")]);
+        assert_eq!(
+            (b.verdict, b.threshold, b.threshold_source.as_str()),
+            (
+                Verdict::Stale,
+                Threshold::After(Duration::from_secs(86_400)),
+                r#"ttl label ttl="never", lowered to --max-ttl 1d"#
+            )
+        );
+        let c = by_labels(&plan, &[("job", "c")]);
+        assert_eq!(
+            (c.verdict, c.threshold_source.as_str()),
+            (Verdict::Stale, "ttl metric m=+Inf, lowered to --max-ttl 1d")
+        );
+        let d = by_labels(&plan, &[("job", "d"), ("ttl", "2h")]);
+        assert_eq!(d.threshold_source, r#"ttl label ttl="2h""#);
+        // --threshold 30s is under --min-ttl, and stays 30s.
+        let e = by_labels(&plan, &[("job", "e")]);
+        assert_eq!(
+            (e.verdict, e.threshold),
+            (Verdict::Stale, Threshold::After(Duration::from_secs(30)))
+        );
+        // Without --max-ttl, +Inf and never keep the group.
+        let plan = decide(
+            vec![keyed(&[("job", "c")], 0.0, Some(Ok(f64::INFINITY)))],
+            &ttl_policy(None, Some("m")),
+            now,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(plan.decisions[0].verdict, Verdict::Keep);
+        assert_eq!(
+            plan.decisions[0].reason,
+            "last push 1d3h46m40s ago; never stale by ttl metric m=+Inf"
+        );
+    }
+
+    #[test]
+    fn a_malformed_ttl_is_ignored_with_the_reason_and_never_deletes() {
+        let now = 100_000.0;
+        let p = ttl_policy(Some("ttl"), Some("m"));
+        let fresh = now - 60.0;
+        let plan = decide(
+            vec![
+                keyed(&[("job", "r1"), ("ttl", "soon")], fresh, None),
+                keyed(&[("job", "r2"), ("ttl", "0s")], fresh, None),
+                keyed(&[("job", "r3"), ("ttl", "-5m")], fresh, None),
+                keyed(&[("job", "r4"), ("ttl", "10M")], fresh, None),
+                keyed(&[("job", "r5")], fresh, Some(Ok(f64::NAN))),
+                keyed(&[("job", "r6")], fresh, Some(Ok(0.0))),
+                keyed(&[("job", "r7")], fresh, Some(Ok(-30.0))),
+                keyed(&[("job", "r8")], fresh, Some(Ok(f64::NEG_INFINITY))),
+                keyed(
+                    &[("job", "r9")],
+                    fresh,
+                    Some(Err("is a COUNTER, not a gauge".into())),
+                ),
+                // An empty value is no label at all: nothing to ignore.
+                keyed(&[("job", "r10"), ("ttl", "")], fresh, None),
+            ],
+            &p,
+            now,
+            LabelNaming::Legacy,
+        );
+        for d in &plan.decisions {
+            let Subject::Group(g) = &d.subject else {
+                unreachable!()
+            };
+            // A 1s TTL would have made each stale; the rule's 1h keeps them.
+            assert_eq!(d.verdict, Verdict::Active, "{}", g.key);
+            assert_eq!(d.threshold_source, r#"--rule '{job=~"r.*"}=1h'"#);
+            if g.key.job() == "r10" {
+                assert_eq!(d.ttl_ignored, None);
+                continue;
+            }
+            let why = d
+                .ttl_ignored
+                .as_deref()
+                .unwrap_or_else(|| panic!("{}", g.key));
+            assert!(
+                d.reason.ends_with(&format!("; ignored {why}")),
+                "{}",
+                d.reason
+            );
+        }
+        let why = |job: &str| {
+            plan.decisions
+                .iter()
+                .find(|d| matches!(&d.subject, Subject::Group(g) if g.key.job() == job))
+                .and_then(|d| d.ttl_ignored.clone())
+                .unwrap()
+        };
+        assert!(why("r1").starts_with(r#"ttl label ttl="soon": expected a number and a unit"#));
+        assert!(why("r2").starts_with(r#"ttl label ttl="0s": must be greater than zero"#));
+        assert!(why("r3").starts_with(r#"ttl label ttl="-5m": expected a number"#));
+        assert!(why("r4").starts_with(r#"ttl label ttl="10M": did you mean '10m'?"#));
+        assert_eq!(why("r5"), "ttl metric m=NaN: NaN is not a TTL");
+        assert_eq!(why("r6"), "ttl metric m=0: a TTL must be greater than zero");
+        assert_eq!(
+            why("r7"),
+            "ttl metric m=-30: a TTL must be greater than zero"
+        );
+        assert_eq!(
+            why("r8"),
+            "ttl metric m=-Inf: a TTL must be greater than zero"
+        );
+        assert_eq!(why("r9"), "ttl metric m: is a COUNTER, not a gauge");
+
+        // A bad label, a good metric: the metric decides, the label's
+        // reason stays.
+        let plan = decide(
+            vec![keyed(
+                &[("job", "x"), ("ttl", "soon")],
+                now - 120.0,
+                Some(Ok(60.0)),
+            )],
+            &p,
+            now,
+            LabelNaming::Legacy,
+        );
+        let d = &plan.decisions[0];
+        assert_eq!(
+            (d.verdict, d.threshold_source.as_str()),
+            (Verdict::Stale, "ttl metric m=60")
+        );
+        assert!(d
+            .ttl_ignored
+            .as_deref()
+            .unwrap()
+            .starts_with(r#"ttl label ttl="soon""#));
+    }
+
     #[test]
     fn after_delete_tells_gone_repushed_and_pending_apart() {
         assert_eq!(after_delete(Some(100.0), None), AfterDelete::Gone);
@@ -1094,6 +1660,7 @@ mod tests {
             (Verdict::Active, Action::Active),
             (Verdict::Ignore, Action::Ignored),
             (Verdict::Refused, Action::Refused),
+            (Verdict::Pending, Action::Pending),
         ];
         // Nothing is sent for these, whatever the outcome says or the mode.
         for (verdict, want) in not_stale {

@@ -75,9 +75,14 @@ impl GatewayReport {
     /// its URL, and the address when replicas found through one name share
     /// the URL (`http://pgw:9091 (10.0.0.7:9091)`).
     pub fn name(&self) -> std::borrow::Cow<'_, str> {
-        match &self.address {
-            None => self.url.as_str().into(),
-            Some(address) => format!("{} ({address})", self.url).into(),
+        GatewayReport::name_of(&self.url, self.address.as_deref())
+    }
+
+    /// [`GatewayReport::name`] of a gateway with this `url` and `address`.
+    pub fn name_of<'a>(url: &'a str, address: Option<&str>) -> std::borrow::Cow<'a, str> {
+        match address {
+            None => url.into(),
+            Some(address) => format!("{url} ({address})").into(),
         }
     }
 
@@ -106,10 +111,22 @@ pub struct GroupReport {
     pub action: Action,
     pub reason: String,
     pub error: Option<String>,
-    /// What set the threshold (`--threshold`, `--rule '...'`), for the
-    /// human lines; the JSON has it in `reason`.
-    #[serde(skip)]
+    /// What set the threshold: `--threshold`, `--rule '...'`, or the
+    /// group's own `ttl label NAME="VALUE"` / `ttl metric NAME=VALUE`, with
+    /// how `--min-ttl`/`--max-ttl` moved it.
     pub threshold_source: String,
+    /// Why a TTL the group declares was ignored; null when none was, or
+    /// when it was used.
+    pub ttl_ignored: Option<String>,
+    /// With `--grace`, for a stale group: when a pass first saw it stale
+    /// with its current last activity; null otherwise.
+    pub stale_since: Option<Time>,
+    /// For a `pending` group: from when a pass may delete it.
+    pub deletable_at: Option<Time>,
+    /// A `pending` group this pass was the first to see stale (what
+    /// `--notify-url` announces); not in the JSON, which has `stale_since`.
+    #[serde(skip)]
+    pub newly_pending: bool,
 }
 
 pub use crate::plan::Action;
@@ -380,9 +397,12 @@ impl Report {
                         .unwrap_or_else(|| "never".into()),
                     g.threshold_source
                 )?;
-                match &g.error {
-                    Some(e) => writeln!(out, ": {e}")?,
-                    None => writeln!(out)?,
+                match (&g.error, &g.deletable_at) {
+                    (Some(e), _) => writeln!(out, ": {e}")?,
+                    (None, Some(at)) if g.action == Action::Pending => {
+                        writeln!(out, ": deletable from {at}")?
+                    }
+                    _ => writeln!(out)?,
                 }
             }
             let s = &gw.summary;
@@ -397,6 +417,9 @@ impl Report {
                 if s.groups == 1 { "group" } else { "groups" },
                 s.stale()
             )?;
+            if s.count(Action::Pending) > 0 {
+                write!(out, "{} pending, ", s.count(Action::Pending))?;
+            }
             if let Some(why) = &gw.refused {
                 write!(out, "none deleted, {why}")?;
             } else if self.dry_run {
@@ -555,6 +578,10 @@ mod tests {
             reason: reason.into(),
             error: None,
             threshold_source: r#"--rule '{job="backup"}=26h'"#.into(),
+            ttl_ignored: None,
+            stale_since: None,
+            deletable_at: None,
+            newly_pending: false,
         };
         let groups = vec![
             group(
@@ -638,6 +665,10 @@ mod tests {
             reason: String::new(),
             error: None,
             threshold_source: "--threshold".into(),
+            ttl_ignored: None,
+            stale_since: None,
+            deletable_at: None,
+            newly_pending: false,
         };
         let s = Summary::of(&[g(Action::Deleted), g(Action::DeleteFailed), g(Action::Kept)]);
         assert_eq!(

@@ -10,9 +10,10 @@ use crate::config::Config;
 use crate::discover::{self, Expanded};
 use crate::gateway::{redact_url_text, Fault, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
+use crate::pending::State;
 use crate::plan::{self, Decision, Outcome, Subject, Verdict};
 use crate::report::{
-    GatewayReport, GroupReport, LabelSet, Report, Summary, Time, UnmatchedSelector,
+    Action, GatewayReport, GroupReport, LabelSet, Report, Summary, Time, UnmatchedSelector,
 };
 use crate::verify;
 use crate::warn_bounded;
@@ -38,12 +39,39 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 /// accepted deletes are `unconfirmed`). A batch of DELETEs, once started, is
 /// always finished.
 pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Report {
+    run_with(config, clock, stop, &load_state(config)).await
+}
+
+/// What `--grace` remembers from earlier runs: the `--state-file`, or
+/// nothing. One that cannot be read is warned about and starts empty: every
+/// stale group is then pending again, so nothing goes before its time.
+pub fn load_state(config: &Config) -> State {
+    match (&config.policy.grace, &config.state_file) {
+        (Some(_), Some(path)) => crate::pending::load(path).unwrap_or_else(|why| {
+            tracing::warn!(
+                "--state-file {}: {why}; every stale group starts its grace period again",
+                path.display()
+            );
+            State::default()
+        }),
+        _ => State::default(),
+    }
+}
+
+/// [`run`], with what `--grace` remembers (`state`): in loop mode, what the
+/// pass before left.
+pub async fn run_with(
+    config: &Config,
+    clock: &Clock,
+    stop: &CancellationToken,
+    state: &State,
+) -> Report {
     let started = unix_seconds(clock());
     let targets = discover_all(config, stop).await;
     let gateways = futures_util::future::join_all(targets.iter().map(|t| async move {
         match t {
             Target::Found(Expanded::Instance(instance)) => {
-                run_gateway(instance, config, clock, stop).await
+                run_gateway(instance, config, clock, stop, state).await
             }
             Target::Found(Expanded::Failed { shown, error }) => {
                 unscanned(shown.clone(), error.clone(), clock)
@@ -184,6 +212,7 @@ async fn run_gateway(
     config: &Config,
     clock: &Clock,
     stop: &CancellationToken,
+    state: &State,
 ) -> GatewayReport {
     let address = instance.address().map(|a| a.to_string());
     let failed = |url: String, error: String| GatewayReport {
@@ -197,10 +226,13 @@ async fn run_gateway(
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
+    let reading = crate::gateway::document::ReadOptions {
+        ttl_metric: config.policy.ttl.metric.clone(),
+    };
     // The status is read every pass, beside the scan: the flag can change
     // across a restart while the data file stays.
     let (scan, status) = tokio::select! {
-        both = async { tokio::join!(gateway.scan(), gateway.status()) } => both,
+        both = async { tokio::join!(gateway.scan_reading(&reading), gateway.status()) } => both,
         () = stop.cancelled() => {
             return GatewayReport {
                 discovered_from: instance.discovered_from.clone(),
@@ -247,7 +279,8 @@ async fn run_gateway(
         Err(_) => (None, None),
     };
     tracing::info!(gateway = %shown, groups = scan.entries.len(), clock = clock_name, label_names = naming.name(), "scanned");
-    let plan = plan::decide(scan.entries, &config.policy, now, naming);
+    let marks = state.marks(&GatewayReport::name_of(&shown, address.as_deref()));
+    let plan = plan::decide_marked(scan.entries, &config.policy, now, naming, &marks);
     if let Some(why) = &plan.refused_by {
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
     }
@@ -289,13 +322,15 @@ async fn run_gateway(
     }
 
     let skipped = Bounded::new("skipped groups");
+    let ttl_ignored = Bounded::new("ignored TTLs");
     let groups: Vec<GroupReport> = plan
         .decisions
         .iter()
         .zip(outcomes)
-        .map(|(d, outcome)| group_report(d, config.dry_run, outcome, &skipped))
+        .map(|(d, outcome)| group_report(d, config.dry_run, outcome, &skipped, &ttl_ignored))
         .collect();
     skipped.finish(&shown);
+    ttl_ignored.finish(&shown);
     let summary = Summary::of(&groups);
     GatewayReport {
         url: shown,
@@ -398,7 +433,13 @@ async fn delete_stale(
     }
 }
 
-fn group_report(d: &Decision, dry_run: bool, outcome: Outcome, skipped: &Bounded) -> GroupReport {
+fn group_report(
+    d: &Decision,
+    dry_run: bool,
+    outcome: Outcome,
+    skipped: &Bounded,
+    ttl_ignored: &Bounded,
+) -> GroupReport {
     let (action, error) = plan::action(d.verdict, outcome, dry_run);
     let age_seconds = d.age_seconds.map(|a| (a * 1000.0).round() / 1000.0);
     let base = GroupReport {
@@ -413,6 +454,13 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome, skipped: &Bounded
         reason: d.reason.clone(),
         error,
         threshold_source: d.threshold_source.clone(),
+        ttl_ignored: d.ttl_ignored.clone(),
+        stale_since: d.grace.map(|g| Time(g.stale_since)),
+        deletable_at: d
+            .grace
+            .filter(|_| action == Action::Pending)
+            .map(|g| Time(g.deletable_at)),
+        newly_pending: action == Action::Pending && d.grace.is_some_and(|g| g.new),
     };
     // Once per pass, here: the verification re-scans do not repeat it.
     if d.verdict == Verdict::Skip {
@@ -421,6 +469,10 @@ fn group_report(d: &Decision, dry_run: bool, outcome: Outcome, skipped: &Bounded
             Subject::Skipped(s) => LabelSet(s.labels.clone()).to_string(),
         };
         warn_bounded!(skipped, group = %labels, "skipped: {}", d.reason);
+    }
+    // The pusher's mistake, said once per pass: the rules decided instead.
+    if let (Some(why), Subject::Group(g)) = (&d.ttl_ignored, &d.subject) {
+        warn_bounded!(ttl_ignored, group = %g.key, "ignored {why}; the rules decide");
     }
     match &d.subject {
         Subject::Group(g) => GroupReport {

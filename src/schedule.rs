@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::report::Report;
-use crate::run::{run, Clock};
+use crate::run::{load_state, run_with, Clock};
 use tokio_util::sync::CancellationToken;
 
 /// Why the loop stopped.
@@ -43,11 +43,16 @@ pub async fn run_every(
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut passes: u64 = 0;
     let mut failed: u64 = 0;
+    // --grace's memory: read from the --state-file once, then carried from
+    // pass to pass (the file, when given, is written after each).
+    let mut state = load_state(config);
     loop {
         let started = Instant::now();
         let stop = CancellationToken::new();
         let mut signalled: Option<&'static str> = None;
-        let pass = run(config, clock, &stop);
+        // The pass reads a copy; the memory takes its report afterwards.
+        let remembered = state.clone();
+        let pass = run_with(config, clock, &stop, &remembered);
         tokio::pin!(pass);
         let report = loop {
             let signal = tokio::select! {
@@ -68,6 +73,9 @@ pub async fn run_every(
         // Recorded like any pass, interrupted or not: what the finished
         // gateways did (deletes sent and accepted) must not be forgotten.
         let status = on_pass(&report);
+        if config.policy.grace.is_some() {
+            state.update(&report);
+        }
         passes += 1;
         if report.interrupted() {
             // Stopped mid-scan by an ordinary stop (systemctl stop, a pod
