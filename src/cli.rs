@@ -1707,6 +1707,80 @@ mod tests {
     }
 
     #[test]
+    fn ttl_grace_and_notify_flags_are_checked_before_anything_is_sent() {
+        let config = |extra: &[&str]| {
+            let mut a = vec!["pgj", "--url", "http://a"];
+            a.extend_from_slice(extra);
+            Args::try_parse_from(a)
+                .map_err(|e| e.to_string())
+                .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()))
+        };
+        // Off unless named.
+        let c = config(&[]).unwrap();
+        assert_eq!(c.policy.ttl, TtlPolicy::default());
+        assert_eq!(
+            (c.policy.grace, &c.state_file, &c.notify_url),
+            (None, &None, &None)
+        );
+        let c = config(&[
+            "--ttl-label",
+            "ttl",
+            "--ttl-metric",
+            "job_ttl_seconds",
+            "--min-ttl",
+            "1m",
+            "--max-ttl",
+            "7d",
+            "--grace",
+            "1h",
+            "--state-file",
+            "/var/lib/pgj/pending.json",
+            "--notify-url",
+            "https://hooks.example/services/T/B/x",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.policy.ttl,
+            TtlPolicy {
+                label: Some("ttl".into()),
+                metric: Some("job_ttl_seconds".into()),
+                min: Some(Duration::from_secs(60)),
+                max: Some(Duration::from_secs(7 * 86_400)),
+            }
+        );
+        assert_eq!(c.policy.grace, Some(Duration::from_secs(3600)));
+        // --every may keep the pending groups in memory.
+        assert!(config(&["--grace", "1h", "--every", "5m"]).is_ok());
+        for (args, says) in [
+            (&["--grace", "1h"][..], "--grace needs --state-file"),
+            (&["--state-file", "/s"][..], "give --grace"),
+            (&["--grace", "0s", "--every", "1m"][..], "greater than zero"),
+            (
+                &["--min-ttl", "1m"][..],
+                "without --ttl-label or --ttl-metric",
+            ),
+            (
+                &["--ttl-label", "ttl", "--min-ttl", "2h", "--max-ttl", "1h"][..],
+                "--min-ttl 2h is longer than --max-ttl 1h",
+            ),
+            (
+                &["--ttl-metric", "push_time_seconds"][..],
+                "choose another name",
+            ),
+            (&["--ttl-label", "job"][..], "names the group"),
+            (&["--ttl-label", ""][..], "needs a label name"),
+            (
+                &["--notify-url", "hooks.example/services/T/B/secret"][..],
+                "no scheme",
+            ),
+        ] {
+            let e = config(args).unwrap_err();
+            assert!(e.contains(says), "{args:?}: {e}");
+            assert!(!e.contains("secret"), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
     fn verbose_and_quiet_conflict() {
         assert!(Args::try_parse_from(["pgj", "--url", "http://a", "-v", "-q"]).is_err());
     }

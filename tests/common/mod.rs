@@ -490,6 +490,7 @@ pub fn janitor_cmd(args: &[&str]) -> Command {
         .env_remove("PUSHGATEWAY_JANITOR_LOG")
         .env_remove("PUSHGATEWAY_PASSWORD")
         .env_remove("PUSHGATEWAY_TOKEN")
+        .env_remove("PUSHGATEWAY_JANITOR_NOTIFY_URL")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     cmd
@@ -638,6 +639,10 @@ pub struct GroupReport {
     pub action: String,
     pub reason: String,
     pub error: Option<String>,
+    pub threshold_source: String,
+    pub ttl_ignored: Option<String>,
+    pub stale_since: Option<String>,
+    pub deletable_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq, Default)]
@@ -656,16 +661,21 @@ pub struct Summary {
     pub repushed: u64,
     pub still_present: u64,
     pub unconfirmed: u64,
+    pub pending: u64,
 }
 
 impl Report {
     /// The action taken on the group with exactly these labels.
     pub fn action_of(&self, key: &[(&str, &str)]) -> Option<&str> {
+        self.group(key).map(|g| g.action.as_str())
+    }
+
+    /// The group with exactly these labels.
+    pub fn group(&self, key: &[(&str, &str)]) -> Option<&GroupReport> {
         let want = labels(key);
         self.gateways
             .iter()
             .flat_map(|g| &g.groups)
             .find(|g| g.labels == want)
-            .map(|g| g.action.as_str())
     }
 }

@@ -1,0 +1,899 @@
+//! Issue 19 against real Pushgateways (1.5.1 and 1.11): TTLs the pushers
+//! declare (a Flink reporter's grouping key, a gauge pushed by Python's
+//! prometheus_client), and the grace period with its state file and its
+//! notifications, received on loopback.
+
+mod common;
+
+#[path = "../benches/support/flink.rs"]
+mod flink;
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use common::{
+    error_lines, janitor, pushgateway_bin, pushgateway_bin_1_11, report, signal, spawn_janitor,
+    stderr, stdout, wait_bounded, Pushgateway, Report,
+};
+
+/// Both versions of the matrix, whatever `PUSHGATEWAY_BIN` is.
+fn gateway_bins() -> Vec<PathBuf> {
+    let mut bins = vec![pushgateway_bin(), pushgateway_bin_1_11()];
+    bins.dedup();
+    bins
+}
+
+/// Flink's `metrics.reporter.promgateway.groupingKey` as its reporter
+/// reads it (`PrometheusPushGatewayReporterFactory`): `k1=v1;k2=v2`, an
+/// entry without `=` or with an empty side left out.
+fn flink_grouping_key(config: &str) -> Vec<(String, String)> {
+    config
+        .split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, v)| !k.trim().is_empty() && !v.trim().is_empty())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// The path Flink's reporter PUTs to: the Java client's
+/// `PushGateway.push(registry, job, groupingKey)` writes `job/NAME`, then
+/// `/k/v` per label, URL-encoded, and the base64 form only for a value
+/// with `/` or an empty one.
+fn java_client_path(job: &str, key: &[(String, String)]) -> String {
+    let segment = |name: &str, value: &str| {
+        if value.is_empty() {
+            format!("{name}@base64/=")
+        } else if value.contains('/') {
+            format!("{name}@base64/{}", URL_SAFE_NO_PAD.encode(value))
+        } else {
+            let encoded: String = value
+                .bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                        (b as char).to_string()
+                    }
+                    b => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{name}/{encoded}")
+        }
+    };
+    std::iter::once(segment("job", job))
+        .chain(key.iter().map(|(k, v)| segment(k, v)))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn key_of<'a>(job: &'a str, key: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
+    std::iter::once(("job", job))
+        .chain(key.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .collect()
+}
+
+fn group<'r>(r: &'r Report, key: &[(&str, &str)]) -> &'r common::GroupReport {
+    r.group(key)
+        .unwrap_or_else(|| panic!("no group {key:?} in the report"))
+}
+
+#[test]
+fn a_flink_reporters_ttl_grouping_label_decides_its_groups() {
+    for bin in gateway_bins() {
+        let mut pg = Pushgateway::start_bin(&bin, &[]);
+        let shape = flink::Shape {
+            groups: 4,
+            series: 30,
+            seed: 19,
+        };
+        // Four clusters' reporters, configured as examples/flink-conf.yaml
+        // shows, each declaring its own TTL in the grouping key (or none,
+        // or one that is not a duration).
+        let configs = [
+            "cluster=a;env=prod;ttl=30m",
+            "cluster=b;env=prod;ttl=2h",
+            "cluster=c;env=prod",
+            "cluster=d;env=prod;ttl=soon",
+        ];
+        let mut keys = Vec::new();
+        for (i, config) in configs.iter().enumerate() {
+            let g = shape.group(i);
+            let key = flink_grouping_key(config);
+            let path = java_client_path(&g.job, &key);
+            assert_eq!(pg.push_path(&path, &g.exposition()), 200, "{path}");
+            keys.push((g.job, key));
+        }
+        let k: Vec<Vec<(&str, &str)>> = keys.iter().map(|(j, k)| key_of(j, k)).collect();
+        pg.age(Duration::from_secs(40 * 60));
+
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                "--url",
+                &pg.url,
+                "--ttl-label",
+                "ttl",
+                "--threshold",
+                "1h",
+                "--output",
+                "json",
+            ];
+            args.extend_from_slice(extra);
+            janitor(&args)
+        };
+        // --max-ttl lowers the 2h; --threshold and the rules are not TTLs.
+        let out = run(&["--max-ttl", "20m", "--dry-run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let r = report(&out);
+        let b = group(&r, &k[1]);
+        assert_eq!(
+            (
+                b.action.as_str(),
+                b.threshold_seconds,
+                b.threshold_source.as_str()
+            ),
+            (
+                "would_delete",
+                Some(1200.0),
+                r#"ttl label ttl="2h", lowered to --max-ttl 20m"#
+            )
+        );
+        assert_eq!(group(&r, &k[2]).action, "active");
+
+        let out = run(&[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let r = report(&out);
+        let a = group(&r, &k[0]);
+        assert_eq!(
+            (
+                a.action.as_str(),
+                a.threshold_seconds,
+                a.threshold_source.as_str()
+            ),
+            ("deleted", Some(1800.0), r#"ttl label ttl="30m""#),
+            "{bin:?}"
+        );
+        assert!(
+            a.reason
+                .ends_with(r#"longer than 30m (ttl label ttl="30m")"#),
+            "{}",
+            a.reason
+        );
+        let b = group(&r, &k[1]);
+        assert_eq!(
+            (b.action.as_str(), b.threshold_seconds),
+            ("active", Some(7200.0))
+        );
+        let c = group(&r, &k[2]);
+        assert_eq!(
+            (c.action.as_str(), c.threshold_source.as_str()),
+            ("active", "--threshold")
+        );
+        // Not a duration: ignored, said why, and the rules decided.
+        let d = group(&r, &k[3]);
+        assert_eq!(
+            (d.action.as_str(), d.threshold_source.as_str()),
+            ("active", "--threshold")
+        );
+        let why = d.ttl_ignored.as_deref().expect("the reason it was ignored");
+        assert!(why.starts_with(r#"ttl label ttl="soon": expected a number and a unit"#));
+        assert!(
+            d.reason.ends_with(&format!("; ignored {why}")),
+            "{}",
+            d.reason
+        );
+        assert!(
+            stderr(&out).contains(r#"ignored ttl label ttl="soon""#),
+            "{}",
+            stderr(&out)
+        );
+        let left: Vec<&[(&str, &str)]> = k[1..].iter().map(Vec::as_slice).collect();
+        pg.wait_for_groups(&left);
+
+        // Without --ttl-label the label is a label like any other.
+        let out = janitor(&["--url", &pg.url, "--threshold", "1h", "--output", "json"]);
+        let r = report(&out);
+        for key in &k[1..] {
+            assert_eq!(group(&r, key).threshold_source, "--threshold");
+        }
+    }
+}
+
+/// Python's prometheus_client, as scripts/test.sh installs it. Missing is a
+/// failure, never a skip.
+fn python_with_prometheus_client() -> &'static str {
+    let ok = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "python3 with prometheus_client is missing: pip install prometheus-client \
+         (scripts/test.sh installs it)"
+    );
+    "python3"
+}
+
+/// A batch job that pushes its registry with `push_to_gateway`, declaring
+/// how long the janitor may leave its group silent.
+const PYTHON_PUSHER: &str = r#"
+import sys
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+url, job, instance, ttl = sys.argv[1:5]
+registry = CollectorRegistry()
+Gauge("job_ttl_seconds", "How long this group may stay silent.", registry=registry).set(float(ttl))
+Gauge("job_last_success_unixtime", "When the job last succeeded.", registry=registry).set_to_current_time()
+push_to_gateway(url, job=job, registry=registry, grouping_key={"instance": instance})
+"#;
+
+#[test]
+fn a_python_client_declares_its_ttl_in_a_gauge() {
+    let python = python_with_prometheus_client();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("push.py");
+    std::fs::write(&script, PYTHON_PUSHER).unwrap();
+    for bin in gateway_bins() {
+        let mut pg = Pushgateway::start_bin(&bin, &[]);
+        for (instance, ttl) in [
+            ("30m", "1800"),
+            ("never", "inf"),
+            ("nan", "nan"),
+            ("zero", "0"),
+        ] {
+            let out = Command::new(python)
+                .arg(&script)
+                .args([&pg.url, "nightly", instance, ttl])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "push_to_gateway failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // The same gauge with two series, pushed in the text format (the
+        // gateway refuses a counter of that name beside the gauges).
+        assert_eq!(
+            pg.push(
+                &[("job", "nightly"), ("instance", "two")],
+                "# HELP job_ttl_seconds How long this group may stay silent.\n\
+                 # TYPE job_ttl_seconds gauge\n\
+                 job_ttl_seconds{part=\"a\"} 60\njob_ttl_seconds{part=\"b\"} 60\n"
+            ),
+            200
+        );
+        pg.age(Duration::from_secs(40 * 60));
+        let out = janitor(&[
+            "--url",
+            &pg.url,
+            "--ttl-metric",
+            "job_ttl_seconds",
+            "--threshold",
+            "1h",
+            "--output",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let r = report(&out);
+        let g = |instance: &str| group(&r, &[("job", "nightly"), ("instance", instance)]);
+        assert_eq!(
+            (g("30m").action.as_str(), g("30m").threshold_source.as_str()),
+            ("deleted", "ttl metric job_ttl_seconds=1800"),
+            "{bin:?}"
+        );
+        assert_eq!(g("never").action, "kept");
+        assert_eq!(g("never").threshold_seconds, None);
+        assert!(
+            g("never")
+                .reason
+                .ends_with("never stale by ttl metric job_ttl_seconds=+Inf"),
+            "{}",
+            g("never").reason
+        );
+        for (instance, why) in [
+            ("nan", "ttl metric job_ttl_seconds=NaN: NaN is not a TTL"),
+            (
+                "zero",
+                "ttl metric job_ttl_seconds=0: a TTL must be greater than zero",
+            ),
+            ("two", "ttl metric job_ttl_seconds: has 2 series, not one"),
+        ] {
+            let g = g(instance);
+            assert_eq!(
+                (g.action.as_str(), g.threshold_source.as_str()),
+                ("active", "--threshold"),
+                "{instance}"
+            );
+            assert_eq!(g.ttl_ignored.as_deref(), Some(why));
+        }
+        pg.wait_for_groups(&[
+            &[("job", "nightly"), ("instance", "never")],
+            &[("job", "nightly"), ("instance", "nan")],
+            &[("job", "nightly"), ("instance", "zero")],
+            &[("job", "nightly"), ("instance", "two")],
+        ]);
+    }
+}
+
+/// A webhook receiver on loopback: records each request and answers with
+/// the next of `statuses` (200 once they run out).
+struct Receiver {
+    /// With a path that stands for a webhook's secret.
+    url: String,
+    requests: Arc<Mutex<Vec<Received>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug, Clone)]
+struct Received {
+    head: String,
+    body: serde_json::Value,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+impl Receiver {
+    fn start(statuses: &[u16]) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!(
+            "http://{}/hooks/s3cret-token",
+            listener.local_addr().unwrap()
+        );
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut statuses = statuses.to_vec();
+        statuses.reverse();
+        let (seen, stopped) = (Arc::clone(&requests), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                let mut socket = match listener.accept() {
+                    Ok((socket, _)) => socket,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                };
+                socket.set_nonblocking(false).unwrap();
+                socket
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut bytes = Vec::new();
+                let mut buf = [0u8; 4096];
+                let (head, body) = loop {
+                    let n = socket.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break (String::new(), Vec::new());
+                    }
+                    bytes.extend_from_slice(&buf[..n]);
+                    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (n, v) = l.split_once(':')?;
+                            n.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    while bytes.len() < end + 4 + length {
+                        let n = socket.read(&mut buf).unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        bytes.extend_from_slice(&buf[..n]);
+                    }
+                    break (head, bytes[end + 4..].to_vec());
+                };
+                let status = statuses.pop().unwrap_or(200);
+                seen.lock().unwrap().push(Received {
+                    head,
+                    body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                });
+                let _ = write!(
+                    socket,
+                    "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+            }
+        });
+        Receiver {
+            url,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn requests(&self) -> Vec<Received> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Moves every mark of the state file `by` back: the grace period passes
+/// without waiting, and the groups' own times stay as they are.
+fn age_marks(path: &Path, by: Duration) {
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for marks in state["gateways"].as_object_mut().unwrap().values_mut() {
+        for m in marks.as_array_mut().unwrap() {
+            let since = m["stale_since"].as_f64().unwrap();
+            m["stale_since"] = (since - by.as_secs_f64()).into();
+        }
+    }
+    std::fs::write(path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+}
+
+/// The grouping keys the state file marks on `gateway`.
+fn marked(path: &Path, gateway: &str) -> Vec<BTreeMap<String, String>> {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(state["schema"], "pushgateway-janitor/pending/v1");
+    let mut keys: Vec<BTreeMap<String, String>> = state["gateways"][gateway]
+        .as_array()
+        .map(|marks| {
+            marks
+                .iter()
+                .map(|m| serde_json::from_value(m["labels"].clone()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+fn labels(keys: &[&[(&str, &str)]]) -> Vec<BTreeMap<String, String>> {
+    let mut all: Vec<BTreeMap<String, String>> = keys.iter().map(|k| common::labels(k)).collect();
+    all.sort();
+    all
+}
+
+/// The push time the gateway shows for the group `key`.
+fn push_time_of(pg: &Pushgateway, key: &[(&str, &str)]) -> f64 {
+    let doc: serde_json::Value = reqwest::blocking::get(format!("{}/api/v1/metrics", pg.url))
+        .unwrap()
+        .json()
+        .unwrap();
+    let want = common::labels(key);
+    doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| {
+            serde_json::from_value::<BTreeMap<String, String>>(g["labels"].clone()).ok()
+                == Some(want.clone())
+        })
+        .and_then(|g| g["push_time_seconds"]["metrics"][0]["value"].as_str())
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The samples of a textfile, by series as written.
+fn textfile(path: &Path) -> BTreeMap<String, f64> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap();
+            (series.to_owned(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn grace_marks_groups_pending_and_deletes_only_those_still_silent_since() {
+    for bin in gateway_bins() {
+        let mut pg = Pushgateway::start_bin(&bin, &[]);
+        let (a, a_h1, b, c): (
+            &[(&str, &str)],
+            &[(&str, &str)],
+            &[(&str, &str)],
+            &[(&str, &str)],
+        ) = (
+            &[("job", "a")],
+            &[("job", "a"), ("instance", "h1")],
+            &[("job", "b")],
+            &[("job", "c")],
+        );
+        for key in [a, a_h1, b, c] {
+            pg.push_ok(key, "x");
+        }
+        pg.age(Duration::from_secs(2 * 3600));
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("pending.json");
+        let prom = dir.path().join("j.prom");
+        let hook = Receiver::start(&[]);
+        // The URL stays the same across restarts (same port).
+        let url = pg.url.clone();
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                "--url",
+                &url,
+                "--threshold",
+                "1h",
+                "--grace",
+                "1h",
+                "--state-file",
+                state.to_str().unwrap(),
+                "--textfile",
+                prom.to_str().unwrap(),
+                "--notify-url",
+                &hook.url,
+                "--output",
+                "json",
+            ];
+            args.extend_from_slice(extra);
+            janitor(&args)
+        };
+
+        // First pass: every stale group is pending, nothing is deleted, and
+        // a pass that only marks groups exits 0.
+        let out = run(&[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let r = report(&out);
+        assert_eq!(r.summary.pending, 4, "{bin:?}");
+        assert_eq!(r.summary.stale, 4);
+        for key in [a, a_h1, b, c] {
+            let g = group(&r, key);
+            assert_eq!(g.action, "pending");
+            let (since, at) = (
+                g.stale_since.as_deref().unwrap(),
+                g.deletable_at.as_deref().unwrap(),
+            );
+            assert!(since < at, "{since} {at}");
+            assert!(
+                g.reason.contains("pending for --grace 1h: deletable in 1h"),
+                "{}",
+                g.reason
+            );
+        }
+        pg.wait_for_groups(&[a, a_h1, b, c]);
+        assert_eq!(marked(&state, &pg.url), labels(&[a, a_h1, b, c]));
+        let samples = textfile(&prom);
+        let series = |action: &str| {
+            format!(
+                "pushgateway_janitor_groups{{gateway=\"{}\",action=\"{action}\"}}",
+                pg.url
+            )
+        };
+        assert_eq!(samples[&series("pending")], 4.0);
+        assert!(samples.contains_key(&format!(
+            "pushgateway_janitor_pending_deletable_timestamp_seconds{{gateway=\"{}\"}}",
+            pg.url
+        )));
+        // One notification, the four newly pending groups in it.
+        let sent = hook.requests();
+        assert_eq!(sent.len(), 1);
+        let n = &sent[0].body;
+        assert_eq!(n["schema"], "pushgateway-janitor/notification/v1");
+        assert_eq!(n["pending"].as_array().unwrap().len(), 4);
+        assert!(n["pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["new"] == true));
+        assert!(
+            n["text"]
+                .as_str()
+                .unwrap()
+                .contains("4 groups newly pending"),
+            "{n}"
+        );
+
+        // A second pass inside the grace period deletes nothing and
+        // announces nothing new.
+        let out = run(&[]);
+        assert_eq!(report(&out).summary.pending, 4);
+        assert_eq!(hook.requests().len(), 1);
+
+        // b revives; a_h1 revives; c is pushed again and falls silent (its
+        // last activity is not the one it was marked with); a stays silent.
+        pg.push_ok(a_h1, "x");
+        pg.push_ok(b, "x");
+        pg.push_ok(c, "x");
+        let c_time = push_time_of(&pg, c);
+        pg.rewrite_times(|t| if t == c_time { t - 2.0 * 3600.0 } else { t });
+        age_marks(&state, Duration::from_secs(3600));
+
+        let out = run(&[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let r = report(&out);
+        assert_eq!(group(&r, a).action, "deleted", "{bin:?}");
+        assert!(
+            group(&r, a).reason.contains("past --grace 1h"),
+            "{}",
+            group(&r, a).reason
+        );
+        assert_eq!(group(&r, a_h1).action, "active");
+        assert_eq!(group(&r, b).action, "active");
+        let c_now = group(&r, c);
+        assert_eq!(c_now.action, "pending");
+        assert!(c_now.reason.contains("deletable in 1h"), "{}", c_now.reason);
+        pg.wait_for_groups(&[a_h1, b, c]);
+        // Bounded: the deleted and revived groups left the file.
+        assert_eq!(marked(&state, &pg.url), labels(&[c]));
+        let sent = hook.requests();
+        assert_eq!(sent.len(), 2);
+        let n = &sent[1].body;
+        assert_eq!(n["deleted"][0]["labels"], serde_json::json!({"job": "a"}));
+        assert_eq!(n["deleted"][0]["threshold_source"], "--threshold");
+        assert_eq!(n["deleted"][0]["threshold_seconds"], 3600.0);
+        assert_eq!(n["pending"][0]["new"], true);
+        assert_eq!(sent[1].header("content-type"), Some("application/json"));
+
+        // A dry run reads the state, writes nothing and sends nothing.
+        age_marks(&state, Duration::from_secs(3600));
+        let before = std::fs::read(&state).unwrap();
+        let out = run(&["--dry-run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(report(&out).action_of(c), Some("would_delete"));
+        assert_eq!(std::fs::read(&state).unwrap(), before);
+        assert_eq!(hook.requests().len(), 2);
+        pg.wait_for_groups(&[a_h1, b, c]);
+    }
+}
+
+#[test]
+fn runs_that_share_a_state_file_keep_each_others_gateways() {
+    let mut one = Pushgateway::start();
+    let mut two = Pushgateway::start();
+    one.push_ok(&[("job", "one")], "x");
+    two.push_ok(&[("job", "two")], "x");
+    one.age(Duration::from_secs(7200));
+    two.age(Duration::from_secs(7200));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("pending.json");
+    let args = |url: &str| {
+        vec![
+            "--url".to_owned(),
+            url.to_owned(),
+            "--threshold".into(),
+            "1h".into(),
+            "--grace".into(),
+            "1h".into(),
+            "--state-file".into(),
+            state.to_str().unwrap().to_owned(),
+        ]
+    };
+    // At the same time, and then one after the other: each run writes its
+    // own gateway's marks into what the file holds when it writes.
+    for _ in 0..2 {
+        let a = args(&one.url);
+        let b = args(&two.url);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let b: Vec<&str> = b.iter().map(String::as_str).collect();
+        let mut first = spawn_janitor(&a, Stdio::null());
+        let mut second = spawn_janitor(&b, Stdio::null());
+        for child in [&mut first, &mut second] {
+            let status = wait_bounded(child, Duration::from_secs(30));
+            assert_eq!(status.code(), Some(0));
+        }
+        assert_eq!(marked(&state, &one.url), labels(&[&[("job", "one")]]));
+        assert_eq!(marked(&state, &two.url), labels(&[&[("job", "two")]]));
+    }
+    let out = janitor(
+        &args(&one.url)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(marked(&state, &two.url), labels(&[&[("job", "two")]]));
+    // A file that is not a state is nobody's to overwrite.
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, "{\"precious\": true}\n").unwrap();
+    let mut a = args(&one.url);
+    a[7] = other.to_str().unwrap().to_owned();
+    let out = janitor(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        error_lines(&stderr(&out))[0].contains("not overwriting it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&other).unwrap(),
+        "{\"precious\": true}\n"
+    );
+}
+
+#[test]
+fn in_loop_mode_the_pending_groups_are_kept_in_memory() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "gone")], "x");
+    let hook = Receiver::start(&[]);
+    let mut child = spawn_janitor(
+        &[
+            "--url",
+            &pg.url,
+            "--every",
+            "1s",
+            "--clock",
+            "local",
+            "--threshold",
+            "1ms",
+            "--grace",
+            "1500ms",
+            "--notify-url",
+            &hook.url,
+        ],
+        Stdio::piped(),
+    );
+    // Pending in the first two passes, deleted by the third, whose
+    // notification is sent once its report is out.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while hook.requests().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "never deleted: {:?}",
+            hook.requests()
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the loop stopped");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(child.id(), "TERM");
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    pg.wait_for_groups(&[]);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let pending = out
+        .lines()
+        .position(|l| l.starts_with("pending ") && l.contains(r#"{job="gone"}"#));
+    let deleted = out
+        .lines()
+        .position(|l| l.starts_with("deleted ") && l.contains(r#"{job="gone"}"#));
+    assert!(
+        matches!((pending, deleted), (Some(p), Some(d)) if p < d),
+        "{out}"
+    );
+    assert!(out.contains(": deletable from 20"), "{out}");
+    // Announced when marked and when deleted, not on the pass between.
+    let sent = hook.requests();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0].body["pending"][0]["new"], true);
+    assert_eq!(sent[1].body["deleted"][0]["action"], "deleted");
+}
+
+#[test]
+fn an_undeliverable_notification_is_an_error_line_and_exit_1() {
+    let mut pg = Pushgateway::start();
+    pg.push_ok(&[("job", "old")], "x");
+    pg.push_ok(&[("job", "old2")], "x");
+    pg.age(Duration::from_secs(7200));
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    // Always 500: two attempts with --retries 1, then an error.
+    let hook = Receiver::start(&[500, 500, 500]);
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--threshold",
+        "1h",
+        "--select",
+        r#"{job="old"}"#,
+        "--notify-url",
+        &hook.url,
+        "--retries",
+        "1",
+        "--retry-backoff",
+        "10ms",
+        "--textfile",
+        prom.to_str().unwrap(),
+        "--basic-auth-user",
+        "janitor",
+        "--basic-auth-password",
+        "gateway-password",
+        "--header",
+        "X-Gateway-Only: yes",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines = error_lines(&err);
+    let port = hook
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    assert_eq!(
+        lines,
+        vec![format!(
+            "pushgateway-janitor: error: --notify-url: POST http://127.0.0.1:{port}/…: HTTP 500 Internal Server Error: ok (2 attempts)"
+        )],
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    // The deletes happened and are reported as such; the run failed.
+    assert!(
+        stdout(&out).contains(r#"deleted        {job="old"}"#),
+        "{}",
+        stdout(&out)
+    );
+    pg.wait_for_groups(&[&[("job", "old2")]]);
+    let samples = textfile(&prom);
+    assert_eq!(samples["pushgateway_janitor_last_run_exit_code"], 1.0);
+    // The webhook got neither the gateway's credentials nor its headers.
+    let sent = hook.requests();
+    assert_eq!(sent.len(), 2);
+    for r in &sent {
+        assert_eq!(r.header("authorization"), None, "{}", r.head);
+        assert_eq!(r.header("x-gateway-only"), None, "{}", r.head);
+    }
+
+    // A 503 that passes is retried and delivered: exit 0.
+    pg.push_ok(&[("job", "old")], "x");
+    pg.age(Duration::from_secs(7200));
+    let hook = Receiver::start(&[503]);
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--threshold",
+        "1h",
+        "--select",
+        r#"{job="old"}"#,
+        "--notify-url",
+        &hook.url,
+        "--retry-backoff",
+        "10ms",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hook.requests().len(), 2);
+    // A receiver that is gone: refused, said in our words.
+    let gone = format!("http://127.0.0.1:{}/hooks/s3cret", common::free_port());
+    pg.push_ok(&[("job", "old")], "x");
+    pg.age(Duration::from_secs(7200));
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--threshold",
+        "1h",
+        "--select",
+        r#"{job="old"}"#,
+        "--notify-url",
+        &gone,
+        "--retries",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        error_lines(&err)[0].ends_with("/…: connection refused (1 attempt)"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+}
