@@ -53,9 +53,19 @@ for i in 1 2 3; do
   echo "up 1" | curl -fsS --data-binary @- "$pgw/metrics/job/flink$i$i$i/instance/tm$i"
 done
 echo "up 1" | curl -fsS --data-binary @- "$pgw/metrics/job/batch"
+# A producer that keeps leaving groups behind, so that some are pending
+# (--grace) whenever Prometheus is asked. Bounded: 240 pushes at most, and
+# stopped with the rest on exit.
+(
+  for i in $(seq 1 240); do
+    echo "up 1" | curl -fsS --data-binary @- "$pgw/metrics/job/left$i" >/dev/null 2>&1 || true
+    sleep 0.5
+  done
+) &
+pids+=($!)
 
 janitor_port=$(free_port)
-NO_COLOR=1 "$JANITOR" --url "$pgw" --every 1s --threshold 2s --clock local \
+NO_COLOR=1 "$JANITOR" --url "$pgw" --every 1s --threshold 2s --grace 1s --clock local \
   --listen-address "127.0.0.1:$janitor_port" -q >"$work/janitor.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$janitor_port/-/ready" "the janitor"
