@@ -144,7 +144,7 @@ pub struct Args {
     ///
     /// Raise a TTL a group declares (--ttl-label, --ttl-metric) to at least
     /// DURATION. Bounds declared TTLs only, never --rule or --threshold.
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, hide_short_help = true)]
     pub min_ttl: Option<Duration>,
 
     /// Lower a TTL a group declares (never included) to at most this.
@@ -152,7 +152,7 @@ pub struct Args {
     /// Lower a TTL a group declares (--ttl-label, --ttl-metric), 'never'
     /// included, to at most DURATION. Bounds declared TTLs only, never
     /// --rule or --threshold.
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, hide_short_help = true)]
     pub max_ttl: Option<Duration>,
 
     /// Safety cap: delete nothing if more than N groups would go.
@@ -189,7 +189,7 @@ pub struct Args {
     #[arg(long, value_name = "CLOCK", value_enum, default_value_t = ClockArg::Server)]
     pub clock: ClockArg,
 
-    /// Keep stale groups pending this long before deleting them.
+    /// Keep stale groups pending this long (--state-file) before deleting.
     ///
     /// A stale group is first pending (reported, with the time it becomes
     /// deletable; --notify-url announces it); a later pass deletes it only
@@ -206,7 +206,7 @@ pub struct Args {
     /// atomically after it under a lock beside it (runs that overlap each
     /// count). Groups no longer on the gateway drop out. A dry run reads it
     /// and does not write it.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", hide_short_help = true)]
     pub state_file: Option<PathBuf>,
 
     /// POST what a pass deleted or marked pending to URL (JSON).
@@ -1388,7 +1388,12 @@ mod tests {
     fn short_help_is_one_line_per_flag_within_100_columns() {
         let help = short_help();
         let cmd = <Args as clap::CommandFactory>::command();
-        let visible = cmd.get_arguments().filter(|a| !a.is_hide_set()).count();
+        // Flags that only refine another (--min-ttl, --state-file) are in
+        // --help only.
+        let visible = cmd
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && !a.is_hide_short_help_set())
+            .count();
         let flag_lines: Vec<&str> = help
             .lines()
             .filter(|l| l.starts_with("  -") || l.starts_with("      --"))

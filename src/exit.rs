@@ -11,8 +11,9 @@ pub enum ExitStatus {
     /// when nothing was stale, and in a dry run).
     Ok,
     /// A gateway could not be scanned, or an output (the report file,
-    /// stdout, the textfile, the pushed metrics) could not be written;
-    /// nothing was deleted on a gateway that could not be scanned.
+    /// stdout, the textfile, the pushed metrics, the `--grace` state file,
+    /// the `--notify-url` notification) could not be written; nothing was
+    /// deleted on a gateway that could not be scanned.
     ScanFailed,
     /// Bad flags or values (clap's usage errors).
     Usage,

@@ -255,7 +255,9 @@ fn short_help_fits_a_screen_and_long_help_has_the_rest() {
     let short = janitor(&["-h"]);
     assert_eq!(short.status.code(), Some(0));
     let short = String::from_utf8(short.stdout).unwrap();
-    assert!(short.lines().count() <= 50, "{short}");
+    // 50 before issue 19's flags; the ones that only refine another
+    // (--min-ttl, --max-ttl, --state-file) are in --help only.
+    assert!(short.lines().count() <= 54, "{short}");
     assert!(short.contains("Usage: pushgateway-janitor --url URL"));
     assert!(!short.contains("Exit codes:"));
     let long = janitor(&["--help"]);
