@@ -51,6 +51,31 @@ fn parse(c: &mut Criterion) {
     group.bench_function(format!("read_document_slice/{}MB", doc.len() >> 20), |b| {
         b.iter(|| document::read_document_slice(&doc).unwrap())
     });
+    // --ttl-metric on: one family of one series read per group (the
+    // TaskManagers' CPU load; the JobManagers' groups do not have it).
+    let reading = document::ReadOptions {
+        ttl_metric: Some("flink_taskmanager_Status_JVM_CPU_Load".into()),
+    };
+    let read = document::read_document_with(
+        BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]),
+        &reading,
+    )
+    .expect("the generated document parses");
+    assert!(read
+        .iter()
+        .any(|e| matches!(e, Entry::Group(g) if matches!(g.ttl_metric, Some(Ok(_))))));
+    group.bench_function(
+        format!("read_document/bufreader/ttl_metric/{}MB", doc.len() >> 20),
+        |b| {
+            b.iter(|| {
+                document::read_document_with(
+                    BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]),
+                    &reading,
+                )
+                .unwrap()
+            })
+        },
+    );
     group.finish();
 }
 

@@ -897,3 +897,226 @@ fn an_undeliverable_notification_is_an_error_line_and_exit_1() {
     );
     assert!(!err.contains("s3cret"), "{err}");
 }
+
+/// The fenced blocks of docs/lifecycle.md under the `## ` heading `section`,
+/// in order, as (language, text).
+fn doc_blocks(section: &str) -> Vec<(String, String)> {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lifecycle.md")).unwrap();
+    let start = doc
+        .find(&format!("\n## {section}\n"))
+        .unwrap_or_else(|| panic!("docs/lifecycle.md has no section {section:?}"));
+    let rest = &doc[start + 1..];
+    let body = match rest[3..].find("\n## ") {
+        Some(end) => &rest[..end + 3],
+        None => rest,
+    };
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, String, usize)> = None;
+    for line in body.lines() {
+        let trimmed = line.trim_start();
+        match (&mut open, trimmed.strip_prefix("```")) {
+            (None, Some(lang)) => {
+                open = Some((lang.to_owned(), String::new(), line.len() - trimmed.len()))
+            }
+            (Some((lang, text, _)), Some("")) => {
+                blocks.push((std::mem::take(lang), std::mem::take(text)));
+                open = None;
+            }
+            (Some((_, text, indent)), _) => {
+                text.push_str(line.get(*indent..).unwrap_or(line.trim_start()));
+                text.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
+/// The texts of the blocks in language `lang`.
+fn in_lang<'a>(blocks: &'a [(String, String)], lang: &str) -> Vec<&'a str> {
+    blocks
+        .iter()
+        .filter(|(l, _)| l == lang)
+        .map(|(_, t)| t.as_str())
+        .collect()
+}
+
+/// Runs a shell recipe from the docs as a user would paste it: bash, with
+/// the built janitor on PATH and nothing of the caller's environment that
+/// changes a run.
+fn run_recipe(script: &str, vars: &[(&str, &str)]) -> std::process::Output {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_pushgateway-janitor"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("empty-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.args(["-eo", "pipefail", "-c", script])
+        .env("PATH", path)
+        .env("HOME", &home)
+        .env("NO_COLOR", "1")
+        .env_remove("PUSHGATEWAY_URL")
+        .env_remove("PUSHGATEWAY_JANITOR_LOG")
+        .env_remove("PUSHGATEWAY_JANITOR_NOTIFY_URL")
+        .stdin(Stdio::null());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// What may differ between the docs and a run: the gateway's URL, ages
+/// and times.
+fn normalized(text: &str, url: &str, shown_url: &str) -> String {
+    let text = text.replace(url, shown_url);
+    let ages =
+        regex::Regex::new(r"(last push|silent) -?[0-9][0-9a-z.]* ?(ago|ahead of the clock)?")
+            .unwrap();
+    let text = ages.replace_all(&text, "$1 AGE");
+    let times = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z").unwrap();
+    times.replace_all(&text, "TIME").into_owned()
+}
+
+/// The shape of a JSON value: objects' keys, recursively, and the first
+/// element of arrays; no values.
+fn shape(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), shape(v))).collect(),
+        serde_json::Value::Array(a) => a.first().map_or(serde_json::Value::Null, shape),
+        _ => serde_json::Value::Null,
+    }
+}
+
+#[test]
+fn the_ttl_section_of_the_docs_runs_as_shown() {
+    let pg = Pushgateway::start();
+    let blocks = doc_blocks("A TTL the pusher declares");
+    let lang = |l: &str| in_lang(&blocks, l).into_iter();
+    // The Flink line is a groupingKey the reporter reads as a TTL label.
+    let yaml = lang("yaml").next().expect("the Flink example");
+    let value = yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("metrics.reporter.promgateway.groupingKey: "))
+        .expect("a groupingKey line");
+    assert!(
+        flink_grouping_key(value).contains(&("ttl".to_owned(), "30m".to_owned())),
+        "{value}"
+    );
+    // The Python lines push a gauge the janitor reads.
+    let python = python_with_prometheus_client();
+    let script = lang("python")
+        .next()
+        .expect("the Python example")
+        .replace("pushgateway:9091", pg.url.trim_start_matches("http://"));
+    let out = Command::new(python).args(["-c", &script]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--ttl-metric",
+        "job_ttl_seconds",
+        "--dry-run",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(
+        report(&out)
+            .group(&[("job", "nightly")])
+            .unwrap()
+            .threshold_source,
+        "ttl metric job_ttl_seconds=93600"
+    );
+    // The recipe, on a gateway of its own, and the output it shows.
+    let pg = Pushgateway::start();
+    let recipe = lang("sh").next().expect("the recipe");
+    let out = run_recipe(recipe, &[("PUSHGATEWAY_URL", &pg.url)]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let shown = lang("text").next().expect("its output");
+    assert_eq!(
+        normalized(&stdout(&out), &pg.url, "http://127.0.0.1:9091"),
+        normalized(shown, &pg.url, "http://127.0.0.1:9091")
+    );
+}
+
+#[test]
+fn the_grace_section_of_the_docs_runs_as_shown() {
+    let mut pg = Pushgateway::start();
+    pg.push_ok(&[("job", "nightly-export")], "x");
+    pg.age(Duration::from_secs(601));
+    let blocks = doc_blocks("A grace period, and notice");
+    let lang = |l: &str| in_lang(&blocks, l).into_iter();
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = format!("{}/", dir.path().display());
+    // The command lines as shown, with this test's gateway, state directory
+    // and webhook.
+    let script: String = lang("sh")
+        .next()
+        .expect("the command lines")
+        .lines()
+        .filter(|l| !l.starts_with("WEBHOOK_URL="))
+        .map(|l| {
+            l.replace("http://pushgateway:9091", &pg.url)
+                .replace("/var/lib/pushgateway-janitor/", &state_dir)
+                + "\n"
+        })
+        .collect();
+    let hook = Receiver::start(&[]);
+    let outputs: Vec<&str> = lang("text").collect();
+    assert_eq!(outputs.len(), 2);
+    let url = pg.url.clone();
+    let run = || {
+        let out = run_recipe(&script, &[("WEBHOOK_URL", &hook.url)]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        normalized(&stdout(&out), &url, "http://pushgateway:9091")
+    };
+    assert_eq!(
+        run(),
+        normalized(outputs[0], &url, "http://pushgateway:9091")
+    );
+    let sent = hook.requests();
+    assert_eq!(sent.len(), 1);
+    let example: serde_json::Value =
+        serde_json::from_str(lang("json").next().expect("the notification")).unwrap();
+    assert_eq!(shape(&sent[0].body), shape(&example));
+    assert_eq!(
+        normalized(
+            sent[0].body["text"].as_str().unwrap(),
+            &url,
+            "http://pushgateway:9091"
+        ),
+        normalized(
+            example["text"].as_str().unwrap(),
+            &url,
+            "http://pushgateway:9091"
+        )
+    );
+    // Within the hour: pending, nothing posted. After it: deleted.
+    let out = run();
+    assert!(out.starts_with("pending "), "{out}");
+    assert_eq!(hook.requests().len(), 1);
+    age_marks(&dir.path().join("pending.json"), Duration::from_secs(3600));
+    assert_eq!(
+        run(),
+        normalized(outputs[1], &url, "http://pushgateway:9091")
+    );
+    assert_eq!(hook.requests().len(), 2);
+    assert_eq!(
+        hook.requests()[1].body["deleted"][0]["labels"]["job"],
+        "nightly-export"
+    );
+    pg.wait_for_groups(&[]);
+}
