@@ -511,17 +511,11 @@ fn textfile(path: &Path) -> BTreeMap<String, f64> {
 fn grace_marks_groups_pending_and_deletes_only_those_still_silent_since() {
     for bin in gateway_bins() {
         let mut pg = Pushgateway::start_bin(&bin, &[]);
-        let (a, a_h1, b, c): (
-            &[(&str, &str)],
-            &[(&str, &str)],
-            &[(&str, &str)],
-            &[(&str, &str)],
-        ) = (
-            &[("job", "a")],
-            &[("job", "a"), ("instance", "h1")],
-            &[("job", "b")],
-            &[("job", "c")],
-        );
+        type Key = &'static [(&'static str, &'static str)];
+        let a: Key = &[("job", "a")];
+        let a_h1: Key = &[("job", "a"), ("instance", "h1")];
+        let b: Key = &[("job", "b")];
+        let c: Key = &[("job", "c")];
         for key in [a, a_h1, b, c] {
             pg.push_ok(key, "x");
         }

@@ -626,12 +626,17 @@ impl Family {
     }
 }
 
+/// A sample value as read, or why it is not one.
+type Value = Result<f64, String>;
+
+/// What [`OnlyValueSeed`] reads of a family's `metrics`: the first series'
+/// value, if it has one, and how many series there are; or why `metrics`
+/// is not a list of series.
+type Series = Result<(Option<Value>, usize), String>;
+
 /// The one value of a gauge family, from its `type` (`None`: absent) and
 /// what [`OnlyValueSeed`] read of its `metrics`.
-fn gauge_value(
-    kind: Option<Option<String>>,
-    series: Option<Result<(Option<Result<f64, String>>, usize), String>>,
-) -> Result<f64, String> {
+fn gauge_value(kind: Option<Option<String>>, series: Option<Series>) -> Value {
     match kind.as_ref().map(Option::as_deref) {
         // Untyped: pushed in the text format without a TYPE line.
         Some(Some("GAUGE" | "UNTYPED")) => {}
@@ -655,14 +660,14 @@ fn gauge_value(
 struct OnlyValueSeed;
 
 impl<'de> DeserializeSeed<'de> for OnlyValueSeed {
-    type Value = Result<(Option<Result<f64, String>>, usize), String>;
+    type Value = Series;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for OnlyValueSeed {
-    type Value = Result<(Option<Result<f64, String>>, usize), String>;
+    type Value = Series;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of series")
