@@ -39,6 +39,11 @@ const EXAMPLES: &str = r#"Examples:
 
   # Every replica of a StatefulSet behind a headless Service, each on its own:
   pushgateway-janitor --url dns+http://pushgateway-headless.monitoring.svc:9091
+
+  # Pushers declare their own TTL (ttl="30m" in the grouping key); a stale group
+  # waits an hour as pending, announced to a Slack or Mattermost webhook:
+  pushgateway-janitor --url http://pushgateway:9091 --ttl-label ttl --grace 1h \
+      --state-file /var/lib/pgj/pending.json --notify-url "$WEBHOOK_URL"
 "#;
 
 fn after_help() -> String {
@@ -189,7 +194,7 @@ pub struct Args {
     #[arg(long, value_name = "CLOCK", value_enum, default_value_t = ClockArg::Server)]
     pub clock: ClockArg,
 
-    /// Keep stale groups pending this long (--state-file) before deleting.
+    /// Keep stale groups pending this long before deleting them.
     ///
     /// A stale group is first pending (reported, with the time it becomes
     /// deletable; --notify-url announces it); a later pass deletes it only
@@ -1782,6 +1787,46 @@ mod tests {
             let e = config(args).unwrap_err();
             assert!(e.contains(says), "{args:?}: {e}");
             assert!(!e.contains("secret"), "{args:?}: {e}");
+        }
+    }
+
+    /// The words of a shell command line: blanks split, '…' and "…" quote.
+    fn shell_words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+        for c in line.chars() {
+            match (quote, c) {
+                (None, '\'' | '"') => (quote, any) = (Some(c), true),
+                (Some(q), c) if c == q => quote = None,
+                (None, c) if c.is_whitespace() => {
+                    if any {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    any = false;
+                }
+                (_, c) => (word, any) = (word + &c.to_string(), true),
+            }
+        }
+        if any {
+            words.push(word);
+        }
+        words
+    }
+
+    #[test]
+    fn every_help_example_is_a_valid_command_line() {
+        let joined = EXAMPLES.replace("\\\n", " ");
+        let commands: Vec<&str> = joined
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("pushgateway-janitor "))
+            .collect();
+        assert!(commands.len() >= 8, "{commands:?}");
+        for command in commands {
+            let words = shell_words(&command.replace("$WEBHOOK_URL", "https://hooks.example/x"));
+            let config = Args::try_parse_from(&words)
+                .map_err(|e| e.to_string())
+                .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()));
+            assert!(config.is_ok(), "{command}: {config:?}");
         }
     }
 
