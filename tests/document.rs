@@ -412,3 +412,69 @@ fn the_key_is_exactly_the_labels_object_never_a_series_label() {
         "job@base64/ag/instance@base64/="
     );
 }
+
+/// `--ttl-metric`: every shape the named family can take reads as a value
+/// or as why it is not one, on both paths; the group itself is read as
+/// always (never skipped for its TTL).
+#[test]
+fn the_ttl_metric_family_in_every_shape() {
+    use pushgateway_janitor::gateway::document::{
+        read_document_slice_with, read_document_with, ReadOptions,
+    };
+    let options = ReadOptions {
+        ttl_metric: Some("job_ttl_seconds".into()),
+    };
+    for (family, want) in [
+        (
+            r#"{"type":"GAUGE","metrics":[{"labels":{},"value":"3600"}]}"#,
+            Ok(3600.0),
+        ),
+        (
+            r#"{"type":"UNTYPED","metrics":[{"value":"+Inf"}]}"#,
+            Ok(f64::INFINITY),
+        ),
+        (r#"{"type":"GAUGE","metrics":[{"value":7200}]}"#, Ok(7200.0)),
+        (
+            r#"{"metrics":[{"value":"1"}]}"#,
+            Err("has no type".to_owned()),
+        ),
+        (
+            r#"{"type":"GAUGE","metrics":[]}"#,
+            Err("has no series".to_owned()),
+        ),
+        (
+            r#"{"type":"GAUGE","metrics":{}}"#,
+            Err(r#""metrics" is not an array"#.to_owned()),
+        ),
+        (r#"{"type":"GAUGE"}"#, Err(r#"has no "metrics""#.to_owned())),
+        (
+            r#"{"type":"GAUGE","metrics":[{"labels":{}}]}"#,
+            Err("has no value".to_owned()),
+        ),
+        (
+            r#"{"type":"SUMMARY","metrics":[{"count":"1","sum":"2","quantiles":{}}]}"#,
+            Err("is a SUMMARY, not a gauge".to_owned()),
+        ),
+        (r#""a string""#, Err("is not a metric family".to_owned())),
+    ] {
+        let text = doc(&[group(&format!(r#""job_ttl_seconds":{family}"#))]);
+        let from_slice = read_document_slice_with(text.as_bytes(), &options).unwrap();
+        let from_reader =
+            read_document_with(std::io::BufReader::new(text.as_bytes()), &options).unwrap();
+        assert_eq!(from_slice, from_reader, "{family}");
+        assert_the_group(&from_slice);
+        let Entry::Group(g) = &from_slice[0] else {
+            unreachable!()
+        };
+        assert_eq!(g.ttl_metric, Some(want), "{family}");
+    }
+    // A family of that name twice (JSON allows it; the gateway never
+    // writes it): neither is believed.
+    let family = r#""job_ttl_seconds":{"type":"GAUGE","metrics":[{"value":"1"}]}"#;
+    let text = doc(&[group(&format!("{family},{family}"))]);
+    let entries = read_document_slice_with(text.as_bytes(), &options).unwrap();
+    let Entry::Group(g) = &entries[0] else {
+        panic!("{entries:?}")
+    };
+    assert_eq!(g.ttl_metric, Some(Err("appears more than once".into())));
+}
