@@ -10,9 +10,15 @@
 //! A malformed group never aborts the scan; it becomes [`Entry::Skipped`].
 //! Only a document that is not the API's JSON (truncated, HTML, an error
 //! status) is an error, and then no group is returned at all.
+//!
+//! With `--archive` the scan also keeps each group's JSON as it read it
+//! ([`read_document_keeping`], `spool.rs`); without it, nothing of that is
+//! done: one branch per group.
 
 mod split;
+mod spool;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::Read;
 
@@ -21,6 +27,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::group::{Entry, Group, GroupingKey, SkippedGroup};
+pub use spool::{RawGroups, Spool};
 
 /// Why the document as a whole could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -72,29 +79,64 @@ pub fn read_document_windowed<R: Read>(
     read_document_in(reader, window, max_window)
 }
 
+/// [`read_document`] that also keeps each group's JSON in `spool`
+/// (`--archive`): the [`RawGroups`] hold the JSON of the entries, in their
+/// order.
+pub fn read_document_keeping<R: Read>(
+    reader: R,
+    spool: Spool,
+) -> (Result<Vec<Entry>, DocumentError>, RawGroups) {
+    read_document_keeping_windowed(reader, spool, split::WINDOW_BYTES, split::MAX_WINDOW_BYTES)
+}
+
+/// [`read_document_keeping`] with the window of [`read_document_windowed`]
+/// (tests).
+#[doc(hidden)]
+pub fn read_document_keeping_windowed<R: Read>(
+    reader: R,
+    spool: Spool,
+    window: usize,
+    max_window: usize,
+) -> (Result<Vec<Entry>, DocumentError>, RawGroups) {
+    let spool = RefCell::new(spool);
+    let entries = read_document_into(reader, window, max_window, Some(&spool));
+    (entries, spool.into_inner().finish())
+}
+
 fn read_document_in<R: Read>(
     reader: R,
     window: usize,
     max_window: usize,
 ) -> Result<Vec<Entry>, DocumentError> {
+    read_document_into(reader, window, max_window, None)
+}
+
+fn read_document_into<R: Read>(
+    reader: R,
+    window: usize,
+    max_window: usize,
+    spool: Option<&RefCell<Spool>>,
+) -> Result<Vec<Entry>, DocumentError> {
     let pending = split::Pending::default();
-    let splitter = split::Splitter::new(reader, window, max_window, &pending);
+    let splitter = split::Splitter::new(reader, window, max_window, &pending, spool);
     read_with(
         serde_json::Deserializer::from_reader(splitter),
         Some(&pending),
+        spool,
     )
 }
 
 /// Reads a document held in memory (tests, fuzzing, benchmarks).
 pub fn read_document_slice(bytes: &[u8]) -> Result<Vec<Entry>, DocumentError> {
-    read_with(serde_json::Deserializer::from_slice(bytes), None)
+    read_with(serde_json::Deserializer::from_slice(bytes), None, None)
 }
 
 fn read_with<'de, R: serde_json::de::Read<'de>>(
     mut de: serde_json::Deserializer<R>,
     pending: Option<&split::Pending>,
+    spool: Option<&RefCell<Spool>>,
 ) -> Result<Vec<Entry>, DocumentError> {
-    let doc = de.deserialize_map(DocumentVisitor { pending })?;
+    let doc = de.deserialize_map(DocumentVisitor { pending, spool })?;
     de.end()?;
     match doc.status.as_deref() {
         Some("success") => doc.data.ok_or(DocumentError::MissingData),
@@ -113,6 +155,7 @@ struct Document {
 
 struct DocumentVisitor<'p> {
     pending: Option<&'p split::Pending>,
+    spool: Option<&'p RefCell<Spool>>,
 }
 
 impl<'de> Visitor<'de> for DocumentVisitor<'_> {
@@ -138,6 +181,7 @@ impl<'de> Visitor<'de> for DocumentVisitor<'_> {
                     }
                     doc.data = Some(map.next_value_seed(DataSeed {
                         pending: self.pending,
+                        spool: self.spool,
                     })?);
                 }
                 TopField::Other => {
@@ -192,7 +236,14 @@ macro_rules! accept_other {
 /// Field names matched without allocating.
 macro_rules! field_enum {
     ($name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        #[derive(Clone, Copy)]
         enum $name { $($variant,)* Other }
+        impl $name {
+            #[allow(dead_code)]
+            fn from_name(s: &str) -> $name {
+                match s { $($text => $name::$variant,)* _ => $name::Other }
+            }
+        }
         impl<'de> de::Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 struct V;
@@ -202,7 +253,7 @@ macro_rules! field_enum {
                         f.write_str("a field name")
                     }
                     fn visit_str<E: de::Error>(self, s: &str) -> Result<$name, E> {
-                        Ok(match s { $($text => $name::$variant,)* _ => $name::Other })
+                        Ok($name::from_name(s))
                     }
                 }
                 d.deserialize_str(V)
@@ -223,6 +274,7 @@ field_enum!(MetricField { Value => "value" });
 
 struct DataSeed<'p> {
     pending: Option<&'p split::Pending>,
+    spool: Option<&'p RefCell<Spool>>,
 }
 
 impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
@@ -243,11 +295,22 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
         let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
         let seed = GroupSeed {
             pending: self.pending,
+            spool: self.spool,
         };
-        while let Some(entry) = seq.next_element_seed(seed)? {
+        let Some(spool) = self.spool else {
+            while let Some(entry) = seq.next_element_seed(seed)? {
+                entries.push(entry);
+            }
+            return Ok(entries);
+        };
+        loop {
+            spool.borrow_mut().next_entry();
+            let Some(entry) = seq.next_element_seed(seed)? else {
+                return Ok(entries);
+            };
+            spool.borrow_mut().entry_read();
             entries.push(entry);
         }
-        Ok(entries)
     }
 }
 
@@ -322,10 +385,13 @@ fn time_value(raw: Option<Result<f64, String>>, family: &str) -> Result<Option<f
 }
 
 /// One group. With `pending` (the reader path), the placeholder `0` stands
-/// for the group the splitter parsed.
+/// for the group the splitter parsed. With `spool`, a group that reaches
+/// the visitor as itself (streamed: too large for the splitter's window)
+/// is kept there, family by family.
 #[derive(Clone, Copy)]
 struct GroupSeed<'p> {
     pending: Option<&'p split::Pending>,
+    spool: Option<&'p RefCell<Spool>>,
 }
 
 impl<'de> DeserializeSeed<'de> for GroupSeed<'_> {
@@ -343,37 +409,15 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
+        if let Some(spool) = self.spool {
+            return visit_group_keeping(map, spool);
+        }
         let mut raw = RawGroup::default();
         while let Some(field) = map.next_key::<GroupField>()? {
-            match field {
-                GroupField::Labels => {
-                    let labels = map.next_value_seed(LabelsSeed)?;
-                    if raw.labels.is_some() {
-                        raw.duplicate_labels = true;
-                    }
-                    raw.labels = Some(labels);
-                }
-                GroupField::LastPushSuccessful => {
-                    raw.last_push_successful = map.next_value::<MaybeBool>()?.0;
-                }
-                GroupField::PushTime | GroupField::PushFailureTime => {
-                    let family = map.next_value_seed(FamilySeed { want_value: true })?;
-                    raw.note_family_time(family.time_stamp);
-                    let slot = match field {
-                        GroupField::PushTime => &mut raw.push_time,
-                        _ => &mut raw.push_failure_time,
-                    };
-                    *slot = Some(match (slot.is_some(), family.value) {
-                        (true, _) => Err("appears more than once".to_owned()),
-                        (false, Some(v)) => v,
-                        (false, None) => Err("has no value".to_owned()),
-                    });
-                }
-                GroupField::Other => {
-                    let family = map.next_value_seed(FamilySeed { want_value: false })?;
-                    raw.note_family_time(family.time_stamp);
-                }
-            }
+            map.next_value_seed(FieldSeed {
+                group: &mut raw,
+                field,
+            })?;
         }
         Ok(raw.into_entry())
     }
@@ -394,6 +438,87 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
 
 fn not_an_object() -> Entry {
     skipped(Vec::new(), "the group is not a JSON object".into())
+}
+
+/// A streamed group, kept in `spool` as it is read: each field's value as
+/// the gateway sent it (one family in memory at a time), then read from
+/// those bytes as [`GroupSeed`] reads it.
+fn visit_group_keeping<'de, A: MapAccess<'de>>(
+    mut map: A,
+    spool: &RefCell<Spool>,
+) -> Result<Entry, A::Error> {
+    let mut raw = RawGroup::default();
+    spool.borrow_mut().begin();
+    let mut first = true;
+    let mut name_json = Vec::new();
+    while let Some(name) = map.next_key::<String>()? {
+        let value = map.next_value::<Box<serde_json::value::RawValue>>()?;
+        name_json.clear();
+        serde_json::to_writer(&mut name_json, &name).map_err(de::Error::custom)?;
+        {
+            let mut spool = spool.borrow_mut();
+            if !first {
+                spool.piece(b",");
+            }
+            spool.piece(&name_json);
+            spool.piece(b":");
+            spool.piece(value.get().as_bytes());
+        }
+        first = false;
+        let mut de = serde_json::Deserializer::from_str(value.get());
+        FieldSeed {
+            group: &mut raw,
+            field: GroupField::from_name(&name),
+        }
+        .deserialize(&mut de)
+        .map_err(de::Error::custom)?;
+    }
+    spool.borrow_mut().end();
+    Ok(raw.into_entry())
+}
+
+/// The value of one field of a group, read into `group`.
+struct FieldSeed<'g> {
+    group: &'g mut RawGroup,
+    field: GroupField,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let raw = self.group;
+        match self.field {
+            GroupField::Labels => {
+                let labels = LabelsSeed.deserialize(d)?;
+                if raw.labels.is_some() {
+                    raw.duplicate_labels = true;
+                }
+                raw.labels = Some(labels);
+            }
+            GroupField::LastPushSuccessful => {
+                raw.last_push_successful = <MaybeBool as de::Deserialize>::deserialize(d)?.0;
+            }
+            field @ (GroupField::PushTime | GroupField::PushFailureTime) => {
+                let family = FamilySeed { want_value: true }.deserialize(d)?;
+                raw.note_family_time(family.time_stamp);
+                let slot = match field {
+                    GroupField::PushTime => &mut raw.push_time,
+                    _ => &mut raw.push_failure_time,
+                };
+                *slot = Some(match (slot.is_some(), family.value) {
+                    (true, _) => Err("appears more than once".to_owned()),
+                    (false, Some(v)) => v,
+                    (false, None) => Err("has no value".to_owned()),
+                });
+            }
+            GroupField::Other => {
+                let family = FamilySeed { want_value: false }.deserialize(d)?;
+                raw.note_family_time(family.time_stamp);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl RawGroup {

@@ -62,6 +62,8 @@ pub struct Scan {
     pub entries: Vec<Entry>,
     /// The response's `Date` header, when present and valid.
     pub server_date: Option<SystemTime>,
+    /// With [`Gateway::scan_keeping`]: each entry's JSON as it was read.
+    pub raw: Option<document::RawGroups>,
 }
 
 /// Why a gateway could not be scanned. Messages name the redacted URL only.
@@ -322,13 +324,29 @@ impl Gateway {
     /// timeouts (also while the body streams), a body cut short, 429 and 5xx
     /// are retried.
     pub async fn scan(&self) -> Result<Scan, ScanError> {
+        self.scan_in(None).await
+    }
+
+    /// [`Gateway::scan`] that also keeps each group's JSON as it was read
+    /// (`--archive`), in a temporary file in `dir`. A file that cannot be
+    /// made or written does not fail the scan: it keeps nothing, and says
+    /// why when a group is asked for.
+    pub async fn scan_keeping(&self, dir: &std::path::Path) -> Result<Scan, ScanError> {
+        self.scan_in(Some(dir)).await
+    }
+
+    async fn scan_in(&self, keep: Option<&std::path::Path>) -> Result<Scan, ScanError> {
         let what = format!("GET {}", self.shown(SCAN_PATH));
-        retrying(&self.retry, &what, None, || self.scan_once(&what))
+        retrying(&self.retry, &what, None, || self.scan_once(&what, keep))
             .await
             .map_err(ScanError::explained)
     }
 
-    async fn scan_once(&self, what: &str) -> Result<Scan, Failure<ScanError>> {
+    async fn scan_once(
+        &self,
+        what: &str,
+        keep: Option<&std::path::Path>,
+    ) -> Result<Scan, Failure<ScanError>> {
         let shown = self.shown(SCAN_PATH);
         let failed =
             |fault: RequestFault| Failure::for_fault(fault.fault, ScanError::Failed(fault));
@@ -372,11 +390,23 @@ impl Gateway {
             .bytes_stream()
             .map_err(|e| std::io::Error::other(e.without_url()));
         let bridge = SyncIoBridge::new(StreamReader::new(Box::pin(body)));
+        // Each attempt keeps its own copy: a retried scan starts afresh.
+        let spool = keep.map(|dir| match tempfile::tempfile_in(dir) {
+            Ok(file) => document::Spool::new(file),
+            Err(e) => document::Spool::failed(format!(
+                "could not make a temporary file in {} to keep the groups' JSON: {e}",
+                dir.display()
+            )),
+        });
         let parsed = tokio::task::spawn_blocking(move || {
-            document::read_document(BufReader::with_capacity(
-                document::SCAN_BUFFER_BYTES,
-                bridge,
-            ))
+            let reader = BufReader::with_capacity(document::SCAN_BUFFER_BYTES, bridge);
+            match spool {
+                None => (document::read_document(reader), None),
+                Some(spool) => {
+                    let (entries, raw) = document::read_document_keeping(reader, spool);
+                    (entries, Some(raw))
+                }
+            }
         })
         .await
         .map_err(|e| {
@@ -385,6 +415,7 @@ impl Gateway {
                 cause: format!("the reader task failed: {e}"),
             })
         })?;
+        let (parsed, raw) = parsed;
         let entries = parsed.map_err(|source| match source {
             // The body broke off (a reset, a timeout, a length not met).
             DocumentError::Io(e) => failed(self.fault(&e, Stage::Body, what, true)),
@@ -400,6 +431,7 @@ impl Gateway {
         Ok(Scan {
             entries,
             server_date,
+            raw,
         })
     }
 

@@ -30,13 +30,17 @@
 //! serde_json's recursion limit (127); the visitors descend a few levels
 //! and skip the rest with `IgnoredAny`, which has no limit, so no input
 //! meets it on either path.
+//!
+//! With a spool (`--archive`), each group parsed in the window is copied
+//! there whole, from the window's bytes; a group that streams is kept by
+//! the group visitor (see `spool.rs`).
 
 use std::cell::RefCell;
 use std::io::{self, Read};
 
 use serde::de::{Deserialize, DeserializeSeed, Deserializer};
 
-use super::{Entry, GroupSeed};
+use super::{Entry, GroupSeed, Spool};
 
 /// The window the groups are parsed in: big enough that re-parsing the one
 /// group cut by its end costs a few percent.
@@ -54,7 +58,12 @@ struct SlicedGroup(Entry);
 
 impl<'de> Deserialize<'de> for SlicedGroup {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        GroupSeed { pending: None }.deserialize(d).map(SlicedGroup)
+        GroupSeed {
+            pending: None,
+            spool: None,
+        }
+        .deserialize(d)
+        .map(SlicedGroup)
     }
 }
 
@@ -87,12 +96,20 @@ pub(super) struct Splitter<'p, R> {
     out_pos: usize,
     state: State,
     pending: &'p Pending,
+    /// Where each group parsed here is kept (`--archive`).
+    spool: Option<&'p RefCell<Spool>>,
     /// A read error to report once the bytes before it are passed on.
     error: Option<io::Error>,
 }
 
 impl<'p, R: Read> Splitter<'p, R> {
-    pub fn new(inner: R, window: usize, max_window: usize, pending: &'p Pending) -> Self {
+    pub fn new(
+        inner: R,
+        window: usize,
+        max_window: usize,
+        pending: &'p Pending,
+        spool: Option<&'p RefCell<Spool>>,
+    ) -> Self {
         Splitter {
             inner,
             buf: vec![0; window.max(1)],
@@ -104,6 +121,7 @@ impl<'p, R: Read> Splitter<'p, R> {
             out_pos: 0,
             state: State::Start,
             pending,
+            spool,
             error: None,
         }
     }
@@ -252,7 +270,11 @@ impl<'p, R: Read> Splitter<'p, R> {
                 .into_iter::<SlicedGroup>();
             match stream.next() {
                 Some(Ok(SlicedGroup(entry))) => {
-                    self.pos += stream.byte_offset();
+                    let end = self.pos + stream.byte_offset();
+                    if let Some(spool) = self.spool {
+                        spool.borrow_mut().whole(&self.buf[self.pos..end]);
+                    }
+                    self.pos = end;
                     *self.pending.borrow_mut() = Some(entry);
                     self.out.push(b'0');
                     return;
@@ -321,10 +343,11 @@ mod tests {
         );
         let text = format!(r#"{{"status":"success","data":[{GROUP},{big},{GROUP}]}}"#);
         let pending = Pending::default();
-        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &pending);
+        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &pending, None);
         let entries = read_with(
             serde_json::Deserializer::from_reader(&mut splitter),
             Some(&pending),
+            None,
         )
         .unwrap();
         assert_eq!(entries, read_document_slice(text.as_bytes()).unwrap());
