@@ -184,6 +184,18 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub report_file: Option<PathBuf>,
 
+    /// Archive each group in DIR before its DELETE (see restore).
+    ///
+    /// Before a stale group's DELETE is sent, append the group as the scan
+    /// read it (its grouping key, every metric family with all its series,
+    /// the gateway, the time, the reason) to
+    /// DIR/pushgateway-janitor-archive-YYYY-MM-DD.jsonl (one file per UTC
+    /// day, created with mode 0600) and flush it to disk; a group that
+    /// cannot be archived is not deleted (delete_failed). `restore` pushes
+    /// archived groups back. Nothing is archived in a dry run.
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+
     /// Bound on each HTTP request.
     ///
     /// Bounds each HTTP request, connection and body included.
@@ -902,6 +914,7 @@ impl Args {
             every: self.every,
             listen_address: self.listen_address,
             push_metrics,
+            archive: self.archive,
         })
     }
 

@@ -44,6 +44,8 @@ pub struct Config {
     pub listen_address: Option<std::net::SocketAddr>,
     /// Push the self-metrics after each run (`--push-metrics`).
     pub push_metrics: Option<PushMetrics>,
+    /// Archive each stale group here before its DELETE (`--archive`).
+    pub archive: Option<PathBuf>,
 }
 
 /// Where `--push-metrics` sends the run's own metrics.

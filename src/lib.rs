@@ -3,9 +3,10 @@
 //! exact grouping key.
 //!
 //! The data flows one way: `cli` -> [`config::Config`] -> [`discover`] ->
-//! [`gateway`] scan -> [`plan::decide`] -> [`gateway`] delete -> [`verify`] ->
-//! [`report`] -> [`output`] -> [`exit`] code.
+//! [`gateway`] scan -> [`plan::decide`] -> [`archive`] -> [`gateway`]
+//! delete -> [`verify`] -> [`report`] -> [`output`] -> [`exit`] code.
 
+pub mod archive;
 pub mod cli;
 pub mod completions;
 pub mod config;

@@ -106,6 +106,9 @@ pub struct GroupReport {
     pub action: Action,
     pub reason: String,
     pub error: Option<String>,
+    /// The archive file the group was written to before its DELETE was
+    /// sent (`--archive`); null otherwise.
+    pub archive: Option<String>,
     /// What set the threshold (`--threshold`, `--rule '...'`), for the
     /// human lines; the JSON has it in `reason`.
     #[serde(skip)]
@@ -554,6 +557,7 @@ mod tests {
             action,
             reason: reason.into(),
             error: None,
+            archive: None,
             threshold_source: r#"--rule '{job="backup"}=26h'"#.into(),
         };
         let groups = vec![
@@ -637,6 +641,7 @@ mod tests {
             action,
             reason: String::new(),
             error: None,
+            archive: None,
             threshold_source: "--threshold".into(),
         };
         let s = Summary::of(&[g(Action::Deleted), g(Action::DeleteFailed), g(Action::Kept)]);

@@ -638,6 +638,7 @@ pub struct GroupReport {
     pub action: String,
     pub reason: String,
     pub error: Option<String>,
+    pub archive: Option<String>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq, Default)]
