@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::config::{ClockSource, Config, OutputFormat, PushMetrics};
+use crate::config::{ClockSource, Config, OutputFormat, PushMetrics, RestoreConfig};
 use crate::exit::ExitStatus;
 use crate::gateway::{
     Credentials, Header, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
@@ -63,7 +63,13 @@ fn after_help() -> String {
     // A single-valued flag given again replaces the earlier value, as in
     // curl, ripgrep and kubectl: the Debian unit appends $JANITOR_ARGS
     // after its own --timeout and --report-file.
-    args_override_self = true
+    args_override_self = true,
+    // `restore` beside the flat interface: its flags come after it, and
+    // no flag of a clean is taken (or required) with it.
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
+    subcommand_value_name = "COMMAND"
 )]
 pub struct Args {
     /// Print this short help (--help: the long one).
@@ -407,6 +413,9 @@ pub struct Args {
     /// ignored (not refused: PUSHGATEWAY_URL may well be set).
     #[arg(long, value_name = "WHAT", value_enum, hide = true)]
     pub generate: Option<crate::completions::Generate>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -546,7 +555,8 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
-const USAGE: &str = "pushgateway-janitor --url URL [--url URL]... [OPTIONS]";
+const USAGE: &str = "pushgateway-janitor --url URL [--url URL]... [OPTIONS]
+       pushgateway-janitor restore FILE... --url URL [OPTIONS]";
 
 /// `-h`: one line per flag, its summary only (no defaults, values or
 /// environment variables: `--help` has those), grouped by heading as in
@@ -565,6 +575,9 @@ pub fn short_help() -> String {
         })
         .mut_arg("short_help", |a| a.display_order(usize::MAX - 1))
         .mut_arg("long_help", |a| a.display_order(usize::MAX))
+        // The usage's second line names `restore`; its section would take
+        // three more lines of a screen.
+        .mut_subcommands(|c| c.hide(true))
         .render_help()
         .to_string()
 }
@@ -593,6 +606,26 @@ pub fn usage_message(e: &clap::Error) -> String {
         Some((None, Some(short))) => format!("-{short}"),
         _ => shown.to_owned(),
     };
+    // A word where a flag was expected: taken for a command.
+    if let Some(word) = one(ContextKind::InvalidSubcommand) {
+        let message = match (e.kind(), one(ContextKind::SuggestedSubcommand)) {
+            (ErrorKind::ArgumentConflict, _) if word == "restore" => format!(
+                "restore takes its flags after it: {RESTORE_USAGE} ({} given before it)",
+                strings(ContextKind::PriorArg)
+                    .into_iter()
+                    .map(flag)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (ErrorKind::InvalidSubcommand, Some(suggested)) => {
+                format!("unknown command '{word}': did you mean '{suggested}'?")
+            }
+            _ => format!(
+                "unexpected argument '{word}': flags start with --, and the one command is restore"
+            ),
+        };
+        return format!("{message} (see --help)");
+    }
     let invalid = one(ContextKind::InvalidArg);
     let Some(arg) = invalid.map(flag) else {
         return e.kind().as_str().unwrap_or("invalid arguments").to_owned();
@@ -944,55 +977,373 @@ impl Args {
         }
     }
 
-    /// The credentials to send, from the flags and the environment
-    /// (`env` looks a variable up). A flag given on the command line wins
-    /// over a variable; a variable no flag uses is ignored (logged at debug
-    /// by `into_config`); the one error is a user without any password.
+    /// The credentials to send ([`resolve_credentials`]).
     pub fn credentials(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, String> {
-        const PASSWORD: &str = "PUSHGATEWAY_PASSWORD";
-        const TOKEN: &str = "PUSHGATEWAY_TOKEN";
-        if let Some(user) = &self.basic_auth_user {
-            let password = match (&self.basic_auth_password_file, &self.basic_auth_password) {
-                (Some(path), _) => SecretSource::File(path.clone()),
-                (None, Some(password)) => SecretSource::Value(password.clone()),
-                (None, None) => match env(PASSWORD) {
-                    Some(password) => SecretSource::Value(Secret::new(password)),
-                    None => {
-                        return Err(format!(
-                            "--basic-auth-user {user} needs a password: set {PASSWORD}, or give --basic-auth-password-file"
-                        ))
-                    }
-                },
-            };
-            return Ok(Credentials::Basic {
-                user: user.clone(),
-                password,
-            });
-        }
-        match (&self.bearer_token_file, &self.bearer_token) {
-            (Some(path), _) => return Ok(Credentials::Bearer(SecretSource::File(path.clone()))),
-            (None, Some(token)) => {
-                return Ok(Credentials::Bearer(SecretSource::Value(token.clone())))
-            }
-            (None, None) => {}
-        }
-        // An Authorization header given as a flag wins over the variable.
-        let header_auth = self
-            .headers
-            .iter()
-            .any(|h| h.name == reqwest::header::AUTHORIZATION);
-        match env(TOKEN) {
-            Some(token) if !header_auth => {
-                Ok(Credentials::Bearer(SecretSource::Value(Secret::new(token))))
-            }
-            _ => Ok(Credentials::None),
-        }
+        resolve_credentials(
+            &CredentialFlags {
+                basic_auth_user: self.basic_auth_user.as_deref(),
+                basic_auth_password: self.basic_auth_password.as_ref(),
+                basic_auth_password_file: self.basic_auth_password_file.as_deref(),
+                bearer_token: self.bearer_token.as_ref(),
+                bearer_token_file: self.bearer_token_file.as_deref(),
+                headers: &self.headers,
+            },
+            env,
+        )
     }
 
     /// The log level the counted flags ask for (0 = warn).
     pub fn verbosity(&self) -> i8 {
         // Counted in u8: -v repeated 200 times must not wrap to quiet.
         (i16::from(self.verbose) - i16::from(self.quiet)).clamp(-2, 3) as i8
+    }
+}
+
+/// The credential flags of a clean or a restore, as given.
+pub struct CredentialFlags<'a> {
+    pub basic_auth_user: Option<&'a str>,
+    pub basic_auth_password: Option<&'a Secret>,
+    pub basic_auth_password_file: Option<&'a std::path::Path>,
+    pub bearer_token: Option<&'a Secret>,
+    pub bearer_token_file: Option<&'a std::path::Path>,
+    pub headers: &'a [Header],
+}
+
+/// The credentials to send, from the flags and the environment
+/// (`env` looks a variable up). A flag given on the command line wins
+/// over a variable; a variable no flag uses is ignored (logged at debug
+/// by `into_config`); the one error is a user without any password.
+pub fn resolve_credentials(
+    flags: &CredentialFlags,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Credentials, String> {
+    const PASSWORD: &str = "PUSHGATEWAY_PASSWORD";
+    const TOKEN: &str = "PUSHGATEWAY_TOKEN";
+    if let Some(user) = flags.basic_auth_user {
+        let password = match (flags.basic_auth_password_file, flags.basic_auth_password) {
+            (Some(path), _) => SecretSource::File(path.to_path_buf()),
+            (None, Some(password)) => SecretSource::Value(password.clone()),
+            (None, None) => match env(PASSWORD) {
+                Some(password) => SecretSource::Value(Secret::new(password)),
+                None => {
+                    return Err(format!(
+                        "--basic-auth-user {user} needs a password: set {PASSWORD}, or give --basic-auth-password-file"
+                    ))
+                }
+            },
+        };
+        return Ok(Credentials::Basic {
+            user: user.to_owned(),
+            password,
+        });
+    }
+    match (flags.bearer_token_file, flags.bearer_token) {
+        (Some(path), _) => return Ok(Credentials::Bearer(SecretSource::File(path.to_path_buf()))),
+        (None, Some(token)) => return Ok(Credentials::Bearer(SecretSource::Value(token.clone()))),
+        (None, None) => {}
+    }
+    // An Authorization header given as a flag wins over the variable.
+    let header_auth = flags
+        .headers
+        .iter()
+        .any(|h| h.name == reqwest::header::AUTHORIZATION);
+    match env(TOKEN) {
+        Some(token) if !header_auth => {
+            Ok(Credentials::Bearer(SecretSource::Value(Secret::new(token))))
+        }
+        _ => Ok(Credentials::None),
+    }
+}
+
+/// `restore`: the subcommand next to the flat interface (which stays as
+/// it is: `pushgateway-janitor --url ...` cleans).
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Push archived groups (--archive) back to a Pushgateway.
+    Restore(RestoreArgs),
+}
+
+const RESTORE_USAGE: &str = "pushgateway-janitor restore FILE... --url URL [OPTIONS]";
+
+const RESTORE_EXAMPLES: &str = r#"Examples:
+  # What would come back, without sending anything (run this first):
+  pushgateway-janitor restore /var/lib/pgj/archive/pushgateway-janitor-archive-2026-11-24.jsonl \
+      --url http://pushgateway:9091 --dry-run
+
+  # The backup job's groups from a week of archives, overwriting what is there:
+  pushgateway-janitor restore /var/lib/pgj/archive/*.jsonl --url http://pushgateway:9091 \
+      --select '{job="backup"}' --replace
+
+Exit codes:
+  0  nothing failed (groups the gateway holds again are skipped, not failures)
+  1  the gateway could not be read: nothing was pushed
+  2  usage error: bad flags or values, or an archive file that cannot be read
+  4  some groups could not be restored
+"#;
+
+/// Pushes archived groups back to a Pushgateway.
+///
+/// Reads the archive files --archive wrote and pushes each group back with
+/// PUT to its exact grouping key, every metric family with all its series,
+/// in the protobuf push format (native histograms included). The gateway
+/// sets the push time: a restored group starts its age again, so fix the
+/// rule that deleted it first. A group the gateway holds again is not
+/// overwritten unless --replace. Run it with --dry-run first.
+#[derive(Debug, clap::Args)]
+#[command(
+    override_usage = RESTORE_USAGE,
+    after_long_help = RESTORE_EXAMPLES,
+    args_override_self = true
+)]
+pub struct RestoreArgs {
+    /// Archive files written by --archive (JSON lines).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The Pushgateway to push the groups to.
+    ///
+    /// Base URL of the Pushgateway to push the groups to (a path prefix is
+    /// kept); one gateway, not a DNS name. The groups may come from another
+    /// gateway: the archive records which.
+    #[arg(long, value_name = "URL", required = true)]
+    pub url: String,
+
+    /// Only restore groups matching this selector (repeatable).
+    ///
+    /// Only restore groups matching this Prometheus label selector
+    /// ('{job="backup"}'); the others are reported as ignored. Repeatable:
+    /// a group matching any of them is restored.
+    #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
+    pub select: Vec<Selector>,
+
+    /// Overwrite a group the gateway holds again.
+    ///
+    /// Overwrite a group the gateway holds again (its producer pushed after
+    /// the delete); without it, such a group is skipped.
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Read and judge; push nothing.
+    ///
+    /// Read the archives and the gateway and report what would be
+    /// restored; send no PUT.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Report format on stdout.
+    ///
+    /// Report format on stdout; logs always go to stderr.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = RestoreOutput::Human)]
+    pub output: RestoreOutput,
+
+    /// How the gateway reads label names: auto, utf8 or legacy.
+    ///
+    /// How the gateway reads label names in a push path: auto (from its GET
+    /// /api/v1/status), utf8 or legacy, as for cleaning.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = LabelNamesArg::Auto)]
+    pub label_names: LabelNamesArg,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// More logging on stderr (-v, -vv, -vvv).
+    ///
+    /// More logging on stderr (-v info and list superseded and ignored
+    /// records, -vv debug, -vvv trace).
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less logging on stderr (-q errors only, -qq none).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Print this short help (--help: the long one).
+    #[arg(short = 'h', action = ArgAction::HelpShort)]
+    pub short_help: Option<bool>,
+
+    /// Print the long help, with examples and exit codes.
+    #[arg(long = "help", action = ArgAction::HelpLong)]
+    pub long_help: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RestoreOutput {
+    /// One line per archived group restored, skipped or failed, and a summary.
+    Human,
+    /// The JSON report (schema pushgateway-janitor/restore/v1), nothing else.
+    Json,
+}
+
+/// How `restore` reaches its gateway: the same flags, meanings and
+/// environment variables as a clean's.
+#[derive(Debug, clap::Args)]
+pub struct ConnectionArgs {
+    /// Bound on each HTTP request.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+
+    /// Retries after connection errors, timeouts, 429 and 5xx.
+    ///
+    /// Retries of the gateway's scan and of each PUT after a connection
+    /// error, a reset or truncated response, a timeout, 429 or 5xx (a PUT
+    /// of the same group is idempotent); 0 sends each request once.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: u32,
+
+    /// Wait before the first retry, doubled per retry.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    pub retry_backoff: Duration,
+
+    /// User name for HTTP basic auth.
+    ///
+    /// User name for HTTP basic auth; the password comes from
+    /// --basic-auth-password-file, --basic-auth-password, or the environment
+    /// variable PUSHGATEWAY_PASSWORD (a flag wins over the variable).
+    #[arg(long, value_name = "USER", help_heading = "Authentication")]
+    pub basic_auth_user: Option<String>,
+
+    /// Basic auth password (prefer the env variable or a file).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        group = "password_source",
+        requires = "basic_auth_user",
+        help_heading = "Authentication"
+    )]
+    pub basic_auth_password: Option<Secret>,
+
+    /// Read the basic auth password from PATH.
+    #[arg(
+        long,
+        value_name = "PATH",
+        group = "password_source",
+        requires = "basic_auth_user",
+        help_heading = "Authentication"
+    )]
+    pub basic_auth_password_file: Option<PathBuf>,
+
+    /// Bearer token (prefer the env variable or a file).
+    ///
+    /// Send `Authorization: Bearer TOKEN`. Prefer the environment variable
+    /// PUSHGATEWAY_TOKEN or --bearer-token-file.
+    #[arg(long, value_name = "TOKEN",
+          conflicts_with_all = ["basic_auth_user", "bearer_token_file"], help_heading = "Authentication")]
+    pub bearer_token: Option<Secret>,
+
+    /// Read the bearer token from PATH.
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with = "basic_auth_user",
+        help_heading = "Authentication"
+    )]
+    pub bearer_token_file: Option<PathBuf>,
+
+    /// Extra request header, 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = HeaderParser,
+          help_heading = "Authentication")]
+    pub headers: Vec<Header>,
+
+    /// Also trust the CA certificate(s) in PATH (PEM).
+    #[arg(long, value_name = "PATH", help_heading = "TLS")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for mutual TLS.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "client_key",
+        help_heading = "TLS"
+    )]
+    pub client_cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "client_cert",
+        help_heading = "TLS"
+    )]
+    pub client_key: Option<PathBuf>,
+
+    /// Do not verify the server's certificate (unsafe).
+    #[arg(long, help_heading = "TLS")]
+    pub insecure_skip_verify: bool,
+}
+
+impl RestoreArgs {
+    /// The log level the counted flags ask for (0 = warn).
+    pub fn verbosity(&self) -> i8 {
+        (i16::from(self.verbose) - i16::from(self.quiet)).clamp(-2, 3) as i8
+    }
+
+    /// The one way from `restore`'s arguments to a [`RestoreConfig`], as
+    /// [`Args::into_config`] for a clean: what cannot be honoured is a
+    /// usage error.
+    pub fn into_config(
+        self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<RestoreConfig, UsageError> {
+        check_url("--url", &self.url).map_err(UsageError)?;
+        if crate::discover::split_prefix(&self.url).0.is_some() {
+            return Err(UsageError(
+                "restore --url takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+): the groups would land on one replica at random".into(),
+            ));
+        }
+        let c = self.connection;
+        let credentials = resolve_credentials(
+            &CredentialFlags {
+                basic_auth_user: c.basic_auth_user.as_deref(),
+                basic_auth_password: c.basic_auth_password.as_ref(),
+                basic_auth_password_file: c.basic_auth_password_file.as_deref(),
+                bearer_token: c.bearer_token.as_ref(),
+                bearer_token_file: c.bearer_token_file.as_deref(),
+                headers: &c.headers,
+            },
+            env,
+        )
+        .map_err(UsageError)?;
+        let url_credentials = reqwest::Url::parse(&self.url)
+            .is_ok_and(|u| crate::gateway::transport::has_credentials(&u));
+        if let Some(why) = crate::gateway::transport::authorization_conflict(
+            &credentials,
+            url_credentials,
+            &c.headers,
+        ) {
+            return Err(UsageError(why));
+        }
+        Ok(RestoreConfig {
+            files: self.files,
+            url: self.url,
+            select: self.select,
+            replace: self.replace,
+            dry_run: self.dry_run,
+            output: match self.output {
+                RestoreOutput::Human => OutputFormat::Human,
+                RestoreOutput::Json => OutputFormat::Json,
+            },
+            label_names: match self.label_names {
+                LabelNamesArg::Auto => None,
+                LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),
+                LabelNamesArg::Legacy => Some(LabelNaming::Legacy),
+            },
+            transport: TransportOptions {
+                timeout: c.timeout,
+                credentials,
+                headers: c.headers,
+                tls: TlsOptions {
+                    ca_cert: c.ca_cert,
+                    client_cert: c.client_cert,
+                    client_key: c.client_key,
+                    insecure_skip_verify: c.insecure_skip_verify,
+                },
+                retry: RetryPolicy {
+                    retries: c.retries,
+                    initial_backoff: c.retry_backoff,
+                },
+            },
+            verbose: self.verbose > 0,
+        })
     }
 }
 
@@ -1322,6 +1673,7 @@ mod tests {
                     || line.starts_with("      --")
                     || line.ends_with(':')
                     || line.starts_with("Usage: ")
+                    || line.starts_with("       pushgateway-janitor restore ")
                     || line.starts_with("Deletes ")
                     || line.starts_with("--help "),
                 "a continuation line: {line:?}"
@@ -1623,6 +1975,74 @@ mod tests {
             let rejected = parse(bad).map_or(true, |a| a.credentials(&|_| None).is_err());
             assert!(rejected, "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn restore_is_a_command_beside_the_flat_interface() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["pgj"];
+            all.extend_from_slice(args);
+            Args::try_parse_from(all)
+        };
+        // The flat interface as before: no command.
+        let args = parse(&["--url", "http://a", "--dry-run"]).unwrap();
+        assert!(args.command.is_none());
+        let args = parse(&[
+            "restore",
+            "a.jsonl",
+            "b.jsonl",
+            "--url",
+            "https://u:p@h:9091/pgw",
+            "--select",
+            "{job=\"x\"}",
+            "--replace",
+            "--dry-run",
+            "--output",
+            "json",
+            "--retries",
+            "0",
+        ])
+        .unwrap();
+        let Some(Command::Restore(restore)) = args.command else {
+            panic!("no restore");
+        };
+        let config = restore.into_config(&no_env).unwrap();
+        assert_eq!(config.files.len(), 2);
+        assert_eq!(config.select.len(), 1);
+        assert!(config.replace && config.dry_run);
+        assert_eq!(config.output, OutputFormat::Json);
+        assert_eq!(config.transport.retry.retries, 0);
+        assert_eq!(config.label_names, None);
+        let restore = |args: &[&str]| match parse(args).map(|a| a.command) {
+            Ok(Some(Command::Restore(r))) => r.into_config(&no_env).map_err(|e| e.0),
+            other => panic!("{other:?}"),
+        };
+        // Credentials as for a clean: one way only, a user needs a password.
+        let e = restore(&[
+            "restore",
+            "f",
+            "--url",
+            "https://u:p@h",
+            "--bearer-token",
+            "t",
+        ])
+        .unwrap_err();
+        assert!(e.contains("give credentials one way"), "{e}");
+        let e = restore(&[
+            "restore",
+            "f",
+            "--url",
+            "http://h",
+            "--basic-auth-user",
+            "u",
+        ])
+        .unwrap_err();
+        assert!(e.contains("needs a password"), "{e}");
+        let e = restore(&["restore", "f", "--url", "h:9091"]).unwrap_err();
+        assert!(e.contains("has no scheme"), "{e}");
+        // A clean's flags before the command, or after it, are refused.
+        assert!(parse(&["--url", "http://a", "restore", "f", "--url", "http://a"]).is_err());
+        assert!(parse(&["restore", "f", "--url", "http://a", "--threshold", "1m"]).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! The data flows one way: `cli` -> [`config::Config`] -> [`discover`] ->
 //! [`gateway`] scan -> [`plan::decide`] -> [`archive`] -> [`gateway`]
 //! delete -> [`verify`] -> [`report`] -> [`output`] -> [`exit`] code.
+//! [`restore`] pushes archived groups back.
 
 pub mod archive;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod output;
 pub mod plan;
 pub mod push;
 pub mod report;
+pub mod restore;
 pub mod run;
 pub mod schedule;
 pub mod selector;

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use pushgateway_janitor::cli::Args;
+use pushgateway_janitor::cli::{Args, Command, RestoreArgs};
 use pushgateway_janitor::completions::{self, Generate};
 use pushgateway_janitor::exit::ExitStatus;
 use pushgateway_janitor::output::{self, print_error, Outputs};
@@ -30,6 +30,9 @@ fn main() -> ExitCode {
     }
     if let Some(what) = args.generate {
         return generate(what);
+    }
+    if let Some(Command::Restore(restore)) = args.command {
+        return restore_command(restore);
     }
     init_logging(args.verbosity());
     let env = |name: &str| std::env::var(name).ok();
@@ -100,6 +103,52 @@ fn main() -> ExitCode {
         &never,
     ));
     on_pass(&report).into()
+}
+
+/// `restore`: reads the archive files (one that cannot be read is a usage
+/// error: nothing is sent), pushes the groups back, prints the report.
+fn restore_command(args: RestoreArgs) -> ExitCode {
+    use pushgateway_janitor::restore;
+    init_logging(args.verbosity());
+    let env = |name: &str| std::env::var(name).ok();
+    let config = match args.into_config(&env) {
+        Ok(config) => config,
+        Err(e) => {
+            print_error(&e.to_string());
+            return ExitStatus::Usage.into();
+        }
+    };
+    let archived = match restore::load(&config.files) {
+        Ok(archived) => archived,
+        Err(e) => {
+            print_error(&e);
+            return ExitStatus::Usage.into();
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            print_error(&format!("could not start the async runtime: {e}"));
+            return ExitStatus::ScanFailed.into();
+        }
+    };
+    let report = runtime.block_on(restore::restore(&config, archived, &SystemTime::now));
+    for line in report.error_lines() {
+        print_error(&line);
+    }
+    let mut status = report.exit_status();
+    match report.print(config.output, config.verbose) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            print_error(&format!("could not write the report to stdout: {e}"));
+            status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
+        }
+        _ => {}
+    }
+    status.into()
 }
 
 /// `--generate`: completions or the man page on stdout.

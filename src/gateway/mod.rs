@@ -181,6 +181,15 @@ impl Attempted for WriteError {
 pub type DeleteError = WriteError;
 /// Why pushing the janitor's own metrics failed.
 pub type PushError = WriteError;
+/// Why pushing an archived group back failed.
+pub type PutError = WriteError;
+
+/// The push format `restore` sends: length-delimited `MetricFamily`
+/// messages, which every gateway version reads and which carry every
+/// metric type.
+pub const PROTOBUF_DELIMITED: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 fn excerpt(body: &str) -> String {
     let body = body.trim();
@@ -470,7 +479,7 @@ impl Gateway {
         &self,
         method: Method,
         suffix: &str,
-        body: Option<String>,
+        body: Option<(&'static str, Vec<u8>)>,
         expected: &'static str,
         ok: impl Fn(StatusCode) -> bool,
         retries: Option<&Bounded>,
@@ -480,9 +489,9 @@ impl Gateway {
         let what = format!("{method} {path}");
         retrying(&self.retry, &what, retries, || async {
             let mut request = self.client.request(method.clone(), url.clone());
-            if let Some(body) = &body {
+            if let Some((content_type, body)) = &body {
                 request = request
-                    .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                    .header(CONTENT_TYPE, *content_type)
                     .body(body.clone());
             }
             let response = request.send().await.map_err(|e| {
@@ -532,7 +541,34 @@ impl Gateway {
         self.write(
             Method::POST,
             &suffix,
-            Some(body),
+            Some((TEXT_FORMAT, body.into_bytes())),
+            "2xx",
+            |s| s.is_success(),
+            None,
+        )
+        .await
+    }
+
+    /// PUTs `body` (length-delimited `MetricFamily` messages) to the group
+    /// `key`, spelled for a gateway reading names as `naming`: the gateway
+    /// replaces the whole group (push times aside) with the families sent.
+    /// A PUT of the same body is idempotent, so it is retried like a
+    /// DELETE. 200 (or 202 from a gateway that skips its consistency
+    /// check) is success.
+    pub async fn put(
+        &self,
+        key: &GroupingKey,
+        naming: LabelNaming,
+        body: Vec<u8>,
+    ) -> Result<(), PutError> {
+        let path = key
+            .delete_path(naming)
+            .map_err(|why| WriteError::Unaddressable { why })?;
+        let suffix = format!("/metrics/{path}");
+        self.write(
+            Method::PUT,
+            &suffix,
+            Some((PROTOBUF_DELIMITED, body)),
             "2xx",
             |s| s.is_success(),
             None,
