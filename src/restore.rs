@@ -229,7 +229,8 @@ impl Report {
             }
             write!(out, "{:<14} {}", g.action.human(), g.labels)?;
             match &g.error {
-                Some(e) => writeln!(out, ": {e}")?,
+                // Where the record is: a torn line has no labels to show.
+                Some(e) => writeln!(out, ": {e} ({} line {})", g.file, g.line)?,
                 None => writeln!(out, "  {}", g.reason)?,
             }
             for note in &g.notes {
@@ -543,4 +544,73 @@ async fn connect(config: &RestoreConfig) -> Result<(Gateway, Target), (String, S
             utf8_names,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(action: Action, labels: &[(&str, &str)]) -> GroupReport {
+        GroupReport {
+            labels: LabelSet(
+                labels
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            file: "a.jsonl".into(),
+            line: 3,
+            archived_from: None,
+            archived_at: None,
+            action,
+            reason: "why".into(),
+            error: None,
+            families: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn human_lines_say_where_a_failed_record_is_and_list_notes() {
+        let mut restored = group(Action::Restored, &[("job", "h")]);
+        restored.notes.push(FamilyNote {
+            family: "http.seconds".into(),
+            note: "native histogram: n".into(),
+        });
+        let mut torn = group(Action::Failed, &[]);
+        torn.error = Some("the line ends inside its JSON".into());
+        let groups = vec![restored, torn, group(Action::Ignored, &[("job", "i")])];
+        let report = Report {
+            schema: SCHEMA,
+            dry_run: false,
+            replace: false,
+            started_at: Time(0.0),
+            finished_at: Time(0.0),
+            url: "http://g".into(),
+            version: None,
+            utf8_names: None,
+            label_names: Some("utf8"),
+            error: None,
+            summary: Summary::of(&groups),
+            groups,
+        };
+        let mut out = Vec::new();
+        report.write_human(&mut out, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "restored       {job=\"h\"}  why",
+                "                 note: metric family \"http.seconds\": native histogram: n",
+                "failed         {}: the line ends inside its JSON (a.jsonl line 3)",
+                "http://g: 3 archived groups: 1 restored, 0 skipped (on the gateway again), 1 failed; 0 superseded, 1 ignored",
+            ]
+        );
+        assert_eq!(report.exit_status(), ExitStatus::DeleteFailed);
+        assert_eq!(
+            report.error_lines(),
+            ["1 archived group could not be restored to http://g (first: {} from a.jsonl:3: the line ends inside its JSON)"]
+        );
+    }
 }

@@ -198,8 +198,6 @@ async fn run_gateway(
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
-    // The status is read every pass, beside the scan: the flag can change
-    // across a restart while the data file stays.
     // With --archive each group's JSON is kept while the plan is made; a
     // dry run deletes nothing, so it keeps nothing.
     let keep = config.archive.as_deref().filter(|_| !config.dry_run);
@@ -209,6 +207,8 @@ async fn run_gateway(
             None => gateway.scan().await,
         }
     };
+    // The status is read every pass, beside the scan: the flag can change
+    // across a restart while the data file stays.
     let (scan, status) = tokio::select! {
         both = async { tokio::join!(scanned, gateway.status()) } => both,
         () = stop.cancelled() => {
