@@ -40,8 +40,18 @@ const EXAMPLES: &str = r#"Examples:
   pushgateway-janitor --url dns+http://pushgateway-headless.monitoring.svc:9091
 "#;
 
+/// The variables the janitor reads, for `--help` and the man page's
+/// ENVIRONMENT; each line fits 100 columns so clap does not wrap it.
+const ENVIRONMENT: &str = "Environment:
+  PUSHGATEWAY_URL          the gateway's URL when no --url is given
+  PUSHGATEWAY_PASSWORD     the password of --basic-auth-user when no password flag is given
+  PUSHGATEWAY_TOKEN        a bearer token when no credential flag or Authorization header is given
+  PUSHGATEWAY_JANITOR_LOG  log filter: LEVEL or TARGET=LEVEL, comma-separated (a LEVEL wins over -v/-q)
+  NO_COLOR                 when set and not empty: logs without colors
+";
+
 fn after_help() -> String {
-    format!("{EXAMPLES}\n{}", ExitStatus::help_text())
+    format!("{EXAMPLES}\n{ENVIRONMENT}\n{}", ExitStatus::help_text())
 }
 
 /// Deletes stale groups from a Prometheus Pushgateway.
