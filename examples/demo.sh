@@ -19,9 +19,11 @@
 #   5. prints what is left, and stops the Pushgateway.
 #
 # Environment:
-#   JANITOR        the janitor binary (default: the release build when there is
-#                  one, else target/debug/pushgateway-janitor, built with
-#                  `cargo build` when missing)
+#   JANITOR        the janitor binary to use, e.g. an installed one
+#                  (JANITOR=pushgateway-janitor) or a build already there; by
+#                  default the release build of this checkout when there is
+#                  one, else its debug build, made with `cargo build` when
+#                  missing (cargo's target directory: CARGO_TARGET_DIR too)
 #   PUSHGATEWAY    the Pushgateway binary (default: prometheus-pushgateway or
 #                  pushgateway on PATH)
 #   REPORT_OUT     also copy the real run's JSON report there
@@ -56,14 +58,17 @@ if [ -z "$PUSHGATEWAY" ] || [ ! -x "$PUSHGATEWAY" ]; then
 fi
 command -v curl >/dev/null || die "curl is required"
 
-if [ -z "${JANITOR:-}" ] && [ -x target/release/pushgateway-janitor ]; then
-  JANITOR=target/release/pushgateway-janitor
+if [ -z "${JANITOR:-}" ]; then
+  command -v cargo >/dev/null || die "no cargo to build the janitor with: set JANITOR to a janitor binary"
+  target="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+  JANITOR="$target/release/pushgateway-janitor"
+  [ -x "$JANITOR" ] || JANITOR="$target/debug/pushgateway-janitor"
+  if [ ! -x "$JANITOR" ]; then
+    say "building the janitor (cargo build)"
+    cargo build --quiet
+  fi
 fi
-JANITOR="${JANITOR:-target/debug/pushgateway-janitor}"
-if [ ! -x "$JANITOR" ]; then
-  say "building the janitor (cargo build)"
-  cargo build --quiet
-fi
+JANITOR="$(command -v "$JANITOR")" || die "JANITOR is not an executable: $JANITOR"
 
 WORK="$(mktemp -d)"
 PG_PID=""
