@@ -361,8 +361,10 @@ pub struct Args {
     /// Run forever, one pass per DURATION.
     ///
     /// Run forever, one pass per DURATION (start to start), for a sidecar
-    /// or a Deployment. Failed passes are logged and counted, not fatal;
-    /// SIGTERM/SIGINT let the pass in flight finish, then exit 0.
+    /// or a Deployment. Failed passes are logged and counted, not fatal.
+    /// SIGTERM/SIGINT stop a scan or verification in flight at once, let
+    /// the DELETEs already started finish, report the pass, then exit 0; a
+    /// second signal exits at once (1).
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub every: Option<Duration>,
 
