@@ -47,9 +47,10 @@ if [ -z "$PUSHGATEWAY" ] && command -v apt-get >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   if [ -z "$sudo" ] || command -v sudo >/dev/null 2>&1; then
     say "installing the Pushgateway (apt-get install prometheus-pushgateway)"
-    $sudo apt-get update -qq >&2 &&
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus-pushgateway >&2 ||
+    if ! { $sudo apt-get update -qq >&2 &&
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus-pushgateway >&2; }; then
       die "apt-get install prometheus-pushgateway failed"
+    fi
     PUSHGATEWAY="$(command -v prometheus-pushgateway || true)"
   fi
 fi
