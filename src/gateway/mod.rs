@@ -114,15 +114,34 @@ impl ScanError {
     /// Pushgateway's API.
     fn explained(self) -> ScanError {
         let not_a_pushgateway = "is this a Pushgateway? check the URL and its path prefix";
-        match self {
-            e @ ScanError::Status { status, .. } if status == StatusCode::NOT_FOUND => {
-                ScanError::Explained(format!("{e}: {not_a_pushgateway}"))
+        let hint = match &self {
+            // `--url http://h:9091/metrics`, the push and scrape path,
+            // read as a path prefix.
+            ScanError::Status { status, url, .. }
+                if *status == StatusCode::NOT_FOUND
+                    && url.ends_with(&format!("/metrics{SCAN_PATH}")) =>
+            {
+                format!(
+                    "drop /metrics from the URL: the janitor adds {SCAN_PATH} to the gateway's base URL"
+                )
             }
-            e @ ScanError::NotJson { .. } => {
-                ScanError::Explained(format!("{e}: {not_a_pushgateway}"))
+            ScanError::Status { status, .. } if *status == StatusCode::NOT_FOUND => {
+                not_a_pushgateway.to_owned()
             }
-            other => other,
-        }
+            // Go's HTTPS server answers a plain-HTTP request with this
+            // status and sentence (net/http, server.go) before any handler
+            // runs: the port speaks TLS.
+            ScanError::Status { status, url, body }
+                if *status == StatusCode::BAD_REQUEST
+                    && url.starts_with("http://")
+                    && body.starts_with("Client sent an HTTP request to an HTTPS server") =>
+            {
+                "this port speaks TLS: try https:// instead of http://".to_owned()
+            }
+            ScanError::NotJson { .. } => not_a_pushgateway.to_owned(),
+            _ => return self,
+        };
+        ScanError::Explained(format!("{self}: {hint}"))
     }
 }
 
