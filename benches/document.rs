@@ -48,6 +48,20 @@ fn parse(c: &mut Criterion) {
             })
         },
     );
+    // With --archive: the same, each group's JSON also kept in a temporary
+    // file (the cost of --archive; without it, read_document above).
+    group.bench_function(
+        format!("read_document_keeping/bufreader/{}MB", doc.len() >> 20),
+        |b| {
+            b.iter(|| {
+                let spool = document::Spool::new(tempfile::tempfile().unwrap());
+                let reader = BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]);
+                let (entries, raw) =
+                    document::read_document_keeping(reader, spool, &Default::default());
+                (entries.unwrap(), raw)
+            })
+        },
+    );
     group.bench_function(format!("read_document_slice/{}MB", doc.len() >> 20), |b| {
         b.iter(|| document::read_document_slice(&doc).unwrap())
     });

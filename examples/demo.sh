@@ -19,9 +19,11 @@
 #   5. prints what is left, and stops the Pushgateway.
 #
 # Environment:
-#   JANITOR        the janitor binary (default: the release build when there is
-#                  one, else target/debug/pushgateway-janitor, built with
-#                  `cargo build` when missing)
+#   JANITOR        the janitor binary to use, e.g. an installed one
+#                  (JANITOR=pushgateway-janitor) or a build already there; by
+#                  default the release build of this checkout when there is
+#                  one, else its debug build, made with `cargo build` when
+#                  missing (cargo's target directory: CARGO_TARGET_DIR too)
 #   PUSHGATEWAY    the Pushgateway binary (default: prometheus-pushgateway or
 #                  pushgateway on PATH)
 #   REPORT_OUT     also copy the real run's JSON report there
@@ -45,9 +47,10 @@ if [ -z "$PUSHGATEWAY" ] && command -v apt-get >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   if [ -z "$sudo" ] || command -v sudo >/dev/null 2>&1; then
     say "installing the Pushgateway (apt-get install prometheus-pushgateway)"
-    $sudo apt-get update -qq >&2 &&
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus-pushgateway >&2 ||
+    if ! { $sudo apt-get update -qq >&2 &&
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus-pushgateway >&2; }; then
       die "apt-get install prometheus-pushgateway failed"
+    fi
     PUSHGATEWAY="$(command -v prometheus-pushgateway || true)"
   fi
 fi
@@ -56,14 +59,17 @@ if [ -z "$PUSHGATEWAY" ] || [ ! -x "$PUSHGATEWAY" ]; then
 fi
 command -v curl >/dev/null || die "curl is required"
 
-if [ -z "${JANITOR:-}" ] && [ -x target/release/pushgateway-janitor ]; then
-  JANITOR=target/release/pushgateway-janitor
+if [ -z "${JANITOR:-}" ]; then
+  command -v cargo >/dev/null || die "no cargo to build the janitor with: set JANITOR to a janitor binary"
+  target="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+  JANITOR="$target/release/pushgateway-janitor"
+  [ -x "$JANITOR" ] || JANITOR="$target/debug/pushgateway-janitor"
+  if [ ! -x "$JANITOR" ]; then
+    say "building the janitor (cargo build)"
+    cargo build --quiet
+  fi
 fi
-JANITOR="${JANITOR:-target/debug/pushgateway-janitor}"
-if [ ! -x "$JANITOR" ]; then
-  say "building the janitor (cargo build)"
-  cargo build --quiet
-fi
+JANITOR="$(command -v "$JANITOR")" || die "JANITOR is not an executable: $JANITOR"
 
 WORK="$(mktemp -d)"
 PG_PID=""

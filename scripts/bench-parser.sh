@@ -27,7 +27,8 @@ PUSHGATEWAY="${PUSHGATEWAY_BIN:-$(command -v prometheus-pushgateway || command -
 [ -n "$PUSHGATEWAY" ] || die "no Pushgateway (apt-get install prometheus-pushgateway)"
 
 cargo build --locked --release --example flink_document >&2
-GEN=target/release/examples/flink_document
+# Where cargo built it: CARGO_TARGET_DIR, build.target-dir, or ./target.
+GEN="$(cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/examples/flink_document"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pgj-parser.XXXXXX")"
 PIDS=()

@@ -76,8 +76,10 @@ fi
 
 log "building the janitor and the generator (${PROFILE})"
 cargo build --locked "${CARGO_PROFILE[@]}" --bin pushgateway-janitor --example flink_document >&2
-JANITOR="target/${PROFILE}/pushgateway-janitor"
-GEN="target/${PROFILE}/examples/flink_document"
+# Where cargo built them: CARGO_TARGET_DIR, build.target-dir, or ./target.
+TARGET_DIR="$(cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+JANITOR="$TARGET_DIR/${PROFILE}/pushgateway-janitor"
+GEN="$TARGET_DIR/${PROFILE}/examples/flink_document"
 
 # --- helpers -------------------------------------------------------------
 now() { echo "$EPOCHREALTIME"; }

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 log() { printf '== check-dashboard: %s\n' "$*" >&2; }
 die() { echo "check-dashboard.sh: error: $*" >&2; exit 1; }
 
-JANITOR="${1:-$PWD/target/debug/pushgateway-janitor}"
+JANITOR="${1:-$(cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/pushgateway-janitor}"
 [ -x "$JANITOR" ] || die "no janitor binary at $JANITOR (cargo build first)"
 PROMETHEUS="${PROMETHEUS:-$(command -v prometheus || true)}"
 [ -n "$PROMETHEUS" ] || die "no prometheus binary (apt-get install prometheus)"

@@ -19,7 +19,7 @@
 #                          dashboard panel and alert expression is queried
 #   (optional) the scripts are linted by shellcheck when it is installed
 #   examples/demo.sh       end to end, against a throwaway real Pushgateway
-#   README.md              names the Dockerfile's own build command
+#   docs/deploy.md         names the Dockerfile's own build command
 #
 # Not checkable here: `docker build` and `docker compose up` need a Docker
 # engine, and none runs on these machines (the docker client alone is
@@ -35,6 +35,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '== check-deploy: %s\n' "$*" >&2; }
+# Where cargo builds: CARGO_TARGET_DIR, build.target-dir, or ./target.
+target_dir() { cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'; }
 ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; }
 missing() { # missing TOOL WHY
   if ci; then
@@ -55,7 +57,7 @@ fi
 
 log "building the janitor"
 cargo build --locked --quiet
-JANITOR="$PWD/target/debug/pushgateway-janitor"
+JANITOR="$(target_dir)/debug/pushgateway-janitor"
 
 # --- Prometheus rules ---
 if command -v promtool >/dev/null 2>&1; then
@@ -135,8 +137,8 @@ assert pm["apiVersion"] == "monitoring.coreos.com/v1", pm["apiVersion"]
 assert pm["kind"] == "PodMonitor", pm["kind"]
 assert pm["spec"]["podMetricsEndpoints"], "no podMetricsEndpoints"
 PY
-  log "kubernetes-validate --strict (CronJob, Secret, Deployment, the replicas' StatefulSet, headless Service and CronJob, Helm sidecar as a Pod)"
-  kubernetes-validate --strict --quiet deploy/kubernetes/cronjob.yaml deploy/kubernetes/secret.example.yaml \
+  log "kubernetes-validate --strict (CronJob, its dry-run Job, Secret, Deployment, the replicas' StatefulSet, headless Service and CronJob, Helm sidecar as a Pod)"
+  kubernetes-validate --strict --quiet deploy/kubernetes/cronjob.yaml deploy/kubernetes/dry-run-job.yaml deploy/kubernetes/secret.example.yaml \
     deploy/kubernetes/deployment.yaml deploy/kubernetes/replicas.yaml "$k8s/helm-sidecar-pod.yaml"
   rm -rf "$k8s"
 else
@@ -168,11 +170,11 @@ for flag in $(printf '%s\n' "$cmd" | grep -o -- '--[a-z-]*' | sort -u); do
 done
 
 # --- the Dockerfile's build command is the one the README gives ---
-log "Dockerfile build command vs README.md"
+log "Dockerfile build command vs docs/deploy.md"
 build_cmd="$(grep -o 'docker build -f deploy/docker/Dockerfile [^#]*' deploy/docker/Dockerfile | head -n 1 | sed 's/[[:space:]]*$//')"
 [ -n "$build_cmd" ] || { echo "check-deploy.sh: error: no 'docker build' line in deploy/docker/Dockerfile" >&2; exit 1; }
-grep -qF -- "$build_cmd" README.md ||
-  { echo "check-deploy.sh: error: README.md does not use the Dockerfile's build command: $build_cmd" >&2; exit 1; }
+grep -qF -- "$build_cmd" docs/deploy.md ||
+  { echo "check-deploy.sh: error: docs/deploy.md does not use the Dockerfile's build command: $build_cmd" >&2; exit 1; }
 grep -qF -- "$build_cmd" deploy/docker/compose.yaml ||
   { echo "check-deploy.sh: error: deploy/docker/compose.yaml does not use the Dockerfile's build command: $build_cmd" >&2; exit 1; }
 # The compose file runs the image that command tags.

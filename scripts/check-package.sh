@@ -69,7 +69,8 @@ for f in /usr/bin/pushgateway-janitor \
   /usr/share/doc/pushgateway-janitor/README.md.gz \
   /usr/share/doc/pushgateway-janitor/changelog.gz \
   /usr/share/doc/pushgateway-janitor/copyright \
-  /usr/share/doc/pushgateway-janitor/examples/pushgateway-janitor.cron; do
+  /usr/share/doc/pushgateway-janitor/examples/pushgateway-janitor.cron \
+  $(for doc in docs/*.md; do echo "/usr/share/doc/pushgateway-janitor/docs/$(basename "$doc").gz"; done); do
   [ -f "$f" ] || die "not installed: $f"
 done
 dpkg-query -W -f='${Conffiles}\n' pushgateway-janitor | grep -q '/etc/default/pushgateway-janitor' ||

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::config::{ClockSource, Config, OutputFormat, PushMetrics};
+use crate::config::{ClockSource, Config, OutputFormat, PushMetrics, RestoreConfig};
 pub use crate::duration::{parse_duration, parse_threshold};
 use crate::exit::ExitStatus;
 use crate::gateway::{
@@ -46,8 +46,18 @@ const EXAMPLES: &str = r#"Examples:
       --state-file /var/lib/pgj/pending.json --notify-url "$WEBHOOK_URL"
 "#;
 
+/// The variables the janitor reads, for `--help` and the man page's
+/// ENVIRONMENT; each line fits 100 columns so clap does not wrap it.
+const ENVIRONMENT: &str = "Environment:
+  PUSHGATEWAY_URL          the gateway's URL when no --url is given
+  PUSHGATEWAY_PASSWORD     the password of --basic-auth-user when no password flag is given
+  PUSHGATEWAY_TOKEN        a bearer token when no credential flag or Authorization header is given
+  PUSHGATEWAY_JANITOR_LOG  log filter: LEVEL or TARGET=LEVEL, comma-separated (a LEVEL wins over -v/-q)
+  NO_COLOR                 when set and not empty: logs without colors
+";
+
 fn after_help() -> String {
-    format!("{EXAMPLES}\n{}", ExitStatus::help_text())
+    format!("{EXAMPLES}\n{ENVIRONMENT}\n{}", ExitStatus::help_text())
 }
 
 /// Deletes stale groups from a Prometheus Pushgateway.
@@ -69,7 +79,13 @@ fn after_help() -> String {
     // A single-valued flag given again replaces the earlier value, as in
     // curl, ripgrep and kubectl: the Debian unit appends $JANITOR_ARGS
     // after its own --timeout and --report-file.
-    args_override_self = true
+    args_override_self = true,
+    // `restore` beside the flat interface: its flags come after it, and
+    // no flag of a clean is taken (or required) with it.
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
+    subcommand_value_name = "COMMAND"
 )]
 pub struct Args {
     /// Print this short help (--help: the long one).
@@ -98,7 +114,7 @@ pub struct Args {
     /// A group is stale when it has been silent (no push, successful or
     /// failed) for longer than this: 90s, 10m, 26h, 1d, or never. The
     /// fallback for groups no --rule matches.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_threshold)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_threshold, allow_hyphen_values = true)]
     pub threshold: Threshold,
 
     /// Per-group threshold, '{job="backup"}=26h' (repeatable).
@@ -164,7 +180,7 @@ pub struct Args {
     ///
     /// Safety cap: when a gateway's plan would delete more than N groups,
     /// delete none there (reported as refused, exit 3).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true)]
     pub max_deletes: Option<u64>,
 
     /// Safety cap: delete nothing if more than this share would go.
@@ -173,7 +189,7 @@ pub struct Args {
     /// (0 to 1) of the groups it considered (selected by --select, or all,
     /// and addressable; not the ignored or skipped ones), delete none there
     /// (exit 3).
-    #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
+    #[arg(long, value_name = "RATIO", value_parser = parse_ratio, allow_hyphen_values = true)]
     pub max_delete_ratio: Option<f64>,
 
     /// How the gateway reads label names: auto, utf8 or legacy.
@@ -235,13 +251,13 @@ pub struct Args {
     ///
     /// After deleting, re-scan for up to this long until every deleted group
     /// is gone (or pushed again); groups still there are still_present (exit 4).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub verify_timeout: Duration,
 
     /// Do not re-scan after deleting.
     ///
     /// Do not re-scan after deleting; a 202 Accepted counts as deleted.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "verify_timeout")]
     pub no_verify: bool,
 
     /// Decide and report; send nothing (no DELETE, no push).
@@ -264,10 +280,22 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub report_file: Option<PathBuf>,
 
+    /// Archive each group in DIR before its DELETE (see restore).
+    ///
+    /// Before a stale group's DELETE is sent, append the group as the scan
+    /// read it (its grouping key, every metric family with all its series,
+    /// the gateway, the time, the reason) to
+    /// DIR/pushgateway-janitor-archive-YYYY-MM-DD.jsonl (one file per UTC
+    /// day, created with mode 0600) and flush it to disk; a group that
+    /// cannot be archived is not deleted (delete_failed). `restore` pushes
+    /// archived groups back. Nothing is archived in a dry run.
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+
     /// Bound on each HTTP request.
     ///
     /// Bounds each HTTP request, connection and body included.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub timeout: Duration,
 
     /// Send the DNS queries of dns+ URLs to this server (IP:PORT).
@@ -281,7 +309,7 @@ pub struct Args {
     /// DELETEs in flight at once per gateway.
     ///
     /// How many DELETEs may be in flight at once per gateway.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = parse_concurrency, allow_hyphen_values = true)]
     pub concurrency: u16,
 
     /// User name for HTTP basic auth.
@@ -394,14 +422,14 @@ pub struct Args {
     /// up to 10s, and counts as a retry. Other 4xx and TLS errors are never
     /// retried. After 5 DELETEs in a row could not reach a gateway, the rest
     /// of its batch is not sent (delete_failed).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_retries, allow_hyphen_values = true)]
     pub retries: u32,
 
     /// Wait before the first retry, doubled per retry.
     ///
     /// The wait before the first retry; it doubles per retry (with jitter),
     /// up to 10s.
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, allow_hyphen_values = true)]
     pub retry_backoff: Duration,
 
     /// More logging on stderr (-v, -vv, -vvv).
@@ -431,9 +459,11 @@ pub struct Args {
     /// Run forever, one pass per DURATION.
     ///
     /// Run forever, one pass per DURATION (start to start), for a sidecar
-    /// or a Deployment. Failed passes are logged and counted, not fatal;
-    /// SIGTERM/SIGINT let the pass in flight finish, then exit 0.
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    /// or a Deployment. Failed passes are logged and counted, not fatal.
+    /// SIGTERM/SIGINT stop a scan or verification in flight at once, let
+    /// the DELETEs already started finish, report the pass, then exit 0; a
+    /// second signal exits at once (1).
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub every: Option<Duration>,
 
     /// With --every: serve /metrics and probes on ADDR.
@@ -467,14 +497,20 @@ pub struct Args {
     #[arg(long, value_name = "NAME", requires = "push_metrics")]
     pub metrics_instance: Option<String>,
 
-    /// Print completions or the man page.
+    /// Print shell completions or the man page, then exit.
     ///
-    /// Print shell completions or the man page to stdout and exit
-    /// (completions-bash, completions-zsh, completions-fish,
-    /// completions-elvish, completions-powershell, man). Other flags are
-    /// ignored (not refused: PUSHGATEWAY_URL may well be set).
-    #[arg(long, value_name = "WHAT", value_enum, hide = true)]
+    /// Print shell completions or the man page (roff) to stdout and exit.
+    /// Other flags are ignored (not refused: PUSHGATEWAY_URL may well be
+    /// set).
+    #[arg(long, value_name = "WHAT", value_enum)]
     pub generate: Option<crate::completions::Generate>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Whether `--url` came from `PUSHGATEWAY_URL` (set by
+    /// [`Args::try_parse_args`]): a message about it names the variable.
+    #[arg(skip)]
+    pub url_from_env: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -533,8 +569,32 @@ pub fn parse_selector(text: &str) -> Result<Selector, String> {
 fn parse_ratio(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-        _ => Err(format!("expected a number from 0 to 1, got '{text}'")),
+        _ => Err("expected a number from 0 to 1, like 0.5".into()),
     }
+}
+
+/// A whole number in `range`, said in words when it is not one.
+fn parse_bounded(text: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    let expected = match range.end() {
+        &u64::MAX => format!("expected a whole number, {} or more", range.start()),
+        end => format!("expected a whole number from {} to {end}", range.start()),
+    };
+    match text.trim().parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(expected),
+    }
+}
+
+fn parse_count(text: &str) -> Result<u64, String> {
+    parse_bounded(text, 0..=u64::MAX)
+}
+
+fn parse_concurrency(text: &str) -> Result<u16, String> {
+    parse_bounded(text, 1..=256).map(|n| n as u16)
+}
+
+fn parse_retries(text: &str) -> Result<u32, String> {
+    parse_bounded(text, 0..=20).map(|n| n as u32)
 }
 
 fn parse_positive_duration(text: &str) -> Result<Duration, String> {
@@ -544,16 +604,19 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
-const USAGE: &str = "pushgateway-janitor --url URL [--url URL]... [OPTIONS]";
+const USAGE: &str = "pushgateway-janitor --url URL [--url URL]... [OPTIONS]
+       pushgateway-janitor restore FILE... --url URL [OPTIONS]";
 
 /// `-h`: one line per flag, its summary only (no defaults, values or
 /// environment variables: `--help` has those), grouped by heading as in
 /// `--help`, like ripgrep's, fd's and xh's `-h`. clap renders it from the
 /// command itself (`help` and `after_help`, not their long forms), with
-/// those details hidden, `-h` and `--help` last and no `-V`.
+/// those details hidden, and `-h`, `--help` and `-V` last.
 pub fn short_help() -> String {
-    <Args as clap::CommandFactory>::command()
-        .disable_version_flag(true)
+    let mut cmd = <Args as clap::CommandFactory>::command();
+    // The version flag exists once the command is built.
+    cmd.build();
+    cmd.mut_arg("version", |a| a.display_order(usize::MAX))
         .mut_args(|a| match a.get_action().takes_values() {
             true => a
                 .hide_default_value(true)
@@ -561,8 +624,11 @@ pub fn short_help() -> String {
                 .hide_possible_values(true),
             false => a,
         })
-        .mut_arg("short_help", |a| a.display_order(usize::MAX - 1))
-        .mut_arg("long_help", |a| a.display_order(usize::MAX))
+        .mut_arg("short_help", |a| a.display_order(usize::MAX - 2))
+        .mut_arg("long_help", |a| a.display_order(usize::MAX - 1))
+        // The usage's second line names `restore`; its section would take
+        // three more lines of a screen.
+        .mut_subcommands(|c| c.hide(true))
         .render_help()
         .to_string()
 }
@@ -591,6 +657,38 @@ pub fn usage_message(e: &clap::Error) -> String {
         Some((None, Some(short))) => format!("-{short}"),
         _ => shown.to_owned(),
     };
+    if e.kind() == ErrorKind::InvalidUtf8 {
+        return not_utf8(std::env::args_os().skip(1), &|name| std::env::var_os(name));
+    }
+    // A word where a flag was expected: taken for a command.
+    if let Some(word) = one(ContextKind::InvalidSubcommand) {
+        let message = match (e.kind(), one(ContextKind::SuggestedSubcommand)) {
+            (ErrorKind::ArgumentConflict, _) if word == "restore" => format!(
+                "restore takes its flags after it: {RESTORE_USAGE} ({} given before it)",
+                strings(ContextKind::PriorArg)
+                    .into_iter()
+                    .map(flag)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (_, _) if word.starts_with('-') && is_our_flag(&cmd, word) => format!(
+                "'{word}' comes after '--', which makes it a plain argument, not a flag: remove the '--'"
+            ),
+            (ErrorKind::InvalidSubcommand, Some(suggested)) => {
+                format!("unknown command '{word}': did you mean '{suggested}'?")
+            }
+            // Everything that is not a flag or `restore` is one here: the
+            // janitor takes no plain arguments.
+            _ => {
+                let hint = match word.contains("://") {
+                    true => format!(" (try --url {word})"),
+                    false => String::new(),
+                };
+                format!("unexpected argument '{word}': every value is given with its flag{hint}")
+            }
+        };
+        return format!("{message} (see --help)");
+    }
     let invalid = one(ContextKind::InvalidArg);
     let Some(arg) = invalid.map(flag) else {
         return e.kind().as_str().unwrap_or("invalid arguments").to_owned();
@@ -624,6 +722,18 @@ pub fn usage_message(e: &clap::Error) -> String {
                 (None, None) => format!("invalid value for {arg}"),
             }
         }
+        // Everything that is not a flag is one here: the janitor takes no
+        // plain arguments, and clap reads each one after `--` as such.
+        ErrorKind::UnknownArgument if !arg.starts_with('-') => {
+            let hint = match arg.contains("://") {
+                true => format!(" (try --url {arg})"),
+                false => String::new(),
+            };
+            format!("unexpected argument '{arg}': every value is given with its flag{hint}")
+        }
+        ErrorKind::UnknownArgument if is_our_flag(&cmd, &arg) => format!(
+            "'{arg}' comes after '--', which makes it a plain argument, not a flag: remove the '--'"
+        ),
         ErrorKind::UnknownArgument => match one(ContextKind::SuggestedArg) {
             Some(suggested) => {
                 format!("unknown flag '{arg}': did you mean '{}'?", flag(suggested))
@@ -650,6 +760,65 @@ pub fn usage_message(e: &clap::Error) -> String {
     } else {
         format!("{message} (see --help)")
     }
+}
+
+/// Whether `given` (`--url`, `--url=x`, `-v`) names a flag of `cmd`: clap
+/// calls it unknown only when it came after `--`.
+fn is_our_flag(cmd: &clap::Command, given: &str) -> bool {
+    let name = given.split('=').next().unwrap_or(given);
+    cmd.get_arguments().any(|a| match name.strip_prefix("--") {
+        Some(long) => a.get_long() == Some(long),
+        None => {
+            let mut shorts = name.trim_start_matches('-').chars();
+            shorts.next().is_some_and(|c| a.get_short() == Some(c))
+        }
+    })
+}
+
+/// clap's "invalid UTF-8" names no argument: the first of `args` (the
+/// command line after the program's name) that is not UTF-8, shown with
+/// the flag it follows, else the variable that is not.
+pub fn not_utf8(
+    args: impl Iterator<Item = std::ffi::OsString>,
+    var: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+) -> String {
+    let mut previous: Option<String> = None;
+    for (i, arg) in args.enumerate() {
+        match arg.to_str() {
+            Some(text) => previous = Some(text.to_owned()),
+            None => {
+                let flag = previous.as_deref().filter(|p| p.starts_with('-'));
+                let after = flag.map_or(String::new(), |p| format!(" (the value of {p})"));
+                // A secret's value is not repeated, not even in part.
+                let secret = flag.is_some_and(|p| {
+                    ["--basic-auth-password", "--bearer-token", "--header"]
+                        .iter()
+                        .any(|s| p.split('=').next() == Some(*s))
+                });
+                let shown = match secret {
+                    true => String::new(),
+                    false => format!(
+                        ": '{}'",
+                        crate::gateway::redact_url_text(&arg.to_string_lossy())
+                    ),
+                };
+                return format!(
+                    "argument {} is not valid UTF-8{after}{shown}; every argument must be UTF-8",
+                    i + 1
+                );
+            }
+        }
+    }
+    for name in [
+        "PUSHGATEWAY_URL",
+        "PUSHGATEWAY_PASSWORD",
+        "PUSHGATEWAY_TOKEN",
+    ] {
+        if var(name).is_some_and(|v| v.to_str().is_none()) {
+            return format!("the environment variable {name} is not valid UTF-8");
+        }
+    }
+    "an argument is not valid UTF-8".into()
 }
 
 /// clap parser for `--header`. clap's own error for a failed value parser
@@ -698,33 +867,71 @@ fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, String> {
     }
 }
 
-/// Checks a URL given to `flag` (`--url`, `--push-metrics`) before anything
-/// is sent, with a hint for the usual slips. Credentials in the URL never
-/// reach the message.
+/// Checks a URL given to `flag` (`--url`, `--push-metrics`, or the
+/// variable `PUSHGATEWAY_URL`) before anything is sent, with a hint for the
+/// usual slips. Credentials in the URL never reach the message.
 pub fn check_url(flag: &str, text: &str) -> Result<(), String> {
-    use reqwest::Url;
-    let (lookup, text) = crate::discover::split_prefix(text);
-    let shown = crate::gateway::redact_url_text(text);
-    if let Some(lookup) = lookup {
-        check_url(flag, text)?;
-        let url = Url::parse(text).map_err(|e| format!("{flag} '{shown}' is not a URL: {e}"))?;
-        return match crate::discover::check_prefixed(lookup, &url) {
-            Some(why) => Err(format!("{flag} '{}{shown}': {why}", lookup.prefix())),
-            None => Ok(()),
-        };
-    }
-    if !text.contains("://") {
-        let shown = shown.trim_start_matches('/');
-        // --push-metrics takes its URL only after `=`.
-        let sep = if flag == "--push-metrics" { "=" } else { " " };
+    // How the hint writes a value: `--url URL`, `--push-metrics=URL`,
+    // `PUSHGATEWAY_URL=URL`.
+    let sep = match flag.starts_with("--") && flag != "--push-metrics" {
+        true => " ",
+        false => "=",
+    };
+    if text.trim().is_empty() {
         return Err(format!(
-            "{flag} '{shown}' has no scheme: missing http://? (try {flag}{sep}http://{shown})"
+            "{flag} is empty: give the gateway's URL, like {flag}{sep}http://pushgateway:9091"
         ));
     }
-    match Url::parse(text) {
-        Err(url::ParseError::InvalidPort) => Err(format!(
-            "{flag} '{shown}': the port must be a number from 1 to 65535"
+    let (lookup, rest) = crate::discover::split_prefix(text);
+    let prefix = lookup.map_or("", |l| l.prefix());
+    let url = check_plain_url(flag, sep, prefix, rest)?;
+    match lookup.and_then(|lookup| crate::discover::check_prefixed(lookup, &url)) {
+        Some(why) => Err(format!(
+            "{flag} '{prefix}{}': {why}",
+            crate::gateway::redact_url_text(rest)
         )),
+        None => Ok(()),
+    }
+}
+
+/// [`check_url`] for the URL after a `dns+` (or other) `prefix`.
+fn check_plain_url(
+    flag: &str,
+    sep: &str,
+    prefix: &str,
+    text: &str,
+) -> Result<reqwest::Url, String> {
+    use reqwest::Url;
+    let shown = format!("{prefix}{}", crate::gateway::redact_url_text(text));
+    if !text.contains("://") {
+        let bare = crate::gateway::redact_url_text(text);
+        let bare = bare.trim_start_matches('/');
+        return Err(format!(
+            "{flag} '{shown}' has no scheme: missing http://? (try {flag}{sep}{prefix}http://{bare})"
+        ));
+    }
+    // What a password may not hold raw: the URL's user and password end at
+    // its last `@`, and one of these ends the host part before it.
+    let after_scheme = text.split_once("://").map_or("", |(_, rest)| rest);
+    let userinfo = after_scheme.rfind('@').map(|at| &after_scheme[..at]);
+    let raw = |c: char| userinfo.is_some_and(|u| u.contains(c));
+    let encode_hint = |c: char, encoded: &str| {
+        format!(
+            "{flag} '{shown}': the user or password holds a raw '{c}', which ends the URL's host part; write it as {encoded}"
+        )
+    };
+    if raw('#') {
+        return Err(encode_hint('#', "%23"));
+    }
+    match Url::parse(text) {
+        Err(url::ParseError::InvalidPort) => {
+            match [('/', "%2F"), ('?', "%3F")].iter().find(|(c, _)| raw(*c)) {
+                Some((c, encoded)) => Err(encode_hint(*c, encoded)),
+                None => Err(format!(
+                    "{flag} '{shown}': the port must be a number from 1 to 65535"
+                )),
+            }
+        }
         Err(e) => Err(format!("{flag} '{shown}' is not a URL: {e}")),
         Ok(url) if !matches!(url.scheme(), "http" | "https") => Err(format!(
             "{flag} '{shown}': the scheme must be http or https, not {}",
@@ -733,7 +940,7 @@ pub fn check_url(flag: &str, text: &str) -> Result<(), String> {
         Ok(url) if url.host_str().is_none_or(str::is_empty) => {
             Err(format!("{flag} '{shown}' has no host"))
         }
-        Ok(_) => Ok(()),
+        Ok(url) => Ok(url),
     }
 }
 
@@ -886,6 +1093,21 @@ fn ttl_policy(
 pub struct UsageError(pub String);
 
 impl Args {
+    /// Parses `args` (the program's name first), as `try_parse_from` does,
+    /// and remembers where `--url` came from.
+    pub fn try_parse_args<I, T>(args: I) -> Result<Args, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let matches = Args::command().try_get_matches_from(args)?;
+        let mut parsed = Args::from_arg_matches(&matches)?;
+        parsed.url_from_env =
+            matches.value_source("url") == Some(clap::parser::ValueSource::EnvVariable);
+        Ok(parsed)
+    }
+
     /// The one way from the arguments to a [`Config`] (as fd's
     /// `construct_config`, ripgrep's `HiArgs::from_low_args`): the checks
     /// clap's declarations cannot express, the environment read through
@@ -894,8 +1116,12 @@ impl Args {
     /// credentials"). It sends nothing and touches no file: where the
     /// reports go is checked by `output::preflight`.
     pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, UsageError> {
+        let url_flag = match self.url_from_env {
+            true => "PUSHGATEWAY_URL",
+            false => "--url",
+        };
         for url in &self.url {
-            check_url("--url", url).map_err(UsageError)?;
+            check_url(url_flag, url).map_err(UsageError)?;
         }
         let credentials = self.credentials(env).map_err(UsageError)?;
         let conflict = |url_has_credentials: bool| {
@@ -1001,6 +1227,7 @@ impl Args {
             every: self.every,
             listen_address: self.listen_address,
             push_metrics,
+            archive: self.archive,
         })
     }
 
@@ -1030,55 +1257,373 @@ impl Args {
         }
     }
 
-    /// The credentials to send, from the flags and the environment
-    /// (`env` looks a variable up). A flag given on the command line wins
-    /// over a variable; a variable no flag uses is ignored (logged at debug
-    /// by `into_config`); the one error is a user without any password.
+    /// The credentials to send ([`resolve_credentials`]).
     pub fn credentials(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, String> {
-        const PASSWORD: &str = "PUSHGATEWAY_PASSWORD";
-        const TOKEN: &str = "PUSHGATEWAY_TOKEN";
-        if let Some(user) = &self.basic_auth_user {
-            let password = match (&self.basic_auth_password_file, &self.basic_auth_password) {
-                (Some(path), _) => SecretSource::File(path.clone()),
-                (None, Some(password)) => SecretSource::Value(password.clone()),
-                (None, None) => match env(PASSWORD) {
-                    Some(password) => SecretSource::Value(Secret::new(password)),
-                    None => {
-                        return Err(format!(
-                            "--basic-auth-user {user} needs a password: set {PASSWORD}, or give --basic-auth-password-file"
-                        ))
-                    }
-                },
-            };
-            return Ok(Credentials::Basic {
-                user: user.clone(),
-                password,
-            });
-        }
-        match (&self.bearer_token_file, &self.bearer_token) {
-            (Some(path), _) => return Ok(Credentials::Bearer(SecretSource::File(path.clone()))),
-            (None, Some(token)) => {
-                return Ok(Credentials::Bearer(SecretSource::Value(token.clone())))
-            }
-            (None, None) => {}
-        }
-        // An Authorization header given as a flag wins over the variable.
-        let header_auth = self
-            .headers
-            .iter()
-            .any(|h| h.name == reqwest::header::AUTHORIZATION);
-        match env(TOKEN) {
-            Some(token) if !header_auth => {
-                Ok(Credentials::Bearer(SecretSource::Value(Secret::new(token))))
-            }
-            _ => Ok(Credentials::None),
-        }
+        resolve_credentials(
+            &CredentialFlags {
+                basic_auth_user: self.basic_auth_user.as_deref(),
+                basic_auth_password: self.basic_auth_password.as_ref(),
+                basic_auth_password_file: self.basic_auth_password_file.as_deref(),
+                bearer_token: self.bearer_token.as_ref(),
+                bearer_token_file: self.bearer_token_file.as_deref(),
+                headers: &self.headers,
+            },
+            env,
+        )
     }
 
     /// The log level the counted flags ask for (0 = warn).
     pub fn verbosity(&self) -> i8 {
         // Counted in u8: -v repeated 200 times must not wrap to quiet.
         (i16::from(self.verbose) - i16::from(self.quiet)).clamp(-2, 3) as i8
+    }
+}
+
+/// The credential flags of a clean or a restore, as given.
+pub struct CredentialFlags<'a> {
+    pub basic_auth_user: Option<&'a str>,
+    pub basic_auth_password: Option<&'a Secret>,
+    pub basic_auth_password_file: Option<&'a std::path::Path>,
+    pub bearer_token: Option<&'a Secret>,
+    pub bearer_token_file: Option<&'a std::path::Path>,
+    pub headers: &'a [Header],
+}
+
+/// The credentials to send, from the flags and the environment
+/// (`env` looks a variable up). A flag given on the command line wins
+/// over a variable; a variable no flag uses is ignored (logged at debug
+/// by `into_config`); the one error is a user without any password.
+pub fn resolve_credentials(
+    flags: &CredentialFlags,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Credentials, String> {
+    const PASSWORD: &str = "PUSHGATEWAY_PASSWORD";
+    const TOKEN: &str = "PUSHGATEWAY_TOKEN";
+    if let Some(user) = flags.basic_auth_user {
+        let password = match (flags.basic_auth_password_file, flags.basic_auth_password) {
+            (Some(path), _) => SecretSource::File(path.to_path_buf()),
+            (None, Some(password)) => SecretSource::Value(password.clone()),
+            (None, None) => match env(PASSWORD) {
+                Some(password) => SecretSource::Value(Secret::new(password)),
+                None => {
+                    return Err(format!(
+                        "--basic-auth-user {user} needs a password: set {PASSWORD}, or give --basic-auth-password-file"
+                    ))
+                }
+            },
+        };
+        return Ok(Credentials::Basic {
+            user: user.to_owned(),
+            password,
+        });
+    }
+    match (flags.bearer_token_file, flags.bearer_token) {
+        (Some(path), _) => return Ok(Credentials::Bearer(SecretSource::File(path.to_path_buf()))),
+        (None, Some(token)) => return Ok(Credentials::Bearer(SecretSource::Value(token.clone()))),
+        (None, None) => {}
+    }
+    // An Authorization header given as a flag wins over the variable.
+    let header_auth = flags
+        .headers
+        .iter()
+        .any(|h| h.name == reqwest::header::AUTHORIZATION);
+    match env(TOKEN) {
+        Some(token) if !header_auth => {
+            Ok(Credentials::Bearer(SecretSource::Value(Secret::new(token))))
+        }
+        _ => Ok(Credentials::None),
+    }
+}
+
+/// `restore`: the subcommand next to the flat interface (which stays as
+/// it is: `pushgateway-janitor --url ...` cleans).
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Push archived groups (--archive) back to a Pushgateway.
+    Restore(RestoreArgs),
+}
+
+const RESTORE_USAGE: &str = "pushgateway-janitor restore FILE... --url URL [OPTIONS]";
+
+const RESTORE_EXAMPLES: &str = r#"Examples:
+  # What would come back, without sending anything (run this first):
+  pushgateway-janitor restore /var/lib/pgj/archive/pushgateway-janitor-archive-2026-11-24.jsonl \
+      --url http://pushgateway:9091 --dry-run
+
+  # The backup job's groups from a week of archives, overwriting what is there:
+  pushgateway-janitor restore /var/lib/pgj/archive/*.jsonl --url http://pushgateway:9091 \
+      --select '{job="backup"}' --replace
+
+Exit codes:
+  0  nothing failed (groups the gateway holds again are skipped, not failures)
+  1  the gateway could not be read: nothing was pushed
+  2  usage error: bad flags or values, or an archive file that cannot be read
+  4  some groups could not be restored
+"#;
+
+/// Pushes archived groups back to a Pushgateway.
+///
+/// Reads the archive files --archive wrote and pushes each group back with
+/// PUT to its exact grouping key, every metric family with all its series,
+/// in the protobuf push format (native histograms included). The gateway
+/// sets the push time: a restored group starts its age again, so fix the
+/// rule that deleted it first. A group the gateway holds again is not
+/// overwritten unless --replace. Run it with --dry-run first.
+#[derive(Debug, clap::Args)]
+#[command(
+    override_usage = RESTORE_USAGE,
+    after_long_help = RESTORE_EXAMPLES,
+    args_override_self = true
+)]
+pub struct RestoreArgs {
+    /// Archive files written by --archive (JSON lines).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The Pushgateway to push the groups to.
+    ///
+    /// Base URL of the Pushgateway to push the groups to (a path prefix is
+    /// kept); one gateway, not a DNS name. The groups may come from another
+    /// gateway: the archive records which.
+    #[arg(long, value_name = "URL", required = true)]
+    pub url: String,
+
+    /// Only restore groups matching this selector (repeatable).
+    ///
+    /// Only restore groups matching this Prometheus label selector
+    /// ('{job="backup"}'); the others are reported as ignored. Repeatable:
+    /// a group matching any of them is restored.
+    #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
+    pub select: Vec<Selector>,
+
+    /// Overwrite a group the gateway holds again.
+    ///
+    /// Overwrite a group the gateway holds again (its producer pushed after
+    /// the delete); without it, such a group is skipped.
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Read and judge; push nothing.
+    ///
+    /// Read the archives and the gateway and report what would be
+    /// restored; send no PUT.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Report format on stdout.
+    ///
+    /// Report format on stdout; logs always go to stderr.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = RestoreOutput::Human)]
+    pub output: RestoreOutput,
+
+    /// How the gateway reads label names: auto, utf8 or legacy.
+    ///
+    /// How the gateway reads label names in a push path: auto (from its GET
+    /// /api/v1/status), utf8 or legacy, as for cleaning.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = LabelNamesArg::Auto)]
+    pub label_names: LabelNamesArg,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// More logging on stderr (-v, -vv, -vvv).
+    ///
+    /// More logging on stderr (-v info and list superseded and ignored
+    /// records, -vv debug, -vvv trace).
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less logging on stderr (-q errors only, -qq none).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Print this short help (--help: the long one).
+    #[arg(short = 'h', action = ArgAction::HelpShort)]
+    pub short_help: Option<bool>,
+
+    /// Print the long help, with examples and exit codes.
+    #[arg(long = "help", action = ArgAction::HelpLong)]
+    pub long_help: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RestoreOutput {
+    /// One line per archived group restored, skipped or failed, and a summary.
+    Human,
+    /// The JSON report (schema pushgateway-janitor/restore/v1), nothing else.
+    Json,
+}
+
+/// How `restore` reaches its gateway: the same flags, meanings and
+/// environment variables as a clean's.
+#[derive(Debug, clap::Args)]
+pub struct ConnectionArgs {
+    /// Bound on each HTTP request.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+
+    /// Retries after connection errors, timeouts, 429 and 5xx.
+    ///
+    /// Retries of the gateway's scan and of each PUT after a connection
+    /// error, a reset or truncated response, a timeout, 429 or 5xx (a PUT
+    /// of the same group is idempotent); 0 sends each request once.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: u32,
+
+    /// Wait before the first retry, doubled per retry.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    pub retry_backoff: Duration,
+
+    /// User name for HTTP basic auth.
+    ///
+    /// User name for HTTP basic auth; the password comes from
+    /// --basic-auth-password-file, --basic-auth-password, or the environment
+    /// variable PUSHGATEWAY_PASSWORD (a flag wins over the variable).
+    #[arg(long, value_name = "USER", help_heading = "Authentication")]
+    pub basic_auth_user: Option<String>,
+
+    /// Basic auth password (prefer the env variable or a file).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        group = "password_source",
+        requires = "basic_auth_user",
+        help_heading = "Authentication"
+    )]
+    pub basic_auth_password: Option<Secret>,
+
+    /// Read the basic auth password from PATH.
+    #[arg(
+        long,
+        value_name = "PATH",
+        group = "password_source",
+        requires = "basic_auth_user",
+        help_heading = "Authentication"
+    )]
+    pub basic_auth_password_file: Option<PathBuf>,
+
+    /// Bearer token (prefer the env variable or a file).
+    ///
+    /// Send `Authorization: Bearer TOKEN`. Prefer the environment variable
+    /// PUSHGATEWAY_TOKEN or --bearer-token-file.
+    #[arg(long, value_name = "TOKEN",
+          conflicts_with_all = ["basic_auth_user", "bearer_token_file"], help_heading = "Authentication")]
+    pub bearer_token: Option<Secret>,
+
+    /// Read the bearer token from PATH.
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with = "basic_auth_user",
+        help_heading = "Authentication"
+    )]
+    pub bearer_token_file: Option<PathBuf>,
+
+    /// Extra request header, 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = HeaderParser,
+          help_heading = "Authentication")]
+    pub headers: Vec<Header>,
+
+    /// Also trust the CA certificate(s) in PATH (PEM).
+    #[arg(long, value_name = "PATH", help_heading = "TLS")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for mutual TLS.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "client_key",
+        help_heading = "TLS"
+    )]
+    pub client_cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "client_cert",
+        help_heading = "TLS"
+    )]
+    pub client_key: Option<PathBuf>,
+
+    /// Do not verify the server's certificate (unsafe).
+    #[arg(long, help_heading = "TLS")]
+    pub insecure_skip_verify: bool,
+}
+
+impl RestoreArgs {
+    /// The log level the counted flags ask for (0 = warn).
+    pub fn verbosity(&self) -> i8 {
+        (i16::from(self.verbose) - i16::from(self.quiet)).clamp(-2, 3) as i8
+    }
+
+    /// The one way from `restore`'s arguments to a [`RestoreConfig`], as
+    /// [`Args::into_config`] for a clean: what cannot be honoured is a
+    /// usage error.
+    pub fn into_config(
+        self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<RestoreConfig, UsageError> {
+        check_url("--url", &self.url).map_err(UsageError)?;
+        if crate::discover::split_prefix(&self.url).0.is_some() {
+            return Err(UsageError(
+                "restore --url takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+): the groups would land on one replica at random".into(),
+            ));
+        }
+        let c = self.connection;
+        let credentials = resolve_credentials(
+            &CredentialFlags {
+                basic_auth_user: c.basic_auth_user.as_deref(),
+                basic_auth_password: c.basic_auth_password.as_ref(),
+                basic_auth_password_file: c.basic_auth_password_file.as_deref(),
+                bearer_token: c.bearer_token.as_ref(),
+                bearer_token_file: c.bearer_token_file.as_deref(),
+                headers: &c.headers,
+            },
+            env,
+        )
+        .map_err(UsageError)?;
+        let url_credentials = reqwest::Url::parse(&self.url)
+            .is_ok_and(|u| crate::gateway::transport::has_credentials(&u));
+        if let Some(why) = crate::gateway::transport::authorization_conflict(
+            &credentials,
+            url_credentials,
+            &c.headers,
+        ) {
+            return Err(UsageError(why));
+        }
+        Ok(RestoreConfig {
+            files: self.files,
+            url: self.url,
+            select: self.select,
+            replace: self.replace,
+            dry_run: self.dry_run,
+            output: match self.output {
+                RestoreOutput::Human => OutputFormat::Human,
+                RestoreOutput::Json => OutputFormat::Json,
+            },
+            label_names: match self.label_names {
+                LabelNamesArg::Auto => None,
+                LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),
+                LabelNamesArg::Legacy => Some(LabelNaming::Legacy),
+            },
+            transport: TransportOptions {
+                timeout: c.timeout,
+                credentials,
+                headers: c.headers,
+                tls: TlsOptions {
+                    ca_cert: c.ca_cert,
+                    client_cert: c.client_cert,
+                    client_key: c.client_key,
+                    insecure_skip_verify: c.insecure_skip_verify,
+                },
+                retry: RetryPolicy {
+                    retries: c.retries,
+                    initial_backoff: c.retry_backoff,
+                },
+            },
+            verbose: self.verbose > 0,
+        })
     }
 }
 
@@ -1392,7 +1937,9 @@ mod tests {
     #[test]
     fn short_help_is_one_line_per_flag_within_100_columns() {
         let help = short_help();
-        let cmd = <Args as clap::CommandFactory>::command();
+        let mut cmd = <Args as clap::CommandFactory>::command();
+        // With the version flag, which exists once built.
+        cmd.build();
         // Flags that only refine another (--min-ttl, --state-file) are in
         // --help only.
         let visible = cmd
@@ -1413,6 +1960,7 @@ mod tests {
                     || line.starts_with("      --")
                     || line.ends_with(':')
                     || line.starts_with("Usage: ")
+                    || line.starts_with("       pushgateway-janitor restore ")
                     || line.starts_with("Deletes ")
                     || line.starts_with("--help "),
                 "a continuation line: {line:?}"
@@ -1441,8 +1989,6 @@ mod tests {
             err(&["--url", "http://a", "-v", "-q"]),
             "--verbose cannot be used with --quiet (see --help)"
         );
-        // A hidden flag: its values, and no pointer to --help, which does
-        // not list it.
         let generate = err(&["--generate", "yaml"]);
         assert!(
             generate.starts_with(
@@ -1450,7 +1996,6 @@ mod tests {
             ),
             "{generate}"
         );
-        assert!(!generate.contains("--help"), "{generate}");
         assert_eq!(
             err(&["--url", "http://a", "--threshold", "10x"]),
             "invalid value '10x' for --threshold: expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m (see --help)"
@@ -1828,6 +2373,74 @@ mod tests {
                 .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()));
             assert!(config.is_ok(), "{command}: {config:?}");
         }
+    }
+
+    #[test]
+    fn restore_is_a_command_beside_the_flat_interface() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["pgj"];
+            all.extend_from_slice(args);
+            Args::try_parse_from(all)
+        };
+        // The flat interface as before: no command.
+        let args = parse(&["--url", "http://a", "--dry-run"]).unwrap();
+        assert!(args.command.is_none());
+        let args = parse(&[
+            "restore",
+            "a.jsonl",
+            "b.jsonl",
+            "--url",
+            "https://u:p@h:9091/pgw",
+            "--select",
+            "{job=\"x\"}",
+            "--replace",
+            "--dry-run",
+            "--output",
+            "json",
+            "--retries",
+            "0",
+        ])
+        .unwrap();
+        let Some(Command::Restore(restore)) = args.command else {
+            panic!("no restore");
+        };
+        let config = restore.into_config(&no_env).unwrap();
+        assert_eq!(config.files.len(), 2);
+        assert_eq!(config.select.len(), 1);
+        assert!(config.replace && config.dry_run);
+        assert_eq!(config.output, OutputFormat::Json);
+        assert_eq!(config.transport.retry.retries, 0);
+        assert_eq!(config.label_names, None);
+        let restore = |args: &[&str]| match parse(args).map(|a| a.command) {
+            Ok(Some(Command::Restore(r))) => r.into_config(&no_env).map_err(|e| e.0),
+            other => panic!("{other:?}"),
+        };
+        // Credentials as for a clean: one way only, a user needs a password.
+        let e = restore(&[
+            "restore",
+            "f",
+            "--url",
+            "https://u:p@h",
+            "--bearer-token",
+            "t",
+        ])
+        .unwrap_err();
+        assert!(e.contains("give credentials one way"), "{e}");
+        let e = restore(&[
+            "restore",
+            "f",
+            "--url",
+            "http://h",
+            "--basic-auth-user",
+            "u",
+        ])
+        .unwrap_err();
+        assert!(e.contains("needs a password"), "{e}");
+        let e = restore(&["restore", "f", "--url", "h:9091"]).unwrap_err();
+        assert!(e.contains("has no scheme"), "{e}");
+        // A clean's flags before the command, or after it, are refused.
+        assert!(parse(&["--url", "http://a", "restore", "f", "--url", "http://a"]).is_err());
+        assert!(parse(&["restore", "f", "--url", "http://a", "--threshold", "1m"]).is_err());
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub enum Generate {
 pub fn write(what: Generate, mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
     let name = cmd.get_name().to_owned();
     let shell = match what {
-        Generate::Man => return clap_mangen::Man::new(cmd).render(out),
+        Generate::Man => return man(cmd, out),
         Generate::CompletionsBash => Shell::Bash,
         Generate::CompletionsZsh => Shell::Zsh,
         Generate::CompletionsFish => Shell::Fish,
@@ -32,6 +32,115 @@ pub fn write(what: Generate, mut cmd: clap::Command, out: &mut dyn Write) -> io:
     };
     clap_complete::generate(shell, &mut cmd, name, out);
     Ok(())
+}
+
+/// The man page, its sections in man-pages(7) order: NAME, SYNOPSIS,
+/// DESCRIPTION, OPTIONS (the help headings as subsections), EXIT STATUS,
+/// ENVIRONMENT, EXAMPLES, SEE ALSO. The last three come from the blocks of
+/// the long help's epilogue (`Examples:`, `Environment:`, `Exit codes:`),
+/// so they say what `--help` says; examples are set without filling, each
+/// command on its lines as written.
+fn man(cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
+    let mut page = Vec::new();
+    man_sections(cmd, &mut page)?;
+    // Each part comes with roff's definition of the apostrophe string:
+    // once is enough.
+    let mut seen = Vec::new();
+    for line in String::from_utf8_lossy(&page).lines() {
+        if line.starts_with(".ie \\n(.g .ds Aq") || line.starts_with(".el .ds Aq") {
+            if seen.contains(&line) {
+                continue;
+            }
+            seen.push(line);
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn man_sections(mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
+    use roff::{bold, roman, Roff};
+    cmd.build();
+    let epilogue = cmd
+        .get_after_long_help()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let headings: Vec<String> = cmd
+        .get_arguments()
+        .filter_map(|a| a.get_help_heading())
+        .map(str::to_owned)
+        .collect();
+    let page = clap_mangen::Man::new(cmd);
+    page.render_title(out)?;
+    page.render_name_section(out)?;
+    page.render_synopsis_section(out)?;
+    page.render_description_section(out)?;
+    let mut options = Vec::new();
+    page.render_options_section(&mut options)?;
+    // clap_mangen makes each help heading a section of its own; here they
+    // are subsections of OPTIONS.
+    for line in String::from_utf8_lossy(&options).lines() {
+        match line.strip_prefix(".SH ") {
+            Some(h) if h != "OPTIONS" => {
+                let heading = headings
+                    .iter()
+                    .find(|x| x.to_uppercase() == h.trim_matches('"'))
+                    .map_or(h, String::as_str);
+                writeln!(out, ".SS {heading}")?;
+            }
+            _ => writeln!(out, "{line}")?,
+        }
+    }
+
+    let block = |title: &str| -> Vec<String> {
+        let mut lines = epilogue
+            .lines()
+            .skip_while(|l| *l != title)
+            .skip(1)
+            .take_while(|l| l.is_empty() || l.starts_with(' '))
+            .map(|l| l.strip_prefix("  ").unwrap_or(l).to_owned())
+            .collect::<Vec<_>>();
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        lines
+    };
+    // `NAME  text` rows (two spaces or more between) as tagged paragraphs.
+    let rows = |roff: &mut Roff, lines: Vec<String>| {
+        for line in lines {
+            let (tag, text) = line.split_once("  ").unwrap_or((line.as_str(), ""));
+            roff.control("TP", [])
+                .text([bold(tag)])
+                .text([roman(text.trim())]);
+        }
+    };
+    let mut roff = Roff::new();
+    roff.control("SH", ["EXIT STATUS"]);
+    rows(&mut roff, block("Exit codes:"));
+    roff.control("SH", ["ENVIRONMENT"]);
+    rows(&mut roff, block("Environment:"));
+    roff.control("SH", ["EXAMPLES"]);
+    // A comment line, then the command's lines until the next blank.
+    for example in block("Examples:").split(|l| l.is_empty()) {
+        let Some((comment, command)) = example.split_first() else {
+            continue;
+        };
+        roff.control("PP", [])
+            .text([roman(comment.trim_start_matches("# "))]);
+        roff.control("PP", [])
+            .control("RS", ["4"])
+            .control("nf", []);
+        for line in command {
+            roff.text([roman(line.as_str())]);
+        }
+        roff.control("fi", []).control("RE", []);
+    }
+    roff.control("SH", ["SEE ALSO"]);
+    roff.text([
+        bold("prometheus-pushgateway"),
+        roman("(1); the README and docs/ at /usr/share/doc/pushgateway-janitor/ or in the source."),
+    ]);
+    roff.to_writer(out)
 }
 
 #[cfg(test)]
@@ -54,12 +163,51 @@ mod tests {
         }
     }
 
+    /// Issue 18 item 7. Before: clap_mangen's default page, with the
+    /// examples and exit codes filled into one "EXTRA" section (commands
+    /// wrapped mid-line), and no EXIT STATUS or ENVIRONMENT.
     #[test]
-    fn man_page_has_the_exit_codes() {
+    fn man_page_sections_follow_man_pages_7() {
         let mut out = Vec::new();
         write(Generate::Man, cmd(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains(".TH pushgateway-janitor"));
-        assert!(text.contains("Exit codes"), "the after_help block");
+        assert!(text.contains("\n.TH pushgateway-janitor 1 "), "{text}");
+        assert_eq!(text.matches(".ds Aq").count(), 2, "{text}");
+        let sections: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(".SH "))
+            .collect();
+        assert_eq!(
+            sections,
+            [
+                "NAME",
+                "SYNOPSIS",
+                "DESCRIPTION",
+                "OPTIONS",
+                "\"EXIT STATUS\"",
+                "ENVIRONMENT",
+                "EXAMPLES",
+                "\"SEE ALSO\""
+            ],
+            "{text}"
+        );
+        assert!(text.contains(".SS Authentication\n") && text.contains(".SS TLS\n"));
+        // Every exit code and variable, as a tagged paragraph.
+        for code in crate::exit::ExitStatus::ALL {
+            assert!(
+                text.contains(&format!(".TP\n\\fB{}\\fR\n", code.code())),
+                "{code:?}"
+            );
+        }
+        for var in ["PUSHGATEWAY_URL", "PUSHGATEWAY_JANITOR_LOG", "NO_COLOR"] {
+            assert!(text.contains(&format!(".TP\n\\fB{var}\\fR\n")), "{var}");
+        }
+        // Each example command unfilled, continuation lines kept as lines.
+        let examples = &text[text.find(".SH EXAMPLES").unwrap()..];
+        assert!(examples.contains(".nf\npushgateway\\-janitor \\-\\-url http://pushgateway:9091 \\-\\-dry\\-run\n.fi\n"), "{examples}");
+        assert!(
+            examples.contains("\\-\\-max\\-deletes 50\n.fi\n"),
+            "{examples}"
+        );
     }
 }

@@ -7,6 +7,7 @@ use crate::gateway::TransportOptions;
 use crate::group::{GroupingKey, LabelNaming};
 pub use crate::plan::ClockSource;
 use crate::plan::Policy;
+use crate::selector::Selector;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -48,6 +49,28 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Where to POST the notification after a pass (`--notify-url`).
     pub notify_url: Option<String>,
+    /// Archive each stale group here before its DELETE (`--archive`).
+    pub archive: Option<PathBuf>,
+}
+
+/// The validated settings of `restore`.
+#[derive(Debug, Clone)]
+pub struct RestoreConfig {
+    /// The archive files, in the order given.
+    pub files: Vec<PathBuf>,
+    /// The one gateway the groups are pushed to.
+    pub url: String,
+    /// When not empty, only groups matching one of these are restored.
+    pub select: Vec<Selector>,
+    /// Overwrite a group the gateway holds again.
+    pub replace: bool,
+    pub dry_run: bool,
+    pub output: OutputFormat,
+    /// How the gateway reads label names; `None`: from its status.
+    pub label_names: Option<LabelNaming>,
+    pub transport: TransportOptions,
+    /// List superseded and ignored records in the human output too.
+    pub verbose: bool,
 }
 
 /// Where `--push-metrics` sends the run's own metrics.

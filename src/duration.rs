@@ -27,6 +27,9 @@ pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
 /// knows: months and years are refused (see [`refused_unit`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    if text.starts_with('-') {
+        return Err("a duration cannot be negative".into());
+    }
     if let Some(why) = refused_unit(text) {
         return Err(why);
     }

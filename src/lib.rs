@@ -3,9 +3,11 @@
 //! exact grouping key.
 //!
 //! The data flows one way: `cli` -> [`config::Config`] -> [`discover`] ->
-//! [`gateway`] scan -> [`plan::decide`] -> [`gateway`] delete -> [`verify`] ->
-//! [`report`] -> [`output`] -> [`exit`] code.
+//! [`gateway`] scan -> [`plan::decide`] -> [`archive`] -> [`gateway`]
+//! delete -> [`verify`] -> [`report`] -> [`output`] -> [`exit`] code.
+//! [`restore`] pushes archived groups back.
 
+pub mod archive;
 pub mod cli;
 pub mod completions;
 pub mod config;
@@ -22,6 +24,7 @@ pub mod pending;
 pub mod plan;
 pub mod push;
 pub mod report;
+pub mod restore;
 pub mod run;
 pub mod schedule;
 pub mod selector;

@@ -6,10 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use pushgateway_janitor::cli::Args;
+use pushgateway_janitor::cli::{Args, Command, RestoreArgs};
 use pushgateway_janitor::completions::{self, Generate};
 use pushgateway_janitor::exit::ExitStatus;
 use pushgateway_janitor::output::{self, print_error, Outputs};
@@ -20,7 +19,7 @@ use pushgateway_janitor::serve::{self, Exposition};
 const LOG_ENV: &str = "PUSHGATEWAY_JANITOR_LOG";
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args = match Args::try_parse_args(std::env::args_os()) {
         Ok(args) => args,
         Err(e) => return usage_error(e),
     };
@@ -31,7 +30,14 @@ fn main() -> ExitCode {
     if let Some(what) = args.generate {
         return generate(what);
     }
-    init_logging(args.verbosity());
+    // restore sets up logging from its own flags.
+    if let Some(Command::Restore(restore)) = args.command {
+        return restore_command(restore);
+    }
+    if let Err(e) = init_logging(args.verbosity()) {
+        print_error(&e);
+        return ExitStatus::Usage.into();
+    }
     let env = |name: &str| std::env::var(name).ok();
     let config = match args.into_config(&env) {
         Ok(config) => config,
@@ -102,6 +108,55 @@ fn main() -> ExitCode {
     on_pass(&report).into()
 }
 
+/// `restore`: reads the archive files (one that cannot be read is a usage
+/// error: nothing is sent), pushes the groups back, prints the report.
+fn restore_command(args: RestoreArgs) -> ExitCode {
+    use pushgateway_janitor::restore;
+    if let Err(e) = init_logging(args.verbosity()) {
+        print_error(&e);
+        return ExitStatus::Usage.into();
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let config = match args.into_config(&env) {
+        Ok(config) => config,
+        Err(e) => {
+            print_error(&e.to_string());
+            return ExitStatus::Usage.into();
+        }
+    };
+    let archived = match restore::load(&config.files) {
+        Ok(archived) => archived,
+        Err(e) => {
+            print_error(&e);
+            return ExitStatus::Usage.into();
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            print_error(&format!("could not start the async runtime: {e}"));
+            return ExitStatus::ScanFailed.into();
+        }
+    };
+    let report = runtime.block_on(restore::restore(&config, archived, &SystemTime::now));
+    for line in report.error_lines() {
+        print_error(&line);
+    }
+    let mut status = report.exit_status();
+    match report.print(config.output, config.verbose) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            print_error(&format!("could not write the report to stdout: {e}"));
+            status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
+        }
+        _ => {}
+    }
+    status.into()
+}
+
 /// `--generate`: completions or the man page on stdout.
 fn generate(what: Generate) -> ExitCode {
     let stdout = io::stdout();
@@ -133,7 +188,10 @@ fn usage_error(e: clap::Error) -> ExitCode {
     }
 }
 
-fn init_logging(verbosity: i8) {
+/// Logs to stderr at the level `-v`/`-q` ask for, or as
+/// `PUSHGATEWAY_JANITOR_LOG` says; a value that cannot be read is a usage
+/// error (in our words, never a filter that hides more than was asked).
+fn init_logging(verbosity: i8) -> Result<(), String> {
     let level = match verbosity {
         i8::MIN..=-2 => "off",
         -1 => "error",
@@ -142,13 +200,14 @@ fn init_logging(verbosity: i8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = match std::env::var(LOG_ENV) {
-        Ok(spec) if !spec.trim().is_empty() => {
-            EnvFilter::try_new(spec.trim()).unwrap_or_else(|e| {
-                print_error(&format!("ignoring {LOG_ENV}: {e}"));
-                EnvFilter::new(level)
-            })
-        }
+    let spec = std::env::var_os(LOG_ENV)
+        .map(|v| {
+            v.into_string()
+                .map_err(|_| format!("{LOG_ENV} is not valid UTF-8"))
+        })
+        .transpose()?;
+    let filter = match spec.as_deref().map(str::trim) {
+        Some(spec) if !spec.is_empty() => log_filter(spec, level)?,
         _ => EnvFilter::new(level),
     };
     let ansi =
@@ -159,4 +218,41 @@ fn init_logging(verbosity: i8) {
         .with_ansi(ansi)
         .with_target(false)
         .init();
+    Ok(())
+}
+
+const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// `PUSHGATEWAY_JANITOR_LOG`: comma-separated `LEVEL` and `TARGET=LEVEL`
+/// directives. A bare word must be a level: tracing would read `verbose` as
+/// a target that nothing logs to, silencing every warning. Without a bare
+/// level, everything else logs at the `-v`/`-q` level (`default`), so
+/// `hyper=debug` adds hyper's debug lines and keeps the janitor's warnings.
+fn log_filter(spec: &str, default: &str) -> Result<EnvFilter, String> {
+    let valid = "expected LEVEL or TARGET=LEVEL, comma-separated (levels: off, error, warn, info, debug, trace), like debug or pushgateway_janitor=debug,hyper=info";
+    let mut bare_level = false;
+    for directive in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = match directive.rsplit_once('=') {
+            Some((target, level)) if !target.trim().is_empty() => level.trim(),
+            Some(_) => return Err(format!("{LOG_ENV}: cannot read '{directive}': {valid}")),
+            None => {
+                bare_level = true;
+                directive
+            }
+        };
+        if !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level)) {
+            let within = match level == directive {
+                true => String::new(),
+                false => format!(" (in '{directive}')"),
+            };
+            return Err(format!(
+                "{LOG_ENV}: '{level}'{within} is not a level: {valid}"
+            ));
+        }
+    }
+    let full = match bare_level {
+        true => spec.to_owned(),
+        false => format!("{default},{spec}"),
+    };
+    EnvFilter::try_new(&full).map_err(|_| format!("{LOG_ENV}: cannot read '{spec}': {valid}"))
 }

@@ -346,6 +346,7 @@ mod tests {
             action,
             reason: String::new(),
             error: (action == Action::DeleteFailed).then(|| "DELETE …: HTTP 500".into()),
+            archive: None,
             threshold_source: r#"ttl label ttl="1h""#.into(),
             ttl_ignored: None,
             stale_since: None,

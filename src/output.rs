@@ -178,10 +178,11 @@ pub fn print_error(message: &str) {
     let _ = writeln!(io::stderr(), "pushgateway-janitor: error: {line}");
 }
 
-/// Checks, before anything is sent, that the report file and the textfile
-/// can be written (a report that cannot be written after the DELETEs went
-/// out is a run nobody can audit), and that an existing textfile is the
-/// janitor's own. The error is the run's one usage-error line (exit 2).
+/// Checks, before anything is sent, that the report file, the textfile
+/// and the archive directory can be written (a report that cannot be
+/// written after the DELETEs went out is a run nobody can audit; a group
+/// that cannot be archived is not deleted), and that an existing textfile
+/// is the janitor's own. The error is the run's one usage-error line (exit 2).
 pub fn preflight(config: &Config) -> Result<(), String> {
     if let Some(path) = &config.report_file {
         check_output_path("--report-file", path)?;
@@ -199,6 +200,9 @@ pub fn preflight(config: &Config) -> Result<(), String> {
                 path.display()
             )
         })?;
+    }
+    if let Some(dir) = &config.archive {
+        crate::archive::check_dir(dir)?;
     }
     Ok(())
 }

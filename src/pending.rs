@@ -245,6 +245,7 @@ mod tests {
             action,
             reason: String::new(),
             error: None,
+            archive: None,
             threshold_source: "--threshold".into(),
             ttl_ignored: None,
             stale_since: since.map(Time),

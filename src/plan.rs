@@ -1551,7 +1551,10 @@ mod tests {
         };
         assert!(why("r1").starts_with(r#"ttl label ttl="soon": expected a number and a unit"#));
         assert!(why("r2").starts_with(r#"ttl label ttl="0s": must be greater than zero"#));
-        assert!(why("r3").starts_with(r#"ttl label ttl="-5m": expected a number"#));
+        assert_eq!(
+            why("r3"),
+            r#"ttl label ttl="-5m": a duration cannot be negative"#
+        );
         assert!(why("r4").starts_with(r#"ttl label ttl="10M": did you mean '10m'?"#));
         assert_eq!(why("r5"), "ttl metric m=NaN: NaN is not a TTL");
         assert_eq!(why("r6"), "ttl metric m=0: a TTL must be greater than zero");

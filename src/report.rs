@@ -111,6 +111,9 @@ pub struct GroupReport {
     pub action: Action,
     pub reason: String,
     pub error: Option<String>,
+    /// The archive file the group was written to before its DELETE was
+    /// sent (`--archive`); null otherwise.
+    pub archive: Option<String>,
     /// What set the threshold: `--threshold`, `--rule '...'`, or the
     /// group's own `ttl label NAME="VALUE"` / `ttl metric NAME=VALUE`, with
     /// how `--min-ttl`/`--max-ttl` moved it.
@@ -577,6 +580,7 @@ mod tests {
             action,
             reason: reason.into(),
             error: None,
+            archive: None,
             threshold_source: r#"--rule '{job="backup"}=26h'"#.into(),
             ttl_ignored: None,
             stale_since: None,
@@ -664,6 +668,7 @@ mod tests {
             action,
             reason: String::new(),
             error: None,
+            archive: None,
             threshold_source: "--threshold".into(),
             ttl_ignored: None,
             stale_since: None,

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
+use crate::archive::{self, Kept};
 use crate::config::Config;
 use crate::discover::{self, Expanded};
 use crate::gateway::{redact_url_text, Fault, Gateway};
@@ -229,10 +230,19 @@ async fn run_gateway(
     let reading = crate::gateway::document::ReadOptions {
         ttl_metric: config.policy.ttl.metric.clone(),
     };
+    // With --archive each group's JSON is kept while the plan is made; a
+    // dry run deletes nothing, so it keeps nothing.
+    let keep = config.archive.as_deref().filter(|_| !config.dry_run);
+    let scanned = async {
+        match keep {
+            Some(dir) => gateway.scan_keeping(dir, &reading).await,
+            None => gateway.scan_reading(&reading).await,
+        }
+    };
     // The status is read every pass, beside the scan: the flag can change
     // across a restart while the data file stays.
     let (scan, status) = tokio::select! {
-        both = async { tokio::join!(gateway.scan_reading(&reading), gateway.status()) } => both,
+        both = async { tokio::join!(scanned, gateway.status()) } => both,
         () = stop.cancelled() => {
             return GatewayReport {
                 discovered_from: instance.discovered_from.clone(),
@@ -241,7 +251,7 @@ async fn run_gateway(
             }
         }
     };
-    let scan = match scan {
+    let mut scan = match scan {
         Ok(scan) => scan,
         Err(e) => return failed(shown, e.to_string()),
     };
@@ -279,6 +289,7 @@ async fn run_gateway(
         Err(_) => (None, None),
     };
     tracing::info!(gateway = %shown, groups = scan.entries.len(), clock = clock_name, label_names = naming.name(), "scanned");
+    let kept = scan.raw.take().map(|raw| Kept::new(&scan.entries, raw));
     let marks = state.marks(&GatewayReport::name_of(&shown, address.as_deref()));
     let plan = plan::decide_marked(scan.entries, &config.policy, now, naming, &marks);
     if let Some(why) = &plan.refused_by {
@@ -286,6 +297,23 @@ async fn run_gateway(
     }
 
     let mut outcomes = vec![Outcome::NotSent; plan.decisions.len()];
+    let mut archived: Vec<Option<String>> = vec![None; plan.decisions.len()];
+    if let (Some(dir), Some(kept)) = (keep, kept) {
+        let source = archive::Source {
+            gateway: shown.clone(),
+            address: address.clone(),
+        };
+        archive_stale(
+            dir,
+            source,
+            kept,
+            &plan.decisions,
+            clock,
+            &mut outcomes,
+            &mut archived,
+        )
+        .await;
+    }
     if !config.dry_run {
         delete_stale(
             &gateway,
@@ -327,7 +355,11 @@ async fn run_gateway(
         .decisions
         .iter()
         .zip(outcomes)
-        .map(|(d, outcome)| group_report(d, config.dry_run, outcome, &skipped, &ttl_ignored))
+        .zip(archived)
+        .map(|((d, outcome), archive)| GroupReport {
+            archive,
+            ..group_report(d, config.dry_run, outcome, &skipped, &ttl_ignored)
+        })
         .collect();
     skipped.finish(&shown);
     ttl_ignored.finish(&shown);
@@ -357,6 +389,62 @@ fn stale_key(d: &Decision) -> Option<&GroupingKey> {
     }
 }
 
+/// Writes every stale group of the plan to the archive in `dir`, flushed
+/// to disk, before any DELETE: a group that could not be archived gets
+/// its failure as its outcome (its DELETE is not sent), one that was gets
+/// the archive file's path.
+async fn archive_stale(
+    dir: &std::path::Path,
+    source: archive::Source,
+    kept: Kept,
+    decisions: &[Decision],
+    clock: &Clock,
+    outcomes: &mut [Outcome],
+    archived: &mut [Option<String>],
+) {
+    let (at, stale): (Vec<usize>, Vec<archive::Stale>) = decisions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| match &d.subject {
+            Subject::Group(g) if d.verdict == Verdict::Stale => Some((
+                i,
+                archive::Stale {
+                    key: g.key.clone(),
+                    last_activity: g.last_activity(),
+                    age_seconds: d.age_seconds,
+                    threshold_seconds: d.threshold.seconds(),
+                    reason: d.reason.clone(),
+                },
+            )),
+            _ => None,
+        })
+        .unzip();
+    if stale.is_empty() {
+        return;
+    }
+    let dir = dir.to_owned();
+    let now = unix_seconds(clock());
+    let shown = source.gateway.clone();
+    let results =
+        tokio::task::spawn_blocking(move || archive::archive(&dir, now, &source, &kept, &stale))
+            .await
+            .unwrap_or_else(|e| vec![Err(format!("the archive task failed: {e}")); at.len()]);
+    let failures = Bounded::new("groups not archived");
+    for (i, result) in at.into_iter().zip(results) {
+        match result {
+            Ok(path) => archived[i] = Some(path),
+            Err(why) => {
+                if let Subject::Group(g) = &decisions[i].subject {
+                    warn_bounded!(failures, group = %g.key, "not deleted: {why}");
+                }
+                outcomes[i] =
+                    Outcome::Failed(format!("not sent: the group could not be archived: {why}"));
+            }
+        }
+    }
+    failures.finish(&shown);
+}
+
 /// How many DELETEs in a row may fail to reach a gateway (refused, reset,
 /// timed out, ...) before the rest of its batch is not sent. Each of them
 /// already used 1 + `--retries` attempts with backoff, so a gateway that
@@ -382,10 +470,13 @@ async fn delete_stale(
     let retries = &Bounded::new("retried deletes");
     let in_a_row = &AtomicU32::new(0);
     let not_sent = &AtomicUsize::new(0);
-    let stale = decisions
+    // A group whose archive failed already has its outcome: not sent.
+    let stale: Vec<(usize, &GroupingKey)> = decisions
         .iter()
         .enumerate()
-        .filter_map(|(i, d)| stale_key(d).map(|key| (i, key)));
+        .filter(|(i, _)| outcomes[*i] == Outcome::NotSent)
+        .filter_map(|(i, d)| stale_key(d).map(|key| (i, key)))
+        .collect();
     let results: Vec<(usize, Outcome)> = futures_util::stream::iter(stale)
         .map(|(i, key)| async move {
             if in_a_row.load(Ordering::SeqCst) >= UNREACHABLE_AFTER {
@@ -453,6 +544,7 @@ fn group_report(
         action,
         reason: d.reason.clone(),
         error,
+        archive: None,
         threshold_source: d.threshold_source.clone(),
         ttl_ignored: d.ttl_ignored.clone(),
         stale_since: d.grace.map(|g| Time(g.stale_since)),

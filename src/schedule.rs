@@ -112,6 +112,7 @@ pub async fn run_every(
 }
 
 fn stopping(signal: &'static str, passes: u64) -> Stop {
-    tracing::warn!(passes, "{signal}: stopping after {passes} passes");
+    let noun = if passes == 1 { "pass" } else { "passes" };
+    tracing::warn!(passes, "{signal}: stopping after {passes} {noun}");
     Stop::Signal(signal)
 }

@@ -2,9 +2,12 @@
 //! Prometheus scrape, and the probes a Deployment needs.
 //!
 //! - `GET /metrics`: the `--textfile` metrics in the text format, counters
-//!   since the process started; empty until the first pass has finished.
+//!   since the process started, without the textfile's state comment (it
+//!   is for the next run, and a scrape has none); empty until the first
+//!   pass has finished.
 //! - `GET /-/healthy`: 200 while the process runs.
 //! - `GET /-/ready`: 200 once the first pass has finished, 503 before.
+//! - `GET /`: a page linking the three, as Prometheus' exporters have.
 //!
 //! The listener is bound before the first pass, so an address in use is an
 //! error at start, not a silent loop without metrics.
@@ -21,7 +24,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::exit::ExitStatus;
-use crate::metrics::{render, History};
+use crate::metrics::{render, History, STATE};
 use crate::report::Report;
 
 /// What the endpoints show: the metrics of the last pass, rendered when
@@ -44,7 +47,12 @@ impl Exposition {
     pub fn record(&self, report: &Report, status: ExitStatus) {
         let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         state.history.record(report, status);
-        state.text = Some(Bytes::from(render(report, status, &state.history)));
+        let text = render(report, status, &state.history);
+        let exposition: String = text
+            .split_inclusive('\n')
+            .filter(|line| !line.starts_with(STATE))
+            .collect();
+        state.text = Some(Bytes::from(exposition));
     }
 
     fn text(&self) -> Option<Bytes> {
@@ -103,7 +111,7 @@ fn respond(request: &Request<Incoming>, exposition: &Exposition) -> Response<Ful
         response
     };
     let path = request.uri().path();
-    if !matches!(path, "/metrics" | "/-/healthy" | "/-/ready") {
+    if !matches!(path, "/" | "/metrics" | "/-/healthy" | "/-/ready") {
         return text(StatusCode::NOT_FOUND, "not found: try /metrics\n");
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
@@ -114,6 +122,14 @@ fn respond(request: &Request<Incoming>, exposition: &Exposition) -> Response<Ful
         return response;
     }
     match (path, exposition.text()) {
+        ("/", _) => {
+            let mut response = Response::new(Full::new(Bytes::from(INDEX)));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
         ("/-/healthy", _) => text(StatusCode::OK, "OK\n"),
         ("/-/ready", Some(_)) => text(StatusCode::OK, "OK\n"),
         ("/-/ready", None) => text(
@@ -130,3 +146,16 @@ fn respond(request: &Request<Incoming>, exposition: &Exposition) -> Response<Ful
         }
     }
 }
+
+/// `GET /`: where the endpoints are, for whoever opens the address in a
+/// browser. Relative links, so a proxy's path prefix is kept.
+const INDEX: &str = concat!(
+    "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>pushgateway-janitor</title></head>\n<body>\n",
+    "<h1>pushgateway-janitor</h1>\n<p>Version ",
+    env!("CARGO_PKG_VERSION"),
+    "</p>\n<ul>\n",
+    "<li><a href=\"metrics\">/metrics</a>: the janitor's own metrics</li>\n",
+    "<li><a href=\"-/healthy\">/-/healthy</a>: 200 while it runs</li>\n",
+    "<li><a href=\"-/ready\">/-/ready</a>: 200 once the first pass has finished</li>\n",
+    "</ul>\n</body>\n</html>\n",
+);

@@ -399,10 +399,10 @@ fn github_actions_smoke_steps_pass_against_a_real_pushgateway() {
 #[test]
 fn every_gateway_started_in_docs_and_scripts_has_its_own_persistence_file() {
     let mut files = vec![root().join("README.md")];
-    for dir in ["examples", "scripts"] {
+    for dir in ["docs", "examples", "scripts"] {
         for entry in std::fs::read_dir(root().join(dir)).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().and_then(|e| e.to_str()) == Some("sh") {
+            if matches!(path.extension().and_then(|e| e.to_str()), Some("sh" | "md")) {
                 files.push(path);
             }
         }
@@ -432,7 +432,7 @@ fn every_gateway_started_in_docs_and_scripts_has_its_own_persistence_file() {
             }
         }
     }
-    // The README's by-hand block, the demo, bench.sh and bench-parser.sh.
+    // docs/tutorial.md's by-hand block, the demo, bench.sh and bench-parser.sh.
     assert!(
         starts >= 4,
         "found only {starts} commands that start a gateway"
@@ -520,4 +520,183 @@ fn debian_units_janitor_args_override_its_own_flags() {
         "no report at the overriding --report-file"
     );
     pg.wait_for_groups(&[]);
+}
+
+/// The one image reference the docs and manifests name: the release's
+/// (`release.yml` pushes `ghcr.io/<owner>/pushgateway-janitor:<version>`,
+/// the owner from `Cargo.toml`'s repository), versioned, never `latest`.
+fn image() -> String {
+    let owner = env!("CARGO_PKG_REPOSITORY")
+        .strip_prefix("https://github.com/")
+        .and_then(|r| r.split('/').next())
+        .expect("Cargo.toml's repository is a GitHub URL");
+    format!(
+        "ghcr.io/{owner}/pushgateway-janitor:{}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Issue 18 item 6. Before: `registry.example.com/...:latest` in the
+/// CronJobs, `ghcr.io/OWNER/...` in the Deployment, the sidecar and the
+/// README.
+#[test]
+fn every_janitor_image_is_the_release_image() {
+    let image = image();
+    let mut files = Vec::new();
+    yaml_files(&root().join("deploy"), &mut files);
+    let mut seen = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for line in text.lines() {
+            let Some(named) = line.trim().strip_prefix("image: ") else {
+                continue;
+            };
+            if named.contains("pushgateway-janitor") && !f.ends_with("compose.yaml") {
+                assert_eq!(named, image, "{}", f.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 5, "{seen} janitor images in deploy/");
+    // Every mention in the docs, as well.
+    let mut docs = vec![root().join("README.md")];
+    for entry in std::fs::read_dir(root().join("docs")).unwrap() {
+        docs.push(entry.unwrap().path());
+    }
+    for doc in docs {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        for (at, _) in text.match_indices("ghcr.io/") {
+            let named: String = text[at..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !matches!(c, '`' | ')' | '"' | '\'' | '|'))
+                .collect();
+            if named.contains("<owner>") || named.ends_with(":X.Y.Z") {
+                continue;
+            }
+            assert_eq!(named, image, "{}", doc.display());
+        }
+    }
+}
+
+/// Issue 18 item 6: a dry run without applying the live CronJob first, and
+/// logs of one event per line. Before: the CronJob had to be applied, then
+/// edited; and `--output=json` wrote a multi-line document among the log
+/// lines.
+#[test]
+fn the_cronjobs_dry_run_job_is_its_pod_with_dry_run() {
+    let cj = one_document("deploy/kubernetes/cronjob.yaml");
+    let job = one_document("deploy/kubernetes/dry-run-job.yaml");
+    assert_eq!(at(&job, "kind").as_str(), Some("Job"));
+    let pod = at(&cj, "spec.jobTemplate.spec.template");
+    let dry = at(&job, "spec.template");
+    let (live, dry_c) = (at(pod, "spec.containers.0"), at(dry, "spec.containers.0"));
+    let args = |c: &Value| -> Vec<String> {
+        at(c, "args")
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut expected = args(live);
+    expected.push("--dry-run".into());
+    assert_eq!(args(dry_c), expected);
+    // Everything else about the pod is the CronJob's.
+    let without_args = |c: &Value| {
+        let mut c = c.clone();
+        c.as_mapping_mut().unwrap().remove("args");
+        c
+    };
+    assert_eq!(without_args(dry_c), without_args(live));
+    assert_eq!(
+        at(dry, "spec.securityContext"),
+        at(pod, "spec.securityContext")
+    );
+    assert!(janitor_args(dry_c).dry_run);
+    for c in [live, dry_c] {
+        assert_eq!(
+            janitor_args(c).output,
+            pushgateway_janitor::config::OutputFormat::Human,
+            "one event per line"
+        );
+    }
+    let replicas = documents(&root().join("deploy/kubernetes/replicas.yaml"));
+    for d in &replicas {
+        if at(d, "kind").as_str() == Some("CronJob") {
+            let c = at(d, "spec.jobTemplate.spec.template.spec.containers.0");
+            assert_eq!(
+                janitor_args(c).output,
+                pushgateway_janitor::config::OutputFormat::Human
+            );
+        }
+    }
+}
+
+/// Issue 18 item 5: the textfile is opt-in everywhere, as in the Debian
+/// package. Before: cron and systemd passed --textfile into node_exporter's
+/// directory, and without node_exporter every run exited 2.
+#[test]
+fn no_recipe_writes_a_textfile_unless_asked() {
+    let cron =
+        std::fs::read_to_string(root().join("deploy/cron/pushgateway-janitor.cron")).unwrap();
+    let unit =
+        std::fs::read_to_string(root().join("deploy/systemd/pushgateway-janitor.service")).unwrap();
+    for (name, text) in [("cron", &cron), ("service", &unit)] {
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert!(!line.contains("--textfile"), "{name}: {line}");
+        }
+    }
+}
+
+/// Issue 18 item 12: every script finds the binary where cargo builds it.
+/// Before: scripts/package-deb.sh installed `target/release/...`, which is
+/// not there when CARGO_TARGET_DIR is set (`install: cannot stat`), and so
+/// did check-deploy.sh, check-dashboard.sh, bench.sh, bench-parser.sh and
+/// the demo.
+#[test]
+fn scripts_ask_cargo_where_the_target_directory_is() {
+    let mut scripts = vec![root().join("examples/demo.sh")];
+    for entry in std::fs::read_dir(root().join("scripts")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) == Some("sh") {
+            scripts.push(path);
+        }
+    }
+    let lookup = "cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*\"target_directory\":\"\\([^\"]*\\)\".*/\\1/p'";
+    let mut asking = 0;
+    for script in &scripts {
+        let text = std::fs::read_to_string(script).unwrap();
+        for bad in ["target/debug/", "target/release/"] {
+            for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+                // `$target/debug/` is the directory cargo named.
+                let literal = line
+                    .match_indices(bad)
+                    .any(|(at, _)| !line[..at].ends_with('$'));
+                assert!(!literal, "{} looks for {bad}: {line}", script.display());
+            }
+        }
+        if text.contains("target_directory") {
+            asking += 1;
+        }
+    }
+    assert!(asking >= 6, "{asking} scripts ask cargo");
+    // The lookup as the scripts write it, with CARGO_TARGET_DIR set.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .args(["-c", lookup])
+        .current_dir(root())
+        .env("CARGO_TARGET_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        dir.path().to_str().unwrap()
+    );
+    let package = std::fs::read_to_string(root().join("scripts/package-deb.sh")).unwrap();
+    assert!(package.contains(lookup), "package-deb.sh");
 }

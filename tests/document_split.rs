@@ -322,9 +322,113 @@ fn the_ttl_metric_reads_alike_on_both_paths() {
             Some(Err(r#"value "x" is not a number"#.into())),
         ]
     );
+    // With --archive too: in the window, and streamed past a capped one.
+    for (window, max_window) in [(1 << 20, 4 << 20), (64, 64)] {
+        use pushgateway_janitor::gateway::document::{read_document_keeping_windowed, Spool};
+        let spool = Spool::new(tempfile::tempfile().unwrap());
+        let (kept, _) =
+            read_document_keeping_windowed(text.as_bytes(), spool, window, max_window, &options);
+        assert_eq!(kept.unwrap(), entries, "window {window}/{max_window}");
+    }
     // Without the option, the family is one more family: not read.
     let plain = read_document(text.as_bytes()).unwrap();
     assert!(plain
         .iter()
         .all(|e| matches!(e, Entry::Group(g) if g.ttl_metric.is_none())));
+}
+
+/// `--archive`: reading while keeping each group's JSON answers exactly
+/// as reading without (the same entries, or an error of the same kind),
+/// and keeps of each group that is an object exactly its JSON, whether it
+/// was parsed in the window or streamed (a window capped below its size).
+/// The one difference allowed: a streamed group that is not UTF-8 (which
+/// Go's encoder never writes) fails the keeping scan.
+fn assert_kept(text: &[u8]) {
+    use pushgateway_janitor::gateway::document::{read_document_keeping_windowed, Spool};
+    let plain = read_document_slice(text);
+    let shown: Option<Vec<serde_json::Value>> = serde_json::from_slice::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("data").and_then(|d| d.as_array()).cloned());
+    let windows = [
+        (1 << 20, 4 << 20),
+        (16, usize::MAX),
+        (64, 64),
+        (300, 300),
+        (1, 1),
+    ];
+    for (window, max_window) in windows {
+        for step in [0, 3] {
+            let what = format!("keeping, window {window}/{max_window}, step {step}");
+            let spool = Spool::new(tempfile::tempfile().unwrap());
+            let (kept, raw) = read_document_keeping_windowed(
+                trickle(text, step),
+                spool,
+                window,
+                max_window,
+                &ReadOptions::default(),
+            );
+            if let (Ok(_), Err(DocumentError::NotJson(_))) = (&plain, &kept) {
+                assert!(std::str::from_utf8(text).is_err(), "{what}: {kept:?}");
+                continue;
+            }
+            check(text, &plain, &what, kept);
+            let (Ok(entries), Some(shown)) = (&plain, &shown) else {
+                continue;
+            };
+            assert_eq!(raw.len(), entries.len(), "{what}");
+            for (i, group) in shown.iter().enumerate() {
+                match (group.is_object(), raw.read(i)) {
+                    (true, Ok(bytes)) => {
+                        let kept: serde_json::Value = serde_json::from_slice(&bytes)
+                            .unwrap_or_else(|e| panic!("{what}: group {i} kept as {e}"));
+                        assert_eq!(&kept, group, "{what}: group {i}");
+                    }
+                    (false, Err(_)) => {}
+                    (object, kept) => panic!("{what}: group {i} (object: {object}): {kept:?}"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn keeping_each_groups_json_reads_alike_and_keeps_it_exactly() {
+    let small = r#"{"labels":{"job":"k"}}"#;
+    let escaped = r#"{"labels":{"job":"\u00e9\"\\\/"},"f\u0022o":{"metrics":[]},"dup":1,"dup":2}"#;
+    for text in [
+        doc(&[GROUP, small, GROUP, GROUP, small, "3", GROUP]),
+        doc(&[
+            GROUP, "null", "[]", "[1,{}]", "\"s\"", "true", "-1.5e3", "0", GROUP,
+        ]),
+        doc(&[escaped, GROUP, escaped]),
+        doc(&[]),
+        format!(" \n{{ \"status\" : \"success\" ,\t\"data\" :\r\n[ {GROUP} ,\n{GROUP} ] }} \n"),
+        format!(r#"{{"warnings":["a",{{"b":[]}}],"status":"success","data":[{GROUP}]}}"#),
+        format!(r#"{{"status":"success","d\u0061ta":[{GROUP},{small}]}}"#),
+    ] {
+        assert_kept(text.as_bytes());
+    }
+    for (groups, series, seed) in [(1, 1, 1), (5, 30, 2)] {
+        let text = flink::Shape {
+            groups,
+            series,
+            seed,
+        }
+        .document();
+        assert_kept(&text);
+    }
+    // Broken documents fail alike.
+    let text = doc(&[GROUP, GROUP]);
+    for end in (0..=text.len()).step_by(7) {
+        assert_kept(&text.as_bytes()[..end]);
+    }
+    let base = doc(&[GROUP, "7", escaped]).into_bytes();
+    let alphabet = b"{}[]\",:\\ 0a\x00\xff";
+    let mut rng = flink::Rng::new(7);
+    for _ in 0..300 {
+        let mut text = base.clone();
+        let at = rng.below(text.len() as u64) as usize;
+        text[at] = alphabet[rng.below(alphabet.len() as u64) as usize];
+        assert_kept(&text);
+    }
 }

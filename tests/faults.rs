@@ -154,6 +154,57 @@ async fn connection_refused_exits_1() {
     );
 }
 
+/// Issue 18 item 9: the demo is named only where `examples/demo.sh` is,
+/// in a checkout. Before: every refused local connection named it, also
+/// where the janitor is installed and no such file exists.
+#[test]
+fn the_connection_refused_hint_names_the_demo_only_in_a_checkout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let elsewhere = tempfile::tempdir().unwrap();
+    for (dir, hint) in [
+        (
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+            "(to try the janitor, bash examples/demo.sh starts a throwaway one)",
+        ),
+        (
+            elsewhere.path(),
+            "(to try the janitor on a throwaway one, see the quick start in its README)",
+        ),
+    ] {
+        let out = common::janitor_cmd(&["--url", &url, "--retries", "0"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            error_lines(&stderr(&out)),
+            vec![format!("pushgateway-janitor: error: cannot connect to {url} (connection refused, 1 attempt): is a Pushgateway running there? {hint}")],
+            "in {}",
+            dir.display()
+        );
+    }
+}
+
+/// Issue 18 item 8: `--url` with the push path, read as a prefix, is a
+/// 404 that says what to drop. Before: "is this a Pushgateway?", about a
+/// Pushgateway. A real gateway answers.
+#[test]
+fn a_url_ending_in_metrics_is_told_to_drop_it() {
+    let pg = common::Pushgateway::start();
+    let url = format!("{}/metrics", pg.url);
+    let out = common::janitor(&["--url", &url, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        error_lines(&stderr(&out)),
+        vec![format!("pushgateway-janitor: error: GET {url}/api/v1/metrics: HTTP 404 Not Found: 404 page not found: drop /metrics from the URL: the janitor adds /api/v1/metrics to the gateway's base URL")]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_url_is_a_usage_error_with_a_hint() {
     for (url, line) in [

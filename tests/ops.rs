@@ -454,7 +454,7 @@ fn sigterm_mid_pass_finishes_the_batch() {
 }
 
 #[test]
-fn generate_writes_completions_and_the_man_page_and_stays_hidden() {
+fn generate_writes_completions_and_the_man_page_and_is_listed() {
     for (what, needle) in [
         ("completions-bash", "COMPREPLY"),
         ("completions-zsh", "#compdef pushgateway-janitor"),
@@ -466,8 +466,9 @@ fn generate_writes_completions_and_the_man_page_and_stays_hidden() {
         assert!(stdout(&out).contains(needle), "{what}");
         assert!(stdout(&out).contains("threshold"), "{what}");
     }
+    // Issue 18 item 7: listed, as ripgrep lists its own (it was hidden).
     let help = stdout(&janitor(&["--help"]));
-    assert!(!help.contains("--generate"), "hidden from --help");
+    assert!(help.contains("--generate <WHAT>"), "listed in --help");
     assert!(help.contains("--textfile") && help.contains("--every"));
     // PUSHGATEWAY_URL in the environment does not get in the way.
     let out = janitor_cmd(&["--generate", "man"])

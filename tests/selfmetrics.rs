@@ -287,15 +287,7 @@ fn listen_address_serves_metrics_and_probes_in_loop_mode() {
     pg.push_ok(&[("job", "j")], "x");
     let addr = format!("127.0.0.1:{}", closed_port());
     let mut child = spawn_janitor(
-        &[
-            "--url",
-            &pg.url,
-            "--every",
-            "1h",
-            "--listen-address",
-            &addr,
-            "-q",
-        ],
+        &["--url", &pg.url, "--every", "1h", "--listen-address", &addr],
         Stdio::null(),
     );
 
@@ -311,6 +303,25 @@ fn listen_address_serves_metrics_and_probes_in_loop_mode() {
         format!("pushgateway_janitor_gateway_up{{{gw}}} 1"),
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
+    // Issue 18 item 10. Before: the textfile's state line, which only the
+    // next run reads, was in the exposition too.
+    assert!(
+        metrics
+            .lines()
+            .all(|l| !l.starts_with("# pushgateway-janitor state")),
+        "{metrics}"
+    );
+    // Before: `/` was a 404.
+    let index = reqwest::blocking::Client::new()
+        .get(format!("http://{addr}/"))
+        .send()
+        .unwrap();
+    assert_eq!(index.status().as_u16(), 200);
+    assert_eq!(index.headers()["content-type"], "text/html; charset=utf-8");
+    let page = index.text().unwrap();
+    for link in ["href=\"metrics\"", "href=\"-/healthy\"", "href=\"-/ready\""] {
+        assert!(page.contains(link), "{link} in:\n{page}");
     }
     assert_eq!(get(&addr, "/nothing").0, 404);
     let post = reqwest::blocking::Client::new()
@@ -331,6 +342,11 @@ fn listen_address_serves_metrics_and_probes_in_loop_mode() {
         .read_to_string(&mut err)
         .unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
+    // Before: "stopping after 1 passes".
+    assert!(
+        err.contains("SIGTERM: stopping after 1 pass ") && !err.contains("1 passes"),
+        "{err}"
+    );
     assert!(TcpStream::connect(&addr).is_err(), "still listening");
 }
 

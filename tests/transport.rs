@@ -231,6 +231,13 @@ fn an_untrusted_certificate_fails_clearly_unless_its_ca_is_given() {
     let plain = pg.url.replace("https://", "http://");
     let out = clean(&plain, &["--retries", "0"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Issue 18 item 8. Before: the gateway's 400 text and no hint, while
+    // the reverse case says "the answer was not TLS".
+    assert!(
+        stderr(&out).contains(": this port speaks TLS: try https:// instead of http://"),
+        "{}",
+        stderr(&out)
+    );
     pg.wait_for_groups(&[&key]);
 
     let out = clean(

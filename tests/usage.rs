@@ -192,7 +192,7 @@ fn clap_errors_keep_their_hints_on_one_line() {
     let err = stderr(&out);
     assert!(
         err.starts_with("pushgateway-janitor: error: invalid value 'yaml' for --generate (possible values: completions-bash, ")
-            && !err.contains("--help"),
+            && err.ends_with(", man) (see --help)\n"),
         "{err}"
     );
 }
@@ -255,14 +255,192 @@ fn short_help_fits_a_screen_and_long_help_has_the_rest() {
     let short = janitor(&["-h"]);
     assert_eq!(short.status.code(), Some(0));
     let short = String::from_utf8(short.stdout).unwrap();
-    // 50 before issue 19's flags; the ones that only refine another
-    // (--min-ttl, --max-ttl, --state-file) are in --help only.
-    assert!(short.lines().count() <= 54, "{short}");
+    // One line per flag, and no more: a tall terminal's worth.
+    assert!(short.lines().count() <= 60, "{short}");
     assert!(short.contains("Usage: pushgateway-janitor --url URL"));
     assert!(!short.contains("Exit codes:"));
+    // Issue 18 item 7. Before: -h had no -V, and neither help had
+    // --generate.
+    for line in [
+        "  -V, --version ",
+        "      --generate <WHAT> ",
+        "  -h ",
+        "      --help ",
+    ] {
+        assert!(short.contains(line), "-h lacks {line:?}:\n{short}");
+    }
     let long = janitor(&["--help"]);
     assert_eq!(long.status.code(), Some(0));
     let long = String::from_utf8(long.stdout).unwrap();
     assert!(long.contains("Examples:") && long.contains("Exit codes:"));
     assert!(long.contains("[default: 10m]"));
+    assert!(long.contains("      --generate <WHAT>\n"), "{long}");
+    assert!(long.contains("  -V, --version\n"), "{long}");
+}
+
+/// Issue 18 item 8: each of these blamed the wrong thing. Before: an extra
+/// argument and a flag after `--` were an "unknown flag"; `--threshold -5m`
+/// and `--max-deletes -1` were "unknown flag '-5'" and "'-1'"; a raw `#` in
+/// a password was "the port must be a number"; `dns+pgw:9091` was told to
+/// try `http://pgw:9091`, without its `dns+`; an empty `PUSHGATEWAY_URL`
+/// was "--url '' has no scheme"; a non-UTF-8 argument was not named.
+#[test]
+fn usage_errors_blame_what_was_given() {
+    let pg = gateway_with_a_stale_group();
+    assert_usage_error(
+        &[&pg.url],
+        &format!(
+            "unexpected argument '{}': every value is given with its flag (try --url {}) (see --help)",
+            pg.url, pg.url
+        ),
+    );
+    assert_usage_error(
+        &["--", "--url", &pg.url],
+        "'--url' comes after '--', which makes it a plain argument, not a flag: remove the '--' (see --help)",
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--threshold", "-5m"],
+        "invalid value '-5m' for --threshold: a duration cannot be negative (see --help)",
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--max-deletes", "-1"],
+        "invalid value '-1' for --max-deletes: expected a whole number, 0 or more (see --help)",
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--concurrency", "0"],
+        "invalid value '0' for --concurrency: expected a whole number from 1 to 256 (see --help)",
+    );
+    assert_usage_error(
+        &["--url", "http://janitor:s#cret@127.0.0.1:9091"],
+        "--url 'http://REDACTED@127.0.0.1:9091': the user or password holds a raw '#', which ends the URL's host part; write it as %23",
+    );
+    assert_usage_error(
+        &["--url", "http://janitor:s/cret@127.0.0.1:9091"],
+        "--url 'http://REDACTED@127.0.0.1:9091': the user or password holds a raw '/', which ends the URL's host part; write it as %2F",
+    );
+    assert_usage_error(
+        &["--url", "dns+pgw:9091"],
+        "--url 'dns+pgw:9091' has no scheme: missing http://? (try --url dns+http://pgw:9091)",
+    );
+    for (value, line) in [
+        ("", "PUSHGATEWAY_URL is empty: give the gateway's URL, like PUSHGATEWAY_URL=http://pushgateway:9091"),
+        ("pgw:9091", "PUSHGATEWAY_URL 'pgw:9091' has no scheme: missing http://? (try PUSHGATEWAY_URL=http://pgw:9091)"),
+    ] {
+        let out = common::janitor_cmd(&["--dry-run"])
+            .env("PUSHGATEWAY_URL", value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{value:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("pushgateway-janitor: error: {line}\n"));
+    }
+    // The URL given as a flag is still --url's.
+    assert_usage_error(
+        &["--url", "pgw:9091"],
+        "--url 'pgw:9091' has no scheme: missing http://? (try --url http://pgw:9091)",
+    );
+    use std::os::unix::ffi::OsStrExt as _;
+    let bad = std::ffi::OsStr::from_bytes(b"http://\xffpgw:9091");
+    let out = common::janitor_cmd(&[])
+        .arg("--url")
+        .arg(bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "pushgateway-janitor: error: argument 2 is not valid UTF-8 (the value of --url): 'http://\u{fffd}pgw:9091'; every argument must be UTF-8\n"
+    );
+    // A secret's bytes are not shown.
+    let out = common::janitor_cmd(&["--url", &pg.url, "--bearer-token"])
+        .arg(std::ffi::OsStr::from_bytes(b"s3cret\xff"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "pushgateway-janitor: error: argument 4 is not valid UTF-8 (the value of --bearer-token); every argument must be UTF-8\n"
+    );
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+}
+
+/// Issue 18 item 11: `--no-verify` and `--verify-timeout` contradict each
+/// other. Before: accepted without a word (and the timeout ignored).
+#[test]
+fn no_verify_conflicts_with_a_verify_timeout() {
+    assert_usage_error(
+        &[
+            "--url",
+            "http://127.0.0.1:9",
+            "--no-verify",
+            "--verify-timeout",
+            "1s",
+        ],
+        "--no-verify cannot be used with --verify-timeout (see --help)",
+    );
+}
+
+/// Issue 18 item 11: a `PUSHGATEWAY_JANITOR_LOG` that cannot be read is a
+/// usage error before anything is sent. Before: `verbose` (read by tracing
+/// as a target nothing logs to) hid every warning, and `x=loud` printed
+/// "error: ignoring ..." and the run went on (exit 0).
+#[test]
+fn a_log_filter_that_cannot_be_read_is_a_usage_error() {
+    let pg = gateway_with_a_stale_group();
+    let mut args = vec!["--url", pg.url.as_str()];
+    args.extend(EVERY_GROUP_STALE);
+    let valid = "expected LEVEL or TARGET=LEVEL, comma-separated (levels: off, error, warn, info, debug, trace), like debug or pushgateway_janitor=debug,hyper=info";
+    for (value, what) in [
+        ("verbose", "'verbose' is not a level".to_owned()),
+        ("x=loud", "'loud' (in 'x=loud') is not a level".to_owned()),
+        ("=debug", "cannot read '=debug'".to_owned()),
+    ] {
+        let out = common::janitor_cmd(&args)
+            .env("PUSHGATEWAY_JANITOR_LOG", value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{value}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            format!("pushgateway-janitor: error: PUSHGATEWAY_JANITOR_LOG: {what}: {valid}\n")
+        );
+    }
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+}
+
+/// A filter for another target keeps the janitor's own warnings: the
+/// `-v`/`-q` level applies to everything it does not name. Before:
+/// `hyper=debug` alone silenced them.
+#[test]
+fn a_log_filter_for_another_target_keeps_the_janitors_warnings() {
+    let out = common::janitor_cmd(&[
+        "--url",
+        "http://127.0.0.1:9",
+        "--retries",
+        "1",
+        "--retry-backoff",
+        "1ms",
+    ])
+    .env("PUSHGATEWAY_JANITOR_LOG", "hickory_resolver=debug")
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("WARN") && stderr(&out).contains("retrying (1 of 1)"),
+        "{}",
+        stderr(&out)
+    );
+    // A bare level still sets everything.
+    let out = common::janitor_cmd(&[
+        "--url",
+        "http://127.0.0.1:9",
+        "--retries",
+        "1",
+        "--retry-backoff",
+        "1ms",
+    ])
+    .env("PUSHGATEWAY_JANITOR_LOG", "error")
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains("WARN"), "{}", stderr(&out));
 }

@@ -15,9 +15,15 @@
 //! A malformed group never aborts the scan; it becomes [`Entry::Skipped`].
 //! Only a document that is not the API's JSON (truncated, HTML, an error
 //! status) is an error, and then no group is returned at all.
+//!
+//! With `--archive` the scan also keeps each group's JSON as it read it
+//! ([`read_document_keeping`], `spool.rs`); without it, nothing of that is
+//! done: one branch per group.
 
 mod split;
+mod spool;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::Read;
 
@@ -26,6 +32,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::group::{Entry, Group, GroupingKey, SkippedGroup};
+pub use spool::{RawGroups, Spool};
 
 /// Why the document as a whole could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -78,10 +85,11 @@ pub fn read_document_with<R: Read>(
     reader: R,
     options: &ReadOptions,
 ) -> Result<Vec<Entry>, DocumentError> {
-    read_document_in(
+    read_document_into(
         reader,
         split::WINDOW_BYTES,
         split::MAX_WINDOW_BYTES,
+        None,
         options,
     )
 }
@@ -96,22 +104,56 @@ pub fn read_document_windowed<R: Read>(
     max_window: usize,
     options: &ReadOptions,
 ) -> Result<Vec<Entry>, DocumentError> {
-    read_document_in(reader, window, max_window, options)
+    read_document_into(reader, window, max_window, None, options)
 }
 
-fn read_document_in<R: Read>(
+/// [`read_document_with`] that also keeps each group's JSON in `spool`
+/// (`--archive`): the [`RawGroups`] hold the JSON of the entries, in their
+/// order.
+pub fn read_document_keeping<R: Read>(
+    reader: R,
+    spool: Spool,
+    options: &ReadOptions,
+) -> (Result<Vec<Entry>, DocumentError>, RawGroups) {
+    read_document_keeping_windowed(
+        reader,
+        spool,
+        split::WINDOW_BYTES,
+        split::MAX_WINDOW_BYTES,
+        options,
+    )
+}
+
+/// [`read_document_keeping`] with the window of [`read_document_windowed`]
+/// (tests).
+#[doc(hidden)]
+pub fn read_document_keeping_windowed<R: Read>(
+    reader: R,
+    spool: Spool,
+    window: usize,
+    max_window: usize,
+    options: &ReadOptions,
+) -> (Result<Vec<Entry>, DocumentError>, RawGroups) {
+    let spool = RefCell::new(spool);
+    let entries = read_document_into(reader, window, max_window, Some(&spool), options);
+    (entries, spool.into_inner().finish())
+}
+
+fn read_document_into<R: Read>(
     reader: R,
     window: usize,
     max_window: usize,
+    spool: Option<&RefCell<Spool>>,
     options: &ReadOptions,
 ) -> Result<Vec<Entry>, DocumentError> {
     let pending = split::Pending::default();
     let ttl_metric = options.ttl_metric.as_deref();
-    let splitter = split::Splitter::new(reader, window, max_window, &pending, ttl_metric);
+    let splitter = split::Splitter::new(reader, window, max_window, &pending, spool, ttl_metric);
     read_with(
         serde_json::Deserializer::from_reader(splitter),
         GroupSeed {
             pending: Some(&pending),
+            spool,
             ttl_metric,
         },
     )
@@ -131,6 +173,7 @@ pub fn read_document_slice_with(
         serde_json::Deserializer::from_slice(bytes),
         GroupSeed {
             pending: None,
+            spool: None,
             ttl_metric: options.ttl_metric.as_deref(),
         },
     )
@@ -236,7 +279,14 @@ macro_rules! accept_other {
 /// Field names matched without allocating.
 macro_rules! field_enum {
     ($name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        #[derive(Clone, Copy)]
         enum $name { $($variant,)* Other }
+        impl $name {
+            #[allow(dead_code)]
+            fn from_name(s: &str) -> $name {
+                match s { $($text => $name::$variant,)* _ => $name::Other }
+            }
+        }
         impl<'de> de::Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 struct V;
@@ -246,7 +296,7 @@ macro_rules! field_enum {
                         f.write_str("a field name")
                     }
                     fn visit_str<E: de::Error>(self, s: &str) -> Result<$name, E> {
-                        Ok(match s { $($text => $name::$variant,)* _ => $name::Other })
+                        Ok($name::from_name(s))
                     }
                 }
                 d.deserialize_str(V)
@@ -261,6 +311,7 @@ field_enum!(MetricField { Value => "value" });
 
 /// A key of a group object: its own fields, the `--ttl-metric` family, or
 /// another family.
+#[derive(Clone, Copy)]
 enum GroupField {
     Labels,
     LastPushSuccessful,
@@ -268,6 +319,20 @@ enum GroupField {
     PushFailureTime,
     TtlMetric,
     Other,
+}
+
+impl GroupField {
+    fn of(name: &str, ttl_metric: Option<&str>) -> GroupField {
+        match name {
+            "labels" => GroupField::Labels,
+            "last_push_successful" => GroupField::LastPushSuccessful,
+            "push_time_seconds" => GroupField::PushTime,
+            "push_failure_time_seconds" => GroupField::PushFailureTime,
+            // `cli` refuses a --ttl-metric spelled like one of the above.
+            _ if ttl_metric == Some(name) => GroupField::TtlMetric,
+            _ => GroupField::Other,
+        }
+    }
 }
 
 /// Reads a group's key into a [`GroupField`], without allocating.
@@ -291,15 +356,7 @@ impl<'de> Visitor<'de> for GroupFieldSeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<GroupField, E> {
-        Ok(match s {
-            "labels" => GroupField::Labels,
-            "last_push_successful" => GroupField::LastPushSuccessful,
-            "push_time_seconds" => GroupField::PushTime,
-            "push_failure_time_seconds" => GroupField::PushFailureTime,
-            // `cli` refuses a --ttl-metric spelled like one of the above.
-            _ if self.ttl_metric == Some(s) => GroupField::TtlMetric,
-            _ => GroupField::Other,
-        })
+        Ok(GroupField::of(s, self.ttl_metric))
     }
 }
 
@@ -323,10 +380,21 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
         let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(entry) = seq.next_element_seed(self.group)? {
+        let seed = self.group;
+        let Some(spool) = seed.spool else {
+            while let Some(entry) = seq.next_element_seed(seed)? {
+                entries.push(entry);
+            }
+            return Ok(entries);
+        };
+        loop {
+            spool.borrow_mut().next_entry();
+            let Some(entry) = seq.next_element_seed(seed)? else {
+                return Ok(entries);
+            };
+            spool.borrow_mut().entry_read();
             entries.push(entry);
         }
-        Ok(entries)
     }
 }
 
@@ -403,10 +471,13 @@ fn time_value(raw: Option<Result<f64, String>>, family: &str) -> Result<Option<f
 }
 
 /// One group. With `pending` (the reader path), the placeholder `0` stands
-/// for the group the splitter parsed.
+/// for the group the splitter parsed. With `spool`, a group that reaches
+/// the visitor as itself (streamed: too large for the splitter's window)
+/// is kept there, family by family.
 #[derive(Clone, Copy)]
 struct GroupSeed<'p> {
     pending: Option<&'p split::Pending>,
+    spool: Option<&'p RefCell<Spool>>,
     /// The family whose value to read ([`ReadOptions::ttl_metric`]).
     ttl_metric: Option<&'p str>,
 }
@@ -426,51 +497,18 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
+        if let Some(spool) = self.spool {
+            return visit_group_keeping(map, spool, self.ttl_metric);
+        }
         let mut raw = RawGroup::default();
         let keys = GroupFieldSeed {
             ttl_metric: self.ttl_metric,
         };
         while let Some(field) = map.next_key_seed(keys)? {
-            match field {
-                GroupField::Labels => {
-                    let labels = map.next_value_seed(LabelsSeed)?;
-                    if raw.labels.is_some() {
-                        raw.duplicate_labels = true;
-                    }
-                    raw.labels = Some(labels);
-                }
-                GroupField::LastPushSuccessful => {
-                    raw.last_push_successful = map.next_value::<MaybeBool>()?.0;
-                }
-                GroupField::PushTime | GroupField::PushFailureTime => {
-                    let family = map.next_value_seed(FamilySeed { want: Want::First })?;
-                    raw.note_family_time(family.time_stamp);
-                    let slot = match field {
-                        GroupField::PushTime => &mut raw.push_time,
-                        _ => &mut raw.push_failure_time,
-                    };
-                    *slot = Some(match (slot.is_some(), family.value) {
-                        (true, _) => Err("appears more than once".to_owned()),
-                        (false, Some(v)) => v,
-                        (false, None) => Err("has no value".to_owned()),
-                    });
-                }
-                GroupField::TtlMetric => {
-                    let family = map.next_value_seed(FamilySeed { want: Want::Gauge })?;
-                    raw.note_family_time(family.time_stamp);
-                    raw.ttl_metric = Some(match (raw.ttl_metric.is_some(), family.value) {
-                        (true, _) => Err("appears more than once".to_owned()),
-                        (false, Some(v)) => v,
-                        (false, None) => Err("is not a metric family".to_owned()),
-                    });
-                }
-                GroupField::Other => {
-                    let family = map.next_value_seed(FamilySeed {
-                        want: Want::Nothing,
-                    })?;
-                    raw.note_family_time(family.time_stamp);
-                }
-            }
+            map.next_value_seed(FieldSeed {
+                group: &mut raw,
+                field,
+            })?;
         }
         Ok(raw.into_entry())
     }
@@ -491,6 +529,100 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
 
 fn not_an_object() -> Entry {
     skipped(Vec::new(), "the group is not a JSON object".into())
+}
+
+/// A streamed group, kept in `spool` as it is read: each field's value as
+/// the gateway sent it (one family in memory at a time), then read from
+/// those bytes as [`GroupSeed`] reads it.
+fn visit_group_keeping<'de, A: MapAccess<'de>>(
+    mut map: A,
+    spool: &RefCell<Spool>,
+    ttl_metric: Option<&str>,
+) -> Result<Entry, A::Error> {
+    let mut raw = RawGroup::default();
+    spool.borrow_mut().begin();
+    let mut first = true;
+    let mut name_json = Vec::new();
+    while let Some(name) = map.next_key::<String>()? {
+        let value = map.next_value::<Box<serde_json::value::RawValue>>()?;
+        name_json.clear();
+        serde_json::to_writer(&mut name_json, &name).map_err(de::Error::custom)?;
+        {
+            let mut spool = spool.borrow_mut();
+            if !first {
+                spool.piece(b",");
+            }
+            spool.piece(&name_json);
+            spool.piece(b":");
+            spool.piece(value.get().as_bytes());
+        }
+        first = false;
+        let mut de = serde_json::Deserializer::from_str(value.get());
+        FieldSeed {
+            group: &mut raw,
+            field: GroupField::of(&name, ttl_metric),
+        }
+        .deserialize(&mut de)
+        .map_err(de::Error::custom)?;
+    }
+    spool.borrow_mut().end();
+    Ok(raw.into_entry())
+}
+
+/// The value of one field of a group, read into `group`.
+struct FieldSeed<'g> {
+    group: &'g mut RawGroup,
+    field: GroupField,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let raw = self.group;
+        match self.field {
+            GroupField::Labels => {
+                let labels = LabelsSeed.deserialize(d)?;
+                if raw.labels.is_some() {
+                    raw.duplicate_labels = true;
+                }
+                raw.labels = Some(labels);
+            }
+            GroupField::LastPushSuccessful => {
+                raw.last_push_successful = <MaybeBool as de::Deserialize>::deserialize(d)?.0;
+            }
+            field @ (GroupField::PushTime | GroupField::PushFailureTime) => {
+                let family = FamilySeed { want: Want::First }.deserialize(d)?;
+                raw.note_family_time(family.time_stamp);
+                let slot = match field {
+                    GroupField::PushTime => &mut raw.push_time,
+                    _ => &mut raw.push_failure_time,
+                };
+                *slot = Some(match (slot.is_some(), family.value) {
+                    (true, _) => Err("appears more than once".to_owned()),
+                    (false, Some(v)) => v,
+                    (false, None) => Err("has no value".to_owned()),
+                });
+            }
+            GroupField::TtlMetric => {
+                let family = FamilySeed { want: Want::Gauge }.deserialize(d)?;
+                raw.note_family_time(family.time_stamp);
+                raw.ttl_metric = Some(match (raw.ttl_metric.is_some(), family.value) {
+                    (true, _) => Err("appears more than once".to_owned()),
+                    (false, Some(v)) => v,
+                    (false, None) => Err("is not a metric family".to_owned()),
+                });
+            }
+            GroupField::Other => {
+                let family = FamilySeed {
+                    want: Want::Nothing,
+                }
+                .deserialize(d)?;
+                raw.note_family_time(family.time_stamp);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl RawGroup {

@@ -262,6 +262,9 @@ impl RequestFault {
     }
 }
 
+/// The demo script, relative to the top of a checkout.
+const DEMO: &str = "examples/demo.sh";
+
 impl fmt::Display for RequestFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // "to B", "from B", "with B" when the text names the gateway.
@@ -272,10 +275,14 @@ impl fmt::Display for RequestFault {
         let timeout = crate::plan::human_threshold(self.timeout);
         let (headline, detail, hint): (String, Option<String>, String) = match self.fault {
             Fault::Refused => {
-                let demo = if self.gateway.is_some() && self.attempts.is_some() && self.is_local() {
-                    " (to try the janitor, bash examples/demo.sh starts a throwaway one)"
-                } else {
-                    ""
+                let demo = match self.gateway.is_some() && self.attempts.is_some() && self.is_local()
+                {
+                    // The demo's path is relative: name it only where it is.
+                    true if std::path::Path::new(DEMO).is_file() => {
+                        format!(" (to try the janitor, bash {DEMO} starts a throwaway one)")
+                    }
+                    true => " (to try the janitor on a throwaway one, see the quick start in its README)".to_owned(),
+                    false => String::new(),
                 };
                 (
                     format!("cannot connect{}", at("to")),

@@ -62,6 +62,8 @@ pub struct Scan {
     pub entries: Vec<Entry>,
     /// The response's `Date` header, when present and valid.
     pub server_date: Option<SystemTime>,
+    /// With [`Gateway::scan_keeping`]: each entry's JSON as it was read.
+    pub raw: Option<document::RawGroups>,
 }
 
 /// Why a gateway could not be scanned. Messages name the redacted URL only.
@@ -112,15 +114,34 @@ impl ScanError {
     /// Pushgateway's API.
     fn explained(self) -> ScanError {
         let not_a_pushgateway = "is this a Pushgateway? check the URL and its path prefix";
-        match self {
-            e @ ScanError::Status { status, .. } if status == StatusCode::NOT_FOUND => {
-                ScanError::Explained(format!("{e}: {not_a_pushgateway}"))
+        let hint = match &self {
+            // `--url http://h:9091/metrics`, the push and scrape path,
+            // read as a path prefix.
+            ScanError::Status { status, url, .. }
+                if *status == StatusCode::NOT_FOUND
+                    && url.ends_with(&format!("/metrics{SCAN_PATH}")) =>
+            {
+                format!(
+                    "drop /metrics from the URL: the janitor adds {SCAN_PATH} to the gateway's base URL"
+                )
             }
-            e @ ScanError::NotJson { .. } => {
-                ScanError::Explained(format!("{e}: {not_a_pushgateway}"))
+            ScanError::Status { status, .. } if *status == StatusCode::NOT_FOUND => {
+                not_a_pushgateway.to_owned()
             }
-            other => other,
-        }
+            // Go's HTTPS server answers a plain-HTTP request with this
+            // status and sentence (net/http, server.go) before any handler
+            // runs: the port speaks TLS.
+            ScanError::Status { status, url, body }
+                if *status == StatusCode::BAD_REQUEST
+                    && url.starts_with("http://")
+                    && body.starts_with("Client sent an HTTP request to an HTTPS server") =>
+            {
+                "this port speaks TLS: try https:// instead of http://".to_owned()
+            }
+            ScanError::NotJson { .. } => not_a_pushgateway.to_owned(),
+            _ => return self,
+        };
+        ScanError::Explained(format!("{self}: {hint}"))
     }
 }
 
@@ -179,6 +200,15 @@ impl Attempted for WriteError {
 pub type DeleteError = WriteError;
 /// Why pushing the janitor's own metrics failed.
 pub type PushError = WriteError;
+/// Why pushing an archived group back failed.
+pub type PutError = WriteError;
+
+/// The push format `restore` sends: length-delimited `MetricFamily`
+/// messages, which every gateway version reads and which carry every
+/// metric type.
+pub const PROTOBUF_DELIMITED: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 fn excerpt(body: &str) -> String {
     let body = body.trim();
@@ -322,20 +352,43 @@ impl Gateway {
     /// timeouts (also while the body streams), a body cut short, 429 and 5xx
     /// are retried.
     pub async fn scan(&self) -> Result<Scan, ScanError> {
-        self.scan_reading(&document::ReadOptions::default()).await
+        self.scan_in(None, &document::ReadOptions::default()).await
     }
 
     /// [`Gateway::scan`], reading what `options` asks for too.
     pub async fn scan_reading(&self, options: &document::ReadOptions) -> Result<Scan, ScanError> {
+        self.scan_in(None, options).await
+    }
+
+    /// [`Gateway::scan_reading`] that also keeps each group's JSON as it was
+    /// read (`--archive`), in a temporary file in `dir`. A file that cannot
+    /// be made or written does not fail the scan: it keeps nothing, and says
+    /// why when a group is asked for.
+    pub async fn scan_keeping(
+        &self,
+        dir: &std::path::Path,
+        options: &document::ReadOptions,
+    ) -> Result<Scan, ScanError> {
+        self.scan_in(Some(dir), options).await
+    }
+
+    async fn scan_in(
+        &self,
+        keep: Option<&std::path::Path>,
+        options: &document::ReadOptions,
+    ) -> Result<Scan, ScanError> {
         let what = format!("GET {}", self.shown(SCAN_PATH));
-        retrying(&self.retry, &what, None, || self.scan_once(&what, options))
-            .await
-            .map_err(ScanError::explained)
+        retrying(&self.retry, &what, None, || {
+            self.scan_once(&what, keep, options)
+        })
+        .await
+        .map_err(ScanError::explained)
     }
 
     async fn scan_once(
         &self,
         what: &str,
+        keep: Option<&std::path::Path>,
         options: &document::ReadOptions,
     ) -> Result<Scan, Failure<ScanError>> {
         let shown = self.shown(SCAN_PATH);
@@ -381,12 +434,24 @@ impl Gateway {
             .bytes_stream()
             .map_err(|e| std::io::Error::other(e.without_url()));
         let bridge = SyncIoBridge::new(StreamReader::new(Box::pin(body)));
+        // Each attempt keeps its own copy: a retried scan starts afresh.
+        let spool = keep.map(|dir| match tempfile::tempfile_in(dir) {
+            Ok(file) => document::Spool::new(file),
+            Err(e) => document::Spool::failed(format!(
+                "could not make a temporary file in {} to keep the groups' JSON: {e}",
+                dir.display()
+            )),
+        });
         let options = options.clone();
         let parsed = tokio::task::spawn_blocking(move || {
-            document::read_document_with(
-                BufReader::with_capacity(document::SCAN_BUFFER_BYTES, bridge),
-                &options,
-            )
+            let reader = BufReader::with_capacity(document::SCAN_BUFFER_BYTES, bridge);
+            match spool {
+                None => (document::read_document_with(reader, &options), None),
+                Some(spool) => {
+                    let (entries, raw) = document::read_document_keeping(reader, spool, &options);
+                    (entries, Some(raw))
+                }
+            }
         })
         .await
         .map_err(|e| {
@@ -395,6 +460,7 @@ impl Gateway {
                 cause: format!("the reader task failed: {e}"),
             })
         })?;
+        let (parsed, raw) = parsed;
         let entries = parsed.map_err(|source| match source {
             // The body broke off (a reset, a timeout, a length not met).
             DocumentError::Io(e) => failed(self.fault(&e, Stage::Body, what, true)),
@@ -410,6 +476,7 @@ impl Gateway {
         Ok(Scan {
             entries,
             server_date,
+            raw,
         })
     }
 
@@ -448,7 +515,7 @@ impl Gateway {
         &self,
         method: Method,
         suffix: &str,
-        body: Option<String>,
+        body: Option<(&'static str, Vec<u8>)>,
         expected: &'static str,
         ok: impl Fn(StatusCode) -> bool,
         retries: Option<&Bounded>,
@@ -458,9 +525,9 @@ impl Gateway {
         let what = format!("{method} {path}");
         retrying(&self.retry, &what, retries, || async {
             let mut request = self.client.request(method.clone(), url.clone());
-            if let Some(body) = &body {
+            if let Some((content_type, body)) = &body {
                 request = request
-                    .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                    .header(CONTENT_TYPE, *content_type)
                     .body(body.clone());
             }
             let response = request.send().await.map_err(|e| {
@@ -510,7 +577,34 @@ impl Gateway {
         self.write(
             Method::POST,
             &suffix,
-            Some(body),
+            Some((TEXT_FORMAT, body.into_bytes())),
+            "2xx",
+            |s| s.is_success(),
+            None,
+        )
+        .await
+    }
+
+    /// PUTs `body` (length-delimited `MetricFamily` messages) to the group
+    /// `key`, spelled for a gateway reading names as `naming`: the gateway
+    /// replaces the whole group (push times aside) with the families sent.
+    /// A PUT of the same body is idempotent, so it is retried like a
+    /// DELETE. 200 (or 202 from a gateway that skips its consistency
+    /// check) is success.
+    pub async fn put(
+        &self,
+        key: &GroupingKey,
+        naming: LabelNaming,
+        body: Vec<u8>,
+    ) -> Result<(), PutError> {
+        let path = key
+            .delete_path(naming)
+            .map_err(|why| WriteError::Unaddressable { why })?;
+        let suffix = format!("/metrics/{path}");
+        self.write(
+            Method::PUT,
+            &suffix,
+            Some((PROTOBUF_DELIMITED, body)),
             "2xx",
             |s| s.is_success(),
             None,

@@ -643,6 +643,7 @@ pub struct GroupReport {
     pub ttl_ignored: Option<String>,
     pub stale_since: Option<String>,
     pub deletable_at: Option<String>,
+    pub archive: Option<String>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq, Default)]

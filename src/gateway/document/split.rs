@@ -30,13 +30,17 @@
 //! serde_json's recursion limit (127); the visitors descend a few levels
 //! and skip the rest with `IgnoredAny`, which has no limit, so no input
 //! meets it on either path.
+//!
+//! With a spool (`--archive`), each group parsed in the window is copied
+//! there whole, from the window's bytes; a group that streams is kept by
+//! the group visitor (see `spool.rs`).
 
 use std::cell::RefCell;
 use std::io::{self, Read};
 
 use serde::de::{DeserializeSeed, IgnoredAny};
 
-use super::{Entry, GroupSeed};
+use super::{Entry, GroupSeed, Spool};
 
 /// The window the groups are parsed in: big enough that re-parsing the one
 /// group cut by its end costs a few percent.
@@ -78,8 +82,10 @@ pub(super) struct Splitter<'p, R> {
     out_pos: usize,
     state: State,
     pending: &'p Pending,
+    /// Where each group parsed here is kept (`--archive`).
+    spool: Option<&'p RefCell<Spool>>,
     /// What a group parsed in the window is read with: the reader path's
-    /// own seed, without `pending`.
+    /// own seed, without `pending` or `spool` (its bytes are kept whole).
     group: GroupSeed<'p>,
     /// A read error to report once the bytes before it are passed on.
     error: Option<io::Error>,
@@ -91,6 +97,7 @@ impl<'p, R: Read> Splitter<'p, R> {
         window: usize,
         max_window: usize,
         pending: &'p Pending,
+        spool: Option<&'p RefCell<Spool>>,
         ttl_metric: Option<&'p str>,
     ) -> Self {
         Splitter {
@@ -104,8 +111,10 @@ impl<'p, R: Read> Splitter<'p, R> {
             out_pos: 0,
             state: State::Start,
             pending,
+            spool,
             group: GroupSeed {
                 pending: None,
+                spool: None,
                 ttl_metric,
             },
             error: None,
@@ -258,7 +267,11 @@ impl<'p, R: Read> Splitter<'p, R> {
             // ended. The group is an object, so it ends at its `}`.
             match self.group.deserialize(&mut de) {
                 Ok(entry) => {
-                    self.pos += de.into_iter::<IgnoredAny>().byte_offset();
+                    let end = self.pos + de.into_iter::<IgnoredAny>().byte_offset();
+                    if let Some(spool) = self.spool {
+                        spool.borrow_mut().whole(&self.buf[self.pos..end]);
+                    }
+                    self.pos = end;
                     *self.pending.borrow_mut() = Some(entry);
                     self.out.push(b'0');
                     return;
@@ -327,11 +340,12 @@ mod tests {
         );
         let text = format!(r#"{{"status":"success","data":[{GROUP},{big},{GROUP}]}}"#);
         let pending = Pending::default();
-        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &pending, None);
+        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &pending, None, None);
         let entries = read_with(
             serde_json::Deserializer::from_reader(&mut splitter),
             GroupSeed {
                 pending: Some(&pending),
+                spool: None,
                 ttl_metric: None,
             },
         )
