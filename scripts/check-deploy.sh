@@ -7,11 +7,11 @@
 #   promtool test rules    deploy/prometheus/alerts_test.yml (each alert fires when it should)
 #   systemd-analyze verify the .service and .timer (ExecStart pointed at the built binary)
 #   systemd-analyze security the .service (exposure must stay "OK", <= 2.0)
-#   cargo test --test deploy  every YAML file parses (serde_norway); CronJob and compose
+#   cargo test --test integration deploy::  every YAML file parses (serde_norway); CronJob and compose
 #                          safety settings; alerts use metric names the janitor writes;
 #                          the GitHub Actions smoke steps run against a real Pushgateway;
 #                          examples/report.json is a valid report
-#   cargo test --test ops  the --textfile output passes `promtool check metrics`
+#   cargo test --test integration ops::  the --textfile output passes `promtool check metrics`
 #   bash -n, crontab line  the cron file's syntax (5 time fields, a user, flock -n)
 #   kubernetes-validate    the Kubernetes manifests and the Helm sidecar, against the
 #                          Kubernetes schemas (offline); the PodMonitor parses
@@ -192,10 +192,10 @@ command -v jq >/dev/null 2>&1 || missing jq "apt-get install jq (the smoke workf
 if [ "${CHECK_DEPLOY_SKIP_CARGO_TESTS:-}" = 1 ]; then
   log "cargo tests skipped (CHECK_DEPLOY_SKIP_CARGO_TESTS=1: the caller runs them)"
 else
-  log "cargo test --test deploy"
-  cargo test --locked --quiet --test deploy
-  log "cargo test --test ops (textfile checked by promtool check metrics)"
-  cargo test --locked --quiet --test ops
+  log "cargo test --test integration deploy::"
+  cargo test --locked --quiet --test integration deploy::
+  log "cargo test --test integration ops:: (textfile checked by promtool check metrics)"
+  cargo test --locked --quiet --test integration ops::
 fi
 
 # --- the Grafana dashboard and the alerts, against a real Prometheus ---

@@ -35,7 +35,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}" || true
 fi
 if ! have_dnsmasq; then
-  echo "scripts/test.sh: error: no dnsmasq (Debian package dnsmasq-base); tests/discovery.rs needs it" >&2
+  echo "scripts/test.sh: error: no dnsmasq (Debian package dnsmasq-base); tests/integration/discovery.rs needs it" >&2
   exit 1
 fi
 if ! have_pushgateway; then
@@ -117,10 +117,12 @@ log "benchmarks, smoke mode: tiny sizes, no timing targets (scripts/bench.sh --q
 bash scripts/bench.sh --quick
 log "cargo test --locked (Pushgateway 1.5.1 for the real-gateway tests; 1.11 for the UTF-8 ones)"
 cargo test --locked
-# The matrix's second row: every test binary that starts a real gateway,
+# The matrix's second row: every test module that starts a real gateway,
 # again, against 1.11 (without --push.enable-utf8-names unless a test sets
-# it). A second run of those binaries rather than a harness loop: each
-# failure then names its version, and the 1.5.1 run stays as it was.
+# it). A second run of those modules of the one test binary
+# (tests/integration) rather than a harness loop: each failure then names
+# its version, and the 1.5.1 run stays as it was.
 log "cargo test --locked, the real-gateway tests again against $("$PUSHGATEWAY_BIN_1_11" --version 2>&1 | head -n1)"
-PUSHGATEWAY_BIN="$PUSHGATEWAY_BIN_1_11" cargo test --locked \
-  $(grep -l 'Pushgateway::start' tests/*.rs | sed 's|tests/\(.*\)\.rs|--test \1|')
+mapfile -t real_gateway_modules < <(grep -l 'Pushgateway::start' tests/integration/*.rs | sed 's|tests/integration/\(.*\)\.rs|\1::|')
+[ "${#real_gateway_modules[@]}" -gt 0 ] || { echo "scripts/test.sh: error: no test module starts a Pushgateway" >&2; exit 1; }
+PUSHGATEWAY_BIN="$PUSHGATEWAY_BIN_1_11" cargo test --locked --test integration -- "${real_gateway_modules[@]}"

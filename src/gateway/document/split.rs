@@ -323,7 +323,7 @@ mod tests {
     use super::{Pending, Splitter};
 
     // That the fast path answers exactly as serde_json alone, in every
-    // window size and read size, is tests/document_split.rs's. This is what
+    // window size and read size, is tests/integration/document_split.rs's. This is what
     // only the inside shows: memory stays bounded.
 
     const GROUP: &str = r#"{"labels":{"job":"j","instance":"h1"},"push_time_seconds":{"metrics":[{"value":"1.7e+09"}]}}"#;

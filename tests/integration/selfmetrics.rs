@@ -1,7 +1,7 @@
 //! The janitor's own metrics by push (`--push-metrics`, to a real
 //! Pushgateway) and by scrape (`--listen-address` in loop mode).
 
-mod common;
+use crate::common;
 
 use std::io::Read as _;
 use std::net::{TcpListener, TcpStream};

@@ -4,7 +4,7 @@
 //!
 //! - ```` ```console ```` blocks run through trycmd. A command that names
 //!   `http://pushgateway:9091` reaches a real gateway this test starts,
-//!   through `http_proxy` (tests/common/proxy.rs, which a gateway answers
+//!   through `http_proxy` (tests/integration/common/proxy.rs, which a gateway answers
 //!   in absolute form as any proxied request), so the docs show the URL a
 //!   reader types.
 //! - Recipes (` ```sh `, ` ```crontab `) carry `<!-- test: NAME -->` and run
@@ -16,7 +16,7 @@
 //! - Anything else says `<!-- not run: why -->`; a block with none of these
 //!   fails `every_command_block_is_run_or_says_why`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -129,7 +129,7 @@ const RECIPES: &[&str] = &[
     "by-hand",
     "policy-example",
     "textfile-example",
-    // Run by tests/restore.rs, against a gateway it starts.
+    // Run by tests/integration/restore.rs, against a gateway it starts.
     "undo",
     // Run by tests/lifecycle.rs, against gateways it starts.
     "ttl-example",
@@ -688,7 +688,7 @@ fn the_demo_runs() {
 }
 
 /// The README's kubectl lines name the Secret, keys and Job the manifests
-/// use (no cluster runs here; tests/deploy.rs and kubernetes-validate
+/// use (no cluster runs here; tests/integration/deploy.rs and kubernetes-validate
 /// check the manifests themselves).
 #[test]
 fn the_kubectl_lines_match_the_manifests() {

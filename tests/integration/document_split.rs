@@ -4,8 +4,7 @@
 //! of the same kind. Inputs arrive in small, odd-sized reads so that every
 //! state of the splitter meets a buffer boundary.
 
-#[path = "../benches/support/flink.rs"]
-mod flink;
+use crate::flink;
 
 use std::io::{self, Read};
 

@@ -7,7 +7,7 @@
 //! make every group stale, and a rule gives the `instance="fresh"` groups an
 //! hour, so each replica holds a stale group and a fresh one.
 
-mod common;
+use crate::common;
 
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! names the janitor writes, the GitHub Actions smoke steps pass against a
 //! real Pushgateway, and examples/report.json is a valid report.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

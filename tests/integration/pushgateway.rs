@@ -1,7 +1,7 @@
 //! Behaviour against a real Pushgateway: exactly the stale groups go, each
 //! addressed by its full grouping key, and nothing else is touched.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! (wiremock) whose answers the test scripts; every mock asserts how often
 //! it was called.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 use std::time::Duration;

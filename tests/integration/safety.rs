@@ -1,7 +1,7 @@
 //! Safety: caps refuse whole plans, the server clock shields ages from a
 //! wrong local clock, deletes are verified, and gateways fail independently.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

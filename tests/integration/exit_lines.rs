@@ -3,7 +3,7 @@
 //! WARN lines are gone, and before this only they said why a run exited 3
 //! or 4.
 
-mod common;
+use crate::common;
 
 use common::proxy::{Proxy, Rules};
 use common::{janitor, stderr, Pushgateway, EVERY_GROUP_STALE};

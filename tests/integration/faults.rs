@@ -2,7 +2,7 @@
 //! top-level failure exits 1 with one clear line and sends no DELETE; a
 //! failed DELETE does not stop the others.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! nothing on stdout, and nothing sent to a real Pushgateway whose stale
 //! group would otherwise have been deleted.
 
-mod common;
+use crate::common;
 
 use common::{janitor, stderr, Pushgateway, EVERY_GROUP_STALE};
 

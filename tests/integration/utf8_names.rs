@@ -10,7 +10,7 @@
 //! Every push path is written out by hand here, never by the janitor's own
 //! encoder, and each push is checked by reading the gateway back.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

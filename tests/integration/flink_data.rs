@@ -1,8 +1,7 @@
 //! The Flink-shaped generator used by the benchmarks: deterministic, and
 //! its documents read back as the groups it generated.
 
-#[path = "../benches/support/flink.rs"]
-mod flink;
+use crate::flink;
 
 use std::io::BufReader;
 

@@ -2,7 +2,7 @@
 //! makes it slow, or makes its re-scans fail: a slow gateway is not a
 //! failed delete.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

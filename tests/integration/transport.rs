@@ -5,7 +5,7 @@
 //! Every group these tests push is meant to go: `--clock local` (sub-second
 //! steps) and a 1 ms threshold make it stale at once, without waiting.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 use std::time::Duration;

@@ -11,7 +11,7 @@
 //! make every group stale; `--select` picks the ones to delete, and a
 //! neighbour that is not selected must come through untouched.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
