@@ -84,14 +84,14 @@ fi
 export PUSHGATEWAY_BIN_1_11
 log "pushgateway (second): $("$PUSHGATEWAY_BIN_1_11" --version 2>&1 | head -n1)"
 
-# A real producer for tests/lifecycle.rs: Python's prometheus_client pushes
+# A real producer for tests/integration/lifecycle.rs: Python's prometheus_client pushes
 # a group with push_to_gateway. Missing after this is an error, not a skip.
 if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
   log "installing prometheus-client with pip (Python's Prometheus client library)"
   python3 -m pip install --quiet --disable-pip-version-check prometheus-client==0.26.0 >&2 || true
 fi
 python3 -c 'import prometheus_client' >/dev/null 2>&1 || {
-  echo "scripts/test.sh: error: python3 cannot import prometheus_client (pip install prometheus-client); tests/lifecycle.rs pushes with it" >&2
+  echo "scripts/test.sh: error: python3 cannot import prometheus_client (pip install prometheus-client); tests/integration/lifecycle.rs pushes with it" >&2
   exit 1
 }
 

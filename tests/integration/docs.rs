@@ -131,7 +131,7 @@ const RECIPES: &[&str] = &[
     "textfile-example",
     // Run by tests/integration/restore.rs, against a gateway it starts.
     "undo",
-    // Run by tests/lifecycle.rs, against gateways it starts.
+    // Run by tests/integration/lifecycle.rs, against gateways it starts.
     "ttl-example",
     "grace-example",
 ];

@@ -2,7 +2,7 @@
 //! (checked by promtool and by a parser of our own), loop mode (`--every`)
 //! with SIGTERM/SIGINT, and `--generate`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,10 +3,9 @@
 //! prometheus_client), and the grace period with its state file and its
 //! notifications, received on loopback.
 
-mod common;
+use crate::common;
 
-#[path = "../benches/support/flink.rs"]
-mod flink;
+use crate::flink;
 
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
