@@ -7,13 +7,14 @@ use std::time::Duration;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::config::{ClockSource, Config, OutputFormat, PushMetrics, RestoreConfig};
+use crate::duration::Threshold;
 pub use crate::duration::{parse_duration, parse_threshold};
 use crate::exit::ExitStatus;
 use crate::gateway::{
     Credentials, Header, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
 use crate::group::LabelNaming;
-use crate::plan::{Caps, Policy, Rule, Threshold, TtlPolicy};
+use crate::plan::{Caps, Policy, Rule, TtlPolicy};
 use crate::selector::Selector;
 
 const EXAMPLES: &str = r#"Examples:
@@ -1073,8 +1074,8 @@ fn ttl_policy(
         if min > max {
             return usage(format!(
                 "--min-ttl {} is longer than --max-ttl {}",
-                crate::plan::human_threshold(min),
-                crate::plan::human_threshold(max)
+                crate::duration::human_threshold(min),
+                crate::duration::human_threshold(max)
             ));
         }
     }

@@ -1,11 +1,38 @@
-//! Durations as every flag and a pusher's `--ttl-label` value write them:
-//! humantime's syntax without months and years, and `never` for a
-//! threshold. Shared by `cli` (flags) and `plan` (a TTL a group declares in
-//! its grouping key), so both read a duration the same way.
+//! Durations as people write and read them. Read: every flag and a
+//! pusher's `--ttl-label` value, in humantime's syntax without months and
+//! years, and `never` for a threshold; shared by `cli` (flags) and `plan` (a
+//! TTL a group declares in its grouping key), so both read a duration the
+//! same way. Written: thresholds and ages as the report, the reasons and the
+//! error lines show them. A leaf: it knows no policy and no output.
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::plan::Threshold;
+/// How long a group may stay silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threshold {
+    After(Duration),
+    /// Never stale.
+    Never,
+}
+
+impl Threshold {
+    pub fn seconds(self) -> Option<f64> {
+        match self {
+            Threshold::After(d) => Some(d.as_secs_f64()),
+            Threshold::Never => None,
+        }
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Threshold::After(d) => f.write_str(&human_threshold(*d)),
+            Threshold::Never => f.write_str("never"),
+        }
+    }
+}
 
 /// A duration greater than zero, or `never`. Zero would make every group
 /// stale at once: with no cap, a wipe of the gateway.
@@ -77,4 +104,122 @@ fn refused_unit(text: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// [`human_seconds`] to the millisecond (`1.312s`, `10m0.400s`): for an
+/// age that whole seconds would show as no older than its threshold.
+pub fn human_seconds_precise(secs: f64) -> String {
+    let ms = (secs.abs() * 1000.0).round() as u64;
+    let (whole, frac) = (ms / 1000, ms % 1000);
+    let mut text = human_seconds(whole as f64);
+    if frac > 0 {
+        text = match text.strip_suffix('s') {
+            Some(head) => format!("{head}.{frac:03}s"),
+            None => format!("{text}0.{frac:03}s"),
+        };
+    }
+    if secs < 0.0 && ms > 0 {
+        format!("-{text}")
+    } else {
+        text
+    }
+}
+
+/// An age in Prometheus' style, largest units first and whole seconds:
+/// `2d3h2m`, `14m42s`, `9y12w` for the absurd; negative ages (a clock
+/// behind the gateway's) keep their sign.
+pub fn human_seconds(secs: f64) -> String {
+    // Under a second either way is "0s": the server clock's whole-second
+    // Date makes a group pushed a moment ago look a fraction of a second
+    // younger than now.
+    let whole = if secs.abs() < 1.0 {
+        0
+    } else {
+        secs.abs().round() as u64
+    };
+    let mut text = String::new();
+    let mut rest = whole;
+    for (unit, size) in [
+        ("y", 365 * 86_400),
+        ("w", 7 * 86_400),
+        ("d", 86_400),
+        ("h", 3600),
+        ("m", 60),
+        ("s", 1),
+    ] {
+        if rest >= size {
+            text.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    if text.is_empty() {
+        text.push_str("0s");
+    }
+    if secs < 0.0 && whole > 0 {
+        format!("-{text}")
+    } else {
+        text
+    }
+}
+
+/// A threshold in the largest unit that holds it exactly, as people write
+/// them: `26h` (not `1d2h`), `90s`, `10m`, `1500ms`, `1d`, `2w`.
+pub fn human_threshold(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    for (unit, size) in [
+        ("w", 604_800_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
+        if ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_print_as_people_write_them() {
+        for (secs_ms, text) in [
+            (26 * 3_600_000, "26h"),
+            (86_400_000, "1d"),
+            (90_000, "90s"),
+            (600_000, "10m"),
+            (1500, "1500ms"),
+            (14 * 86_400_000, "2w"),
+            (5_400_000, "90m"),
+        ] {
+            assert_eq!(human_threshold(Duration::from_millis(secs_ms)), text);
+        }
+    }
+
+    #[test]
+    fn human_seconds_formats() {
+        assert_eq!(human_seconds(7385.2), "2h3m5s");
+        assert_eq!(human_seconds(-90.0), "-1m30s");
+        assert_eq!(
+            human_seconds(2.0 * 86_400.0 + 3.0 * 3600.0 + 120.0),
+            "2d3h2m"
+        );
+        assert_eq!(human_seconds(3600.0), "1h");
+        assert_eq!(human_seconds(9.5 * 365.0 * 86_400.0), "9y26w12h");
+        assert_eq!(human_seconds(0.2), "0s");
+        assert_eq!(human_seconds(-0.6), "0s");
+        assert_eq!(human_seconds(1.6), "2s");
+        assert_eq!(human_seconds_precise(1.3125), "1.313s");
+        assert_eq!(human_seconds_precise(0.4), "0.400s");
+        assert_eq!(human_seconds_precise(600.4), "10m0.400s");
+        assert_eq!(human_seconds_precise(61.05), "1m1.050s");
+        assert_eq!(human_seconds_precise(3600.0), "1h");
+        assert_eq!(human_seconds_precise(-1.5), "-1.500s");
+    }
 }

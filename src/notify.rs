@@ -16,10 +16,10 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
 
+use crate::duration::{human_seconds, human_threshold};
 use crate::gateway::fault::Fault;
 use crate::gateway::retry::{retrying, status_is_retryable, Attempted, Failure};
 use crate::gateway::{Connect, Credentials, RetryPolicy, TlsOptions, TransportOptions};
-use crate::plan::{human_seconds, human_threshold};
 use crate::report::{Action, LabelSet, Report, Time};
 
 pub const SCHEMA: &str = "pushgateway-janitor/notification/v1";

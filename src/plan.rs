@@ -2,37 +2,12 @@
 //! a safety cap refuses the whole plan. No I/O and no clock of its own: `now`
 //! is passed in, so every age decision is testable without sleeping.
 
-use std::fmt;
 use std::time::Duration;
 
+use crate::duration::Threshold;
+use crate::duration::{human_seconds, human_threshold};
 use crate::group::{Entry, Group, GroupingKey, LabelNaming, SkippedGroup};
 use crate::selector::Selector;
-
-/// How long a group may stay silent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Threshold {
-    After(Duration),
-    /// Never stale.
-    Never,
-}
-
-impl Threshold {
-    pub fn seconds(self) -> Option<f64> {
-        match self {
-            Threshold::After(d) => Some(d.as_secs_f64()),
-            Threshold::Never => None,
-        }
-    }
-}
-
-impl fmt::Display for Threshold {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Threshold::After(d) => f.write_str(&human_threshold(*d)),
-            Threshold::Never => f.write_str("never"),
-        }
-    }
-}
 
 /// A per-group threshold: the first rule whose selector matches applies.
 #[derive(Debug, Clone)]
@@ -604,101 +579,6 @@ pub enum AfterDelete {
     Pending,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Active within its threshold: not stale.
-    Active,
-    /// Stale, the gateway accepted the DELETE (202), and (unless
-    /// `--no-verify`) a later scan no longer showed the group.
-    Deleted,
-    /// Stale and deleted, but pushed again before verification finished:
-    /// its producer is alive.
-    Repushed,
-    /// Stale and accepted for deletion, but still shown with its old push
-    /// time when the verify timeout ran out.
-    StillPresent,
-    /// Stale and accepted for deletion, but no re-scan could confirm it in
-    /// time (a slow gateway): a warning, not a failure.
-    Unconfirmed,
-    /// Stale, but a safety cap refused this gateway's plan.
-    Refused,
-    /// Stale; a dry run sent nothing.
-    WouldDelete,
-    /// Stale, but the DELETE failed.
-    DeleteFailed,
-    /// Active within its threshold.
-    Kept,
-    /// Malformed or of unknown age; never deleted.
-    Skipped,
-    /// Matched by no `--select`; never deleted.
-    Ignored,
-    /// Stale, but inside its grace period (`--grace`): deleted by a later
-    /// pass if it stays silent.
-    Pending,
-}
-
-impl Action {
-    /// Every action, in the order counts are listed (the report's summary,
-    /// the self-metrics).
-    pub const ALL: [Action; 12] = [
-        Action::Deleted,
-        Action::WouldDelete,
-        Action::DeleteFailed,
-        Action::Kept,
-        Action::Active,
-        Action::Skipped,
-        Action::Ignored,
-        Action::Refused,
-        Action::Repushed,
-        Action::StillPresent,
-        Action::Unconfirmed,
-        Action::Pending,
-    ];
-
-    /// Its place in [`Action::ALL`].
-    pub fn index(self) -> usize {
-        Action::ALL
-            .iter()
-            .position(|a| *a == self)
-            .expect("ALL lists every action")
-    }
-
-    /// Whether a group with this action was stale: judged silent for too
-    /// long, whatever then happened to its DELETE.
-    pub fn is_stale(self) -> bool {
-        match self {
-            Action::Deleted
-            | Action::WouldDelete
-            | Action::DeleteFailed
-            | Action::Refused
-            | Action::Repushed
-            | Action::StillPresent
-            | Action::Unconfirmed
-            | Action::Pending => true,
-            Action::Kept | Action::Active | Action::Skipped | Action::Ignored => false,
-        }
-    }
-
-    /// The name in the JSON report and in metric labels.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Deleted => "deleted",
-            Action::Repushed => "repushed",
-            Action::StillPresent => "still_present",
-            Action::Unconfirmed => "unconfirmed",
-            Action::Refused => "refused",
-            Action::WouldDelete => "would_delete",
-            Action::DeleteFailed => "delete_failed",
-            Action::Kept => "kept",
-            Action::Active => "active",
-            Action::Skipped => "skipped",
-            Action::Ignored => "ignored",
-            Action::Pending => "pending",
-        }
-    }
-}
-
 /// What became of a stale group's DELETE, as `run` and `verify` saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -714,28 +594,6 @@ pub enum Outcome {
     StillPresent(String),
     /// Accepted, but no re-scan could tell in time: why.
     Unconfirmed(String),
-}
-
-/// The action table: what a verdict and the outcome of its DELETE (if
-/// any) are reported as, with the error to show.
-pub fn action(verdict: Verdict, outcome: Outcome, dry_run: bool) -> (Action, Option<String>) {
-    match (verdict, outcome) {
-        (Verdict::Skip, _) => (Action::Skipped, None),
-        (Verdict::Keep, _) => (Action::Kept, None),
-        (Verdict::Active, _) => (Action::Active, None),
-        (Verdict::Ignore, _) => (Action::Ignored, None),
-        (Verdict::Refused, _) => (Action::Refused, None),
-        (Verdict::Pending, _) => (Action::Pending, None),
-        (Verdict::Stale, Outcome::Accepted) => (Action::Deleted, None),
-        (Verdict::Stale, Outcome::Repushed) => (Action::Repushed, None),
-        (Verdict::Stale, Outcome::StillPresent(e)) => (Action::StillPresent, Some(e)),
-        (Verdict::Stale, Outcome::Unconfirmed(e)) => (Action::Unconfirmed, Some(e)),
-        (Verdict::Stale, Outcome::Failed(e)) => (Action::DeleteFailed, Some(e)),
-        (Verdict::Stale, Outcome::NotSent) if dry_run => (Action::WouldDelete, None),
-        (Verdict::Stale, Outcome::NotSent) => {
-            (Action::DeleteFailed, Some("no DELETE was sent".into()))
-        }
-    }
 }
 
 /// Where "now" comes from when ages are computed.
@@ -810,83 +668,6 @@ pub fn after_delete(before: Option<f64>, seen: Option<Option<f64>>) -> AfterDele
         Some(now) if now > before => AfterDelete::Repushed,
         Some(_) => AfterDelete::Pending,
     }
-}
-
-/// [`human_seconds`] to the millisecond (`1.312s`, `10m0.400s`): for an
-/// age that whole seconds would show as no older than its threshold.
-pub fn human_seconds_precise(secs: f64) -> String {
-    let ms = (secs.abs() * 1000.0).round() as u64;
-    let (whole, frac) = (ms / 1000, ms % 1000);
-    let mut text = human_seconds(whole as f64);
-    if frac > 0 {
-        text = match text.strip_suffix('s') {
-            Some(head) => format!("{head}.{frac:03}s"),
-            None => format!("{text}0.{frac:03}s"),
-        };
-    }
-    if secs < 0.0 && ms > 0 {
-        format!("-{text}")
-    } else {
-        text
-    }
-}
-
-/// An age in Prometheus' style, largest units first and whole seconds:
-/// `2d3h2m`, `14m42s`, `9y12w` for the absurd; negative ages (a clock
-/// behind the gateway's) keep their sign.
-pub fn human_seconds(secs: f64) -> String {
-    // Under a second either way is "0s": the server clock's whole-second
-    // Date makes a group pushed a moment ago look a fraction of a second
-    // younger than now.
-    let whole = if secs.abs() < 1.0 {
-        0
-    } else {
-        secs.abs().round() as u64
-    };
-    let mut text = String::new();
-    let mut rest = whole;
-    for (unit, size) in [
-        ("y", 365 * 86_400),
-        ("w", 7 * 86_400),
-        ("d", 86_400),
-        ("h", 3600),
-        ("m", 60),
-        ("s", 1),
-    ] {
-        if rest >= size {
-            text.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    if text.is_empty() {
-        text.push_str("0s");
-    }
-    if secs < 0.0 && whole > 0 {
-        format!("-{text}")
-    } else {
-        text
-    }
-}
-
-/// A threshold in the largest unit that holds it exactly, as people write
-/// them: `26h` (not `1d2h`), `90s`, `10m`, `1500ms`, `1d`, `2w`.
-pub fn human_threshold(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms == 0 {
-        return "0s".into();
-    }
-    for (unit, size) in [
-        ("w", 604_800_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-    ] {
-        if ms % size == 0 {
-            return format!("{}{unit}", ms / size);
-        }
-    }
-    format!("{ms}ms")
 }
 
 #[cfg(test)]
@@ -1616,89 +1397,6 @@ mod tests {
             "10m"
         );
         assert_eq!(Threshold::Never.seconds(), None);
-    }
-
-    #[test]
-    fn thresholds_print_as_people_write_them() {
-        for (secs_ms, text) in [
-            (26 * 3_600_000, "26h"),
-            (86_400_000, "1d"),
-            (90_000, "90s"),
-            (600_000, "10m"),
-            (1500, "1500ms"),
-            (14 * 86_400_000, "2w"),
-            (5_400_000, "90m"),
-        ] {
-            assert_eq!(human_threshold(Duration::from_millis(secs_ms)), text);
-        }
-    }
-
-    #[test]
-    fn human_seconds_formats() {
-        assert_eq!(human_seconds(7385.2), "2h3m5s");
-        assert_eq!(human_seconds(-90.0), "-1m30s");
-        assert_eq!(
-            human_seconds(2.0 * 86_400.0 + 3.0 * 3600.0 + 120.0),
-            "2d3h2m"
-        );
-        assert_eq!(human_seconds(3600.0), "1h");
-        assert_eq!(human_seconds(9.5 * 365.0 * 86_400.0), "9y26w12h");
-        assert_eq!(human_seconds(0.2), "0s");
-        assert_eq!(human_seconds(-0.6), "0s");
-        assert_eq!(human_seconds(1.6), "2s");
-        assert_eq!(human_seconds_precise(1.3125), "1.313s");
-        assert_eq!(human_seconds_precise(0.4), "0.400s");
-        assert_eq!(human_seconds_precise(600.4), "10m0.400s");
-        assert_eq!(human_seconds_precise(61.05), "1m1.050s");
-        assert_eq!(human_seconds_precise(3600.0), "1h");
-        assert_eq!(human_seconds_precise(-1.5), "-1.500s");
-    }
-
-    #[test]
-    fn the_action_table() {
-        let e = || "why".to_owned();
-        let not_stale = [
-            (Verdict::Skip, Action::Skipped),
-            (Verdict::Keep, Action::Kept),
-            (Verdict::Active, Action::Active),
-            (Verdict::Ignore, Action::Ignored),
-            (Verdict::Refused, Action::Refused),
-            (Verdict::Pending, Action::Pending),
-        ];
-        // Nothing is sent for these, whatever the outcome says or the mode.
-        for (verdict, want) in not_stale {
-            for dry_run in [false, true] {
-                for outcome in [Outcome::NotSent, Outcome::Accepted, Outcome::Failed(e())] {
-                    assert_eq!(
-                        action(verdict, outcome, dry_run),
-                        (want, None),
-                        "{verdict:?}"
-                    );
-                }
-            }
-        }
-        let stale = |outcome, dry_run| action(Verdict::Stale, outcome, dry_run);
-        assert_eq!(stale(Outcome::Accepted, false), (Action::Deleted, None));
-        assert_eq!(stale(Outcome::Repushed, false), (Action::Repushed, None));
-        assert_eq!(
-            stale(Outcome::StillPresent(e()), false),
-            (Action::StillPresent, Some(e()))
-        );
-        assert_eq!(
-            stale(Outcome::Unconfirmed(e()), false),
-            (Action::Unconfirmed, Some(e()))
-        );
-        assert_eq!(
-            stale(Outcome::Failed(e()), false),
-            (Action::DeleteFailed, Some(e()))
-        );
-        assert_eq!(stale(Outcome::NotSent, true), (Action::WouldDelete, None));
-        // A stale group that got no DELETE outside a dry run is a failure,
-        // never a silent success.
-        assert_eq!(
-            stale(Outcome::NotSent, false),
-            (Action::DeleteFailed, Some("no DELETE was sent".into()))
-        );
     }
 
     #[test]

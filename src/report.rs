@@ -7,8 +7,9 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 
+use crate::duration::{human_seconds, human_seconds_precise, human_threshold};
 use crate::exit::ExitStatus;
-use crate::plan::{human_seconds, human_seconds_precise, human_threshold};
+use crate::plan::{Outcome, Verdict};
 
 pub const SCHEMA: &str = "pushgateway-janitor/report/v1";
 
@@ -132,7 +133,113 @@ pub struct GroupReport {
     pub newly_pending: bool,
 }
 
-pub use crate::plan::Action;
+/// The actions of the report, in the order their counts are listed (the
+/// summary, the self-metrics): one list, from which the enum, its names and
+/// [`Action::ALL`] are made, so no action can be left out of any of them.
+macro_rules! actions {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Action {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Action {
+            /// Every action, in the order counts are listed.
+            pub const ALL: [Action; [$($name),*].len()] = [$(Action::$variant),*];
+
+            /// The name in the JSON report and in metric labels.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    /// Stale, the gateway accepted the DELETE (202), and (unless
+    /// `--no-verify`) a later scan no longer showed the group.
+    Deleted => "deleted",
+    /// Stale; a dry run sent nothing.
+    WouldDelete => "would_delete",
+    /// Stale, but the DELETE failed.
+    DeleteFailed => "delete_failed",
+    /// Protected: `--keep`, threshold `never`, or the janitor's own job.
+    Kept => "kept",
+    /// Active within its threshold: not stale.
+    Active => "active",
+    /// Malformed or of unknown age; never deleted.
+    Skipped => "skipped",
+    /// Matched by no `--select`; never deleted.
+    Ignored => "ignored",
+    /// Stale, but a safety cap refused this gateway's plan.
+    Refused => "refused",
+    /// Stale and deleted, but pushed again before verification finished:
+    /// its producer is alive.
+    Repushed => "repushed",
+    /// Stale and accepted for deletion, but still shown with its old push
+    /// time when the verify timeout ran out.
+    StillPresent => "still_present",
+    /// Stale and accepted for deletion, but no re-scan could confirm it in
+    /// time (a slow gateway): a warning, not a failure.
+    Unconfirmed => "unconfirmed",
+    /// Stale, but inside its grace period (`--grace`): deleted by a later
+    /// pass if it stays silent.
+    Pending => "pending",
+}
+
+impl Action {
+    /// Its place in [`Action::ALL`]: the declaration order, which is
+    /// `ALL`'s by construction.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether a group with this action was stale: judged silent for too
+    /// long, whatever then happened to its DELETE.
+    pub fn is_stale(self) -> bool {
+        match self {
+            Action::Deleted
+            | Action::WouldDelete
+            | Action::DeleteFailed
+            | Action::Refused
+            | Action::Repushed
+            | Action::StillPresent
+            | Action::Unconfirmed
+            | Action::Pending => true,
+            Action::Kept | Action::Active | Action::Skipped | Action::Ignored => false,
+        }
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// The action table: what a verdict and the outcome of its DELETE (if
+/// any) are reported as, with the error to show.
+pub fn action(verdict: Verdict, outcome: Outcome, dry_run: bool) -> (Action, Option<String>) {
+    match (verdict, outcome) {
+        (Verdict::Skip, _) => (Action::Skipped, None),
+        (Verdict::Keep, _) => (Action::Kept, None),
+        (Verdict::Active, _) => (Action::Active, None),
+        (Verdict::Ignore, _) => (Action::Ignored, None),
+        (Verdict::Refused, _) => (Action::Refused, None),
+        (Verdict::Pending, _) => (Action::Pending, None),
+        (Verdict::Stale, Outcome::Accepted) => (Action::Deleted, None),
+        (Verdict::Stale, Outcome::Repushed) => (Action::Repushed, None),
+        (Verdict::Stale, Outcome::StillPresent(e)) => (Action::StillPresent, Some(e)),
+        (Verdict::Stale, Outcome::Unconfirmed(e)) => (Action::Unconfirmed, Some(e)),
+        (Verdict::Stale, Outcome::Failed(e)) => (Action::DeleteFailed, Some(e)),
+        (Verdict::Stale, Outcome::NotSent) if dry_run => (Action::WouldDelete, None),
+        (Verdict::Stale, Outcome::NotSent) => {
+            (Action::DeleteFailed, Some("no DELETE was sent".into()))
+        }
+    }
+}
 
 /// How an action reads in the human output.
 fn human(action: Action) -> &'static str {
@@ -539,6 +646,60 @@ pub fn rfc3339(unix_seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_action_table() {
+        let e = || "why".to_owned();
+        let not_stale = [
+            (Verdict::Skip, Action::Skipped),
+            (Verdict::Keep, Action::Kept),
+            (Verdict::Active, Action::Active),
+            (Verdict::Ignore, Action::Ignored),
+            (Verdict::Refused, Action::Refused),
+            (Verdict::Pending, Action::Pending),
+        ];
+        // Nothing is sent for these, whatever the outcome says or the mode.
+        for (verdict, want) in not_stale {
+            for dry_run in [false, true] {
+                for outcome in [Outcome::NotSent, Outcome::Accepted, Outcome::Failed(e())] {
+                    assert_eq!(
+                        action(verdict, outcome, dry_run),
+                        (want, None),
+                        "{verdict:?}"
+                    );
+                }
+            }
+        }
+        let stale = |outcome, dry_run| action(Verdict::Stale, outcome, dry_run);
+        assert_eq!(stale(Outcome::Accepted, false), (Action::Deleted, None));
+        assert_eq!(stale(Outcome::Repushed, false), (Action::Repushed, None));
+        assert_eq!(
+            stale(Outcome::StillPresent(e()), false),
+            (Action::StillPresent, Some(e()))
+        );
+        assert_eq!(
+            stale(Outcome::Unconfirmed(e()), false),
+            (Action::Unconfirmed, Some(e()))
+        );
+        assert_eq!(
+            stale(Outcome::Failed(e()), false),
+            (Action::DeleteFailed, Some(e()))
+        );
+        assert_eq!(stale(Outcome::NotSent, true), (Action::WouldDelete, None));
+        // A stale group that got no DELETE outside a dry run is a failure,
+        // never a silent success.
+        assert_eq!(
+            stale(Outcome::NotSent, false),
+            (Action::DeleteFailed, Some("no DELETE was sent".into()))
+        );
+    }
+
+    #[test]
+    fn all_lists_every_action_once_in_index_order() {
+        for (i, action) in Action::ALL.into_iter().enumerate() {
+            assert_eq!(action.index(), i, "{action:?}");
+        }
+    }
 
     #[test]
     fn rfc3339_rounds_to_millis() {

@@ -531,7 +531,7 @@ fn group_report(
     skipped: &Bounded,
     ttl_ignored: &Bounded,
 ) -> GroupReport {
-    let (action, error) = plan::action(d.verdict, outcome, dry_run);
+    let (action, error) = crate::report::action(d.verdict, outcome, dry_run);
     let age_seconds = d.age_seconds.map(|a| (a * 1000.0).round() / 1000.0);
     let base = GroupReport {
         labels: LabelSet(Vec::new()),

@@ -118,7 +118,7 @@ pub async fn verify(
         }
         pause = (pause * 2).min(Duration::from_millis(500));
     };
-    let window = crate::plan::human_threshold(window);
+    let window = crate::duration::human_threshold(window);
     let still_present = Bounded::new("groups still present");
     let unconfirmed = Bounded::new("unconfirmed deletes");
     for (key, (i, _)) in pending {

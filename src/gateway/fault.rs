@@ -272,7 +272,7 @@ impl fmt::Display for RequestFault {
             Some(g) => format!(" {preposition} {g}"),
             None => String::new(),
         };
-        let timeout = crate::plan::human_threshold(self.timeout);
+        let timeout = crate::duration::human_threshold(self.timeout);
         let (headline, detail, hint): (String, Option<String>, String) = match self.fault {
             Fault::Refused => {
                 let demo = match self.gateway.is_some() && self.attempts.is_some() && self.is_local()
