@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::config::{ClockSource, Config, OutputFormat, PushMetrics, RestoreConfig};
+use crate::config::{ClockSource, Config, PushMetrics, RestoreConfig, StdoutFormat};
 use crate::duration::Threshold;
 pub use crate::duration::{parse_duration, parse_threshold};
 use crate::exit::ExitStatus;
@@ -271,8 +271,8 @@ pub struct Args {
     /// Report format on stdout.
     ///
     /// Report format on stdout; logs always go to stderr.
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Human)]
-    pub output: Output,
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = OutputArg::Human)]
+    pub output: OutputArg,
 
     /// Also write the JSON report to PATH.
     ///
@@ -515,7 +515,7 @@ pub struct Args {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub enum OutputArg {
     /// One line per group acted on and a summary.
     Human,
     /// The JSON report (schema pushgateway-janitor/report/v1), nothing else.
@@ -1203,8 +1203,8 @@ impl Args {
             verify_timeout: (!self.no_verify).then_some(self.verify_timeout),
             dry_run: self.dry_run,
             output: match self.output {
-                Output::Human => OutputFormat::Human,
-                Output::Json => OutputFormat::Json,
+                OutputArg::Human => StdoutFormat::Human,
+                OutputArg::Json => StdoutFormat::Json,
             },
             report_file: self.report_file,
             transport: TransportOptions {
@@ -1223,7 +1223,7 @@ impl Args {
                 },
             },
             concurrency: self.concurrency.into(),
-            verbose: self.verbose > 0,
+            list_all: self.verbose > 0,
             textfile: self.textfile,
             every: self.every,
             listen_address: self.listen_address,
@@ -1414,8 +1414,8 @@ pub struct RestoreArgs {
     /// Report format on stdout.
     ///
     /// Report format on stdout; logs always go to stderr.
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = RestoreOutput::Human)]
-    pub output: RestoreOutput,
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = RestoreOutputArg::Human)]
+    pub output: RestoreOutputArg,
 
     /// How the gateway reads label names: auto, utf8 or legacy.
     ///
@@ -1448,7 +1448,7 @@ pub struct RestoreArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RestoreOutput {
+pub enum RestoreOutputArg {
     /// One line per archived group restored, skipped or failed, and a summary.
     Human,
     /// The JSON report (schema pushgateway-janitor/restore/v1), nothing else.
@@ -1600,8 +1600,8 @@ impl RestoreArgs {
             replace: self.replace,
             dry_run: self.dry_run,
             output: match self.output {
-                RestoreOutput::Human => OutputFormat::Human,
-                RestoreOutput::Json => OutputFormat::Json,
+                RestoreOutputArg::Human => StdoutFormat::Human,
+                RestoreOutputArg::Json => StdoutFormat::Json,
             },
             label_names: match self.label_names {
                 LabelNamesArg::Auto => None,
@@ -1623,7 +1623,7 @@ impl RestoreArgs {
                     initial_backoff: c.retry_backoff,
                 },
             },
-            verbose: self.verbose > 0,
+            list_all: self.verbose > 0,
         })
     }
 }
@@ -1700,7 +1700,7 @@ mod tests {
         assert_eq!(config.transport.timeout, Duration::from_secs(30));
         assert_eq!(config.concurrency, 4);
         assert!(!config.dry_run);
-        assert_eq!(config.output, OutputFormat::Human);
+        assert_eq!(config.output, StdoutFormat::Human);
     }
 
     #[test]
@@ -1884,7 +1884,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(args.timeout, Duration::from_secs(60));
-        assert_eq!(args.output, Output::Human);
+        assert_eq!(args.output, OutputArg::Human);
         assert!(args.dry_run);
         assert_eq!(args.push_metrics.as_deref(), Some("http://m"));
         // Repeatable flags still add up.
@@ -2409,7 +2409,7 @@ mod tests {
         assert_eq!(config.files.len(), 2);
         assert_eq!(config.select.len(), 1);
         assert!(config.replace && config.dry_run);
-        assert_eq!(config.output, OutputFormat::Json);
+        assert_eq!(config.output, StdoutFormat::Json);
         assert_eq!(config.transport.retry.retries, 0);
         assert_eq!(config.label_names, None);
         let restore = |args: &[&str]| match parse(args).map(|a| a.command) {

@@ -10,7 +10,7 @@ use crate::plan::Policy;
 use crate::selector::Selector;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
+pub enum StdoutFormat {
     Human,
     Json,
 }
@@ -25,7 +25,7 @@ pub struct Config {
     pub dns_server: Option<std::net::SocketAddr>,
     pub policy: Policy,
     pub dry_run: bool,
-    pub output: OutputFormat,
+    pub output: StdoutFormat,
     pub report_file: Option<PathBuf>,
     pub transport: TransportOptions,
     /// How many DELETEs may be in flight at once per gateway.
@@ -35,8 +35,9 @@ pub struct Config {
     pub label_names: Option<LabelNaming>,
     /// How long to re-scan for deleted groups; `None` skips verification.
     pub verify_timeout: Option<Duration>,
-    /// List kept groups in the human output too.
-    pub verbose: bool,
+    /// `-v`: the human output lists every group, the active, kept and
+    /// ignored ones too, not only those acted on.
+    pub list_all: bool,
     /// Where to write the self-metrics (`--textfile`).
     pub textfile: Option<PathBuf>,
     /// Loop mode: a pass every this long (`--every`).
@@ -65,12 +66,12 @@ pub struct RestoreConfig {
     /// Overwrite a group the gateway holds again.
     pub replace: bool,
     pub dry_run: bool,
-    pub output: OutputFormat,
+    pub output: StdoutFormat,
     /// How the gateway reads label names; `None`: from its status.
     pub label_names: Option<LabelNaming>,
     pub transport: TransportOptions,
-    /// List superseded and ignored records in the human output too.
-    pub verbose: bool,
+    /// `-v`: the human output lists superseded and ignored records too.
+    pub list_all: bool,
 }
 
 /// Where `--push-metrics` sends the run's own metrics.

@@ -10,11 +10,12 @@ pub enum ExitStatus {
     /// Every gateway was scanned and every planned delete succeeded (also
     /// when nothing was stale, and in a dry run).
     Ok,
-    /// A gateway could not be scanned, or an output (the report file,
+    /// The run could not do part of its work: a gateway could not be
+    /// scanned (nothing was deleted there), an output (the report file,
     /// stdout, the textfile, the pushed metrics, the `--grace` state file,
-    /// the `--notify-url` notification) could not be written; nothing was
-    /// deleted on a gateway that could not be scanned.
-    ScanFailed,
+    /// the `--notify-url` notification) could not be written, or the
+    /// listener or the signal handlers of loop mode could not be set up.
+    Failed,
     /// Bad flags or values (clap's usage errors).
     Usage,
     /// A safety cap refused a plan (reserved for the safety caps).
@@ -27,7 +28,7 @@ impl ExitStatus {
     /// Every status, in the order the help lists them.
     pub const ALL: [ExitStatus; 5] = [
         ExitStatus::Ok,
-        ExitStatus::ScanFailed,
+        ExitStatus::Failed,
         ExitStatus::Usage,
         ExitStatus::Refused,
         ExitStatus::DeleteFailed,
@@ -35,7 +36,7 @@ impl ExitStatus {
 
     /// Most severe first: the first that applies is the exit code.
     pub const SEVERITY: [ExitStatus; 4] = [
-        ExitStatus::ScanFailed,
+        ExitStatus::Failed,
         ExitStatus::DeleteFailed,
         ExitStatus::Refused,
         ExitStatus::Ok,
@@ -44,7 +45,7 @@ impl ExitStatus {
     pub fn code(self) -> u8 {
         match self {
             ExitStatus::Ok => 0,
-            ExitStatus::ScanFailed => 1,
+            ExitStatus::Failed => 1,
             ExitStatus::Usage => 2,
             ExitStatus::Refused => 3,
             ExitStatus::DeleteFailed => 4,
@@ -54,7 +55,7 @@ impl ExitStatus {
     pub fn description(self) -> &'static str {
         match self {
             ExitStatus::Ok => "ok: all gateways scanned, all planned deletes accepted (also: nothing stale, dry run)",
-            ExitStatus::ScanFailed => "could not scan a gateway (nothing deleted there) or write an output (report, textfile, push)",
+            ExitStatus::Failed => "could not scan a gateway (nothing deleted there) or write an output (report, textfile, push)",
             ExitStatus::Usage => "usage error: bad flags or values",
             ExitStatus::Refused => "a safety cap refused the plan",
             ExitStatus::DeleteFailed => "some deletes failed",
@@ -95,7 +96,7 @@ mod tests {
     fn worst_follows_severity() {
         use ExitStatus::*;
         assert_eq!(ExitStatus::worst([Ok, Refused, DeleteFailed]), DeleteFailed);
-        assert_eq!(ExitStatus::worst([DeleteFailed, ScanFailed]), ScanFailed);
+        assert_eq!(ExitStatus::worst([DeleteFailed, Failed]), Failed);
         assert_eq!(ExitStatus::worst([Ok, Refused]), Refused);
         assert_eq!(ExitStatus::worst([]), Ok);
     }

@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             print_error(&format!("could not start the async runtime: {e}"));
-            return ExitStatus::ScanFailed.into();
+            return ExitStatus::Failed.into();
         }
     };
     let mut exposition = None;
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 print_error(&e);
-                return ExitStatus::ScanFailed.into();
+                return ExitStatus::Failed.into();
             }
         }
     }
@@ -91,11 +91,11 @@ fn main() -> ExitCode {
                 print_error(&format!(
                     "a second {signal}: stopped without finishing the pass in flight"
                 ));
-                ExitStatus::ScanFailed.into()
+                ExitStatus::Failed.into()
             }
             Err(e) => {
                 print_error(&format!("could not install the signal handlers: {e}"));
-                ExitStatus::ScanFailed.into()
+                ExitStatus::Failed.into()
             }
         };
     }
@@ -139,7 +139,7 @@ fn restore_command(args: RestoreArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             print_error(&format!("could not start the async runtime: {e}"));
-            return ExitStatus::ScanFailed.into();
+            return ExitStatus::Failed.into();
         }
     };
     let report = runtime.block_on(restore::restore(&config, archived, &SystemTime::now));
@@ -147,10 +147,10 @@ fn restore_command(args: RestoreArgs) -> ExitCode {
         print_error(&line);
     }
     let mut status = report.exit_status();
-    match report.print(config.output, config.verbose) {
+    match report.print(config.output, config.list_all) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
             print_error(&format!("could not write the report to stdout: {e}"));
-            status = ExitStatus::worst([status, ExitStatus::ScanFailed]);
+            status = ExitStatus::worst([status, ExitStatus::Failed]);
         }
         _ => {}
     }
@@ -168,7 +168,7 @@ fn generate(what: Generate) -> ExitCode {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             print_error(&format!("could not write to stdout: {e}"));
-            ExitStatus::ScanFailed.into()
+            ExitStatus::Failed.into()
         }
     }
 }

@@ -726,8 +726,8 @@ mod tests {
         // the report file) made the run's status 1.
         let r = report(vec![gateway("http://a", None, Summary::default())]);
         let mut h = History::default();
-        h.record(&r, ExitStatus::ScanFailed);
-        let samples = parse(&render(&r, ExitStatus::ScanFailed, &h)).unwrap();
+        h.record(&r, ExitStatus::Failed);
+        let samples = parse(&render(&r, ExitStatus::Failed, &h)).unwrap();
         assert_eq!(value(&samples, "last_run_exit_code", &[]), 1.0);
         assert_eq!(value(&samples, "last_run_success", &[]), 0.0);
         assert_eq!(value(&samples, "last_success_timestamp_seconds", &[]), 0.0);

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::duration::{human_seconds, human_threshold};
 use crate::gateway::fault::Fault;
-use crate::gateway::retry::{retrying, status_is_retryable, Attempted, Failure};
+use crate::gateway::retry::{retrying, status_is_retryable, Attempted, FailedAttempt};
 use crate::gateway::{Connect, Credentials, RetryPolicy, TlsOptions, TransportOptions};
 use crate::report::{Action, LabelSet, Report, Time};
 
@@ -291,7 +291,7 @@ pub async fn send(url: &str, transport: &TransportOptions, body: String) -> Resu
                 let e = e.without_url();
                 tracing::info!("{what}: {}", crate::errors::error_chain(&e));
                 let fault = Fault::of(&e);
-                Failure::for_fault(
+                FailedAttempt::for_fault(
                     fault,
                     Undelivered {
                         what: what.clone(),
@@ -318,8 +318,8 @@ pub async fn send(url: &str, transport: &TransportOptions, body: String) -> Resu
         };
         Err(
             match status_is_retryable(status) || status == StatusCode::REQUEST_TIMEOUT {
-                true => Failure::for_status(status, &headers, undelivered),
-                false => Failure::fatal(undelivered),
+                true => FailedAttempt::for_status(status, &headers, undelivered),
+                false => FailedAttempt::fatal(undelivered),
             },
         )
     })

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{Config, OutputFormat};
+use crate::config::{Config, StdoutFormat};
 use crate::exit::ExitStatus;
 use crate::metrics::{render, History};
 use crate::report::Report;
@@ -39,7 +39,7 @@ impl<'a> Outputs<'a> {
     }
 
     /// Sends one pass's report everywhere it goes and returns the pass's
-    /// exit status: the report's own, made `ScanFailed` by any output that
+    /// exit status: the report's own, made `Failed` by any output that
     /// could not be written (a run nobody can audit is not a success).
     ///
     /// The status is one value, carried through the outputs in this order,
@@ -55,7 +55,7 @@ impl<'a> Outputs<'a> {
         let mut status = report.exit_status();
         let failed = |status: &mut ExitStatus, message: String| {
             print_error(&message);
-            *status = ExitStatus::worst([*status, ExitStatus::ScanFailed]);
+            *status = ExitStatus::worst([*status, ExitStatus::Failed]);
         };
         for line in report.error_lines() {
             print_error(&line);
@@ -88,7 +88,7 @@ impl<'a> Outputs<'a> {
         match print_report(
             report,
             self.config.output,
-            self.config.verbose,
+            self.config.list_all,
             self.config.every.is_some(),
         ) {
             // A closed pipe (`| head`) is the reader's choice, not a failure.
@@ -158,15 +158,15 @@ impl<'a> Outputs<'a> {
 
 fn print_report(
     report: &Report,
-    output: OutputFormat,
-    verbose: bool,
+    output: StdoutFormat,
+    list_all: bool,
     stamped: bool,
 ) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match output {
-        OutputFormat::Json => writeln!(out, "{}", report.to_json())?,
-        OutputFormat::Human => report.write_human(&mut out, verbose, stamped)?,
+        StdoutFormat::Json => writeln!(out, "{}", report.to_json())?,
+        StdoutFormat::Human => report.write_human(&mut out, list_all, stamped)?,
     }
     out.flush()
 }

@@ -423,7 +423,7 @@ impl Report {
     pub fn exit_status(&self) -> ExitStatus {
         ExitStatus::worst(self.gateways.iter().map(|g| {
             if g.error.is_some() {
-                ExitStatus::ScanFailed
+                ExitStatus::Failed
             } else if g.summary.count(Action::DeleteFailed) + g.summary.count(Action::StillPresent)
                 > 0
             {

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::archive::{self, StoredRecord};
-use crate::config::{OutputFormat, RestoreConfig};
+use crate::config::{RestoreConfig, StdoutFormat};
 use crate::exit::ExitStatus;
 use crate::gateway::{Entry, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
@@ -183,7 +183,7 @@ impl Report {
     /// group could not be restored; skips are no failures.
     pub fn exit_status(&self) -> ExitStatus {
         if self.error.is_some() {
-            ExitStatus::ScanFailed
+            ExitStatus::Failed
         } else if self.summary.count(Action::Failed) > 0 {
             ExitStatus::DeleteFailed
         } else {
@@ -271,12 +271,12 @@ impl Report {
     }
 
     /// Prints the report on stdout as `format` asks.
-    pub fn print(&self, format: OutputFormat, verbose: bool) -> io::Result<()> {
+    pub fn print(&self, format: StdoutFormat, verbose: bool) -> io::Result<()> {
         let stdout = io::stdout();
         let mut out = io::BufWriter::new(stdout.lock());
         match format {
-            OutputFormat::Json => writeln!(out, "{}", self.to_json())?,
-            OutputFormat::Human => self.write_human(&mut out, verbose)?,
+            StdoutFormat::Json => writeln!(out, "{}", self.to_json())?,
+            StdoutFormat::Human => self.write_human(&mut out, verbose)?,
         }
         out.flush()
     }

@@ -160,7 +160,7 @@ impl FromStr for Selector {
 }
 
 /// A parse failure before it knows the input it belongs to.
-enum Failure {
+enum Problem {
     Syntax(String),
     MetricName(String),
     InvalidLabelName(String),
@@ -169,19 +169,19 @@ enum Failure {
     Regex(String, String),
 }
 
-impl Failure {
+impl Problem {
     fn into_error(self, text: &str) -> SelectorError {
         let input = text.to_owned();
         match self {
-            Failure::Syntax(reason) => SelectorError::Syntax { input, reason },
-            Failure::MetricName(name) => SelectorError::MetricName { input, name },
-            Failure::InvalidLabelName(name) => SelectorError::InvalidLabelName { input, name },
-            Failure::Or => SelectorError::OrMatchers { input },
-            Failure::NotASelector(found) => SelectorError::NotASelector {
+            Problem::Syntax(reason) => SelectorError::Syntax { input, reason },
+            Problem::MetricName(name) => SelectorError::MetricName { input, name },
+            Problem::InvalidLabelName(name) => SelectorError::InvalidLabelName { input, name },
+            Problem::Or => SelectorError::OrMatchers { input },
+            Problem::NotASelector(found) => SelectorError::NotASelector {
                 input,
                 found: found.to_owned(),
             },
-            Failure::Regex(pattern, reason) => SelectorError::InvalidRegex {
+            Problem::Regex(pattern, reason) => SelectorError::InvalidRegex {
                 input,
                 pattern,
                 reason,
@@ -223,8 +223,8 @@ impl Parser<'_> {
         self.text[..at].chars().count() + 1
     }
 
-    fn unexpected(&self, at: usize, token: &str, expected: &str) -> Failure {
-        Failure::Syntax(format!(
+    fn unexpected(&self, at: usize, token: &str, expected: &str) -> Problem {
+        Problem::Syntax(format!(
             "unexpected {token:?} at column {}, expected {expected}",
             self.column(at)
         ))
@@ -253,7 +253,7 @@ impl Parser<'_> {
         &rest[..len]
     }
 
-    fn selector(&mut self) -> Result<Vec<Matcher>, Failure> {
+    fn selector(&mut self) -> Result<Vec<Matcher>, Problem> {
         self.skip_space();
         if self.peek() != Some('{') {
             return Err(self.not_braces());
@@ -266,7 +266,7 @@ impl Parser<'_> {
             let name_at = self.at;
             let (name, quoted) = match self.peek() {
                 None => {
-                    return Err(Failure::Syntax(
+                    return Err(Problem::Syntax(
                         "unexpected end of input inside braces".into(),
                     ))
                 }
@@ -294,11 +294,11 @@ impl Parser<'_> {
             } else {
                 return Err(match self.peek() {
                     // `{"up"}` is PromQL 3's metric name.
-                    Some('}' | ',') if quoted => Failure::MetricName(name),
-                    Some('}' | ',') => Failure::Syntax(format!(
+                    Some('}' | ',') if quoted => Problem::MetricName(name),
+                    Some('}' | ',') => Problem::Syntax(format!(
                         "invalid label matcher, expected label matching operator after '{name}'"
                     )),
-                    None => Failure::Syntax("unexpected end of input inside braces".into()),
+                    None => Problem::Syntax("unexpected end of input inside braces".into()),
                     Some(c) if is_name_char(c) || matches!(c, '"' | '\'' | '`') => {
                         let at = self.at;
                         self.unexpected(at, self.token_text(), "one of = != =~ !~")
@@ -312,12 +312,12 @@ impl Parser<'_> {
             let value = match self.peek() {
                 Some('"' | '\'' | '`') => self.string()?,
                 None => {
-                    return Err(Failure::Syntax(
+                    return Err(Problem::Syntax(
                         "unexpected end of input inside braces".into(),
                     ))
                 }
                 Some(c @ ('=' | '!' | '~' | ',' | '}')) => {
-                    return Err(Failure::Syntax(format!(
+                    return Err(Problem::Syntax(format!(
                         "unexpected '{c}' in label matching, expected string"
                     )))
                 }
@@ -328,10 +328,10 @@ impl Parser<'_> {
                 Some(c) => return Err(inside_braces(c)),
             };
             if name == "__name__" {
-                return Err(Failure::MetricName(value));
+                return Err(Problem::MetricName(value));
             }
             if name.is_empty() || name.starts_with("__") {
-                return Err(Failure::InvalidLabelName(name));
+                return Err(Problem::InvalidLabelName(name));
             }
             let _ = name_at;
             matchers.push(matcher(name, op, value)?);
@@ -344,13 +344,13 @@ impl Parser<'_> {
                     break;
                 }
                 None => {
-                    return Err(Failure::Syntax(
+                    return Err(Problem::Syntax(
                         "unexpected end of input inside braces".into(),
                     ))
                 }
                 Some(c) if is_name_char(c) => {
                     if self.token_text() == "or" {
-                        return Err(Failure::Or);
+                        return Err(Problem::Or);
                     }
                     let at = self.at;
                     return Err(self.unexpected(at, self.token_text(), "',' or '}'"));
@@ -364,14 +364,14 @@ impl Parser<'_> {
 
     /// After the closing brace: only the end, or a precise word for the
     /// PromQL that does not belong in a selector.
-    fn after_braces(&mut self) -> Result<(), Failure> {
+    fn after_braces(&mut self) -> Result<(), Problem> {
         self.skip_space();
         let rest = self.rest();
         let Some(c) = rest.chars().next() else {
             return Ok(());
         };
         let found = match c {
-            '}' => return Err(Failure::Syntax("unexpected right brace '}'".into())),
+            '}' => return Err(Problem::Syntax("unexpected right brace '}'".into())),
             '[' => {
                 let inner = rest.split(']').next().unwrap_or(rest);
                 if inner.contains(':') {
@@ -397,30 +397,30 @@ impl Parser<'_> {
                 return Err(self.unexpected(at, &other.to_string(), "the end of the selector"));
             }
         };
-        Err(Failure::NotASelector(found))
+        Err(Problem::NotASelector(found))
     }
 
     /// The input does not start with `{`: say what it is instead.
-    fn not_braces(&mut self) -> Failure {
+    fn not_braces(&mut self) -> Problem {
         let start = self.at;
         let rest = self.rest();
         if rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-            return Failure::NotASelector("a number");
+            return Problem::NotASelector("a number");
         }
         if rest.starts_with(['"', '\'', '`']) {
-            return Failure::NotASelector("a string");
+            return Problem::NotASelector("a string");
         }
         if let Some(word) = self.name().map(str::to_owned) {
             self.skip_space();
             match self.peek() {
-                Some('{') | None => return Failure::MetricName(word),
-                Some('(') => return Failure::NotASelector("a function call"),
-                Some('[') => return Failure::NotASelector("a range selector like [5m]"),
+                Some('{') | None => return Problem::MetricName(word),
+                Some('(') => return Problem::NotASelector("a function call"),
+                Some('[') => return Problem::NotASelector("a range selector like [5m]"),
                 _ => {}
             }
         }
         if self.text[start..].contains('}') {
-            return Failure::Syntax("unexpected right brace '}'".into());
+            return Problem::Syntax("unexpected right brace '}'".into());
         }
         self.at = start;
         let token = self.token_text().to_owned();
@@ -429,15 +429,15 @@ impl Parser<'_> {
 
     /// A quoted string at the cursor, decoded: double or single quotes with
     /// PromQL's (Go's) escapes, or backticks, raw.
-    fn string(&mut self) -> Result<String, Failure> {
+    fn string(&mut self) -> Result<String, Problem> {
         let quote = self.peek().unwrap_or('"');
         let body = &self.text[self.at + 1..];
         let bad = || {
-            Failure::Syntax(
+            Problem::Syntax(
                 "invalid quoted string (a raw newline or a bad escape inside quotes)".into(),
             )
         };
-        let unterminated = || Failure::Syntax(format!("unterminated quoted string {quote}"));
+        let unterminated = || Problem::Syntax(format!("unterminated quoted string {quote}"));
         if quote == '`' {
             let end = body.find('`').ok_or_else(unterminated)?;
             self.at += 1 + end + 1;
@@ -454,7 +454,7 @@ impl Parser<'_> {
                 '\n' => return Err(bad()),
                 '\\' => {
                     let (_, e) = chars.next().ok_or_else(unterminated)?;
-                    let mut hex = |n: usize| -> Result<u32, Failure> {
+                    let mut hex = |n: usize| -> Result<u32, Problem> {
                         let digits: String = (0..n)
                             .filter_map(|_| chars.next().map(|(_, d)| d))
                             .collect();
@@ -489,7 +489,7 @@ impl Parser<'_> {
                             out.push(char::from_u32(v).ok_or_else(bad)?);
                         }
                         other => {
-                            return Err(Failure::Syntax(format!(
+                            return Err(Problem::Syntax(format!(
                                 "unknown escape sequence '{other}'"
                             )))
                         }
@@ -502,16 +502,16 @@ impl Parser<'_> {
     }
 }
 
-fn inside_braces(c: char) -> Failure {
-    Failure::Syntax(format!("unexpected character inside braces: '{c}'"))
+fn inside_braces(c: char) -> Problem {
+    Problem::Syntax(format!("unexpected character inside braces: '{c}'"))
 }
 
-fn matcher(name: String, op: &str, value: String) -> Result<Matcher, Failure> {
+fn matcher(name: String, op: &str, value: String) -> Result<Matcher, Problem> {
     let op = match op {
         "=" => Op::Equal(value),
         "!=" => Op::NotEqual(value),
         _ => {
-            let re = anchored(&value).map_err(|reason| Failure::Regex(value.clone(), reason))?;
+            let re = anchored(&value).map_err(|reason| Problem::Regex(value.clone(), reason))?;
             if op == "=~" {
                 Op::Re(re)
             } else {

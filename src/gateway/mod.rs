@@ -24,7 +24,7 @@ pub use document::DocumentError;
 use fault::Stage;
 pub use fault::{Fault, RequestFault};
 pub use retry::RetryPolicy;
-use retry::{retrying, Attempted, Failure};
+use retry::{retrying, Attempted, FailedAttempt};
 pub use transport::{
     Connect, Credentials, Header, Secret, SecretSource, TlsOptions, TransportError,
 };
@@ -390,10 +390,10 @@ impl Gateway {
         what: &str,
         keep: Option<&std::path::Path>,
         options: &document::ReadOptions,
-    ) -> Result<Scan, Failure<ScanError>> {
+    ) -> Result<Scan, FailedAttempt<ScanError>> {
         let shown = self.shown(SCAN_PATH);
         let failed =
-            |fault: RequestFault| Failure::for_fault(fault.fault, ScanError::Failed(fault));
+            |fault: RequestFault| FailedAttempt::for_fault(fault.fault, ScanError::Failed(fault));
         let response = self
             .get(SCAN_PATH)
             .await
@@ -402,7 +402,7 @@ impl Gateway {
         if !status.is_success() {
             let headers = response.headers().clone();
             let body = body_excerpt(response).await;
-            return Err(Failure::for_status(
+            return Err(FailedAttempt::for_status(
                 status,
                 &headers,
                 ScanError::Status {
@@ -418,7 +418,7 @@ impl Gateway {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         if let Some(ct) = content_type.filter(|ct| !ct.to_ascii_lowercase().contains("json")) {
             let body = body_excerpt(response).await;
-            return Err(Failure::fatal(ScanError::NotJson {
+            return Err(FailedAttempt::fatal(ScanError::NotJson {
                 url: shown,
                 content_type: ct,
                 body,
@@ -455,7 +455,7 @@ impl Gateway {
         })
         .await
         .map_err(|e| {
-            Failure::fatal(ScanError::Request {
+            FailedAttempt::fatal(ScanError::Request {
                 url: shown.clone(),
                 cause: format!("the reader task failed: {e}"),
             })
@@ -471,7 +471,7 @@ impl Gateway {
             // broken-off body.
             DocumentError::Truncated(e) => failed(self.fault(&e, Stage::Document, what, true)),
             // A body that is not the API's JSON will not improve.
-            source => Failure::fatal(ScanError::Document { url: shown, source }),
+            source => FailedAttempt::fatal(ScanError::Document { url: shown, source }),
         })?;
         Ok(Scan {
             entries,
@@ -532,7 +532,7 @@ impl Gateway {
             }
             let response = request.send().await.map_err(|e| {
                 let fault = self.send_fault(e, &what, false);
-                Failure::for_fault(
+                FailedAttempt::for_fault(
                     fault.fault,
                     WriteError::Failed {
                         method: method.clone(),
@@ -547,7 +547,7 @@ impl Gateway {
             }
             let headers = response.headers().clone();
             let body = body_excerpt(response).await;
-            Err(Failure::for_status(
+            Err(FailedAttempt::for_status(
                 status,
                 &headers,
                 WriteError::Status {

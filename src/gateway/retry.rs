@@ -73,16 +73,16 @@ impl RetryPolicy {
 /// A failed attempt, whether sending again could help, and how long the
 /// server asked to wait before it.
 #[derive(Debug)]
-pub struct Failure<E> {
+pub struct FailedAttempt<E> {
     pub error: E,
     pub retryable: bool,
     /// `Retry-After` of a 429 or 503.
     pub retry_after: Option<Duration>,
 }
 
-impl<E> Failure<E> {
+impl<E> FailedAttempt<E> {
     pub fn retryable(error: E) -> Self {
-        Failure {
+        FailedAttempt {
             error,
             retryable: true,
             retry_after: None,
@@ -90,7 +90,7 @@ impl<E> Failure<E> {
     }
 
     pub fn fatal(error: E) -> Self {
-        Failure {
+        FailedAttempt {
             error,
             retryable: false,
             retry_after: None,
@@ -99,7 +99,7 @@ impl<E> Failure<E> {
 
     /// Retryable when the fault is.
     pub fn for_fault(fault: Fault, error: E) -> Self {
-        Failure {
+        FailedAttempt {
             error,
             retryable: fault.retryable(),
             retry_after: None,
@@ -108,7 +108,7 @@ impl<E> Failure<E> {
 
     /// Retryable when the status is; a 429 or 503 may say when to retry.
     pub fn for_status(status: StatusCode, headers: &HeaderMap, error: E) -> Self {
-        Failure {
+        FailedAttempt {
             error,
             retryable: status_is_retryable(status),
             retry_after: retry_after(status, headers, SystemTime::now()),
@@ -159,7 +159,7 @@ pub async fn retrying<T, E, F, Fut>(
 where
     E: std::fmt::Display + Attempted,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Failure<E>>>,
+    Fut: Future<Output = Result<T, FailedAttempt<E>>>,
 {
     let mut retry = 0;
     loop {
@@ -298,7 +298,7 @@ mod tests {
         let mut calls = 0;
         let result: Result<(), String> = retrying(&policy, "test", None, || {
             calls += 1;
-            async { Err(Failure::retryable("boom".to_owned())) }
+            async { Err(FailedAttempt::retryable("boom".to_owned())) }
         })
         .await;
         assert_eq!(result, Err("boom (3)".to_owned()));
@@ -307,7 +307,7 @@ mod tests {
         let mut calls = 0;
         let result: Result<(), String> = retrying(&policy, "test", None, || {
             calls += 1;
-            async { Err(Failure::fatal("no".to_owned())) }
+            async { Err(FailedAttempt::fatal("no".to_owned())) }
         })
         .await;
         assert_eq!(result, Err("no (1)".to_owned()));

@@ -616,7 +616,7 @@ fn the_cronjobs_dry_run_job_is_its_pod_with_dry_run() {
     for c in [live, dry_c] {
         assert_eq!(
             janitor_args(c).output,
-            pushgateway_janitor::config::OutputFormat::Human,
+            pushgateway_janitor::config::StdoutFormat::Human,
             "one event per line"
         );
     }
@@ -626,7 +626,7 @@ fn the_cronjobs_dry_run_job_is_its_pod_with_dry_run() {
             let c = at(d, "spec.jobTemplate.spec.template.spec.containers.0");
             assert_eq!(
                 janitor_args(c).output,
-                pushgateway_janitor::config::OutputFormat::Human
+                pushgateway_janitor::config::StdoutFormat::Human
             );
         }
     }
