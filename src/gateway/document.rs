@@ -50,6 +50,9 @@ pub enum DocumentError {
     },
     #[error("the response has no \"data\" array")]
     MissingData,
+    /// The reader's two halves disagreed (see `split::Handoff`): a bug.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<serde_json::Error> for DocumentError {
@@ -146,16 +149,13 @@ fn read_document_into<R: Read>(
     spool: Option<&RefCell<Spool>>,
     options: &ReadOptions,
 ) -> Result<Vec<Entry>, DocumentError> {
-    let pending = split::Pending::default();
+    let handoff = split::Handoff::default();
     let ttl_metric = options.ttl_metric.as_deref();
-    let splitter = split::Splitter::new(reader, window, max_window, &pending, spool, ttl_metric);
+    let splitter = split::Splitter::new(reader, window, max_window, &handoff, spool, ttl_metric);
     read_with(
         serde_json::Deserializer::from_reader(splitter),
-        GroupSeed {
-            pending: Some(&pending),
-            spool,
-            ttl_metric,
-        },
+        GroupSeed { spool, ttl_metric },
+        Some(&handoff),
     )
 }
 
@@ -172,19 +172,26 @@ pub fn read_document_slice_with(
     read_with(
         serde_json::Deserializer::from_slice(bytes),
         GroupSeed {
-            pending: None,
             spool: None,
             ttl_metric: options.ttl_metric.as_deref(),
         },
+        None,
     )
 }
 
+/// Reads the document with `group` for each group; `handoff` on the reader
+/// path, where the splitter hands over the groups it parsed in place.
 fn read_with<'de, R: serde_json::de::Read<'de>>(
     mut de: serde_json::Deserializer<R>,
     group: GroupSeed<'_>,
+    handoff: Option<&split::Handoff>,
 ) -> Result<Vec<Entry>, DocumentError> {
-    let doc = de.deserialize_map(DocumentVisitor { group })?;
+    let element = ElementSeed { group, handoff };
+    let doc = de.deserialize_map(DocumentVisitor { element })?;
     de.end()?;
+    if let Some(handoff) = handoff {
+        handoff.finish().map_err(DocumentError::Internal)?;
+    }
     match doc.status.as_deref() {
         Some("success") => doc.data.ok_or(DocumentError::MissingData),
         other => Err(DocumentError::Status {
@@ -201,7 +208,7 @@ struct Document {
 }
 
 struct DocumentVisitor<'p> {
-    group: GroupSeed<'p>,
+    element: ElementSeed<'p>,
 }
 
 impl<'de> Visitor<'de> for DocumentVisitor<'_> {
@@ -225,7 +232,9 @@ impl<'de> Visitor<'de> for DocumentVisitor<'_> {
                     if doc.data.is_some() {
                         return Err(de::Error::duplicate_field("data"));
                     }
-                    doc.data = Some(map.next_value_seed(DataSeed { group: self.group })?);
+                    doc.data = Some(map.next_value_seed(DataSeed {
+                        element: self.element,
+                    })?);
                 }
                 TopField::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -361,7 +370,7 @@ impl<'de> Visitor<'de> for GroupFieldSeed<'_> {
 }
 
 struct DataSeed<'p> {
-    group: GroupSeed<'p>,
+    element: ElementSeed<'p>,
 }
 
 impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
@@ -380,8 +389,8 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
         let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        let seed = self.group;
-        let Some(spool) = seed.spool else {
+        let seed = self.element;
+        let Some(spool) = seed.group.spool else {
             while let Some(entry) = seq.next_element_seed(seed)? {
                 entries.push(entry);
             }
@@ -470,13 +479,60 @@ fn time_value(raw: Option<Result<f64, String>>, family: &str) -> Result<Option<f
     }
 }
 
-/// One group. With `pending` (the reader path), the placeholder `0` stands
-/// for the group the splitter parsed. With `spool`, a group that reaches
-/// the visitor as itself (streamed: too large for the splitter's window)
-/// is kept there, family by family.
+/// One element of `data`. On the reader path (`handoff`), a number `0` in
+/// it is the placeholder the splitter wrote for a group it parsed in place,
+/// taken from the handoff; anything else is read by `group` as it would be
+/// alone.
+#[derive(Clone, Copy)]
+struct ElementSeed<'p> {
+    group: GroupSeed<'p>,
+    handoff: Option<&'p split::Handoff>,
+}
+
+impl<'de> DeserializeSeed<'de> for ElementSeed<'_> {
+    type Value = Entry;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Entry, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ElementSeed<'_> {
+    type Value = Entry;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a group object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Entry, A::Error> {
+        debug_assert!(
+            !self.handoff.is_some_and(split::Handoff::holds),
+            "a group was read while the one the splitter gave waits for its placeholder"
+        );
+        self.group.visit_map(map)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
+        // Not a placeholder when nothing is in hand: a number in `data`.
+        Ok(self
+            .handoff
+            .and_then(split::Handoff::take)
+            .unwrap_or_else(not_an_object))
+    }
+
+    accept_other!(Entry => not_an_object(); seq, bool, unit, str);
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Entry, E> {
+        Ok(not_an_object())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Entry, E> {
+        Ok(not_an_object())
+    }
+}
+
+/// One group. With `spool`, a group that reaches the visitor as itself
+/// (streamed: too large for the splitter's window) is kept there, family by
+/// family.
 #[derive(Clone, Copy)]
 struct GroupSeed<'p> {
-    pending: Option<&'p split::Pending>,
     spool: Option<&'p RefCell<Spool>>,
     /// The family whose value to read ([`ReadOptions::ttl_metric`]).
     ttl_metric: Option<&'p str>,
@@ -513,18 +569,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
         Ok(raw.into_entry())
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
-        let parsed = self.pending.and_then(|p| p.borrow_mut().take());
-        Ok(parsed.unwrap_or_else(not_an_object))
-    }
-
-    accept_other!(Entry => not_an_object(); seq, bool, unit, str);
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Entry, E> {
-        Ok(not_an_object())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Entry, E> {
-        Ok(not_an_object())
-    }
+    accept_other!(Entry => not_an_object(); seq, bool, unit, str, numbers);
 }
 
 fn not_an_object() -> Entry {

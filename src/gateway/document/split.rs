@@ -35,7 +35,7 @@
 //! there whole, from the window's bytes; a group that streams is kept by
 //! the group visitor (see `spool.rs`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Read};
 
 use serde::de::{DeserializeSeed, IgnoredAny};
@@ -50,8 +50,60 @@ pub(super) const WINDOW_BYTES: usize = 1 << 20;
 /// Flink group of 200 series is about 60 KB, so this holds some 15,000.
 pub(super) const MAX_WINDOW_BYTES: usize = 4 << 20;
 
-/// The group parsed in place, waiting for the visitor's placeholder.
-pub(super) type Pending = RefCell<Option<Entry>>;
+/// The channel from the splitter to the visitor of the `data` array. The
+/// splitter parses a group in its window, [gives](Handoff::give) it, and
+/// writes the placeholder `0` where the group's bytes were; the visitor,
+/// reading that placeholder as an element of `data` (its own seed,
+/// `ElementSeed`, not the group's), [takes](Handoff::take) it. At most one
+/// group is in hand, and every group given is taken: anything else means
+/// the two halves disagree about the document, and
+/// [`finish`](Handoff::finish) fails the scan rather than lose a group or
+/// put it in another's place.
+#[derive(Default)]
+pub(super) struct Handoff {
+    entry: RefCell<Option<Entry>>,
+    given: Cell<u64>,
+    taken: Cell<u64>,
+}
+
+impl Handoff {
+    fn give(&self, entry: Entry) {
+        let before = self.entry.replace(Some(entry));
+        debug_assert!(
+            before.is_none(),
+            "the splitter gave a group before the visitor took the last one"
+        );
+        self.given.set(self.given.get() + 1);
+    }
+
+    /// The group the placeholder stands for; `None` when there is none (a
+    /// number in the document itself, passed through).
+    pub(super) fn take(&self) -> Option<Entry> {
+        let entry = self.entry.take();
+        if entry.is_some() {
+            self.taken.set(self.taken.get() + 1);
+        }
+        entry
+    }
+
+    /// Whether a group given is waiting for its placeholder.
+    pub(super) fn holds(&self) -> bool {
+        self.entry.borrow().is_some()
+    }
+
+    /// After the document: every group given was taken, once.
+    pub(super) fn finish(&self) -> Result<(), String> {
+        let (given, taken) = (self.given.get(), self.taken.get());
+        if given == taken && !self.holds() {
+            return Ok(());
+        }
+        debug_assert!(false, "{given} groups given, {taken} taken");
+        Err(format!(
+            "the fast parser handed over {given} groups and {taken} were read \
+             (a bug in pushgateway-janitor: nothing was deleted; please report it)"
+        ))
+    }
+}
 
 enum State {
     /// Before the document's opening brace.
@@ -81,11 +133,11 @@ pub(super) struct Splitter<'p, R> {
     out: Vec<u8>,
     out_pos: usize,
     state: State,
-    pending: &'p Pending,
+    handoff: &'p Handoff,
     /// Where each group parsed here is kept (`--archive`).
     spool: Option<&'p RefCell<Spool>>,
     /// What a group parsed in the window is read with: the reader path's
-    /// own seed, without `pending` or `spool` (its bytes are kept whole).
+    /// own seed, without `spool` (its bytes are kept whole).
     group: GroupSeed<'p>,
     /// A read error to report once the bytes before it are passed on.
     error: Option<io::Error>,
@@ -96,7 +148,7 @@ impl<'p, R: Read> Splitter<'p, R> {
         inner: R,
         window: usize,
         max_window: usize,
-        pending: &'p Pending,
+        handoff: &'p Handoff,
         spool: Option<&'p RefCell<Spool>>,
         ttl_metric: Option<&'p str>,
     ) -> Self {
@@ -110,10 +162,9 @@ impl<'p, R: Read> Splitter<'p, R> {
             out: Vec::with_capacity(64),
             out_pos: 0,
             state: State::Start,
-            pending,
+            handoff,
             spool,
             group: GroupSeed {
-                pending: None,
                 spool: None,
                 ttl_metric,
             },
@@ -272,7 +323,7 @@ impl<'p, R: Read> Splitter<'p, R> {
                         spool.borrow_mut().whole(&self.buf[self.pos..end]);
                     }
                     self.pos = end;
-                    *self.pending.borrow_mut() = Some(entry);
+                    self.handoff.give(entry);
                     self.out.push(b'0');
                     return;
                 }
@@ -320,7 +371,7 @@ impl<R: Read> Read for Splitter<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::super::{read_document_slice, read_with, GroupSeed};
-    use super::{Pending, Splitter};
+    use super::{Handoff, Splitter};
 
     // That the fast path answers exactly as serde_json alone, in every
     // window size and read size, is tests/integration/document_split.rs's. This is what
@@ -339,15 +390,15 @@ mod tests {
             series.join(",")
         );
         let text = format!(r#"{{"status":"success","data":[{GROUP},{big},{GROUP}]}}"#);
-        let pending = Pending::default();
-        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &pending, None, None);
+        let handoff = Handoff::default();
+        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &handoff, None, None);
         let entries = read_with(
             serde_json::Deserializer::from_reader(&mut splitter),
             GroupSeed {
-                pending: Some(&pending),
                 spool: None,
                 ttl_metric: None,
             },
+            Some(&handoff),
         )
         .unwrap();
         assert_eq!(entries, read_document_slice(text.as_bytes()).unwrap());
@@ -357,5 +408,55 @@ mod tests {
             "window grew to {}",
             splitter.buf.len()
         );
+    }
+
+    /// The splitter's placeholders read by a visitor that does not take
+    /// them (what a change to the element seed could do): the scan fails
+    /// loudly, in a debug build at the handoff and in any build at the end,
+    /// never returns a document short of groups.
+    #[test]
+    fn a_placeholder_nobody_takes_fails_the_scan() {
+        let text = format!(r#"{{"status":"success","data":[{GROUP},{GROUP}]}}"#);
+        let handoff = Handoff::default();
+        let broken_visitor = || {
+            let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &handoff, None, None);
+            let mut read = String::new();
+            // The visitor's half, broken: the placeholders are read as
+            // plain numbers and no group is taken.
+            std::io::Read::read_to_string(&mut splitter, &mut read).unwrap();
+            assert_eq!(read, r#"{"status":"success","data":[0,0]}"#);
+            handoff.finish()
+        };
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(broken_visitor));
+        if cfg!(debug_assertions) {
+            assert!(finished.is_err(), "a debug build stops at the second group");
+        } else {
+            let why = finished.unwrap().unwrap_err();
+            assert!(
+                why.contains("handed over 2 groups and 0 were read"),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_group_given_is_taken_once() {
+        let text = format!(r#"{{"status":"success","data":[{GROUP},7,{GROUP}]}}"#);
+        let handoff = Handoff::default();
+        let mut splitter = Splitter::new(text.as_bytes(), 1024, 4096, &handoff, None, None);
+        let entries = read_with(
+            serde_json::Deserializer::from_reader(&mut splitter),
+            GroupSeed {
+                spool: None,
+                ttl_metric: None,
+            },
+            Some(&handoff),
+        )
+        .unwrap();
+        assert_eq!(entries, read_document_slice(text.as_bytes()).unwrap());
+        // After the number the splitter passes the rest through: the second
+        // group reaches the visitor as itself.
+        assert_eq!((handoff.given.get(), handoff.taken.get()), (1, 1));
+        assert!(handoff.finish().is_ok());
     }
 }
