@@ -7,7 +7,10 @@ use crate::common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::mock::{document, forbid_deletes, group, now, raw_gateway, run, serve_document, Act};
+use common::mock::{
+    answer_scans, document, forbid_deletes, group, now, raw_gateway, run, serve_document, Act,
+    Times,
+};
 use common::{error_lines, report, stderr, stdout};
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
@@ -35,11 +38,7 @@ fn assert_scan_failure(out: &Output, needle: &str) {
 
 async fn scan_fault(response: ResponseTemplate, extra: &[&str], needle: &str) {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(response)
-        .mount(&server)
-        .await;
+    answer_scans(&server, response, Times::Any).await;
     forbid_deletes(&server).await;
     let mut args = vec![
         "--url".to_owned(),
@@ -306,12 +305,12 @@ async fn dry_run_sends_no_delete() {
         group(json!({"job": "old2", "instance": ""}), now() - 700.0),
         group(json!({"job": "fresh"}), now() - 60.0),
     ]);
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(doc))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_scans(
+        &server,
+        ResponseTemplate::new(200).set_body_json(doc),
+        Times::Exactly(1),
+    )
+    .await;
     Mock::given(method("DELETE"))
         .and(path_regex(".*"))
         .respond_with(ResponseTemplate::new(202))

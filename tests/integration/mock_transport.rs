@@ -7,6 +7,7 @@ use crate::common;
 use std::process::Output;
 use std::time::Duration;
 
+use common::mock::{answer_scans, Times};
 use common::{path_for, report, stderr, stdout};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -51,19 +52,13 @@ const KEY: &[(&str, &str)] = &[("job", "batch"), ("instance", "h1")];
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_503_then_200_scan_succeeds_and_the_retry_is_logged() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("warming up"))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ok_document(&[KEY]))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_scans(
+        &server,
+        ResponseTemplate::new(503).set_body_string("warming up"),
+        Times::Once,
+    )
+    .await;
+    answer_scans(&server, ok_document(&[KEY]), Times::Exactly(1)).await;
     Mock::given(method("DELETE"))
         .and(path(delete_path(KEY)))
         .respond_with(ResponseTemplate::new(202))
@@ -81,12 +76,12 @@ async fn a_503_then_200_scan_succeeds_and_the_retry_is_logged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_400_scan_fails_at_once() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ResponseTemplate::new(400).set_body_string("bad request"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_scans(
+        &server,
+        ResponseTemplate::new(400).set_body_string("bad request"),
+        Times::Exactly(1),
+    )
+    .await;
     Mock::given(method("DELETE"))
         .respond_with(ResponseTemplate::new(202))
         .expect(0)
@@ -102,12 +97,12 @@ async fn a_400_scan_fails_at_once() {
 async fn persistent_5xx_uses_up_exactly_the_retries() {
     for (retries, attempts) in [("0", 1), ("2", 3)] {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/api/v1/metrics"))
-            .respond_with(ResponseTemplate::new(502))
-            .expect(attempts)
-            .mount(&server)
-            .await;
+        answer_scans(
+            &server,
+            ResponseTemplate::new(502),
+            Times::Exactly(attempts),
+        )
+        .await;
         let out = run(&args(&server.uri(), &["--retries", retries]), &[]).await;
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         let r = report(&out);
@@ -119,19 +114,13 @@ async fn persistent_5xx_uses_up_exactly_the_retries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_timeout_is_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ok_document(&[KEY]).set_delay(Duration::from_secs(3)))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ok_document(&[KEY]))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_scans(
+        &server,
+        ok_document(&[KEY]).set_delay(Duration::from_secs(3)),
+        Times::Once,
+    )
+    .await;
+    answer_scans(&server, ok_document(&[KEY]), Times::Exactly(1)).await;
     Mock::given(method("DELETE"))
         .respond_with(ResponseTemplate::new(202))
         .expect(1)
@@ -152,12 +141,7 @@ async fn deletes_are_retried_on_503_and_429_but_not_on_400() {
     let busy: &[(&str, &str)] = &[("job", "busy")];
     let bad: &[(&str, &str)] = &[("job", "bad")];
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ok_document(&[flaky, busy, bad]))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_scans(&server, ok_document(&[flaky, busy, bad]), Times::Exactly(1)).await;
     for (key, status) in [(flaky, 503), (busy, 429)] {
         Mock::given(method("DELETE"))
             .and(path(delete_path(key)))
@@ -202,12 +186,7 @@ async fn report_order_is_sorted_whatever_order_deletes_finish_in() {
     let reversed: Vec<&[(&str, &str)]> = refs.iter().rev().copied().collect();
     for concurrency in ["1", "4"] {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/api/v1/metrics"))
-            .respond_with(ok_document(&reversed))
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer_scans(&server, ok_document(&reversed), Times::Exactly(1)).await;
         for (i, key) in refs.iter().enumerate() {
             let delay = Duration::from_millis(20 * (8 - i as u64));
             Mock::given(method("DELETE"))
@@ -296,12 +275,12 @@ async fn an_error_body_is_shown_but_credentials_are_not() {
     // A proxy that answers 401 with an HTML page: the excerpt is shown, the
     // credentials sent are not.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ResponseTemplate::new(401).set_body_string("<html>Unauthorized</html>"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_scans(
+        &server,
+        ResponseTemplate::new(401).set_body_string("<html>Unauthorized</html>"),
+        Times::Exactly(1),
+    )
+    .await;
     let out = run(
         &args(&server.uri(), &["--basic-auth-user", "janitor", "-vvv"]),
         &[("PUSHGATEWAY_PASSWORD", "pw-1d9e-secret")],
@@ -497,12 +476,12 @@ async fn retry_after_is_waited_for_and_counted_against_the_retries() {
     let down: &[(&str, &str)] = &[("job", "down")];
     let limited: &[(&str, &str)] = &[("job", "limited")];
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ok_document(&[busy, down, limited]))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_scans(
+        &server,
+        ok_document(&[busy, down, limited]),
+        Times::Exactly(1),
+    )
+    .await;
     for (key, status) in [(busy, 429), (down, 503)] {
         Mock::given(method("DELETE"))
             .and(path(delete_path(key)))

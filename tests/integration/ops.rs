@@ -358,10 +358,8 @@ fn sigterm_mid_pass_finishes_the_batch() {
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let server = rt.block_on(async {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(document, "application/json"))
-            .mount(&server)
-            .await;
+        let scan = ResponseTemplate::new(200).set_body_raw(document, "application/json");
+        common::mock::answer_scans(&server, scan, common::mock::Times::Any).await;
         Mock::given(method("DELETE"))
             .respond_with(ResponseTemplate::new(202).set_delay(Duration::from_millis(300)))
             .mount(&server)
@@ -548,17 +546,12 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
 
 /// A gateway whose scan answers after a minute: slower than any test.
 async fn hung_gateway() -> wiremock::MockServer {
-    use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::{MockServer, ResponseTemplate};
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(r#"{"status":"success","data":[]}"#, "application/json")
-                .set_delay(Duration::from_secs(60)),
-        )
-        .mount(&server)
-        .await;
+    let scan = ResponseTemplate::new(200)
+        .set_body_raw(r#"{"status":"success","data":[]}"#, "application/json")
+        .set_delay(Duration::from_secs(60));
+    common::mock::answer_scans(&server, scan, common::mock::Times::Any).await;
     server
 }
 

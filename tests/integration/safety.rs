@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use common::mock::{document, group, now, run, serve_document};
+use common::mock::{answer_scans, document, group, now, run, serve_document, Times};
 use common::proxy::{Proxy, Rules};
 use common::{janitor, report, stderr, stdout, Pushgateway};
 use serde_json::json;
@@ -22,11 +22,12 @@ async fn gateway_without_deletes(stale: usize, fresh: usize) -> MockServer {
         .map(|i| group(json!({"job": format!("old{i}")}), now() - 3600.0))
         .chain((0..fresh).map(|i| group(json!({"job": format!("new{i}")}), now())))
         .collect();
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(document(groups)))
-        .mount(&server)
-        .await;
+    answer_scans(
+        &server,
+        ResponseTemplate::new(200).set_body_json(document(groups)),
+        Times::Any,
+    )
+    .await;
     common::mock::forbid_deletes(&server).await;
     server
 }
@@ -94,15 +95,14 @@ async fn skewed_gateway(offset: f64) -> MockServer {
     let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs_f64(server_now));
     // Pushed a minute ago by the gateway's clock.
     let doc = document(vec![group(json!({"job": "recent"}), server_now - 60.0)]);
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(doc)
-                .insert_header("Date", date.as_str()),
-        )
-        .mount(&server)
-        .await;
+    answer_scans(
+        &server,
+        ResponseTemplate::new(200)
+            .set_body_json(doc)
+            .insert_header("Date", date.as_str()),
+        Times::Any,
+    )
+    .await;
     common::mock::forbid_deletes(&server).await;
     server
 }
@@ -180,14 +180,15 @@ async fn redirects_are_not_followed() {
         .mount(&elsewhere)
         .await;
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/metrics"))
-        .respond_with(ResponseTemplate::new(307).insert_header(
+    answer_scans(
+        &server,
+        ResponseTemplate::new(307).insert_header(
             "Location",
             format!("{}/api/v1/metrics", elsewhere.uri()).as_str(),
-        ))
-        .mount(&server)
-        .await;
+        ),
+        Times::Any,
+    )
+    .await;
     common::mock::forbid_deletes(&server).await;
     let url = server.uri();
     let out = run(&[

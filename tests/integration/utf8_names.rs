@@ -46,6 +46,16 @@ fn clean(url: &str, select: &str, extra: &[&str]) -> Report {
     report(&out)
 }
 
+/// A run with the default policy (10m, the server's clock) that must
+/// succeed: tests age their stale groups with `Pushgateway::age`.
+fn clean_aged(url: &str, extra: &[&str]) -> Report {
+    let mut args = vec!["--url", url, "--output", "json"];
+    args.extend_from_slice(extra);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    report(&out)
+}
+
 fn left(pg: &Pushgateway) -> Vec<BTreeMap<String, String>> {
     let mut groups = pg.groups();
     groups.sort();
@@ -270,9 +280,7 @@ fn a_code_point_without_an_escape_is_sent_as_it_is_not_as_its_twin() {
     push(&pg, "job/c/x%F4%80%80%80y/v", &stale);
     pg.age(std::time::Duration::from_secs(1800));
     push(&pg, "job/c/U__x_100000_y/v", &fresh);
-    let out = janitor(&["--url", &pg.url, "--output", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r = report(&out);
+    let r = clean_aged(&pg.url, &[]);
     assert_eq!(r.action_of(&stale), Some("deleted"));
     assert_eq!(r.action_of(&fresh), Some("active"));
     pg.wait_for_groups(&[&fresh]);
@@ -300,16 +308,7 @@ fn a_reserved_name_a_utf8_gateway_reads_through_its_escape_is_deleted() {
     pg.age(std::time::Duration::from_secs(1800));
     // Both stale; the neighbour kept: a DELETE path that named it instead
     // would still remove it.
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--output",
-        "json",
-        "--keep",
-        r#"{job="a",x="v"}"#,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r = report(&out);
+    let r = clean_aged(&pg.url, &["--keep", r#"{job="a",x="v"}"#]);
     assert_eq!(r.action_of(&reserved), Some("deleted"));
     assert_eq!(r.action_of(&neighbour), Some("kept"));
     pg.wait_for_groups(&[&neighbour]);
@@ -566,35 +565,7 @@ fn random_label_names_round_trip_through_the_real_gateways() {
     }
 }
 
-/// Protobuf wire format, the little the push of a histogram needs.
-mod pb {
-    pub fn varint(mut v: u64, out: &mut Vec<u8>) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    fn key(field: u32, wire: u8, out: &mut Vec<u8>) {
-        varint(u64::from(field) << 3 | u64::from(wire), out);
-    }
-    pub fn uint(field: u32, v: u64, out: &mut Vec<u8>) {
-        key(field, 0, out);
-        varint(v, out);
-    }
-    pub fn sint(field: u32, v: i64, out: &mut Vec<u8>) {
-        uint(field, ((v << 1) ^ (v >> 63)) as u64, out);
-    }
-    pub fn double(field: u32, v: f64, out: &mut Vec<u8>) {
-        key(field, 1, out);
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    pub fn bytes(field: u32, v: &[u8], out: &mut Vec<u8>) {
-        key(field, 2, out);
-        varint(v.len() as u64, out);
-        out.extend_from_slice(v);
-    }
-}
+use crate::common::protobuf as pb;
 
 /// One length-delimited `MetricFamily` of type HISTOGRAM (4) holding one
 /// metric whose `Histogram` message is `histogram`.

@@ -86,11 +86,37 @@ pub async fn forbid_deletes(server: &MockServer) {
 
 /// Serves `doc` at `GET /api/v1/metrics`, as often as asked.
 pub async fn serve_document(server: &MockServer, doc: serde_json::Value) {
-    Mock::given(method("GET"))
+    answer_scans(
+        server,
+        ResponseTemplate::new(200).set_body_json(doc),
+        Times::Any,
+    )
+    .await;
+}
+
+/// How many scans a mock answers, checked when the server is dropped.
+#[derive(Clone, Copy, Debug)]
+pub enum Times {
+    /// Only the first, and exactly one: a later mount answers the rest.
+    Once,
+    /// Every scan, and exactly this many.
+    Exactly(u64),
+    /// Every scan, however many.
+    Any,
+}
+
+/// Mounts `GET /api/v1/metrics` answered with `response` (any status, body,
+/// delay or header), as often as `times` says.
+pub async fn answer_scans(server: &MockServer, response: ResponseTemplate, times: Times) {
+    let mock = Mock::given(method("GET"))
         .and(path("/api/v1/metrics"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(doc))
-        .mount(server)
-        .await;
+        .respond_with(response);
+    let mock = match times {
+        Times::Once => mock.up_to_n_times(1).expect(1),
+        Times::Exactly(n) => mock.expect(n),
+        Times::Any => mock,
+    };
+    mock.mount(server).await;
 }
 
 /// What a [`raw_gateway`] does with one request.

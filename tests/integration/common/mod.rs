@@ -7,6 +7,8 @@ pub mod dns;
 
 pub mod mock;
 
+pub mod protobuf;
+
 pub mod proxy;
 
 pub mod secure;
