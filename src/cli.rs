@@ -200,6 +200,8 @@ pub struct Args {
     /// else legacy), utf8 or legacy. Set it when a proxy hides the status:
     /// until then, groups whose label names would be spelled differently in
     /// the two modes (not legacy names, or starting with U__) are skipped.
+    /// A status that can be read wins: one that contradicts the mode given
+    /// makes it unknown, as if the status could not be read.
     #[arg(long, value_name = "MODE", value_enum, default_value_t = LabelNamesArg::Auto)]
     pub label_names: LabelNamesArg,
 

@@ -225,17 +225,22 @@ impl Plan {
     }
 }
 
-/// The naming mode a pass works in: the one given (`--label-names`), else
-/// what the gateway's status says (`utf8_names`: the flag's value, `None`
-/// before 1.11, which reads names literally), else, when the status could
-/// not be read, `Unknown`.
+/// The naming mode a pass works in: what the gateway's status says
+/// (`utf8_names`: the flag's value, `None` before 1.11, which reads names
+/// literally); when the status could not be read, the one given
+/// (`--label-names`), else `Unknown`. A given mode that the status
+/// contradicts is `Unknown` too: one of the two is wrong, and a path
+/// spelled for the wrong mode can name another group, so only names that
+/// read the same in both modes are sent.
 pub fn label_naming(
     configured: Option<LabelNaming>,
     status: Result<Option<bool>, ()>,
 ) -> LabelNaming {
     match (configured, status) {
-        (Some(naming), _) => naming,
         (None, Ok(utf8_names)) => LabelNaming::from_flag(utf8_names),
+        (Some(given), Ok(utf8_names)) if given == LabelNaming::from_flag(utf8_names) => given,
+        (Some(_), Ok(_)) => LabelNaming::Unknown,
+        (Some(given), Err(())) => given,
         (None, Err(())) => LabelNaming::Unknown,
     }
 }
@@ -1397,6 +1402,18 @@ mod tests {
             "10m"
         );
         assert_eq!(Threshold::Never.seconds(), None);
+    }
+
+    #[test]
+    fn a_given_naming_mode_the_status_contradicts_is_unknown() {
+        use LabelNaming::*;
+        assert_eq!(label_naming(None, Ok(Some(true))), Utf8);
+        assert_eq!(label_naming(None, Ok(None)), Legacy);
+        assert_eq!(label_naming(None, Err(())), Unknown);
+        assert_eq!(label_naming(Some(Utf8), Err(())), Utf8);
+        assert_eq!(label_naming(Some(Legacy), Ok(Some(false))), Legacy);
+        assert_eq!(label_naming(Some(Legacy), Ok(Some(true))), Unknown);
+        assert_eq!(label_naming(Some(Utf8), Ok(None)), Unknown);
     }
 
     #[test]

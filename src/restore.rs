@@ -519,6 +519,17 @@ async fn connect(config: &RestoreConfig) -> Result<(Gateway, Target), (String, S
              --push.enable-utf8-names changes are not restored (--label-names utf8|legacy sets the mode)"
         );
     }
+    if let (Ok(s), Some(given)) = (&status, config.label_names) {
+        if LabelNaming::from_flag(s.utf8_names) != given {
+            tracing::warn!(
+                gateway = %url,
+                "--label-names {} but the gateway reports push.enable-utf8-names={}: the naming \
+                 mode is unknown, groups with label names the two modes read differently are not restored",
+                given.name(),
+                s.utf8_names.unwrap_or(false)
+            );
+        }
+    }
     let naming = crate::plan::label_naming(
         config.label_names,
         status.as_ref().map(|s| s.utf8_names).map_err(|_| ()),

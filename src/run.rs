@@ -278,7 +278,8 @@ async fn run_gateway(
         ),
         (Ok(s), Some(given)) if LabelNaming::from_flag(s.utf8_names) != given => tracing::warn!(
             gateway = %shown,
-            "--label-names {} but the gateway reports push.enable-utf8-names={}",
+            "--label-names {} but the gateway reports push.enable-utf8-names={}: the naming mode \
+             is unknown, stale groups with label names the two modes read differently are skipped",
             given.name(),
             s.utf8_names.unwrap_or(false)
         ),

@@ -314,6 +314,54 @@ fn a_reserved_name_a_utf8_gateway_reads_through_its_escape_is_deleted() {
     pg.wait_for_groups(&[&neighbour]);
 }
 
+/// `--label-names` that the gateway's status contradicts: before, the mode
+/// given won, so `--label-names legacy` on a UTF-8 gateway sent the stale
+/// `{job="a","U__x_2e_y"="v"}` as `U__x_2e_y`, which that gateway reads as
+/// `x.y`: it deleted the fresh `{job="a","x.y"="v"}` and reported the stale
+/// group `still_present` (exit 4). Now a contradiction is mode `unknown`:
+/// the ambiguous name is skipped, the plain one deleted, the fresh group
+/// untouched; `restore` likewise pushes nothing to the other group.
+#[test]
+fn a_label_names_flag_the_status_contradicts_names_no_other_group() {
+    let mut pg = Pushgateway::start_bin(&pushgateway_bin_1_11(), UTF8);
+    let ambiguous = [("job", "a"), ("U__x_2e_y", "v")];
+    let plain = [("job", "a"), ("instance", "old")];
+    let fresh = [("job", "a"), ("x.y", "v")];
+    push(
+        &pg,
+        &format!("job/a/U__U____x__2e__y@base64/{}", b64("v")),
+        &ambiguous,
+    );
+    push(
+        &pg,
+        &format!("job/a/instance@base64/{}", b64("old")),
+        &plain,
+    );
+    pg.age(std::time::Duration::from_secs(1800));
+    push(&pg, &format!("job/a/U__x_2e_y@base64/{}", b64("v")), &fresh);
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--output",
+        "json",
+        "--label-names",
+        "legacy",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("--label-names legacy but the gateway reports push.enable-utf8-names=true"),
+        "{}",
+        stderr(&out)
+    );
+    let r = report(&out);
+    assert_eq!(r.gateways[0].label_names.as_deref(), Some("unknown"));
+    assert_eq!(r.action_of(&ambiguous), Some("skipped"));
+    assert_eq!(r.action_of(&plain), Some("deleted"));
+    assert_eq!(r.action_of(&fresh), Some("active"));
+    pg.wait_for_groups(&[&ambiguous, &fresh]);
+}
+
 /// A small deterministic generator (splitmix64): the seed is printed with
 /// every failure, and `PATH_FUZZ_SEED` replays it.
 struct Rng(u64);
