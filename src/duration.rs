@@ -183,6 +183,13 @@ pub fn human_threshold(duration: Duration) -> String {
     format!("{ms}ms")
 }
 
+/// [`human_threshold`] of a threshold in seconds as the report keeps it;
+/// one too large for a `Duration` is written as an age.
+pub fn human_threshold_seconds(seconds: f64) -> String {
+    Duration::try_from_secs_f64(seconds.max(0.0))
+        .map_or_else(|_| human_seconds(seconds), human_threshold)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

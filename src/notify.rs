@@ -121,7 +121,7 @@ fn text(n: &Notification<'_>) -> String {
     let silent = |g: &Notified<'_>| {
         let age = g.age_seconds.map_or("?".into(), human_seconds);
         let threshold = g.threshold_seconds.map_or("never".into(), |t| {
-            human_threshold(std::time::Duration::from_secs_f64(t.max(0.0)))
+            crate::duration::human_threshold_seconds(t)
         });
         format!(
             "silent {age}, threshold {threshold}, {}",

@@ -61,7 +61,9 @@ impl State {
     }
 
     /// What `report` leaves. Each gateway it scanned gets exactly the marks
-    /// of its groups that stay marked ([`keeps_mark`]); where this state
+    /// of its groups that stay marked ([`keeps_mark`]), and keeps those of
+    /// its groups the pass did not judge (`ignored`: runs with other
+    /// `--select`s share the file); where this state
     /// already marked such a group with the same last activity earlier
     /// (another run that overlapped this one saw it first), the earlier
     /// time stays. A gateway the pass could not scan keeps its marks. As
@@ -73,6 +75,16 @@ impl State {
             let name = gw.name().into_owned();
             let before = self.gateways.remove(&name).unwrap_or_default();
             let mut marks = Marks::new();
+            // A group this pass did not judge (no --select of its chose
+            // it) keeps the mark another run, with other selects, gave it.
+            for g in gw.groups.iter().filter(|g| g.action == Action::Ignored) {
+                let Ok(key) = GroupingKey::new(g.labels.0.iter().cloned()) else {
+                    continue;
+                };
+                if let Some(mark) = before.get(&key) {
+                    marks.insert(key, *mark);
+                }
+            }
             for g in gw.groups.iter().filter(|g| keeps_mark(g.action)) {
                 let Some(since) = g.stale_since else {
                     continue;
@@ -275,6 +287,38 @@ mod tests {
 
     fn key(job: &str) -> GroupingKey {
         GroupingKey::new([("job", job)]).unwrap()
+    }
+
+    /// Two runs with other `--select`s sharing one file: each keeps the
+    /// marks of the groups it did not judge. Before, each erased the
+    /// other's, so those groups were marked anew every run and never went.
+    #[test]
+    fn a_pass_keeps_the_marks_of_the_groups_it_ignored() {
+        let run = |groups| {
+            Report::new(
+                false,
+                0.0,
+                1.0,
+                Some(60.0),
+                vec![gateway("http://a", None, groups)],
+            )
+        };
+        let mut state = State::default();
+        state.update(&run(vec![
+            group("x", Action::Pending, Some(100.0), 10.0),
+            group("y", Action::Ignored, None, 20.0),
+        ]));
+        state.update(&run(vec![
+            group("x", Action::Ignored, None, 10.0),
+            group("y", Action::Pending, Some(200.0), 20.0),
+        ]));
+        let marks = state.marks("http://a");
+        assert_eq!(marks[&key("x")].stale_since, 100.0);
+        assert_eq!(marks[&key("y")].stale_since, 200.0);
+        // A group gone from the gateway drops out, ignored or not.
+        state.update(&run(vec![group("y", Action::Ignored, None, 20.0)]));
+        let marks = state.marks("http://a");
+        assert_eq!(marks.keys().cloned().collect::<Vec<_>>(), vec![key("y")]);
     }
 
     #[test]

@@ -456,7 +456,12 @@ fn declared_seconds(v: f64) -> Result<Threshold, String> {
         Err("a TTL must be greater than zero".into())
     } else {
         // Past what a Duration holds (some 584 billion years) is never too.
-        Ok(Duration::try_from_secs_f64(v).map_or(Threshold::Never, Threshold::After))
+        match Duration::try_from_secs_f64(v) {
+            // Under a nanosecond rounds to zero: every group stale at once.
+            Ok(d) if d.is_zero() => Err("a TTL must be greater than zero".into()),
+            Ok(d) => Ok(Threshold::After(d)),
+            Err(_) => Ok(Threshold::Never),
+        }
     }
 }
 
@@ -1402,6 +1407,18 @@ mod tests {
             "10m"
         );
         assert_eq!(Threshold::Never.seconds(), None);
+    }
+
+    #[test]
+    fn a_declared_ttl_under_a_nanosecond_is_no_ttl() {
+        assert!(declared_seconds(1e-10).is_err());
+        assert!(declared_seconds(0.0).is_err());
+        assert!(declared_seconds(f64::NAN).is_err());
+        assert_eq!(declared_seconds(f64::INFINITY), Ok(Threshold::Never));
+        assert_eq!(
+            declared_seconds(1800.0),
+            Ok(Threshold::After(Duration::from_secs(1800)))
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::duration::{human_seconds, human_seconds_precise, human_threshold};
+use crate::duration::{human_seconds, human_seconds_precise};
 use crate::exit::ExitStatus;
 use crate::plan::{Outcome, Verdict};
 
@@ -503,7 +503,7 @@ impl Report {
                     g.labels,
                     age,
                     g.threshold_seconds
-                        .map(|t| human_threshold(std::time::Duration::from_secs_f64(t.max(0.0))))
+                        .map(crate::duration::human_threshold_seconds)
                         .unwrap_or_else(|| "never".into()),
                     g.threshold_source
                 )?;

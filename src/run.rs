@@ -94,15 +94,15 @@ pub async fn run_with(
     }
 }
 
-/// The selectors that matched no group on any gateway this pass scanned,
-/// each warned about once; none when no gateway was scanned (nothing could
-/// match).
+/// The selectors that matched no group on any gateway of this pass, each
+/// warned about once; none unless every gateway was scanned (a gateway that
+/// could not be, or whose scan a signal stopped, might hold the match).
 fn unmatched_selectors(config: &Config, gateways: &[GatewayReport]) -> Vec<UnmatchedSelector> {
-    let scanned = gateways.iter().filter(|g| g.error.is_none());
-    if scanned.clone().next().is_none() {
+    if gateways.is_empty() || !gateways.iter().all(GatewayReport::scanned) {
         return Vec::new();
     }
-    let keys: Vec<GroupingKey> = scanned
+    let keys: Vec<GroupingKey> = gateways
+        .iter()
         .flat_map(|g| &g.groups)
         .filter_map(|g| GroupingKey::new(g.labels.0.iter().cloned()).ok())
         .collect();
