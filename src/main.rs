@@ -52,16 +52,9 @@ fn main() -> ExitCode {
         return ExitStatus::Usage.into();
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match start_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            print_error(&format!("could not start the async runtime: {e}"));
-            return ExitStatus::Failed.into();
-        }
+        Err(code) => return code,
     };
     let mut exposition = None;
     if let Some(addr) = config.listen_address {
@@ -131,16 +124,9 @@ fn restore_command(args: RestoreArgs) -> ExitCode {
             return ExitStatus::Usage.into();
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match start_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            print_error(&format!("could not start the async runtime: {e}"));
-            return ExitStatus::Failed.into();
-        }
+        Err(code) => return code,
     };
     let report = runtime.block_on(restore::restore(&config, archived, &SystemTime::now));
     for line in report.error_lines() {
@@ -155,6 +141,18 @@ fn restore_command(args: RestoreArgs) -> ExitCode {
         _ => {}
     }
     status.into()
+}
+
+/// The async runtime of a clean or a restore; the error is its one line.
+fn start_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            print_error(&format!("could not start the async runtime: {e}"));
+            ExitStatus::Failed.into()
+        })
 }
 
 /// `--generate`: completions or the man page on stdout.

@@ -512,27 +512,11 @@ async fn connect(config: &RestoreConfig) -> Result<(Gateway, Target), (String, S
     let url = gateway.display_url().to_owned();
     let (scan, status) = tokio::join!(gateway.scan(), gateway.status());
     let scan = scan.map_err(|e| (url.clone(), e.to_string()))?;
-    if let (Err(e), None) = (&status, config.label_names) {
-        tracing::warn!(
-            gateway = %url,
-            "{e}; the naming mode is unknown: groups with label names that \
-             --push.enable-utf8-names changes are not restored (--label-names utf8|legacy sets the mode)"
-        );
-    }
-    if let (Ok(s), Some(given)) = (&status, config.label_names) {
-        if LabelNaming::from_flag(s.utf8_names) != given {
-            tracing::warn!(
-                gateway = %url,
-                "--label-names {} but the gateway reports push.enable-utf8-names={}: the naming \
-                 mode is unknown, groups with label names the two modes read differently are not restored",
-                given.name(),
-                s.utf8_names.unwrap_or(false)
-            );
-        }
-    }
-    let naming = crate::plan::label_naming(
+    let naming = crate::run::naming_mode(
+        &url,
         config.label_names,
-        status.as_ref().map(|s| s.utf8_names).map_err(|_| ()),
+        &status,
+        ("groups", "are not restored"),
     );
     let existing = scan
         .entries

@@ -266,25 +266,12 @@ async fn run_gateway(
     if fell_back {
         tracing::warn!(gateway = %shown, "the scan response has no valid Date header; using the local clock");
     }
-    let naming = plan::label_naming(
+    let naming = naming_mode(
+        &shown,
         config.label_names,
-        status.as_ref().map(|s| s.utf8_names).map_err(|_| ()),
+        &status,
+        ("stale groups", "are skipped"),
     );
-    match (&status, config.label_names) {
-        (Err(e), None) => tracing::warn!(
-            gateway = %shown,
-            "{e}; the naming mode is unknown: stale groups with label names that \
-             --push.enable-utf8-names changes are skipped (--label-names utf8|legacy sets the mode)"
-        ),
-        (Ok(s), Some(given)) if LabelNaming::from_flag(s.utf8_names) != given => tracing::warn!(
-            gateway = %shown,
-            "--label-names {} but the gateway reports push.enable-utf8-names={}: the naming mode \
-             is unknown, stale groups with label names the two modes read differently are skipped",
-            given.name(),
-            s.utf8_names.unwrap_or(false)
-        ),
-        _ => {}
-    }
     let (version, utf8_names) = match status {
         Ok(s) => (s.version, s.utf8_names),
         Err(_) => (None, None),
@@ -381,6 +368,38 @@ async fn run_gateway(
         summary,
         interrupted: false,
     }
+}
+
+/// The naming mode of a pass over one gateway ([`plan::label_naming`]),
+/// and a warning when it is `unknown` for a reason the operator can fix:
+/// the status could not be read and no mode was given, or the status
+/// contradicts the one given. `left_out`: who is left out then and how
+/// ("stale groups", "are skipped"), for cleaning and `restore` alike.
+pub(crate) fn naming_mode(
+    shown: &str,
+    configured: Option<LabelNaming>,
+    status: &Result<crate::gateway::Status, String>,
+    (who, what): (&str, &str),
+) -> LabelNaming {
+    match (status, configured) {
+        (Err(e), None) => tracing::warn!(
+            gateway = %shown,
+            "{e}; the naming mode is unknown: {who} with label names that \
+             --push.enable-utf8-names changes {what} (--label-names utf8|legacy sets the mode)"
+        ),
+        (Ok(s), Some(given)) if LabelNaming::from_flag(s.utf8_names) != given => tracing::warn!(
+            gateway = %shown,
+            "--label-names {} but the gateway reports push.enable-utf8-names={}: the naming mode \
+             is unknown, {who} with label names the two modes read differently {what}",
+            given.name(),
+            s.utf8_names.unwrap_or(false)
+        ),
+        _ => {}
+    }
+    plan::label_naming(
+        configured,
+        status.as_ref().map(|s| s.utf8_names).map_err(|_| ()),
+    )
 }
 
 fn stale_key(d: &Decision) -> Option<&GroupingKey> {

@@ -119,6 +119,21 @@ pub async fn answer_scans(server: &MockServer, response: ResponseTemplate, times
     mock.mount(server).await;
 }
 
+/// Reads one request head (up to the blank line) from `socket`; `None`
+/// when the client went away first.
+pub async fn read_head(socket: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(k) => head.extend_from_slice(&buf[..k]),
+        }
+    }
+    Some(head)
+}
+
 /// What a [`raw_gateway`] does with one request.
 #[derive(Clone, Debug)]
 pub enum Act {
@@ -141,7 +156,7 @@ pub async fn raw_gateway(
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -152,14 +167,9 @@ pub async fn raw_gateway(
         while let Ok((mut socket, _)) = listener.accept().await {
             let (act, counter) = (act.clone(), counter.clone());
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(k) => head.extend_from_slice(&buf[..k]),
-                    }
-                }
+                let Some(head) = read_head(&mut socket).await else {
+                    return;
+                };
                 let text = String::from_utf8_lossy(&head).into_owned();
                 let line = text.lines().next().unwrap_or_default().to_owned();
                 if line.starts_with("GET /api/v1/status") {
