@@ -24,9 +24,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::files::TargetLock;
 use crate::gateway::document::RawGroups;
 use crate::group::{Entry, GroupingKey};
-use crate::output::TargetLock;
 use crate::report::Time;
 
 /// The schema of every record.

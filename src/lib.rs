@@ -15,6 +15,7 @@ pub mod discover;
 pub mod duration;
 pub mod errors;
 pub mod exit;
+pub mod files;
 pub mod gateway;
 pub mod group;
 pub mod metrics;

@@ -225,7 +225,7 @@ pub fn load(path: &Path) -> Result<State, String> {
 /// (someone edited it) is replaced with a warning: the pass's own marks
 /// are what matters, and waiting longer is the only cost.
 pub fn save(path: &Path, report: &Report) -> io::Result<()> {
-    let _lock = crate::output::TargetLock::acquire(path)?;
+    let _lock = crate::files::TargetLock::acquire(path)?;
     let mut state = match load(path) {
         Ok(state) => state,
         Err(why) => {
@@ -237,7 +237,7 @@ pub fn save(path: &Path, report: &Report) -> io::Result<()> {
         }
     };
     state.update(report);
-    crate::output::replace(path, state.to_json().as_bytes())
+    crate::files::replace(path, state.to_json().as_bytes())
 }
 
 #[cfg(test)]
