@@ -272,18 +272,10 @@ fn console(file: &str, docs: Option<&Docs>) {
             .env("NO_PROXY", "");
     } else {
         // Nothing here may reach a gateway: a proxy that refuses.
-        let closed = format!("http://127.0.0.1:{}", closed_port());
+        let closed = format!("http://127.0.0.1:{}", common::free_port());
         cases.env("http_proxy", &closed).env("HTTP_PROXY", &closed);
     }
     cases.run();
-}
-
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
