@@ -16,6 +16,7 @@ use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::{ResolveError, TokioResolver};
 
 pub use crate::gateway::Connect;
+use crate::identity::{GatewayId, Replica};
 
 /// Which lookup a `--url` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,23 @@ impl Instance {
             _ => None,
         }
     }
+
+    /// Which gateway this is, from pass to pass.
+    pub fn id(&self) -> GatewayId {
+        GatewayId {
+            url: crate::gateway::redact_url_text(&self.url),
+            replica: self.discovered_from.as_ref().map(|from| Replica {
+                discovered_from: from.clone(),
+                address: self.address(),
+            }),
+        }
+    }
+}
+
+/// A `--url` as a replica's [`Replica::discovered_from`] names it: prefix
+/// kept, credentials removed.
+pub fn discovered_from(text: &str) -> String {
+    crate::gateway::redact_url_text(text.trim())
 }
 
 /// What one `--url` stands for this pass: gateways, or why there are none.
@@ -79,7 +97,20 @@ pub enum Expanded {
     Failed {
         shown: String,
         error: String,
+        unresolved: Unresolved,
     },
+}
+
+/// What a failed lookup left unknown: the replicas this pass could not
+/// have found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// The `--url`'s own name (or no lookup could be made): any of its
+    /// replicas.
+    Name,
+    /// A `dnssrv+` target's addresses: the replicas at this target URL
+    /// (credentials removed, as [`Instance::id`] has it).
+    Target(String),
 }
 
 /// A DNS client: the system's configuration, or one server
@@ -208,10 +239,11 @@ pub async fn expand(text: &str, resolver: Option<&Result<Resolver, String>>) -> 
             discovered_from: None,
         })];
     };
-    let asked = crate::gateway::redact_url_text(text.trim());
+    let asked = discovered_from(text);
     let failed = |shown: &str, error: String| Expanded::Failed {
         shown: shown.to_owned(),
         error: format!("{shown}: {error}"),
+        unresolved: Unresolved::Name,
     };
     let resolver = match resolver {
         Some(Ok(r)) => r,
@@ -281,7 +313,11 @@ pub async fn expand(text: &str, resolver: Option<&Result<Resolver, String>>) -> 
                     Err(e) => {
                         let shown =
                             crate::gateway::redact_url_text(target_url(&target, port).as_str());
-                        out.push(failed(&shown, e));
+                        out.push(Expanded::Failed {
+                            error: format!("{shown}: {e}"),
+                            unresolved: Unresolved::Target(shown.clone()),
+                            shown,
+                        });
                     }
                 }
             }

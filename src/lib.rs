@@ -17,6 +17,7 @@ pub mod errors;
 pub mod exit;
 pub mod gateway;
 pub mod group;
+pub mod identity;
 pub mod metrics;
 pub mod notify;
 pub mod output;
