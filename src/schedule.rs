@@ -7,7 +7,9 @@
 //! textfile (a gateway whose scan was stopped is marked `interrupted`
 //! there, not failed), and only then stops the loop, with exit 0. A second signal
 //! stops at once (exit 1), for an operator who will not wait. A pass that
-//! fails is logged and counted, and the loop goes on.
+//! fails is logged and counted, and the loop goes on, except when the
+//! `--state-file` has become something else than a state file: it is not
+//! overwritten, and the loop stops (exit 1), as a run would not start.
 
 use std::time::Duration;
 
@@ -81,6 +83,11 @@ pub async fn run_every(
         }
         passes += 1;
         if state_file_replaced(config) {
+            let noun = if passes == 1 { "pass" } else { "passes" };
+            tracing::warn!(
+                passes,
+                "stopping after {passes} {noun}: the --state-file is no longer a state file"
+            );
             return Ok(Stop::StateFileReplaced);
         }
         let report = &pass.report;
@@ -129,16 +136,10 @@ fn state_file_replaced(config: &Config) -> bool {
     else {
         return false;
     };
-    match crate::pending::load(path) {
-        Err(crate::pending::LoadError::NotAState(why)) => {
-            tracing::error!(
-                "--state-file {}: {why}; stopping (not overwriting it)",
-                path.display()
-            );
-            true
-        }
-        _ => false,
-    }
+    matches!(
+        crate::pending::load(path),
+        Err(crate::pending::LoadError::NotAState(_))
+    )
 }
 
 fn stopping(signal: &'static str, passes: u64) -> Stop {

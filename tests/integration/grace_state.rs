@@ -285,8 +285,14 @@ fn a_loop_stops_when_its_state_file_became_something_else() {
         .read_to_string(&mut err)
         .unwrap();
     let lines = error_lines(&err);
+    assert_eq!(lines.len(), 1, "{err}");
     assert!(
-        lines.iter().any(|l| l.contains("not overwriting it")),
+        lines[0].contains("could not write the state file")
+            && lines[0].contains("not overwriting it"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the --state-file is no longer a state file"),
         "{err}"
     );
 }
