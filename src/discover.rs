@@ -8,6 +8,7 @@
 //! This module resolves; it sends nothing to a gateway. The DNS client is
 //! hickory-resolver; there is no DNS code here beyond calling it.
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -326,6 +327,31 @@ pub async fn expand(text: &str, resolver: Option<&Result<Resolver, String>>) -> 
     }
 }
 
+/// What a pass learnt of the name behind `text` (one `--url`) from what
+/// [`expand`] found: `None` when it names no lookup or its name was not
+/// resolved; else the `--url` as its replicas name it ([`discovered_from`])
+/// and the `dnssrv+` targets (URLs) whose addresses were not found.
+pub fn resolved(text: &str, found: &[Expanded]) -> Option<(String, BTreeSet<String>)> {
+    split_prefix(text).0?;
+    let mut unresolved_targets = BTreeSet::new();
+    for e in found {
+        match e {
+            Expanded::Failed {
+                unresolved: Unresolved::Name,
+                ..
+            } => return None,
+            Expanded::Failed {
+                unresolved: Unresolved::Target(url),
+                ..
+            } => {
+                unresolved_targets.insert(url.clone());
+            }
+            Expanded::Instance(_) => {}
+        }
+    }
+    Some((discovered_from(text), unresolved_targets))
+}
+
 /// Checks the URL after a lookup prefix, for `--url` validation: the
 /// message for what the prefix itself requires, or `None`.
 pub fn check_prefixed(lookup: Lookup, url: &reqwest::Url) -> Option<String> {
@@ -382,6 +408,38 @@ mod tests {
             .contains("no SRV records"));
         assert!(check_prefixed(Lookup::Srv, &url("http://_p._tcp.h")).is_none());
         assert!(check_prefixed(Lookup::Ip, &url("http://h:9091")).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_name_counts_as_resolved_only_when_its_lookup_answered() {
+        let url = "dns+http://127.0.0.1:9091";
+        let r = Resolver::new(
+            Some("127.0.0.1:9".parse().unwrap()),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap();
+        let found = expand(url, Some(&Ok(r))).await;
+        assert_eq!(
+            resolved(url, &found),
+            Some((url.to_owned(), BTreeSet::new()))
+        );
+        // No resolver: nothing was looked up, so nothing is known gone.
+        let found = expand(url, Some(&Err("no".into()))).await;
+        assert_eq!(resolved(url, &found), None);
+        // A plain URL names no lookup.
+        let plain = "http://127.0.0.1:9091";
+        assert_eq!(resolved(plain, &expand(plain, None).await), None);
+        // A dnssrv+ target whose addresses were not found.
+        let target = Expanded::Failed {
+            shown: "http://gw-a:1".into(),
+            error: "x".into(),
+            unresolved: Unresolved::Target("http://gw-a:1".into()),
+        };
+        let srv = "dnssrv+http://_p._tcp.pgw";
+        assert_eq!(
+            resolved(srv, &[target]),
+            Some((srv.to_owned(), BTreeSet::from(["http://gw-a:1".to_owned()])))
+        );
     }
 
     #[tokio::test]

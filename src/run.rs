@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::archive::{self, Kept};
 use crate::config::Config;
-use crate::discover::{self, Expanded, Unresolved};
+use crate::discover::{self, Expanded};
 use crate::gateway::{redact_url_text, Fault, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
 use crate::identity::GatewayId;
@@ -179,27 +179,8 @@ async fn discover_all(config: &Config, stop: &CancellationToken) -> (Vec<Target>
                     return (vec![Target::Interrupted { shown: redact_url_text(url) }], None);
                 }
             };
-            let mut resolved = None;
+            let resolved = discover::resolved(url, &found);
             if discover::split_prefix(url).0.is_some() {
-                let mut unresolved_targets = BTreeSet::new();
-                let mut name_resolved = true;
-                for e in &found {
-                    match e {
-                        Expanded::Failed {
-                            unresolved: Unresolved::Name,
-                            ..
-                        } => name_resolved = false,
-                        Expanded::Failed {
-                            unresolved: Unresolved::Target(url),
-                            ..
-                        } => {
-                            unresolved_targets.insert(url.clone());
-                        }
-                        Expanded::Instance(_) => {}
-                    }
-                }
-                resolved =
-                    name_resolved.then(|| (discover::discovered_from(url), unresolved_targets));
                 let addresses: Vec<String> = found
                     .iter()
                     .filter_map(|e| match e {
