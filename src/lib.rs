@@ -18,6 +18,7 @@ pub mod exit;
 pub mod files;
 pub mod gateway;
 pub mod group;
+pub mod identity;
 pub mod metrics;
 pub mod notify;
 pub mod output;

@@ -52,7 +52,7 @@ impl<'a> Outputs<'a> {
     /// notification included). So a textfile never says 0 for a run that
     /// exits 1 unless it is the textfile itself that failed, which the exit
     /// code and the error line say.
-    pub fn emit(&mut self, report: &Report) -> ExitStatus {
+    pub fn emit(&mut self, report: &Report, seen: &crate::pending::Seen) -> ExitStatus {
         let mut status = report.exit_status();
         let failed = |status: &mut ExitStatus, message: String| {
             print_error(&message);
@@ -69,7 +69,7 @@ impl<'a> Outputs<'a> {
             .as_ref()
             .filter(|_| self.config.policy.grace.is_some() && !report.dry_run)
         {
-            if let Err(e) = crate::pending::save(path, report) {
+            if let Err(e) = crate::pending::save(path, seen) {
                 let path = path.display();
                 failed(
                     &mut status,

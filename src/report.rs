@@ -74,28 +74,18 @@ pub struct GatewayReport {
 impl GatewayReport {
     /// How the gateway is named in human output, errors and metric labels:
     /// its URL, and the address when replicas found through one name share
-    /// the URL (`http://pgw:9091 (10.0.0.7:9091)`).
+    /// the URL (`http://pgw:9091 (10.0.0.7:9091)`). People read it; nothing recognises a gateway by it (`--grace` keys
+    /// marks by `identity::GatewayId`).
     pub fn name(&self) -> std::borrow::Cow<'_, str> {
-        GatewayReport::name_of(&self.url, self.address.as_deref())
-    }
-
-    /// [`GatewayReport::name`] of a gateway with this `url` and `address`.
-    pub fn name_of<'a>(url: &'a str, address: Option<&str>) -> std::borrow::Cow<'a, str> {
-        match address {
-            None => url.into(),
-            Some(address) => format!("{url} ({address})").into(),
+        match &self.address {
+            None => self.url.as_str().into(),
+            Some(address) => format!("{} ({address})", self.url).into(),
         }
     }
 
     /// Whether its scan finished: neither an error nor a signal stopped it.
     pub fn scanned(&self) -> bool {
         self.error.is_none() && !self.interrupted
-    }
-
-    /// Whether `name` is what [`GatewayReport::name`] gives a replica found
-    /// through DNS: `URL (IP:PORT)`. A URL itself has no space.
-    pub fn is_replica_name(name: &str) -> bool {
-        name.contains(" (") && name.ends_with(')')
     }
 }
 

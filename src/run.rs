@@ -1,5 +1,6 @@
 //! One pass over every gateway: scan -> plan -> delete -> verify -> report.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,7 +12,8 @@ use crate::config::Config;
 use crate::discover::{self, Expanded};
 use crate::gateway::{redact_url_text, Fault, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
-use crate::pending::State;
+use crate::identity::GatewayId;
+use crate::pending::{self, Judged, Seen, State};
 use crate::plan::{self, Decision, Outcome, Subject, Verdict};
 use crate::report::{
     Action, GatewayReport, GroupReport, LabelSet, Report, Summary, Time, UnmatchedSelector,
@@ -31,6 +33,14 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
     }
 }
 
+/// One pass: its report, and what it leaves for `--grace` (made from the
+/// same decisions).
+#[derive(Debug, Clone)]
+pub struct Pass {
+    pub report: Report,
+    pub seen: Seen,
+}
+
 /// Runs one pass. Never fails as a whole: each gateway's failure is in its
 /// part of the report. Gateways are processed concurrently and
 /// independently; the report keeps the order of `config.urls`.
@@ -39,7 +49,7 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 /// flight (that gateway is reported as not scanned) and verification (the
 /// accepted deletes are `unconfirmed`). A batch of DELETEs, once started, is
 /// always finished.
-pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Report {
+pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Pass {
     run_with(config, clock, stop, &load_state(config)).await
 }
 
@@ -48,7 +58,7 @@ pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Re
 /// stale group is then pending again, so nothing goes before its time.
 pub fn load_state(config: &Config) -> State {
     match (&config.policy.grace, &config.state_file) {
-        (Some(_), Some(path)) => crate::pending::load(path).unwrap_or_else(|why| {
+        (Some(_), Some(path)) => pending::load(path).unwrap_or_else(|why| {
             tracing::warn!(
                 "--state-file {}: {why}; every stale group starts its grace period again",
                 path.display()
@@ -66,23 +76,38 @@ pub async fn run_with(
     clock: &Clock,
     stop: &CancellationToken,
     state: &State,
-) -> Report {
+) -> Pass {
     let started = unix_seconds(clock());
-    let targets = discover_all(config, stop).await;
-    let gateways = futures_util::future::join_all(targets.iter().map(|t| async move {
+    let (targets, resolved) = discover_all(config, stop).await;
+    let mut seen = Seen::default();
+    for (discovered_from, unresolved_targets) in resolved {
+        seen.resolved(&discovered_from, unresolved_targets);
+    }
+    let visits = futures_util::future::join_all(targets.iter().map(|t| async move {
         match t {
             Target::Found(Expanded::Instance(instance)) => {
-                run_gateway(instance, config, clock, stop, state).await
+                let id = instance.id();
+                let (report, judged) = run_gateway(instance, &id, config, clock, stop, state).await;
+                (report, Some((id, judged)))
             }
-            Target::Found(Expanded::Failed { shown, error }) => {
-                unscanned(shown.clone(), error.clone(), clock)
+            Target::Found(Expanded::Failed { shown, error, .. }) => {
+                (unscanned(shown.clone(), error.clone(), clock), None)
             }
-            Target::Interrupted { shown } => interrupted(shown.clone(), clock),
+            Target::Interrupted { shown } => (interrupted(shown.clone(), clock), None),
         }
     }))
     .await;
+    let mut gateways = Vec::with_capacity(visits.len());
+    for (report, visited) in visits {
+        match visited {
+            Some((id, Some(judged))) => seen.scanned(&id, judged),
+            Some((id, None)) => seen.found(&id),
+            None => {}
+        }
+        gateways.push(report);
+    }
     let unmatched_selectors = unmatched_selectors(config, &gateways);
-    Report {
+    let report = Report {
         unmatched_selectors,
         ..Report::new(
             config.dry_run,
@@ -91,7 +116,8 @@ pub async fn run_with(
             config.policy.threshold.seconds(),
             gateways,
         )
-    }
+    };
+    Pass { report, seen }
 }
 
 /// The selectors that matched no group on any gateway of this pass, each
@@ -131,9 +157,13 @@ enum Target {
     },
 }
 
+/// The `dns*+` `--url`s whose names a pass resolved, each with the
+/// `dnssrv+` targets whose addresses it could not look up.
+type Resolved = Vec<(String, BTreeSet<String>)>;
+
 /// Every gateway of this pass, in the order of `config.urls`: the names
 /// behind `dns+`/`dnssrv+`/`dnssrvnoa+` are looked up again each pass.
-async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> {
+async fn discover_all(config: &Config, stop: &CancellationToken) -> (Vec<Target>, Resolved) {
     let needs_dns = config
         .urls
         .iter()
@@ -146,9 +176,10 @@ async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> 
             let found = tokio::select! {
                 found = discover::expand(url, resolver) => found,
                 () = stop.cancelled() => {
-                    return vec![Target::Interrupted { shown: redact_url_text(url) }];
+                    return (vec![Target::Interrupted { shown: redact_url_text(url) }], None);
                 }
             };
+            let resolved = discover::resolved(url, &found);
             if discover::split_prefix(url).0.is_some() {
                 let addresses: Vec<String> = found
                     .iter()
@@ -163,14 +194,19 @@ async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> 
                     .collect();
                 tracing::info!(url = %redact_url_text(url), found = ?addresses, "discovered");
             }
-            found.into_iter().map(Target::Found).collect::<Vec<_>>()
+            (
+                found.into_iter().map(Target::Found).collect::<Vec<_>>(),
+                resolved,
+            )
         }
     });
-    futures_util::future::join_all(lookups)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+    let mut targets = Vec::new();
+    let mut resolved = Vec::new();
+    for (found, name) in futures_util::future::join_all(lookups).await {
+        targets.extend(found);
+        resolved.extend(name);
+    }
+    (targets, resolved)
 }
 
 /// The report of a gateway a signal stopped before its scan finished: not
@@ -208,13 +244,16 @@ fn without_scan(url: String, error: Option<String>, clock: &Clock) -> GatewayRep
     }
 }
 
+/// One gateway's part of the pass, and, when its scan finished, what its
+/// groups leave for `--grace` ([`pending::judged`]).
 async fn run_gateway(
     instance: &discover::Instance,
+    id: &GatewayId,
     config: &Config,
     clock: &Clock,
     stop: &CancellationToken,
     state: &State,
-) -> GatewayReport {
+) -> (GatewayReport, Option<Vec<(GroupingKey, Judged)>>) {
     let address = instance.address().map(|a| a.to_string());
     let failed = |url: String, error: String| GatewayReport {
         discovered_from: instance.discovered_from.clone(),
@@ -223,7 +262,7 @@ async fn run_gateway(
     };
     let gateway = match Gateway::connecting(&instance.url, &config.transport, &instance.connect) {
         Ok(g) => g,
-        Err(e) => return failed(redact_url_text(&instance.url), e.to_string()),
+        Err(e) => return (failed(redact_url_text(&instance.url), e.to_string()), None),
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
@@ -244,16 +283,17 @@ async fn run_gateway(
     let (scan, status) = tokio::select! {
         both = async { tokio::join!(scanned, gateway.status()) } => both,
         () = stop.cancelled() => {
-            return GatewayReport {
+            let report = GatewayReport {
                 discovered_from: instance.discovered_from.clone(),
                 address: address.clone(),
                 ..interrupted(shown, clock)
-            }
+            };
+            return (report, None);
         }
     };
     let mut scan = match scan {
         Ok(scan) => scan,
-        Err(e) => return failed(shown, e.to_string()),
+        Err(e) => return (failed(shown, e.to_string()), None),
     };
     let local = unix_seconds(clock());
     let server = scan.server_date.map(unix_seconds);
@@ -278,7 +318,7 @@ async fn run_gateway(
     };
     tracing::info!(gateway = %shown, groups = scan.entries.len(), clock = clock_name, label_names = naming.name(), "scanned");
     let kept = scan.raw.take().map(|raw| Kept::new(&scan.entries, raw));
-    let marks = state.marks(&GatewayReport::name_of(&shown, address.as_deref()));
+    let marks = state.marks(id);
     let plan = plan::decide_marked(scan.entries, &config.policy, now, naming, &marks);
     if let Some(why) = &plan.refused_by {
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
@@ -351,8 +391,14 @@ async fn run_gateway(
         .collect();
     skipped.finish(&shown);
     ttl_ignored.finish(&shown);
+    let judged = plan
+        .decisions
+        .iter()
+        .zip(&groups)
+        .filter_map(|(d, g)| pending::judged(d, g.action))
+        .collect();
     let summary = Summary::of(&groups);
-    GatewayReport {
+    let report = GatewayReport {
         url: shown,
         discovered_from: instance.discovered_from.clone(),
         address,
@@ -367,7 +413,8 @@ async fn run_gateway(
         groups,
         summary,
         interrupted: false,
-    }
+    };
+    (report, Some(judged))
 }
 
 /// The naming mode of a pass over one gateway ([`plan::label_naming`]),
