@@ -1,15 +1,15 @@
 //! `pushgateway-janitor restore FILE... --url URL`: pushes archived groups
 //! (`--archive`) back to a Pushgateway, each with `PUT` to its exact
-//! grouping key, in the protobuf push format ([`family`]).
+//! grouping key, in the protobuf push format ([`archive::family`]).
 //!
 //! A group the gateway holds again is left alone unless `--replace` (its
 //! producer came back; what it pushed since is newer than the archive).
-//! When the files hold a group more than once (archived, pushed again,
-//! archived again), the newest record is the one restored. The gateway
-//! sets the push time itself: a restored group is as fresh as a new push.
-
-pub mod family;
-pub mod protobuf;
+//! That is checked by a scan before the first PUT and again before every
+//! [`BATCH`] PUTs, so that a group pushed while a long restore runs is not
+//! overwritten. When the files hold a group more than once (archived,
+//! pushed again, archived again), the newest record is the one restored.
+//! The gateway sets the push time itself: a restored group is as fresh as
+//! a new push.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::archive::{self, StoredRecord};
+use crate::archive::{self, Kept, StoredRecord};
 use crate::config::{RestoreConfig, StdoutFormat};
 use crate::exit::ExitStatus;
 use crate::gateway::{Entry, Gateway};
@@ -25,9 +25,17 @@ use crate::group::{GroupingKey, LabelNaming};
 use crate::report::{LabelSet, Time};
 use crate::run::{unix_seconds, Clock};
 
-pub use family::FamilyNote;
+pub use crate::archive::family;
+pub use crate::archive::FamilyNote;
 
 pub const SCHEMA: &str = "pushgateway-janitor/restore/v1";
+
+/// How many PUTs may follow one scan of the gateway: before each batch the
+/// gateway is scanned again, so a group pushed while the restore runs is
+/// seen (and skipped) unless it was pushed in the time of the batch before
+/// its own PUT. The Pushgateway has no conditional PUT to close that
+/// window; each batch costs one `GET /api/v1/metrics`.
+pub const BATCH: usize = 32;
 
 /// One line of the archive files, read and judged before anything is sent.
 #[derive(Debug)]
@@ -56,51 +64,36 @@ pub fn load(files: &[PathBuf]) -> Result<Vec<Archived>, String> {
     Ok(archived)
 }
 
-/// What became of one archived group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Pushed back: the gateway accepted the PUT.
-    Restored,
-    /// A dry run: it would have been pushed back.
-    WouldRestore,
-    /// The gateway holds the group again; not overwritten without
-    /// `--replace`.
-    Skipped,
-    /// A newer record of the same group is the one restored.
-    Superseded,
-    /// Matched by no `--select`.
-    Ignored,
-    /// Not restored: see `error`.
-    Failed,
+crate::report::actions! {
+    enum Action {
+        /// Pushed back: the gateway accepted the PUT.
+        Restored => "restored",
+        /// A dry run: it would have been pushed back.
+        WouldRestore => "would_restore",
+        /// The gateway holds the group; not overwritten without
+        /// `--replace`.
+        Skipped => "skipped",
+        /// A newer record of the same group is the one restored.
+        Superseded => "superseded",
+        /// Matched by no `--select`.
+        Ignored => "ignored",
+        /// Not restored: see `error`.
+        Failed => "failed",
+    }
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
-        Action::Restored,
-        Action::WouldRestore,
-        Action::Skipped,
-        Action::Superseded,
-        Action::Ignored,
-        Action::Failed,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Restored => "restored",
-            Action::WouldRestore => "would_restore",
-            Action::Skipped => "skipped",
-            Action::Superseded => "superseded",
-            Action::Ignored => "ignored",
-            Action::Failed => "failed",
-        }
-    }
-
     fn human(self) -> &'static str {
         match self {
             Action::WouldRestore => "would restore",
             other => other.name(),
         }
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
@@ -123,7 +116,7 @@ pub struct GroupReport {
     pub notes: Vec<FamilyNote>,
 }
 
-/// Counts per action.
+/// Counts per action, keyed by [`Action`] as the report's summary is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub groups: u64,
@@ -132,16 +125,14 @@ pub struct Summary {
 
 impl Summary {
     pub fn count(&self, action: Action) -> u64 {
-        self.counts[Action::ALL.iter().position(|a| *a == action).unwrap_or(0)]
+        self.counts[action.index()]
     }
 
     fn of(groups: &[GroupReport]) -> Summary {
         let mut s = Summary::default();
         for g in groups {
             s.groups += 1;
-            if let Some(i) = Action::ALL.iter().position(|a| *a == g.action) {
-                s.counts[i] += 1;
-            }
+            s.counts[g.action.index()] += 1;
         }
         s
     }
@@ -292,8 +283,12 @@ struct Candidate {
 /// Restores `archived` (from [`load`]) to the gateway of `config`.
 pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Clock) -> Report {
     let started = unix_seconds(clock());
+    if archived.is_empty() {
+        tracing::warn!("the archive files hold no records: there is nothing to restore");
+    }
     let mut groups: Vec<GroupReport> = Vec::with_capacity(archived.len());
     let mut candidates: Vec<Candidate> = Vec::new();
+    let mut keys: Vec<GroupingKey> = Vec::new();
     for a in archived {
         let mut report = GroupReport {
             labels: LabelSet::default(),
@@ -313,7 +308,7 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
                 None => record.gateway.clone(),
             });
             report.archived_at = Some(record.archived_at.clone());
-            let key = grouping_key(&record)?;
+            let key = record.grouping_key()?;
             report.labels = LabelSet(
                 key.iter()
                     .map(|(n, v)| (n.to_owned(), v.to_owned()))
@@ -329,14 +324,26 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
             Ok((key, _)) if !selected(config, &key) => {
                 report.action = Action::Ignored;
                 report.reason = "matched by no --select".into();
+                keys.push(key);
             }
-            Ok((key, record)) => candidates.push(Candidate {
-                at: groups.len(),
-                key,
-                record,
-            }),
+            Ok((key, record)) => {
+                keys.push(key.clone());
+                candidates.push(Candidate {
+                    at: groups.len(),
+                    key,
+                    record,
+                });
+            }
         }
         groups.push(report);
+    }
+    for s in &config.select {
+        if !keys.iter().any(|k| s.matches(k)) {
+            tracing::warn!(
+                "--select '{}' matched no archived group; check it for a typo",
+                s.as_str()
+            );
+        }
     }
     // The newest record of each group is the one restored; a tie goes to
     // the one read last.
@@ -361,7 +368,7 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
         }
     }
 
-    let (gateway, state) = match connect(config).await {
+    let (gateway, mut state) = match connect(config, &kept).await {
         Ok(found) => found,
         Err((url, error)) => {
             for c in &kept {
@@ -372,50 +379,26 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
             return finish(config, started, clock, url, None, Some(error), groups);
         }
     };
-    for c in kept {
-        let g = &mut groups[c.at];
-        let exists = state.existing.contains(&c.key);
-        if exists && !config.replace {
-            g.action = Action::Skipped;
-            g.reason =
-                "the gateway holds this group again (its producer came back); --replace overwrites it"
-                    .into();
-            continue;
+    // Scanned again before each batch but the first: without --replace, a
+    // group pushed meanwhile must not be overwritten. A dry run sends
+    // nothing, so its one scan is what it reports on.
+    let rescan = !config.replace && !config.dry_run;
+    let mut unchecked: Option<String> = None;
+    for (n, batch) in kept.chunks(BATCH).enumerate() {
+        if n > 0 && rescan && unchecked.is_none() {
+            match gateway.scan().await {
+                Ok(scan) => state.existing = existing(scan.entries),
+                Err(e) => unchecked = Some(e.to_string()),
+            }
         }
-        let encoded = match family::encode_group(&c.record.group) {
-            Ok(e) => e,
-            Err(why) => {
-                g.reason = "it cannot be rebuilt from the archive; nothing was pushed".into();
-                g.error = Some(why);
+        for c in batch {
+            let g = &mut groups[c.at];
+            if let Some(e) = &unchecked {
+                g.reason = "not sent: the gateway could not be read again to check that it does not hold the group".into();
+                g.error = Some(e.clone());
                 continue;
             }
-        };
-        g.families = encoded.families;
-        g.notes = encoded.notes;
-        let what = match exists {
-            true => "replacing the group the gateway held",
-            false => "the gateway does not hold it",
-        };
-        if config.dry_run {
-            g.action = Action::WouldRestore;
-            g.reason = format!("{what}; dry run: nothing sent");
-            continue;
-        }
-        match gateway.put(&c.key, state.naming, encoded.body).await {
-            Ok(()) => {
-                tracing::info!(group = %c.key, "restored");
-                g.action = Action::Restored;
-                g.reason = format!(
-                    "{what}; archived {} from {}",
-                    c.record.archived_at,
-                    g.archived_from.as_deref().unwrap_or("?")
-                );
-            }
-            Err(e) => {
-                tracing::warn!(group = %c.key, "restore failed: {e}");
-                g.reason = "the PUT failed".into();
-                g.error = Some(e.to_string());
-            }
+            restore_one(config, &gateway, &state, c, g).await;
         }
     }
     finish(
@@ -427,6 +410,91 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
         None,
         groups,
     )
+}
+
+/// Judges one group against what the gateway holds, and pushes it unless
+/// a dry run: every check a real restore makes is made in a dry run too.
+async fn restore_one(
+    config: &RestoreConfig,
+    gateway: &Gateway,
+    state: &Target,
+    c: &Candidate,
+    g: &mut GroupReport,
+) {
+    let held = state.existing.get(&c.key);
+    if let (Some(held), false) = (held, config.replace) {
+        g.action = Action::Skipped;
+        g.reason = match held {
+            Held::AsArchived => "the gateway holds this group as archived (restored already); --replace pushes it again".into(),
+            Held::Other => "the gateway holds this group again (pushed since it was archived); --replace overwrites it".into(),
+        };
+        return;
+    }
+    let encoded = match c.record.rebuild() {
+        Ok(e) => e,
+        Err(why) => {
+            g.reason = "it cannot be rebuilt from the archive; nothing was pushed".into();
+            g.error = Some(why);
+            return;
+        }
+    };
+    g.families = encoded.families.clone();
+    g.notes = encoded.notes.clone();
+    if let Some(name) = c.key.unaddressable_label(state.naming) {
+        g.reason = "no PUT can name this group on this gateway; nothing was pushed".into();
+        g.error = Some(unaddressable(name, state));
+        return;
+    }
+    let what = match held {
+        Some(_) => "replacing the group the gateway held",
+        None => "the gateway does not hold it",
+    };
+    if config.dry_run {
+        g.action = Action::WouldRestore;
+        g.reason = format!("{what}; dry run: nothing sent");
+        return;
+    }
+    match gateway.put(&c.key, state.naming, encoded.body).await {
+        Ok(()) => {
+            tracing::info!(group = %c.key, "restored");
+            g.action = Action::Restored;
+            g.reason = format!(
+                "{what}; archived {} from {}",
+                c.record.archived_at,
+                g.archived_from.as_deref().unwrap_or("?")
+            );
+        }
+        Err(e) => {
+            tracing::warn!(group = %c.key, "restore failed: {e}");
+            g.reason = "the PUT failed".into();
+            g.error = Some(e.to_string());
+        }
+    }
+}
+
+/// Why no PUT can name a group whose label `name` has no spelling for the
+/// gateway's naming mode, in the words of restoring, for the situation.
+fn unaddressable(name: &str, state: &Target) -> String {
+    let name = crate::group::quote_label_name(name);
+    match (state.naming, &state.unknown_because) {
+        (LabelNaming::Legacy, _) => format!(
+            "label name {name} cannot be written in a push path of a gateway without \
+             --push.enable-utf8-names (not a legacy name, or starting with the reserved \"__\"); \
+             restore this group to a gateway started with the flag"
+        ),
+        (LabelNaming::Utf8, _) => format!(
+            "label name {name} has no spelling in a push path that a gateway with \
+             --push.enable-utf8-names reads back as itself"
+        ),
+        (LabelNaming::Unknown, Some(why)) => format!(
+            "label name {name} is spelled differently with and without \
+             --push.enable-utf8-names, and {why}"
+        ),
+        (LabelNaming::Unknown, None) => format!(
+            "label name {name} is spelled differently with and without \
+             --push.enable-utf8-names, and the gateway's naming mode is unknown"
+        ),
+    }
 }
 
 fn finish(
@@ -463,69 +531,105 @@ fn selected(config: &RestoreConfig, key: &GroupingKey) -> bool {
     config.select.is_empty() || config.select.iter().any(|s| s.matches(key))
 }
 
-/// The record's grouping key, checked against the labels of the group it
-/// holds: a line edited by hand must not push one group's families under
-/// another's key.
-fn grouping_key(record: &StoredRecord) -> Result<GroupingKey, String> {
-    let strings = |labels: &serde_json::Map<String, serde_json::Value>| {
-        labels
-            .iter()
-            .map(|(n, v)| match v.as_str() {
-                Some(v) => Ok((n.clone(), v.to_owned())),
-                None => Err(format!("label {n:?} is not a string")),
-            })
-            .collect::<Result<Vec<(String, String)>, String>>()
-    };
-    let key = GroupingKey::new(strings(&record.labels)?)
-        .map_err(|e| format!("its labels are not a grouping key: {e}"))?;
-    let shown = record
-        .group
-        .get("labels")
-        .and_then(|l| l.as_object())
-        .ok_or("its group has no \"labels\" object")?;
-    let group_key = GroupingKey::new(strings(shown)?)
-        .map_err(|e| format!("its group's labels are not a grouping key: {e}"))?;
-    if group_key != key {
-        return Err(format!(
-            "its labels {key} differ from its group's {group_key}"
-        ));
+/// What the gateway holds under a grouping key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Held {
+    /// The group as an archive record of it would push it: restored
+    /// already (by an earlier restore), not pushed again by its producer.
+    AsArchived,
+    /// A group of its own (or one the first scan did not compare).
+    Other,
+}
+
+/// Whether the gateway's group (as `kept`) is what the record pushes:
+/// the same families, encoded alike (push times aside).
+fn holds_as_archived(kept: &Kept, c: &Candidate) -> bool {
+    let held = kept
+        .group(&c.key)
+        .ok()
+        .and_then(|raw| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok()
+        })
+        .and_then(|group| family::encode_group(&group).ok());
+    match (held, c.record.rebuild()) {
+        (Some(held), Ok(archived)) => held.body == archived.body,
+        _ => false,
     }
-    Ok(key)
 }
 
 /// What the gateway says before anything is pushed.
 struct Target {
-    existing: HashSet<GroupingKey>,
+    existing: HashMap<GroupingKey, Held>,
     naming: LabelNaming,
+    /// Why the naming mode is unknown, in restore's words.
+    unknown_because: Option<String>,
     version: Option<String>,
     utf8_names: Option<bool>,
+}
+
+fn existing(entries: Vec<Entry>) -> HashMap<GroupingKey, Held> {
+    entries
+        .into_iter()
+        .filter_map(|e| match e {
+            Entry::Group(g) => Some((g.key, Held::Other)),
+            Entry::Skipped(_) => None,
+        })
+        .collect()
 }
 
 /// The gateway, the groups it holds and how it reads label names (its
 /// status, as a clean reads it). `Err`: its URL as shown and why it could
 /// not be read; nothing may be pushed then (a group it holds could be
 /// overwritten).
-async fn connect(config: &RestoreConfig) -> Result<(Gateway, Target), (String, String)> {
+///
+/// A group of `candidates` the gateway holds is compared with its record:
+/// one it holds as the record would push it was restored already. The
+/// scan keeps each group's JSON in a temporary file for that (as a clean
+/// with `--archive` does); one that could not be kept is compared as
+/// different.
+async fn connect(
+    config: &RestoreConfig,
+    candidates: &[&Candidate],
+) -> Result<(Gateway, Target), (String, String)> {
     let shown = crate::gateway::redact_url_text(&config.url);
     let gateway =
         Gateway::new(&config.url, &config.transport).map_err(|e| (shown, e.to_string()))?;
     let url = gateway.display_url().to_owned();
-    let (scan, status) = tokio::join!(gateway.scan(), gateway.status());
-    let scan = scan.map_err(|e| (url.clone(), e.to_string()))?;
+    let reading = crate::gateway::document::ReadOptions::default();
+    let temp = std::env::temp_dir();
+    let (scan, status) = tokio::join!(gateway.scan_keeping(&temp, &reading), gateway.status());
+    let mut scan = scan.map_err(|e| (url.clone(), e.to_string()))?;
     let naming = crate::run::naming_mode(
         &url,
         config.label_names,
         &status,
         ("groups", "are not restored"),
     );
-    let existing = scan
-        .entries
-        .into_iter()
-        .filter_map(|e| match e {
-            Entry::Group(g) => Some(g.key),
-            Entry::Skipped(_) => None,
-        })
-        .collect();
+    let unknown_because = match (&status, config.label_names) {
+        (Err(e), None) => Some(format!(
+            "the gateway's status could not be read to tell which it runs ({e}); \
+             pass --label-names utf8 or legacy"
+        )),
+        (Ok(s), Some(given)) => Some(format!(
+            "--label-names {} contradicts the gateway's push.enable-utf8-names={}; \
+             give the mode it runs, or leave --label-names out",
+            given.name(),
+            s.utf8_names.unwrap_or(false)
+        )),
+        _ => None,
+    }
+    .filter(|_| naming == LabelNaming::Unknown);
+    let kept = scan.raw.take().map(|raw| Kept::new(&scan.entries, raw));
+    let mut existing = existing(scan.entries);
+    if let Some(kept) = &kept {
+        for c in candidates {
+            if let Some(held) = existing.get_mut(&c.key) {
+                if holds_as_archived(kept, c) {
+                    *held = Held::AsArchived;
+                }
+            }
+        }
+    }
     let (version, utf8_names) = match status {
         Ok(s) => (s.version, s.utf8_names),
         Err(_) => (None, None),
@@ -535,6 +639,7 @@ async fn connect(config: &RestoreConfig) -> Result<(Gateway, Target), (String, S
         Target {
             existing,
             naming,
+            unknown_because,
             version,
             utf8_names,
         },
