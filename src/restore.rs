@@ -387,7 +387,7 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
     for (n, batch) in kept.chunks(BATCH).enumerate() {
         if n > 0 && rescan && unchecked.is_none() {
             match gateway.scan().await {
-                Ok(scan) => state.existing = existing(scan.entries),
+                Ok(scan) => state.existing = existing(scan.entries, &state.existing),
                 Err(e) => unchecked = Some(e.to_string()),
             }
         }
@@ -425,8 +425,8 @@ async fn restore_one(
     if let (Some(held), false) = (held, config.replace) {
         g.action = Action::Skipped;
         g.reason = match held {
-            Held::AsArchived => "the gateway holds this group as archived (restored already); --replace pushes it again".into(),
-            Held::Other => "the gateway holds this group again (pushed since it was archived); --replace overwrites it".into(),
+            Held::AsArchived(_) => "the gateway holds this group as archived (restored already); --replace pushes it again".into(),
+            Held::Other(_) => "the gateway holds this group again (pushed since it was archived); --replace overwrites it".into(),
         };
         return;
     }
@@ -531,14 +531,23 @@ fn selected(config: &RestoreConfig, key: &GroupingKey) -> bool {
     config.select.is_empty() || config.select.iter().any(|s| s.matches(key))
 }
 
-/// What the gateway holds under a grouping key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the gateway holds under a grouping key, with its last push time
+/// (a later scan that shows another was pushed again).
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Held {
     /// The group as an archive record of it would push it: restored
     /// already (by an earlier restore), not pushed again by its producer.
-    AsArchived,
+    AsArchived(Option<f64>),
     /// A group of its own (or one the first scan did not compare).
-    Other,
+    Other(Option<f64>),
+}
+
+impl Held {
+    fn last_push(self) -> Option<f64> {
+        match self {
+            Held::AsArchived(t) | Held::Other(t) => t,
+        }
+    }
 }
 
 /// Whether the gateway's group (as `kept`) is what the record pushes:
@@ -567,11 +576,23 @@ struct Target {
     utf8_names: Option<bool>,
 }
 
-fn existing(entries: Vec<Entry>) -> HashMap<GroupingKey, Held> {
+/// What a scan's `entries` show the gateway holds. `before`: what an
+/// earlier scan of this restore found; a group it found as archived and
+/// not pushed since still is.
+fn existing(
+    entries: Vec<Entry>,
+    before: &HashMap<GroupingKey, Held>,
+) -> HashMap<GroupingKey, Held> {
     entries
         .into_iter()
         .filter_map(|e| match e {
-            Entry::Group(g) => Some((g.key, Held::Other)),
+            Entry::Group(g) => {
+                let held = match before.get(&g.key) {
+                    Some(Held::AsArchived(t)) if *t == g.last_push => Held::AsArchived(*t),
+                    _ => Held::Other(g.last_push),
+                };
+                Some((g.key, held))
+            }
             Entry::Skipped(_) => None,
         })
         .collect()
@@ -620,12 +641,12 @@ async fn connect(
     }
     .filter(|_| naming == LabelNaming::Unknown);
     let kept = scan.raw.take().map(|raw| Kept::new(&scan.entries, raw));
-    let mut existing = existing(scan.entries);
+    let mut existing = existing(scan.entries, &HashMap::new());
     if let Some(kept) = &kept {
         for c in candidates {
             if let Some(held) = existing.get_mut(&c.key) {
                 if holds_as_archived(kept, c) {
-                    *held = Held::AsArchived;
+                    *held = Held::AsArchived(held.last_push());
                 }
             }
         }

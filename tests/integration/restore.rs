@@ -1014,6 +1014,29 @@ fn a_group_pushed_during_a_long_restore_is_not_overwritten() {
         "2",
         "the new push was overwritten"
     );
+    // Again: every group is on the gateway, the rest as restored, in every
+    // batch (each scanned again).
+    let r = restore_report(&restore(dir.path(), &pg.url, &[]));
+    let reasons: std::collections::BTreeMap<&str, usize> =
+        r.groups.iter().fold(Default::default(), |mut m, g| {
+            *m.entry(g.reason.split(';').next().unwrap()).or_default() += 1;
+            m
+        });
+    assert_eq!(
+        reasons,
+        [
+            (
+                "the gateway holds this group again (pushed since it was archived)",
+                1
+            ),
+            (
+                "the gateway holds this group as archived (restored already)",
+                n - 1
+            ),
+        ]
+        .into_iter()
+        .collect()
+    );
 }
 
 /// A dry run makes every check the real run makes, short of sending: a
