@@ -3,7 +3,8 @@
 //! grouping key, in the protobuf push format ([`archive::family`]).
 //!
 //! A group the gateway holds again is left alone unless `--replace` (its
-//! producer came back; what it pushed since is newer than the archive).
+//! producer came back, and what it pushed since is newer than the archive;
+//! or an earlier restore put it back, which the report tells apart).
 //! That is checked by a scan before the first PUT and again before every
 //! [`BATCH`] PUTs, so that a group pushed while a long restore runs is not
 //! overwritten. When the files hold a group more than once (archived,
