@@ -305,7 +305,11 @@ fn archive_with(
         let shown = path.display().to_string();
         let (done, error) = append(&path, &lines, durability);
         if let Some(e) = &error {
-            tracing::warn!("{shown}: {done} of {} groups archived: {e}", lines.len());
+            tracing::warn!(
+                "{shown}: {done} of {} groups archived: {}",
+                lines.len(),
+                words(e)
+            );
         }
         for (n, i) in written.into_iter().enumerate() {
             results[i] = match &error {

@@ -5,7 +5,7 @@
 //! A group the gateway holds again is left alone unless `--replace` (its
 //! producer came back, and what it pushed since is newer than the archive;
 //! or an earlier restore put it back, which the report tells apart).
-//! That is checked by a scan before the first PUT and again before every
+//! That is checked by a scan before the first PUT and again after every
 //! [`BATCH`] PUTs, so that a group pushed while a long restore runs is not
 //! overwritten. When the files hold a group more than once (archived,
 //! pushed again, archived again), the newest record is the one restored.
@@ -31,11 +31,12 @@ pub use crate::archive::FamilyNote;
 
 pub const SCHEMA: &str = "pushgateway-janitor/restore/v1";
 
-/// How many PUTs may follow one scan of the gateway: before each batch the
-/// gateway is scanned again, so a group pushed while the restore runs is
-/// seen (and skipped) unless it was pushed in the time of the batch before
-/// its own PUT. The Pushgateway has no conditional PUT to close that
-/// window; each batch costs one `GET /api/v1/metrics`.
+/// How many PUTs may follow one scan of the gateway (without `--replace`):
+/// then it is scanned again before the next PUT, so a group pushed while
+/// the restore runs is seen (and skipped) unless it was pushed within the
+/// last `BATCH` PUTs before its own. The Pushgateway has no conditional PUT
+/// to close that window; each batch costs one `GET /api/v1/metrics`, and
+/// groups skipped cost none.
 pub const BATCH: usize = 32;
 
 /// One line of the archive files, read and judged before anything is sent.
@@ -380,27 +381,40 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
             return finish(config, started, clock, url, None, Some(error), groups);
         }
     };
-    // Scanned again before each batch but the first: without --replace, a
-    // group pushed meanwhile must not be overwritten. A dry run sends
-    // nothing, so its one scan is what it reports on.
+    // Without --replace the gateway is scanned again once BATCH PUTs
+    // followed the last scan, just before the next PUT, so that a group
+    // pushed meanwhile is not overwritten; skips cost no scan. A dry run
+    // sends nothing, so its one scan is what it reports on.
     let rescan = !config.replace && !config.dry_run;
+    let mut since_scan = 0;
     let mut unchecked: Option<String> = None;
-    for (n, batch) in kept.chunks(BATCH).enumerate() {
-        if n > 0 && rescan && unchecked.is_none() {
-            match gateway.scan().await {
-                Ok(scan) => state.existing = existing(scan.entries, &state.existing),
-                Err(e) => unchecked = Some(e.to_string()),
+    for c in kept {
+        let g = &mut groups[c.at];
+        let Some(mut ready) = judge(config, &state, c, g) else {
+            continue;
+        };
+        if rescan && since_scan >= BATCH {
+            if unchecked.is_none() {
+                match gateway.scan().await {
+                    Ok(scan) => {
+                        state.existing = existing(scan.entries, &state.existing);
+                        since_scan = 0;
+                    }
+                    Err(e) => unchecked = Some(e.to_string()),
+                }
             }
-        }
-        for c in batch {
-            let g = &mut groups[c.at];
             if let Some(e) = &unchecked {
                 g.reason = "not sent: the gateway could not be read again to check that it does not hold the group".into();
                 g.error = Some(e.clone());
                 continue;
             }
-            restore_one(config, &gateway, &state, c, g).await;
+            match judge(config, &state, c, g) {
+                Some(again) => ready = again,
+                None => continue,
+            }
         }
+        since_scan += 1;
+        put(&gateway, &state, c, g, ready).await;
     }
     finish(
         config,
@@ -413,15 +427,22 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
     )
 }
 
-/// Judges one group against what the gateway holds, and pushes it unless
-/// a dry run: every check a real restore makes is made in a dry run too.
-async fn restore_one(
+/// A group judged ready to be pushed: what to push, and what the gateway
+/// held.
+struct Ready {
+    body: Vec<u8>,
+    what: &'static str,
+}
+
+/// Judges one group against what the gateway holds, as a dry run and a
+/// restore alike: `None` when it is not pushed (skipped, failed, or a dry
+/// run's `would_restore`; `g` says which), else what to push.
+fn judge(
     config: &RestoreConfig,
-    gateway: &Gateway,
     state: &Target,
     c: &Candidate,
     g: &mut GroupReport,
-) {
+) -> Option<Ready> {
     let held = state.existing.get(&c.key);
     if let (Some(held), false) = (held, config.replace) {
         g.action = Action::Skipped;
@@ -429,22 +450,22 @@ async fn restore_one(
             Held::AsArchived(_) => "the gateway holds this group as archived (restored already); --replace pushes it again".into(),
             Held::Other(_) => "the gateway holds this group again (pushed since it was archived); --replace overwrites it".into(),
         };
-        return;
+        return None;
     }
     let encoded = match c.record.rebuild() {
         Ok(e) => e,
         Err(why) => {
             g.reason = "it cannot be rebuilt from the archive; nothing was pushed".into();
             g.error = Some(why);
-            return;
+            return None;
         }
     };
-    g.families = encoded.families.clone();
-    g.notes = encoded.notes.clone();
+    g.families = encoded.families;
+    g.notes = encoded.notes;
     if let Some(name) = c.key.unaddressable_label(state.naming) {
         g.reason = "no PUT can name this group on this gateway; nothing was pushed".into();
         g.error = Some(unaddressable(name, state));
-        return;
+        return None;
     }
     let what = match held {
         Some(_) => "replacing the group the gateway held",
@@ -453,14 +474,22 @@ async fn restore_one(
     if config.dry_run {
         g.action = Action::WouldRestore;
         g.reason = format!("{what}; dry run: nothing sent");
-        return;
+        return None;
     }
-    match gateway.put(&c.key, state.naming, encoded.body).await {
+    Some(Ready {
+        body: encoded.body,
+        what,
+    })
+}
+
+async fn put(gateway: &Gateway, state: &Target, c: &Candidate, g: &mut GroupReport, ready: Ready) {
+    match gateway.put(&c.key, state.naming, ready.body).await {
         Ok(()) => {
             tracing::info!(group = %c.key, "restored");
             g.action = Action::Restored;
             g.reason = format!(
-                "{what}; archived {} from {}",
+                "{}; archived {} from {}",
+                ready.what,
                 c.record.archived_at,
                 g.archived_from.as_deref().unwrap_or("?")
             );
