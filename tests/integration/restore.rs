@@ -1151,3 +1151,50 @@ fn a_restore_says_what_it_found_nothing_to_do_for() {
         r.group(&key).reason
     );
 }
+
+/// The retention recipe of docs/lifecycle.md leaves nothing of an expired
+/// day behind: the day files share the directory's one lock file.
+#[test]
+fn the_documented_retention_recipe_leaves_no_companion_behind() {
+    let pg = Pushgateway::start();
+    push_text(&pg, &[("job", "old")], "x 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    clean_archiving(&pg.url, r#"{job="old"}"#, dir.path());
+    let names = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let day = archives(dir.path())[0].clone();
+    assert_eq!(
+        names(dir.path()),
+        [
+            ".pushgateway-janitor-archive.lock".to_owned(),
+            day.file_name().unwrap().to_string_lossy().into_owned()
+        ]
+    );
+    // Forty days old.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&day)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let status = std::process::Command::new("find")
+        .args([
+            dir.path().to_str().unwrap(),
+            "-name",
+            "pushgateway-janitor-archive-*.jsonl",
+            "-mtime",
+            "+30",
+            "-delete",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(names(dir.path()), [".pushgateway-janitor-archive.lock"]);
+}
