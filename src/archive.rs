@@ -232,11 +232,11 @@ impl Deletable {
 }
 
 /// What [`archive`] did: per stale group (in the order given) the archive
-/// file's path or why it was not archived, and the groups that may be
-/// deleted.
+/// file's path (`None` for [`check`], which writes nothing) or why it was
+/// not archived, and the groups that may be deleted.
 #[derive(Debug)]
 pub struct Archived {
-    pub results: Vec<(usize, Result<String, NotArchived>)>,
+    pub results: Vec<(usize, Result<Option<String>, NotArchived>)>,
     pub deletable: Deletable,
 }
 
@@ -252,18 +252,30 @@ pub fn archive(
     kept: Option<&Kept>,
     groups: Vec<Stale>,
 ) -> Archived {
-    archive_with(dir, at, source, kept, groups, &mut Durability::Fsync)
+    archive_with(
+        Some((dir, &mut Durability::Fsync)),
+        at,
+        source,
+        kept,
+        groups,
+    )
+}
+
+/// What [`archive`] would do in a dry run, short of writing: each group's
+/// record made and read back as `restore` would; the groups it would not
+/// restore are not deletable.
+pub fn check(at: f64, source: &Source, kept: Option<&Kept>, groups: Vec<Stale>) -> Archived {
+    archive_with(None, at, source, kept, groups)
 }
 
 fn archive_with(
-    dir: &Path,
+    write: Option<(&Path, &mut Durability)>,
     at: f64,
     source: &Source,
     kept: Option<&Kept>,
     groups: Vec<Stale>,
-    durability: &mut Durability,
 ) -> Archived {
-    let mut results: Vec<Result<String, NotArchived>> =
+    let mut results: Vec<Result<Option<String>, NotArchived>> =
         vec![Err(NotArchived::Failed(String::new())); groups.len()];
     let mut lines: Vec<Vec<u8>> = Vec::with_capacity(groups.len());
     let mut written: Vec<usize> = Vec::with_capacity(groups.len());
@@ -300,29 +312,20 @@ fn archive_with(
             Err(why) => results[i] = Err(why),
         }
     }
-    if !lines.is_empty() {
-        let path = dir.join(file_name(at));
-        let shown = path.display().to_string();
-        let (done, error) = append(&path, &lines, durability);
-        if let Some(e) = &error {
-            tracing::warn!(
-                "{shown}: {done} of {} groups archived: {}",
-                lines.len(),
-                words(e)
-            );
+    match write {
+        _ if lines.is_empty() => {}
+        None => {
+            for i in written {
+                results[i] = Ok(None);
+            }
         }
-        for (n, i) in written.into_iter().enumerate() {
-            results[i] = match &error {
-                _ if n < done => Ok(shown.clone()),
-                Some(e) => Err(NotArchived::Failed(format!(
-                    "could not archive it to {shown}: {}",
-                    words(e)
-                ))),
-                None => Err(NotArchived::Failed(format!(
-                    "could not archive it to {shown}"
-                ))),
-            };
-        }
+        Some((dir, durability)) => append_all(
+            &dir.join(file_name(at)),
+            &lines,
+            durability,
+            &written,
+            &mut results,
+        ),
     }
     let deletable = Deletable(
         groups
@@ -335,6 +338,38 @@ fn archive_with(
     Archived {
         results: groups.iter().map(|g| g.at).zip(results).collect(),
         deletable,
+    }
+}
+
+/// Appends the records of the groups `written` (their places in
+/// `results`), and says per group whether it is in the file and on disk.
+fn append_all(
+    path: &Path,
+    lines: &[Vec<u8>],
+    durability: &mut Durability,
+    written: &[usize],
+    results: &mut [Result<Option<String>, NotArchived>],
+) {
+    let shown = path.display().to_string();
+    let (done, error) = append(path, lines, durability);
+    if let Some(e) = &error {
+        tracing::warn!(
+            "{shown}: {done} of {} groups archived: {}",
+            lines.len(),
+            words(e)
+        );
+    }
+    for (n, &i) in written.iter().enumerate() {
+        results[i] = match &error {
+            _ if n < done => Ok(Some(shown.clone())),
+            Some(e) => Err(NotArchived::Failed(format!(
+                "could not archive it to {shown}: {}",
+                words(e)
+            ))),
+            None => Err(NotArchived::Failed(format!(
+                "could not archive it to {shown}"
+            ))),
+        };
     }
 }
 

@@ -230,9 +230,10 @@ async fn run_gateway(
     let reading = crate::gateway::document::ReadOptions {
         ttl_metric: config.policy.ttl.metric.clone(),
     };
-    // With --archive each group's JSON is kept while the plan is made; a
-    // dry run deletes nothing, so it keeps nothing.
-    let keep = config.archive.as_deref().filter(|_| !config.dry_run);
+    // With --archive each group's JSON is kept while the plan is made (in a
+    // dry run too: it checks that each record would restore its group, as
+    // the real run does before its DELETEs, and writes nothing).
+    let keep = config.archive.as_deref();
     let scanned = async {
         match keep {
             Some(dir) => gateway.scan_keeping(dir, &reading).await,
@@ -295,7 +296,7 @@ async fn run_gateway(
                 address: address.clone(),
             };
             archive_stale(
-                dir,
+                (!config.dry_run).then_some(dir),
                 source,
                 kept,
                 &plan.decisions,
@@ -423,9 +424,10 @@ fn stale_key(d: &Decision) -> Option<&GroupingKey> {
 /// to disk, before any DELETE: a group that could not be archived, or
 /// whose record would not restore it, gets its failure as its outcome (its
 /// DELETE is not sent), one that was gets the archive file's path. Returns
-/// the groups that may be deleted.
+/// the groups that may be deleted. `dir`: `None` in a dry run, which makes
+/// and checks the records and writes none.
 async fn archive_stale(
-    dir: &std::path::Path,
+    dir: Option<&std::path::Path>,
     source: archive::Source,
     kept: Option<Kept>,
     decisions: &[Decision],
@@ -451,12 +453,13 @@ async fn archive_stale(
     if stale.is_empty() {
         return archive::Deletable::default();
     }
-    let dir = dir.to_owned();
+    let dir = dir.map(std::path::Path::to_owned);
     let now = unix_seconds(clock());
     let shown = source.gateway.clone();
     let at: Vec<usize> = stale.iter().map(|s| s.at).collect();
-    let done = tokio::task::spawn_blocking(move || {
-        archive::archive(&dir, now, &source, kept.as_ref(), stale)
+    let done = tokio::task::spawn_blocking(move || match dir {
+        None => archive::check(now, &source, kept.as_ref(), stale),
+        Some(dir) => archive::archive(&dir, now, &source, kept.as_ref(), stale),
     })
     .await
     .unwrap_or_else(|e| archive::Archived {
@@ -472,7 +475,7 @@ async fn archive_stale(
     let failures = Bounded::new("groups not archived");
     for (i, result) in done.results {
         match result {
-            Ok(path) => archived[i] = Some(path),
+            Ok(path) => archived[i] = path,
             Err(why) => {
                 if let Subject::Group(g) = &decisions[i].subject {
                     warn_bounded!(failures, group = %g.key, "not deleted: {why}");

@@ -911,6 +911,15 @@ fn a_group_its_archive_record_cannot_restore_is_not_deleted() {
         dir.path().to_str().unwrap(),
     ];
     args.extend(EVERY_GROUP_STALE);
+    // A dry run says what the real run will do, and writes nothing.
+    let dry = janitor(&[&args[..], &["--dry-run"]].concat());
+    assert_eq!(dry.status.code(), Some(4), "{}", stderr(&dry));
+    let r = report(&dry);
+    assert_eq!(r.action_of(&good), Some("would_delete"));
+    assert_eq!(r.action_of(&gauge_histogram), Some("delete_failed"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_eq!(shown(&pg), before);
+
     let out = janitor(&args);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let r = report(&out);
