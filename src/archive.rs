@@ -19,11 +19,12 @@
 //! ended with a newline before the next record (after a crash), so it
 //! costs one unreadable line, never the record after it.
 //!
-//! A record is written only when `restore` can push it back exactly as the
-//! gateway holds the group ([`StoredRecord::rebuild`], the encoder
-//! `restore` uses, run on the record as written): what the API cannot
-//! carry (a gauge histogram, shown as a bare 0) is not archived, so not
-//! deleted.
+//! A record is written only when `restore` can rebuild the group from it
+//! ([`StoredRecord::rebuild`], the encoder `restore` uses, run on the
+//! record as written and read back): what the API cannot carry (a gauge
+//! histogram, shown as a bare 0) is not archived, so not deleted. What the
+//! API leaves out of a native histogram it can carry (an empty zero
+//! bucket's width) is restored as [`family`] documents and named in a note.
 
 pub mod family;
 pub mod protobuf;
