@@ -126,26 +126,37 @@ pub struct GroupReport {
 /// The actions of the report, in the order their counts are listed (the
 /// summary, the self-metrics): one list, from which the enum, its names and
 /// [`Action::ALL`] are made, so no action can be left out of any of them.
+/// `restore` makes its own actions with it too (`enum Action { ... }`).
 macro_rules! actions {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+    (enum $enum:ident { $($(#[$doc:meta])* $variant:ident => $name:literal,)* }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Action {
+        pub enum $enum {
             $($(#[$doc])* $variant,)*
         }
 
-        impl Action {
+        impl $enum {
             /// Every action, in the order counts are listed.
-            pub const ALL: [Action; [$($name),*].len()] = [$(Action::$variant),*];
+            pub const ALL: [$enum; [$($name),*].len()] = [$($enum::$variant),*];
 
             /// The name in the JSON report and in metric labels.
             pub fn name(self) -> &'static str {
                 match self {
-                    $(Action::$variant => $name,)*
+                    $($enum::$variant => $name,)*
                 }
+            }
+
+            /// Its place in `ALL`: the declaration order, which is `ALL`'s
+            /// by construction.
+            pub fn index(self) -> usize {
+                self as usize
             }
         }
     };
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        actions! { enum Action { $($(#[$doc])* $variant => $name,)* } }
+    };
 }
+pub(crate) use actions;
 
 actions! {
     /// Stale, the gateway accepted the DELETE (202), and (unless
@@ -180,12 +191,6 @@ actions! {
 }
 
 impl Action {
-    /// Its place in [`Action::ALL`]: the declaration order, which is
-    /// `ALL`'s by construction.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
     /// Whether a group with this action was stale: judged silent for too
     /// long, whatever then happened to its DELETE.
     pub fn is_stale(self) -> bool {

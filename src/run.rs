@@ -269,9 +269,10 @@ async fn run_gateway(
     let reading = crate::gateway::document::ReadOptions {
         ttl_metric: config.policy.ttl.metric.clone(),
     };
-    // With --archive each group's JSON is kept while the plan is made; a
-    // dry run deletes nothing, so it keeps nothing.
-    let keep = config.archive.as_deref().filter(|_| !config.dry_run);
+    // With --archive each group's JSON is kept while the plan is made (in a
+    // dry run too: it checks that each record would restore its group, as
+    // the real run does before its DELETEs, and writes nothing).
+    let keep = config.archive.as_deref();
     let scanned = async {
         match keep {
             Some(dir) => gateway.scan_keeping(dir, &reading).await,
@@ -326,27 +327,37 @@ async fn run_gateway(
 
     let mut outcomes = vec![Outcome::NotSent; plan.decisions.len()];
     let mut archived: Vec<Option<String>> = vec![None; plan.decisions.len()];
-    if let (Some(dir), Some(kept)) = (keep, kept) {
-        let source = archive::Source {
-            gateway: shown.clone(),
-            address: address.clone(),
-        };
-        archive_stale(
-            dir,
-            source,
-            kept,
-            &plan.decisions,
-            clock,
-            &mut outcomes,
-            &mut archived,
-        )
-        .await;
-    }
+    // With --archive, only the groups whose record restores them may be
+    // deleted: the archive step is the one that says which.
+    let deletable = match keep {
+        Some(dir) => {
+            let source = archive::Source {
+                gateway: shown.clone(),
+                address: address.clone(),
+            };
+            archive_stale(
+                (!config.dry_run).then_some(dir),
+                source,
+                kept,
+                &plan.decisions,
+                clock,
+                &mut outcomes,
+                &mut archived,
+            )
+            .await
+        }
+        None => archive::Deletable::unarchived(
+            plan.decisions
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| stale_key(d).map(|key| (i, key.clone()))),
+        ),
+    };
     if !config.dry_run {
         delete_stale(
             &gateway,
             naming,
-            &plan.decisions,
+            deletable,
             config.concurrency.max(1),
             &mut outcomes,
         )
@@ -457,59 +468,71 @@ fn stale_key(d: &Decision) -> Option<&GroupingKey> {
 }
 
 /// Writes every stale group of the plan to the archive in `dir`, flushed
-/// to disk, before any DELETE: a group that could not be archived gets
-/// its failure as its outcome (its DELETE is not sent), one that was gets
-/// the archive file's path.
+/// to disk, before any DELETE: a group that could not be archived, or
+/// whose record would not restore it, gets its failure as its outcome (its
+/// DELETE is not sent), one that was gets the archive file's path. Returns
+/// the groups that may be deleted. `dir`: `None` in a dry run, which makes
+/// and checks the records and writes none.
 async fn archive_stale(
-    dir: &std::path::Path,
+    dir: Option<&std::path::Path>,
     source: archive::Source,
-    kept: Kept,
+    kept: Option<Kept>,
     decisions: &[Decision],
     clock: &Clock,
     outcomes: &mut [Outcome],
     archived: &mut [Option<String>],
-) {
-    let (at, stale): (Vec<usize>, Vec<archive::Stale>) = decisions
+) -> archive::Deletable {
+    let stale: Vec<archive::Stale> = decisions
         .iter()
         .enumerate()
         .filter_map(|(i, d)| match &d.subject {
-            Subject::Group(g) if d.verdict == Verdict::Stale => Some((
-                i,
-                archive::Stale {
-                    key: g.key.clone(),
-                    last_activity: g.last_activity(),
-                    age_seconds: d.age_seconds,
-                    threshold_seconds: d.threshold.seconds(),
-                    reason: d.reason.clone(),
-                },
-            )),
+            Subject::Group(g) if d.verdict == Verdict::Stale => Some(archive::Stale {
+                at: i,
+                key: g.key.clone(),
+                last_activity: g.last_activity(),
+                age_seconds: d.age_seconds,
+                threshold_seconds: d.threshold.seconds(),
+                reason: d.reason.clone(),
+            }),
             _ => None,
         })
-        .unzip();
+        .collect();
     if stale.is_empty() {
-        return;
+        return archive::Deletable::default();
     }
-    let dir = dir.to_owned();
+    let dir = dir.map(std::path::Path::to_owned);
     let now = unix_seconds(clock());
     let shown = source.gateway.clone();
-    let results =
-        tokio::task::spawn_blocking(move || archive::archive(&dir, now, &source, &kept, &stale))
-            .await
-            .unwrap_or_else(|e| vec![Err(format!("the archive task failed: {e}")); at.len()]);
+    let at: Vec<usize> = stale.iter().map(|s| s.at).collect();
+    let done = tokio::task::spawn_blocking(move || match dir {
+        None => archive::check(now, &source, kept.as_ref(), stale),
+        Some(dir) => archive::archive(&dir, now, &source, kept.as_ref(), stale),
+    })
+    .await
+    .unwrap_or_else(|e| archive::Archived {
+        results: at
+            .into_iter()
+            .map(|i| {
+                let why = format!("the archive task failed: {e}");
+                (i, Err(archive::NotArchived::Failed(why)))
+            })
+            .collect(),
+        deletable: archive::Deletable::default(),
+    });
     let failures = Bounded::new("groups not archived");
-    for (i, result) in at.into_iter().zip(results) {
+    for (i, result) in done.results {
         match result {
-            Ok(path) => archived[i] = Some(path),
+            Ok(path) => archived[i] = path,
             Err(why) => {
                 if let Subject::Group(g) = &decisions[i].subject {
                     warn_bounded!(failures, group = %g.key, "not deleted: {why}");
                 }
-                outcomes[i] =
-                    Outcome::Failed(format!("not sent: the group could not be archived: {why}"));
+                outcomes[i] = Outcome::Failed(format!("not sent: {why}"));
             }
         }
     }
     failures.finish(&shown);
+    done.deletable
 }
 
 /// How many DELETEs in a row may fail to reach a gateway (refused, reset,
@@ -528,7 +551,7 @@ pub const UNREACHABLE_AFTER: u32 = 5;
 async fn delete_stale(
     gateway: &Gateway,
     naming: LabelNaming,
-    decisions: &[Decision],
+    deletable: archive::Deletable,
     concurrency: usize,
     outcomes: &mut [Outcome],
 ) {
@@ -537,15 +560,9 @@ async fn delete_stale(
     let retries = &Bounded::new("retried deletes");
     let in_a_row = &AtomicU32::new(0);
     let not_sent = &AtomicUsize::new(0);
-    // A group whose archive failed already has its outcome: not sent.
-    let stale: Vec<(usize, &GroupingKey)> = decisions
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| outcomes[*i] == Outcome::NotSent)
-        .filter_map(|(i, d)| stale_key(d).map(|key| (i, key)))
-        .collect();
-    let results: Vec<(usize, Outcome)> = futures_util::stream::iter(stale)
+    let results: Vec<(usize, Outcome)> = futures_util::stream::iter(deletable.into_groups())
         .map(|(i, key)| async move {
+            let key = &key;
             if in_a_row.load(Ordering::SeqCst) >= UNREACHABLE_AFTER {
                 not_sent.fetch_add(1, Ordering::SeqCst);
                 return (
