@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use super::help::{after_help, RESTORE_EXAMPLES, RESTORE_USAGE, USAGE};
+use super::help::{after_help, restore_after_help, RESTORE_USAGE, USAGE};
 use super::values::{
-    parse_concurrency, parse_count, parse_dns_server, parse_listen_address,
-    parse_positive_duration, parse_ratio, parse_retries, parse_rule, parse_selector, HeaderParser,
+    parse_concurrency, parse_count, parse_dns_server, parse_listen_address, parse_max_ttl,
+    parse_min_ttl, parse_positive_duration, parse_ratio, parse_retries, parse_rule, parse_selector,
+    HeaderParser,
 };
 use crate::duration::{parse_duration, parse_threshold, Threshold};
 use crate::gateway::{Header, Secret};
@@ -122,16 +123,17 @@ pub struct Args {
     ///
     /// Raise a TTL a group declares (--ttl-label, --ttl-metric) to at least
     /// DURATION. Bounds declared TTLs only, never --rule or --threshold.
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_min_ttl)]
     pub min_ttl: Option<Duration>,
 
     /// Lower a TTL a group declares (never included) to at most this.
     ///
     /// Lower a TTL a group declares (--ttl-label, --ttl-metric), 'never'
     /// included, to at most DURATION. Bounds declared TTLs only, never
-    /// --rule or --threshold.
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, hide_short_help = true)]
-    pub max_ttl: Option<Duration>,
+    /// --rule or --threshold. --max-ttl never sets no upper bound, as
+    /// without the flag.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_ttl)]
+    pub max_ttl: Option<Threshold>,
 
     /// Safety cap: delete nothing if more than N groups would go.
     ///
@@ -186,7 +188,7 @@ pub struct Args {
     /// atomically after it under a lock beside it (runs that overlap each
     /// count). Groups no longer on the gateway drop out. A dry run reads it
     /// and does not write it.
-    #[arg(long, value_name = "PATH", hide_short_help = true)]
+    #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
 
     /// POST what a pass deleted or marked pending to URL (JSON).
@@ -251,11 +253,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub archive: Option<PathBuf>,
 
-    /// Bound on each HTTP request.
-    ///
-    /// Bounds each HTTP request, connection and body included.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration, allow_hyphen_values = true)]
-    pub timeout: Duration,
+    #[command(flatten)]
+    pub transport: TransportArgs,
 
     /// Send the DNS queries of dns+ URLs to this server (IP:PORT).
     ///
@@ -270,126 +269,6 @@ pub struct Args {
     /// How many DELETEs may be in flight at once per gateway.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = parse_concurrency, allow_hyphen_values = true)]
     pub concurrency: u16,
-
-    /// User name for HTTP basic auth.
-    ///
-    /// User name for HTTP basic auth; the password comes from
-    /// --basic-auth-password-file, --basic-auth-password, or the environment
-    /// variable PUSHGATEWAY_PASSWORD (a flag wins over the variable).
-    /// Credentials in the URL (https://user:password@host) work too.
-    #[arg(long, value_name = "USER", help_heading = "Authentication")]
-    pub basic_auth_user: Option<String>,
-
-    /// Basic auth password (prefer the env variable or a file).
-    ///
-    /// The basic auth password. Prefer the environment variable
-    /// PUSHGATEWAY_PASSWORD (used with --basic-auth-user when no password
-    /// flag is given; ignored without --basic-auth-user) or
-    /// --basic-auth-password-file: a value on the command line is visible
-    /// to other users of the machine.
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        group = "password_source",
-        requires = "basic_auth_user",
-        help_heading = "Authentication"
-    )]
-    pub basic_auth_password: Option<Secret>,
-
-    /// Read the basic auth password from PATH.
-    ///
-    /// Read the basic auth password from PATH (surrounding whitespace is
-    /// trimmed).
-    #[arg(
-        long,
-        value_name = "PATH",
-        group = "password_source",
-        requires = "basic_auth_user",
-        help_heading = "Authentication"
-    )]
-    pub basic_auth_password_file: Option<PathBuf>,
-
-    /// Bearer token (prefer the env variable or a file).
-    ///
-    /// Send `Authorization: Bearer TOKEN`. Prefer the environment variable
-    /// PUSHGATEWAY_TOKEN (used when no credential flag is given: a flag,
-    /// basic auth or an Authorization header wins over it) or
-    /// --bearer-token-file.
-    #[arg(long, value_name = "TOKEN",
-          conflicts_with_all = ["basic_auth_user", "bearer_token_file"], help_heading = "Authentication")]
-    pub bearer_token: Option<Secret>,
-
-    /// Read the bearer token from PATH.
-    ///
-    /// Read the bearer token from PATH (surrounding whitespace is trimmed).
-    #[arg(
-        long,
-        value_name = "PATH",
-        conflicts_with = "basic_auth_user",
-        help_heading = "Authentication"
-    )]
-    pub bearer_token_file: Option<PathBuf>,
-
-    /// Extra request header, 'Name: value' (repeatable).
-    ///
-    /// An extra header for every request, 'Name: value'; repeatable. Values
-    /// are never logged.
-    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = HeaderParser,
-          help_heading = "Authentication")]
-    pub headers: Vec<Header>,
-
-    /// Also trust the CA certificate(s) in PATH (PEM).
-    ///
-    /// Trust the CA certificate(s) in PATH (PEM) besides the built-in roots.
-    #[arg(long, value_name = "PATH", help_heading = "TLS")]
-    pub ca_cert: Option<PathBuf>,
-
-    /// Client certificate (PEM) for mutual TLS.
-    ///
-    /// Client certificate (PEM) for mutual TLS; needs --client-key.
-    #[arg(
-        long,
-        value_name = "PATH",
-        requires = "client_key",
-        help_heading = "TLS"
-    )]
-    pub client_cert: Option<PathBuf>,
-
-    /// The client certificate's private key (PEM).
-    ///
-    /// The client certificate's private key (PEM).
-    #[arg(
-        long,
-        value_name = "PATH",
-        requires = "client_cert",
-        help_heading = "TLS"
-    )]
-    pub client_key: Option<PathBuf>,
-
-    /// Do not verify the server's certificate (unsafe).
-    ///
-    /// Do not verify the server's certificate. Unsafe: anyone on the path
-    /// can read the credentials. Warns on every run.
-    #[arg(long, help_heading = "TLS")]
-    pub insecure_skip_verify: bool,
-
-    /// Retries after connection errors, timeouts, 429 and 5xx.
-    ///
-    /// Retries of the scan and of each DELETE after a connection error, a
-    /// reset or truncated response, a timeout, 429 or 5xx; 0 sends each
-    /// request once. A 429 or 503 with Retry-After waits as long as it asks,
-    /// up to 10s, and counts as a retry. Other 4xx and TLS errors are never
-    /// retried. After 5 DELETEs in a row could not reach a gateway, the rest
-    /// of its batch is not sent (delete_failed).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_retries, allow_hyphen_values = true)]
-    pub retries: u32,
-
-    /// Wait before the first retry, doubled per retry.
-    ///
-    /// The wait before the first retry; it doubles per retry (with jitter),
-    /// up to 10s.
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, allow_hyphen_values = true)]
-    pub retry_backoff: Duration,
 
     /// More logging on stderr (-v, -vv, -vvv).
     ///
@@ -503,21 +382,23 @@ pub enum ClockArg {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Push archived groups (--archive) back to a Pushgateway.
+    ///
+    /// Reads the archive files --archive wrote and pushes each group back
+    /// with PUT to its exact grouping key, every metric family with all its
+    /// series, in the protobuf push format (native histograms included).
+    /// The gateway sets the push time: a restored group starts its age
+    /// again, so fix the rule that deleted it first. A group the gateway
+    /// holds again is not overwritten unless --replace. Run it with
+    /// --dry-run first.
     Restore(RestoreArgs),
 }
 
-/// Pushes archived groups back to a Pushgateway.
-///
-/// Reads the archive files --archive wrote and pushes each group back with
-/// PUT to its exact grouping key, every metric family with all its series,
-/// in the protobuf push format (native histograms included). The gateway
-/// sets the push time: a restored group starts its age again, so fix the
-/// rule that deleted it first. A group the gateway holds again is not
-/// overwritten unless --replace. Run it with --dry-run first.
+/// The flags of `restore` (its help text is the doc comment of
+/// [`Command::Restore`]).
 #[derive(Debug, clap::Args)]
 #[command(
     override_usage = RESTORE_USAGE,
-    after_long_help = RESTORE_EXAMPLES,
+    after_long_help = restore_after_help(),
     args_override_self = true
 )]
 pub struct RestoreArgs {
@@ -530,7 +411,12 @@ pub struct RestoreArgs {
     /// Base URL of the Pushgateway to push the groups to (a path prefix is
     /// kept); one gateway, not a DNS name. The groups may come from another
     /// gateway: the archive records which.
-    #[arg(long, value_name = "URL", required = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PUSHGATEWAY_URL",
+        hide_env_values = true
+    )]
     pub url: String,
 
     /// Only restore groups matching this selector (repeatable).
@@ -569,7 +455,7 @@ pub struct RestoreArgs {
     pub label_names: LabelNamesArg,
 
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub transport: TransportArgs,
 
     /// More logging on stderr (-v, -vv, -vvv).
     ///
@@ -589,6 +475,11 @@ pub struct RestoreArgs {
     /// Print the long help, with examples and exit codes.
     #[arg(long = "help", action = ArgAction::HelpLong)]
     pub long_help: Option<bool>,
+
+    /// Whether `--url` came from `PUSHGATEWAY_URL` (set by
+    /// [`Args::try_parse_args`]).
+    #[arg(skip)]
+    pub url_from_env: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -599,24 +490,34 @@ pub enum RestoreOutputArg {
     Json,
 }
 
-/// How `restore` reaches its gateway: the same flags, meanings and
-/// environment variables as a clean's.
+/// How a clean or a restore reaches its gateway: one set of flags, with the
+/// same meanings, defaults and environment variables for both (flattened
+/// into each).
 #[derive(Debug, clap::Args)]
-pub struct ConnectionArgs {
+pub struct TransportArgs {
     /// Bound on each HTTP request.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    ///
+    /// Bounds each HTTP request, connection and body included.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub timeout: Duration,
 
     /// Retries after connection errors, timeouts, 429 and 5xx.
     ///
-    /// Retries of the gateway's scan and of each PUT after a connection
-    /// error, a reset or truncated response, a timeout, 429 or 5xx (a PUT
-    /// of the same group is idempotent); 0 sends each request once.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
+    /// Retries of each request (a clean's scan and DELETEs, a restore's
+    /// reads and PUTs, which are idempotent) after a connection error, a
+    /// reset or truncated response, a timeout, 429 or 5xx; 0 sends each
+    /// request once. A 429 or 503 with Retry-After waits as long as it asks,
+    /// up to 10s, and counts as a retry. Other 4xx and TLS errors are never
+    /// retried. After 5 DELETEs in a row could not reach a gateway, the rest
+    /// of its batch is not sent (delete_failed).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_retries, allow_hyphen_values = true)]
     pub retries: u32,
 
     /// Wait before the first retry, doubled per retry.
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    ///
+    /// The wait before the first retry; it doubles per retry (with jitter),
+    /// up to 10s.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, allow_hyphen_values = true)]
     pub retry_backoff: Duration,
 
     /// User name for HTTP basic auth.
@@ -624,10 +525,17 @@ pub struct ConnectionArgs {
     /// User name for HTTP basic auth; the password comes from
     /// --basic-auth-password-file, --basic-auth-password, or the environment
     /// variable PUSHGATEWAY_PASSWORD (a flag wins over the variable).
+    /// Credentials in the URL (https://user:password@host) work too.
     #[arg(long, value_name = "USER", help_heading = "Authentication")]
     pub basic_auth_user: Option<String>,
 
     /// Basic auth password (prefer the env variable or a file).
+    ///
+    /// The basic auth password. Prefer the environment variable
+    /// PUSHGATEWAY_PASSWORD (used with --basic-auth-user when no password
+    /// flag is given; ignored without --basic-auth-user) or
+    /// --basic-auth-password-file: a value on the command line is visible
+    /// to other users of the machine.
     #[arg(
         long,
         value_name = "PASSWORD",
@@ -638,6 +546,9 @@ pub struct ConnectionArgs {
     pub basic_auth_password: Option<Secret>,
 
     /// Read the basic auth password from PATH.
+    ///
+    /// Read the basic auth password from PATH (surrounding whitespace is
+    /// trimmed).
     #[arg(
         long,
         value_name = "PATH",
@@ -650,12 +561,16 @@ pub struct ConnectionArgs {
     /// Bearer token (prefer the env variable or a file).
     ///
     /// Send `Authorization: Bearer TOKEN`. Prefer the environment variable
-    /// PUSHGATEWAY_TOKEN or --bearer-token-file.
+    /// PUSHGATEWAY_TOKEN (used when no credential flag is given: a flag,
+    /// basic auth or an Authorization header wins over it) or
+    /// --bearer-token-file.
     #[arg(long, value_name = "TOKEN",
           conflicts_with_all = ["basic_auth_user", "bearer_token_file"], help_heading = "Authentication")]
     pub bearer_token: Option<Secret>,
 
     /// Read the bearer token from PATH.
+    ///
+    /// Read the bearer token from PATH (surrounding whitespace is trimmed).
     #[arg(
         long,
         value_name = "PATH",
@@ -665,15 +580,22 @@ pub struct ConnectionArgs {
     pub bearer_token_file: Option<PathBuf>,
 
     /// Extra request header, 'Name: value' (repeatable).
+    ///
+    /// An extra header for every request, 'Name: value'; repeatable. Values
+    /// are never logged.
     #[arg(long = "header", value_name = "NAME: VALUE", value_parser = HeaderParser,
           help_heading = "Authentication")]
     pub headers: Vec<Header>,
 
     /// Also trust the CA certificate(s) in PATH (PEM).
+    ///
+    /// Trust the CA certificate(s) in PATH (PEM) besides the built-in roots.
     #[arg(long, value_name = "PATH", help_heading = "TLS")]
     pub ca_cert: Option<PathBuf>,
 
     /// Client certificate (PEM) for mutual TLS.
+    ///
+    /// Client certificate (PEM) for mutual TLS; needs --client-key.
     #[arg(
         long,
         value_name = "PATH",
@@ -682,6 +604,8 @@ pub struct ConnectionArgs {
     )]
     pub client_cert: Option<PathBuf>,
 
+    /// The client certificate's private key (PEM).
+    ///
     /// The client certificate's private key (PEM).
     #[arg(
         long,
@@ -692,6 +616,9 @@ pub struct ConnectionArgs {
     pub client_key: Option<PathBuf>,
 
     /// Do not verify the server's certificate (unsafe).
+    ///
+    /// Do not verify the server's certificate. Unsafe: anyone on the path
+    /// can read the credentials. Warns on every run.
     #[arg(long, help_heading = "TLS")]
     pub insecure_skip_verify: bool,
 }
@@ -707,8 +634,16 @@ impl Args {
         use clap::{CommandFactory as _, FromArgMatches as _};
         let matches = Args::command().try_get_matches_from(args)?;
         let mut parsed = Args::from_arg_matches(&matches)?;
-        parsed.url_from_env =
-            matches.value_source("url") == Some(clap::parser::ValueSource::EnvVariable);
+        let from_env = |m: &clap::ArgMatches| {
+            m.value_source("url") == Some(clap::parser::ValueSource::EnvVariable)
+        };
+        parsed.url_from_env = from_env(&matches);
+        if let (Some(Command::Restore(restore)), Some(m)) = (
+            parsed.command.as_mut(),
+            matches.subcommand_matches("restore"),
+        ) {
+            restore.url_from_env = from_env(m);
+        }
         Ok(parsed)
     }
 
@@ -763,7 +698,7 @@ mod tests {
             "--push-metrics=http://m",
         ])
         .unwrap();
-        assert_eq!(args.timeout, Duration::from_secs(60));
+        assert_eq!(args.transport.timeout, Duration::from_secs(60));
         assert_eq!(args.output, OutputArg::Human);
         assert!(args.dry_run);
         assert_eq!(args.push_metrics.as_deref(), Some("http://m"));
