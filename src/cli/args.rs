@@ -335,9 +335,10 @@ pub struct Args {
     #[arg(long, value_name = "NAME", requires = "push_metrics")]
     pub metrics_instance: Option<String>,
 
-    /// Print shell completions or the man page, then exit.
+    /// Print shell completions or a man page, then exit.
     ///
-    /// Print shell completions or the man page (roff) to stdout and exit.
+    /// Print shell completions or a man page (roff: man, or man-restore for
+    /// restore's) to stdout and exit.
     /// Other flags are ignored (not refused: PUSHGATEWAY_URL may well be
     /// set).
     #[arg(long, value_name = "WHAT", value_enum)]
