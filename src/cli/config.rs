@@ -936,6 +936,79 @@ mod tests {
         }
     }
 
+    /// Issue 23 item 5: one set of transport flags, the same in both
+    /// commands. Before: `restore` declared its own (`ConnectionArgs`),
+    /// with other help texts, `--retries` checked by another parser and a
+    /// `--timeout` that read `-5m` as a flag.
+    #[test]
+    fn the_transport_flags_are_one_group_in_a_clean_and_a_restore() {
+        use clap::{Args as _, CommandFactory as _};
+        let mut top = Args::command();
+        top.build();
+        let restore = top.find_subcommand("restore").unwrap();
+        let group = TransportArgs::augment_args(clap::Command::new("transport"));
+        let ids: Vec<_> = group.get_arguments().map(|a| a.get_id().clone()).collect();
+        assert!(ids.len() >= 13, "{ids:?}");
+        for id in &ids {
+            let of = |cmd: &clap::Command| {
+                let a = cmd.get_arguments().find(|a| a.get_id() == id).unwrap();
+                format!(
+                    "{:?} {:?} {:?} {:?} {:?}",
+                    a.get_help(),
+                    a.get_long_help(),
+                    a.get_default_values(),
+                    a.get_help_heading(),
+                    a.is_allow_hyphen_values_set()
+                )
+            };
+            assert_eq!(of(&top), of(restore), "{id}");
+        }
+        // The same flags and variables make the same transport.
+        let flags = [
+            "--timeout",
+            "7s",
+            "--retries",
+            "5",
+            "--retry-backoff",
+            "1s",
+            "--basic-auth-user",
+            "u",
+            "--header",
+            "X-A: 1",
+            "--ca-cert",
+            "/ca",
+        ];
+        let env = |name: &str| (name == "PUSHGATEWAY_PASSWORD").then(|| "p".to_owned());
+        let mut clean = vec!["pgj", "--url", "http://h"];
+        clean.extend(flags);
+        let clean = Args::try_parse_from(clean)
+            .unwrap()
+            .into_config(&env)
+            .unwrap();
+        let mut restoring = vec!["pgj", "restore", "f", "--url", "http://h"];
+        restoring.extend(flags);
+        let Some(Command::Restore(restoring)) = Args::try_parse_from(restoring).unwrap().command
+        else {
+            panic!("no restore");
+        };
+        let restoring = restoring.into_config(&env).unwrap();
+        assert_eq!(
+            format!("{:?}", clean.transport),
+            format!("{:?}", restoring.transport)
+        );
+        let e = Args::try_parse_from([
+            "pgj",
+            "restore",
+            "f",
+            "--url",
+            "http://h",
+            "--timeout",
+            "-5m",
+        ])
+        .unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
     #[test]
     fn restore_is_a_command_beside_the_flat_interface() {
         let parse = |args: &[&str]| {
