@@ -37,7 +37,7 @@ pub fn write(what: Generate, mut cmd: clap::Command, out: &mut dyn Write) -> io:
             return man(subcommand_page(cmd, "restore")?, vec![name], out);
         }
         Generate::CompletionsBash => return bash(cmd, out),
-        Generate::CompletionsZsh => Shell::Zsh,
+        Generate::CompletionsZsh => return zsh(cmd, out),
         Generate::CompletionsFish => Shell::Fish,
         Generate::CompletionsElvish => Shell::Elvish,
         Generate::CompletionsPowershell => Shell::PowerShell,
@@ -83,6 +83,24 @@ fn bash(mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
         );
         let set = format!("{}{SEPARATOR}{}", name.replace('-', "__"), sub.get_name());
         script = script.replace(&format!("        {label})\n"), &format!("        {set})\n"));
+    }
+    out.write_all(script.as_bytes())
+}
+
+/// clap_complete's zsh script, with the rest-arguments spec of a
+/// command's positional values (`restore`'s FILE...) written `*:` rather
+/// than `*::`: with `*::`, zsh hands the rest of the line to the FILE
+/// completion alone, so no flag was completed after a file
+/// (`restore a.jsonl --rep`).
+fn zsh(mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
+    let name = cmd.get_name().to_owned();
+    let mut script = Vec::new();
+    clap_complete::generate(Shell::Zsh, &mut cmd, name, &mut script);
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    let commands = std::iter::once(&cmd).chain(cmd.get_subcommands());
+    for positional in commands.flat_map(|c| c.get_positionals()) {
+        let id = positional.get_id().as_str();
+        script = script.replace(&format!("\n'*::{id} -- "), &format!("\n'*:{id} -- "));
     }
     out.write_all(script.as_bytes())
 }

@@ -925,3 +925,77 @@ fn exit_status_1_and_the_notify_variable_are_listed_everywhere() {
         "docs/report.md"
     );
 }
+
+/// The zsh shell, which the completion test needs (Debian's `zsh`;
+/// scripts/test.sh installs it).
+fn zsh() -> &'static str {
+    for path in ["/usr/bin/zsh", "/bin/zsh", "/usr/local/bin/zsh"] {
+        if Path::new(path).is_file() {
+            return path;
+        }
+    }
+    panic!("no zsh: install Debian's zsh (scripts/test.sh does)");
+}
+
+/// Drives an interactive zsh on a pseudo-terminal (its `zsh/zpty`
+/// module): types `$2`, a Tab, and Enter; `pushgateway-janitor` is a
+/// function there that prints the line it was given, as completed.
+const ZSH_DRIVER: &str = r#"zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "fpath=($1 \$fpath); autoload -U compinit; compinit -u -D; bindkey '^I' complete-word"
+zpty -w z "pushgateway-janitor() { print -r -- \"LINE: \$*\" }"
+zpty -w z "$2"$'\t'
+for i in {1..200}; do
+  if zpty -r -t z line; then
+    if [[ $line == LINE:* ]]; then
+      print -r -- ${line%$'\r'}
+      zpty -d z
+      exit 0
+    fi
+  else
+    sleep 0.05
+  fi
+done
+zpty -d z
+exit 1
+"#;
+
+/// Issue 24 item 8, zsh: each level completes, flags after `restore`'s
+/// files too. Before (with the bash fix alone): `restore a.jsonl --repl`
+/// completed nothing (clap_complete's `*::` spec gave the rest of the line
+/// to the file completion).
+#[test]
+fn zsh_completes_the_flags_of_a_clean_and_of_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = janitor(&["--generate", "completions-zsh"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(dir.path().join("_pushgateway-janitor"), &out.stdout).unwrap();
+    let driver = dir.path().join("drive.zsh");
+    std::fs::write(&driver, ZSH_DRIVER).unwrap();
+    let completes = |line: &str| -> String {
+        let out = Command::new(zsh())
+            .arg("-f")
+            .arg(&driver)
+            .arg(dir.path())
+            .arg(line)
+            .env("HOME", dir.path())
+            .output()
+            .expect("zsh");
+        assert!(
+            out.status.success(),
+            "{line}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out).trim().to_owned()
+    };
+    assert_eq!(completes("pushgateway-janitor --dry-r"), "LINE: --dry-run");
+    assert_eq!(
+        completes("pushgateway-janitor restore a.jsonl --repl"),
+        "LINE: restore a.jsonl --replace"
+    );
+    assert_eq!(
+        completes("pushgateway-janitor restore a.jsonl --output j"),
+        "LINE: restore a.jsonl --output json"
+    );
+}
