@@ -366,6 +366,7 @@ pub fn not_utf8(
         "PUSHGATEWAY_URL",
         "PUSHGATEWAY_PASSWORD",
         "PUSHGATEWAY_TOKEN",
+        "PUSHGATEWAY_JANITOR_NOTIFY_URL",
     ] {
         if var(name).is_some_and(|v| v.to_str().is_none()) {
             return format!("the environment variable {name} is not valid UTF-8");

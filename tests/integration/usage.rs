@@ -506,6 +506,20 @@ fn a_stray_argument_that_is_not_utf8_is_named() {
         stderr(&out),
         "pushgateway-janitor: error: argument 7 is not valid UTF-8: 'st\u{fffd}ray'; every argument must be UTF-8\n"
     );
+    // A variable clap reads, named too. Before: "an argument is not valid
+    // UTF-8".
+    let out = common::janitor_cmd(&args)
+        .env(
+            "PUSHGATEWAY_JANITOR_NOTIFY_URL",
+            std::ffi::OsStr::from_bytes(b"http://\xff"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "pushgateway-janitor: error: the environment variable PUSHGATEWAY_JANITOR_NOTIFY_URL is not valid UTF-8\n"
+    );
     assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
 }
 
