@@ -34,35 +34,160 @@ impl fmt::Display for Threshold {
     }
 }
 
+/// The finest step a duration is read in: thresholds, timeouts and ages
+/// are written to the millisecond at the finest (`1500ms`), so a finer
+/// duration would be shown as one it is not (`0.001ms` as `0s`).
+pub const RESOLUTION: Duration = Duration::from_millis(1);
+
+/// Why a text is not a duration, in the words the error line shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NotADuration {
+    Negative,
+    /// A unit humantime reads but a duration here refuses, with the hint.
+    RefusedUnit(String),
+    /// `1e3s`: humantime reads no exponent.
+    Exponent,
+    /// Longer than a [`Duration`] holds (2^64 seconds).
+    TooLong,
+    /// Finer than [`RESOLUTION`].
+    TooFine,
+    Unreadable,
+}
+
+impl fmt::Display for NotADuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotADuration::Negative => f.write_str("a duration cannot be negative"),
+            NotADuration::RefusedUnit(why) => f.write_str(why),
+            NotADuration::Exponent => {
+                f.write_str("a number with an exponent is not read: write it out (1000s, not 1e3s)")
+            }
+            NotADuration::TooLong => f.write_str(
+                "too long: a duration is at most 2^64 seconds (about 584 billion years)",
+            ),
+            NotADuration::TooFine => write!(
+                f,
+                "finer than {}, the resolution of a duration: give whole milliseconds",
+                human_threshold(RESOLUTION)
+            ),
+            NotADuration::Unreadable => f.write_str(
+                "expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m",
+            ),
+        }
+    }
+}
+
 /// A duration greater than zero, or `never`. Zero would make every group
 /// stale at once: with no cap, a wipe of the gateway.
 pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
     match text.trim() {
         "never" => Ok(Threshold::Never),
-        other => match parse_duration(other)? {
-            d if d.is_zero() => Err(
+        other => match read_duration(other) {
+            Ok(d) if d.is_zero() => Err(
                 "must be greater than zero (0 would delete every group; 'never' keeps them forever)"
                     .into(),
             ),
-            d => Ok(Threshold::After(d)),
+            Ok(d) => Ok(Threshold::After(d)),
+            Err(NotADuration::TooLong) => Err(format!(
+                "{}; 'never' keeps a group forever",
+                NotADuration::TooLong
+            )),
+            Err(why) => Err(why.to_string()),
         },
     }
 }
 
 /// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`. The error
 /// names the units that make sense for a threshold, not all that humantime
-/// knows: months and years are refused (see [`refused_unit`]).
+/// knows: months and years are refused (see [`refused_unit`]); and says
+/// when the number is the problem (out of range, finer than
+/// [`RESOLUTION`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    read_duration(text).map_err(|why| why.to_string())
+}
+
+fn read_duration(text: &str) -> Result<Duration, NotADuration> {
     let text = text.trim();
     if text.starts_with('-') {
-        return Err("a duration cannot be negative".into());
+        return Err(NotADuration::Negative);
     }
     if let Some(why) = refused_unit(text) {
-        return Err(why);
+        return Err(NotADuration::RefusedUnit(why));
     }
-    humantime::parse_duration(text).map_err(|_| {
-        "expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m".to_owned()
+    let approx = approximate_seconds(text);
+    if has_exponent(text) {
+        return Err(match approx {
+            Some(secs) if secs >= MAX_SECONDS => NotADuration::TooLong,
+            _ => NotADuration::Exponent,
+        });
+    }
+    let duration = humantime::parse_duration(text).map_err(|e| match e {
+        // humantime's one error for both: a number too large, or a
+        // fraction finer than a nanosecond (or than its unit can carry).
+        humantime::DurationError::NumberOverflow => match approx {
+            Some(secs) if secs < MAX_SECONDS => NotADuration::TooFine,
+            _ => NotADuration::TooLong,
+        },
+        _ => NotADuration::Unreadable,
+    })?;
+    if duration.as_nanos() % RESOLUTION.as_nanos() != 0 {
+        return Err(NotADuration::TooFine);
+    }
+    Ok(duration)
+}
+
+/// 2^64: the seconds a [`Duration`] cannot reach.
+const MAX_SECONDS: f64 = 18_446_744_073_709_551_616.0;
+
+/// Whether a number in `text` has an exponent (`1e3s`, `2.5E-1m`): a digit,
+/// then `e` or `E`, then a digit or a sign. No unit starts with `e`.
+fn has_exponent(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(3).any(|w| {
+        w[0].is_ascii_digit()
+            && matches!(w[1], 'e' | 'E')
+            && (w[2].is_ascii_digit() || matches!(w[2], '+' | '-'))
     })
+}
+
+/// `text` in seconds, roughly (as f64), when it reads as numbers, each
+/// with an optional fraction and exponent, and units humantime knows:
+/// enough to tell a number too large from one too fine.
+fn approximate_seconds(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let number_end = rest
+            .char_indices()
+            .find(|&(i, c)| {
+                !(c.is_ascii_digit()
+                    || c == '.'
+                    || (matches!(c, 'e' | 'E')
+                        && rest[i + 1..]
+                            .starts_with(|n: char| n.is_ascii_digit() || n == '+' || n == '-'))
+                    || (matches!(c, '+' | '-') && i > 0 && rest[..i].ends_with(['e', 'E'])))
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = rest[number_end..].trim_start();
+        let unit_end = rest
+            .find(|c: char| !c.is_alphabetic())
+            .unwrap_or(rest.len());
+        let size = match &rest[..unit_end] {
+            "nanos" | "nsec" | "ns" => 1e-9,
+            "usec" | "us" | "µs" => 1e-6,
+            "millis" | "msec" | "ms" => 1e-3,
+            "seconds" | "second" | "secs" | "sec" | "s" => 1.0,
+            "minutes" | "minute" | "min" | "mins" | "m" => 60.0,
+            "hours" | "hour" | "hr" | "hrs" | "h" => 3600.0,
+            "days" | "day" | "d" => 86_400.0,
+            "weeks" | "week" | "wk" | "wks" | "w" => 604_800.0,
+            _ => return None,
+        };
+        total += number * size;
+        rest = rest[unit_end..].trim_start();
+    }
+    Some(total)
 }
 
 /// Why `text` uses a unit humantime reads but a duration here refuses:

@@ -677,7 +677,7 @@ fn restore_usage_errors_send_nothing() {
         ),
         (
             vec!["restore", missing],
-            "the following required arguments were not provided: --url <URL> (see --help)"
+            "the following required arguments were not provided: --url <URL> (see restore --help)"
                 .to_owned(),
         ),
         (
