@@ -20,7 +20,7 @@ use crate::duration::{human_seconds, human_threshold};
 use crate::gateway::fault::Fault;
 use crate::gateway::retry::{retrying, status_is_retryable, Attempted, FailedAttempt};
 use crate::gateway::{Connect, Credentials, RetryPolicy, TlsOptions, TransportOptions};
-use crate::report::{Action, LabelSet, Report, Time};
+use crate::report::{Action, LabelSet, NotifiedAs, Report, Time};
 
 pub const SCHEMA: &str = "pushgateway-janitor/notification/v1";
 
@@ -77,11 +77,11 @@ pub fn notification(report: &Report) -> Option<Notification<'_>> {
     };
     for gw in &report.gateways {
         for g in &gw.groups {
-            let list = match g.action {
-                Action::Deleted | Action::Unconfirmed | Action::Repushed => &mut n.deleted,
-                Action::Pending => &mut n.pending,
-                Action::DeleteFailed | Action::StillPresent => &mut n.failed,
-                _ => continue,
+            let list = match g.action.properties().notified {
+                NotifiedAs::Deleted => &mut n.deleted,
+                NotifiedAs::Pending => &mut n.pending,
+                NotifiedAs::Failed => &mut n.failed,
+                NotifiedAs::Not => continue,
             };
             list.push(Notified {
                 gateway: gw.name(),
@@ -420,6 +420,20 @@ mod tests {
             "2026-11-24T02:00:00.000Z"
         );
         assert_eq!(json["deleted"][0]["labels"]["job"], "a<b>&c");
+    }
+
+    #[test]
+    fn a_deleted_groups_age_reads_longer_than_its_threshold() {
+        let mut g = group("j", Action::Deleted, false);
+        g.age_seconds = Some(2.3);
+        g.threshold_seconds = Some(2.0);
+        let r = report(false, vec![g]);
+        let n = notification(&r).unwrap();
+        assert!(
+            n.text.contains("(silent 2.300s, threshold 2s, "),
+            "{}",
+            n.text
+        );
     }
 
     #[test]

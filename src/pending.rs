@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::group::GroupingKey;
 use crate::plan::{Mark, Marks};
-use crate::report::{Action, GatewayReport, Report};
+use crate::report::{Action, GatewayReport, GraceMark, Report};
 
 /// The first line a state file's JSON holds, so that a file of another
 /// tool is never taken for one (or overwritten).
@@ -29,20 +29,10 @@ pub struct State {
     gateways: BTreeMap<String, Marks>,
 }
 
-/// Whether a group with this action keeps its mark for the next pass: it
-/// is still on the gateway, stale, with the activity it was judged by. A
-/// group whose DELETE failed, was refused by a cap or is still shown was
-/// past its grace period: the next pass deletes it without a new one.
+/// Whether a group with this action keeps its mark for the next pass
+/// ([`GraceMark::Kept`]: the action table says which).
 fn keeps_mark(action: Action) -> bool {
-    matches!(
-        action,
-        Action::Pending
-            | Action::DeleteFailed
-            | Action::Refused
-            | Action::StillPresent
-            | Action::Unconfirmed
-            | Action::WouldDelete
-    )
+    action.properties().grace_mark == GraceMark::Kept
 }
 
 impl State {
@@ -77,7 +67,11 @@ impl State {
             let mut marks = Marks::new();
             // A group this pass did not judge (no --select of its chose
             // it) keeps the mark another run, with other selects, gave it.
-            for g in gw.groups.iter().filter(|g| g.action == Action::Ignored) {
+            for g in gw
+                .groups
+                .iter()
+                .filter(|g| g.action.properties().grace_mark == GraceMark::Carried)
+            {
                 let Ok(key) = GroupingKey::new(g.labels.0.iter().cloned()) else {
                     continue;
                 };
@@ -292,6 +286,47 @@ mod tests {
     /// Two runs with other `--select`s sharing one file: each keeps the
     /// marks of the groups it did not judge. Before, each erased the
     /// other's, so those groups were marked anew every run and never went.
+    /// A group of each action keeps, carries or drops its mark as the
+    /// action table says ([`GraceMark`]).
+    #[test]
+    fn marks_follow_the_action_table() {
+        let earlier = Report::new(
+            false,
+            0.0,
+            0.0,
+            None,
+            vec![gateway(
+                "http://a",
+                None,
+                vec![group("j", Action::Pending, Some(5.0), 1.0)],
+            )],
+        );
+        for action in Action::ALL {
+            let this = Report::new(
+                false,
+                0.0,
+                0.0,
+                None,
+                vec![gateway(
+                    "http://a",
+                    None,
+                    vec![group("j", action, Some(10.0), 1.0)],
+                )],
+            );
+            let mut fresh = State::default();
+            fresh.update(&this);
+            let mut marked = State::default();
+            marked.update(&earlier);
+            marked.update(&this);
+            let want = match action.properties().grace_mark {
+                GraceMark::Kept => (1, 1),
+                GraceMark::Carried => (0, 1),
+                GraceMark::Dropped => (0, 0),
+            };
+            assert_eq!((fresh.len(), marked.len()), want, "{action:?}");
+        }
+    }
+
     #[test]
     fn a_pass_keeps_the_marks_of_the_groups_it_ignored() {
         let run = |groups| {

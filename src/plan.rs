@@ -1384,6 +1384,81 @@ mod tests {
     }
 
     #[test]
+    fn a_push_less_than_a_second_ahead_of_the_clock_is_not_ahead() {
+        // The server clock's Date has whole seconds: a push in the same
+        // second is a fraction of a second after it.
+        let plan = decide(
+            vec![
+                group("fresh", Some(1600.4), None),
+                group("future", Some(1601.2), None),
+            ],
+            &policy(60),
+            1600.0,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(
+            plan.decisions[0].reason,
+            "last push 0s ago, within 1m (--threshold)"
+        );
+        assert_eq!(
+            plan.decisions[1].reason,
+            "last push 1s ahead of the clock, within 1m (--threshold)"
+        );
+    }
+
+    #[test]
+    fn a_stale_age_reads_longer_than_its_threshold() {
+        let plan = decide(
+            vec![group("stale", Some(1597.7), None)],
+            &policy(2),
+            1600.0,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(plan.decisions[0].verdict, Verdict::Stale);
+        assert_eq!(
+            plan.decisions[0].reason,
+            "last push 2.300s ago, longer than 2s (--threshold)"
+        );
+        // And an active one never reads longer than its threshold.
+        let plan = decide(
+            vec![group("active", Some(1598.4), None)],
+            &Policy::with_threshold(Duration::from_millis(1700)),
+            1600.0,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(plan.decisions[0].verdict, Verdict::Active);
+        assert_eq!(
+            plan.decisions[0].reason,
+            "last push 1.600s ago, within 1s700ms (--threshold)"
+        );
+    }
+
+    #[test]
+    fn a_ttl_beyond_a_duration_is_never_as_a_label_and_as_a_gauge() {
+        let now = 100_000.0;
+        let p = ttl_policy(Some("ttl"), Some("m"));
+        let plan = decide(
+            vec![
+                keyed(&[("job", "label"), ("ttl", "99999999999999w")], 0.0, None),
+                keyed(&[("job", "gauge")], 0.0, Some(Ok(1e300))),
+            ],
+            &p,
+            now,
+            LabelNaming::Legacy,
+        );
+        let label = by_labels(&plan, &[("job", "label"), ("ttl", "99999999999999w")]);
+        let gauge = by_labels(&plan, &[("job", "gauge")]);
+        for d in [label, gauge] {
+            assert_eq!((d.verdict, d.threshold), (Verdict::Keep, Threshold::Never));
+            assert_eq!(d.ttl_ignored, None);
+        }
+        assert_eq!(
+            gauge.reason,
+            "last push 1d3h46m40s ago; never stale by ttl metric m=1e+300"
+        );
+    }
+
+    #[test]
     fn after_delete_tells_gone_repushed_and_pending_apart() {
         assert_eq!(after_delete(Some(100.0), None), AfterDelete::Gone);
         assert_eq!(

@@ -134,10 +134,20 @@ pub struct GroupReport {
 }
 
 /// The actions of the report, in the order their counts are listed (the
-/// summary, the self-metrics): one list, from which the enum, its names and
-/// [`Action::ALL`] are made, so no action can be left out of any of them.
+/// summary, the self-metrics): one list, from which the enum, its names,
+/// [`Action::ALL`] and every property of an action ([`Properties`]) are
+/// made, so no action can be left out of any of them, and adding one
+/// decides each of its properties here, in one place: the macro takes
+/// every field, and `properties` is an exhaustive match.
 macro_rules! actions {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal {
+        human: $human:literal,
+        stale: $stale:expr,
+        failure: $failure:expr,
+        notified: $notified:ident,
+        grace_mark: $mark:ident,
+        line: $line:ident,
+    },)*) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Action {
             $($(#[$doc])* $variant,)*
@@ -153,40 +163,200 @@ macro_rules! actions {
                     $(Action::$variant => $name,)*
                 }
             }
+
+            /// Everything the outputs do with a group of this action.
+            pub fn properties(self) -> Properties {
+                match self {
+                    $(Action::$variant => Properties {
+                        human: $human,
+                        stale: $stale,
+                        failure: $failure,
+                        notified: NotifiedAs::$notified,
+                        grace_mark: GraceMark::$mark,
+                        line: Line::$line,
+                    },)*
+                }
+            }
         }
     };
+}
+
+/// What the outputs do with a group, by its action: the action table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Properties {
+    /// How the human output names it.
+    pub human: &'static str,
+    /// Judged silent for too long, whatever then happened to its DELETE:
+    /// counted in the summaries' `stale`.
+    pub stale: bool,
+    /// A failed delete: the gateway's `error:` line names it and the exit
+    /// status is 4 (one property, so that an exit status 4 is always
+    /// explained by a line), counted in `delete_failures_total`.
+    pub failure: bool,
+    /// Where `--notify-url`'s document lists it.
+    pub notified: NotifiedAs,
+    /// What becomes of its `--grace` mark in the state the pass leaves.
+    pub grace_mark: GraceMark,
+    /// How the human output lists it.
+    pub line: Line,
+}
+
+/// Where the notification lists a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifiedAs {
+    /// `deleted`: its DELETE was accepted.
+    Deleted,
+    /// `pending`: in its grace period (announced when new).
+    Pending,
+    /// `failed`: its DELETE failed.
+    Failed,
+    /// Not at all.
+    Not,
+}
+
+/// What becomes of a group's `--grace` mark when a pass leaves its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraceMark {
+    /// Marked, since the earliest pass that saw it stale with its current
+    /// last activity: it is still on the gateway and stale (a group whose
+    /// DELETE failed, was refused or is still shown was past its grace
+    /// period: the next pass deletes it without a new one).
+    Kept,
+    /// The pass did not judge it (no `--select` of its chose it): the mark
+    /// another run, with other selects, gave it stays as it was.
+    Carried,
+    /// Dropped: gone, pushed again, or not stale.
+    Dropped,
+}
+
+/// How the human output lists a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line {
+    /// Always: its silence against its threshold, what set the threshold,
+    /// and the error or when it becomes deletable.
+    Silence,
+    /// Always: `LABELS: reason`, what is wrong with it.
+    Problem,
+    /// With `-v` only: `LABELS: reason`.
+    Unjudged,
+    /// With `-v` only: `LABELS  reason`, why it stays.
+    Stays,
 }
 
 actions! {
     /// Stale, the gateway accepted the DELETE (202), and (unless
     /// `--no-verify`) a later scan no longer showed the group.
-    Deleted => "deleted",
+    Deleted => "deleted" {
+        human: "deleted",
+        stale: true,
+        failure: false,
+        notified: Deleted,
+        grace_mark: Dropped,
+        line: Silence,
+    },
     /// Stale; a dry run sent nothing.
-    WouldDelete => "would_delete",
+    WouldDelete => "would_delete" {
+        human: "would delete",
+        stale: true,
+        failure: false,
+        notified: Not,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Stale, but the DELETE failed.
-    DeleteFailed => "delete_failed",
+    DeleteFailed => "delete_failed" {
+        human: "delete failed",
+        stale: true,
+        failure: true,
+        notified: Failed,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Protected: `--keep`, threshold `never`, or the janitor's own job.
-    Kept => "kept",
+    Kept => "kept" {
+        human: "kept",
+        stale: false,
+        failure: false,
+        notified: Not,
+        grace_mark: Dropped,
+        line: Stays,
+    },
     /// Active within its threshold: not stale.
-    Active => "active",
+    Active => "active" {
+        human: "active",
+        stale: false,
+        failure: false,
+        notified: Not,
+        grace_mark: Dropped,
+        line: Stays,
+    },
     /// Malformed or of unknown age; never deleted.
-    Skipped => "skipped",
+    Skipped => "skipped" {
+        human: "skipped",
+        stale: false,
+        failure: false,
+        notified: Not,
+        grace_mark: Dropped,
+        line: Problem,
+    },
     /// Matched by no `--select`; never deleted.
-    Ignored => "ignored",
+    Ignored => "ignored" {
+        human: "ignored",
+        stale: false,
+        failure: false,
+        notified: Not,
+        grace_mark: Carried,
+        line: Unjudged,
+    },
     /// Stale, but a safety cap refused this gateway's plan.
-    Refused => "refused",
+    Refused => "refused" {
+        human: "refused",
+        stale: true,
+        failure: false,
+        notified: Not,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Stale and deleted, but pushed again before verification finished:
     /// its producer is alive.
-    Repushed => "repushed",
+    Repushed => "repushed" {
+        human: "repushed",
+        stale: true,
+        failure: false,
+        notified: Deleted,
+        grace_mark: Dropped,
+        line: Silence,
+    },
     /// Stale and accepted for deletion, but still shown with its old push
     /// time when the verify timeout ran out.
-    StillPresent => "still_present",
+    StillPresent => "still_present" {
+        human: "still present",
+        stale: true,
+        failure: true,
+        notified: Failed,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Stale and accepted for deletion, but no re-scan could confirm it in
     /// time (a slow gateway): a warning, not a failure.
-    Unconfirmed => "unconfirmed",
+    Unconfirmed => "unconfirmed" {
+        human: "unconfirmed",
+        stale: true,
+        failure: false,
+        notified: Deleted,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Stale, but inside its grace period (`--grace`): deleted by a later
     /// pass if it stays silent.
-    Pending => "pending",
+    Pending => "pending" {
+        human: "pending",
+        stale: true,
+        failure: false,
+        notified: Pending,
+        grace_mark: Kept,
+        line: Silence,
+    },
 }
 
 impl Action {
@@ -196,20 +366,14 @@ impl Action {
         self as usize
     }
 
-    /// Whether a group with this action was stale: judged silent for too
-    /// long, whatever then happened to its DELETE.
+    /// Whether a group with this action was stale ([`Properties::stale`]).
     pub fn is_stale(self) -> bool {
-        match self {
-            Action::Deleted
-            | Action::WouldDelete
-            | Action::DeleteFailed
-            | Action::Refused
-            | Action::Repushed
-            | Action::StillPresent
-            | Action::Unconfirmed
-            | Action::Pending => true,
-            Action::Kept | Action::Active | Action::Skipped | Action::Ignored => false,
-        }
+        self.properties().stale
+    }
+
+    /// Whether it is a failed delete ([`Properties::failure`]).
+    pub fn is_failure(self) -> bool {
+        self.properties().failure
     }
 }
 
@@ -243,13 +407,7 @@ pub fn action(verdict: Verdict, outcome: Outcome, dry_run: bool) -> (Action, Opt
 
 /// How an action reads in the human output.
 fn human(action: Action) -> &'static str {
-    match action {
-        Action::WouldDelete => "would delete",
-        Action::DeleteFailed => "delete failed",
-        Action::StillPresent => "still present",
-        Action::Unconfirmed => "unconfirmed",
-        other => other.name(),
-    }
+    action.properties().human
 }
 
 /// Counts of one gateway, or of the run: every group seen, and how many
@@ -273,6 +431,15 @@ impl Summary {
         Action::ALL
             .iter()
             .filter(|a| a.is_stale())
+            .map(|a| self.count(*a))
+            .sum()
+    }
+
+    /// The failed deletes: every action [`Action::is_failure`] says is one.
+    pub fn failures(&self) -> u64 {
+        Action::ALL
+            .iter()
+            .filter(|a| a.is_failure())
             .map(|a| self.count(*a))
             .sum()
     }
@@ -392,11 +559,8 @@ impl Report {
                 }
                 continue;
             }
-            let failed: Vec<&GroupReport> = gw
-                .groups
-                .iter()
-                .filter(|g| matches!(g.action, Action::DeleteFailed | Action::StillPresent))
-                .collect();
+            let failed: Vec<&GroupReport> =
+                gw.groups.iter().filter(|g| g.action.is_failure()).collect();
             if let Some(first) = failed.first() {
                 lines.push(format!(
                     "{} {} failed on {} (first: {} {})",
@@ -424,9 +588,7 @@ impl Report {
         ExitStatus::worst(self.gateways.iter().map(|g| {
             if g.error.is_some() {
                 ExitStatus::Failed
-            } else if g.summary.count(Action::DeleteFailed) + g.summary.count(Action::StillPresent)
-                > 0
-            {
+            } else if g.summary.failures() > 0 {
                 ExitStatus::DeleteFailed
             } else if g.refused.is_some() {
                 ExitStatus::Refused
@@ -467,19 +629,19 @@ impl Report {
                 continue;
             }
             for g in &gw.groups {
-                match g.action {
-                    Action::Kept | Action::Active | Action::Ignored if !verbose => continue,
-                    Action::Skipped | Action::Ignored => {
+                match g.action.properties().line {
+                    Line::Unjudged | Line::Stays if !verbose => continue,
+                    Line::Problem | Line::Unjudged => {
                         writeln!(out, "{:<13}  {}: {}", human(g.action), g.labels, g.reason)?;
                         continue;
                     }
-                    _ => {}
-                }
-                // Only listed with -v: why it stays says it all (its age,
-                // its threshold and what set it, or what protects it).
-                if matches!(g.action, Action::Kept | Action::Active) {
-                    writeln!(out, "{:<13}  {}  {}", human(g.action), g.labels, g.reason)?;
-                    continue;
+                    // Why it stays says it all (its age, its threshold and
+                    // what set it, or what protects it).
+                    Line::Stays => {
+                        writeln!(out, "{:<13}  {}  {}", human(g.action), g.labels, g.reason)?;
+                        continue;
+                    }
+                    Line::Silence => {}
                 }
                 let age = match (g.age_seconds, g.threshold_seconds) {
                     (None, _) => "?".into(),
@@ -692,6 +854,102 @@ mod tests {
             stale(Outcome::NotSent, false),
             (Action::DeleteFailed, Some("no DELETE was sent".into()))
         );
+    }
+
+    /// One group of `action`, with what any action may carry.
+    fn probe(job: &str, action: Action) -> GroupReport {
+        GroupReport {
+            labels: LabelSet(vec![("job".into(), job.into())]),
+            last_push: Some(Time(100.0)),
+            last_failure: None,
+            last_activity: Some(Time(100.0)),
+            age_seconds: Some(500.0),
+            threshold_seconds: Some(60.0),
+            last_push_successful: Some(true),
+            action,
+            reason: "why".into(),
+            error: action.is_failure().then(|| "HTTP 500".to_owned()),
+            archive: None,
+            threshold_source: "--threshold".into(),
+            ttl_ignored: None,
+            stale_since: Some(Time(400.0)),
+            deletable_at: Some(Time(700.0)),
+            newly_pending: true,
+        }
+    }
+
+    fn one_gateway(groups: Vec<GroupReport>) -> Report {
+        let gw = GatewayReport {
+            url: "http://a".into(),
+            discovered_from: None,
+            address: None,
+            now: Time(600.0),
+            clock: "server",
+            clock_skew_seconds: None,
+            error: None,
+            refused: None,
+            version: None,
+            utf8_names: None,
+            label_names: Some("legacy"),
+            summary: Summary::of(&groups),
+            groups,
+            interrupted: false,
+        };
+        Report::new(false, 0.0, 600.0, Some(60.0), vec![gw])
+    }
+
+    /// Adding an action is one entry of `actions!`: each output asks the
+    /// table, none groups actions by hand. A group of each action, alone
+    /// on its gateway, gets from every consumer what its properties say.
+    #[test]
+    fn every_output_follows_the_action_table() {
+        for action in Action::ALL {
+            let p = action.properties();
+            let report = one_gateway(vec![probe("probe", action)]);
+            assert_eq!(report.summary.stale(), u64::from(p.stale), "{action:?}");
+            assert_eq!(
+                report.exit_status() == ExitStatus::DeleteFailed,
+                p.failure,
+                "{action:?}"
+            );
+            assert_eq!(report.summary.failures(), u64::from(p.failure));
+            assert_eq!(!report.error_lines().is_empty(), p.failure, "{action:?}");
+            // A deleted group beside it, so that a notification is sent.
+            let report = one_gateway(vec![
+                probe("probe", action),
+                probe("other", Action::Deleted),
+            ]);
+            let n = crate::notify::notification(&report).unwrap();
+            let probed = |list: &[crate::notify::Notified<'_>]| {
+                list.iter().any(|g| g.labels.0[0].1 == "probe")
+            };
+            let listed = (probed(&n.deleted), probed(&n.pending), probed(&n.failed));
+            let want = match p.notified {
+                NotifiedAs::Deleted => (true, false, false),
+                NotifiedAs::Pending => (false, true, false),
+                NotifiedAs::Failed => (false, false, true),
+                NotifiedAs::Not => (false, false, false),
+            };
+            assert_eq!(listed, want, "{action:?}");
+            // Listed without -v when it always is; with -v, every group.
+            let report = one_gateway(vec![probe("probe", action)]);
+            for verbose in [false, true] {
+                let mut out = Vec::new();
+                report.write_human(&mut out, verbose, false).unwrap();
+                let text = String::from_utf8(out).unwrap();
+                let line = text.lines().find(|l| l.contains(r#"{job="probe"}"#));
+                let always = matches!(p.line, Line::Silence | Line::Problem);
+                assert_eq!(line.is_some(), verbose || always, "{action:?}: {text}");
+                if let Some(line) = line {
+                    assert!(line.starts_with(p.human), "{line}");
+                    assert_eq!(
+                        line.contains("  silent "),
+                        p.line == Line::Silence,
+                        "{line}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
