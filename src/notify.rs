@@ -16,10 +16,11 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
 
-use crate::duration::{human_seconds, human_threshold};
+use crate::duration::{human_age, human_threshold};
 use crate::gateway::fault::Fault;
 use crate::gateway::retry::{retrying, status_is_retryable, Attempted, FailedAttempt};
 use crate::gateway::{Connect, Credentials, RetryPolicy, TlsOptions, TransportOptions};
+use crate::plan::ThresholdSource;
 use crate::report::{Action, LabelSet, NotifiedAs, Report, Time};
 
 pub const SCHEMA: &str = "pushgateway-janitor/notification/v1";
@@ -52,7 +53,8 @@ pub struct Notified<'a> {
     pub action: Action,
     pub age_seconds: Option<f64>,
     pub threshold_seconds: Option<f64>,
-    pub threshold_source: &'a str,
+    #[serde(serialize_with = "crate::report::words")]
+    pub threshold_source: &'a ThresholdSource,
     pub last_activity: Option<Time>,
     /// Pending: from when a pass may delete it; else null.
     pub deletable_at: Option<Time>,
@@ -119,7 +121,9 @@ fn text(n: &Notification<'_>) -> String {
         named.join("; ")
     };
     let silent = |g: &Notified<'_>| {
-        let age = g.age_seconds.map_or("?".into(), human_seconds);
+        let age = g.age_seconds.map_or("?".into(), |a| {
+            human_age(a, g.threshold_seconds, g.action.is_stale())
+        });
         let threshold = g.threshold_seconds.map_or("never".into(), |t| {
             crate::duration::human_threshold_seconds(t)
         });
@@ -344,11 +348,17 @@ mod tests {
             threshold_seconds: Some(3600.0),
             last_push_successful: Some(true),
             action,
-            reason: String::new(),
+            reason: crate::plan::Reason::NotSelected,
             error: (action == Action::DeleteFailed).then(|| "DELETE …: HTTP 500".into()),
             archive: None,
-            threshold_source: r#"ttl label ttl="1h""#.into(),
-            ttl_ignored: None,
+            threshold_source: ThresholdSource::Ttl {
+                declared: crate::plan::Declared::Label {
+                    name: "ttl".into(),
+                    value: "1h".into(),
+                },
+                bounded: None,
+            },
+            ttl_ignored: Vec::new(),
             stale_since: None,
             deletable_at: (action == Action::Pending).then_some(Time(1_795_485_600.0)),
             newly_pending: new,

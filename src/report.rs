@@ -7,9 +7,12 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::duration::{human_seconds, human_seconds_precise};
+use crate::duration::{human_age, human_seconds, human_threshold, human_threshold_seconds};
 use crate::exit::ExitStatus;
-use crate::plan::{Outcome, Verdict};
+use crate::plan::{
+    Activity, Bounded, Decision, Declared, GraceNote, IgnoredTtl, NotATtl, Outcome, Reason,
+    Refusal, Ruling, ThresholdSource, Verdict,
+};
 
 pub const SCHEMA: &str = "pushgateway-janitor/report/v1";
 
@@ -56,7 +59,8 @@ pub struct GatewayReport {
     /// Why the gateway could not be scanned; then `groups` is empty.
     pub error: Option<String>,
     /// Which safety cap refused this gateway's plan; then nothing was sent.
-    pub refused: Option<String>,
+    #[serde(serialize_with = "refusal_words")]
+    pub refused: Option<Refusal>,
     /// The gateway's version from GET /api/v1/status; null when unread.
     pub version: Option<String>,
     /// Its `push.enable-utf8-names` flag; null before 1.11 or when unread.
@@ -99,7 +103,10 @@ impl GatewayReport {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One group as the report has it. Its reason, threshold source and
+/// ignored TTLs are the plan's typed facts, worded when written
+/// ([`GroupReport::reason_words`], [`ThresholdSource`]'s `Display`).
+#[derive(Debug, Clone)]
 pub struct GroupReport {
     pub labels: LabelSet,
     pub last_push: Option<Time>,
@@ -110,7 +117,7 @@ pub struct GroupReport {
     pub threshold_seconds: Option<f64>,
     pub last_push_successful: Option<bool>,
     pub action: Action,
-    pub reason: String,
+    pub reason: Reason,
     pub error: Option<String>,
     /// The archive file the group was written to before its DELETE was
     /// sent (`--archive`); null otherwise.
@@ -118,10 +125,10 @@ pub struct GroupReport {
     /// What set the threshold: `--threshold`, `--rule '...'`, or the
     /// group's own `ttl label NAME="VALUE"` / `ttl metric NAME=VALUE`, with
     /// how `--min-ttl`/`--max-ttl` moved it.
-    pub threshold_source: String,
-    /// Why a TTL the group declares was ignored; null when none was, or
-    /// when it was used.
-    pub ttl_ignored: Option<String>,
+    pub threshold_source: ThresholdSource,
+    /// The TTLs the group declares that were ignored; in the JSON, why
+    /// (null when none was).
+    pub ttl_ignored: Vec<IgnoredTtl>,
     /// With `--grace`, for a stale group: when a pass first saw it stale
     /// with its current last activity; null otherwise.
     pub stale_since: Option<Time>,
@@ -129,8 +136,85 @@ pub struct GroupReport {
     pub deletable_at: Option<Time>,
     /// A `pending` group this pass was the first to see stale (what
     /// `--notify-url` announces); not in the JSON, which has `stale_since`.
-    #[serde(skip)]
     pub newly_pending: bool,
+}
+
+impl GroupReport {
+    /// Its reason in words, as the JSON, the human output and the archive
+    /// say it.
+    pub fn reason_words(&self) -> String {
+        reason_words(
+            &self.reason,
+            self.age_seconds,
+            self.threshold_seconds,
+            &self.threshold_source,
+            &self.ttl_ignored,
+        )
+    }
+}
+
+/// A group as the JSON has it: the typed facts in words.
+#[derive(Serialize)]
+struct GroupJson<'a> {
+    labels: &'a LabelSet,
+    last_push: Option<Time>,
+    last_failure: Option<Time>,
+    last_activity: Option<Time>,
+    age_seconds: Option<f64>,
+    threshold_seconds: Option<f64>,
+    last_push_successful: Option<bool>,
+    action: Action,
+    reason: String,
+    error: Option<&'a str>,
+    archive: Option<&'a str>,
+    threshold_source: String,
+    ttl_ignored: Option<String>,
+    stale_since: Option<Time>,
+    deletable_at: Option<Time>,
+}
+
+impl Serialize for GroupReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Every field named: a new one is a compile error here until the
+        // JSON has it (or says why not).
+        let GroupReport {
+            labels,
+            last_push,
+            last_failure,
+            last_activity,
+            age_seconds,
+            threshold_seconds,
+            last_push_successful,
+            action,
+            reason: _,
+            error,
+            archive,
+            threshold_source,
+            ttl_ignored,
+            stale_since,
+            deletable_at,
+            // Its `stale_since` says it.
+            newly_pending: _,
+        } = self;
+        GroupJson {
+            labels,
+            last_push: *last_push,
+            last_failure: *last_failure,
+            last_activity: *last_activity,
+            age_seconds: *age_seconds,
+            threshold_seconds: *threshold_seconds,
+            last_push_successful: *last_push_successful,
+            action: *action,
+            reason: self.reason_words(),
+            error: error.as_deref(),
+            archive: archive.as_deref(),
+            threshold_source: threshold_source.to_string(),
+            ttl_ignored: ignored_words(ttl_ignored),
+            stale_since: *stale_since,
+            deletable_at: *deletable_at,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// The actions of the report, in the order their counts are listed (the
@@ -632,27 +716,22 @@ impl Report {
                 match g.action.properties().line {
                     Line::Unjudged | Line::Stays if !verbose => continue,
                     Line::Problem | Line::Unjudged => {
-                        writeln!(out, "{:<13}  {}: {}", human(g.action), g.labels, g.reason)?;
+                        let why = g.reason_words();
+                        writeln!(out, "{:<13}  {}: {why}", human(g.action), g.labels)?;
                         continue;
                     }
                     // Why it stays says it all (its age, its threshold and
                     // what set it, or what protects it).
                     Line::Stays => {
-                        writeln!(out, "{:<13}  {}  {}", human(g.action), g.labels, g.reason)?;
+                        let why = g.reason_words();
+                        writeln!(out, "{:<13}  {}  {why}", human(g.action), g.labels)?;
                         continue;
                     }
                     Line::Silence => {}
                 }
-                let age = match (g.age_seconds, g.threshold_seconds) {
-                    (None, _) => "?".into(),
-                    // Whole seconds would read "silent 1s (threshold 1s)".
-                    (Some(a), Some(t))
-                        if human_seconds(a) == human_seconds(t) || a.round() <= t =>
-                    {
-                        human_seconds_precise(a)
-                    }
-                    (Some(a), _) => human_seconds(a),
-                };
+                let age = g.age_seconds.map_or("?".into(), |a| {
+                    human_age(a, g.threshold_seconds, g.action.is_stale())
+                });
                 let failing = match (g.last_push_successful, &g.last_push) {
                     (Some(false), None) => ", no push ever succeeded",
                     (Some(false), Some(_)) => ", its last push failed",
@@ -665,8 +744,7 @@ impl Report {
                     g.labels,
                     age,
                     g.threshold_seconds
-                        .map(crate::duration::human_threshold_seconds)
-                        .unwrap_or_else(|| "never".into()),
+                        .map_or_else(|| "never".into(), human_threshold_seconds),
                     g.threshold_source
                 )?;
                 match (&g.error, &g.deletable_at) {
@@ -736,15 +814,18 @@ impl Report {
     }
 }
 
-/// Why most skipped groups were skipped: the part of each reason after its
-/// age ("not deleted: ..." for a name the gateway cannot be sent), counted.
-fn most_common_skip_reason(groups: &[GroupReport]) -> Option<&str> {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
+/// Why most skipped groups were skipped: what is wrong with each (for a
+/// stale group the gateway cannot be sent, only that), counted.
+fn most_common_skip_reason(groups: &[GroupReport]) -> Option<String> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
     for g in groups.iter().filter(|g| g.action == Action::Skipped) {
-        let why = g
-            .reason
-            .rsplit_once("not deleted: ")
-            .map_or(g.reason.as_str(), |(_, why)| why);
+        let why = match &g.reason {
+            Reason::Judged {
+                ruling: Ruling::Unaddressable(why),
+                ..
+            } => why.clone(),
+            _ => g.reason_words(),
+        };
         match counts.iter_mut().find(|(w, _)| *w == why) {
             Some((_, n)) => *n += 1,
             None => counts.push((why, 1)),
@@ -753,6 +834,220 @@ fn most_common_skip_reason(groups: &[GroupReport]) -> Option<&str> {
     // The first of the most frequent, so the line is stable.
     let max = counts.iter().map(|(_, n)| *n).max()?;
     counts.into_iter().find(|(_, n)| *n == max).map(|(w, _)| w)
+}
+
+/// The words of a decision's reason, as the archive records it before the
+/// report exists.
+pub fn decision_reason(d: &Decision) -> String {
+    reason_words(
+        &d.reason,
+        d.age_seconds,
+        d.threshold.seconds(),
+        &d.threshold_source,
+        &d.ttl_ignored,
+    )
+}
+
+/// A reason in words: when the group was last active and what the policy
+/// made of that, with the threshold and what set it, the TTLs ignored,
+/// and what then held it back. The one place a decision becomes a
+/// sentence; nothing reads one back.
+pub fn reason_words(
+    reason: &Reason,
+    age: Option<f64>,
+    threshold: Option<f64>,
+    source: &ThresholdSource,
+    ignored: &[IgnoredTtl],
+) -> String {
+    let (activity, ruling) = match reason {
+        Reason::Unreadable(why) => return why.clone(),
+        Reason::NotSelected => return "matched by no --select".into(),
+        Reason::AgeUnknown => {
+            return "no push time, failure time or family time stamp: the age is unknown".into()
+        }
+        Reason::Judged { activity, ruling } => (activity, ruling),
+    };
+    let what = match activity {
+        Activity::FailedPushOnly => "last failed push (no push ever succeeded)",
+        Activity::FailedPush => "last failed push",
+        Activity::Push => "last push",
+        Activity::FamilyTimestamp => "newest metric family time stamp",
+    };
+    let age = age.unwrap_or(0.0);
+    // Against the threshold only where the sentence compares them.
+    let stale = match ruling {
+        Ruling::Stale { .. } | Ruling::Unaddressable(_) => Some(true),
+        Ruling::Active => Some(false),
+        Ruling::OwnJob | Ruling::Kept(_) | Ruling::Never => None,
+    };
+    // The server clock's `Date` has whole seconds: a push in the same
+    // second is up to a second after it, and not ahead of the clock.
+    let seen = if age <= -1.0 {
+        format!("{what} {} ahead of the clock", human_seconds(-age))
+    } else {
+        let against = stale.and(threshold);
+        let age = human_age(age, against, stale.unwrap_or(false));
+        format!("{what} {age} ago")
+    };
+    let limit = threshold.map_or_else(|| "never".into(), human_threshold_seconds);
+    // Said after the threshold it left in charge.
+    let ignored = ignored_words(ignored)
+        .map(|why| format!("; ignored {why}"))
+        .unwrap_or_default();
+    match ruling {
+        Ruling::OwnJob => format!(
+            "{seen}; job=\"{}\" is the janitor's own --push-metrics job, never deleted",
+            crate::plan::OWN_JOB
+        ),
+        Ruling::Kept(keep) => format!("{seen}; protected by --keep '{keep}'"),
+        Ruling::Never => format!("{seen}; never stale by {source}{ignored}"),
+        Ruling::Active => format!("{seen}, within {limit} ({source}){ignored}"),
+        Ruling::Unaddressable(why) => {
+            format!("{seen}, longer than {limit} ({source}){ignored}; not deleted: {why}")
+        }
+        Ruling::Stale { grace, refused } => {
+            let mut text = format!("{seen}, longer than {limit} ({source}){ignored}");
+            match grace {
+                Some(GraceNote::Pending { period, left }) => text.push_str(&format!(
+                    "; pending for --grace {}: deletable in {}",
+                    human_threshold(*period),
+                    human_seconds(*left)
+                )),
+                Some(GraceNote::Past { period, stale_for }) => text.push_str(&format!(
+                    "; stale for {} without a push, past --grace {}",
+                    human_seconds(*stale_for),
+                    human_threshold(*period)
+                )),
+                None => {}
+            }
+            if let Some(refused) = refused {
+                text.push_str(&format!("; {refused}"));
+            }
+            text
+        }
+    }
+}
+
+/// `--threshold`, `--rule '...'` as written, `ttl label NAME="VALUE"` or
+/// `ttl metric NAME=VALUE`, with how `--min-ttl`/`--max-ttl` moved it.
+impl std::fmt::Display for ThresholdSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ThresholdSource::Threshold => f.write_str("--threshold"),
+            ThresholdSource::Rule { written, .. } => write!(f, "--rule '{written}'"),
+            ThresholdSource::Ttl { declared, bounded } => {
+                match declared {
+                    Declared::Label { name, value } => write_label(f, name, value)?,
+                    Declared::Metric { name, value } => {
+                        write!(f, "ttl metric {name}={}", go_number(*value))?
+                    }
+                }
+                match bounded {
+                    Some(Bounded::RaisedToMin(min)) => {
+                        write!(f, ", raised to --min-ttl {}", human_threshold(*min))
+                    }
+                    Some(Bounded::LoweredToMax(max)) => {
+                        write!(f, ", lowered to --max-ttl {}", human_threshold(*max))
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+fn write_label(f: &mut std::fmt::Formatter<'_>, name: &str, value: &str) -> std::fmt::Result {
+    write!(
+        f,
+        "ttl label {}={value:?}",
+        crate::group::quote_label_name(name)
+    )
+}
+
+/// `ttl label NAME="VALUE": why`, `ttl metric NAME=VALUE: why`.
+impl std::fmt::Display for IgnoredTtl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IgnoredTtl::Label { name, value, why } => {
+                write_label(f, name, value)?;
+                write!(f, ": {why}")
+            }
+            IgnoredTtl::Metric { name, value, why } => {
+                let why = match why {
+                    NotATtl::NaN => "NaN is not a TTL",
+                    NotATtl::NotPositive => "a TTL must be greater than zero",
+                };
+                write!(f, "ttl metric {name}={}: {why}", go_number(*value))
+            }
+            IgnoredTtl::MetricUnread { name, why } => write!(f, "ttl metric {name}: {why}"),
+        }
+    }
+}
+
+/// The ignored TTLs, `; `-separated; `None` when there are none.
+pub fn ignored_words(ignored: &[IgnoredTtl]) -> Option<String> {
+    (!ignored.is_empty()).then(|| {
+        ignored
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// Which cap refused a plan and by how much.
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Refusal::MaxDeletes { max, stale } => write!(
+                f,
+                "refused by --max-deletes {max}: the plan deletes {stale} groups"
+            ),
+            Refusal::MaxDeleteRatio {
+                max,
+                stale,
+                considered,
+            } => write!(
+                f,
+                "refused by --max-delete-ratio {max}: the plan deletes {stale} of the {considered} groups considered ({:.1}%)",
+                100.0 * stale as f64 / considered as f64
+            ),
+        }
+    }
+}
+
+/// Serializes a typed fact as its words.
+pub fn words<T: std::fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+fn refusal_words<S: Serializer>(refused: &Option<Refusal>, s: S) -> Result<S::Ok, S::Error> {
+    match refused {
+        Some(r) => s.collect_str(r),
+        None => s.serialize_none(),
+    }
+}
+
+/// A sample value as the gateway writes it (Go's `%v`): `1800`, `0.5`,
+/// `+Inf`, `NaN`, and with an exponent from a million on and under 1e-4
+/// (`1e+06`, `1e+300`, `1e-05`), never hundreds of digits.
+pub fn go_number(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    // Rust's `{:e}` has the shortest digits that read back, as Go's.
+    let e = format!("{v:e}");
+    let (mantissa, exponent) = e.split_once('e').unwrap_or((&e, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if v != 0.0 && !(-4..6).contains(&exponent) {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.abs())
+    } else {
+        v.to_string()
+    }
 }
 
 /// A time the report names: Unix seconds, kept as the number (what the
@@ -867,11 +1162,11 @@ mod tests {
             threshold_seconds: Some(60.0),
             last_push_successful: Some(true),
             action,
-            reason: "why".into(),
+            reason: crate::plan::Reason::NotSelected,
             error: action.is_failure().then(|| "HTTP 500".to_owned()),
             archive: None,
-            threshold_source: "--threshold".into(),
-            ttl_ignored: None,
+            threshold_source: crate::plan::ThresholdSource::Threshold,
+            ttl_ignored: Vec::new(),
             stale_since: Some(Time(400.0)),
             deletable_at: Some(Time(700.0)),
             newly_pending: true,
@@ -960,6 +1255,27 @@ mod tests {
     }
 
     #[test]
+    fn sample_values_read_as_the_gateway_writes_them() {
+        for (v, text) in [
+            (1800.0, "1800"),
+            (0.5, "0.5"),
+            (123_456.0, "123456"),
+            (1e6, "1e+06"),
+            (1_234_567.0, "1.234567e+06"),
+            (1e300, "1e+300"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (0.0, "0"),
+            (-30.0, "-30"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(go_number(v), text, "{v}");
+        }
+    }
+
+    #[test]
     fn rfc3339_rounds_to_millis() {
         assert_eq!(rfc3339(1_795_481_266.298_571_6), "2026-11-24T00:47:46.299Z");
         assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00.000Z");
@@ -997,11 +1313,14 @@ mod tests {
             threshold_seconds: Some(26.0 * 3600.0),
             last_push_successful: successful,
             action,
-            reason: reason.into(),
+            reason: crate::plan::Reason::Unreadable(reason.into()),
             error: None,
             archive: None,
-            threshold_source: r#"--rule '{job="backup"}=26h'"#.into(),
-            ttl_ignored: None,
+            threshold_source: crate::plan::ThresholdSource::Rule {
+                index: 0,
+                written: r#"{job="backup"}=26h"#.into(),
+            },
+            ttl_ignored: Vec::new(),
             stale_since: None,
             deletable_at: None,
             newly_pending: false,
@@ -1085,11 +1404,11 @@ mod tests {
             threshold_seconds: Some(1.0),
             last_push_successful: None,
             action,
-            reason: String::new(),
+            reason: crate::plan::Reason::NotSelected,
             error: None,
             archive: None,
-            threshold_source: "--threshold".into(),
-            ttl_ignored: None,
+            threshold_source: crate::plan::ThresholdSource::Threshold,
+            ttl_ignored: Vec::new(),
             stale_since: None,
             deletable_at: None,
             newly_pending: false,
