@@ -283,9 +283,6 @@ mod tests {
         GroupingKey::new([("job", job)]).unwrap()
     }
 
-    /// Two runs with other `--select`s sharing one file: each keeps the
-    /// marks of the groups it did not judge. Before, each erased the
-    /// other's, so those groups were marked anew every run and never went.
     /// A group of each action keeps, carries or drops its mark as the
     /// action table says ([`GraceMark`]).
     #[test]
@@ -327,6 +324,9 @@ mod tests {
         }
     }
 
+    /// Two runs with other `--select`s sharing one file: each keeps the
+    /// marks of the groups it did not judge. Before, each erased the
+    /// other's, so those groups were marked anew every run and never went.
     #[test]
     fn a_pass_keeps_the_marks_of_the_groups_it_ignored() {
         let run = |groups| {
