@@ -54,8 +54,11 @@ pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
 /// billion years: `99999999999999w`) is `never`, as a gauge's value past
 /// that is: one rule for a TTL however it is declared (docs/lifecycle.md).
 pub fn parse_declared_ttl(text: &str) -> Result<Threshold, String> {
+    // humantime's overflow is also a fraction finer than a nanosecond
+    // (next to zero, not never): only whole numbers are too long.
+    let whole = !text.contains('.');
     parse_threshold(text).or_else(|why| match humantime::parse_duration(text.trim()) {
-        Err(humantime::DurationError::NumberOverflow) => Ok(Threshold::Never),
+        Err(humantime::DurationError::NumberOverflow) if whole => Ok(Threshold::Never),
         _ => Err(why),
     })
 }
@@ -315,6 +318,9 @@ mod tests {
             Ok(Threshold::After(Duration::from_secs(1800)))
         );
         assert!(parse_declared_ttl("soon").is_err());
+        // humantime's overflow is also a fraction finer than a nanosecond:
+        // that is next to zero, not never.
+        assert!(parse_declared_ttl("0.0000000001ms").is_err());
         assert!(parse_declared_ttl("0s").is_err());
     }
 }
