@@ -97,6 +97,20 @@ pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
     }
 }
 
+/// A TTL a pusher declares in a label: [`parse_threshold`], except that a
+/// duration longer than the janitor can count (a `Duration`, some 584
+/// billion years: `99999999999999w`) is `never`, as a gauge's value past
+/// that is: one rule for a TTL however it is declared (docs/lifecycle.md).
+pub fn parse_declared_ttl(text: &str) -> Result<Threshold, String> {
+    // humantime's overflow is also a fraction finer than a nanosecond
+    // (next to zero, not never): only whole numbers are too long.
+    let whole = !text.contains('.');
+    parse_threshold(text).or_else(|why| match humantime::parse_duration(text.trim()) {
+        Err(humantime::DurationError::NumberOverflow) if whole => Ok(Threshold::Never),
+        _ => Err(why),
+    })
+}
+
 /// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`. The error
 /// names the units that make sense for a threshold, not all that humantime
 /// knows: months and years are refused (see [`refused_unit`]); and says
@@ -231,22 +245,66 @@ fn refused_unit(text: &str) -> Option<String> {
     None
 }
 
-/// [`human_seconds`] to the millisecond (`1.312s`, `10m0.400s`): for an
-/// age that whole seconds would show as no older than its threshold.
-pub fn human_seconds_precise(secs: f64) -> String {
-    let ms = (secs.abs() * 1000.0).round() as u64;
-    let (whole, frac) = (ms / 1000, ms % 1000);
-    let mut text = human_seconds(whole as f64);
-    if frac > 0 {
-        text = match text.strip_suffix('s') {
-            Some(head) => format!("{head}.{frac:03}s"),
-            None => format!("{text}0.{frac:03}s"),
-        };
+/// An age against the threshold it was judged by: whole seconds as
+/// [`human_seconds`], unless whole seconds would read against the verdict
+/// (`stale`: "silent 2s, threshold 2s"; not stale: "2s, within 1500ms");
+/// then to the millisecond, rounded away from the threshold, so a stale
+/// age always reads longer than its threshold and another never does.
+/// Under zero (a clock behind) reads as zero: the caller says "ahead".
+pub fn human_age(age: f64, threshold: Option<f64>, stale: bool) -> String {
+    let age = age.max(0.0);
+    let Some(limit) = threshold else {
+        return human_seconds(age);
+    };
+    // Past the threshold: stale by it (an age the report rounded to the
+    // millisecond may equal it). A group stale by another measure is
+    // shown as it is.
+    let over = stale && age >= limit;
+    let shown = whole_seconds(age) as f64;
+    if (over && shown > limit) || (!over && shown <= limit) {
+        return human_seconds(age);
     }
-    if secs < 0.0 && ms > 0 {
-        format!("-{text}")
+    let limit_ms = (limit * 1000.0).round();
+    let ms = age * 1000.0;
+    // A whole millisecond the float misses by a hair is that millisecond.
+    let ms = match ms.round() {
+        whole if (ms - whole).abs() < 1e-6 => whole,
+        _ if over => ms.ceil(),
+        _ => ms.floor(),
+    };
+    let ms = if over {
+        ms.max(limit_ms + 1.0)
     } else {
-        text
+        ms.min(limit_ms)
+    };
+    human_millis(ms as u64)
+}
+
+/// Milliseconds in [`human_seconds`]' style with a fraction of a second
+/// (`1.313s`, `10m0.400s`, `0.400s`); whole seconds without one.
+fn human_millis(ms: u64) -> String {
+    let (whole, frac) = (ms / 1000, ms % 1000);
+    let text = human_seconds(whole as f64);
+    if frac == 0 {
+        return text;
+    }
+    match text.strip_suffix('s') {
+        Some(head) => format!("{head}.{frac:03}s"),
+        None => format!("{text}0.{frac:03}s"),
+    }
+}
+
+/// The whole seconds [`human_seconds`] shows for `secs` (its size).
+fn whole_seconds(secs: f64) -> u64 {
+    // Under a second either way is "0s": the server clock's whole-second
+    // Date makes a group pushed a moment ago look a fraction of a second
+    // younger than now.
+    if secs.abs() < 1.0 {
+        0
+    } else {
+        // `as` saturates: an absurd age is some 584 billion years, not
+        // digits without end.
+        secs.abs().round() as u64
     }
 }
 
@@ -254,14 +312,7 @@ pub fn human_seconds_precise(secs: f64) -> String {
 /// `2d3h2m`, `14m42s`, `9y12w` for the absurd; negative ages (a clock
 /// behind the gateway's) keep their sign.
 pub fn human_seconds(secs: f64) -> String {
-    // Under a second either way is "0s": the server clock's whole-second
-    // Date makes a group pushed a moment ago look a fraction of a second
-    // younger than now.
-    let whole = if secs.abs() < 1.0 {
-        0
-    } else {
-        secs.abs().round() as u64
-    };
+    let whole = whole_seconds(secs);
     let mut text = String::new();
     let mut rest = whole;
     for (unit, size) in [
@@ -287,25 +338,30 @@ pub fn human_seconds(secs: f64) -> String {
     }
 }
 
-/// A threshold in the largest unit that holds it exactly, as people write
-/// them: `26h` (not `1d2h`), `90s`, `10m`, `1500ms`, `1d`, `2w`.
+/// A threshold as people write them: weeks or days when it is a whole
+/// number of them (`1d`, `2w`, `8d`), else largest units first from hours
+/// down, as Prometheus writes durations (`1h30m`, `26h` rather than
+/// `1d2h`, `1m30s`, `1s500ms`). A threshold has no unit above the week
+/// (months and years are refused), so a huge one is many weeks.
 pub fn human_threshold(duration: Duration) -> String {
     let ms = duration.as_millis();
     if ms == 0 {
         return "0s".into();
     }
-    for (unit, size) in [
-        ("w", 604_800_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-    ] {
+    for (unit, size) in [("w", 604_800_000), ("d", 86_400_000)] {
         if ms % size == 0 {
             return format!("{}{unit}", ms / size);
         }
     }
-    format!("{ms}ms")
+    let mut text = String::new();
+    let mut rest = ms;
+    for (unit, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+        if rest >= size {
+            text.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    text
 }
 
 /// [`human_threshold`] of a threshold in seconds as the report keeps it;
@@ -324,11 +380,15 @@ mod tests {
         for (secs_ms, text) in [
             (26 * 3_600_000, "26h"),
             (86_400_000, "1d"),
-            (90_000, "90s"),
+            (90_000, "1m30s"),
             (600_000, "10m"),
-            (1500, "1500ms"),
+            (1500, "1s500ms"),
+            (200_000, "3m20s"),
             (14 * 86_400_000, "2w"),
-            (5_400_000, "90m"),
+            (5_400_000, "1h30m"),
+            (90_500, "1m30s500ms"),
+            (36 * 3_600_000, "36h"),
+            (8 * 86_400_000, "8d"),
         ] {
             assert_eq!(human_threshold(Duration::from_millis(secs_ms)), text);
         }
@@ -347,11 +407,45 @@ mod tests {
         assert_eq!(human_seconds(0.2), "0s");
         assert_eq!(human_seconds(-0.6), "0s");
         assert_eq!(human_seconds(1.6), "2s");
-        assert_eq!(human_seconds_precise(1.3125), "1.313s");
-        assert_eq!(human_seconds_precise(0.4), "0.400s");
-        assert_eq!(human_seconds_precise(600.4), "10m0.400s");
-        assert_eq!(human_seconds_precise(61.05), "1m1.050s");
-        assert_eq!(human_seconds_precise(3600.0), "1h");
-        assert_eq!(human_seconds_precise(-1.5), "-1.500s");
+        assert_eq!(human_millis(1313), "1.313s");
+        assert_eq!(human_millis(400), "0.400s");
+        assert_eq!(human_millis(600_400), "10m0.400s");
+        assert_eq!(human_millis(61_050), "1m1.050s");
+        assert_eq!(human_millis(3_600_000), "1h");
+        // An absurd age has a size, not 301 digits.
+        assert_eq!(human_seconds(1e300), "584942417355y3w5d7h15s");
+    }
+
+    #[test]
+    fn an_age_reads_on_the_side_of_its_threshold_it_is_on() {
+        // Stale: whole seconds when they read longer, else to the
+        // millisecond, rounded up, past the threshold.
+        assert_eq!(human_age(7385.2, Some(3600.0), true), "2h3m5s");
+        assert_eq!(human_age(2.3, Some(2.0), true), "2.300s");
+        assert_eq!(human_age(2.6, Some(2.0), true), "3s");
+        assert_eq!(human_age(2.0001, Some(2.0), true), "2.001s");
+        // An age rounded to the threshold's millisecond still reads past.
+        assert_eq!(human_age(2.0, Some(2.0), true), "2.001s");
+        assert_eq!(human_age(60.4, Some(60.0), true), "1m0.400s");
+        // Within: never longer than the threshold.
+        assert_eq!(human_age(1.6, Some(2.0), false), "2s");
+        assert_eq!(human_age(1.6, Some(1.5), false), "1.500s");
+        assert_eq!(human_age(1.6, Some(1.7), false), "1.600s");
+        assert_eq!(human_age(-0.4, Some(60.0), false), "0s");
+        assert_eq!(human_age(86_400.4, None, false), "1d");
+    }
+
+    #[test]
+    fn a_declared_ttl_too_long_to_count_is_never() {
+        assert_eq!(parse_declared_ttl("99999999999999w"), Ok(Threshold::Never));
+        assert_eq!(
+            parse_declared_ttl("30m"),
+            Ok(Threshold::After(Duration::from_secs(1800)))
+        );
+        assert!(parse_declared_ttl("soon").is_err());
+        // humantime's overflow is also a fraction finer than a nanosecond:
+        // that is next to zero, not never.
+        assert!(parse_declared_ttl("0.0000000001ms").is_err());
+        assert!(parse_declared_ttl("0s").is_err());
     }
 }
