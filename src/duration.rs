@@ -102,13 +102,10 @@ pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
 /// billion years: `99999999999999w`) is `never`, as a gauge's value past
 /// that is: one rule for a TTL however it is declared (docs/lifecycle.md).
 pub fn parse_declared_ttl(text: &str) -> Result<Threshold, String> {
-    // humantime's overflow is also a fraction finer than a nanosecond
-    // (next to zero, not never): only whole numbers are too long.
-    let whole = !text.contains('.');
-    parse_threshold(text).or_else(|why| match humantime::parse_duration(text.trim()) {
-        Err(humantime::DurationError::NumberOverflow) if whole => Ok(Threshold::Never),
-        _ => Err(why),
-    })
+    match read_duration(text) {
+        Err(NotADuration::TooLong) => Ok(Threshold::Never),
+        _ => parse_threshold(text),
+    }
 }
 
 /// humantime durations: `90s`, `10m`, `26h`, `1d`, `1h 30m`. The error
