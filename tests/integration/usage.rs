@@ -25,14 +25,30 @@ fn assert_usage_error(args: &[&str], line: &str) {
     assert!(out.stdout.is_empty(), "{args:?}");
 }
 
+/// `--url` of `pg` and [`EVERY_GROUP_STALE`]: a run that, but for the
+/// usage error under test, would delete every group.
+fn every_group_stale(pg: &Pushgateway) -> Vec<&str> {
+    let mut args = vec!["--url", pg.url.as_str()];
+    args.extend(EVERY_GROUP_STALE);
+    args
+}
+
+/// [`assert_usage_error`] for each `(flags, line)`, after `--url URL`.
+fn assert_usage_errors(url: &str, cases: &[(&[&str], &str)]) {
+    for (flags, line) in cases {
+        let mut args = vec!["--url", url];
+        args.extend_from_slice(flags);
+        assert_usage_error(&args, line);
+    }
+}
+
 #[test]
 fn output_paths_are_checked_before_any_delete() {
     let pg = gateway_with_a_stale_group();
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir").join("report.json");
     let missing = missing.to_str().unwrap();
-    let mut base = vec!["--url", pg.url.as_str()];
-    base.extend(EVERY_GROUP_STALE);
+    let base = every_group_stale(&pg);
 
     let mut args = base.to_vec();
     args.extend(["--report-file", missing]);
@@ -113,8 +129,7 @@ fn malformed_urls_are_usage_errors_that_say_what_to_do() {
 fn a_malformed_push_metrics_url_is_a_usage_error_before_anything_is_sent() {
     // Before: found after the scan and the DELETEs, exit 1.
     let pg = gateway_with_a_stale_group();
-    let mut base = vec!["--url", pg.url.as_str()];
-    base.extend(EVERY_GROUP_STALE);
+    let base = every_group_stale(&pg);
     for (url, line) in [
         (
             "localhost:9091",
@@ -167,25 +182,15 @@ fn the_same_gateway_given_twice_is_cleaned_once() {
 
 #[test]
 fn clap_errors_keep_their_hints_on_one_line() {
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "--output", "yaml"],
-        "invalid value 'yaml' for --output (possible values: human, json) (see --help)",
-    );
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "--thresold", "1m"],
-        "unknown flag '--thresold': did you mean '--threshold'? (see --help)",
-    );
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "-v", "-q"],
-        "--verbose cannot be used with --quiet (see --help)",
-    );
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "--threshold", "10x"],
-        "invalid value '10x' for --threshold: expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m (see --help)",
-    );
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "--rule", "job=\"x\"=10m"],
-        "invalid value 'job=\"x\"=10m' for --rule: invalid selector 'job=\"x\"=10m': unexpected \"job\" at column 1, expected '{' (see --help)",
+    assert_usage_errors(
+        "http://127.0.0.1:9",
+        &[
+            (&["--output", "yaml"], "invalid value 'yaml' for --output (possible values: human, json) (see --help)"),
+            (&["--thresold", "1m"], "unknown flag '--thresold': did you mean '--threshold'? (see --help)"),
+            (&["-v", "-q"], "--verbose cannot be used with --quiet (see --help)"),
+            (&["--threshold", "10x"], "invalid value '10x' for --threshold: expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m (see --help)"),
+            (&["--rule", "job=\"x\"=10m"], "invalid value 'job=\"x\"=10m' for --rule: invalid selector 'job=\"x\"=10m': unexpected \"job\" at column 1, expected '{' (see --help)"),
+        ],
     );
     let out = janitor(&["--generate", "yaml"]);
     assert_eq!(out.status.code(), Some(2));
@@ -201,27 +206,19 @@ fn clap_errors_keep_their_hints_on_one_line() {
 fn months_and_years_are_refused_wherever_a_duration_is_read() {
     // humantime reads `M` as months: `--threshold 10M` was ten months.
     let pg = gateway_with_a_stale_group();
-    assert_usage_error(
-        &["--url", &pg.url, "--threshold", "10M"],
-        "invalid value '10M' for --threshold: did you mean '10m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--rule", r#"{job="x"}=1h30M"#],
-        "invalid value '{job=\"x\"}=1h30M' for --rule: did you mean '1h30m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--threshold", "2 months"],
-        "invalid value '2 months' for --threshold: months are refused (a month has no fixed length): give days or weeks, like 30d (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--threshold", "1y"],
-        "invalid value '1y' for --threshold: years are refused (a year has no fixed length): give days, like 365d (see --help)",
+    assert_usage_errors(
+        &pg.url,
+        &[
+            (&["--threshold", "10M"], "invalid value '10M' for --threshold: did you mean '10m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)"),
+            (&["--rule", r#"{job="x"}=1h30M"#], "invalid value '{job=\"x\"}=1h30M' for --rule: did you mean '1h30m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)"),
+            (&["--threshold", "2 months"], "invalid value '2 months' for --threshold: months are refused (a month has no fixed length): give days or weeks, like 30d (see --help)"),
+            (&["--threshold", "1y"], "invalid value '1y' for --threshold: years are refused (a year has no fixed length): give days, like 365d (see --help)"),
+        ],
     );
     // Every other duration flag too; this run would otherwise have deleted
     // the stale group.
     for flag in ["--timeout", "--verify-timeout", "--retry-backoff"] {
-        let mut args = vec!["--url", pg.url.as_str()];
-        args.extend(EVERY_GROUP_STALE);
+        let mut args = every_group_stale(&pg);
         args.extend([flag, "5M"]);
         let out = janitor(&args);
         assert_eq!(out.status.code(), Some(2), "{flag}: {}", stderr(&out));
@@ -298,17 +295,13 @@ fn usage_errors_blame_what_was_given() {
         &["--", "--url", &pg.url],
         "'--url' comes after '--', which makes it a plain argument, not a flag: remove the '--' (see --help)",
     );
-    assert_usage_error(
-        &["--url", &pg.url, "--threshold", "-5m"],
-        "invalid value '-5m' for --threshold: a duration cannot be negative (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--max-deletes", "-1"],
-        "invalid value '-1' for --max-deletes: expected a whole number, 0 or more (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--concurrency", "0"],
-        "invalid value '0' for --concurrency: expected a whole number from 1 to 256 (see --help)",
+    assert_usage_errors(
+        &pg.url,
+        &[
+            (&["--threshold", "-5m"], "invalid value '-5m' for --threshold: a duration cannot be negative (see --help)"),
+            (&["--max-deletes", "-1"], "invalid value '-1' for --max-deletes: expected a whole number, 0 or more (see --help)"),
+            (&["--concurrency", "0"], "invalid value '0' for --concurrency: expected a whole number from 1 to 256 (see --help)"),
+        ],
     );
     assert_usage_error(
         &["--url", "http://janitor:s#cret@127.0.0.1:9091"],
@@ -386,8 +379,7 @@ fn no_verify_conflicts_with_a_verify_timeout() {
 #[test]
 fn a_log_filter_that_cannot_be_read_is_a_usage_error() {
     let pg = gateway_with_a_stale_group();
-    let mut args = vec!["--url", pg.url.as_str()];
-    args.extend(EVERY_GROUP_STALE);
+    let args = every_group_stale(&pg);
     let valid = "expected LEVEL or TARGET=LEVEL, comma-separated (levels: off, error, warn, info, debug, trace), like debug or pushgateway_janitor=debug,hyper=info";
     for (value, what) in [
         ("verbose", "'verbose' is not a level".to_owned()),
@@ -495,8 +487,7 @@ fn a_cleaning_flag_given_to_restore_is_named_as_not_a_restore_flag() {
 fn a_stray_argument_that_is_not_utf8_is_named() {
     use std::os::unix::ffi::OsStrExt as _;
     let pg = gateway_with_a_stale_group();
-    let mut args = vec!["--url", pg.url.as_str()];
-    args.extend(EVERY_GROUP_STALE);
+    let args = every_group_stale(&pg);
     let out = common::janitor_cmd(&args)
         .arg(std::ffi::OsStr::from_bytes(b"st\xffray"))
         .output()
