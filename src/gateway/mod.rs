@@ -349,7 +349,7 @@ impl Gateway {
 
     /// Reads every group from `GET {base}/api/v1/metrics`, streaming the body
     /// through the document reader on a blocking thread. Connection errors,
-    /// timeouts (also while the body streams), a body cut short, 429 and 5xx
+    /// timeouts (also while the body streams), a body cut short, 408, 429 and 5xx
     /// are retried.
     pub async fn scan(&self) -> Result<Scan, ScanError> {
         self.scan_in(None, &document::ReadOptions::default()).await
@@ -483,7 +483,7 @@ impl Gateway {
     /// `DELETE {base}/metrics/job@base64/…` for exactly this grouping key.
     /// Only 202 Accepted counts as success; the gateway queues the deletion.
     /// Deleting one grouping key is idempotent, so failures that may pass
-    /// (connection, timeout, 429, 5xx) are retried.
+    /// (connection, timeout, 408, 429, 5xx) are retried.
     /// Its retries are warned about as `retries` bounds them.
     pub async fn delete(
         &self,

@@ -891,6 +891,54 @@ fn an_undeliverable_notification_is_an_error_line_and_exit_1() {
     assert!(!err.contains("s3cret"), "{err}");
 }
 
+/// Issue 24, item 20: a 408 from the receiver is retried like a 5xx, and
+/// every attempt of one notification carries the same `Idempotency-Key`,
+/// so that a receiver can drop the copy a retry after a timeout sends
+/// again; the next notification has another key.
+#[test]
+fn a_408_is_retried_and_each_notification_has_one_idempotency_key() {
+    let mut pg = Pushgateway::start();
+    pg.push_ok(&[("job", "old")], "x");
+    pg.age(Duration::from_secs(7200));
+    let hook = Receiver::start(&[408]);
+    let run = |pg: &Pushgateway| {
+        janitor(&[
+            "--url",
+            &pg.url,
+            "--threshold",
+            "1h",
+            "--notify-url",
+            &hook.url,
+            "--retry-backoff",
+            "10ms",
+        ])
+    };
+    let out = run(&pg);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    pg.push_ok(&[("job", "old")], "x");
+    pg.age(Duration::from_secs(7200));
+    let out = run(&pg);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = hook.requests();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    let keys: Vec<&str> = sent
+        .iter()
+        .map(|r| {
+            r.header("idempotency-key")
+                .unwrap_or_else(|| panic!("no Idempotency-Key: {}", r.head))
+        })
+        .collect();
+    assert_eq!(keys[0], keys[1], "one notification, one key");
+    assert_ne!(keys[1], keys[2], "another notification, another key");
+    assert_eq!(sent[0].body, sent[1].body);
+    for key in keys {
+        assert!(
+            key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{key}"
+        );
+    }
+}
+
 /// The fenced blocks of docs/lifecycle.md under the `## ` heading `section`,
 /// in order, as (language, text).
 fn doc_blocks(section: &str) -> Vec<(String, String)> {
