@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use pushgateway_janitor::cli::{Args, Command, RestoreArgs};
@@ -71,7 +72,7 @@ fn main() -> ExitCode {
         }
     }
     let mut outputs = Outputs::open(&config, exposition, runtime.handle().clone());
-    let mut on_pass = |report: &Report| outputs.emit(report);
+    let mut on_pass = |report: &Report, leaving: &CancellationToken| outputs.emit(report, leaving);
     if let Some(every) = config.every {
         return match runtime.block_on(schedule::run_every(
             &config,
@@ -82,7 +83,7 @@ fn main() -> ExitCode {
             Ok(schedule::Stop::Signal(_)) => ExitCode::SUCCESS,
             Ok(schedule::Stop::Forced(signal)) => {
                 print_error(&format!(
-                    "a second {signal}: stopped without finishing the pass in flight"
+                    "a second {signal}: stopped without finishing the pass in flight or its outputs"
                 ));
                 ExitStatus::Failed.into()
             }
@@ -92,13 +93,13 @@ fn main() -> ExitCode {
             }
         };
     }
-    let never = tokio_util::sync::CancellationToken::new();
+    let never = CancellationToken::new();
     let report = runtime.block_on(pushgateway_janitor::run::run(
         &config,
         &SystemTime::now,
         &never,
     ));
-    on_pass(&report).into()
+    on_pass(&report, &never).into()
 }
 
 /// `restore`: reads the archive files (one that cannot be read is a usage
