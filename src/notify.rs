@@ -246,8 +246,21 @@ impl Attempted for Undelivered {
     }
 }
 
-/// What a failure below HTTP was, in words for a webhook receiver.
-fn fault_words(fault: Fault, timeout: std::time::Duration) -> String {
+/// What a failure below HTTP was, in words for a webhook receiver;
+/// `proxy`: the proxy the environment names for its URL, which is what a
+/// connection that could not be made failed to reach.
+fn fault_words(fault: Fault, timeout: std::time::Duration, proxy: Option<&str>) -> String {
+    match (fault, proxy) {
+        (Fault::Refused | Fault::NameNotResolved | Fault::Unreachable, Some(proxy)) => {
+            return format!(
+                "cannot connect to the proxy {proxy} (http_proxy, https_proxy or all_proxy; no_proxy lists the hosts reached without it)"
+            )
+        }
+        (Fault::Connect, Some(proxy)) => {
+            return format!("cannot connect through the proxy {proxy} (-v shows the cause)")
+        }
+        _ => {}
+    }
     match fault {
         Fault::Refused => "connection refused".into(),
         Fault::NameNotResolved => "the host name does not resolve".into(),
@@ -296,6 +309,7 @@ pub async fn send(url: &str, transport: &TransportOptions, body: String) -> Resu
             connect: &Connect::System,
         })
         .map_err(|e| format!("{what}: {e}"))?;
+    let proxy = crate::gateway::transport::proxy_for(&parsed);
     let policy: &RetryPolicy = &transport.retry;
     let timeout = transport.timeout;
     let key = idempotency_key();
@@ -315,7 +329,7 @@ pub async fn send(url: &str, transport: &TransportOptions, body: String) -> Resu
                     fault,
                     Undelivered {
                         what: what.clone(),
-                        why: fault_words(fault, timeout),
+                        why: fault_words(fault, timeout, proxy.as_deref()),
                         attempts: None,
                     },
                 )

@@ -233,6 +233,8 @@ pub struct Gateway {
     display: String,
     /// The URL's host, for messages.
     host: String,
+    /// The proxy the environment names for this URL, as messages show it.
+    proxy: Option<String>,
     retry: RetryPolicy,
     /// `--timeout`, for the messages.
     timeout: Duration,
@@ -289,6 +291,7 @@ impl Gateway {
         })?;
         Ok(Gateway {
             client,
+            proxy: transport::proxy_for(&base),
             host: base.host_str().unwrap_or_default().to_owned(),
             base,
             prefix,
@@ -337,6 +340,7 @@ impl Gateway {
             what,
             named.then_some(self.display.as_str()),
             &self.host,
+            self.proxy.as_deref(),
             self.timeout,
         )
     }
