@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use pushgateway_janitor::cli::{Args, Command, RestoreArgs};
@@ -72,7 +73,8 @@ fn main() -> ExitCode {
         }
     }
     let mut outputs = Outputs::open(&config, exposition, runtime.handle().clone());
-    let mut on_pass = |pass: &Pass| outputs.emit(&pass.report, &pass.seen);
+    let mut on_pass =
+        |pass: &Pass, leaving: &CancellationToken| outputs.emit(&pass.report, &pass.seen, leaving);
     if let Some(every) = config.every {
         return match runtime.block_on(schedule::run_every(
             &config,
@@ -85,7 +87,7 @@ fn main() -> ExitCode {
             Ok(schedule::Stop::StateFileReplaced) => ExitStatus::Failed.into(),
             Ok(schedule::Stop::Forced(signal)) => {
                 print_error(&format!(
-                    "a second {signal}: stopped without finishing the pass in flight"
+                    "a second {signal}: stopped without finishing the pass in flight or its outputs"
                 ));
                 ExitStatus::Failed.into()
             }
@@ -95,13 +97,13 @@ fn main() -> ExitCode {
             }
         };
     }
-    let never = tokio_util::sync::CancellationToken::new();
+    let never = CancellationToken::new();
     let pass = runtime.block_on(pushgateway_janitor::run::run(
         &config,
         &SystemTime::now,
         &never,
     ));
-    on_pass(&pass).into()
+    on_pass(&pass, &never).into()
 }
 
 /// `restore`: reads the archive files (one that cannot be read is a usage
