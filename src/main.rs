@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use pushgateway_janitor::cli::{Args, Command, RestoreArgs};
+use pushgateway_janitor::cli::{Args, Command, RestoreArgs, UsageError};
 use pushgateway_janitor::completions::{self, Generate};
 use pushgateway_janitor::exit::ExitStatus;
 use pushgateway_janitor::output::{self, print_error, Outputs};
@@ -36,17 +36,10 @@ fn main() -> ExitCode {
     if let Some(Command::Restore(restore)) = args.command {
         return restore_command(restore);
     }
-    if let Err(e) = init_logging(args.verbosity()) {
-        print_error(&e);
-        return ExitStatus::Usage.into();
-    }
-    let env = |name: &str| std::env::var(name).ok();
-    let config = match args.into_config(&env) {
+    let verbosity = args.verbosity();
+    let config = match configure(verbosity, |env| args.into_config(env)) {
         Ok(config) => config,
-        Err(e) => {
-            print_error(&e.to_string());
-            return ExitStatus::Usage.into();
-        }
+        Err(code) => return code,
     };
     // Before anything is sent.
     if let Err(e) = output::preflight(&config) {
@@ -110,17 +103,10 @@ fn main() -> ExitCode {
 /// error: nothing is sent), pushes the groups back, prints the report.
 fn restore_command(args: RestoreArgs) -> ExitCode {
     use pushgateway_janitor::restore;
-    if let Err(e) = init_logging(args.verbosity()) {
-        print_error(&e);
-        return ExitStatus::Usage.into();
-    }
-    let env = |name: &str| std::env::var(name).ok();
-    let config = match args.into_config(&env) {
+    let verbosity = args.verbosity();
+    let config = match configure(verbosity, |env| args.into_config(env)) {
         Ok(config) => config,
-        Err(e) => {
-            print_error(&e.to_string());
-            return ExitStatus::Usage.into();
-        }
+        Err(code) => return code,
     };
     let archived = match restore::load(&config.files) {
         Ok(archived) => archived,
@@ -146,6 +132,21 @@ fn restore_command(args: RestoreArgs) -> ExitCode {
         _ => {}
     }
     status.into()
+}
+
+/// Logging at `verbosity`, then the command's configuration from its
+/// flags and the environment; a usage error is its one line and exit 2.
+fn configure<C>(
+    verbosity: i8,
+    into_config: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<C, UsageError>,
+) -> Result<C, ExitCode> {
+    let usage = |message: &str| {
+        print_error(message);
+        ExitCode::from(ExitStatus::Usage)
+    };
+    init_logging(verbosity).map_err(|e| usage(&e))?;
+    let env = |name: &str| std::env::var(name).ok();
+    into_config(&env).map_err(|e| usage(&e.to_string()))
 }
 
 /// The async runtime of a clean or a restore; the error is its one line.
