@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::dns::Dnsmasq;
-use common::{error_lines, free_port, janitor, report, spawn_janitor, stderr, Pushgateway};
+use common::{drain, error_lines, free_port, janitor, report, spawn_janitor, stderr, Pushgateway};
 
 const STALE: &[(&str, &str)] = &[("job", "nightly"), ("instance", "gone")];
 
@@ -275,15 +275,7 @@ fn a_loop_stops_when_its_state_file_became_something_else() {
     };
     assert_eq!(status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(&state).unwrap(), precious);
-    let mut err = String::new();
-    use std::io::Read as _;
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (_, err) = drain(&mut child);
     let lines = error_lines(&err);
     assert_eq!(lines.len(), 1, "{err}");
     assert!(

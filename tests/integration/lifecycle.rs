@@ -20,8 +20,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 use common::{
-    error_lines, janitor, pushgateway_bin, pushgateway_bin_1_11, report, signal, spawn_janitor,
-    stderr, stdout, wait_bounded, Pushgateway, Report,
+    drain, error_lines, janitor, pushgateway_bin, pushgateway_bin_1_11, report, signal,
+    spawn_janitor, stderr, stdout, wait_bounded, Pushgateway, Report,
 };
 
 /// Both versions of the matrix, whatever `PUSHGATEWAY_BIN` is.
@@ -868,13 +868,7 @@ fn in_loop_mode_the_pending_groups_are_kept_in_memory() {
     let status = wait_bounded(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
     pg.wait_for_groups(&[]);
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    let (out, _) = drain(&mut child);
     let pending = out
         .lines()
         .position(|l| l.starts_with("pending ") && l.contains(r#"{job="gone"}"#));

@@ -3,12 +3,11 @@
 
 use crate::common;
 
-use std::io::Read as _;
 use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{janitor, report, signal, spawn_janitor, stderr, wait_bounded, Pushgateway};
+use common::{drain, janitor, report, signal, spawn_janitor, stderr, wait_bounded, Pushgateway};
 
 /// The value of the one sample of `name` in the gateway's own `/metrics`
 /// that belongs to the janitor's group with `instance`.
@@ -304,13 +303,7 @@ fn listen_address_serves_metrics_and_probes_in_loop_mode() {
     // SIGTERM ends the loop with 0, the server with it.
     signal(child.id(), "TERM");
     let status = wait_bounded(&mut child, Duration::from_secs(15));
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (_, err) = drain(&mut child);
     assert_eq!(status.code(), Some(0), "{err}");
     // Before: "stopping after 1 passes".
     assert!(

@@ -545,6 +545,22 @@ pub fn spawn_janitor(args: &[&str], stdout: Stdio) -> Reaper {
         .unwrap()
 }
 
+/// What an exited child wrote to its piped stdout and stderr ("" for a
+/// stream that is not piped).
+pub fn drain(child: &mut Child) -> (String, String) {
+    let read = |pipe: Option<&mut dyn std::io::Read>| {
+        let mut text = String::new();
+        if let Some(p) = pipe {
+            p.read_to_string(&mut text)
+                .expect("the janitor's output is readable UTF-8");
+        }
+        text
+    };
+    let out = read(child.stdout.as_mut().map(|p| p as &mut dyn std::io::Read));
+    let err = read(child.stderr.as_mut().map(|p| p as &mut dyn std::io::Read));
+    (out, err)
+}
+
 /// Waits for `child` at most `limit`; kills it and fails when it overstays.
 pub fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
     let deadline = Instant::now() + limit;
