@@ -5,7 +5,7 @@
 use crate::common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -221,18 +221,16 @@ fn mock_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// What an exited child wrote to its piped stdout and stderr.
-fn drain(child: &mut Child) -> (String, String) {
-    let read = |pipe: Option<&mut dyn std::io::Read>| {
-        let mut text = String::new();
-        if let Some(p) = pipe {
-            let _ = p.read_to_string(&mut text);
-        }
-        text
-    };
-    let out = read(child.stdout.as_mut().map(|p| p as &mut dyn std::io::Read));
-    let err = read(child.stderr.as_mut().map(|p| p as &mut dyn std::io::Read));
-    (out, err)
+/// Starts the janitor in the background with `args` and `--textfile` in a
+/// directory of its own: the directory (the textfile goes with it), the
+/// textfile's path and the process.
+fn spawn_with_textfile(args: &[&str], stdout: Stdio) -> (tempfile::TempDir, PathBuf, Reaper) {
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    let mut args = args.to_vec();
+    args.extend(["--textfile", prom.to_str().unwrap()]);
+    let child = spawn_janitor(&args, stdout);
+    (dir, prom, child)
 }
 
 /// Polls the textfile until `series` reaches `at_least`, within `limit`.
@@ -260,20 +258,8 @@ fn wait_for_runs(prom: &Path, series: &str, at_least: f64, limit: Duration, chil
 fn every_runs_passes_until_sigterm_then_exits_0() {
     let pg = Pushgateway::start();
     pg.push_ok(&[("job", "keep-me")], "x");
-    let dir = tempfile::tempdir().unwrap();
-    let prom = dir.path().join("j.prom");
-    let mut child = spawn_janitor(
-        &[
-            "--url",
-            &pg.url,
-            "--every",
-            "1s",
-            "--threshold",
-            "1h",
-            "--textfile",
-            prom.to_str().unwrap(),
-            "-v",
-        ],
+    let (_dir, prom, mut child) = spawn_with_textfile(
+        &["--url", &pg.url, "--every", "1s", "--threshold", "1h", "-v"],
         Stdio::piped(),
     );
     let success = "pushgateway_janitor_runs_total{result=\"success\"}";
@@ -303,9 +289,7 @@ fn every_runs_passes_until_sigterm_then_exits_0() {
 
 #[test]
 fn every_counts_failed_passes_without_exiting_and_stops_on_sigint() {
-    let dir = tempfile::tempdir().unwrap();
-    let prom = dir.path().join("j.prom");
-    let mut child = spawn_janitor(
+    let (_dir, prom, mut child) = spawn_with_textfile(
         &[
             "--url",
             "http://127.0.0.1:9",
@@ -313,8 +297,6 @@ fn every_counts_failed_passes_without_exiting_and_stops_on_sigint() {
             "1s",
             "--timeout",
             "2s",
-            "--textfile",
-            prom.to_str().unwrap(),
         ],
         Stdio::null(),
     );
@@ -366,14 +348,10 @@ fn sigterm_mid_pass_finishes_the_batch() {
             .await;
         server
     });
-    let dir = tempfile::tempdir().unwrap();
-    let prom = dir.path().join("j.prom");
-    let mut child = spawn_janitor(
+    let (_dir, prom, mut child) = spawn_with_textfile(
         &[
             "--url",
             &server.uri(),
-            "--textfile",
-            prom.to_str().unwrap(),
             "--every",
             "1h",
             // Every group of the replayed document is stale at once.
@@ -489,9 +467,7 @@ fn generate_writes_completions_and_the_man_page_and_is_listed() {
 fn sigterm_during_a_hung_scan_stops_at_once() {
     let rt = mock_runtime();
     let server = rt.block_on(hung_gateway());
-    let dir = tempfile::tempdir().unwrap();
-    let prom = dir.path().join("j.prom");
-    let mut child = spawn_janitor(
+    let (_dir, prom, mut child) = spawn_with_textfile(
         &[
             "--url",
             &server.uri(),
@@ -499,8 +475,6 @@ fn sigterm_during_a_hung_scan_stops_at_once() {
             "1h",
             "--timeout",
             "30s",
-            "--textfile",
-            prom.to_str().unwrap(),
             "-v",
         ],
         Stdio::piped(),
@@ -1019,6 +993,23 @@ fn silent_receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
     (url, taken)
 }
 
+/// Sends `child` its second SIGTERM: it must end the wait at once, within
+/// 5 s, with exit 1 and saying why on stderr, which is returned.
+fn a_second_sigterm_ends_it(child: &mut Child) -> String {
+    let sent = Instant::now();
+    signal(child.id(), "TERM");
+    let status = wait_bounded(child, Duration::from_secs(20));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(1), "{status}");
+    let (_, err) = drain(child);
+    assert!(err.contains("a second SIGTERM"), "{err}");
+    err
+}
+
 /// Issue 24, item 4: in loop mode, SIGTERM while the pass's notification
 /// waits for a receiver that never answers, then SIGTERM again: the second
 /// signal ends the wait and the process exits 1 at once, as --help and
@@ -1030,9 +1021,7 @@ fn a_second_sigterm_ends_a_notification_that_hangs() {
     pg.push_ok(&[("job", "old")], "x");
     pg.age(Duration::from_secs(7200));
     let (hook, taken) = silent_receiver();
-    let dir = tempfile::tempdir().unwrap();
-    let prom = dir.path().join("j.prom");
-    let mut child = spawn_janitor(
+    let (_dir, _prom, mut child) = spawn_with_textfile(
         &[
             "--url",
             &pg.url,
@@ -1046,8 +1035,6 @@ fn a_second_sigterm_ends_a_notification_that_hangs() {
             "60s",
             "--retries",
             "1",
-            "--textfile",
-            prom.to_str().unwrap(),
         ],
         Stdio::null(),
     );
@@ -1064,17 +1051,7 @@ fn a_second_sigterm_ends_a_notification_that_hangs() {
         child.try_wait().unwrap().is_none(),
         "exited at the first signal"
     );
-    let sent = Instant::now();
-    signal(child.id(), "TERM");
-    let status = wait_bounded(&mut child, Duration::from_secs(20));
-    assert!(
-        sent.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        sent.elapsed()
-    );
-    assert_eq!(status.code(), Some(1), "{status}");
-    let (_, err) = drain(&mut child);
-    assert!(err.contains("a second SIGTERM"), "{err}");
+    let err = a_second_sigterm_ends_it(&mut child);
     assert!(!err.contains("s3cret"), "{err}");
     // The deletes happened before the outputs and stay done.
     pg.wait_for_groups(&[]);
@@ -1122,16 +1099,6 @@ fn a_second_sigterm_ends_a_lock_wait() {
     assert!(line.starts_with('{'), "{line}");
     signal(child.id(), "TERM");
     std::thread::sleep(Duration::from_millis(300));
-    let sent = Instant::now();
-    signal(child.id(), "TERM");
-    let status = wait_bounded(&mut child, Duration::from_secs(20));
-    assert!(
-        sent.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        sent.elapsed()
-    );
-    assert_eq!(status.code(), Some(1), "{status}");
-    let (_, err) = drain(&mut child);
-    assert!(err.contains("a second SIGTERM"), "{err}");
+    a_second_sigterm_ends_it(&mut child);
     let _ = holder.kill();
 }
