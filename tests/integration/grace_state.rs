@@ -68,18 +68,8 @@ fn announced_new(hook: &Receiver, key: &[(&str, &str)]) -> usize {
 }
 
 fn grace_args<'a>(state: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "--threshold",
-        "1h",
-        "--grace",
-        "1h",
-        "--state-file",
-        state.to_str().unwrap(),
-        "--output",
-        "json",
-        "--retries",
-        "0",
-    ];
+    let mut args = common::grace_flags(state).to_vec();
+    args.extend(["--output", "json", "--retries", "0"]);
     args.extend_from_slice(extra);
     args
 }

@@ -639,22 +639,16 @@ fn grace_marks_groups_pending_and_deletes_only_those_still_silent_since() {
         // The URL stays the same across restarts (same port).
         let url = pg.url.clone();
         let run = |extra: &[&str]| {
-            let mut args = vec![
-                "--url",
-                &url,
-                "--threshold",
-                "1h",
-                "--grace",
-                "1h",
-                "--state-file",
-                state.to_str().unwrap(),
+            let mut args = vec!["--url", &url];
+            args.extend(common::grace_flags(&state));
+            args.extend([
                 "--textfile",
                 prom.to_str().unwrap(),
                 "--notify-url",
                 &hook.url,
                 "--output",
                 "json",
-            ];
+            ]);
             args.extend_from_slice(extra);
             janitor(&args)
         };
@@ -776,17 +770,12 @@ fn runs_that_share_a_state_file_keep_each_others_gateways() {
     two.age(Duration::from_secs(7200));
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("pending.json");
-    let args = |url: &str| {
-        vec![
-            "--url".to_owned(),
-            url.to_owned(),
-            "--threshold".into(),
-            "1h".into(),
-            "--grace".into(),
-            "1h".into(),
-            "--state-file".into(),
-            state.to_str().unwrap().to_owned(),
-        ]
+    let args = |url: &str| -> Vec<String> {
+        ["--url", url]
+            .into_iter()
+            .chain(common::grace_flags(&state))
+            .map(str::to_owned)
+            .collect()
     };
     // At the same time, and then one after the other: each run writes its
     // own gateway's marks into what the file holds when it writes.

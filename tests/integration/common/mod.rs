@@ -472,6 +472,20 @@ pub fn path_for(key: &[(&str, &str)]) -> String {
 /// Tests pick the groups to delete with `--select` or caps instead.
 pub const EVERY_GROUP_STALE: [&str; 4] = ["--clock", "local", "--threshold", "1ms"];
 
+/// `--threshold 1h --grace 1h --state-file STATE`: a group an hour stale
+/// is marked pending in `state` and deleted once it has stayed so for an
+/// hour more.
+pub fn grace_flags(state: &std::path::Path) -> [&str; 6] {
+    [
+        "--threshold",
+        "1h",
+        "--grace",
+        "1h",
+        "--state-file",
+        state.to_str().unwrap(),
+    ]
+}
+
 /// Runs the built janitor with `args`, isolated from the caller's env.
 /// Runs the janitor with `args` (which ask for a JSON report) and every
 /// group stale ([`EVERY_GROUP_STALE`]); the run must exit 0. Its output
