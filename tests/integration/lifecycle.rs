@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -876,6 +876,23 @@ fn in_loop_mode_the_pending_groups_are_kept_in_memory() {
     assert_eq!(sent[1].body["deleted"][0]["action"], "deleted");
 }
 
+/// A run on `pg` that deletes `{job="old"}` once it is an hour stale and
+/// notifies `notify_url`, with `extra` flags.
+fn delete_old_notifying(pg: &Pushgateway, notify_url: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--url",
+        &pg.url,
+        "--threshold",
+        "1h",
+        "--select",
+        r#"{job="old"}"#,
+        "--notify-url",
+        notify_url,
+    ];
+    args.extend_from_slice(extra);
+    janitor(&args)
+}
+
 #[test]
 fn an_undeliverable_notification_is_an_error_line_and_exit_1() {
     let mut pg = Pushgateway::start();
@@ -886,28 +903,24 @@ fn an_undeliverable_notification_is_an_error_line_and_exit_1() {
     let prom = dir.path().join("j.prom");
     // Always 500: two attempts with --retries 1, then an error.
     let hook = Receiver::start(&[500, 500, 500]);
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--threshold",
-        "1h",
-        "--select",
-        r#"{job="old"}"#,
-        "--notify-url",
+    let out = delete_old_notifying(
+        &pg,
         &hook.url,
-        "--retries",
-        "1",
-        "--retry-backoff",
-        "10ms",
-        "--textfile",
-        prom.to_str().unwrap(),
-        "--basic-auth-user",
-        "janitor",
-        "--basic-auth-password",
-        "gateway-password",
-        "--header",
-        "X-Gateway-Only: yes",
-    ]);
+        &[
+            "--retries",
+            "1",
+            "--retry-backoff",
+            "10ms",
+            "--textfile",
+            prom.to_str().unwrap(),
+            "--basic-auth-user",
+            "janitor",
+            "--basic-auth-password",
+            "gateway-password",
+            "--header",
+            "X-Gateway-Only: yes",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     let lines = error_lines(&err);
@@ -948,36 +961,14 @@ fn an_undeliverable_notification_is_an_error_line_and_exit_1() {
     pg.push_ok(&[("job", "old")], "x");
     pg.age(Duration::from_secs(7200));
     let hook = Receiver::start(&[503]);
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--threshold",
-        "1h",
-        "--select",
-        r#"{job="old"}"#,
-        "--notify-url",
-        &hook.url,
-        "--retry-backoff",
-        "10ms",
-    ]);
+    let out = delete_old_notifying(&pg, &hook.url, &["--retry-backoff", "10ms"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(hook.requests().len(), 2);
     // A receiver that is gone: refused, said in our words.
     let gone = format!("http://127.0.0.1:{}/hooks/s3cret", common::free_port());
     pg.push_ok(&[("job", "old")], "x");
     pg.age(Duration::from_secs(7200));
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--threshold",
-        "1h",
-        "--select",
-        r#"{job="old"}"#,
-        "--notify-url",
-        &gone,
-        "--retries",
-        "0",
-    ]);
+    let out = delete_old_notifying(&pg, &gone, &["--retries", "0"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
