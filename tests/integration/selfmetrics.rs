@@ -109,16 +109,7 @@ fn push_metrics_reports_each_run_and_a_failed_run_keeps_the_last_success() {
 #[test]
 fn a_failed_push_is_one_error_line_and_exit_1() {
     let pg = Pushgateway::start();
-    let dead = format!("http://127.0.0.1:{}", common::free_port());
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--retries",
-        "0",
-        &format!("--push-metrics={dead}"),
-        "--output",
-        "json",
-    ]);
+    let out = run_pushing_to_nobody(&pg, &["--output", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().filter(|l| l.contains("error:")).collect();
@@ -393,16 +384,7 @@ fn the_textfile_records_the_exit_status_a_failed_push_caused() {
     let pg = Pushgateway::start();
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("j.prom");
-    let dead = format!("http://127.0.0.1:{}", common::free_port());
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--retries",
-        "0",
-        &format!("--push-metrics={dead}"),
-        "--textfile",
-        prom.to_str().unwrap(),
-    ]);
+    let out = run_pushing_to_nobody(&pg, &["--textfile", prom.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = std::fs::read_to_string(&prom).unwrap();
     for line in [
@@ -414,6 +396,16 @@ fn the_textfile_records_the_exit_status_a_failed_push_caused() {
     ] {
         assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
     }
+}
+
+/// A run on `pg` with `extra` flags whose `--push-metrics` goes to a port
+/// nobody listens on, without retries: the push fails.
+fn run_pushing_to_nobody(pg: &Pushgateway, extra: &[&str]) -> std::process::Output {
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let push_metrics = format!("--push-metrics={dead}");
+    let mut args = vec!["--url", &pg.url, "--retries", "0", &push_metrics];
+    args.extend_from_slice(extra);
+    janitor(&args)
 }
 
 /// A run that pushes its metrics with `instance="ci"` and must exit 0.
