@@ -218,42 +218,25 @@ use crate::common::protobuf as pb;
 fn histograms() -> Vec<u8> {
     // Integer counts, schema 0: a zero bucket of width 0.001 holding 1,
     // buckets 1 and 2 holding 2 each (deltas 2, 0).
-    let mut native = Vec::new();
-    pb::uint(1, 5, &mut native);
-    pb::double(2, 12.5, &mut native);
-    pb::sint(5, 0, &mut native);
-    pb::double(6, 0.001, &mut native);
-    pb::uint(7, 1, &mut native);
-    pb::bytes(12, &pb::span(1, 2), &mut native);
-    pb::sint(13, 2, &mut native);
-    pb::sint(13, 0, &mut native);
+    let native = pb::int_native_histogram(5, 12.5, 0, (0.001, 1), (&[], &[]), (&[(1, 2)], &[2, 0]));
     // Float counts, schema 3, negative and positive buckets with gaps.
-    let mut float = Vec::new();
-    pb::double(4, 7.75, &mut float);
-    pb::double(2, -3.25, &mut float);
-    pb::sint(5, 3, &mut float);
-    pb::double(6, 1e-9, &mut float);
-    pb::double(8, 0.25, &mut float);
-    pb::bytes(9, &pb::span(-2, 1), &mut float);
-    pb::bytes(9, &pb::span(3, 2), &mut float);
-    pb::double(11, 1.5, &mut float);
-    pb::double(11, 2.0, &mut float);
-    pb::double(11, 0.5, &mut float);
-    pb::bytes(12, &pb::span(0, 1), &mut float);
-    pb::bytes(12, &pb::span(10, 1), &mut float);
-    pb::double(14, 2.5, &mut float);
-    pb::double(14, 1.0, &mut float);
+    let float = pb::float_native_histogram(
+        7.75,
+        -3.25,
+        3,
+        (1e-9, 0.25),
+        (&[(-2, 1), (3, 2)], &[1.5, 2.0, 0.5]),
+        (&[(0, 1), (10, 1)], &[2.5, 1.0]),
+    );
     // Integer counts, schema -2, negative buckets, an empty zero bucket.
-    let mut wide = Vec::new();
-    pb::uint(1, 6, &mut wide);
-    pb::double(2, -1000.0, &mut wide);
-    pb::sint(5, -2, &mut wide);
-    pb::double(6, 2.938_735_877_055_719e-39, &mut wide);
-    pb::uint(7, 0, &mut wide);
-    pb::bytes(9, &pb::span(1, 3), &mut wide);
-    pb::sint(10, 1, &mut wide);
-    pb::sint(10, 2, &mut wide);
-    pb::sint(10, -1, &mut wide);
+    let wide = pb::int_native_histogram(
+        6,
+        -1000.0,
+        -2,
+        (2.938_735_877_055_719e-39, 0),
+        (&[(1, 3)], &[1, 2, -1]),
+        (&[], &[]),
+    );
     // A classic histogram with float counts.
     let classic = pb::classic_histogram(3.5, 4.5, &[(1.25, 1.0), (3.5, f64::INFINITY)]);
     [
@@ -265,20 +248,6 @@ fn histograms() -> Vec<u8> {
     .into_iter()
     .flat_map(|(name, help, h)| pb::family(name, help, 4, &[("route", "/x")], 7, &h))
     .collect()
-}
-
-fn push_protobuf(pg: &Pushgateway, path: &str, body: Vec<u8>) {
-    let response = reqwest::blocking::Client::new()
-        .put(format!("{}/metrics/{path}", pg.url))
-        .header(
-            "Content-Type",
-            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
-        )
-        .body(body)
-        .send()
-        .unwrap();
-    let status = response.status().as_u16();
-    assert_eq!(status, 200, "push {path}: {}", response.text().unwrap());
 }
 
 /// The round trip on one gateway: push, archive and delete, restore,
@@ -298,7 +267,7 @@ fn round_trip(pg: &Pushgateway, native: bool, utf8: bool) {
     );
     let mut restored: Vec<&[(&str, &str)]> = vec![&classic, &slash];
     if native {
-        push_protobuf(pg, &path_for(&hist), histograms());
+        pg.push_protobuf_ok(&path_for(&hist), histograms());
         restored.push(&hist);
     }
     if utf8 {
@@ -314,8 +283,7 @@ fn round_trip(pg: &Pushgateway, native: bool, utf8: bool) {
         );
         use base64::Engine as _;
         let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("api ✓");
-        push_protobuf(
-            pg,
+        pg.push_protobuf_ok(
             &format!("job/restore/U__service_2e_name@base64/{value}"),
             body,
         );
@@ -881,8 +849,7 @@ fn a_group_its_archive_record_cannot_restore_is_not_deleted() {
     pb::uint(1, 3, &mut bucket);
     pb::double(2, f64::INFINITY, &mut bucket);
     pb::bytes(3, &bucket, &mut h);
-    push_protobuf(
-        &pg,
+    pg.push_protobuf_ok(
         "job/gh",
         pb::family("queue_size", "Queued items.", 5, &[], 7, &h),
     );

@@ -615,76 +615,34 @@ fn random_label_names_round_trip_through_the_real_gateways() {
 
 use crate::common::protobuf as pb;
 
-/// One length-delimited `MetricFamily` of type HISTOGRAM (4) holding one
-/// metric whose `Histogram` message is `histogram`.
-fn histogram_family(name: &str, histogram: &[u8]) -> Vec<u8> {
-    let mut metric = Vec::new();
-    pb::bytes(7, histogram, &mut metric);
-    let mut family = Vec::new();
-    pb::bytes(1, name.as_bytes(), &mut family);
-    pb::uint(3, 4, &mut family);
-    pb::bytes(4, &metric, &mut family);
-    let mut out = Vec::new();
-    pb::varint(family.len() as u64, &mut out);
-    out.extend_from_slice(&family);
-    out
-}
-
-fn push_protobuf(pg: &Pushgateway, path: &str, body: Vec<u8>, expect: &[(&str, &str)]) {
-    let status = reqwest::blocking::Client::new()
-        .put(format!("{}/metrics/{path}", pg.url))
-        .header(
-            "Content-Type",
-            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
-        )
-        .body(body)
-        .send()
-        .unwrap()
-        .status()
-        .as_u16();
-    assert_eq!(status, 200, "push {path}");
-    assert!(pg.groups().contains(&labels(expect)), "{:?}", pg.groups());
-}
-
 #[test]
 fn native_and_float_histograms_pushed_in_protobuf_are_deleted_exactly() {
     for flags in [&[][..], UTF8] {
         let pg = Pushgateway::start_bin(&pushgateway_bin_1_11(), flags);
         // A native histogram with integer counts: schema 0, a zero bucket,
         // two positive buckets (deltas 2, 0).
-        let mut native = Vec::new();
-        pb::uint(1, 5, &mut native);
-        pb::double(2, 12.5, &mut native);
-        pb::sint(5, 0, &mut native);
-        pb::double(6, 0.001, &mut native);
-        pb::uint(7, 1, &mut native);
-        let mut span = Vec::new();
-        pb::sint(1, 0, &mut span);
-        pb::uint(2, 2, &mut span);
-        pb::bytes(12, &span, &mut native);
-        pb::sint(13, 2, &mut native);
-        pb::sint(13, 0, &mut native);
+        let native =
+            pb::int_native_histogram(5, 12.5, 0, (0.001, 1), (&[], &[]), (&[(0, 2)], &[2, 0]));
         // The same with float counts.
-        let mut float = Vec::new();
-        pb::double(4, 5.0, &mut float);
-        pb::double(2, 12.5, &mut float);
-        pb::sint(5, 0, &mut float);
-        pb::double(6, 0.001, &mut float);
-        pb::double(8, 1.0, &mut float);
-        pb::bytes(12, &span, &mut float);
-        pb::double(14, 2.0, &mut float);
-        pb::double(14, 2.0, &mut float);
+        let float = pb::float_native_histogram(
+            5.0,
+            12.5,
+            0,
+            (0.001, 1.0),
+            (&[], &[]),
+            (&[(0, 2)], &[2.0, 2.0]),
+        );
         // A classic histogram with float counts.
         let classic = pb::classic_histogram(3.0, 4.5, &[(1.0, 1.0), (3.0, f64::INFINITY)]);
         let groups: [(&str, Vec<u8>); 3] =
             [("int", native), ("float", float), ("classic", classic)];
         for (instance, histogram) in &groups {
-            push_protobuf(
-                &pg,
+            pg.push_protobuf_ok(
                 &format!("job/hist/instance/{instance}"),
-                histogram_family("latency_seconds", histogram),
-                &[("job", "hist"), ("instance", instance)],
+                pb::family("latency_seconds", "", 4, &[], 7, histogram),
             );
+            let key: &[(&str, &str)] = &[("job", "hist"), ("instance", instance)];
+            assert!(pg.groups().contains(&labels(key)), "{:?}", pg.groups());
         }
         pg.push_ok(&[("job", "hist"), ("instance", "fresh")], "up");
 

@@ -382,6 +382,23 @@ impl Pushgateway {
         }
     }
 
+    /// `PUT`s `body`, length-delimited protobuf `MetricFamily` messages, to
+    /// `/metrics/{path}` as written and asserts the push was accepted.
+    pub fn push_protobuf_ok(&self, path: &str, body: Vec<u8>) {
+        let response = self
+            .client
+            .put(format!("{}/metrics/{path}", self.url))
+            .header(
+                "Content-Type",
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+            )
+            .body(body)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        assert_eq!(status, 200, "push {path}: {}", response.text().unwrap());
+    }
+
     /// Pushes one gauge `name` and asserts the push was accepted.
     pub fn push_ok(&self, key: &[(&str, &str)], name: &str) {
         let status = self.push(key, &format!("{name} 1\n"));

@@ -81,3 +81,63 @@ pub fn classic_histogram(count: f64, sum: f64, buckets: &[(f64, f64)]) -> Vec<u8
     }
     classic
 }
+/// A native `Histogram` message with integer counts: `count` observations
+/// (field 1) summing to `sum` (2), at `schema` (5), with a zero bucket of
+/// width `zero.0` (6) holding `zero.1` (7), then the negative and the
+/// positive buckets, each as their spans (fields 9, 12) and count deltas
+/// (10, 13).
+pub fn int_native_histogram(
+    count: u64,
+    sum: f64,
+    schema: i64,
+    zero: (f64, u64),
+    negative: (&[(i64, u64)], &[i64]),
+    positive: (&[(i64, u64)], &[i64]),
+) -> Vec<u8> {
+    let mut h = Vec::new();
+    uint(1, count, &mut h);
+    double(2, sum, &mut h);
+    sint(5, schema, &mut h);
+    double(6, zero.0, &mut h);
+    uint(7, zero.1, &mut h);
+    for ((spans, deltas), (span_field, delta_field)) in [(negative, (9, 10)), (positive, (12, 13))]
+    {
+        for &(offset, length) in spans {
+            bytes(span_field, &span(offset, length), &mut h);
+        }
+        for &delta in deltas {
+            sint(delta_field, delta, &mut h);
+        }
+    }
+    h
+}
+/// A native `Histogram` message with float counts: `count` observations
+/// (`sample_count_float`, field 4) summing to `sum` (2), at `schema` (5),
+/// with a zero bucket of width `zero.0` (6) holding `zero.1` (8), then the
+/// negative and the positive buckets, each as their spans (fields 9, 12)
+/// and absolute counts (11, 14).
+pub fn float_native_histogram(
+    count: f64,
+    sum: f64,
+    schema: i64,
+    zero: (f64, f64),
+    negative: (&[(i64, u64)], &[f64]),
+    positive: (&[(i64, u64)], &[f64]),
+) -> Vec<u8> {
+    let mut h = Vec::new();
+    double(4, count, &mut h);
+    double(2, sum, &mut h);
+    sint(5, schema, &mut h);
+    double(6, zero.0, &mut h);
+    double(8, zero.1, &mut h);
+    for ((spans, counts), (span_field, count_field)) in [(negative, (9, 11)), (positive, (12, 14))]
+    {
+        for &(offset, length) in spans {
+            bytes(span_field, &span(offset, length), &mut h);
+        }
+        for &count in counts {
+            double(count_field, count, &mut h);
+        }
+    }
+    h
+}
