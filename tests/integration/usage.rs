@@ -50,25 +50,17 @@ fn output_paths_are_checked_before_any_delete() {
     let missing = missing.to_str().unwrap();
     let base = every_group_stale(&pg);
 
-    let mut args = base.to_vec();
-    args.extend(["--report-file", missing]);
-    assert_usage_error(
-        &args,
-        &format!(
-            "--report-file {missing}: the directory {} does not exist",
-            dir.path().join("no-such-dir").display()
-        ),
-    );
-
-    let mut args = base.to_vec();
-    args.extend(["--textfile", missing]);
-    assert_usage_error(
-        &args,
-        &format!(
-            "--textfile {missing}: the directory {} does not exist",
-            dir.path().join("no-such-dir").display()
-        ),
-    );
+    for flag in ["--report-file", "--textfile"] {
+        let mut args = base.to_vec();
+        args.extend([flag, missing]);
+        assert_usage_error(
+            &args,
+            &format!(
+                "{flag} {missing}: the directory {} does not exist",
+                dir.path().join("no-such-dir").display()
+            ),
+        );
+    }
 
     // Another collector's file is not overwritten.
     let foreign = dir.path().join("node.prom");
@@ -404,17 +396,21 @@ fn a_log_filter_that_cannot_be_read_is_a_usage_error() {
 /// `hyper=debug` alone silenced them.
 #[test]
 fn a_log_filter_for_another_target_keeps_the_janitors_warnings() {
-    let out = common::janitor_cmd(&[
-        "--url",
-        "http://127.0.0.1:9",
-        "--retries",
-        "1",
-        "--retry-backoff",
-        "1ms",
-    ])
-    .env("PUSHGATEWAY_JANITOR_LOG", "hickory_resolver=debug")
-    .output()
-    .unwrap();
+    // A run that fails after one retry, which it logs as a warning.
+    let logged_as = |filter: &str| {
+        common::janitor_cmd(&[
+            "--url",
+            "http://127.0.0.1:9",
+            "--retries",
+            "1",
+            "--retry-backoff",
+            "1ms",
+        ])
+        .env("PUSHGATEWAY_JANITOR_LOG", filter)
+        .output()
+        .unwrap()
+    };
+    let out = logged_as("hickory_resolver=debug");
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("WARN") && stderr(&out).contains("retrying (1 of 1)"),
@@ -422,17 +418,7 @@ fn a_log_filter_for_another_target_keeps_the_janitors_warnings() {
         stderr(&out)
     );
     // A bare level still sets everything.
-    let out = common::janitor_cmd(&[
-        "--url",
-        "http://127.0.0.1:9",
-        "--retries",
-        "1",
-        "--retry-backoff",
-        "1ms",
-    ])
-    .env("PUSHGATEWAY_JANITOR_LOG", "error")
-    .output()
-    .unwrap();
+    let out = logged_as("error");
     assert_eq!(out.status.code(), Some(1));
     assert!(!stderr(&out).contains("WARN"), "{}", stderr(&out));
 }
