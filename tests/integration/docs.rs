@@ -416,6 +416,34 @@ impl Sandbox {
         cmd.output().unwrap()
     }
 
+    /// The janitor where the Install section puts it, /usr/local/bin (the
+    /// sandbox's).
+    fn install_janitor(&self) {
+        std::os::unix::fs::symlink(
+            janitor_bin(),
+            self.path("root/usr/local/bin/pushgateway-janitor"),
+        )
+        .unwrap();
+    }
+
+    /// `command` as cron runs it: with /bin/sh, none of the test's
+    /// environment but cron's PATH (the sandbox's /usr/local/bin first)
+    /// and the proxy to `docs`' gateway.
+    fn cron(&self, command: &str, docs: &Docs) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", command])
+            .env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}/root/usr/local/bin:/usr/bin:/bin",
+                    self.dir.path().display()
+                ),
+            )
+            .env("http_proxy", &docs.proxy.url);
+        cmd
+    }
+
     fn stand_ins(&self) -> String {
         std::fs::read_to_string(self.path("stand-ins.log")).unwrap_or_default()
     }
@@ -490,23 +518,10 @@ fn the_crontab_line_runs_as_cron_runs_it() {
     assert_eq!(fields[..5], ["*/5", "*", "*", "*", "*"]);
     // cron runs the command with /bin/sh; the janitor is where the
     // Install section puts it, /usr/local/bin (here, the sandbox's).
-    std::os::unix::fs::symlink(
-        janitor_bin(),
-        sandbox.path("root/usr/local/bin/pushgateway-janitor"),
-    )
-    .unwrap();
-    let out = Command::new("sh")
-        .args(["-c", fields[5]])
-        .env_clear()
-        .env(
-            "PATH",
-            format!(
-                "{}/root/usr/local/bin:/usr/bin:/bin",
-                sandbox.dir.path().display()
-            ),
-        )
+    sandbox.install_janitor();
+    let out = sandbox
+        .cron(fields[5], &docs)
         .env("HOME", sandbox.path("home"))
-        .env("http_proxy", &docs.proxy.url)
         .output()
         .unwrap();
     ok(&out, "the crontab line");
@@ -528,12 +543,7 @@ fn the_systemd_recipe_installs_what_the_service_needs() {
     let block = recipe("systemd");
     let docs = gateway_with_a_ghost();
     let sandbox = Sandbox::new();
-    // The janitor where the Install section puts it.
-    std::os::unix::fs::symlink(
-        janitor_bin(),
-        sandbox.path("root/usr/local/bin/pushgateway-janitor"),
-    )
-    .unwrap();
+    sandbox.install_janitor();
     let out = sandbox.run(&sandbox.map(&block.body), &root(), Some(&docs));
     let stdout = ok(&out, "the systemd lines");
     // The dry run, through systemd-run with the env file.
@@ -590,11 +600,7 @@ fn the_cron_d_recipe_installs_what_its_entry_needs() {
     assert!(install.len() >= 5, "{install:?}");
     let docs = gateway_with_a_ghost();
     let sandbox = Sandbox::new();
-    std::os::unix::fs::symlink(
-        janitor_bin(),
-        sandbox.path("root/usr/local/bin/pushgateway-janitor"),
-    )
-    .unwrap();
+    sandbox.install_janitor();
     let script = sandbox.map(&format!("\n{}", install.join("\n")));
     let out = sandbox.run(&script, &root(), Some(&docs));
     let stdout = ok(&out, "deploy/cron's install lines");
@@ -617,17 +623,8 @@ fn the_cron_d_recipe_installs_what_its_entry_needs() {
         .split_once(" pushgateway-janitor ")
         .map(|(_, rest)| rest)
         .unwrap();
-    let out = Command::new("sh")
-        .args(["-c", &sandbox.map(&format!(" {command}"))])
-        .env_clear()
-        .env(
-            "PATH",
-            format!(
-                "{}/root/usr/local/bin:/usr/bin:/bin",
-                sandbox.dir.path().display()
-            ),
-        )
-        .env("http_proxy", &docs.proxy.url)
+    let out = sandbox
+        .cron(&sandbox.map(&format!(" {command}")), &docs)
         .output()
         .unwrap();
     ok(&out, "the cron entry");
