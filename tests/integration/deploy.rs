@@ -55,6 +55,28 @@ fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
     })
 }
 
+/// Runs `script` with `bash -c` in the repository's root, with `env`
+/// added; it must succeed. Its stdout.
+fn bash_in_root(script: &str, env: &[(&str, &Path)]) -> String {
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .current_dir(root())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// An `image:` that is upstream's Pushgateway image.
+fn assert_pushgateway_image(image: &Value) {
+    assert!(image.as_str().unwrap().starts_with("prom/pushgateway:"));
+}
+
 #[test]
 fn every_yaml_file_parses() {
     let mut files = Vec::new();
@@ -261,10 +283,7 @@ fn helm_sidecar_cleans_its_own_pods_gateway() {
 fn compose_runs_a_pushgateway_and_a_one_shot_janitor() {
     let c = one_document("deploy/docker/compose.yaml");
     let services = at(&c, "services");
-    assert!(at(services, "pushgateway.image")
-        .as_str()
-        .unwrap()
-        .starts_with("prom/pushgateway:"));
+    assert_pushgateway_image(at(services, "pushgateway.image"));
     let janitor = at(services, "janitor");
     assert_eq!(at(janitor, "read_only").as_bool(), Some(true));
     assert!(janitor.get("restart").is_none(), "one-shot");
@@ -355,10 +374,7 @@ fn github_actions_smoke_steps_pass_against_a_real_pushgateway() {
     );
     let wf = one_document("deploy/github-actions/smoke.yml");
     let job = at(&wf, "jobs.smoke");
-    assert!(at(job, "services.pushgateway.image")
-        .as_str()
-        .unwrap()
-        .starts_with("prom/pushgateway:"));
+    assert_pushgateway_image(at(job, "services.pushgateway.image"));
     let steps = at(job, "steps").as_sequence().unwrap();
     let build = steps
         .iter()
@@ -454,17 +470,7 @@ fn debian_units_janitor_args_override_its_own_flags() {
         .find("sed -e ")
         .expect("package-deb.sh rewrites the unit with sed");
     let end = start + script[start..].find(" >\"$unit\"").unwrap();
-    let out = Command::new("bash")
-        .args(["-c", &script[start..end]])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let unit = String::from_utf8(out.stdout).unwrap();
+    let unit = bash_in_root(&script[start..end], &[]);
     let exec = unit
         .lines()
         .find_map(|l| l.strip_prefix("ExecStart="))
@@ -683,19 +689,8 @@ fn scripts_ask_cargo_where_the_target_directory_is() {
     assert!(asking >= 6, "{asking} scripts ask cargo");
     // The lookup as the scripts write it, with CARGO_TARGET_DIR set.
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("bash")
-        .args(["-c", lookup])
-        .current_dir(root())
-        .env("CARGO_TARGET_DIR", dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap().trim(),
+        bash_in_root(lookup, &[("CARGO_TARGET_DIR", dir.path())]).trim(),
         dir.path().to_str().unwrap()
     );
     let package = std::fs::read_to_string(root().join("scripts/package-deb.sh")).unwrap();
