@@ -218,9 +218,9 @@ use crate::common::protobuf as pb;
 fn histograms() -> Vec<u8> {
     // Integer counts, schema 0: a zero bucket of width 0.001 holding 1,
     // buckets 1 and 2 holding 2 each (deltas 2, 0).
-    let native = pb::int_native_histogram(5, 12.5, 0, (0.001, 1), (&[], &[]), (&[(1, 2)], &[2, 0]));
+    let native = pb::native_histogram(5_u64, 12.5, 0, (0.001, 1), (&[], &[]), (&[(1, 2)], &[2, 0]));
     // Float counts, schema 3, negative and positive buckets with gaps.
-    let float = pb::float_native_histogram(
+    let float = pb::native_histogram(
         7.75,
         -3.25,
         3,
@@ -229,8 +229,8 @@ fn histograms() -> Vec<u8> {
         (&[(0, 1), (10, 1)], &[2.5, 1.0]),
     );
     // Integer counts, schema -2, negative buckets, an empty zero bucket.
-    let wide = pb::int_native_histogram(
-        6,
+    let wide = pb::native_histogram(
+        6_u64,
         -1000.0,
         -2,
         (2.938_735_877_055_719e-39, 0),

@@ -622,9 +622,9 @@ fn native_and_float_histograms_pushed_in_protobuf_are_deleted_exactly() {
         // A native histogram with integer counts: schema 0, a zero bucket,
         // two positive buckets (deltas 2, 0).
         let native =
-            pb::int_native_histogram(5, 12.5, 0, (0.001, 1), (&[], &[]), (&[(0, 2)], &[2, 0]));
+            pb::native_histogram(5_u64, 12.5, 0, (0.001, 1), (&[], &[]), (&[(0, 2)], &[2, 0]));
         // The same with float counts.
-        let float = pb::float_native_histogram(
+        let float = pb::native_histogram(
             5.0,
             12.5,
             0,

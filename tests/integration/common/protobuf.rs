@@ -81,62 +81,59 @@ pub fn classic_histogram(count: f64, sum: f64, buckets: &[(f64, f64)]) -> Vec<u8
     }
     classic
 }
-/// A native `Histogram` message with integer counts: `count` observations
-/// (field 1) summing to `sum` (2), at `schema` (5), with a zero bucket of
-/// width `zero.0` (6) holding `zero.1` (7), then the negative and the
-/// positive buckets, each as their spans (fields 9, 12) and count deltas
-/// (10, 13).
-pub fn int_native_histogram(
-    count: u64,
-    sum: f64,
-    schema: i64,
-    zero: (f64, u64),
-    negative: (&[(i64, u64)], &[i64]),
-    positive: (&[(i64, u64)], &[i64]),
-) -> Vec<u8> {
-    let mut h = Vec::new();
-    uint(1, count, &mut h);
-    double(2, sum, &mut h);
-    sint(5, schema, &mut h);
-    double(6, zero.0, &mut h);
-    uint(7, zero.1, &mut h);
-    for ((spans, deltas), (span_field, delta_field)) in [(negative, (9, 10)), (positive, (12, 13))]
-    {
-        for &(offset, length) in spans {
-            bytes(span_field, &span(offset, length), &mut h);
-        }
-        for &delta in deltas {
-            sint(delta_field, delta, &mut h);
-        }
-    }
-    h
+/// A writer of one field: [`uint`], [`sint`], [`double`].
+pub type Put<T> = fn(u32, T, &mut Vec<u8>);
+/// The counts of a native `Histogram`: integers (`u64`, each bucket's an
+/// `i64` delta from the bucket before) or floats (`f64`, all absolute).
+pub trait NativeCount: Copy {
+    type Bucket: Copy;
+    /// The fields of the observations' count, the zero bucket's, and the
+    /// negative and the positive buckets' counts.
+    const FIELDS: [u32; 4];
+    /// How a count and a bucket's count are written.
+    const PUT: (Put<Self>, Put<Self::Bucket>);
 }
-/// A native `Histogram` message with float counts: `count` observations
-/// (`sample_count_float`, field 4) summing to `sum` (2), at `schema` (5),
-/// with a zero bucket of width `zero.0` (6) holding `zero.1` (8), then the
-/// negative and the positive buckets, each as their spans (fields 9, 12)
-/// and absolute counts (11, 14).
-pub fn float_native_histogram(
-    count: f64,
+impl NativeCount for u64 {
+    type Bucket = i64;
+    const FIELDS: [u32; 4] = [1, 7, 10, 13];
+    const PUT: (Put<u64>, Put<i64>) = (uint, sint);
+}
+impl NativeCount for f64 {
+    type Bucket = f64;
+    const FIELDS: [u32; 4] = [4, 8, 11, 14];
+    const PUT: (Put<f64>, Put<f64>) = (double, double);
+}
+/// A native `Histogram` message: `count` observations summing to `sum`
+/// (field 2), at `schema` (5), `zero.1` of them in the zero bucket of
+/// width `zero.0` (6), then the negative and the positive buckets, each
+/// as their spans (fields 9, 12) and counts, integers or floats as
+/// [`NativeCount`] says.
+pub fn native_histogram<C: NativeCount>(
+    count: C,
     sum: f64,
     schema: i64,
-    zero: (f64, f64),
-    negative: (&[(i64, u64)], &[f64]),
-    positive: (&[(i64, u64)], &[f64]),
+    zero: (f64, C),
+    negative: (&[(i64, u64)], &[C::Bucket]),
+    positive: (&[(i64, u64)], &[C::Bucket]),
 ) -> Vec<u8> {
+    let [count_field, zero_field, negative_field, positive_field] = C::FIELDS;
+    let (put, put_bucket) = C::PUT;
     let mut h = Vec::new();
-    double(4, count, &mut h);
+    put(count_field, count, &mut h);
     double(2, sum, &mut h);
     sint(5, schema, &mut h);
     double(6, zero.0, &mut h);
-    double(8, zero.1, &mut h);
-    for ((spans, counts), (span_field, count_field)) in [(negative, (9, 11)), (positive, (12, 14))]
-    {
+    put(zero_field, zero.1, &mut h);
+    let sides = [
+        (negative, 9, negative_field),
+        (positive, 12, positive_field),
+    ];
+    for ((spans, counts), span_field, bucket_field) in sides {
         for &(offset, length) in spans {
             bytes(span_field, &span(offset, length), &mut h);
         }
-        for &count in counts {
-            double(count_field, count, &mut h);
+        for &c in counts {
+            put_bucket(bucket_field, c, &mut h);
         }
     }
     h
