@@ -36,6 +36,20 @@ fn push(pg: &Pushgateway, path: &str, expect: &[(&str, &str)]) {
     );
 }
 
+/// [`push`]es `key`, a job and one label, with the label's name spelled
+/// `name_in_path` in the path (its value in base64): the escape, or
+/// none, that the pusher used.
+fn push_named(pg: &Pushgateway, name_in_path: &str, key: &[(&str, &str); 2]) {
+    let [("job", job), (_, value)] = key else {
+        panic!("{key:?} is not a job and a label");
+    };
+    push(
+        pg,
+        &format!("job/{job}/{name_in_path}@base64/{}", b64(value)),
+        key,
+    );
+}
+
 /// A run that finds every group stale and deletes the selected ones.
 fn clean(url: &str, select: &str, extra: &[&str]) -> Report {
     let mut args = vec!["--url", url, "--select", select, "--output", "json"];
@@ -73,11 +87,7 @@ fn utf8_names_are_deleted_exactly_with_the_flag() {
     ];
     for (job, name, escaped) in cases {
         for value in ["old", "ä-new ✓"] {
-            push(
-                &pg,
-                &format!("job/{job}/{escaped}@base64/{}", b64(value)),
-                &[("job", job), (name, value)],
-            );
+            push_named(&pg, escaped, &[("job", job), (name, value)]);
         }
     }
     for (job, name, _) in cases {
@@ -105,17 +115,9 @@ fn a_literal_u_name_is_not_confused_with_its_decoded_twin() {
     let stale = [("job", "t"), ("U__foo_2e_bar", "v")];
     let twin = [("job", "t"), ("foo.bar", "v")];
     // The literal name, escaped so the gateway decodes it to itself...
-    push(
-        &pg,
-        &format!("job/t/U__U____foo__2e__bar@base64/{}", b64("v")),
-        &stale,
-    );
+    push_named(&pg, "U__U____foo__2e__bar", &stale);
     // ...and the raw spelling, which this gateway decodes to foo.bar.
-    push(
-        &pg,
-        &format!("job/t/U__foo_2e_bar@base64/{}", b64("v")),
-        &twin,
-    );
+    push_named(&pg, "U__foo_2e_bar", &twin);
 
     let r = clean(&pg.url, r#"{U__foo_2e_bar="v"}"#, &[]);
     assert_eq!(r.action_of(&stale), Some("deleted"));
@@ -128,16 +130,8 @@ fn without_the_flag_a_u_name_is_literal() {
     let pg = Pushgateway::start_bin(&pushgateway_bin_1_11(), &[]);
     let stale = [("job", "t"), ("U__foo_2e_bar", "v")];
     let neighbour = [("job", "t"), ("U__foo_2e_bar", "w")];
-    push(
-        &pg,
-        &format!("job/t/U__foo_2e_bar@base64/{}", b64("v")),
-        &stale,
-    );
-    push(
-        &pg,
-        &format!("job/t/U__foo_2e_bar@base64/{}", b64("w")),
-        &neighbour,
-    );
+    push_named(&pg, "U__foo_2e_bar", &stale);
+    push_named(&pg, "U__foo_2e_bar", &neighbour);
     // A dotted name is refused by a gateway without the flag.
     assert_eq!(pg.push(&[("job", "t"), ("foo.bar", "v")], "x 1\n"), 400);
 
@@ -153,11 +147,7 @@ fn a_data_file_written_without_the_flag_and_served_with_it() {
     let bin = pushgateway_bin_1_11();
     let pg = Pushgateway::start_bin(&bin, &[]);
     let stale = [("job", "d"), ("U__foo_2e_bar", "v")];
-    push(
-        &pg,
-        &format!("job/d/U__foo_2e_bar@base64/{}", b64("v")),
-        &stale,
-    );
+    push_named(&pg, "U__foo_2e_bar", &stale);
     let pg = pg.restart(&bin, UTF8);
     assert_eq!(
         left(&pg),
@@ -166,11 +156,7 @@ fn a_data_file_written_without_the_flag_and_served_with_it() {
     );
     // Now the raw spelling means foo.bar: the twin appears beside it.
     let twin = [("job", "d"), ("foo.bar", "v")];
-    push(
-        &pg,
-        &format!("job/d/U__foo_2e_bar@base64/{}", b64("v")),
-        &twin,
-    );
+    push_named(&pg, "U__foo_2e_bar", &twin);
 
     let r = clean(&pg.url, r#"{U__foo_2e_bar="v"}"#, &[]);
     assert_eq!(r.action_of(&stale), Some("deleted"));
@@ -182,11 +168,7 @@ fn a_utf8_name_on_a_gateway_without_the_flag_is_skipped_with_a_reason() {
     let bin = pushgateway_bin_1_11();
     let pg = Pushgateway::start_bin(&bin, UTF8);
     let dotted = [("job", "l"), ("service.name", "api")];
-    push(
-        &pg,
-        &format!("job/l/U__service_2e_name@base64/{}", b64("api")),
-        &dotted,
-    );
+    push_named(&pg, "U__service_2e_name", &dotted);
     let pg = pg.restart(&bin, &[]);
     let r = clean(&pg.url, r#"{job="l"}"#, &[]);
     assert_eq!(r.action_of(&dotted), Some("skipped"));
@@ -207,26 +189,10 @@ fn unknown_mode_deletes_only_what_reads_the_same_in_both_modes() {
     let dotted = [("job", "u"), ("service.name", "old")];
     let literal_u = [("job", "u"), ("U__x", "old")];
     let fresh = [("job", "u"), ("instance", "new")];
-    push(
-        &pg,
-        &format!("job/u/instance@base64/{}", b64("old")),
-        &plain,
-    );
-    push(
-        &pg,
-        &format!("job/u/U__service_2e_name@base64/{}", b64("old")),
-        &dotted,
-    );
-    push(
-        &pg,
-        &format!("job/u/U__U____x@base64/{}", b64("old")),
-        &literal_u,
-    );
-    push(
-        &pg,
-        &format!("job/u/instance@base64/{}", b64("new")),
-        &fresh,
-    );
+    push_named(&pg, "instance", &plain);
+    push_named(&pg, "U__service_2e_name", &dotted);
+    push_named(&pg, "U__U____x", &literal_u);
+    push_named(&pg, "instance", &fresh);
 
     let select = r#"{job="u",instance!="new"}"#;
     let mut args = vec![
@@ -295,7 +261,7 @@ fn a_reserved_name_a_utf8_gateway_reads_through_its_escape_is_deleted() {
     let reserved = [("job", "a"), ("__x", "v")];
     // Pushed first: while the reserved group exists, every push fails.
     let neighbour = [("job", "a"), ("x", "v")];
-    push(&pg, &format!("job/a/x@base64/{}", b64("v")), &neighbour);
+    push_named(&pg, "x", &neighbour);
     assert_eq!(
         pg.push_path(&format!("job/a/U______x@base64/{}", b64("v")), "m 1\n"),
         400
@@ -327,18 +293,10 @@ fn a_label_names_flag_the_status_contradicts_names_no_other_group() {
     let ambiguous = [("job", "a"), ("U__x_2e_y", "v")];
     let plain = [("job", "a"), ("instance", "old")];
     let fresh = [("job", "a"), ("x.y", "v")];
-    push(
-        &pg,
-        &format!("job/a/U__U____x__2e__y@base64/{}", b64("v")),
-        &ambiguous,
-    );
-    push(
-        &pg,
-        &format!("job/a/instance@base64/{}", b64("old")),
-        &plain,
-    );
+    push_named(&pg, "U__U____x__2e__y", &ambiguous);
+    push_named(&pg, "instance", &plain);
     pg.age(std::time::Duration::from_secs(1800));
-    push(&pg, &format!("job/a/U__x_2e_y@base64/{}", b64("v")), &fresh);
+    push_named(&pg, "U__x_2e_y", &fresh);
     let out = janitor(&[
         "--url",
         &pg.url,
