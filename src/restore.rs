@@ -510,7 +510,8 @@ async fn connect(config: &RestoreConfig) -> Result<(Gateway, Target), (String, S
     let gateway =
         Gateway::new(&config.url, &config.transport).map_err(|e| (shown, e.to_string()))?;
     let url = gateway.display_url().to_owned();
-    let (scan, status) = tokio::join!(gateway.scan(), gateway.status());
+    let scanning = crate::gateway::ScanOptions::default();
+    let (scan, status) = tokio::join!(gateway.scan(&scanning), gateway.status());
     let scan = scan.map_err(|e| (url.clone(), e.to_string()))?;
     let naming = crate::run::naming_mode(
         &url,

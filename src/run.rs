@@ -227,18 +227,17 @@ async fn run_gateway(
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
-    let reading = crate::gateway::document::ReadOptions {
-        ttl_metric: config.policy.ttl.metric.clone(),
-    };
     // With --archive each group's JSON is kept while the plan is made; a
     // dry run deletes nothing, so it keeps nothing.
     let keep = config.archive.as_deref().filter(|_| !config.dry_run);
-    let scanned = async {
-        match keep {
-            Some(dir) => gateway.scan_keeping(dir, &reading).await,
-            None => gateway.scan_reading(&reading).await,
-        }
+    let scanning = crate::gateway::ScanOptions {
+        read: crate::gateway::document::ReadOptions {
+            ttl_metric: config.policy.ttl.metric.clone(),
+            ..Default::default()
+        },
+        keep_json_in: keep.map(std::path::Path::to_path_buf),
     };
+    let scanned = gateway.scan(&scanning);
     // The status is read every pass, beside the scan: the flag can change
     // across a restart while the data file stays.
     let (scan, status) = tokio::select! {

@@ -17,8 +17,8 @@
 //! status) is an error, and then no group is returned at all.
 //!
 //! With `--archive` the scan also keeps each group's JSON as it read it
-//! ([`read_document_keeping`], `spool.rs`); without it, nothing of that is
-//! done: one branch per group.
+//! ([`Keep::Json`], `spool.rs`); without it, nothing of that is done: one
+//! branch per group.
 
 mod split;
 mod spool;
@@ -75,97 +75,85 @@ pub struct ReadOptions {
     /// The metric family whose value is read (`--ttl-metric`), into
     /// [`Group::ttl_metric`](crate::group::Group::ttl_metric).
     pub ttl_metric: Option<String>,
+    /// The reader's window; tests make it tiny, so that every group meets
+    /// a window's edge.
+    #[doc(hidden)]
+    pub window: Window,
+}
+
+/// The window groups are parsed in (see `split.rs`): `bytes` at first,
+/// growing up to `max_bytes`; a larger group streams.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub bytes: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            bytes: split::WINDOW_BYTES,
+            max_bytes: split::MAX_WINDOW_BYTES,
+        }
+    }
+}
+
+/// What a read keeps of the document besides each group's facts.
+#[derive(Debug)]
+pub enum Keep {
+    /// Nothing more.
+    Facts,
+    /// Each group's JSON as it was read, in this spool (`--archive`).
+    Json(Spool),
+}
+
+/// What [`read_document`] read.
+#[derive(Debug)]
+pub struct DocumentRead {
+    /// Every entry of `data`, in order; or why the document as a whole
+    /// could not be read.
+    pub entries: Result<Vec<Entry>, DocumentError>,
+    /// With [`Keep::Json`]: the JSON of the entries, in their order.
+    pub json: Option<RawGroups>,
 }
 
 /// Reads a whole `/api/v1/metrics` document from `reader`, one group in
-/// memory at a time (see `split.rs` for how, and why it is fast).
-pub fn read_document<R: Read>(reader: R) -> Result<Vec<Entry>, DocumentError> {
-    read_document_with(reader, &ReadOptions::default())
-}
-
-/// [`read_document`], reading what `options` asks for too.
-pub fn read_document_with<R: Read>(
-    reader: R,
-    options: &ReadOptions,
-) -> Result<Vec<Entry>, DocumentError> {
-    read_document_into(
-        reader,
-        split::WINDOW_BYTES,
-        split::MAX_WINDOW_BYTES,
-        None,
-        options,
-    )
-}
-
-/// [`read_document`] with a window of `window` bytes growing up to
-/// `max_window`: tests use tiny ones, so that every group meets a window's
-/// edge. Not for use outside tests.
-#[doc(hidden)]
-pub fn read_document_windowed<R: Read>(
-    reader: R,
-    window: usize,
-    max_window: usize,
-    options: &ReadOptions,
-) -> Result<Vec<Entry>, DocumentError> {
-    read_document_into(reader, window, max_window, None, options)
-}
-
-/// [`read_document_with`] that also keeps each group's JSON in `spool`
-/// (`--archive`): the [`RawGroups`] hold the JSON of the entries, in their
-/// order.
-pub fn read_document_keeping<R: Read>(
-    reader: R,
-    spool: Spool,
-    options: &ReadOptions,
-) -> (Result<Vec<Entry>, DocumentError>, RawGroups) {
-    read_document_keeping_windowed(
-        reader,
-        spool,
-        split::WINDOW_BYTES,
-        split::MAX_WINDOW_BYTES,
-        options,
-    )
-}
-
-/// [`read_document_keeping`] with the window of [`read_document_windowed`]
-/// (tests).
-#[doc(hidden)]
-pub fn read_document_keeping_windowed<R: Read>(
-    reader: R,
-    spool: Spool,
-    window: usize,
-    max_window: usize,
-    options: &ReadOptions,
-) -> (Result<Vec<Entry>, DocumentError>, RawGroups) {
-    let spool = RefCell::new(spool);
-    let entries = read_document_into(reader, window, max_window, Some(&spool), options);
-    (entries, spool.into_inner().finish())
-}
-
-fn read_document_into<R: Read>(
-    reader: R,
-    window: usize,
-    max_window: usize,
-    spool: Option<&RefCell<Spool>>,
-    options: &ReadOptions,
-) -> Result<Vec<Entry>, DocumentError> {
+/// memory at a time (see `split.rs` for how, and why it is fast), reading
+/// what `options` asks for and keeping what `keep` says.
+pub fn read_document<R: Read>(reader: R, options: &ReadOptions, keep: Keep) -> DocumentRead {
+    let spool = match keep {
+        Keep::Facts => None,
+        Keep::Json(spool) => Some(RefCell::new(spool)),
+    };
     let handoff = split::Handoff::default();
     let ttl_metric = options.ttl_metric.as_deref();
-    let splitter = split::Splitter::new(reader, window, max_window, &handoff, spool, ttl_metric);
-    read_with(
+    let Window { bytes, max_bytes } = options.window;
+    let splitter = split::Splitter::new(
+        reader,
+        bytes,
+        max_bytes,
+        &handoff,
+        spool.as_ref(),
+        ttl_metric,
+    );
+    let entries = read_with(
         serde_json::Deserializer::from_reader(splitter),
-        GroupSeed { spool, ttl_metric },
+        GroupSeed {
+            spool: spool.as_ref(),
+            ttl_metric,
+        },
         Some(&handoff),
-    )
+    );
+    DocumentRead {
+        entries,
+        json: spool.map(|spool| spool.into_inner().finish()),
+    }
 }
 
-/// Reads a document held in memory (tests, fuzzing, benchmarks).
-pub fn read_document_slice(bytes: &[u8]) -> Result<Vec<Entry>, DocumentError> {
-    read_document_slice_with(bytes, &ReadOptions::default())
-}
-
-/// [`read_document_slice`], reading what `options` asks for too.
-pub fn read_document_slice_with(
+/// Reads a document held in memory with serde_json alone: what
+/// [`read_document`] must answer the same as (tests, fuzzing, benchmarks).
+pub fn read_document_slice(
     bytes: &[u8],
     options: &ReadOptions,
 ) -> Result<Vec<Entry>, DocumentError> {

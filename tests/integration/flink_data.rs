@@ -60,9 +60,18 @@ fn documents_read_back_as_the_generated_groups() {
         seed: 11,
     };
     let doc = shape.document();
-    let entries = document::read_document(BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]))
-        .expect("parses");
-    assert_eq!(entries, document::read_document_slice(&doc).unwrap());
+    let options = document::ReadOptions::default();
+    let entries = document::read_document(
+        BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]),
+        &options,
+        document::Keep::Facts,
+    )
+    .entries
+    .expect("parses");
+    assert_eq!(
+        entries,
+        document::read_document_slice(&doc, &options).unwrap()
+    );
     assert_eq!(entries.len(), shape.groups);
     for (i, entry) in entries.iter().enumerate() {
         let want = shape.group(i);

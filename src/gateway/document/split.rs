@@ -401,7 +401,10 @@ mod tests {
             Some(&handoff),
         )
         .unwrap();
-        assert_eq!(entries, read_document_slice(text.as_bytes()).unwrap());
+        assert_eq!(
+            entries,
+            read_document_slice(text.as_bytes(), &Default::default()).unwrap()
+        );
         assert_eq!(entries.len(), 3);
         assert!(
             splitter.buf.len() <= 4096,
@@ -453,7 +456,10 @@ mod tests {
             Some(&handoff),
         )
         .unwrap();
-        assert_eq!(entries, read_document_slice(text.as_bytes()).unwrap());
+        assert_eq!(
+            entries,
+            read_document_slice(text.as_bytes(), &Default::default()).unwrap()
+        );
         // After the number the splitter passes the rest through: the second
         // group reaches the visitor as itself.
         assert_eq!((handoff.given.get(), handoff.taken.get()), (1, 1));
