@@ -247,6 +247,7 @@ mod tests {
 
     fn group(job: &str, action: Action, since: Option<f64>, last: f64) -> GroupReport {
         GroupReport {
+            health: Default::default(),
             labels: LabelSet(vec![("job".into(), job.into())]),
             last_push: Some(Time(last)),
             last_failure: None,
@@ -268,6 +269,7 @@ mod tests {
 
     fn gateway(url: &str, address: Option<&str>, groups: Vec<GroupReport>) -> GatewayReport {
         GatewayReport {
+            health: Default::default(),
             url: url.into(),
             discovered_from: None,
             address: address.map(Into::into),

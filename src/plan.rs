@@ -693,6 +693,7 @@ mod tests {
             newest_family_time: None,
             last_push_successful: None,
             ttl_metric: None,
+            size: Default::default(),
         })
     }
 
@@ -717,6 +718,7 @@ mod tests {
                 newest_family_time: None,
                 last_push_successful: None,
                 ttl_metric: None,
+                size: Default::default(),
             })
         };
         let plan = decide(
@@ -844,6 +846,7 @@ mod tests {
                 Entry::Skipped(SkippedGroup {
                     labels: vec![],
                     reason: "bad".into(),
+                    size: Default::default(),
                 }),
                 group("z", Some(1.0), None),
             ],
@@ -1080,6 +1083,7 @@ mod tests {
             newest_family_time: None,
             last_push_successful: Some(true),
             ttl_metric: metric,
+            size: Default::default(),
         })
     }
 

@@ -14,7 +14,8 @@ use crate::group::{GroupingKey, LabelNaming};
 use crate::pending::State;
 use crate::plan::{self, Decision, Outcome, Subject, Verdict};
 use crate::report::{
-    Action, GatewayReport, GroupReport, LabelSet, Report, Summary, Time, UnmatchedSelector,
+    Action, GatewayHealth, GatewayReport, GroupHealth, GroupReport, LabelSet, Report, Summary,
+    Time, UnmatchedSelector,
 };
 use crate::verify;
 use crate::warn_bounded;
@@ -205,6 +206,7 @@ fn without_scan(url: String, error: Option<String>, clock: &Clock) -> GatewayRep
         groups: Vec::new(),
         summary: Summary::default(),
         interrupted: false,
+        health: GatewayHealth::default(),
     }
 }
 
@@ -351,6 +353,7 @@ async fn run_gateway(
     skipped.finish(&shown);
     ttl_ignored.finish(&shown);
     let summary = Summary::of(&groups);
+    let health = GatewayHealth::of(&groups, false);
     GatewayReport {
         url: shown,
         discovered_from: instance.discovered_from.clone(),
@@ -366,6 +369,7 @@ async fn run_gateway(
         groups,
         summary,
         interrupted: false,
+        health,
     }
 }
 
@@ -572,6 +576,7 @@ fn group_report(
             .filter(|_| action == Action::Pending)
             .map(|g| Time(g.deletable_at)),
         newly_pending: action == Action::Pending && d.grace.is_some_and(|g| g.new),
+        health: GroupHealth::default(),
     };
     // Once per pass, here: the verification re-scans do not repeat it.
     if d.verdict == Verdict::Skip {
@@ -597,10 +602,20 @@ fn group_report(
             last_failure: g.last_failure.map(Time),
             last_activity: g.last_activity().map(Time),
             last_push_successful: g.last_push_successful,
+            health: GroupHealth {
+                series: g.size.series,
+                bytes: g.size.bytes,
+                last_push_failed: g.last_push_failed(),
+            },
             ..base
         },
         Subject::Skipped(s) => GroupReport {
             labels: LabelSet(s.labels.clone()),
+            health: GroupHealth {
+                series: s.size.series,
+                bytes: s.size.bytes,
+                last_push_failed: false,
+            },
             ..base
         },
     }

@@ -19,7 +19,17 @@ fuzz_target!(|data: &[u8]| {
     )
     .entries;
     match (&from_slice, &from_reader) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Ok(a), Ok(b)) => {
+            // The slice reader does not measure the groups' bytes.
+            let mut b = b.clone();
+            for entry in &mut b {
+                match entry {
+                    Entry::Group(g) => g.size.bytes = 0,
+                    Entry::Skipped(s) => s.size.bytes = 0,
+                }
+            }
+            assert_eq!(a, &b)
+        }
         (Err(a), Err(b)) => assert_eq!(std::mem::discriminant(a), std::mem::discriminant(b)),
         _ => panic!("slice {from_slice:?} and reader {from_reader:?} disagree"),
     }

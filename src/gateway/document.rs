@@ -31,7 +31,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::group::{Entry, Group, GroupingKey, SkippedGroup};
+use crate::group::{Entry, Group, GroupingKey, Size, SkippedGroup};
 pub use spool::{RawGroups, Spool};
 
 /// Why the document as a whole could not be read.
@@ -153,6 +153,7 @@ pub fn read_document<R: Read>(reader: R, options: &ReadOptions, keep: Keep) -> D
 
 /// Reads a document held in memory with serde_json alone: what
 /// [`read_document`] must answer the same as (tests, fuzzing, benchmarks).
+/// It does not measure the groups: their [`Size::bytes`] are 0.
 pub fn read_document_slice(
     bytes: &[u8],
     options: &ReadOptions,
@@ -378,6 +379,7 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
         let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
         let seed = self.element;
+
         let Some(spool) = seed.group.spool else {
             while let Some(entry) = seq.next_element_seed(seed)? {
                 entries.push(entry);
@@ -405,10 +407,24 @@ struct RawGroup {
     push_failure_time: Option<Result<f64, String>>,
     newest_family_time: Option<f64>,
     ttl_metric: Option<Result<f64, String>>,
+    /// Series of its families, the push times' aside.
+    series: u64,
 }
 
 impl RawGroup {
     fn into_entry(self) -> Entry {
+        // Its bytes are measured by whoever saw where it began and ended.
+        let size = Size {
+            series: self.series,
+            bytes: 0,
+        };
+        let skipped = |labels, reason| {
+            Entry::Skipped(SkippedGroup {
+                labels,
+                reason,
+                size,
+            })
+        };
         let labels = match self.labels {
             None => return skipped(Vec::new(), "the group has no \"labels\" object".into()),
             Some(Err(reason)) => return skipped(Vec::new(), reason.into()),
@@ -439,12 +455,9 @@ impl RawGroup {
             newest_family_time: self.newest_family_time,
             last_push_successful: self.last_push_successful,
             ttl_metric: self.ttl_metric,
+            size,
         })
     }
-}
-
-fn skipped(labels: Vec<(String, String)>, reason: String) -> Entry {
-    Entry::Skipped(SkippedGroup { labels, reason })
 }
 
 /// The last millisecond of the year 9999, in Unix seconds: the gateway
@@ -496,7 +509,14 @@ impl<'de> Visitor<'de> for ElementSeed<'_> {
             !self.handoff.is_some_and(split::Handoff::holds),
             "a group was read while the one the splitter gave waits for its placeholder"
         );
-        self.group.visit_map(map)
+        let Some(handoff) = self.handoff else {
+            return self.group.visit_map(map);
+        };
+        // A group streaming past: measured by the bytes read meanwhile.
+        let start = handoff.delivered();
+        let mut entry = self.group.visit_map(map)?;
+        entry.size_mut().bytes = handoff.delivered() - start + 1;
+        Ok(entry)
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
@@ -561,7 +581,11 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
 }
 
 fn not_an_object() -> Entry {
-    skipped(Vec::new(), "the group is not a JSON object".into())
+    Entry::Skipped(SkippedGroup {
+        labels: Vec::new(),
+        reason: "the group is not a JSON object".into(),
+        size: Size::default(),
+    })
 }
 
 /// A streamed group, kept in `spool` as it is read: each field's value as
@@ -640,6 +664,7 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
             GroupField::TtlMetric => {
                 let family = FamilySeed { want: Want::Gauge }.deserialize(d)?;
                 raw.note_family_time(family.time_stamp);
+                raw.series += family.series;
                 raw.ttl_metric = Some(match (raw.ttl_metric.is_some(), family.value) {
                     (true, _) => Err("appears more than once".to_owned()),
                     (false, Some(v)) => v,
@@ -652,6 +677,7 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
                 }
                 .deserialize(d)?;
                 raw.note_family_time(family.time_stamp);
+                raw.series += family.series;
             }
         }
         Ok(())
@@ -710,6 +736,9 @@ struct Family {
     time_stamp: Option<f64>,
     /// The value asked for ([`Want`]).
     value: Option<Result<f64, String>>,
+    /// How many series (entries of `metrics`) it has; not counted for
+    /// [`Want::First`] (the push times, which are not the pusher's).
+    series: u64,
 }
 
 /// Which value of a family to read.
@@ -745,10 +774,7 @@ impl<'de> Visitor<'de> for FamilySeed {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Family, A::Error> {
-        let mut family = Family {
-            time_stamp: None,
-            value: None,
-        };
+        let mut family = Family::empty();
         let mut kind: Option<Option<String>> = None;
         let mut series = None;
         while let Some(field) = map.next_key::<FamilyField>()? {
@@ -763,7 +789,14 @@ impl<'de> Visitor<'de> for FamilySeed {
                     family.value = map.next_value_seed(FirstValueSeed)?;
                 }
                 FamilyField::Metrics if self.want == Want::Gauge => {
-                    series = Some(map.next_value_seed(OnlyValueSeed)?);
+                    let read = map.next_value_seed(OnlyValueSeed)?;
+                    if let Ok((_, n)) = &read {
+                        family.series = *n as u64;
+                    }
+                    series = Some(read);
+                }
+                FamilyField::Metrics if self.want == Want::Nothing => {
+                    family.series = map.next_value_seed(CountSeed)?;
                 }
                 FamilyField::Type if self.want == Want::Gauge => {
                     kind = Some(map.next_value::<MaybeString>()?.0);
@@ -787,8 +820,38 @@ impl Family {
         Family {
             time_stamp: None,
             value: None,
+            series: 0,
         }
     }
+}
+
+/// `metrics` of a family whose values are not read: how many series it
+/// has (0 when it is not an array).
+struct CountSeed;
+
+impl<'de> DeserializeSeed<'de> for CountSeed {
+    type Value = u64;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CountSeed {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of series")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+        let mut count = 0;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    accept_other!(u64 => 0; map, scalars, str);
 }
 
 /// A sample value as read, or why it is not one.

@@ -17,6 +17,7 @@ mod exit_lines;
 mod faults;
 mod flink_data;
 mod grouping_key_props;
+mod health;
 mod lifecycle;
 mod mock_transport;
 mod ops;
