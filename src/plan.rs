@@ -9,6 +9,8 @@ use crate::duration::{human_seconds, human_threshold};
 use crate::group::{Entry, Group, GroupingKey, LabelNaming, SkippedGroup};
 use crate::selector::Selector;
 
+pub mod health;
+
 /// A per-group threshold: the first rule whose selector matches applies.
 #[derive(Debug, Clone)]
 pub struct Rule {
