@@ -11,11 +11,23 @@
 //! operator's (a file per day is easy to expire by name or age).
 //!
 //! Two runs may append to the same file (a manual run during the timer's,
-//! or the gateways of one run): each append holds the file's lock
-//! ([`TargetLock`]), so records never interleave. A line cut short by a
-//! killed run or a full disk is cut off again (on a failed write) or ended
-//! with a newline before the next record (after a crash), so it costs one
-//! unreadable line, never the record after it.
+//! or the gateways of one run): each append holds the directory's one lock
+//! ([`TargetLock`] on `DIR/.pushgateway-janitor-archive.lock`, one file
+//! whatever the number of days, so that expiring the day files by name
+//! leaves nothing behind), so records never interleave. A line cut short
+//! by a killed run or a full disk is cut off again (on a failed write) or
+//! ended with a newline before the next record (after a crash), so it
+//! costs one unreadable line, never the record after it.
+//!
+//! A record is written only when `restore` can rebuild the group from it
+//! ([`StoredRecord::rebuild`], the encoder `restore` uses, run on the
+//! record as written and read back): what the API cannot carry (a gauge
+//! histogram, shown as a bare 0) is not archived, so not deleted. What the
+//! API leaves out of a native histogram it can carry (an empty zero
+//! bucket's width) is restored as [`family`] documents and named in a note.
+
+pub mod family;
+pub mod protobuf;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -24,16 +36,20 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::files::TargetLock;
 use crate::gateway::document::RawGroups;
 use crate::group::{Entry, GroupingKey};
-use crate::output::TargetLock;
 use crate::report::Time;
+
+pub use family::{Encoded, FamilyNote};
 
 /// The schema of every record.
 pub const SCHEMA: &str = "pushgateway-janitor/archive/v1";
 
 const PREFIX: &str = "pushgateway-janitor-archive-";
 const SUFFIX: &str = ".jsonl";
+/// What the directory's lock is named after: `.pushgateway-janitor-archive.lock`.
+const LOCK_NAME: &str = "pushgateway-janitor-archive";
 
 /// The archive file that a group archived at `unix_seconds` goes to: one
 /// per day (UTC), `pushgateway-janitor-archive-YYYY-MM-DD.jsonl`.
@@ -79,6 +95,55 @@ pub struct StoredRecord {
     pub group: serde_json::Map<String, serde_json::Value>,
 }
 
+impl StoredRecord {
+    /// The record's grouping key, checked against the labels of the group
+    /// it holds: a line edited by hand must not push one group's families
+    /// under another's key.
+    pub fn grouping_key(&self) -> Result<GroupingKey, String> {
+        let strings = |labels: &serde_json::Map<String, serde_json::Value>| {
+            labels
+                .iter()
+                .map(|(n, v)| match v.as_str() {
+                    Some(v) => Ok((n.clone(), v.to_owned())),
+                    None => Err(format!("label {n:?} is not a string")),
+                })
+                .collect::<Result<Vec<(String, String)>, String>>()
+        };
+        let key = GroupingKey::new(strings(&self.labels)?)
+            .map_err(|e| format!("its labels are not a grouping key: {e}"))?;
+        let shown = self
+            .group
+            .get("labels")
+            .and_then(|l| l.as_object())
+            .ok_or("its group has no \"labels\" object")?;
+        let group_key = GroupingKey::new(strings(shown)?)
+            .map_err(|e| format!("its group's labels are not a grouping key: {e}"))?;
+        if group_key != key {
+            return Err(format!(
+                "its labels {key} differ from its group's {group_key}"
+            ));
+        }
+        Ok(key)
+    }
+
+    /// What `restore` pushes for this record: every metric family of its
+    /// group, encoded. `Err`: why the group cannot be rebuilt, naming the
+    /// family.
+    pub fn rebuild(&self) -> Result<Encoded, String> {
+        family::encode_group(&self.group)
+    }
+}
+
+/// Whether `line`, read back as `restore` reads it, restores the group of
+/// `key`: the same grouping key, every family rebuilt. `Err`: why not.
+fn restores(line: &[u8], key: &GroupingKey) -> Result<(), String> {
+    let record = parse_line(line)?;
+    match record.grouping_key()? {
+        k if k == *key => record.rebuild().map(drop),
+        other => Err(format!("it reads back as the group {other}")),
+    }
+}
+
 /// What a scan kept of each group (`--archive`), found by grouping key.
 pub struct Kept {
     raw: RawGroups,
@@ -100,7 +165,7 @@ impl Kept {
     }
 
     /// The JSON of the group with this key, as the scan read it.
-    fn group(&self, key: &GroupingKey) -> Result<Box<RawValue>, String> {
+    pub fn group(&self, key: &GroupingKey) -> Result<Box<RawValue>, String> {
         let at = self.by_key.get(key).ok_or("the scan kept no copy of it")?;
         let bytes = self.raw.read(*at)?;
         let text = String::from_utf8(bytes)
@@ -112,6 +177,8 @@ impl Kept {
 /// A stale group to archive, with what its record says about it.
 #[derive(Debug, Clone)]
 pub struct Stale {
+    /// Its place in the plan's decisions.
+    pub at: usize,
     pub key: GroupingKey,
     pub last_activity: Option<f64>,
     pub age_seconds: Option<f64>,
@@ -126,35 +193,118 @@ pub struct Source {
     pub address: Option<String>,
 }
 
-/// Archives `groups` in `dir`'s file for `at`: each `Ok` holds the file's
-/// path (the group is written and flushed to disk), each `Err` why not (the
-/// group must not be deleted). Blocking: file I/O and a lock.
+/// Why a stale group was not archived; it must not be deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotArchived {
+    /// Its record, read back as `restore` reads it, would not restore it
+    /// (what the API cannot carry, as a gauge histogram).
+    Unrestorable(String),
+    /// It could not be written: the file, the disk, its kept JSON.
+    Failed(String),
+}
+
+impl std::fmt::Display for NotArchived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotArchived::Unrestorable(why) => {
+                write!(f, "its archive record would not restore it: {why}")
+            }
+            NotArchived::Failed(why) => write!(f, "the group could not be archived: {why}"),
+        }
+    }
+}
+
+/// The stale groups that may be deleted, each with its place in the
+/// plan's decisions. With `--archive` only [`archive`] makes it, of the
+/// groups whose record is on disk and restores them; without,
+/// [`Deletable::unarchived`] says so by its name.
+#[derive(Debug, Default)]
+pub struct Deletable(Vec<(usize, GroupingKey)>);
+
+impl Deletable {
+    /// Every stale group, when no archive was asked for.
+    pub fn unarchived(stale: impl IntoIterator<Item = (usize, GroupingKey)>) -> Deletable {
+        Deletable(stale.into_iter().collect())
+    }
+
+    pub fn into_groups(self) -> Vec<(usize, GroupingKey)> {
+        self.0
+    }
+}
+
+/// What [`archive`] did: per stale group (in the order given) the archive
+/// file's path (`None` for [`check`], which writes nothing) or why it was
+/// not archived, and the groups that may be deleted.
+#[derive(Debug)]
+pub struct Archived {
+    pub results: Vec<(usize, Result<Option<String>, NotArchived>)>,
+    pub deletable: Deletable,
+}
+
+/// Archives `groups` in `dir`'s file for `at`: a group is archived (and
+/// deletable) once its record is written, restores it and is flushed to
+/// disk with the file's directory entry. `kept`: what the scan kept, or
+/// `None` when it kept nothing (then nothing is archived). Blocking: file
+/// I/O and a lock.
 pub fn archive(
     dir: &Path,
     at: f64,
     source: &Source,
-    kept: &Kept,
-    groups: &[Stale],
-) -> Vec<Result<String, String>> {
-    let mut results: Vec<Result<String, String>> = vec![Err(String::new()); groups.len()];
+    kept: Option<&Kept>,
+    groups: Vec<Stale>,
+) -> Archived {
+    archive_with(
+        Some((dir, &mut Durability::Fsync)),
+        at,
+        source,
+        kept,
+        groups,
+    )
+}
+
+/// What [`archive`] would do in a dry run, short of writing: each group's
+/// record made and read back as `restore` would; the groups it would not
+/// restore are not deletable.
+pub fn check(at: f64, source: &Source, kept: Option<&Kept>, groups: Vec<Stale>) -> Archived {
+    archive_with(None, at, source, kept, groups)
+}
+
+fn archive_with(
+    write: Option<(&Path, &mut Durability)>,
+    at: f64,
+    source: &Source,
+    kept: Option<&Kept>,
+    groups: Vec<Stale>,
+) -> Archived {
+    let mut results: Vec<Result<Option<String>, NotArchived>> =
+        vec![Err(NotArchived::Failed(String::new())); groups.len()];
     let mut lines: Vec<Vec<u8>> = Vec::with_capacity(groups.len());
     let mut written: Vec<usize> = Vec::with_capacity(groups.len());
     for (i, g) in groups.iter().enumerate() {
-        let record = kept.group(&g.key).and_then(|group| {
-            let record = Record {
-                schema: SCHEMA,
-                archived_at: Time(at),
-                gateway: &source.gateway,
-                address: source.address.as_deref(),
-                labels: &g.key,
-                last_activity: g.last_activity.map(Time),
-                age_seconds: g.age_seconds,
-                threshold_seconds: g.threshold_seconds,
-                reason: &g.reason,
-                group: &group,
-            };
-            serde_json::to_vec(&record).map_err(|e| format!("could not write its record: {e}"))
-        });
+        let record = kept
+            .ok_or_else(|| "the scan kept no copy of the groups".to_owned())
+            .and_then(|kept| kept.group(&g.key))
+            .and_then(|group| {
+                let record = Record {
+                    schema: SCHEMA,
+                    archived_at: Time(at),
+                    gateway: &source.gateway,
+                    address: source.address.as_deref(),
+                    labels: &g.key,
+                    last_activity: g.last_activity.map(Time),
+                    age_seconds: g.age_seconds,
+                    threshold_seconds: g.threshold_seconds,
+                    reason: &g.reason,
+                    group: &group,
+                };
+                serde_json::to_vec(&record).map_err(|e| format!("could not write its record: {e}"))
+            })
+            .map_err(NotArchived::Failed)
+            .and_then(|line| {
+                restores(&line, &g.key)
+                    .map(|()| line)
+                    .map_err(NotArchived::Unrestorable)
+            });
         match record {
             Ok(line) => {
                 lines.push(line);
@@ -163,41 +313,147 @@ pub fn archive(
             Err(why) => results[i] = Err(why),
         }
     }
-    if lines.is_empty() {
-        return results;
+    match write {
+        _ if lines.is_empty() => {}
+        None => {
+            for i in written {
+                results[i] = Ok(None);
+            }
+        }
+        Some((dir, durability)) => append_all(
+            &dir.join(file_name(at)),
+            &lines,
+            durability,
+            &written,
+            &mut results,
+        ),
     }
-    let path = dir.join(file_name(at));
-    let shown = path.display().to_string();
-    let (done, error) = append(&path, &lines);
-    if let Some(e) = &error {
-        tracing::warn!("{shown}: {done} of {} groups archived: {e}", lines.len());
+    let deletable = Deletable(
+        groups
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(g, _)| (g.at, g.key.clone()))
+            .collect(),
+    );
+    Archived {
+        results: groups.iter().map(|g| g.at).zip(results).collect(),
+        deletable,
     }
-    for (n, i) in written.into_iter().enumerate() {
-        results[i] = match &error {
-            _ if n < done => Ok(shown.clone()),
-            Some(e) => Err(format!("could not archive it to {shown}: {e}")),
-            None => Err(format!("could not archive it to {shown}")),
-        };
-    }
-    results
 }
 
-/// Appends `lines` to `path` under its lock, then flushes the file to
-/// disk. Returns how many lines (from the first) are in the file and on
-/// disk, and the error that stopped the rest. A write that fails stops
-/// there, its torn line cut off again; a failed flush assures none.
-fn append(path: &Path, lines: &[Vec<u8>]) -> (usize, Option<io::Error>) {
+/// Appends the records of the groups `written` (their places in
+/// `results`), and says per group whether it is in the file and on disk.
+fn append_all(
+    path: &Path,
+    lines: &[Vec<u8>],
+    durability: &mut Durability,
+    written: &[usize],
+    results: &mut [Result<Option<String>, NotArchived>],
+) {
+    let shown = path.display().to_string();
+    let (done, error) = append(path, lines, durability);
+    if let Some(e) = &error {
+        tracing::warn!(
+            "{shown}: {done} of {} groups archived: {}",
+            lines.len(),
+            words(e)
+        );
+    }
+    for (n, &i) in written.iter().enumerate() {
+        results[i] = match &error {
+            _ if n < done => Ok(Some(shown.clone())),
+            Some(e) => Err(NotArchived::Failed(format!(
+                "could not archive it to {shown}: {}",
+                words(e)
+            ))),
+            None => Err(NotArchived::Failed(format!(
+                "could not archive it to {shown}"
+            ))),
+        };
+    }
+}
+
+/// An I/O error of the archive in our words where the system's would
+/// puzzle: a symlink in place of the day's file (refused, not followed).
+fn words(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => {
+            "the archive file is a symbolic link, which is not followed; \
+             replace it with the file itself"
+                .to_owned()
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// How appended lines are made durable: `fsync` of the file and of its
+/// directory, or (unit tests) a count of the steps taken.
+enum Durability {
+    Fsync,
+    #[cfg(test)]
+    Counted {
+        files: usize,
+        dirs: usize,
+    },
+}
+
+impl Durability {
+    fn sync_file(&mut self, file: &std::fs::File) -> io::Result<()> {
+        match self {
+            Durability::Fsync => file.sync_all(),
+            #[cfg(test)]
+            Durability::Counted { files, .. } => {
+                *files += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn sync_dir(&mut self, dir: &Path) -> io::Result<()> {
+        match self {
+            Durability::Fsync => std::fs::File::open(dir)?.sync_all(),
+            #[cfg(test)]
+            Durability::Counted { dirs, .. } => {
+                *dirs += 1;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Appends `lines` to `path` under the directory's lock, then makes them
+/// durable: the file, and the directory that holds its name, flushed to
+/// disk after every append (not only the one that created the file: a run
+/// that crashed between creating the file and flushing its directory left
+/// a name the next run's records would be lost with). Returns how many
+/// lines (from the first) are in the file and on disk, and the error that
+/// stopped the rest. A write that fails stops there, its torn line cut off
+/// again; a failed flush assures none.
+fn append(
+    path: &Path,
+    lines: &[Vec<u8>],
+    durability: &mut Durability,
+) -> (usize, Option<io::Error>) {
     let mut done = 0;
-    match append_locked(path, lines, &mut done) {
+    match append_locked(path, lines, &mut done, durability) {
         Ok(()) => (done, None),
         Err(e) => (done, Some(e)),
     }
 }
 
-fn append_locked(path: &Path, lines: &[Vec<u8>], durable: &mut usize) -> io::Result<()> {
+fn append_locked(
+    path: &Path,
+    lines: &[Vec<u8>],
+    durable: &mut usize,
+    durability: &mut Durability,
+) -> io::Result<()> {
     use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
-    let _lock = TargetLock::acquire(path)?;
-    let created = !path.exists();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let _lock = TargetLock::acquire(&dir.join(LOCK_NAME))?;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .append(true)
@@ -235,15 +491,8 @@ fn append_locked(path: &Path, lines: &[Vec<u8>], durable: &mut usize) -> io::Res
             }
         }
     }
-    file.sync_all()?;
-    if created {
-        // The new file's name is on disk too.
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(dir)?.sync_all()?;
-    }
+    durability.sync_file(&file)?;
+    durability.sync_dir(dir)?;
     *durable = written;
     match failed {
         Some(e) => Err(e),
@@ -293,20 +542,27 @@ pub fn read(path: &Path) -> io::Result<Vec<Line>> {
             continue;
         }
         let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let record = serde_json::from_slice::<StoredRecord>(line)
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Eof => {
-                    "the line ends inside its JSON (a record cut short)".to_owned()
-                }
-                _ => format!("not an archive record: {e}"),
-            })
-            .and_then(|r| match r.schema.as_str() {
-                SCHEMA => Ok(r),
-                other => Err(format!("a record of schema {other:?}, not {SCHEMA:?}")),
-            });
-        lines.push(Line { number, record });
+        lines.push(Line {
+            number,
+            record: parse_line(line),
+        });
     }
     Ok(lines)
+}
+
+/// One line of an archive file as `restore` reads it.
+fn parse_line(line: &[u8]) -> Result<StoredRecord, String> {
+    serde_json::from_slice::<StoredRecord>(line)
+        .map_err(|e| match e.classify() {
+            serde_json::error::Category::Eof => {
+                "the line ends inside its JSON (a record cut short)".to_owned()
+            }
+            _ => format!("not an archive record: {e}"),
+        })
+        .and_then(|r| match r.schema.as_str() {
+            SCHEMA => Ok(r),
+            other => Err(format!("a record of schema {other:?}, not {SCHEMA:?}")),
+        })
 }
 
 #[cfg(test)]
@@ -325,12 +581,16 @@ mod tests {
         );
     }
 
+    fn fsync() -> Durability {
+        Durability::Fsync
+    }
+
     #[test]
     fn appends_are_0600_and_a_torn_line_costs_only_itself() {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(file_name(0.0));
-        assert_eq!(append(&path, &[b"{\"a\":1}".to_vec()]).0, 1);
+        assert_eq!(append(&path, &[b"{\"a\":1}".to_vec()], &mut fsync()).0, 1);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         // A run killed mid-line.
@@ -340,17 +600,48 @@ mod tests {
             .unwrap()
             .write_all(b"{\"torn")
             .unwrap();
-        assert_eq!(append(&path, &[b"{\"b\":2}".to_vec()]).0, 1);
+        assert_eq!(append(&path, &[b"{\"b\":2}".to_vec()], &mut fsync()).0, 1);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "{\"a\":1}\n{\"torn\n{\"b\":2}\n");
         let lines = read(&path).unwrap();
         assert_eq!(lines.len(), 3);
         assert!(lines[1].record.as_ref().unwrap_err().contains("cut short"));
-        // The lock file beside it, never removed.
-        assert!(dir
-            .path()
-            .join(format!(".{}.lock", file_name(0.0)))
-            .exists());
+    }
+
+    #[test]
+    fn one_lock_for_the_directory_and_no_companion_per_day() {
+        let dir = tempfile::tempdir().unwrap();
+        for day in [0.0, 86_400.0, 2.0 * 86_400.0] {
+            let path = dir.path().join(file_name(day));
+            assert_eq!(append(&path, &[b"{}".to_vec()], &mut fsync()).0, 1);
+        }
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ".pushgateway-janitor-archive.lock",
+                "pushgateway-janitor-archive-1970-01-01.jsonl",
+                "pushgateway-janitor-archive-1970-01-02.jsonl",
+                "pushgateway-janitor-archive-1970-01-03.jsonl",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_append_flushes_the_file_and_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(0.0));
+        let mut counted = Durability::Counted { files: 0, dirs: 0 };
+        for _ in 0..3 {
+            assert_eq!(append(&path, &[b"{}".to_vec()], &mut counted).0, 1);
+        }
+        // The file existed for the second and third: its directory entry
+        // is flushed all the same.
+        assert!(matches!(counted, Durability::Counted { files: 3, dirs: 3 }));
     }
 
     #[test]
@@ -360,7 +651,32 @@ mod tests {
         std::fs::write(&victim, "precious").unwrap();
         let path = dir.path().join(file_name(0.0));
         std::os::unix::fs::symlink(&victim, &path).unwrap();
-        assert!(append(&path, &[b"{}".to_vec()]).1.is_some());
+        let error = append(&path, &[b"{}".to_vec()], &mut fsync()).1.unwrap();
+        assert_eq!(
+            words(&error),
+            "the archive file is a symbolic link, which is not followed; replace it with the file itself"
+        );
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[test]
+    fn a_record_restore_could_not_push_back_is_not_archived() {
+        let key = GroupingKey::new([("job".to_owned(), "gh".to_owned())]).unwrap();
+        let line = |family: &str| {
+            format!(
+                r#"{{"schema":"{SCHEMA}","archived_at":"t","gateway":"g","labels":{{"job":"gh"}},"group":{{"labels":{{"job":"gh"}},"q":{{"type":"{family}","metrics":[{{"value":"0"}}]}}}}}}"#
+            )
+        };
+        assert_eq!(restores(line("GAUGE").as_bytes(), &key), Ok(()));
+        let why = restores(line("GAUGE_HISTOGRAM").as_bytes(), &key).unwrap_err();
+        assert!(
+            why.starts_with("metric family q: a gauge histogram"),
+            "{why}"
+        );
+        let other = GroupingKey::new([("job".to_owned(), "other".to_owned())]).unwrap();
+        assert_eq!(
+            restores(line("GAUGE").as_bytes(), &other),
+            Err("it reads back as the group {job=\"gh\"}".to_owned())
+        );
     }
 }

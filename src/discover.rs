@@ -8,6 +8,7 @@
 //! This module resolves; it sends nothing to a gateway. The DNS client is
 //! hickory-resolver; there is no DNS code here beyond calling it.
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::{ResolveError, TokioResolver};
 
 pub use crate::gateway::Connect;
+use crate::identity::{GatewayId, Replica};
 
 /// Which lookup a `--url` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +70,23 @@ impl Instance {
             _ => None,
         }
     }
+
+    /// Which gateway this is, from pass to pass.
+    pub fn id(&self) -> GatewayId {
+        GatewayId {
+            url: crate::gateway::redact_url_text(&self.url),
+            replica: self.discovered_from.as_ref().map(|from| Replica {
+                discovered_from: from.clone(),
+                address: self.address(),
+            }),
+        }
+    }
+}
+
+/// A `--url` as a replica's [`Replica::discovered_from`] names it: prefix
+/// kept, credentials removed.
+pub fn discovered_from(text: &str) -> String {
+    crate::gateway::redact_url_text(text.trim())
 }
 
 /// What one `--url` stands for this pass: gateways, or why there are none.
@@ -79,7 +98,20 @@ pub enum Expanded {
     Failed {
         shown: String,
         error: String,
+        unresolved: Unresolved,
     },
+}
+
+/// What a failed lookup left unknown: the replicas this pass could not
+/// have found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// The `--url`'s own name (or no lookup could be made): any of its
+    /// replicas.
+    Name,
+    /// A `dnssrv+` target's addresses: the replicas at this target URL
+    /// (credentials removed, as [`Instance::id`] has it).
+    Target(String),
 }
 
 /// A DNS client: the system's configuration, or one server
@@ -208,10 +240,11 @@ pub async fn expand(text: &str, resolver: Option<&Result<Resolver, String>>) -> 
             discovered_from: None,
         })];
     };
-    let asked = crate::gateway::redact_url_text(text.trim());
+    let asked = discovered_from(text);
     let failed = |shown: &str, error: String| Expanded::Failed {
         shown: shown.to_owned(),
         error: format!("{shown}: {error}"),
+        unresolved: Unresolved::Name,
     };
     let resolver = match resolver {
         Some(Ok(r)) => r,
@@ -281,13 +314,42 @@ pub async fn expand(text: &str, resolver: Option<&Result<Resolver, String>>) -> 
                     Err(e) => {
                         let shown =
                             crate::gateway::redact_url_text(target_url(&target, port).as_str());
-                        out.push(failed(&shown, e));
+                        out.push(Expanded::Failed {
+                            error: format!("{shown}: {e}"),
+                            unresolved: Unresolved::Target(shown.clone()),
+                            shown,
+                        });
                     }
                 }
             }
             out
         }
     }
+}
+
+/// What a pass learnt of the name behind `text` (one `--url`) from what
+/// [`expand`] found: `None` when it names no lookup or its name was not
+/// resolved; else the `--url` as its replicas name it ([`discovered_from`])
+/// and the `dnssrv+` targets (URLs) whose addresses were not found.
+pub fn resolved(text: &str, found: &[Expanded]) -> Option<(String, BTreeSet<String>)> {
+    split_prefix(text).0?;
+    let mut unresolved_targets = BTreeSet::new();
+    for e in found {
+        match e {
+            Expanded::Failed {
+                unresolved: Unresolved::Name,
+                ..
+            } => return None,
+            Expanded::Failed {
+                unresolved: Unresolved::Target(url),
+                ..
+            } => {
+                unresolved_targets.insert(url.clone());
+            }
+            Expanded::Instance(_) => {}
+        }
+    }
+    Some((discovered_from(text), unresolved_targets))
 }
 
 /// Checks the URL after a lookup prefix, for `--url` validation: the
@@ -346,6 +408,38 @@ mod tests {
             .contains("no SRV records"));
         assert!(check_prefixed(Lookup::Srv, &url("http://_p._tcp.h")).is_none());
         assert!(check_prefixed(Lookup::Ip, &url("http://h:9091")).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_name_counts_as_resolved_only_when_its_lookup_answered() {
+        let url = "dns+http://127.0.0.1:9091";
+        let r = Resolver::new(
+            Some("127.0.0.1:9".parse().unwrap()),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap();
+        let found = expand(url, Some(&Ok(r))).await;
+        assert_eq!(
+            resolved(url, &found),
+            Some((url.to_owned(), BTreeSet::new()))
+        );
+        // No resolver: nothing was looked up, so nothing is known gone.
+        let found = expand(url, Some(&Err("no".into()))).await;
+        assert_eq!(resolved(url, &found), None);
+        // A plain URL names no lookup.
+        let plain = "http://127.0.0.1:9091";
+        assert_eq!(resolved(plain, &expand(plain, None).await), None);
+        // A dnssrv+ target whose addresses were not found.
+        let target = Expanded::Failed {
+            shown: "http://gw-a:1".into(),
+            error: "x".into(),
+            unresolved: Unresolved::Target("http://gw-a:1".into()),
+        };
+        let srv = "dnssrv+http://_p._tcp.pgw";
+        assert_eq!(
+            resolved(srv, &[target]),
+            Some((srv.to_owned(), BTreeSet::from(["http://gw-a:1".to_owned()])))
+        );
     }
 
     #[tokio::test]

@@ -268,6 +268,16 @@ impl GroupingKey {
             .chain(self.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())))
     }
 
+    /// The first label name no path spells for a gateway reading names as
+    /// `naming` (then [`GroupingKey::delete_path`] fails): `restore` says
+    /// why in its own words.
+    pub fn unaddressable_label(&self, naming: LabelNaming) -> Option<&str> {
+        self.labels
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .find(|name| spell(name, naming).is_none())
+    }
+
     /// Why a gateway reading names as `naming` cannot be sent a path that
     /// means this group, or `None` when it can.
     pub fn unaddressable(&self, naming: LabelNaming) -> Option<String> {

@@ -12,7 +12,7 @@ use pushgateway_janitor::cli::{Args, Command, RestoreArgs};
 use pushgateway_janitor::completions::{self, Generate};
 use pushgateway_janitor::exit::ExitStatus;
 use pushgateway_janitor::output::{self, print_error, Outputs};
-use pushgateway_janitor::report::Report;
+use pushgateway_janitor::run::Pass;
 use pushgateway_janitor::schedule;
 use pushgateway_janitor::serve::{self, Exposition};
 
@@ -71,7 +71,7 @@ fn main() -> ExitCode {
         }
     }
     let mut outputs = Outputs::open(&config, exposition, runtime.handle().clone());
-    let mut on_pass = |report: &Report| outputs.emit(report);
+    let mut on_pass = |pass: &Pass| outputs.emit(&pass.report, &pass.seen);
     if let Some(every) = config.every {
         return match runtime.block_on(schedule::run_every(
             &config,
@@ -80,6 +80,8 @@ fn main() -> ExitCode {
             &mut on_pass,
         )) {
             Ok(schedule::Stop::Signal(_)) => ExitCode::SUCCESS,
+            // Its error line is out already (the pass's state file).
+            Ok(schedule::Stop::StateFileReplaced) => ExitStatus::Failed.into(),
             Ok(schedule::Stop::Forced(signal)) => {
                 print_error(&format!(
                     "a second {signal}: stopped without finishing the pass in flight"
@@ -93,12 +95,12 @@ fn main() -> ExitCode {
         };
     }
     let never = tokio_util::sync::CancellationToken::new();
-    let report = runtime.block_on(pushgateway_janitor::run::run(
+    let pass = runtime.block_on(pushgateway_janitor::run::run(
         &config,
         &SystemTime::now,
         &never,
     ));
-    on_pass(&report).into()
+    on_pass(&pass).into()
 }
 
 /// `restore`: reads the archive files (one that cannot be read is a usage

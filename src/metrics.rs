@@ -48,6 +48,10 @@ pub struct History {
     /// Per gateway (the report's redacted URL).
     pub deleted: BTreeMap<String, u64>,
     pub delete_failures: BTreeMap<String, u64>,
+    /// The gateways of the counters that are replicas found through DNS,
+    /// each with the `--url` it was found through (the report's
+    /// `discovered_from`): what says that a counter may end.
+    pub replicas: BTreeMap<String, String>,
 }
 
 impl History {
@@ -96,18 +100,33 @@ impl History {
         }
         // A replica found through DNS is named by its address, and pods come
         // back with new ones: keeping every such name ever seen would grow
-        // the file (and the series) without bound, so those this run did
-        // not find drop out (a counter that ends is a series that ends).
-        // A gateway named by its --url keeps its counters across runs that
-        // do not visit it.
-        let current: std::collections::BTreeSet<String> = report
-            .gateways
+        // the file (and the series) without bound, so those that a run
+        // which found replicas through the same --url did not find drop out
+        // (a counter that ends is a series that ends). A gateway named by
+        // its --url keeps its counters across runs that do not visit it; so
+        // does a replica when its name was not resolved (a failed lookup,
+        // or a run of other gateways sharing the file).
+        let mut current = std::collections::BTreeSet::new();
+        let mut resolved = std::collections::BTreeSet::new();
+        for gw in &report.gateways {
+            let name = gw.name().into_owned();
+            if let Some(from) = &gw.discovered_from {
+                self.replicas.insert(name.clone(), from.clone());
+                resolved.insert(from.clone());
+            }
+            current.insert(name);
+        }
+        let gone: Vec<String> = self
+            .replicas
             .iter()
-            .map(|gw| gw.name().into_owned())
+            .filter(|(name, from)| resolved.contains(*from) && !current.contains(*name))
+            .map(|(name, _)| name.clone())
             .collect();
-        let keep = |name: &String| !GatewayReport::is_replica_name(name) || current.contains(name);
-        self.deleted.retain(|name, _| keep(name));
-        self.delete_failures.retain(|name, _| keep(name));
+        for name in &gone {
+            self.deleted.remove(name);
+            self.delete_failures.remove(name);
+            self.replicas.remove(name);
+        }
     }
 }
 
@@ -740,21 +759,36 @@ mod tests {
 
     #[test]
     fn replicas_no_longer_found_drop_out_of_the_counters() {
+        // "URL" or "URL@ADDRESS", a replica found through dns+http://p:9091.
         let one = |names: &[&str]| {
             report(
                 names
                     .iter()
-                    .map(|n| gateway(n, None, Summary::with(&[(Action::Deleted, 1)])))
+                    .map(|n| {
+                        let (url, address) = match n.split_once('@') {
+                            Some((url, address)) => (url, Some(address)),
+                            None => (*n, None),
+                        };
+                        GatewayReport {
+                            discovered_from: address.map(|_| "dns+http://p:9091".into()),
+                            address: address.map(Into::into),
+                            ..gateway(url, None, Summary::with(&[(Action::Deleted, 1)]))
+                        }
+                    })
                     .collect(),
             )
         };
         let mut h = History::default();
-        let r = one(&["http://a", "http://b", "http://p:9091 (10.0.0.7:9091)"]);
+        let r = one(&["http://a", "http://b", "http://p:9091@10.0.0.7:9091"]);
         h.record(&r, r.exit_status());
-        let r = one(&["http://a", "http://p:9091 (10.0.0.7:9091)"]);
+        let r = one(&["http://a", "http://p:9091@10.0.0.7:9091"]);
         h.record(&r, r.exit_status());
+        // A run that did not resolve the name keeps the replica's counter.
+        let r = one(&["http://b"]);
+        h.record(&r, r.exit_status());
+        assert_eq!(h.deleted["http://p:9091 (10.0.0.7:9091)"], 2);
         // The replica came back under another address.
-        let r = one(&["http://a", "http://p:9091 (10.0.0.9:9091)"]);
+        let r = one(&["http://a", "http://p:9091@10.0.0.9:9091"]);
         h.record(&r, r.exit_status());
         let names: Vec<&str> = h.deleted.keys().map(String::as_str).collect();
         // A --url keeps its counter across runs that do not name it.
@@ -763,8 +797,9 @@ mod tests {
             ["http://a", "http://b", "http://p:9091 (10.0.0.9:9091)"]
         );
         assert_eq!(h.deleted["http://a"], 3);
-        assert_eq!(h.deleted["http://b"], 1);
+        assert_eq!(h.deleted["http://b"], 2);
         assert_eq!(h.deleted["http://p:9091 (10.0.0.9:9091)"], 1);
+        assert_eq!(h.replicas.len(), 1);
         assert_eq!(h.delete_failures.len(), 3);
     }
 

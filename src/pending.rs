@@ -1,32 +1,43 @@
 //! What `--grace` carries from pass to pass: the stale groups each gateway
 //! showed, since when, and with which last activity ([`Mark`]). A pass
 //! reads it before it decides (`plan::decide_marked`) and leaves what its
-//! report says: in the `--state-file`, replaced atomically under the file's
-//! lock (a read-modify-write, so two runs that overlap do not lose each
-//! other's gateways), and, in `--every` mode, in memory between passes.
+//! decisions say ([`Seen`], made by `run` from the plan): in the
+//! `--state-file`, replaced atomically under the file's lock (a
+//! read-modify-write, so two runs that overlap do not lose each other's
+//! gateways), and, in `--every` mode, in memory between passes.
 //!
+//! Marks are kept by gateway identity ([`GatewayId`]): the URL, and for a
+//! replica found through DNS the `--url` it came from and its address.
 //! Bounded: a gateway's marks are exactly its groups that the last pass
 //! that scanned it saw stale and did not delete; a group no longer on the
-//! gateway, pushed again, or deleted drops out.
+//! gateway, pushed again, or deleted drops out, and so does a replica that
+//! a pass which resolved its name did not find.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::group::GroupingKey;
-use crate::plan::{Mark, Marks};
-use crate::report::{Action, GatewayReport, Report};
+use crate::identity::{GatewayId, Replica};
+use crate::plan::{Decision, Mark, Marks, Subject};
+use crate::report::Action;
 
 /// The first line a state file's JSON holds, so that a file of another
 /// tool is never taken for one (or overwritten).
-pub const SCHEMA: &str = "pushgateway-janitor/pending/v1";
+pub const SCHEMA: &str = "pushgateway-janitor/pending/v2";
 
-/// Every gateway's marks, by the gateway's name in the report.
+/// The schema before gateways were identities (read, never written): marks
+/// by the gateway's display name.
+const SCHEMA_V1: &str = "pushgateway-janitor/pending/v1";
+
+/// Every gateway's marks, by gateway identity.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
-    gateways: BTreeMap<String, Marks>,
+    gateways: BTreeMap<GatewayId, Marks>,
 }
 
 /// Whether a group with this action keeps its mark for the next pass: it
@@ -45,10 +56,95 @@ fn keeps_mark(action: Action) -> bool {
     )
 }
 
+/// What a pass tells the state about one group.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Judged {
+    /// Stale and not deleted: marked, as the plan saw it.
+    Marked(Mark),
+    /// Not judged by this pass (no `--select` of its chose it): a mark
+    /// another run, with other selectors, gave it stays.
+    NotJudged,
+}
+
+/// The group `decision` is about and what its `action` leaves in the
+/// state; `None` for a group that leaves no mark (deleted, active, kept,
+/// skipped).
+pub fn judged(decision: &Decision, action: Action) -> Option<(GroupingKey, Judged)> {
+    let Subject::Group(group) = &decision.subject else {
+        return None;
+    };
+    let judged = if action == Action::Ignored {
+        Judged::NotJudged
+    } else if keeps_mark(action) {
+        Judged::Marked(Mark {
+            stale_since: decision.grace?.stale_since,
+            last_activity: group.last_activity(),
+        })
+    } else {
+        return None;
+    };
+    Some((group.key.clone(), judged))
+}
+
+/// What one pass leaves for the state, from its decisions and lookups.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Seen {
+    /// Each gateway whose scan finished, with its groups that leave
+    /// something ([`judged`]).
+    scanned: Vec<(GatewayId, Vec<(GroupingKey, Judged)>)>,
+    /// Every replica the pass found through DNS, scanned or not.
+    found: BTreeSet<GatewayId>,
+    /// The `dns+`/`dnssrv+`/`dnssrvnoa+` `--url`s whose names this pass
+    /// resolved, each with the `dnssrv+` targets (URLs) whose addresses it
+    /// could not look up.
+    resolved: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Seen {
+    /// A gateway the pass found (through its `--url` or DNS).
+    pub fn found(&mut self, id: &GatewayId) {
+        if id.replica.is_some() {
+            self.found.insert(id.clone());
+        }
+    }
+
+    /// A gateway whose scan finished, with what its groups leave.
+    pub fn scanned(&mut self, id: &GatewayId, groups: Vec<(GroupingKey, Judged)>) {
+        self.found(id);
+        self.scanned.push((id.clone(), groups));
+    }
+
+    /// The lookup of `discovered_from` answered; the addresses of these
+    /// `dnssrv+` targets (URLs) were not found.
+    pub fn resolved(&mut self, discovered_from: &str, unresolved_targets: BTreeSet<String>) {
+        self.resolved
+            .entry(discovered_from.to_owned())
+            .or_default()
+            .extend(unresolved_targets);
+    }
+
+    /// Whether this pass shows that gateway `id` is gone: a replica whose
+    /// name (and target) it resolved without finding it. A gateway named by
+    /// its `--url` never is (a run that does not name it says nothing of
+    /// it); nor is a replica whose lookup failed or was not made.
+    fn lost(&self, id: &GatewayId) -> bool {
+        let Some(Replica {
+            discovered_from, ..
+        }) = &id.replica
+        else {
+            return false;
+        };
+        match self.resolved.get(discovered_from) {
+            Some(unresolved) => !unresolved.contains(&id.url) && !self.found.contains(id),
+            None => false,
+        }
+    }
+}
+
 impl State {
-    /// The marks of the gateway `name` (as [`GatewayReport::name`] gives it).
-    pub fn marks(&self, name: &str) -> Marks {
-        self.gateways.get(name).cloned().unwrap_or_default()
+    /// The marks of the gateway `id`.
+    pub fn marks(&self, id: &GatewayId) -> Marks {
+        self.gateways.get(id).cloned().unwrap_or_default()
     }
 
     /// How many groups are marked, on every gateway.
@@ -60,62 +156,42 @@ impl State {
         self.len() == 0
     }
 
-    /// What `report` leaves. Each gateway it scanned gets exactly the marks
-    /// of its groups that stay marked ([`keeps_mark`]), and keeps those of
-    /// its groups the pass did not judge (`ignored`: runs with other
-    /// `--select`s share the file); where this state
-    /// already marked such a group with the same last activity earlier
-    /// (another run that overlapped this one saw it first), the earlier
-    /// time stays. A gateway the pass could not scan keeps its marks. As
-    /// the textfile's counters: a gateway named by its `--url` keeps them
-    /// across runs that do not visit it; a replica found through DNS that
-    /// the pass did not find drops out (pods come back under new addresses).
-    pub fn update(&mut self, report: &Report) {
-        for gw in report.gateways.iter().filter(|gw| gw.scanned()) {
-            let name = gw.name().into_owned();
-            let before = self.gateways.remove(&name).unwrap_or_default();
+    /// What a pass that saw `seen` leaves. Each gateway it scanned gets
+    /// exactly the marks of its groups that stay marked, and keeps those of
+    /// its groups the pass did not judge (runs with other `--select`s share
+    /// the file); where this state already marked such a group with the
+    /// same last activity earlier (another run that overlapped this one saw
+    /// it first), the earlier time stays. A gateway the pass could not
+    /// scan, or did not visit, keeps its marks; a replica found through DNS
+    /// drops out when the pass resolved its name and did not find it (pods
+    /// come back under new addresses).
+    pub fn update(&mut self, seen: &Seen) {
+        for (id, groups) in &seen.scanned {
+            let before = self.gateways.remove(id).unwrap_or_default();
             let mut marks = Marks::new();
-            // A group this pass did not judge (no --select of its chose
-            // it) keeps the mark another run, with other selects, gave it.
-            for g in gw.groups.iter().filter(|g| g.action == Action::Ignored) {
-                let Ok(key) = GroupingKey::new(g.labels.0.iter().cloned()) else {
-                    continue;
-                };
-                if let Some(mark) = before.get(&key) {
-                    marks.insert(key, *mark);
-                }
-            }
-            for g in gw.groups.iter().filter(|g| keeps_mark(g.action)) {
-                let Some(since) = g.stale_since else {
-                    continue;
-                };
-                let Ok(key) = GroupingKey::new(g.labels.0.iter().cloned()) else {
-                    continue;
-                };
-                let last_activity = g.last_activity.map(|t| t.0);
-                let stale_since = match before.get(&key) {
-                    Some(m) if m.last_activity == last_activity => m.stale_since.min(since.0),
-                    _ => since.0,
-                };
-                marks.insert(
-                    key,
-                    Mark {
-                        stale_since,
-                        last_activity,
+            for (key, judged) in groups {
+                let mark = match judged {
+                    Judged::NotJudged => match before.get(key) {
+                        Some(mark) => *mark,
+                        None => continue,
                     },
-                );
+                    Judged::Marked(mark) => Mark {
+                        stale_since: match before.get(key) {
+                            Some(m) if m.last_activity == mark.last_activity => {
+                                m.stale_since.min(mark.stale_since)
+                            }
+                            _ => mark.stale_since,
+                        },
+                        last_activity: mark.last_activity,
+                    },
+                };
+                marks.insert(key.clone(), mark);
             }
             if !marks.is_empty() {
-                self.gateways.insert(name, marks);
+                self.gateways.insert(id.clone(), marks);
             }
         }
-        let found: Vec<String> = report
-            .gateways
-            .iter()
-            .map(|gw| gw.name().into_owned())
-            .collect();
-        self.gateways
-            .retain(|name, _| !GatewayReport::is_replica_name(name) || found.contains(name));
+        self.gateways.retain(|id, _| !seen.lost(id));
     }
 
     /// The state as its file holds it: pretty JSON, gateways and groups in
@@ -126,16 +202,18 @@ impl State {
             gateways: self
                 .gateways
                 .iter()
-                .map(|(name, marks)| {
-                    let marks = marks
+                .map(|(id, marks)| GatewayOut {
+                    url: &id.url,
+                    discovered_from: id.replica.as_ref().map(|r| r.discovered_from.as_str()),
+                    address: id.replica.as_ref().and_then(|r| r.address),
+                    marks: marks
                         .iter()
                         .map(|(key, m)| FileMarkOut {
                             labels: key,
                             stale_since: m.stale_since,
                             last_activity: m.last_activity,
                         })
-                        .collect();
-                    (name.as_str(), marks)
+                        .collect(),
                 })
                 .collect(),
         };
@@ -144,25 +222,62 @@ impl State {
         text
     }
 
-    /// Reads a state file's text. Empty text is an empty state; anything
-    /// without this module's schema is an error.
+    /// Reads a state file's text (this schema, or v1). Empty text is an
+    /// empty state; anything else without one of the schemas is an error.
     pub fn from_json(text: &str) -> Result<State, String> {
         if text.trim().is_empty() {
             return Ok(State::default());
         }
-        let file: File = serde_json::from_str(text)
-            .map_err(|e| format!("not a pushgateway-janitor state file ({e})"))?;
-        if file.schema != SCHEMA {
-            return Err(format!(
-                "its schema is {:?}, not {SCHEMA:?}",
-                file.schema.chars().take(60).collect::<String>()
-            ));
-        }
+        let not_a_state =
+            |e: serde_json::Error| format!("not a pushgateway-janitor state file ({e})");
+        let head: Head = serde_json::from_str(text).map_err(not_a_state)?;
+        let gateways: Vec<(Option<GatewayId>, Vec<FileMark>)> = match head.schema.as_str() {
+            SCHEMA => {
+                let file: FileV2 = serde_json::from_str(text).map_err(not_a_state)?;
+                let mut read = Vec::new();
+                for g in file.gateways {
+                    let replica = match (g.discovered_from, g.address) {
+                        (Some(discovered_from), address) => Some(Replica {
+                            discovered_from,
+                            address,
+                        }),
+                        (None, None) => None,
+                        (None, Some(_)) => {
+                            return Err(format!("{}: an address without discovered_from", g.url))
+                        }
+                    };
+                    read.push((
+                        Some(GatewayId {
+                            url: g.url,
+                            replica,
+                        }),
+                        g.marks,
+                    ));
+                }
+                read
+            }
+            SCHEMA_V1 => {
+                let file: FileV1 = serde_json::from_str(text).map_err(not_a_state)?;
+                file.gateways
+                    .into_iter()
+                    .map(|(name, marks)| (v1_gateway(name), marks))
+                    .collect()
+            }
+            other => {
+                return Err(format!(
+                    "its schema is {:?}, not {SCHEMA:?}",
+                    other.chars().take(60).collect::<String>()
+                ))
+            }
+        };
         let mut state = State::default();
-        for (name, marks) in file.gateways {
+        for (id, marks) in gateways {
             let mut read = Marks::new();
             for m in marks {
-                let key = GroupingKey::new(m.labels).map_err(|e| format!("{name}: {e}"))?;
+                let key = GroupingKey::new(m.labels).map_err(|e| match &id {
+                    Some(id) => format!("{}: {e}", id.url),
+                    None => e.to_string(),
+                })?;
                 read.insert(
                     key,
                     Mark {
@@ -171,19 +286,42 @@ impl State {
                     },
                 );
             }
-            state.gateways.insert(name, read);
+            if let Some(id) = id {
+                state.gateways.entry(id).or_default().extend(read);
+            }
         }
         Ok(state)
     }
 }
 
-/// The file as written: gateways by name, each group by its exact
-/// grouping key (`job` first), times in Unix seconds as exact as the plan
-/// had them (JSON numbers round-trip an f64).
+/// The gateway a v1 file's name stood for: a gateway named by its URL, or
+/// `None` for a replica (v1 wrote `URL (ADDRESS)` and kept no record of
+/// the `--url` it came from). Its groups start their grace period again
+/// once: a delay, never an earlier delete.
+fn v1_gateway(name: String) -> Option<GatewayId> {
+    let replica = name
+        .strip_suffix(')')
+        .and_then(|n| n.rsplit_once(" ("))
+        .is_some_and(|(_, address)| address.parse::<SocketAddr>().is_ok());
+    (!replica).then(|| GatewayId::url(name))
+}
+
+/// The file as written: each gateway by its identity (`url`, and for a
+/// replica `discovered_from` and `address`, as the report names them),
+/// each group by its exact grouping key (`job` first), times in Unix
+/// seconds as exact as the plan had them (JSON numbers round-trip an f64).
 #[derive(Serialize)]
 struct FileOut<'a> {
     schema: &'static str,
-    gateways: BTreeMap<&'a str, Vec<FileMarkOut<'a>>>,
+    gateways: Vec<GatewayOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct GatewayOut<'a> {
+    url: &'a str,
+    discovered_from: Option<&'a str>,
+    address: Option<SocketAddr>,
+    marks: Vec<FileMarkOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -193,10 +331,35 @@ struct FileMarkOut<'a> {
     last_activity: Option<f64>,
 }
 
+/// Just the schema, to know how to read the rest.
+#[derive(Deserialize)]
+struct Head {
+    schema: String,
+}
+
 /// The file as read back.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
+struct FileV2 {
+    #[allow(dead_code)]
+    schema: String,
+    gateways: Vec<GatewayIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GatewayIn {
+    url: String,
+    discovered_from: Option<String>,
+    address: Option<SocketAddr>,
+    marks: Vec<FileMark>,
+}
+
+/// A v1 file: gateways by display name.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileV1 {
+    #[allow(dead_code)]
     schema: String,
     gateways: BTreeMap<String, Vec<FileMark>>,
 }
@@ -209,86 +372,117 @@ struct FileMark {
     last_activity: Option<f64>,
 }
 
-/// The state `path` holds: empty when it does not exist. A file that
-/// cannot be read or is not a state is an error (the caller decides).
-pub fn load(path: &Path) -> Result<State, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => State::from_json(&text),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
-        Err(e) => Err(format!("cannot read it: {e}")),
+/// Why a state file could not be read.
+#[derive(Debug)]
+pub enum LoadError {
+    /// It exists and could not be read.
+    Unreadable(io::Error),
+    /// It is not a state file (another tool's, or another schema): never
+    /// overwritten.
+    NotAState(String),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Unreadable(e) => write!(f, "cannot read it: {e}"),
+            LoadError::NotAState(why) => f.write_str(why),
+        }
     }
 }
 
-/// Records what `report` leaves in the state file at `path`: read, update
-/// and replace under the file's lock, so that a run that overlaps this one
-/// and writes in between is not undone. A file that does not parse now
-/// (someone edited it) is replaced with a warning: the pass's own marks
-/// are what matters, and waiting longer is the only cost.
-pub fn save(path: &Path, report: &Report) -> io::Result<()> {
-    let _lock = crate::output::TargetLock::acquire(path)?;
+/// The state `path` holds: empty when it does not exist. A file that
+/// cannot be read or is not a state is an error (the caller decides).
+pub fn load(path: &Path) -> Result<State, LoadError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => State::from_json(&text).map_err(LoadError::NotAState),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
+        Err(e) => Err(LoadError::Unreadable(e)),
+    }
+}
+
+/// Why a pass's marks were not recorded.
+#[derive(Debug)]
+pub enum SaveError {
+    /// The file is no longer a state (replaced since the run started): it
+    /// is left as it is.
+    NotAState(String),
+    Io(io::Error),
+}
+
+impl fmt::Display for SaveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SaveError::NotAState(why) => write!(
+                f,
+                "{why}; not overwriting it (remove it or choose another name)"
+            ),
+            SaveError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<io::Error> for SaveError {
+    fn from(e: io::Error) -> SaveError {
+        SaveError::Io(e)
+    }
+}
+
+/// Records what a pass saw (`seen`) in the state file at `path`: read,
+/// update and replace under the file's lock, so that a run that overlaps
+/// this one and writes in between is not undone. A file that is not a
+/// state (any more) is left as it is, as at start: an error. A new file is
+/// created 0600, as the archive: it holds grouping keys; an existing one
+/// keeps its mode.
+pub fn save(path: &Path, seen: &Seen) -> Result<(), SaveError> {
+    let _lock = crate::files::TargetLock::acquire(path)?;
     let mut state = match load(path) {
         Ok(state) => state,
-        Err(why) => {
-            tracing::warn!(
-                "--state-file {}: {why}; replacing it with this pass's marks",
-                path.display()
-            );
-            State::default()
-        }
+        Err(LoadError::NotAState(why)) => return Err(SaveError::NotAState(why)),
+        Err(LoadError::Unreadable(e)) => return Err(SaveError::Io(e)),
     };
-    state.update(report);
-    crate::output::replace(path, state.to_json().as_bytes())
+    state.update(seen);
+    crate::files::create_private(path)?;
+    crate::files::replace(path, state.to_json().as_bytes())?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{GroupReport, LabelSet, Summary, Time};
-
-    fn group(job: &str, action: Action, since: Option<f64>, last: f64) -> GroupReport {
-        GroupReport {
-            health: Default::default(),
-            labels: LabelSet(vec![("job".into(), job.into())]),
-            last_push: Some(Time(last)),
-            last_failure: None,
-            last_activity: Some(Time(last)),
-            age_seconds: None,
-            threshold_seconds: Some(60.0),
-            last_push_successful: Some(true),
-            action,
-            reason: String::new(),
-            error: None,
-            archive: None,
-            threshold_source: "--threshold".into(),
-            ttl_ignored: None,
-            stale_since: since.map(Time),
-            deletable_at: None,
-            newly_pending: false,
-        }
-    }
-
-    fn gateway(url: &str, address: Option<&str>, groups: Vec<GroupReport>) -> GatewayReport {
-        GatewayReport {
-            health: Default::default(),
-            url: url.into(),
-            discovered_from: None,
-            address: address.map(Into::into),
-            now: Time(0.0),
-            clock: "local",
-            clock_skew_seconds: None,
-            error: None,
-            refused: None,
-            version: None,
-            utf8_names: None,
-            label_names: None,
-            summary: Summary::of(&groups),
-            groups,
-            interrupted: false,
-        }
-    }
 
     fn key(job: &str) -> GroupingKey {
         GroupingKey::new([("job", job)]).unwrap()
+    }
+
+    fn marked(job: &str, since: f64, last: f64) -> (GroupingKey, Judged) {
+        (
+            key(job),
+            Judged::Marked(Mark {
+                stale_since: since,
+                last_activity: Some(last),
+            }),
+        )
+    }
+
+    fn plain(url: &str) -> GatewayId {
+        GatewayId::url(url)
+    }
+
+    fn replica(from: &str, url: &str, address: Option<&str>) -> GatewayId {
+        GatewayId {
+            url: url.into(),
+            replica: Some(Replica {
+                discovered_from: from.into(),
+                address: address.map(|a| a.parse().unwrap()),
+            }),
+        }
+    }
+
+    fn scanned(id: &GatewayId, groups: Vec<(GroupingKey, Judged)>) -> Seen {
+        let mut seen = Seen::default();
+        seen.scanned(id, groups);
+        seen
     }
 
     /// Two runs with other `--select`s sharing one file: each keeps the
@@ -296,67 +490,42 @@ mod tests {
     /// other's, so those groups were marked anew every run and never went.
     #[test]
     fn a_pass_keeps_the_marks_of_the_groups_it_ignored() {
-        let run = |groups| {
-            Report::new(
-                false,
-                0.0,
-                1.0,
-                Some(60.0),
-                vec![gateway("http://a", None, groups)],
-            )
-        };
+        let a = plain("http://a");
         let mut state = State::default();
-        state.update(&run(vec![
-            group("x", Action::Pending, Some(100.0), 10.0),
-            group("y", Action::Ignored, None, 20.0),
-        ]));
-        state.update(&run(vec![
-            group("x", Action::Ignored, None, 10.0),
-            group("y", Action::Pending, Some(200.0), 20.0),
-        ]));
-        let marks = state.marks("http://a");
+        state.update(&scanned(
+            &a,
+            vec![marked("x", 100.0, 10.0), (key("y"), Judged::NotJudged)],
+        ));
+        state.update(&scanned(
+            &a,
+            vec![(key("x"), Judged::NotJudged), marked("y", 200.0, 20.0)],
+        ));
+        let marks = state.marks(&a);
         assert_eq!(marks[&key("x")].stale_since, 100.0);
         assert_eq!(marks[&key("y")].stale_since, 200.0);
         // A group gone from the gateway drops out, ignored or not.
-        state.update(&run(vec![group("y", Action::Ignored, None, 20.0)]));
-        let marks = state.marks("http://a");
+        state.update(&scanned(&a, vec![(key("y"), Judged::NotJudged)]));
+        let marks = state.marks(&a);
         assert_eq!(marks.keys().cloned().collect::<Vec<_>>(), vec![key("y")]);
     }
 
     #[test]
-    fn a_pass_leaves_the_marks_of_its_stale_groups_not_deleted() {
-        let report = Report::new(
-            false,
-            0.0,
-            1.0,
-            Some(60.0),
-            vec![gateway(
-                "http://a",
-                None,
-                vec![
-                    group("pending", Action::Pending, Some(100.0), 10.0),
-                    group("failed", Action::DeleteFailed, Some(50.0), 10.0),
-                    group("deleted", Action::Deleted, Some(40.0), 10.0),
-                    group("active", Action::Active, None, 10.0),
-                ],
-            )],
-        );
+    fn the_file_round_trips_exactly() {
         let mut state = State::default();
-        state.update(&report);
-        let marks = state.marks("http://a");
-        assert_eq!(
-            marks.keys().cloned().collect::<Vec<_>>(),
-            vec![key("failed"), key("pending")]
-        );
-        assert_eq!(
-            marks[&key("pending")],
-            Mark {
-                stale_since: 100.0,
-                last_activity: Some(10.0)
-            }
-        );
-        // The file round-trips exactly, times that the default float
-        // parser reads one ulp off included.
+        state.update(&scanned(
+            &plain("http://a"),
+            vec![marked("pending", 100.0, 10.0), marked("failed", 50.0, 10.0)],
+        ));
+        let from = "dns+http://pgw:9091";
+        state.update(&scanned(
+            &replica(from, "http://pgw:9091", Some("10.0.0.1:9091")),
+            vec![marked("r", 1.0, 0.5)],
+        ));
+        state.update(&scanned(
+            &replica("dnssrvnoa+http://_p._tcp.pgw", "http://gw-a:9091", None),
+            vec![marked("n", 1.0, 0.5)],
+        ));
+        assert_eq!(state.len(), 4);
         assert_eq!(State::from_json(&state.to_json()).unwrap(), state);
         let mut exact = State::default();
         // serde_json without float_roundtrip reads each of these back one
@@ -369,7 +538,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            exact.gateways.entry("http://a".into()).or_default().insert(
+            exact.gateways.entry(plain("http://a")).or_default().insert(
                 key(&format!("j{i}")),
                 Mark {
                     stale_since: t,
@@ -378,82 +547,87 @@ mod tests {
             );
         }
         assert_eq!(State::from_json(&exact.to_json()).unwrap(), exact);
-        // A later pass where the group revived, or went away: no marks.
-        let later = Report::new(
-            false,
-            2.0,
-            3.0,
-            Some(60.0),
-            vec![gateway(
-                "http://a",
-                None,
-                vec![group("pending", Action::Active, None, 200.0)],
-            )],
-        );
-        state.update(&later);
-        assert!(state.is_empty(), "{state:?}");
+        // A later pass where the groups revived, or went away: no marks.
+        state.update(&scanned(&plain("http://a"), Vec::new()));
+        assert_eq!(state.marks(&plain("http://a")).len(), 0);
     }
 
+    /// A replica's marks go only when a pass resolved the name it came
+    /// from and did not find it: not in a pass of another gateway, not in
+    /// a pass whose lookup failed.
     #[test]
-    fn unscanned_gateways_keep_their_marks_and_lost_replicas_drop_out() {
-        let pending = |url: &str, address: Option<&str>| {
-            gateway(
-                url,
-                address,
-                vec![group("p", Action::Pending, Some(1.0), 0.5)],
-            )
-        };
+    fn a_replica_drops_out_only_when_its_name_resolved_without_it() {
+        let from = "dns+http://pgw:9091";
+        let one = replica(from, "http://pgw:9091", Some("10.0.0.1:9091"));
+        let two = replica(from, "http://pgw:9091", Some("10.0.0.2:9091"));
+        let a = plain("http://a");
         let mut state = State::default();
-        state.update(&Report::new(
-            false,
-            0.0,
-            1.0,
-            None,
-            vec![
-                pending("http://a", None),
-                pending("http://r", Some("10.0.0.1:9091")),
-                pending("http://r", Some("10.0.0.2:9091")),
-            ],
-        ));
+        for id in [&one, &two, &a] {
+            state.update(&scanned(id, vec![marked("p", 1.0, 0.5)]));
+        }
         assert_eq!(state.len(), 3);
-        let mut failed = gateway("http://a", None, Vec::new());
-        failed.error = Some("down".into());
-        // http://a could not be scanned; 10.0.0.2 was not found; a run
-        // that does not name http://a at all keeps its marks too.
-        state.update(&Report::new(
-            false,
-            2.0,
-            3.0,
-            None,
-            vec![failed, pending("http://r", Some("10.0.0.1:9091"))],
-        ));
-        assert_eq!(state.marks("http://a").len(), 1);
-        assert_eq!(state.marks("http://r (10.0.0.1:9091)").len(), 1);
-        assert!(state.marks("http://r (10.0.0.2:9091)").is_empty());
+        // Another janitor's pass over http://b; then a pass whose lookup
+        // failed (nothing resolved): every mark stays.
+        state.update(&scanned(&plain("http://b"), Vec::new()));
+        state.update(&Seen::default());
+        assert_eq!(state.len(), 3);
+        // Resolved: 10.0.0.1 found (not scanned: its marks stay too),
+        // 10.0.0.2 not.
+        let mut seen = Seen::default();
+        seen.resolved(from, BTreeSet::new());
+        seen.found(&one);
+        state.update(&seen);
+        assert_eq!(state.marks(&one).len(), 1);
+        assert!(state.marks(&two).is_empty());
+        assert_eq!(state.marks(&a).len(), 1);
+        // A name resolved, but this SRV target's addresses not: kept.
+        let srv = "dnssrv+http://_p._tcp.pgw";
+        let t = replica(srv, "http://gw-a:9091", Some("10.0.0.3:9091"));
+        state.update(&scanned(&t, vec![marked("p", 1.0, 0.5)]));
+        let mut seen = Seen::default();
+        seen.resolved(srv, BTreeSet::from(["http://gw-a:9091".to_owned()]));
+        state.update(&seen);
+        assert_eq!(state.marks(&t).len(), 1);
+        let mut seen = Seen::default();
+        seen.resolved(srv, BTreeSet::new());
+        state.update(&seen);
+        assert!(state.marks(&t).is_empty());
     }
 
     #[test]
     fn an_overlapping_run_that_saw_it_first_keeps_the_earlier_time() {
+        let a = plain("http://a");
         let mut state = State::default();
-        let report = |since: f64, last: f64| {
-            Report::new(
-                false,
-                0.0,
-                1.0,
-                None,
-                vec![gateway(
-                    "http://a",
-                    None,
-                    vec![group("p", Action::Pending, Some(since), last)],
-                )],
-            )
-        };
-        state.update(&report(100.0, 10.0));
-        state.update(&report(150.0, 10.0));
-        assert_eq!(state.marks("http://a")[&key("p")].stale_since, 100.0);
+        state.update(&scanned(&a, vec![marked("p", 100.0, 10.0)]));
+        state.update(&scanned(&a, vec![marked("p", 150.0, 10.0)]));
+        assert_eq!(state.marks(&a)[&key("p")].stale_since, 100.0);
         // Pushed in between: the newer activity starts again.
-        state.update(&report(150.0, 20.0));
-        assert_eq!(state.marks("http://a")[&key("p")].stale_since, 150.0);
+        state.update(&scanned(&a, vec![marked("p", 150.0, 20.0)]));
+        assert_eq!(state.marks(&a)[&key("p")].stale_since, 150.0);
+    }
+
+    /// A v1 file (marks by display name) is read: a gateway named by its
+    /// URL keeps its marks; a replica's, whose DNS name v1 did not keep,
+    /// start their grace period again.
+    #[test]
+    fn a_v1_file_is_read() {
+        let v1 = r#"{
+          "schema": "pushgateway-janitor/pending/v1",
+          "gateways": {
+            "http://a:9091": [{"labels": {"job": "x"}, "stale_since": 5.5, "last_activity": 1.0}],
+            "http://pgw:9091 (10.0.0.1:9091)": [{"labels": {"job": "y"}, "stale_since": 5.5, "last_activity": null}]
+          }
+        }"#;
+        let state = State::from_json(v1).unwrap();
+        assert_eq!(state.len(), 1);
+        assert_eq!(
+            state.marks(&plain("http://a:9091"))[&key("x")],
+            Mark {
+                stale_since: 5.5,
+                last_activity: Some(1.0)
+            }
+        );
+        assert!(state.to_json().contains(SCHEMA));
     }
 
     #[test]
@@ -463,6 +637,8 @@ mod tests {
             "root:x:0:0::/root:/bin/bash",
             "{}",
             r#"{"schema":"x","gateways":{}}"#,
+            r#"{"schema":"pushgateway-janitor/pending/v2","gateways":{}}"#,
+            r#"{"schema":"pushgateway-janitor/pending/v2","gateways":[{"url":"http://a","discovered_from":null,"address":"10.0.0.1:1","marks":[]}]}"#,
         ] {
             assert!(State::from_json(text).is_err(), "{text}");
         }

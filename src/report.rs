@@ -145,28 +145,18 @@ pub struct GroupHealth {
 impl GatewayReport {
     /// How the gateway is named in human output, errors and metric labels:
     /// its URL, and the address when replicas found through one name share
-    /// the URL (`http://pgw:9091 (10.0.0.7:9091)`).
+    /// the URL (`http://pgw:9091 (10.0.0.7:9091)`). People read it; nothing recognises a gateway by it (`--grace` keys
+    /// marks by `identity::GatewayId`).
     pub fn name(&self) -> std::borrow::Cow<'_, str> {
-        GatewayReport::name_of(&self.url, self.address.as_deref())
-    }
-
-    /// [`GatewayReport::name`] of a gateway with this `url` and `address`.
-    pub fn name_of<'a>(url: &'a str, address: Option<&str>) -> std::borrow::Cow<'a, str> {
-        match address {
-            None => url.into(),
-            Some(address) => format!("{url} ({address})").into(),
+        match &self.address {
+            None => self.url.as_str().into(),
+            Some(address) => format!("{} ({address})", self.url).into(),
         }
     }
 
     /// Whether its scan finished: neither an error nor a signal stopped it.
     pub fn scanned(&self) -> bool {
         self.error.is_none() && !self.interrupted
-    }
-
-    /// Whether `name` is what [`GatewayReport::name`] gives a replica found
-    /// through DNS: `URL (IP:PORT)`. A URL itself has no space.
-    pub fn is_replica_name(name: &str) -> bool {
-        name.contains(" (") && name.ends_with(')')
     }
 }
 
@@ -209,26 +199,37 @@ pub struct GroupReport {
 /// The actions of the report, in the order their counts are listed (the
 /// summary, the self-metrics): one list, from which the enum, its names and
 /// [`Action::ALL`] are made, so no action can be left out of any of them.
+/// `restore` makes its own actions with it too (`enum Action { ... }`).
 macro_rules! actions {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+    (enum $enum:ident { $($(#[$doc:meta])* $variant:ident => $name:literal,)* }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Action {
+        pub enum $enum {
             $($(#[$doc])* $variant,)*
         }
 
-        impl Action {
+        impl $enum {
             /// Every action, in the order counts are listed.
-            pub const ALL: [Action; [$($name),*].len()] = [$(Action::$variant),*];
+            pub const ALL: [$enum; [$($name),*].len()] = [$($enum::$variant),*];
 
             /// The name in the JSON report and in metric labels.
             pub fn name(self) -> &'static str {
                 match self {
-                    $(Action::$variant => $name,)*
+                    $($enum::$variant => $name,)*
                 }
+            }
+
+            /// Its place in `ALL`: the declaration order, which is `ALL`'s
+            /// by construction.
+            pub fn index(self) -> usize {
+                self as usize
             }
         }
     };
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        actions! { enum Action { $($(#[$doc])* $variant => $name,)* } }
+    };
 }
+pub(crate) use actions;
 
 actions! {
     /// Stale, the gateway accepted the DELETE (202), and (unless
@@ -263,12 +264,6 @@ actions! {
 }
 
 impl Action {
-    /// Its place in [`Action::ALL`]: the declaration order, which is
-    /// `ALL`'s by construction.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
     /// Whether a group with this action was stale: judged silent for too
     /// long, whatever then happened to its DELETE.
     pub fn is_stale(self) -> bool {

@@ -1,15 +1,16 @@
 //! `pushgateway-janitor restore FILE... --url URL`: pushes archived groups
 //! (`--archive`) back to a Pushgateway, each with `PUT` to its exact
-//! grouping key, in the protobuf push format ([`family`]).
+//! grouping key, in the protobuf push format ([`archive::family`]).
 //!
 //! A group the gateway holds again is left alone unless `--replace` (its
-//! producer came back; what it pushed since is newer than the archive).
-//! When the files hold a group more than once (archived, pushed again,
-//! archived again), the newest record is the one restored. The gateway
-//! sets the push time itself: a restored group is as fresh as a new push.
-
-pub mod family;
-pub mod protobuf;
+//! producer came back, and what it pushed since is newer than the archive;
+//! or an earlier restore put it back, which the report tells apart).
+//! That is checked by a scan before the first PUT and again after every
+//! [`BATCH`] PUTs, so that a group pushed while a long restore runs is not
+//! overwritten. When the files hold a group more than once (archived,
+//! pushed again, archived again), the newest record is the one restored.
+//! The gateway sets the push time itself: a restored group is as fresh as
+//! a new push.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::archive::{self, StoredRecord};
+use crate::archive::{self, Kept, StoredRecord};
 use crate::config::{RestoreConfig, StdoutFormat};
 use crate::exit::ExitStatus;
 use crate::gateway::{Entry, Gateway};
@@ -25,9 +26,18 @@ use crate::group::{GroupingKey, LabelNaming};
 use crate::report::{LabelSet, Time};
 use crate::run::{unix_seconds, Clock};
 
-pub use family::FamilyNote;
+pub use crate::archive::family;
+pub use crate::archive::FamilyNote;
 
 pub const SCHEMA: &str = "pushgateway-janitor/restore/v1";
+
+/// How many PUTs may follow one scan of the gateway (without `--replace`):
+/// then it is scanned again before the next PUT, so a group pushed while
+/// the restore runs is seen (and skipped) unless it was pushed within the
+/// last `BATCH` PUTs before its own. The Pushgateway has no conditional PUT
+/// to close that window; each batch costs one `GET /api/v1/metrics`, and
+/// groups skipped cost none.
+pub const BATCH: usize = 32;
 
 /// One line of the archive files, read and judged before anything is sent.
 #[derive(Debug)]
@@ -56,51 +66,36 @@ pub fn load(files: &[PathBuf]) -> Result<Vec<Archived>, String> {
     Ok(archived)
 }
 
-/// What became of one archived group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Pushed back: the gateway accepted the PUT.
-    Restored,
-    /// A dry run: it would have been pushed back.
-    WouldRestore,
-    /// The gateway holds the group again; not overwritten without
-    /// `--replace`.
-    Skipped,
-    /// A newer record of the same group is the one restored.
-    Superseded,
-    /// Matched by no `--select`.
-    Ignored,
-    /// Not restored: see `error`.
-    Failed,
+crate::report::actions! {
+    enum Action {
+        /// Pushed back: the gateway accepted the PUT.
+        Restored => "restored",
+        /// A dry run: it would have been pushed back.
+        WouldRestore => "would_restore",
+        /// The gateway holds the group; not overwritten without
+        /// `--replace`.
+        Skipped => "skipped",
+        /// A newer record of the same group is the one restored.
+        Superseded => "superseded",
+        /// Matched by no `--select`.
+        Ignored => "ignored",
+        /// Not restored: see `error`.
+        Failed => "failed",
+    }
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
-        Action::Restored,
-        Action::WouldRestore,
-        Action::Skipped,
-        Action::Superseded,
-        Action::Ignored,
-        Action::Failed,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Restored => "restored",
-            Action::WouldRestore => "would_restore",
-            Action::Skipped => "skipped",
-            Action::Superseded => "superseded",
-            Action::Ignored => "ignored",
-            Action::Failed => "failed",
-        }
-    }
-
     fn human(self) -> &'static str {
         match self {
             Action::WouldRestore => "would restore",
             other => other.name(),
         }
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
@@ -123,7 +118,7 @@ pub struct GroupReport {
     pub notes: Vec<FamilyNote>,
 }
 
-/// Counts per action.
+/// Counts per action, keyed by [`Action`] as the report's summary is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub groups: u64,
@@ -132,16 +127,14 @@ pub struct Summary {
 
 impl Summary {
     pub fn count(&self, action: Action) -> u64 {
-        self.counts[Action::ALL.iter().position(|a| *a == action).unwrap_or(0)]
+        self.counts[action.index()]
     }
 
     fn of(groups: &[GroupReport]) -> Summary {
         let mut s = Summary::default();
         for g in groups {
             s.groups += 1;
-            if let Some(i) = Action::ALL.iter().position(|a| *a == g.action) {
-                s.counts[i] += 1;
-            }
+            s.counts[g.action.index()] += 1;
         }
         s
     }
@@ -292,8 +285,12 @@ struct Candidate {
 /// Restores `archived` (from [`load`]) to the gateway of `config`.
 pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Clock) -> Report {
     let started = unix_seconds(clock());
+    if archived.is_empty() {
+        tracing::warn!("the archive files hold no records: there is nothing to restore");
+    }
     let mut groups: Vec<GroupReport> = Vec::with_capacity(archived.len());
     let mut candidates: Vec<Candidate> = Vec::new();
+    let mut keys: Vec<GroupingKey> = Vec::new();
     for a in archived {
         let mut report = GroupReport {
             labels: LabelSet::default(),
@@ -313,7 +310,7 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
                 None => record.gateway.clone(),
             });
             report.archived_at = Some(record.archived_at.clone());
-            let key = grouping_key(&record)?;
+            let key = record.grouping_key()?;
             report.labels = LabelSet(
                 key.iter()
                     .map(|(n, v)| (n.to_owned(), v.to_owned()))
@@ -329,14 +326,26 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
             Ok((key, _)) if !selected(config, &key) => {
                 report.action = Action::Ignored;
                 report.reason = "matched by no --select".into();
+                keys.push(key);
             }
-            Ok((key, record)) => candidates.push(Candidate {
-                at: groups.len(),
-                key,
-                record,
-            }),
+            Ok((key, record)) => {
+                keys.push(key.clone());
+                candidates.push(Candidate {
+                    at: groups.len(),
+                    key,
+                    record,
+                });
+            }
         }
         groups.push(report);
+    }
+    for s in &config.select {
+        if !keys.iter().any(|k| s.matches(k)) {
+            tracing::warn!(
+                "--select '{}' matched no archived group; check it for a typo",
+                s.as_str()
+            );
+        }
     }
     // The newest record of each group is the one restored; a tie goes to
     // the one read last.
@@ -361,7 +370,7 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
         }
     }
 
-    let (gateway, state) = match connect(config).await {
+    let (gateway, mut state) = match connect(config, &kept).await {
         Ok(found) => found,
         Err((url, error)) => {
             for c in &kept {
@@ -372,51 +381,40 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
             return finish(config, started, clock, url, None, Some(error), groups);
         }
     };
+    // Without --replace the gateway is scanned again once BATCH PUTs
+    // followed the last scan, just before the next PUT, so that a group
+    // pushed meanwhile is not overwritten; skips cost no scan. A dry run
+    // sends nothing, so its one scan is what it reports on.
+    let rescan = !config.replace && !config.dry_run;
+    let mut since_scan = 0;
+    let mut unchecked: Option<String> = None;
     for c in kept {
         let g = &mut groups[c.at];
-        let exists = state.existing.contains(&c.key);
-        if exists && !config.replace {
-            g.action = Action::Skipped;
-            g.reason =
-                "the gateway holds this group again (its producer came back); --replace overwrites it"
-                    .into();
+        let Some(mut ready) = judge(config, &state, c, g) else {
             continue;
-        }
-        let encoded = match family::encode_group(&c.record.group) {
-            Ok(e) => e,
-            Err(why) => {
-                g.reason = "it cannot be rebuilt from the archive; nothing was pushed".into();
-                g.error = Some(why);
+        };
+        if rescan && since_scan >= BATCH {
+            if unchecked.is_none() {
+                match gateway.scan(&Default::default()).await {
+                    Ok(scan) => {
+                        state.existing = existing(scan.entries, &state.existing);
+                        since_scan = 0;
+                    }
+                    Err(e) => unchecked = Some(e.to_string()),
+                }
+            }
+            if let Some(e) = &unchecked {
+                g.reason = "not sent: the gateway could not be read again to check that it does not hold the group".into();
+                g.error = Some(e.clone());
                 continue;
             }
-        };
-        g.families = encoded.families;
-        g.notes = encoded.notes;
-        let what = match exists {
-            true => "replacing the group the gateway held",
-            false => "the gateway does not hold it",
-        };
-        if config.dry_run {
-            g.action = Action::WouldRestore;
-            g.reason = format!("{what}; dry run: nothing sent");
-            continue;
-        }
-        match gateway.put(&c.key, state.naming, encoded.body).await {
-            Ok(()) => {
-                tracing::info!(group = %c.key, "restored");
-                g.action = Action::Restored;
-                g.reason = format!(
-                    "{what}; archived {} from {}",
-                    c.record.archived_at,
-                    g.archived_from.as_deref().unwrap_or("?")
-                );
-            }
-            Err(e) => {
-                tracing::warn!(group = %c.key, "restore failed: {e}");
-                g.reason = "the PUT failed".into();
-                g.error = Some(e.to_string());
+            match judge(config, &state, c, g) {
+                Some(again) => ready = again,
+                None => continue,
             }
         }
+        since_scan += 1;
+        put(&gateway, &state, c, g, ready).await;
     }
     finish(
         config,
@@ -427,6 +425,106 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
         None,
         groups,
     )
+}
+
+/// A group judged ready to be pushed: what to push, and what the gateway
+/// held.
+struct Ready {
+    body: Vec<u8>,
+    what: &'static str,
+}
+
+/// Judges one group against what the gateway holds, as a dry run and a
+/// restore alike: `None` when it is not pushed (skipped, failed, or a dry
+/// run's `would_restore`; `g` says which), else what to push.
+fn judge(
+    config: &RestoreConfig,
+    state: &Target,
+    c: &Candidate,
+    g: &mut GroupReport,
+) -> Option<Ready> {
+    let held = state.existing.get(&c.key);
+    if let (Some(held), false) = (held, config.replace) {
+        g.action = Action::Skipped;
+        g.reason = match held {
+            Held::AsArchived(_) => "the gateway holds this group as archived (restored already); --replace pushes it again".into(),
+            Held::Other(_) => "the gateway holds this group again (pushed since it was archived); --replace overwrites it".into(),
+        };
+        return None;
+    }
+    let encoded = match c.record.rebuild() {
+        Ok(e) => e,
+        Err(why) => {
+            g.reason = "it cannot be rebuilt from the archive; nothing was pushed".into();
+            g.error = Some(why);
+            return None;
+        }
+    };
+    g.families = encoded.families;
+    g.notes = encoded.notes;
+    if let Some(name) = c.key.unaddressable_label(state.naming) {
+        g.reason = "no PUT can name this group on this gateway; nothing was pushed".into();
+        g.error = Some(unaddressable(name, state));
+        return None;
+    }
+    let what = match held {
+        Some(_) => "replacing the group the gateway held",
+        None => "the gateway does not hold it",
+    };
+    if config.dry_run {
+        g.action = Action::WouldRestore;
+        g.reason = format!("{what}; dry run: nothing sent");
+        return None;
+    }
+    Some(Ready {
+        body: encoded.body,
+        what,
+    })
+}
+
+async fn put(gateway: &Gateway, state: &Target, c: &Candidate, g: &mut GroupReport, ready: Ready) {
+    match gateway.put(&c.key, state.naming, ready.body).await {
+        Ok(()) => {
+            tracing::info!(group = %c.key, "restored");
+            g.action = Action::Restored;
+            g.reason = format!(
+                "{}; archived {} from {}",
+                ready.what,
+                c.record.archived_at,
+                g.archived_from.as_deref().unwrap_or("?")
+            );
+        }
+        Err(e) => {
+            tracing::warn!(group = %c.key, "restore failed: {e}");
+            g.reason = "the PUT failed".into();
+            g.error = Some(e.to_string());
+        }
+    }
+}
+
+/// Why no PUT can name a group whose label `name` has no spelling for the
+/// gateway's naming mode, in the words of restoring, for the situation.
+fn unaddressable(name: &str, state: &Target) -> String {
+    let name = crate::group::quote_label_name(name);
+    match (state.naming, &state.unknown_because) {
+        (LabelNaming::Legacy, _) => format!(
+            "label name {name} cannot be written in a push path of a gateway without \
+             --push.enable-utf8-names (not a legacy name, or starting with the reserved \"__\"); \
+             restore this group to a gateway started with the flag"
+        ),
+        (LabelNaming::Utf8, _) => format!(
+            "label name {name} has no spelling in a push path that a gateway with \
+             --push.enable-utf8-names reads back as itself"
+        ),
+        (LabelNaming::Unknown, Some(why)) => format!(
+            "label name {name} is spelled differently with and without \
+             --push.enable-utf8-names, and {why}"
+        ),
+        (LabelNaming::Unknown, None) => format!(
+            "label name {name} is spelled differently with and without \
+             --push.enable-utf8-names, and the gateway's naming mode is unknown"
+        ),
+    }
 }
 
 fn finish(
@@ -463,70 +561,128 @@ fn selected(config: &RestoreConfig, key: &GroupingKey) -> bool {
     config.select.is_empty() || config.select.iter().any(|s| s.matches(key))
 }
 
-/// The record's grouping key, checked against the labels of the group it
-/// holds: a line edited by hand must not push one group's families under
-/// another's key.
-fn grouping_key(record: &StoredRecord) -> Result<GroupingKey, String> {
-    let strings = |labels: &serde_json::Map<String, serde_json::Value>| {
-        labels
-            .iter()
-            .map(|(n, v)| match v.as_str() {
-                Some(v) => Ok((n.clone(), v.to_owned())),
-                None => Err(format!("label {n:?} is not a string")),
-            })
-            .collect::<Result<Vec<(String, String)>, String>>()
-    };
-    let key = GroupingKey::new(strings(&record.labels)?)
-        .map_err(|e| format!("its labels are not a grouping key: {e}"))?;
-    let shown = record
-        .group
-        .get("labels")
-        .and_then(|l| l.as_object())
-        .ok_or("its group has no \"labels\" object")?;
-    let group_key = GroupingKey::new(strings(shown)?)
-        .map_err(|e| format!("its group's labels are not a grouping key: {e}"))?;
-    if group_key != key {
-        return Err(format!(
-            "its labels {key} differ from its group's {group_key}"
-        ));
+/// What the gateway holds under a grouping key, with its last push time
+/// (a later scan that shows another was pushed again).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Held {
+    /// The group as an archive record of it would push it: restored
+    /// already (by an earlier restore), not pushed again by its producer.
+    AsArchived(Option<f64>),
+    /// A group of its own (or one the first scan did not compare).
+    Other(Option<f64>),
+}
+
+impl Held {
+    fn last_push(self) -> Option<f64> {
+        match self {
+            Held::AsArchived(t) | Held::Other(t) => t,
+        }
     }
-    Ok(key)
+}
+
+/// Whether the gateway's group (as `kept`) is what the record pushes:
+/// the same families, encoded alike (push times aside).
+fn holds_as_archived(kept: &Kept, c: &Candidate) -> bool {
+    let held = kept
+        .group(&c.key)
+        .ok()
+        .and_then(|raw| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok()
+        })
+        .and_then(|group| family::encode_group(&group).ok());
+    match (held, c.record.rebuild()) {
+        (Some(held), Ok(archived)) => held.body == archived.body,
+        _ => false,
+    }
 }
 
 /// What the gateway says before anything is pushed.
 struct Target {
-    existing: HashSet<GroupingKey>,
+    existing: HashMap<GroupingKey, Held>,
     naming: LabelNaming,
+    /// Why the naming mode is unknown, in restore's words.
+    unknown_because: Option<String>,
     version: Option<String>,
     utf8_names: Option<bool>,
+}
+
+/// What a scan's `entries` show the gateway holds. `before`: what an
+/// earlier scan of this restore found; a group it found as archived and
+/// not pushed since still is.
+fn existing(
+    entries: Vec<Entry>,
+    before: &HashMap<GroupingKey, Held>,
+) -> HashMap<GroupingKey, Held> {
+    entries
+        .into_iter()
+        .filter_map(|e| match e {
+            Entry::Group(g) => {
+                let held = match before.get(&g.key) {
+                    Some(Held::AsArchived(t)) if *t == g.last_push => Held::AsArchived(*t),
+                    _ => Held::Other(g.last_push),
+                };
+                Some((g.key, held))
+            }
+            Entry::Skipped(_) => None,
+        })
+        .collect()
 }
 
 /// The gateway, the groups it holds and how it reads label names (its
 /// status, as a clean reads it). `Err`: its URL as shown and why it could
 /// not be read; nothing may be pushed then (a group it holds could be
 /// overwritten).
-async fn connect(config: &RestoreConfig) -> Result<(Gateway, Target), (String, String)> {
+///
+/// A group of `candidates` the gateway holds is compared with its record:
+/// one it holds as the record would push it was restored already. The
+/// scan keeps each group's JSON in a temporary file for that (as a clean
+/// with `--archive` does); one that could not be kept is compared as
+/// different.
+async fn connect(
+    config: &RestoreConfig,
+    candidates: &[&Candidate],
+) -> Result<(Gateway, Target), (String, String)> {
     let shown = crate::gateway::redact_url_text(&config.url);
     let gateway =
         Gateway::new(&config.url, &config.transport).map_err(|e| (shown, e.to_string()))?;
     let url = gateway.display_url().to_owned();
-    let scanning = crate::gateway::ScanOptions::default();
+    let scanning = crate::gateway::ScanOptions {
+        keep_json_in: Some(std::env::temp_dir()),
+        ..Default::default()
+    };
     let (scan, status) = tokio::join!(gateway.scan(&scanning), gateway.status());
-    let scan = scan.map_err(|e| (url.clone(), e.to_string()))?;
+    let mut scan = scan.map_err(|e| (url.clone(), e.to_string()))?;
     let naming = crate::run::naming_mode(
         &url,
         config.label_names,
         &status,
         ("groups", "are not restored"),
     );
-    let existing = scan
-        .entries
-        .into_iter()
-        .filter_map(|e| match e {
-            Entry::Group(g) => Some(g.key),
-            Entry::Skipped(_) => None,
-        })
-        .collect();
+    let unknown_because = match (&status, config.label_names) {
+        (Err(e), None) => Some(format!(
+            "the gateway's status could not be read to tell which it runs ({e}); \
+             pass --label-names utf8 or legacy"
+        )),
+        (Ok(s), Some(given)) => Some(format!(
+            "--label-names {} contradicts the gateway's push.enable-utf8-names={}; \
+             give the mode it runs, or leave --label-names out",
+            given.name(),
+            s.utf8_names.unwrap_or(false)
+        )),
+        _ => None,
+    }
+    .filter(|_| naming == LabelNaming::Unknown);
+    let kept = scan.raw.take().map(|raw| Kept::new(&scan.entries, raw));
+    let mut existing = existing(scan.entries, &HashMap::new());
+    if let Some(kept) = &kept {
+        for c in candidates {
+            if let Some(held) = existing.get_mut(&c.key) {
+                if holds_as_archived(kept, c) {
+                    *held = Held::AsArchived(held.last_push());
+                }
+            }
+        }
+    }
     let (version, utf8_names) = match status {
         Ok(s) => (s.version, s.utf8_names),
         Err(_) => (None, None),
@@ -536,6 +692,7 @@ async fn connect(config: &RestoreConfig) -> Result<(Gateway, Target), (String, S
         Target {
             existing,
             naming,
+            unknown_because,
             version,
             utf8_names,
         },

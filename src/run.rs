@@ -1,5 +1,6 @@
 //! One pass over every gateway: scan -> plan -> delete -> verify -> report.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,7 +12,8 @@ use crate::config::Config;
 use crate::discover::{self, Expanded};
 use crate::gateway::{redact_url_text, Fault, Gateway};
 use crate::group::{GroupingKey, LabelNaming};
-use crate::pending::State;
+use crate::identity::GatewayId;
+use crate::pending::{self, Judged, Seen, State};
 use crate::plan::{self, Decision, Outcome, Subject, Verdict};
 use crate::report::{
     Action, GatewayHealth, GatewayReport, GroupHealth, GroupReport, LabelSet, Report, Summary,
@@ -32,6 +34,14 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
     }
 }
 
+/// One pass: its report, and what it leaves for `--grace` (made from the
+/// same decisions).
+#[derive(Debug, Clone)]
+pub struct Pass {
+    pub report: Report,
+    pub seen: Seen,
+}
+
 /// Runs one pass. Never fails as a whole: each gateway's failure is in its
 /// part of the report. Gateways are processed concurrently and
 /// independently; the report keeps the order of `config.urls`.
@@ -40,7 +50,7 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 /// flight (that gateway is reported as not scanned) and verification (the
 /// accepted deletes are `unconfirmed`). A batch of DELETEs, once started, is
 /// always finished.
-pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Report {
+pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Pass {
     run_with(config, clock, stop, &load_state(config)).await
 }
 
@@ -49,7 +59,7 @@ pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Re
 /// stale group is then pending again, so nothing goes before its time.
 pub fn load_state(config: &Config) -> State {
     match (&config.policy.grace, &config.state_file) {
-        (Some(_), Some(path)) => crate::pending::load(path).unwrap_or_else(|why| {
+        (Some(_), Some(path)) => pending::load(path).unwrap_or_else(|why| {
             tracing::warn!(
                 "--state-file {}: {why}; every stale group starts its grace period again",
                 path.display()
@@ -67,23 +77,38 @@ pub async fn run_with(
     clock: &Clock,
     stop: &CancellationToken,
     state: &State,
-) -> Report {
+) -> Pass {
     let started = unix_seconds(clock());
-    let targets = discover_all(config, stop).await;
-    let gateways = futures_util::future::join_all(targets.iter().map(|t| async move {
+    let (targets, resolved) = discover_all(config, stop).await;
+    let mut seen = Seen::default();
+    for (discovered_from, unresolved_targets) in resolved {
+        seen.resolved(&discovered_from, unresolved_targets);
+    }
+    let visits = futures_util::future::join_all(targets.iter().map(|t| async move {
         match t {
             Target::Found(Expanded::Instance(instance)) => {
-                run_gateway(instance, config, clock, stop, state).await
+                let id = instance.id();
+                let (report, judged) = run_gateway(instance, &id, config, clock, stop, state).await;
+                (report, Some((id, judged)))
             }
-            Target::Found(Expanded::Failed { shown, error }) => {
-                unscanned(shown.clone(), error.clone(), clock)
+            Target::Found(Expanded::Failed { shown, error, .. }) => {
+                (unscanned(shown.clone(), error.clone(), clock), None)
             }
-            Target::Interrupted { shown } => interrupted(shown.clone(), clock),
+            Target::Interrupted { shown } => (interrupted(shown.clone(), clock), None),
         }
     }))
     .await;
+    let mut gateways = Vec::with_capacity(visits.len());
+    for (report, visited) in visits {
+        match visited {
+            Some((id, Some(judged))) => seen.scanned(&id, judged),
+            Some((id, None)) => seen.found(&id),
+            None => {}
+        }
+        gateways.push(report);
+    }
     let unmatched_selectors = unmatched_selectors(config, &gateways);
-    Report {
+    let report = Report {
         unmatched_selectors,
         ..Report::new(
             config.dry_run,
@@ -92,7 +117,8 @@ pub async fn run_with(
             config.policy.threshold.seconds(),
             gateways,
         )
-    }
+    };
+    Pass { report, seen }
 }
 
 /// The selectors that matched no group on any gateway of this pass, each
@@ -132,9 +158,13 @@ enum Target {
     },
 }
 
+/// The `dns*+` `--url`s whose names a pass resolved, each with the
+/// `dnssrv+` targets whose addresses it could not look up.
+type Resolved = Vec<(String, BTreeSet<String>)>;
+
 /// Every gateway of this pass, in the order of `config.urls`: the names
 /// behind `dns+`/`dnssrv+`/`dnssrvnoa+` are looked up again each pass.
-async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> {
+async fn discover_all(config: &Config, stop: &CancellationToken) -> (Vec<Target>, Resolved) {
     let needs_dns = config
         .urls
         .iter()
@@ -147,9 +177,10 @@ async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> 
             let found = tokio::select! {
                 found = discover::expand(url, resolver) => found,
                 () = stop.cancelled() => {
-                    return vec![Target::Interrupted { shown: redact_url_text(url) }];
+                    return (vec![Target::Interrupted { shown: redact_url_text(url) }], None);
                 }
             };
+            let resolved = discover::resolved(url, &found);
             if discover::split_prefix(url).0.is_some() {
                 let addresses: Vec<String> = found
                     .iter()
@@ -164,14 +195,19 @@ async fn discover_all(config: &Config, stop: &CancellationToken) -> Vec<Target> 
                     .collect();
                 tracing::info!(url = %redact_url_text(url), found = ?addresses, "discovered");
             }
-            found.into_iter().map(Target::Found).collect::<Vec<_>>()
+            (
+                found.into_iter().map(Target::Found).collect::<Vec<_>>(),
+                resolved,
+            )
         }
     });
-    futures_util::future::join_all(lookups)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+    let mut targets = Vec::new();
+    let mut resolved = Vec::new();
+    for (found, name) in futures_util::future::join_all(lookups).await {
+        targets.extend(found);
+        resolved.extend(name);
+    }
+    (targets, resolved)
 }
 
 /// The report of a gateway a signal stopped before its scan finished: not
@@ -210,13 +246,16 @@ fn without_scan(url: String, error: Option<String>, clock: &Clock) -> GatewayRep
     }
 }
 
+/// One gateway's part of the pass, and, when its scan finished, what its
+/// groups leave for `--grace` ([`pending::judged`]).
 async fn run_gateway(
     instance: &discover::Instance,
+    id: &GatewayId,
     config: &Config,
     clock: &Clock,
     stop: &CancellationToken,
     state: &State,
-) -> GatewayReport {
+) -> (GatewayReport, Option<Vec<(GroupingKey, Judged)>>) {
     let address = instance.address().map(|a| a.to_string());
     let failed = |url: String, error: String| GatewayReport {
         discovered_from: instance.discovered_from.clone(),
@@ -225,13 +264,14 @@ async fn run_gateway(
     };
     let gateway = match Gateway::connecting(&instance.url, &config.transport, &instance.connect) {
         Ok(g) => g,
-        Err(e) => return failed(redact_url_text(&instance.url), e.to_string()),
+        Err(e) => return (failed(redact_url_text(&instance.url), e.to_string()), None),
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
-    // With --archive each group's JSON is kept while the plan is made; a
-    // dry run deletes nothing, so it keeps nothing.
-    let keep = config.archive.as_deref().filter(|_| !config.dry_run);
+    // With --archive each group's JSON is kept while the plan is made (in a
+    // dry run too: it checks that each record would restore its group, as
+    // the real run does before its DELETEs, and writes nothing).
+    let keep = config.archive.as_deref();
     let scanning = crate::gateway::ScanOptions {
         read: crate::gateway::document::ReadOptions {
             ttl_metric: config.policy.ttl.metric.clone(),
@@ -245,16 +285,17 @@ async fn run_gateway(
     let (scan, status) = tokio::select! {
         both = async { tokio::join!(scanned, gateway.status()) } => both,
         () = stop.cancelled() => {
-            return GatewayReport {
+            let report = GatewayReport {
                 discovered_from: instance.discovered_from.clone(),
                 address: address.clone(),
                 ..interrupted(shown, clock)
-            }
+            };
+            return (report, None);
         }
     };
     let mut scan = match scan {
         Ok(scan) => scan,
-        Err(e) => return failed(shown, e.to_string()),
+        Err(e) => return (failed(shown, e.to_string()), None),
     };
     let local = unix_seconds(clock());
     let server = scan.server_date.map(unix_seconds);
@@ -279,7 +320,7 @@ async fn run_gateway(
     };
     tracing::info!(gateway = %shown, groups = scan.entries.len(), clock = clock_name, label_names = naming.name(), "scanned");
     let kept = scan.raw.take().map(|raw| Kept::new(&scan.entries, raw));
-    let marks = state.marks(&GatewayReport::name_of(&shown, address.as_deref()));
+    let marks = state.marks(id);
     let plan = plan::decide_marked(scan.entries, &config.policy, now, naming, &marks);
     if let Some(why) = &plan.refused_by {
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
@@ -287,27 +328,37 @@ async fn run_gateway(
 
     let mut outcomes = vec![Outcome::NotSent; plan.decisions.len()];
     let mut archived: Vec<Option<String>> = vec![None; plan.decisions.len()];
-    if let (Some(dir), Some(kept)) = (keep, kept) {
-        let source = archive::Source {
-            gateway: shown.clone(),
-            address: address.clone(),
-        };
-        archive_stale(
-            dir,
-            source,
-            kept,
-            &plan.decisions,
-            clock,
-            &mut outcomes,
-            &mut archived,
-        )
-        .await;
-    }
+    // With --archive, only the groups whose record restores them may be
+    // deleted: the archive step is the one that says which.
+    let deletable = match keep {
+        Some(dir) => {
+            let source = archive::Source {
+                gateway: shown.clone(),
+                address: address.clone(),
+            };
+            archive_stale(
+                (!config.dry_run).then_some(dir),
+                source,
+                kept,
+                &plan.decisions,
+                clock,
+                &mut outcomes,
+                &mut archived,
+            )
+            .await
+        }
+        None => archive::Deletable::unarchived(
+            plan.decisions
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| stale_key(d).map(|key| (i, key.clone()))),
+        ),
+    };
     if !config.dry_run {
         delete_stale(
             &gateway,
             naming,
-            &plan.decisions,
+            deletable,
             config.concurrency.max(1),
             &mut outcomes,
         )
@@ -352,9 +403,15 @@ async fn run_gateway(
         .collect();
     skipped.finish(&shown);
     ttl_ignored.finish(&shown);
+    let judged = plan
+        .decisions
+        .iter()
+        .zip(&groups)
+        .filter_map(|(d, g)| pending::judged(d, g.action))
+        .collect();
     let summary = Summary::of(&groups);
     let health = GatewayHealth::of(&groups, false);
-    GatewayReport {
+    let report = GatewayReport {
         url: shown,
         discovered_from: instance.discovered_from.clone(),
         address,
@@ -370,7 +427,8 @@ async fn run_gateway(
         summary,
         interrupted: false,
         health,
-    }
+    };
+    (report, Some(judged))
 }
 
 /// The naming mode of a pass over one gateway ([`plan::label_naming`]),
@@ -413,59 +471,71 @@ fn stale_key(d: &Decision) -> Option<&GroupingKey> {
 }
 
 /// Writes every stale group of the plan to the archive in `dir`, flushed
-/// to disk, before any DELETE: a group that could not be archived gets
-/// its failure as its outcome (its DELETE is not sent), one that was gets
-/// the archive file's path.
+/// to disk, before any DELETE: a group that could not be archived, or
+/// whose record would not restore it, gets its failure as its outcome (its
+/// DELETE is not sent), one that was gets the archive file's path. Returns
+/// the groups that may be deleted. `dir`: `None` in a dry run, which makes
+/// and checks the records and writes none.
 async fn archive_stale(
-    dir: &std::path::Path,
+    dir: Option<&std::path::Path>,
     source: archive::Source,
-    kept: Kept,
+    kept: Option<Kept>,
     decisions: &[Decision],
     clock: &Clock,
     outcomes: &mut [Outcome],
     archived: &mut [Option<String>],
-) {
-    let (at, stale): (Vec<usize>, Vec<archive::Stale>) = decisions
+) -> archive::Deletable {
+    let stale: Vec<archive::Stale> = decisions
         .iter()
         .enumerate()
         .filter_map(|(i, d)| match &d.subject {
-            Subject::Group(g) if d.verdict == Verdict::Stale => Some((
-                i,
-                archive::Stale {
-                    key: g.key.clone(),
-                    last_activity: g.last_activity(),
-                    age_seconds: d.age_seconds,
-                    threshold_seconds: d.threshold.seconds(),
-                    reason: d.reason.clone(),
-                },
-            )),
+            Subject::Group(g) if d.verdict == Verdict::Stale => Some(archive::Stale {
+                at: i,
+                key: g.key.clone(),
+                last_activity: g.last_activity(),
+                age_seconds: d.age_seconds,
+                threshold_seconds: d.threshold.seconds(),
+                reason: d.reason.clone(),
+            }),
             _ => None,
         })
-        .unzip();
+        .collect();
     if stale.is_empty() {
-        return;
+        return archive::Deletable::default();
     }
-    let dir = dir.to_owned();
+    let dir = dir.map(std::path::Path::to_owned);
     let now = unix_seconds(clock());
     let shown = source.gateway.clone();
-    let results =
-        tokio::task::spawn_blocking(move || archive::archive(&dir, now, &source, &kept, &stale))
-            .await
-            .unwrap_or_else(|e| vec![Err(format!("the archive task failed: {e}")); at.len()]);
+    let at: Vec<usize> = stale.iter().map(|s| s.at).collect();
+    let done = tokio::task::spawn_blocking(move || match dir {
+        None => archive::check(now, &source, kept.as_ref(), stale),
+        Some(dir) => archive::archive(&dir, now, &source, kept.as_ref(), stale),
+    })
+    .await
+    .unwrap_or_else(|e| archive::Archived {
+        results: at
+            .into_iter()
+            .map(|i| {
+                let why = format!("the archive task failed: {e}");
+                (i, Err(archive::NotArchived::Failed(why)))
+            })
+            .collect(),
+        deletable: archive::Deletable::default(),
+    });
     let failures = Bounded::new("groups not archived");
-    for (i, result) in at.into_iter().zip(results) {
+    for (i, result) in done.results {
         match result {
-            Ok(path) => archived[i] = Some(path),
+            Ok(path) => archived[i] = path,
             Err(why) => {
                 if let Subject::Group(g) = &decisions[i].subject {
                     warn_bounded!(failures, group = %g.key, "not deleted: {why}");
                 }
-                outcomes[i] =
-                    Outcome::Failed(format!("not sent: the group could not be archived: {why}"));
+                outcomes[i] = Outcome::Failed(format!("not sent: {why}"));
             }
         }
     }
     failures.finish(&shown);
+    done.deletable
 }
 
 /// How many DELETEs in a row may fail to reach a gateway (refused, reset,
@@ -484,7 +554,7 @@ pub const UNREACHABLE_AFTER: u32 = 5;
 async fn delete_stale(
     gateway: &Gateway,
     naming: LabelNaming,
-    decisions: &[Decision],
+    deletable: archive::Deletable,
     concurrency: usize,
     outcomes: &mut [Outcome],
 ) {
@@ -493,15 +563,9 @@ async fn delete_stale(
     let retries = &Bounded::new("retried deletes");
     let in_a_row = &AtomicU32::new(0);
     let not_sent = &AtomicUsize::new(0);
-    // A group whose archive failed already has its outcome: not sent.
-    let stale: Vec<(usize, &GroupingKey)> = decisions
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| outcomes[*i] == Outcome::NotSent)
-        .filter_map(|(i, d)| stale_key(d).map(|key| (i, key)))
-        .collect();
-    let results: Vec<(usize, Outcome)> = futures_util::stream::iter(stale)
+    let results: Vec<(usize, Outcome)> = futures_util::stream::iter(deletable.into_groups())
         .map(|(i, key)| async move {
+            let key = &key;
             if in_a_row.load(Ordering::SeqCst) >= UNREACHABLE_AFTER {
                 not_sent.fetch_add(1, Ordering::SeqCst);
                 return (

@@ -7,7 +7,9 @@
 //! textfile (a gateway whose scan was stopped is marked `interrupted`
 //! there, not failed), and only then stops the loop, with exit 0. A second signal
 //! stops at once (exit 1), for an operator who will not wait. A pass that
-//! fails is logged and counted, and the loop goes on.
+//! fails is logged and counted, and the loop goes on, except when the
+//! `--state-file` has become something else than a state file: it is not
+//! overwritten, and the loop stops (exit 1), as a run would not start.
 
 use std::time::Duration;
 
@@ -15,8 +17,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::exit::ExitStatus;
-use crate::report::Report;
-use crate::run::{load_state, run_with, Clock};
+use crate::run::{load_state, run_with, Clock, Pass};
 use tokio_util::sync::CancellationToken;
 
 /// Why the loop stopped.
@@ -26,16 +27,20 @@ pub enum Stop {
     Signal(&'static str),
     /// A second signal while the pass was still finishing.
     Forced(&'static str),
+    /// The `--state-file` is no longer a state (replaced by another file
+    /// since the loop started): as at start, it is not overwritten, and
+    /// the loop stops (the pass's error line said why).
+    StateFileReplaced,
 }
 
 /// Runs a pass every `every` (measured start to start; a pass longer than
 /// the period is followed by the next at once, never overlapped), handing
-/// each report to `on_pass`, which returns the pass's exit status.
+/// each pass to `on_pass`, which returns the pass's exit status.
 pub async fn run_every(
     config: &Config,
     every: Duration,
     clock: &Clock,
-    mut on_pass: impl FnMut(&Report) -> ExitStatus,
+    mut on_pass: impl FnMut(&Pass) -> ExitStatus,
 ) -> std::io::Result<Stop> {
     // Registering replaces the default action (terminate), so a signal that
     // arrives mid-pass is only remembered; `recv` returns it afterwards.
@@ -54,9 +59,9 @@ pub async fn run_every(
         let remembered = state.clone();
         let pass = run_with(config, clock, &stop, &remembered);
         tokio::pin!(pass);
-        let report = loop {
+        let pass = loop {
             let signal = tokio::select! {
-                report = &mut pass => break report,
+                pass = &mut pass => break pass,
                 _ = sigterm.recv() => "SIGTERM",
                 _ = sigint.recv() => "SIGINT",
             };
@@ -72,11 +77,20 @@ pub async fn run_every(
         };
         // Recorded like any pass, interrupted or not: what the finished
         // gateways did (deletes sent and accepted) must not be forgotten.
-        let status = on_pass(&report);
+        let status = on_pass(&pass);
         if config.policy.grace.is_some() {
-            state.update(&report);
+            state.update(&pass.seen);
         }
         passes += 1;
+        if state_file_replaced(config) {
+            let noun = if passes == 1 { "pass" } else { "passes" };
+            tracing::warn!(
+                passes,
+                "stopping after {passes} {noun}: the --state-file is no longer a state file"
+            );
+            return Ok(Stop::StateFileReplaced);
+        }
+        let report = &pass.report;
         if report.interrupted() {
             // Stopped mid-scan by an ordinary stop (systemctl stop, a pod
             // shutdown): not a failed run; the report marks the gateways.
@@ -109,6 +123,23 @@ pub async fn run_every(
             _ = tokio::time::sleep_until(started + every) => {}
         }
     }
+}
+
+/// Whether the `--state-file` this loop writes has become something else
+/// than a state: the pass just written left it as it was, and so would
+/// every pass after it.
+fn state_file_replaced(config: &Config) -> bool {
+    let Some(path) = config
+        .state_file
+        .as_ref()
+        .filter(|_| config.policy.grace.is_some() && !config.dry_run)
+    else {
+        return false;
+    };
+    matches!(
+        crate::pending::load(path),
+        Err(crate::pending::LoadError::NotAState(_))
+    )
 }
 
 fn stopping(signal: &'static str, passes: u64) -> Stop {

@@ -179,6 +179,52 @@ fn every_command_block_is_run_or_says_why() {
     assert_eq!(marked, expected, "every recipe test has its block");
 }
 
+/// Every line that starts with `|` outside a code block is a row of a
+/// table as a Markdown renderer (pulldown-cmark, GitHub's table extension)
+/// reads it: a blank line inside a table ends it there, and the rows after
+/// it render as one paragraph of pipes. Before: docs/usage.md's flags table
+/// stopped after `--bearer-token-file`, its last 12 rows shown as text.
+#[test]
+fn every_table_renders_as_one_table() {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    let mut broken = Vec::new();
+    let mut found = 0;
+    for file in doc_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut tables = Vec::new();
+        let mut code = Vec::new();
+        for (event, range) in Parser::new_ext(&text, Options::ENABLE_TABLES).into_offset_iter() {
+            match event {
+                Event::Start(Tag::Table(_)) => tables.push(range),
+                Event::Start(Tag::CodeBlock(_) | Tag::HtmlBlock) => code.push(range),
+                _ => {}
+            }
+        }
+        let within =
+            |ranges: &[std::ops::Range<usize>], at: usize| ranges.iter().any(|r| r.contains(&at));
+        let mut at = 0;
+        for (n, line) in text.split_inclusive('\n').enumerate() {
+            let start = at + (line.len() - line.trim_start().len());
+            at += line.len();
+            if !line.trim_start().starts_with('|') || within(&code, start) {
+                continue;
+            }
+            if !within(&tables, start) {
+                broken.push(format!(
+                    "{}:{}: a table row that renders as text (a blank line before it ends its table?): {}",
+                    file.display(),
+                    n + 1,
+                    line.trim_end()
+                ));
+            }
+        }
+        found += tables.len();
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    // The parser reads tables at all (the README's exit codes are one).
+    assert!(found > 10, "only {found} tables");
+}
+
 /// A real gateway, and the proxy through which `http://pushgateway:9091`
 /// (any URL, in absolute form) reaches it.
 struct Docs {
@@ -226,18 +272,10 @@ fn console(file: &str, docs: Option<&Docs>) {
             .env("NO_PROXY", "");
     } else {
         // Nothing here may reach a gateway: a proxy that refuses.
-        let closed = format!("http://127.0.0.1:{}", closed_port());
+        let closed = format!("http://127.0.0.1:{}", common::free_port());
         cases.env("http_proxy", &closed).env("HTTP_PROXY", &closed);
     }
     cases.run();
-}
-
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -323,18 +323,18 @@ fn a_python_client_declares_its_ttl_in_a_gauge() {
 
 /// A webhook receiver on loopback: records each request and answers with
 /// the next of `statuses` (200 once they run out).
-struct Receiver {
+pub(crate) struct Receiver {
     /// With a path that stands for a webhook's secret.
-    url: String,
+    pub(crate) url: String,
     requests: Arc<Mutex<Vec<Received>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     head: String,
-    body: serde_json::Value,
+    pub(crate) body: serde_json::Value,
 }
 
 impl Received {
@@ -347,7 +347,7 @@ impl Received {
 }
 
 impl Receiver {
-    fn start(statuses: &[u16]) -> Receiver {
+    pub(crate) fn start(statuses: &[u16]) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!(
@@ -420,7 +420,7 @@ impl Receiver {
         }
     }
 
-    fn requests(&self) -> Vec<Received> {
+    pub(crate) fn requests(&self) -> Vec<Received> {
         self.requests.lock().unwrap().clone()
     }
 }
@@ -439,8 +439,8 @@ impl Drop for Receiver {
 fn age_marks(path: &Path, by: Duration) {
     let mut state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    for marks in state["gateways"].as_object_mut().unwrap().values_mut() {
-        for m in marks.as_array_mut().unwrap() {
+    for gateway in state["gateways"].as_array_mut().unwrap() {
+        for m in gateway["marks"].as_array_mut().unwrap() {
             let since = m["stale_since"].as_f64().unwrap();
             m["stale_since"] = (since - by.as_secs_f64()).into();
         }
@@ -448,20 +448,20 @@ fn age_marks(path: &Path, by: Duration) {
     std::fs::write(path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
 }
 
-/// The grouping keys the state file marks on `gateway`.
+/// The grouping keys the state file marks on the gateway named by its
+/// URL `gateway`.
 fn marked(path: &Path, gateway: &str) -> Vec<BTreeMap<String, String>> {
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert_eq!(state["schema"], "pushgateway-janitor/pending/v1");
-    let mut keys: Vec<BTreeMap<String, String>> = state["gateways"][gateway]
+    assert_eq!(state["schema"], "pushgateway-janitor/pending/v2");
+    let mut keys: Vec<BTreeMap<String, String>> = state["gateways"]
         .as_array()
-        .map(|marks| {
-            marks
-                .iter()
-                .map(|m| serde_json::from_value(m["labels"].clone()).unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
+        .unwrap()
+        .iter()
+        .filter(|g| g["url"] == gateway && g["discovered_from"].is_null())
+        .flat_map(|g| g["marks"].as_array().unwrap())
+        .map(|m| serde_json::from_value(m["labels"].clone()).unwrap())
+        .collect();
     keys.sort();
     keys
 }

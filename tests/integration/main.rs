@@ -16,6 +16,7 @@ mod document_stream;
 mod exit_lines;
 mod faults;
 mod flink_data;
+mod grace_state;
 mod grouping_key_props;
 mod health;
 mod lifecycle;

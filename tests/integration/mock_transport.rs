@@ -47,24 +47,54 @@ fn args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     a
 }
 
+/// A mock gateway whose scans answer `scan`, `times` times.
+async fn gateway(scan: ResponseTemplate, times: Times) -> MockServer {
+    let server = MockServer::start().await;
+    answer_scans(&server, scan, times).await;
+    server
+}
+
+/// Mounts the DELETE of `key` (of any path when `None`): every call answers
+/// `response`, and the server expects exactly `times` of them.
+async fn expect_deletes(
+    server: &MockServer,
+    key: Option<&[(&str, &str)]>,
+    response: ResponseTemplate,
+    times: u64,
+) {
+    let mock = match key {
+        Some(key) => Mock::given(method("DELETE")).and(path(delete_path(key))),
+        None => Mock::given(method("DELETE")),
+    };
+    mock.respond_with(response)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The DELETE of `key` answers `first` once, then 202 once.
+async fn fail_once_then_accept(server: &MockServer, key: &[(&str, &str)], first: ResponseTemplate) {
+    Mock::given(method("DELETE"))
+        .and(path(delete_path(key)))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(server)
+        .await;
+    expect_deletes(server, Some(key), ResponseTemplate::new(202), 1).await;
+}
+
 const KEY: &[(&str, &str)] = &[("job", "batch"), ("instance", "h1")];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_503_then_200_scan_succeeds_and_the_retry_is_logged() {
-    let server = MockServer::start().await;
-    answer_scans(
-        &server,
+    let server = gateway(
         ResponseTemplate::new(503).set_body_string("warming up"),
         Times::Once,
     )
     .await;
     answer_scans(&server, ok_document(&[KEY]), Times::Exactly(1)).await;
-    Mock::given(method("DELETE"))
-        .and(path(delete_path(KEY)))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_deletes(&server, Some(KEY), ResponseTemplate::new(202), 1).await;
     let out = run(&args(&server.uri(), &[]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report(&out).action_of(KEY), Some("deleted"));
@@ -75,18 +105,12 @@ async fn a_503_then_200_scan_succeeds_and_the_retry_is_logged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_400_scan_fails_at_once() {
-    let server = MockServer::start().await;
-    answer_scans(
-        &server,
+    let server = gateway(
         ResponseTemplate::new(400).set_body_string("bad request"),
         Times::Exactly(1),
     )
     .await;
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(0)
-        .mount(&server)
-        .await;
+    expect_deletes(&server, None, ResponseTemplate::new(202), 0).await;
     let out = run(&args(&server.uri(), &[]), &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("HTTP 400"), "{}", stderr(&out));
@@ -96,13 +120,7 @@ async fn a_400_scan_fails_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persistent_5xx_uses_up_exactly_the_retries() {
     for (retries, attempts) in [("0", 1), ("2", 3)] {
-        let server = MockServer::start().await;
-        answer_scans(
-            &server,
-            ResponseTemplate::new(502),
-            Times::Exactly(attempts),
-        )
-        .await;
+        let server = gateway(ResponseTemplate::new(502), Times::Exactly(attempts)).await;
         let out = run(&args(&server.uri(), &["--retries", retries]), &[]).await;
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         let r = report(&out);
@@ -113,19 +131,13 @@ async fn persistent_5xx_uses_up_exactly_the_retries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_timeout_is_retried() {
-    let server = MockServer::start().await;
-    answer_scans(
-        &server,
+    let server = gateway(
         ok_document(&[KEY]).set_delay(Duration::from_secs(3)),
         Times::Once,
     )
     .await;
     answer_scans(&server, ok_document(&[KEY]), Times::Exactly(1)).await;
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_deletes(&server, None, ResponseTemplate::new(202), 1).await;
     let out = run(&args(&server.uri(), &["--timeout", "500ms"]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
@@ -143,26 +155,15 @@ async fn deletes_are_retried_on_503_and_429_but_not_on_400() {
     let server = MockServer::start().await;
     answer_scans(&server, ok_document(&[flaky, busy, bad]), Times::Exactly(1)).await;
     for (key, status) in [(flaky, 503), (busy, 429)] {
-        Mock::given(method("DELETE"))
-            .and(path(delete_path(key)))
-            .respond_with(ResponseTemplate::new(status))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("DELETE"))
-            .and(path(delete_path(key)))
-            .respond_with(ResponseTemplate::new(202))
-            .expect(1)
-            .mount(&server)
-            .await;
+        fail_once_then_accept(&server, key, ResponseTemplate::new(status)).await;
     }
-    Mock::given(method("DELETE"))
-        .and(path(delete_path(bad)))
-        .respond_with(ResponseTemplate::new(400).set_body_string("invalid"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_deletes(
+        &server,
+        Some(bad),
+        ResponseTemplate::new(400).set_body_string("invalid"),
+        1,
+    )
+    .await;
     let out = run(&args(&server.uri(), &[]), &[]).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let r = report(&out);
@@ -274,9 +275,7 @@ async fn bearer_token_and_extra_headers_are_sent_and_never_shown() {
 async fn an_error_body_is_shown_but_credentials_are_not() {
     // A proxy that answers 401 with an HTML page: the excerpt is shown, the
     // credentials sent are not.
-    let server = MockServer::start().await;
-    answer_scans(
-        &server,
+    let server = gateway(
         ResponseTemplate::new(401).set_body_string("<html>Unauthorized</html>"),
         Times::Exactly(1),
     )
@@ -423,7 +422,13 @@ async fn a_body_that_breaks_off_is_scanned_again() {
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
 
     // Broken every time: exit 1 after the retries, a clear message.
-    let (url, count) = scripted_gateway(vec![broken; 3]).await;
+    truncated_three_times(broken, "the connection closed before it was complete").await;
+}
+
+/// A gateway that answers `response` to each of three scans: exit 1 after
+/// `--retries 2`, one error line that says the response was truncated and why.
+async fn truncated_three_times(response: String, why: &str) {
+    let (url, count) = scripted_gateway(vec![response; 3]).await;
     let out = run(&args(&url, &["--retries", "2"]), &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
@@ -431,9 +436,8 @@ async fn a_body_that_breaks_off_is_scanned_again() {
     assert_eq!(
         common::error_lines(&err),
         vec![format!(
-            "pushgateway-janitor: error: the response from {url} was truncated (the connection \
-             closed before it was complete, 3 attempts): did the gateway, or a proxy in front of \
-             it, restart or crash?"
+            "pushgateway-janitor: error: the response from {url} was truncated ({why}, 3 \
+             attempts): did the gateway, or a proxy in front of it, restart or crash?"
         )],
         "{err}"
     );
@@ -449,20 +453,7 @@ async fn a_close_delimited_body_cut_short_is_scanned_again() {
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{}",
         &full[..full.len() / 2]
     );
-    let (url, count) = scripted_gateway(vec![cut; 3]).await;
-    let out = run(&args(&url, &["--retries", "2"]), &[]).await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
-    let err = stderr(&out);
-    assert_eq!(
-        common::error_lines(&err),
-        vec![format!(
-            "pushgateway-janitor: error: the response from {url} was truncated (the JSON ended \
-             early, 3 attempts): did the gateway, or a proxy in front of it, restart or crash?"
-        )],
-        "{err}"
-    );
-    assert_eq!(err.matches("; retrying (").count(), 2, "{err}");
+    truncated_three_times(cut, "the JSON ended early").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -470,35 +461,23 @@ async fn retry_after_is_waited_for_and_counted_against_the_retries() {
     let busy: &[(&str, &str)] = &[("job", "busy")];
     let down: &[(&str, &str)] = &[("job", "down")];
     let limited: &[(&str, &str)] = &[("job", "limited")];
-    let server = MockServer::start().await;
-    answer_scans(
-        &server,
-        ok_document(&[busy, down, limited]),
-        Times::Exactly(1),
-    )
-    .await;
+    let server = gateway(ok_document(&[busy, down, limited]), Times::Exactly(1)).await;
     for (key, status) in [(busy, 429), (down, 503)] {
-        Mock::given(method("DELETE"))
-            .and(path(delete_path(key)))
-            .respond_with(ResponseTemplate::new(status).insert_header("Retry-After", "1"))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("DELETE"))
-            .and(path(delete_path(key)))
-            .respond_with(ResponseTemplate::new(202))
-            .expect(1)
-            .mount(&server)
-            .await;
+        fail_once_then_accept(
+            &server,
+            key,
+            ResponseTemplate::new(status).insert_header("Retry-After", "1"),
+        )
+        .await;
     }
     // Always 429: the wait it asks for uses up the one retry.
-    Mock::given(method("DELETE"))
-        .and(path(delete_path(limited)))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .expect(2)
-        .mount(&server)
-        .await;
+    expect_deletes(
+        &server,
+        Some(limited),
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        2,
+    )
+    .await;
     let started = std::time::Instant::now();
     // One DELETE at a time: the three waits add up.
     let out = run(

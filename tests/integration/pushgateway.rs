@@ -394,7 +394,7 @@ fn selectors_that_match_no_group_on_any_gateway_are_named() {
     let b = Pushgateway::start();
     a.push_ok(&[("job", "billing")], "x");
     b.push_ok(&[("job", "flink")], "x");
-    let mut args = vec![
+    let args = vec![
         "--url",
         a.url.as_str(),
         "--url",
@@ -417,10 +417,7 @@ fn selectors_that_match_no_group_on_any_gateway_are_named() {
         "--output",
         "json",
     ];
-    args.extend(common::EVERY_GROUP_STALE);
-    let out = janitor(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r = report(&out);
+    let (out, r) = common::clean_every_stale(args);
     let unmatched: Vec<(&str, &str)> = r
         .unmatched_selectors
         .iter()

@@ -872,3 +872,338 @@ fn a_select_that_matches_nothing_restores_nothing() {
     assert_eq!(r.groups[0].reason, "matched by no --select");
     assert!(pg.groups().is_empty());
 }
+
+/// What the API cannot carry (a gauge histogram is shown as a bare 0) is
+/// not deleted with `--archive`: its record would not restore it. The
+/// rest of the pass is archived, deleted and restored as usual.
+#[test]
+fn a_group_its_archive_record_cannot_restore_is_not_deleted() {
+    let pg = Pushgateway::start_bin(&pushgateway_bin_1_11(), &[]);
+    let good = [("job", "good")];
+    let gauge_histogram = [("job", "gh")];
+    push_text(&pg, &good, "x 1\n");
+    let mut h = Vec::new();
+    pb::uint(1, 3, &mut h);
+    pb::double(2, 4.5, &mut h);
+    let mut bucket = Vec::new();
+    pb::uint(1, 3, &mut bucket);
+    pb::double(2, f64::INFINITY, &mut bucket);
+    pb::bytes(3, &bucket, &mut h);
+    push_protobuf(
+        &pg,
+        "job/gh",
+        pb::family("queue_size", "Queued items.", 5, &[], 7, &h),
+    );
+    let before = shown(&pg);
+    assert_eq!(
+        before[&labels(&gauge_histogram)]["queue_size"]["type"],
+        "GAUGE_HISTOGRAM"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "--url",
+        pg.url.as_str(),
+        "--select",
+        r#"{job=~"good|gh"}"#,
+        "--output",
+        "json",
+        "--archive",
+        dir.path().to_str().unwrap(),
+    ];
+    args.extend(EVERY_GROUP_STALE);
+    // A dry run says what the real run will do, and writes nothing.
+    let dry = janitor(&[&args[..], &["--dry-run"]].concat());
+    assert_eq!(dry.status.code(), Some(4), "{}", stderr(&dry));
+    let r = report(&dry);
+    assert_eq!(r.action_of(&good), Some("would_delete"));
+    assert_eq!(r.action_of(&gauge_histogram), Some("delete_failed"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_eq!(shown(&pg), before);
+
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(&good), Some("deleted"));
+    let gh = r.group(&gauge_histogram).unwrap();
+    assert_eq!(gh.action, "delete_failed");
+    assert_eq!(gh.archive, None);
+    let error = gh.error.as_deref().unwrap();
+    assert!(
+        error.starts_with(
+            "not sent: its archive record would not restore it: metric family queue_size: a gauge histogram"
+        ),
+        "{error}"
+    );
+    pg.wait_for_groups(&[&gauge_histogram]);
+    assert_eq!(shown(&pg), {
+        let mut kept = before.clone();
+        kept.remove(&labels(&good));
+        kept
+    });
+
+    // The archive holds what restore brings back, and nothing else.
+    let out = restore(dir.path(), &pg.url, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = restore_report(&out);
+    assert_eq!(r.groups.len(), 1, "{:#?}", r.groups);
+    assert_eq!(r.group(&good).action, "restored");
+    assert_eq!(shown(&pg), before);
+}
+
+/// A group its producer pushes while a long restore runs is not
+/// overwritten without `--replace`: the gateway is scanned again before
+/// each batch of PUTs. The PUTs go through a proxy that delays each by
+/// 10 ms, so that the push lands in the middle of the restore; the group
+/// pushed is the last one the restore would write.
+#[test]
+fn a_group_pushed_during_a_long_restore_is_not_overwritten() {
+    use common::proxy::{Proxy, Rules};
+    let pg = Pushgateway::start();
+    let n = 300;
+    let instances: Vec<String> = (0..n).map(|i| format!("{i:03}")).collect();
+    for instance in &instances {
+        push_text(&pg, &[("job", "many"), ("instance", instance)], "x 1\n");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    clean_archiving(&pg.url, r#"{job="many"}"#, dir.path());
+    pg.wait_for_groups(&[]);
+    let file = &archives(dir.path())[0];
+    let text = std::fs::read_to_string(file).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let last_instance = last["labels"]["instance"].as_str().unwrap().to_owned();
+    let key = [("job", "many"), ("instance", last_instance.as_str())];
+
+    let proxy = Proxy::new(
+        &pg.url,
+        Rules {
+            delay: Some(("/metrics/".into(), std::time::Duration::from_millis(10))),
+            ..Rules::default()
+        },
+    );
+    let out_path = dir.path().join("restore.json");
+    let err_path = dir.path().join("restore.err");
+    let mut child = common::janitor_cmd(&[
+        "restore",
+        file.to_str().unwrap(),
+        "--url",
+        &proxy.url,
+        "--output",
+        "json",
+    ])
+    .stdout(std::fs::File::create(&out_path).unwrap())
+    .stderr(std::fs::File::create(&err_path).unwrap())
+    .spawn()
+    .unwrap();
+    // Pushed again by its producer once the restore is under way.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while pg.groups().len() < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    push_text(&pg, &key, "x 2\n");
+    let restored_before = pg.groups().len();
+    let status = common::wait_bounded(&mut child, std::time::Duration::from_secs(120));
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(restored_before < n, "the push came after the restore");
+    let r: RestoreReport = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    let g = r.group(&key);
+    assert_eq!(g.action, "skipped", "{g:?}");
+    assert!(
+        g.reason.starts_with("the gateway holds this group again"),
+        "{}",
+        g.reason
+    );
+    assert_eq!(r.summary.restored, n as u64 - 1);
+    assert_eq!(
+        shown(&pg)[&labels(&key)]["x"]["metrics"][0]["value"],
+        "2",
+        "the new push was overwritten"
+    );
+    // Again: every group is on the gateway, the rest as restored, in every
+    // batch (each scanned again).
+    let r = restore_report(&restore(dir.path(), &pg.url, &[]));
+    let reasons: std::collections::BTreeMap<&str, usize> =
+        r.groups.iter().fold(Default::default(), |mut m, g| {
+            *m.entry(g.reason.split(';').next().unwrap()).or_default() += 1;
+            m
+        });
+    assert_eq!(
+        reasons,
+        [
+            (
+                "the gateway holds this group again (pushed since it was archived)",
+                1
+            ),
+            (
+                "the gateway holds this group as archived (restored already)",
+                n - 1
+            ),
+        ]
+        .into_iter()
+        .collect()
+    );
+}
+
+/// A dry run makes every check the real run makes, short of sending: a
+/// record a UTF-8 gateway archived whose label name no path of a legacy
+/// gateway can spell fails in both, with the same words, about restoring.
+#[test]
+fn a_dry_run_refuses_what_the_real_restore_refuses() {
+    let source = Pushgateway::start_bin(&pushgateway_bin_1_11(), UTF8);
+    let dotted = [("job", "utf"), ("service.name", "checkout")];
+    use base64::Engine as _;
+    let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("checkout");
+    assert_eq!(
+        source.push_path(
+            &format!("job/utf/U__service_2e_name@base64/{value}"),
+            "x 1\n"
+        ),
+        200
+    );
+    source.wait_for_groups(&[&dotted]);
+    let dir = tempfile::tempdir().unwrap();
+    clean_archiving(&source.url, r#"{job="utf"}"#, dir.path());
+
+    // A 1.11 without the flag, and --label-names utf8 that contradicts it.
+    let legacy = Pushgateway::start_bin(&pushgateway_bin_1_11(), &[]);
+    for extra in [&["--dry-run"][..], &[]] {
+        let out = restore(dir.path(), &legacy.url, extra);
+        assert_eq!(out.status.code(), Some(4), "{extra:?}: {}", stderr(&out));
+        let r = restore_report(&out);
+        let g = r.group(&dotted);
+        assert_eq!(g.action, "failed");
+        assert_eq!(
+            g.error.as_deref(),
+            Some(
+                "label name \"service.name\" cannot be written in a push path of a gateway \
+                 without --push.enable-utf8-names (not a legacy name, or starting with the \
+                 reserved \"__\"); restore this group to a gateway started with the flag"
+            )
+        );
+        let out = restore(
+            dir.path(),
+            &legacy.url,
+            &[extra, &["--label-names", "utf8"][..]].concat(),
+        );
+        assert_eq!(out.status.code(), Some(4), "{extra:?}: {}", stderr(&out));
+        let error = restore_report(&out).group(&dotted).error.clone().unwrap();
+        assert_eq!(
+            error,
+            "label name \"service.name\" is spelled differently with and without \
+             --push.enable-utf8-names, and --label-names utf8 contradicts the gateway's \
+             push.enable-utf8-names=false; give the mode it runs, or leave --label-names out"
+        );
+        let err = stderr(&out);
+        assert!(
+            !err.contains("could not be read") && !err.contains("clean"),
+            "{err}"
+        );
+    }
+    assert!(legacy.groups().is_empty());
+}
+
+/// The words of a restore that has little to do: a `--select` that
+/// matches no archived group is warned about, an archive without records
+/// says so, and a group this restore wrote before is not taken for its
+/// producer's.
+#[test]
+fn a_restore_says_what_it_found_nothing_to_do_for() {
+    let pg = Pushgateway::start();
+    let key = [("job", "twice")];
+    push_text(&pg, &key, "x 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    clean_archiving(&pg.url, r#"{job="twice"}"#, dir.path());
+    pg.wait_for_groups(&[]);
+
+    let out = restore(dir.path(), &pg.url, &["--select", r#"{job="other"}"#]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains(r#"--select '{job="other"}' matched no archived group; check it for a typo"#),
+        "{}",
+        stderr(&out)
+    );
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let out = janitor(&["restore", empty.to_str().unwrap(), "--url", &pg.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the archive files hold no records: there is nothing to restore"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(&empty).unwrap();
+
+    let out = restore(dir.path(), &pg.url, &[]);
+    assert_eq!(restore_report(&out).group(&key).action, "restored");
+    let again = restore(dir.path(), &pg.url, &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let r = restore_report(&again);
+    let g = r.group(&key);
+    assert_eq!(g.action, "skipped");
+    assert_eq!(
+        g.reason,
+        "the gateway holds this group as archived (restored already); --replace pushes it again"
+    );
+    // Pushed again by its producer: a group of its own.
+    push_text(&pg, &key, "x 2\n");
+    let r = restore_report(&restore(dir.path(), &pg.url, &[]));
+    assert!(
+        r.group(&key)
+            .reason
+            .starts_with("the gateway holds this group again (pushed since it was archived)"),
+        "{}",
+        r.group(&key).reason
+    );
+}
+
+/// The retention recipe of docs/lifecycle.md leaves nothing of an expired
+/// day behind: the day files share the directory's one lock file.
+#[test]
+fn the_documented_retention_recipe_leaves_no_companion_behind() {
+    let pg = Pushgateway::start();
+    push_text(&pg, &[("job", "old")], "x 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    clean_archiving(&pg.url, r#"{job="old"}"#, dir.path());
+    let names = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let day = archives(dir.path())[0].clone();
+    assert_eq!(
+        names(dir.path()),
+        [
+            ".pushgateway-janitor-archive.lock".to_owned(),
+            day.file_name().unwrap().to_string_lossy().into_owned()
+        ]
+    );
+    // Forty days old.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&day)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let status = std::process::Command::new("find")
+        .args([
+            dir.path().to_str().unwrap(),
+            "-name",
+            "pushgateway-janitor-archive-*.jsonl",
+            "-mtime",
+            "+30",
+            "-delete",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(names(dir.path()), [".pushgateway-janitor-archive.lock"]);
+}

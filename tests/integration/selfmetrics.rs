@@ -10,15 +10,6 @@ use std::time::{Duration, Instant};
 
 use common::{janitor, report, signal, spawn_janitor, stderr, wait_bounded, Pushgateway};
 
-/// A loopback port nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The value of the one sample of `name` in the gateway's own `/metrics`
 /// that belongs to the janitor's group with `instance`.
 fn pushed(pg: &Pushgateway, name: &str, instance: &str) -> Option<f64> {
@@ -40,16 +31,7 @@ fn push_metrics_reports_each_run_and_a_failed_run_keeps_the_last_success() {
     pg.push_ok(&[("job", "other")], "x");
     let m = "pushgateway_janitor_";
 
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--push-metrics",
-        "--metrics-instance",
-        "ci",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    run_pushing_as_ci(&pg);
     let success = pushed(&pg, &format!("{m}last_success_timestamp_seconds"), "ci")
         .expect("the first run pushed its last success");
     assert_eq!(
@@ -73,7 +55,7 @@ fn push_metrics_reports_each_run_and_a_failed_run_keeps_the_last_success() {
 
     // A second gateway that refuses connections: the run fails (exit 1) and
     // pushes to the first --url all the same.
-    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
     let out = janitor(&[
         "--url",
         &pg.url,
@@ -128,7 +110,7 @@ fn push_metrics_reports_each_run_and_a_failed_run_keeps_the_last_success() {
 #[test]
 fn a_failed_push_is_one_error_line_and_exit_1() {
     let pg = Pushgateway::start();
-    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
     let out = janitor(&[
         "--url",
         &pg.url,
@@ -159,16 +141,7 @@ fn pushed_metrics_carry_no_instance_label_unless_one_is_given() {
     let out = janitor(&["--url", &pg.url, "--push-metrics", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     pg.wait_for_groups(&[&[("job", "pushgateway-janitor")]]);
-    let out = janitor(&[
-        "--url",
-        &pg.url,
-        "--push-metrics",
-        "--metrics-instance",
-        "ci",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    run_pushing_as_ci(&pg);
     pg.wait_for_groups(&[
         &[("job", "pushgateway-janitor")],
         &[("job", "pushgateway-janitor"), ("instance", "ci")],
@@ -185,7 +158,7 @@ fn no_group_of_the_janitors_own_job_is_ever_deleted() {
     );
     pg.push_ok(&[("job", "pushgateway-janitor")], "x");
     pg.push_ok(&[("job", "other")], "x");
-    let mut args = vec![
+    let args = vec![
         "--url",
         pg.url.as_str(),
         "--push-metrics",
@@ -199,10 +172,7 @@ fn no_group_of_the_janitors_own_job_is_ever_deleted() {
         "--output",
         "json",
     ];
-    args.extend(common::EVERY_GROUP_STALE);
-    let out = janitor(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r = report(&out);
+    let (_, r) = common::clean_every_stale(args);
     for key in [
         &[("job", "pushgateway-janitor"), ("instance", "pod-1")][..],
         &[("job", "pushgateway-janitor")][..],
@@ -285,7 +255,7 @@ fn wait_for(addr: &str, path: &str, status: u16) -> String {
 fn listen_address_serves_metrics_and_probes_in_loop_mode() {
     let pg = Pushgateway::start();
     pg.push_ok(&[("job", "j")], "x");
-    let addr = format!("127.0.0.1:{}", closed_port());
+    let addr = format!("127.0.0.1:{}", common::free_port());
     let mut child = spawn_janitor(
         &["--url", &pg.url, "--every", "1h", "--listen-address", &addr],
         Stdio::null(),
@@ -356,7 +326,7 @@ fn not_ready_until_the_first_pass_has_finished() {
     // scan waits for --timeout, and meanwhile the janitor is alive, not ready.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", silent.local_addr().unwrap());
-    let addr = format!("127.0.0.1:{}", closed_port());
+    let addr = format!("127.0.0.1:{}", common::free_port());
     let _child = spawn_janitor(
         &[
             "--url",
@@ -430,7 +400,7 @@ fn the_textfile_records_the_exit_status_a_failed_push_caused() {
     let pg = Pushgateway::start();
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("j.prom");
-    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
     let out = janitor(&[
         "--url",
         &pg.url,
@@ -451,4 +421,18 @@ fn the_textfile_records_the_exit_status_a_failed_push_caused() {
     ] {
         assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
     }
+}
+
+/// A run that pushes its metrics with `instance="ci"` and must exit 0.
+fn run_pushing_as_ci(pg: &Pushgateway) {
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--push-metrics",
+        "--metrics-instance",
+        "ci",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

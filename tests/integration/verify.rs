@@ -7,7 +7,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::proxy::{Proxy, Rules};
-use common::{janitor, report, stderr, Pushgateway, EVERY_GROUP_STALE};
+use common::{janitor, stderr, Pushgateway};
 
 fn stale_groups(pg: &Pushgateway) {
     pg.push_ok(&[("job", "a")], "x");
@@ -27,7 +27,7 @@ fn a_scan_slower_than_the_verify_timeout_is_not_a_failure() {
             ..Rules::default()
         },
     );
-    let mut args = vec![
+    let args = vec![
         "--url",
         proxy.url.as_str(),
         "--verify-timeout",
@@ -35,10 +35,7 @@ fn a_scan_slower_than_the_verify_timeout_is_not_a_failure() {
         "--output",
         "json",
     ];
-    args.extend(EVERY_GROUP_STALE);
-    let out = janitor(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r = report(&out);
+    let (_, r) = common::clean_every_stale(args);
     assert_eq!(r.summary.deleted, 2, "{:?}", r.summary);
     assert_eq!(r.summary.still_present, 0);
     pg.wait_for_groups(&[]);
@@ -56,7 +53,7 @@ fn deletes_no_re_scan_can_confirm_are_unconfirmed_not_failed() {
             ..Rules::default()
         },
     );
-    let mut args = vec![
+    let args = vec![
         "--url",
         proxy.url.as_str(),
         "--verify-timeout",
@@ -66,10 +63,7 @@ fn deletes_no_re_scan_can_confirm_are_unconfirmed_not_failed() {
         "--output",
         "json",
     ];
-    args.extend(EVERY_GROUP_STALE);
-    let out = janitor(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r = report(&out);
+    let (out, r) = common::clean_every_stale(args);
     assert_eq!(r.summary.unconfirmed, 2, "{:?}", r.summary);
     assert_eq!(r.summary.still_present + r.summary.delete_failed, 0);
     let g = &r.gateways[0].groups[0];

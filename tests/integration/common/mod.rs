@@ -496,6 +496,17 @@ pub fn path_for(key: &[(&str, &str)]) -> String {
 pub const EVERY_GROUP_STALE: [&str; 4] = ["--clock", "local", "--threshold", "1ms"];
 
 /// Runs the built janitor with `args`, isolated from the caller's env.
+/// Runs the janitor with `args` (which ask for a JSON report) and every
+/// group stale ([`EVERY_GROUP_STALE`]); the run must exit 0. Its output
+/// and its report.
+pub fn clean_every_stale(mut args: Vec<&str>) -> (Output, Report) {
+    args.extend(EVERY_GROUP_STALE);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = report(&out);
+    (out, report)
+}
+
 pub fn janitor(args: &[&str]) -> Output {
     janitor_cmd(args).output().unwrap()
 }

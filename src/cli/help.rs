@@ -1,0 +1,422 @@
+//! What people read about the command line: the examples, variables and
+//! usage lines of `--help`, the short `-h`, and clap's errors as one line
+//! in our words.
+
+use super::args::Args;
+use crate::exit::ExitStatus;
+
+pub(super) const EXAMPLES: &str = r#"Examples:
+  # See what would go, without sending any DELETE (run this first):
+  pushgateway-janitor --url http://pushgateway:9091 --dry-run
+
+  # Delete groups silent for more than 15 minutes, report as JSON:
+  pushgateway-janitor --url http://pushgateway:9091 --threshold 15m --output json
+
+  # Behind a reverse proxy with a path prefix, keep a report file:
+  pushgateway-janitor --url https://proxy.example/pgw --report-file /var/lib/pgj/report.json
+
+  # Flink ghosts go after 10m, the nightly backup after 26h, never more than 50 at once:
+  pushgateway-janitor --url http://pushgateway:9091 --rule '{job=~"flink.*"}=10m' \
+      --rule '{job="backup"}=26h' --keep '{job="billing"}' --max-deletes 50
+
+  # Basic auth and a private CA (the password is read from the file):
+  pushgateway-janitor --url https://pushgateway:9091 --basic-auth-user janitor \
+      --basic-auth-password-file /run/secrets/pgw-password --ca-cert /etc/pgw/ca.pem
+
+  # As a sidecar: a pass every 5 minutes, self-metrics for node_exporter:
+  pushgateway-janitor --url http://pushgateway:9091 --every 5m --textfile /run/pgj/pgj.prom
+
+  # Every replica of a StatefulSet behind a headless Service, each on its own:
+  pushgateway-janitor --url dns+http://pushgateway-headless.monitoring.svc:9091
+
+  # Pushers declare their own TTL (ttl="30m" in the grouping key); a stale group
+  # waits an hour as pending, announced to a Slack or Mattermost webhook:
+  pushgateway-janitor --url http://pushgateway:9091 --ttl-label ttl --grace 1h \
+      --state-file /var/lib/pgj/pending.json --notify-url "$WEBHOOK_URL"
+"#;
+
+/// The variables the janitor reads, for `--help` and the man page's
+/// ENVIRONMENT; each line fits 100 columns so clap does not wrap it.
+pub(super) const ENVIRONMENT: &str = "Environment:
+  PUSHGATEWAY_URL          the gateway's URL when no --url is given
+  PUSHGATEWAY_PASSWORD     the password of --basic-auth-user when no password flag is given
+  PUSHGATEWAY_TOKEN        a bearer token when no credential flag or Authorization header is given
+  PUSHGATEWAY_JANITOR_LOG  log filter: LEVEL or TARGET=LEVEL, comma-separated (a LEVEL wins over -v/-q)
+  NO_COLOR                 when set and not empty: logs without colors
+";
+
+pub(super) fn after_help() -> String {
+    format!("{EXAMPLES}\n{ENVIRONMENT}\n{}", ExitStatus::help_text())
+}
+
+pub(super) const USAGE: &str = "pushgateway-janitor --url URL [--url URL]... [OPTIONS]
+       pushgateway-janitor restore FILE... --url URL [OPTIONS]";
+
+/// `-h`: one line per flag, its summary only (no defaults, values or
+/// environment variables: `--help` has those), grouped by heading as in
+/// `--help`, like ripgrep's, fd's and xh's `-h`. clap renders it from the
+/// command itself (`help` and `after_help`, not their long forms), with
+/// those details hidden, and `-h`, `--help` and `-V` last.
+pub fn short_help() -> String {
+    let mut cmd = <Args as clap::CommandFactory>::command();
+    // The version flag exists once the command is built.
+    cmd.build();
+    cmd.mut_arg("version", |a| a.display_order(usize::MAX))
+        .mut_args(|a| match a.get_action().takes_values() {
+            true => a
+                .hide_default_value(true)
+                .hide_env(true)
+                .hide_possible_values(true),
+            false => a,
+        })
+        .mut_arg("short_help", |a| a.display_order(usize::MAX - 2))
+        .mut_arg("long_help", |a| a.display_order(usize::MAX - 1))
+        // The usage's second line names `restore`; its section would take
+        // three more lines of a screen.
+        .mut_subcommands(|c| c.hide(true))
+        .render_help()
+        .to_string()
+}
+
+/// A clap error as the one line after `pushgateway-janitor: error: `, from
+/// the error's kind and context ([`clap::Error::get`]), never its rendered
+/// text: the possible values, "did you mean", which flags conflict. An
+/// error about a flag points at `--help`, unless the flag is hidden there.
+pub fn usage_message(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let mut cmd = <Args as clap::CommandFactory>::command();
+    // Built, as the parser's was: an argument renders only then.
+    cmd.build();
+    let strings = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.as_str()],
+        Some(ContextValue::Strings(v)) => v.iter().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let one = |kind| strings(kind).first().copied();
+    // clap names an argument as it renders it (`--output <FORMAT>`,
+    // `--verbose...`); the line names its flag. What is no argument of
+    // ours (an unknown flag, as typed) stays as it is.
+    let arg_of = |shown: &str| cmd.get_arguments().find(|a| a.to_string() == shown);
+    let flag = |shown: &str| match arg_of(shown).map(|a| (a.get_long(), a.get_short())) {
+        Some((Some(long), _)) => format!("--{long}"),
+        Some((None, Some(short))) => format!("-{short}"),
+        _ => shown.to_owned(),
+    };
+    if e.kind() == ErrorKind::InvalidUtf8 {
+        return not_utf8(std::env::args_os().skip(1), &|name| std::env::var_os(name));
+    }
+    // A word where a flag was expected: taken for a command.
+    if let Some(word) = one(ContextKind::InvalidSubcommand) {
+        let message = match (e.kind(), one(ContextKind::SuggestedSubcommand)) {
+            (ErrorKind::ArgumentConflict, _) if word == "restore" => format!(
+                "restore takes its flags after it: {RESTORE_USAGE} ({} given before it)",
+                strings(ContextKind::PriorArg)
+                    .into_iter()
+                    .map(flag)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (_, _) if word.starts_with('-') && is_our_flag(&cmd, word) => format!(
+                "'{word}' comes after '--', which makes it a plain argument, not a flag: remove the '--'"
+            ),
+            (ErrorKind::InvalidSubcommand, Some(suggested)) => {
+                format!("unknown command '{word}': did you mean '{suggested}'?")
+            }
+            // Everything that is not a flag or `restore` is one here: the
+            // janitor takes no plain arguments.
+            _ => {
+                let hint = match word.contains("://") {
+                    true => format!(" (try --url {word})"),
+                    false => String::new(),
+                };
+                format!("unexpected argument '{word}': every value is given with its flag{hint}")
+            }
+        };
+        return format!("{message} (see --help)");
+    }
+    let invalid = one(ContextKind::InvalidArg);
+    let Some(arg) = invalid.map(flag) else {
+        return e.kind().as_str().unwrap_or("invalid arguments").to_owned();
+    };
+    let value = one(ContextKind::InvalidValue);
+    let message = match e.kind() {
+        ErrorKind::InvalidValue => {
+            let mut m = match value {
+                Some("") | None => format!("{arg} needs a value"),
+                Some(value) => format!("invalid value '{value}' for {arg}"),
+            };
+            if let Some(suggested) = one(ContextKind::SuggestedValue) {
+                m.push_str(&format!(": did you mean '{suggested}'?"));
+            }
+            let valid = strings(ContextKind::ValidValue);
+            if !valid.is_empty() {
+                m.push_str(&format!(" (possible values: {})", valid.join(", ")));
+            }
+            m
+        }
+        ErrorKind::ValueValidation => {
+            // A value parser's own reason; `--header` withholds the value
+            // (it may hold a secret) and gives its reason as `Custom`.
+            let why = std::error::Error::source(e)
+                .map(ToString::to_string)
+                .or_else(|| one(ContextKind::Custom).map(str::to_owned));
+            match (value, why) {
+                (Some(value), Some(why)) => format!("invalid value '{value}' for {arg}: {why}"),
+                (Some(value), None) => format!("invalid value '{value}' for {arg}"),
+                (None, Some(why)) => format!("invalid value for {arg}: {why}"),
+                (None, None) => format!("invalid value for {arg}"),
+            }
+        }
+        // Everything that is not a flag is one here: the janitor takes no
+        // plain arguments, and clap reads each one after `--` as such.
+        ErrorKind::UnknownArgument if !arg.starts_with('-') => {
+            let hint = match arg.contains("://") {
+                true => format!(" (try --url {arg})"),
+                false => String::new(),
+            };
+            format!("unexpected argument '{arg}': every value is given with its flag{hint}")
+        }
+        ErrorKind::UnknownArgument if is_our_flag(&cmd, &arg) => format!(
+            "'{arg}' comes after '--', which makes it a plain argument, not a flag: remove the '--'"
+        ),
+        ErrorKind::UnknownArgument => match one(ContextKind::SuggestedArg) {
+            Some(suggested) => {
+                format!("unknown flag '{arg}': did you mean '{}'?", flag(suggested))
+            }
+            None => format!("unknown flag '{arg}'"),
+        },
+        ErrorKind::ArgumentConflict => match one(ContextKind::PriorArg) {
+            Some(prior) => format!("{arg} cannot be used with {}", flag(prior)),
+            None => format!("{arg} cannot be used with the other flags given"),
+        },
+        ErrorKind::MissingRequiredArgument => format!(
+            "the following required arguments were not provided: {}",
+            strings(ContextKind::InvalidArg).join(", ")
+        ),
+        ErrorKind::TooManyValues => format!(
+            "unexpected value '{}' for '{}' found; no more were expected",
+            value.unwrap_or_default(),
+            invalid.unwrap_or_default()
+        ),
+        kind => format!("{arg}: {}", kind.as_str().unwrap_or("invalid arguments")),
+    };
+    if invalid.and_then(arg_of).is_some_and(|a| a.is_hide_set()) {
+        message
+    } else {
+        format!("{message} (see --help)")
+    }
+}
+
+/// Whether `given` (`--url`, `--url=x`, `-v`) names a flag of `cmd`: clap
+/// calls it unknown only when it came after `--`.
+fn is_our_flag(cmd: &clap::Command, given: &str) -> bool {
+    let name = given.split('=').next().unwrap_or(given);
+    cmd.get_arguments().any(|a| match name.strip_prefix("--") {
+        Some(long) => a.get_long() == Some(long),
+        None => {
+            let mut shorts = name.trim_start_matches('-').chars();
+            shorts.next().is_some_and(|c| a.get_short() == Some(c))
+        }
+    })
+}
+
+/// clap's "invalid UTF-8" names no argument: the first of `args` (the
+/// command line after the program's name) that is not UTF-8, shown with
+/// the flag it follows, else the variable that is not.
+pub fn not_utf8(
+    args: impl Iterator<Item = std::ffi::OsString>,
+    var: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+) -> String {
+    let mut previous: Option<String> = None;
+    for (i, arg) in args.enumerate() {
+        match arg.to_str() {
+            Some(text) => previous = Some(text.to_owned()),
+            None => {
+                let flag = previous.as_deref().filter(|p| p.starts_with('-'));
+                let after = flag.map_or(String::new(), |p| format!(" (the value of {p})"));
+                // A secret's value is not repeated, not even in part.
+                let secret = flag.is_some_and(|p| {
+                    ["--basic-auth-password", "--bearer-token", "--header"]
+                        .iter()
+                        .any(|s| p.split('=').next() == Some(*s))
+                });
+                let shown = match secret {
+                    true => String::new(),
+                    false => format!(
+                        ": '{}'",
+                        crate::gateway::redact_url_text(&arg.to_string_lossy())
+                    ),
+                };
+                return format!(
+                    "argument {} is not valid UTF-8{after}{shown}; every argument must be UTF-8",
+                    i + 1
+                );
+            }
+        }
+    }
+    for name in [
+        "PUSHGATEWAY_URL",
+        "PUSHGATEWAY_PASSWORD",
+        "PUSHGATEWAY_TOKEN",
+    ] {
+        if var(name).is_some_and(|v| v.to_str().is_none()) {
+            return format!("the environment variable {name} is not valid UTF-8");
+        }
+    }
+    "an argument is not valid UTF-8".into()
+}
+
+pub(super) const RESTORE_USAGE: &str = "pushgateway-janitor restore FILE... --url URL [OPTIONS]";
+
+pub(super) const RESTORE_EXAMPLES: &str = r#"Examples:
+  # What would come back, without sending anything (run this first):
+  pushgateway-janitor restore /var/lib/pgj/archive/pushgateway-janitor-archive-2026-11-24.jsonl \
+      --url http://pushgateway:9091 --dry-run
+
+  # The backup job's groups from a week of archives, overwriting what is there:
+  pushgateway-janitor restore /var/lib/pgj/archive/*.jsonl --url http://pushgateway:9091 \
+      --select '{job="backup"}' --replace
+
+Exit codes:
+  0  nothing failed (groups the gateway holds again are skipped, not failures)
+  1  the gateway could not be read: nothing was pushed
+  2  usage error: bad flags or values, or an archive file that cannot be read
+  4  some groups could not be restored
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::*;
+    use clap::Parser;
+
+    #[test]
+    fn short_help_is_one_line_per_flag_within_100_columns() {
+        let help = short_help();
+        let mut cmd = <Args as clap::CommandFactory>::command();
+        // With the version flag, which exists once built.
+        cmd.build();
+        // Flags that only refine another (--min-ttl, --state-file) are in
+        // --help only.
+        let visible = cmd
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && !a.is_hide_short_help_set())
+            .count();
+        let flag_lines: Vec<&str> = help
+            .lines()
+            .filter(|l| l.starts_with("  -") || l.starts_with("      --"))
+            .collect();
+        assert_eq!(flag_lines.len(), visible, "{help}");
+        for line in help.lines() {
+            assert!(line.chars().count() <= 100, "too wide: {line}");
+            // Nothing but headings, flags, the usage and the pointer to --help.
+            assert!(
+                line.is_empty()
+                    || line.starts_with("  -")
+                    || line.starts_with("      --")
+                    || line.ends_with(':')
+                    || line.starts_with("Usage: ")
+                    || line.starts_with("       pushgateway-janitor restore ")
+                    || line.starts_with("Deletes ")
+                    || line.starts_with("--help "),
+                "a continuation line: {line:?}"
+            );
+        }
+        assert!(help.contains("Usage: pushgateway-janitor --url URL"));
+        assert!(!help.contains("Exit codes"), "exit codes stay in --help");
+    }
+
+    #[test]
+    fn usage_errors_keep_clap_hints() {
+        let err = |args: &[&str]| {
+            let mut all = vec!["pushgateway-janitor"];
+            all.extend_from_slice(args);
+            usage_message(&Args::try_parse_from(all).unwrap_err())
+        };
+        assert_eq!(
+            err(&["--url", "http://a", "--output", "yaml"]),
+            "invalid value 'yaml' for --output (possible values: human, json) (see --help)"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "--thresold", "1m"]),
+            "unknown flag '--thresold': did you mean '--threshold'? (see --help)"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "-v", "-q"]),
+            "--verbose cannot be used with --quiet (see --help)"
+        );
+        let generate = err(&["--generate", "yaml"]);
+        assert!(
+            generate.starts_with(
+                "invalid value 'yaml' for --generate (possible values: completions-bash,"
+            ),
+            "{generate}"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "--threshold", "10x"]),
+            "invalid value '10x' for --threshold: expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m (see --help)"
+        );
+        assert_eq!(
+            err(&[]),
+            "the following required arguments were not provided: --url <URL> (see --help)"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "--dry-run=yes"]),
+            "unexpected value 'yes' for '--dry-run' found; no more were expected (see --help)"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "--label-names", "utf"]),
+            "invalid value 'utf' for --label-names: did you mean 'utf8'? (possible values: auto, utf8, legacy) (see --help)"
+        );
+        assert_eq!(
+            err(&["--url", "http://a", "--basic-auth-password", "p"]),
+            "the following required arguments were not provided: --basic-auth-user <USER> (see --help)"
+        );
+        // The header's value may be a secret: its reason, never the value.
+        let header = err(&["--url", "http://a", "--header", "s3cret"]);
+        assert_eq!(
+            header,
+            "invalid value for --header: expected 'Name: value' (no ':' found) (see --help)"
+        );
+    }
+
+    /// The words of a shell command line: blanks split, '…' and "…" quote.
+    fn shell_words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+        for c in line.chars() {
+            match (quote, c) {
+                (None, '\'' | '"') => (quote, any) = (Some(c), true),
+                (Some(q), c) if c == q => quote = None,
+                (None, c) if c.is_whitespace() => {
+                    if any {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    any = false;
+                }
+                (_, c) => (word, any) = (word + &c.to_string(), true),
+            }
+        }
+        if any {
+            words.push(word);
+        }
+        words
+    }
+
+    #[test]
+    fn every_help_example_is_a_valid_command_line() {
+        let joined = EXAMPLES.replace("\\\n", " ");
+        let commands: Vec<&str> = joined
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("pushgateway-janitor "))
+            .collect();
+        assert!(commands.len() >= 8, "{commands:?}");
+        for command in commands {
+            let words = shell_words(&command.replace("$WEBHOOK_URL", "https://hooks.example/x"));
+            let config = Args::try_parse_from(&words)
+                .map_err(|e| e.to_string())
+                .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()));
+            assert!(config.is_ok(), "{command}: {config:?}");
+        }
+    }
+}

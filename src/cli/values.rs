@@ -1,0 +1,246 @@
+//! The value parsers of the flags: what a flag's text must be, and the
+//! words for why it is not (durations themselves are `crate::duration`'s).
+
+use std::time::Duration;
+
+use crate::duration::{parse_duration, parse_threshold};
+use crate::gateway::Header;
+use crate::plan::Rule;
+use crate::selector::Selector;
+
+/// `SELECTOR=DURATION`, spaces allowed around `=`. The selector ends at the
+/// last `}`: a label value may hold `}` or `=`, a duration never does. A
+/// rule without braces gets the selector parser's own error (`{` expected).
+pub fn parse_rule(text: &str) -> Result<Rule, String> {
+    let text = text.trim();
+    let (selector, rest) = match text.rfind('}') {
+        Some(at) => (&text[..=at], text[at + 1..].trim_start()),
+        None => (text, ""),
+    };
+    let selector = parse_selector(selector)?;
+    let Some(threshold) = rest.strip_prefix('=') else {
+        return Err(format!(
+            "expected SELECTOR=DURATION, like '{{job=\"backup\"}}=26h', got '{text}'"
+        ));
+    };
+    let threshold = parse_threshold(threshold)?;
+    Ok(Rule {
+        selector,
+        threshold,
+        text: text.to_owned(),
+    })
+}
+
+pub fn parse_selector(text: &str) -> Result<Selector, String> {
+    Selector::parse(text).map_err(|e| e.to_string())
+}
+
+pub(super) fn parse_ratio(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err("expected a number from 0 to 1, like 0.5".into()),
+    }
+}
+
+/// A whole number in `range`, said in words when it is not one.
+fn parse_bounded(text: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    let expected = match range.end() {
+        &u64::MAX => format!("expected a whole number, {} or more", range.start()),
+        end => format!("expected a whole number from {} to {end}", range.start()),
+    };
+    match text.trim().parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(expected),
+    }
+}
+
+pub(super) fn parse_count(text: &str) -> Result<u64, String> {
+    parse_bounded(text, 0..=u64::MAX)
+}
+
+pub(super) fn parse_concurrency(text: &str) -> Result<u16, String> {
+    parse_bounded(text, 1..=256).map(|n| n as u16)
+}
+
+pub(super) fn parse_retries(text: &str) -> Result<u32, String> {
+    parse_bounded(text, 0..=20).map(|n| n as u32)
+}
+
+pub(super) fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("must be greater than zero".into()),
+        d => Ok(d),
+    }
+}
+
+/// clap parser for `--header`. clap's own error for a failed value parser
+/// quotes the raw argument, which may hold a secret; this one gives only
+/// the reason (as `Custom` context, which [`usage_message`] reads).
+#[derive(Clone, Copy, Debug)]
+pub struct HeaderParser;
+
+impl clap::builder::TypedValueParser for HeaderParser {
+    type Value = Header;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Header, clap::Error> {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let invalid = |why: String| {
+            let mut e = clap::Error::new(ErrorKind::ValueValidation).with_cmd(cmd);
+            if let Some(arg) = arg {
+                e.insert(
+                    ContextKind::InvalidArg,
+                    ContextValue::String(arg.to_string()),
+                );
+            }
+            e.insert(ContextKind::Custom, ContextValue::String(why));
+            e
+        };
+        let text = value.to_str().ok_or_else(|| invalid("not UTF-8".into()))?;
+        Header::parse(text).map_err(|why| invalid(why.to_string()))
+    }
+}
+
+/// `--dns-server`: `IP:PORT`, or an IP alone for port 53.
+pub(super) fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    match text.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(ip) => Ok(std::net::SocketAddr::new(ip, 53)),
+        Err(_) => Err(format!(
+            "expected IP:PORT or IP (e.g. 10.96.0.10:53), got {text:?}"
+        )),
+    }
+}
+
+/// `host:port`, `[v6]:port`, or `:port` for every interface.
+pub(super) fn parse_listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.trim();
+    let full = match text.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => text.to_owned(),
+    };
+    use std::net::ToSocketAddrs as _;
+    match full.to_socket_addrs().map(|mut a| a.next()) {
+        Ok(Some(addr)) => Ok(addr),
+        _ => Err(format!(
+            "expected HOST:PORT or :PORT, like 127.0.0.1:9099 or :9099, got '{text}'"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::*;
+    use crate::duration::Threshold;
+    use clap::Parser;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("26h"), Ok(Duration::from_secs(26 * 3600)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("ten minutes").is_err());
+        assert!(parse_duration("-5m").is_err());
+        assert!(parse_positive_duration("0s").is_err());
+    }
+
+    #[test]
+    fn months_and_years_are_refused_with_a_hint() {
+        let e = parse_duration("10M").unwrap_err();
+        assert!(e.starts_with("did you mean '10m'? 'M' is months"), "{e}");
+        let e = parse_duration(" 1h 30M ").unwrap_err();
+        assert!(e.starts_with("did you mean '1h 30m'?"), "{e}");
+        for months in ["1month", "2 months", "1M1d"] {
+            assert!(parse_duration(months).is_err(), "{months}");
+        }
+        for years in ["1y", "2years", "1yr", "1d 1year"] {
+            let e = parse_duration(years).unwrap_err();
+            assert!(e.starts_with("years are refused"), "{years}: {e}");
+        }
+        assert!(parse_threshold("10M").is_err());
+        assert!(parse_rule(r#"{job="x"}=10M"#).is_err());
+        // What stays: every fixed-length unit, spelled out or not.
+        for (text, secs) in [
+            ("10m", 600),
+            ("2w", 1_209_600),
+            ("1min", 60),
+            ("3 days", 259_200),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs(secs)),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn thresholds_and_ratios_parse() {
+        assert_eq!(parse_threshold("never"), Ok(Threshold::Never));
+        assert_eq!(
+            parse_threshold("26h"),
+            Ok(Threshold::After(Duration::from_secs(26 * 3600)))
+        );
+        assert!(parse_rule("{job=\"x\"}").is_err());
+        assert!(parse_rule("10m").is_err());
+        assert!(parse_ratio("1.5").is_err());
+        assert!(parse_ratio("-0.1").is_err());
+        assert_eq!(parse_ratio("0.25"), Ok(0.25));
+    }
+
+    #[test]
+    fn a_zero_threshold_or_verify_timeout_is_a_usage_error() {
+        // Before: accepted, and with no cap a 0s threshold deletes every group.
+        for zero in ["0s", "0", "0ms"] {
+            let e = parse_threshold(zero).unwrap_err();
+            assert!(e.starts_with("must be greater than zero"), "{zero}: {e}");
+        }
+        assert!(parse_rule(r#"{job="x"}=0s"#).is_err());
+        let e = Args::try_parse_from(["pgj", "--url", "http://a", "--verify-timeout", "0s"])
+            .unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn rules_allow_spaces_around_the_equals_sign_and_want_braces() {
+        let rule = parse_rule(r#"{job="x"} = 10m"#).unwrap();
+        assert_eq!(rule.threshold, Threshold::After(Duration::from_secs(600)));
+        let rule = parse_rule(r#"{job=~"a{2}=b"}=never"#).unwrap();
+        assert_eq!(rule.threshold, Threshold::Never);
+        let e = parse_rule(r#"job="x"=10m"#).unwrap_err();
+        assert!(e.contains("expected '{'"), "{e}");
+        let e = parse_rule(r#"{job="x"}"#).unwrap_err();
+        assert!(e.starts_with("expected SELECTOR=DURATION"), "{e}");
+    }
+
+    #[test]
+    fn listen_address_forms() {
+        assert_eq!(
+            parse_listen_address(":9099").unwrap().to_string(),
+            "0.0.0.0:9099"
+        );
+        assert_eq!(
+            parse_listen_address("127.0.0.1:9099").unwrap().to_string(),
+            "127.0.0.1:9099"
+        );
+        assert_eq!(
+            parse_listen_address("[::1]:9099").unwrap().to_string(),
+            "[::1]:9099"
+        );
+        for bad in ["9099", "127.0.0.1", ":x", "127.0.0.1:70000"] {
+            assert!(parse_listen_address(bad).is_err(), "{bad}");
+        }
+    }
+}
