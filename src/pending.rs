@@ -78,7 +78,7 @@ pub fn judged(decision: &Decision, action: Action) -> Option<(GroupingKey, Judge
     } else if keeps_mark(action) {
         Judged::Marked(Mark {
             stale_since: decision.grace?.stale_since,
-            last_activity: group.last_activity(),
+            last_activity: decision.grace?.last_activity,
         })
     } else {
         return None;

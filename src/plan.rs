@@ -45,6 +45,8 @@ pub struct Policy {
     /// pass this long after the first that saw it stale (with the same
     /// last activity).
     pub grace: Option<Duration>,
+    /// `--activity`: which pushes count as a group's activity.
+    pub activity: health::Activity,
 }
 
 /// Where a group may declare its own threshold, and the operator's bounds
@@ -82,6 +84,7 @@ impl Policy {
             caps: Caps::default(),
             ttl: TtlPolicy::default(),
             grace: None,
+            activity: health::Activity::Any,
         }
     }
 }
@@ -189,6 +192,9 @@ pub struct Grace {
     pub deletable_at: f64,
     /// This pass is the first to see it stale (it was not pending before).
     pub new: bool,
+    /// Its last activity as the plan counted it (`--activity`): what the
+    /// mark remembers, so that only a newer one starts the period again.
+    pub last_activity: Option<f64>,
 }
 
 /// What an earlier pass remembered of a group it saw stale on a gateway:
@@ -290,7 +296,7 @@ pub fn decide_marked(
     });
     if let Some(grace) = policy.grace {
         for d in decisions.iter_mut() {
-            apply_grace(d, grace, now, marks);
+            apply_grace(d, grace, now, marks, policy.activity);
         }
     }
     let refused_by = cap_exceeded(&decisions, policy.caps);
@@ -310,14 +316,20 @@ pub fn decide_marked(
 /// pass at least `grace` after the first that saw it stale with the same
 /// last activity. A mark from the future (a clock that went back) starts
 /// the period again rather than shorten it.
-fn apply_grace(d: &mut Decision, grace: Duration, now: f64, marks: &Marks) {
+fn apply_grace(
+    d: &mut Decision,
+    grace: Duration,
+    now: f64,
+    marks: &Marks,
+    activity: health::Activity,
+) {
     let Subject::Group(g) = &d.subject else {
         return;
     };
     if d.verdict != Verdict::Stale {
         return;
     }
-    let last = g.last_activity();
+    let last = activity.last_activity(g);
     let (stale_since, new) = match marks.get(&g.key) {
         Some(m) if m.last_activity == last && m.stale_since <= now => (m.stale_since, false),
         _ => (now, true),
@@ -327,6 +339,7 @@ fn apply_grace(d: &mut Decision, grace: Duration, now: f64, marks: &Marks) {
         stale_since,
         deletable_at,
         new,
+        last_activity: last,
     });
     let grace = human_threshold(grace);
     if now < deletable_at {
@@ -526,16 +539,24 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         reason,
         grace: None,
     };
-    let Some(last) = group.last_activity() else {
-        let reason = "no push time, failure time or family time stamp: the age is unknown".into();
-        return decision(group, Verdict::Skip, threshold, None, reason);
+    let Some(last) = policy.activity.last_activity(&group) else {
+        let reason = match policy.activity {
+            health::Activity::Any => {
+                "no push time, failure time or family time stamp: the age is unknown"
+            }
+            health::Activity::Successful => {
+                "no push ever succeeded: with --activity successful the age is unknown"
+            }
+        };
+        return decision(group, Verdict::Skip, threshold, None, reason.into());
     };
     let age = now - last;
-    let what = match (group.last_push, group.last_failure) {
-        (None, Some(_)) => "last failed push (no push ever succeeded)",
-        (Some(p), Some(f)) if f > p => "last failed push",
-        (Some(_), _) => "last push",
-        (None, None) => "newest metric family time stamp",
+    let what = match (policy.activity, group.last_push, group.last_failure) {
+        (health::Activity::Successful, _, _) => "last successful push (--activity successful)",
+        (health::Activity::Any, None, Some(_)) => "last failed push (no push ever succeeded)",
+        (health::Activity::Any, Some(p), Some(f)) if f > p => "last failed push",
+        (health::Activity::Any, Some(_), _) => "last push",
+        (health::Activity::Any, None, None) => "newest metric family time stamp",
     };
     // A time ahead of the clock (a gateway clock that jumped back, a data
     // file from elsewhere) is active, and said as such rather than "-3h ago".

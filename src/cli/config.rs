@@ -5,12 +5,15 @@
 
 use std::time::Duration;
 
-use super::args::{Args, ClockArg, LabelNamesArg, OutputArg, RestoreArgs, RestoreOutputArg};
+use super::args::{
+    ActivityArg, Args, ClockArg, LabelNamesArg, OutputArg, RestoreArgs, RestoreOutputArg,
+};
 use crate::config::{ClockSource, Config, PushMetrics, RestoreConfig, StdoutFormat};
 use crate::gateway::{
     Credentials, Header, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
 use crate::group::LabelNaming;
+use crate::plan::health::Activity;
 use crate::plan::{Caps, Policy, TtlPolicy};
 
 /// Checks a URL given to `flag` (`--url`, `--push-metrics`, or the
@@ -302,6 +305,10 @@ impl Args {
                 },
                 ttl,
                 grace: self.grace,
+                activity: match self.activity {
+                    ActivityArg::Any => Activity::Any,
+                    ActivityArg::Successful => Activity::Successful,
+                },
             },
             state_file: self.state_file,
             notify_url: self.notify_url,

@@ -234,3 +234,64 @@ fn a_group_whose_last_push_was_rejected_is_marked_failing() {
         );
     }
 }
+
+/// `--activity successful`: a group whose pushes have been rejected for
+/// longer than its threshold is stale, its old values go; by default the
+/// failed pushes keep it alive. Precedence is unchanged (`--keep` wins).
+#[test]
+fn with_activity_successful_a_group_whose_pushes_keep_failing_goes_stale() {
+    for bin in gateway_bins() {
+        let mut pg = Pushgateway::start_bin(&bin, &[]);
+        assert_eq!(pg.push(&[("job", "bad")], "a 1\n"), 200);
+        assert_eq!(pg.push(&[("job", "kept")], "a 1\n"), 200);
+        assert_eq!(pg.push(&[("job", "never")], "a 1\n"), 200);
+        // Two hours ago they were pushed; now their producers' pushes fail.
+        pg.age(Duration::from_secs(2 * 3600));
+        let repeated = "a{x=\"1\"} 1\na{x=\"1\"} 2\n";
+        for job in ["bad", "kept"] {
+            assert_eq!(pg.post(&[("job", job)], repeated), 400, "{bin:?}");
+        }
+        assert_eq!(pg.push(&[("job", "fresh")], "a 1\n"), 200);
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                "--url",
+                &pg.url,
+                "--threshold",
+                "1h",
+                "--keep",
+                "{job=\"kept\"}",
+                "--output",
+                "json",
+            ];
+            args.extend_from_slice(extra);
+            janitor(&args)
+        };
+        // Any push is activity: the failing group is active.
+        let r = report(&run(&["--dry-run"]));
+        assert_eq!(r.action_of(&[("job", "bad")]), Some("active"));
+        assert!(r
+            .group(&[("job", "bad")])
+            .unwrap()
+            .reason
+            .starts_with("last failed push "));
+        assert_eq!(r.action_of(&[("job", "never")]), Some("would_delete"));
+
+        let out = run(&["--activity", "successful"]);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        let r = report(&out);
+        let bad = r.group(&[("job", "bad")]).unwrap();
+        assert_eq!(bad.action, "deleted", "{bin:?}: {bad:?}");
+        assert!(
+            bad.reason
+                .starts_with("last successful push (--activity successful) ")
+                && bad.reason.ends_with(" ago, longer than 1h (--threshold)"),
+            "{}",
+            bad.reason
+        );
+        assert_eq!(r.action_of(&[("job", "kept")]), Some("kept"));
+        assert_eq!(r.action_of(&[("job", "never")]), Some("deleted"));
+        assert_eq!(r.action_of(&[("job", "fresh")]), Some("active"));
+        let left = pg.groups();
+        assert_eq!(left.len(), 2, "{left:?}");
+    }
+}
