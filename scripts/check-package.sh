@@ -3,7 +3,7 @@
 #   lintian                  no error (warnings are printed; see README "Install")
 #   dpkg -i                  installs; every shipped path is where Debian looks for it
 #   the installed binary     --version; a dry run against a real Pushgateway on loopback
-#   man -w                   the man page is found
+#   man -w                   the man pages (pushgateway-janitor, -restore) are found
 #   systemd-analyze verify   the installed service and timer
 #   dpkg --purge             removes it all, the conffile included
 # Called by scripts/test.sh. Needs root (or sudo) for dpkg; a missing tool is
@@ -60,6 +60,7 @@ $sudo dpkg -i "$deb" >&2
 dpkg -L pushgateway-janitor >"$work/files"
 for f in /usr/bin/pushgateway-janitor \
   /usr/share/man/man1/pushgateway-janitor.1.gz \
+  /usr/share/man/man1/pushgateway-janitor-restore.1.gz \
   /usr/share/bash-completion/completions/pushgateway-janitor \
   /usr/share/zsh/vendor-completions/_pushgateway-janitor \
   /usr/share/fish/vendor_completions.d/pushgateway-janitor.fish \
@@ -102,6 +103,7 @@ curl -fsS "http://127.0.0.1:$port/api/v1/metrics" | jq -e '[.data[] | select(.la
   die "the group is gone after a dry run"
 
 log "man -w pushgateway-janitor: $(man -w pushgateway-janitor)"
+log "man -w pushgateway-janitor-restore: $(man -w pushgateway-janitor-restore)"
 
 log "systemd-analyze verify (installed units)"
 out=$(systemd-analyze verify /usr/lib/systemd/system/pushgateway-janitor.service /usr/lib/systemd/system/pushgateway-janitor.timer 2>&1) || {

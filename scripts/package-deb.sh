@@ -47,6 +47,7 @@ install -m 0755 "$bin" "$STAGE/pushgateway-janitor"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$STAGE/pushgateway-janitor"
 
 "$bin" --generate man | gzip -9n >"$STAGE/pushgateway-janitor.1.gz"
+"$bin" --generate man-restore | gzip -9n >"$STAGE/pushgateway-janitor-restore.1.gz"
 "$bin" --generate completions-bash >"$STAGE/pushgateway-janitor.bash"
 "$bin" --generate completions-zsh >"$STAGE/_pushgateway-janitor"
 "$bin" --generate completions-fish >"$STAGE/pushgateway-janitor.fish"

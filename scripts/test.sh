@@ -31,6 +31,9 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
 have_dnsmasq() { [ -x /usr/sbin/dnsmasq ] || command -v dnsmasq >/dev/null 2>&1; }
 have_dnsmasq || missing+=(dnsmasq-base)
+# The completion tests (tests/integration/ops.rs) drive fish's and zsh's completion.
+command -v fish >/dev/null 2>&1 || missing+=(fish)
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}" || true
 fi

@@ -16,6 +16,8 @@ pub enum Generate {
     CompletionsPowershell,
     /// The man page, roff (`man -l`).
     Man,
+    /// The man page of `restore`, pushgateway-janitor-restore(1).
+    ManRestore,
 }
 
 /// Renders `what` for `cmd` (the janitor's own, from `cli`). The command
@@ -23,9 +25,19 @@ pub enum Generate {
 pub fn write(what: Generate, mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
     let name = cmd.get_name().to_owned();
     let shell = match what {
-        Generate::Man => return man(cmd, out),
-        Generate::CompletionsBash => Shell::Bash,
-        Generate::CompletionsZsh => Shell::Zsh,
+        Generate::Man => {
+            // Each command has a page of its own.
+            let pages = cmd
+                .get_subcommands()
+                .map(|sub| format!("{name}-{}", sub.get_name()))
+                .collect();
+            return man(cmd, pages, out);
+        }
+        Generate::ManRestore => {
+            return man(subcommand_page(cmd, "restore")?, vec![name], out);
+        }
+        Generate::CompletionsBash => return bash(cmd, out),
+        Generate::CompletionsZsh => return zsh(cmd, out),
         Generate::CompletionsFish => Shell::Fish,
         Generate::CompletionsElvish => Shell::Elvish,
         Generate::CompletionsPowershell => Shell::PowerShell,
@@ -34,15 +46,74 @@ pub fn write(what: Generate, mut cmd: clap::Command, out: &mut dyn Write) -> io:
     Ok(())
 }
 
-/// The man page, its sections in man-pages(7) order: NAME, SYNOPSIS,
+/// The command `name` under `cmd`, as its own page names it: built first,
+/// so it is `pushgateway-janitor-restore` with the synopsis
+/// `pushgateway-janitor restore` (clap_mangen's convention for a
+/// subcommand's page).
+fn subcommand_page(mut cmd: clap::Command, name: &str) -> io::Result<clap::Command> {
+    cmd.build();
+    let sub = cmd
+        .find_subcommand(name)
+        .cloned()
+        .ok_or_else(|| io::Error::other(format!("no command {name}")))?;
+    // The page's source line names the program and its version, as the
+    // main page's does; clap keeps names as `'static` strings, and this
+    // runs once before the process exits.
+    let page: &'static str = format!("{}-{name}", cmd.get_name()).leak();
+    Ok(sub.name(page).version(env!("CARGO_PKG_VERSION")))
+}
+
+/// clap_complete's bash script, with its one slip for a program whose name
+/// has a `-` mended: it sets `cmd` to `pushgateway__janitor__subcmd__restore`
+/// once `restore` is typed, but labels that case
+/// `pushgateway__subcmd__janitor__subcmd__restore` (the program's `-`
+/// replaced by the subcommand separator), so nothing after `restore` was
+/// completed.
+fn bash(mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
+    const SEPARATOR: &str = "__subcmd__";
+    let name = cmd.get_name().to_owned();
+    let mut script = Vec::new();
+    clap_complete::generate(Shell::Bash, &mut cmd, name.clone(), &mut script);
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    for sub in cmd.get_subcommands() {
+        let label = format!(
+            "{}{SEPARATOR}{}",
+            name.replace('-', SEPARATOR),
+            sub.get_name()
+        );
+        let set = format!("{}{SEPARATOR}{}", name.replace('-', "__"), sub.get_name());
+        script = script.replace(&format!("        {label})\n"), &format!("        {set})\n"));
+    }
+    out.write_all(script.as_bytes())
+}
+
+/// clap_complete's zsh script, with the rest-arguments spec of a
+/// command's positional values (`restore`'s FILE...) written `*:` rather
+/// than `*::`: with `*::`, zsh hands the rest of the line to the FILE
+/// completion alone, so no flag was completed after a file
+/// (`restore a.jsonl --rep`).
+fn zsh(mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
+    let name = cmd.get_name().to_owned();
+    let mut script = Vec::new();
+    clap_complete::generate(Shell::Zsh, &mut cmd, name, &mut script);
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    let commands = std::iter::once(&cmd).chain(cmd.get_subcommands());
+    for positional in commands.flat_map(|c| c.get_positionals()) {
+        let id = positional.get_id().as_str();
+        script = script.replace(&format!("\n'*::{id} -- "), &format!("\n'*:{id} -- "));
+    }
+    out.write_all(script.as_bytes())
+}
+
+/// A man page, its sections in man-pages(7) order: NAME, SYNOPSIS,
 /// DESCRIPTION, OPTIONS (the help headings as subsections), EXIT STATUS,
 /// ENVIRONMENT, EXAMPLES, SEE ALSO. The last three come from the blocks of
 /// the long help's epilogue (`Examples:`, `Environment:`, `Exit codes:`),
 /// so they say what `--help` says; examples are set without filling, each
 /// command on its lines as written.
-fn man(cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
+fn man(cmd: clap::Command, see_also: Vec<String>, out: &mut dyn Write) -> io::Result<()> {
     let mut page = Vec::new();
-    man_sections(cmd, &mut page)?;
+    man_sections(cmd, &see_also, &mut page)?;
     // Each part comes with roff's definition of the apostrophe string:
     // once is enough.
     let mut seen = Vec::new();
@@ -58,7 +129,11 @@ fn man(cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn man_sections(mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
+fn man_sections(
+    mut cmd: clap::Command,
+    see_also: &[String],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     use roff::{bold, roman, Roff};
     cmd.build();
     let epilogue = cmd
@@ -136,10 +211,19 @@ fn man_sections(mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
         roff.control("fi", []).control("RE", []);
     }
     roff.control("SH", ["SEE ALSO"]);
-    roff.text([
-        bold("prometheus-pushgateway"),
-        roman("(1); the README and docs/ at /usr/share/doc/pushgateway-janitor/ or in the source."),
-    ]);
+    let mut refs = Vec::new();
+    for page in see_also
+        .iter()
+        .map(String::as_str)
+        .chain(["prometheus-pushgateway"])
+    {
+        refs.extend([bold(page), roman("(1), ")]);
+    }
+    refs.pop();
+    refs.push(roman(
+        "(1); the README and docs/ at /usr/share/doc/pushgateway-janitor/ or in the source.",
+    ));
+    roff.text(refs);
     roff.to_writer(out)
 }
 
@@ -159,8 +243,82 @@ mod tests {
             write(*what, cmd(), &mut out).unwrap();
             let text = String::from_utf8(out).unwrap();
             assert!(text.contains("pushgateway-janitor"), "{what:?}");
-            assert!(text.contains("threshold"), "{what:?}");
+            let flag = match what {
+                Generate::ManRestore => "replace",
+                _ => "threshold",
+            };
+            assert!(text.contains(flag), "{what:?}");
         }
+    }
+
+    /// Issue 24 item 8. Before: the script set `cmd` to
+    /// `pushgateway__janitor__subcmd__restore` after `restore` but labelled
+    /// its case `pushgateway__subcmd__janitor__subcmd__restore`.
+    #[test]
+    fn the_bash_script_labels_each_command_as_it_sets_it() {
+        let mut out = Vec::new();
+        write(Generate::CompletionsBash, cmd(), &mut out).unwrap();
+        let script = String::from_utf8(out).unwrap();
+        let set: Vec<&str> = script
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("cmd=\""))
+            .map(|l| l.trim_end_matches('"'))
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            set,
+            [
+                "pushgateway__janitor",
+                "pushgateway__janitor__subcmd__restore"
+            ]
+        );
+        for cmd in set {
+            assert!(script.contains(&format!("\n        {cmd})\n")), "{cmd}");
+        }
+    }
+
+    /// Issue 24 item 7. Before: `--generate man` only; restore had no page.
+    #[test]
+    fn restore_has_a_page_of_its_own() {
+        let mut out = Vec::new();
+        write(Generate::ManRestore, cmd(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("\n.TH pushgateway-janitor-restore 1 "),
+            "{text}"
+        );
+        let sections: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(".SH "))
+            .collect();
+        assert_eq!(
+            sections,
+            [
+                "NAME",
+                "SYNOPSIS",
+                "DESCRIPTION",
+                "OPTIONS",
+                "\"EXIT STATUS\"",
+                "ENVIRONMENT",
+                "EXAMPLES",
+                "\"SEE ALSO\""
+            ],
+            "{text}"
+        );
+        assert!(text.contains("pushgateway\\-janitor restore\\fR FILE..."));
+        for code in ["0", "1", "2", "4"] {
+            assert!(text.contains(&format!(".TP\n\\fB{code}\\fR\n")), "{code}");
+        }
+        for flag in ["replace", "basic\\-auth\\-user", "retries", "ca\\-cert"] {
+            assert!(text.contains(&format!("\\fB\\-\\-{flag}\\fR")), "{flag}");
+        }
+        assert!(text.contains(".TP\n\\fBPUSHGATEWAY_URL\\fR\n"));
+        assert!(text.contains("\\fBpushgateway\\-janitor\\fR(1)"));
+        // The main page names it.
+        let mut out = Vec::new();
+        write(Generate::Man, cmd(), &mut out).unwrap();
+        let main = String::from_utf8(out).unwrap();
+        assert!(main.contains("\\fBpushgateway\\-janitor\\-restore\\fR(1)"));
     }
 
     /// Issue 18 item 7. Before: clap_mangen's default page, with the

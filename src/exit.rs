@@ -55,7 +55,7 @@ impl ExitStatus {
     pub fn description(self) -> &'static str {
         match self {
             ExitStatus::Ok => "ok: all gateways scanned, all planned deletes accepted (also: nothing stale, dry run)",
-            ExitStatus::Failed => "could not scan a gateway (nothing deleted there) or write an output (report, textfile, push)",
+            ExitStatus::Failed => "could not scan a gateway or write an output (report, textfile, push, state file, --notify-url)",
             ExitStatus::Usage => "usage error: bad flags or values",
             ExitStatus::Refused => "a safety cap refused the plan",
             ExitStatus::DeleteFailed => "some deletes failed",

@@ -19,9 +19,10 @@ use pushgateway_janitor::serve::{self, Exposition};
 const LOG_ENV: &str = "PUSHGATEWAY_JANITOR_LOG";
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse_args(std::env::args_os()) {
+    let given: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = match Args::try_parse_args(&given) {
         Ok(args) => args,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage_error(e, given.get(1..).unwrap_or_default()),
     };
     if args.short_help {
         print!("{}", pushgateway_janitor::cli::short_help());
@@ -174,7 +175,8 @@ fn generate(what: Generate) -> ExitCode {
 }
 
 /// clap's errors as one line; `--help` and `--version` print as usual.
-fn usage_error(e: clap::Error) -> ExitCode {
+/// `args`: the command line after the program's name.
+fn usage_error(e: clap::Error, args: &[std::ffi::OsString]) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -182,7 +184,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            print_error(&pushgateway_janitor::cli::usage_message(&e));
+            print_error(&pushgateway_janitor::cli::usage_message(&e, args));
             ExitStatus::Usage.into()
         }
     }

@@ -95,8 +95,7 @@ impl History {
             *self
                 .delete_failures
                 .entry(gw.name().into_owned())
-                .or_default() +=
-                gw.summary.count(Action::DeleteFailed) + gw.summary.count(Action::StillPresent);
+                .or_default() += gw.summary.failures();
         }
         // A replica found through DNS is named by its address, and pods come
         // back with new ones: keeping every such name ever seen would grow

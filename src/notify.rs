@@ -16,11 +16,12 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
 
-use crate::duration::{human_seconds, human_threshold};
+use crate::duration::{human_age, human_threshold};
 use crate::gateway::fault::Fault;
 use crate::gateway::retry::{retrying, status_is_retryable, Attempted, FailedAttempt};
 use crate::gateway::{Connect, Credentials, RetryPolicy, TlsOptions, TransportOptions};
-use crate::report::{Action, LabelSet, Report, Time};
+use crate::plan::ThresholdSource;
+use crate::report::{Action, LabelSet, NotifiedAs, Report, Time};
 
 pub const SCHEMA: &str = "pushgateway-janitor/notification/v1";
 
@@ -52,7 +53,8 @@ pub struct Notified<'a> {
     pub action: Action,
     pub age_seconds: Option<f64>,
     pub threshold_seconds: Option<f64>,
-    pub threshold_source: &'a str,
+    #[serde(serialize_with = "crate::report::words")]
+    pub threshold_source: &'a ThresholdSource,
     pub last_activity: Option<Time>,
     /// Pending: from when a pass may delete it; else null.
     pub deletable_at: Option<Time>,
@@ -77,11 +79,11 @@ pub fn notification(report: &Report) -> Option<Notification<'_>> {
     };
     for gw in &report.gateways {
         for g in &gw.groups {
-            let list = match g.action {
-                Action::Deleted | Action::Unconfirmed | Action::Repushed => &mut n.deleted,
-                Action::Pending => &mut n.pending,
-                Action::DeleteFailed | Action::StillPresent => &mut n.failed,
-                _ => continue,
+            let list = match g.action.properties().notified {
+                NotifiedAs::Deleted => &mut n.deleted,
+                NotifiedAs::Pending => &mut n.pending,
+                NotifiedAs::Failed => &mut n.failed,
+                NotifiedAs::Not => continue,
             };
             list.push(Notified {
                 gateway: gw.name(),
@@ -119,7 +121,9 @@ fn text(n: &Notification<'_>) -> String {
         named.join("; ")
     };
     let silent = |g: &Notified<'_>| {
-        let age = g.age_seconds.map_or("?".into(), human_seconds);
+        let age = g.age_seconds.map_or("?".into(), |a| {
+            human_age(a, g.threshold_seconds, g.action.is_stale())
+        });
         let threshold = g.threshold_seconds.map_or("never".into(), |t| {
             crate::duration::human_threshold_seconds(t)
         });
@@ -345,11 +349,17 @@ mod tests {
             threshold_seconds: Some(3600.0),
             last_push_successful: Some(true),
             action,
-            reason: String::new(),
+            reason: crate::plan::Reason::NotSelected,
             error: (action == Action::DeleteFailed).then(|| "DELETE …: HTTP 500".into()),
             archive: None,
-            threshold_source: r#"ttl label ttl="1h""#.into(),
-            ttl_ignored: None,
+            threshold_source: ThresholdSource::Ttl {
+                declared: crate::plan::Declared::Label {
+                    name: "ttl".into(),
+                    value: "1h".into(),
+                },
+                bounded: None,
+            },
+            ttl_ignored: Vec::new(),
             stale_since: None,
             deletable_at: (action == Action::Pending).then_some(Time(1_795_485_600.0)),
             newly_pending: new,
@@ -422,6 +432,20 @@ mod tests {
             "2026-11-24T02:00:00.000Z"
         );
         assert_eq!(json["deleted"][0]["labels"]["job"], "a<b>&c");
+    }
+
+    #[test]
+    fn a_deleted_groups_age_reads_longer_than_its_threshold() {
+        let mut g = group("j", Action::Deleted, false);
+        g.age_seconds = Some(2.3);
+        g.threshold_seconds = Some(2.0);
+        let r = report(false, vec![g]);
+        let n = notification(&r).unwrap();
+        assert!(
+            n.text.contains("(silent 2.300s, threshold 2s, "),
+            "{}",
+            n.text
+        );
     }
 
     #[test]

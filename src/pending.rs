@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::group::GroupingKey;
 use crate::identity::{GatewayId, Replica};
 use crate::plan::{Decision, Mark, Marks, Subject};
-use crate::report::Action;
+use crate::report::{Action, GraceMark};
 
 /// The first line a state file's JSON holds, so that a file of another
 /// tool is never taken for one (or overwritten).
@@ -38,22 +38,6 @@ const SCHEMA_V1: &str = "pushgateway-janitor/pending/v1";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
     gateways: BTreeMap<GatewayId, Marks>,
-}
-
-/// Whether a group with this action keeps its mark for the next pass: it
-/// is still on the gateway, stale, with the activity it was judged by. A
-/// group whose DELETE failed, was refused by a cap or is still shown was
-/// past its grace period: the next pass deletes it without a new one.
-fn keeps_mark(action: Action) -> bool {
-    matches!(
-        action,
-        Action::Pending
-            | Action::DeleteFailed
-            | Action::Refused
-            | Action::StillPresent
-            | Action::Unconfirmed
-            | Action::WouldDelete
-    )
 }
 
 /// What a pass tells the state about one group.
@@ -73,17 +57,22 @@ pub fn judged(decision: &Decision, action: Action) -> Option<(GroupingKey, Judge
     let Subject::Group(group) = &decision.subject else {
         return None;
     };
-    let judged = if action == Action::Ignored {
-        Judged::NotJudged
-    } else if keeps_mark(action) {
-        Judged::Marked(Mark {
-            stale_since: decision.grace?.stale_since,
-            last_activity: decision.grace?.last_activity,
-        })
-    } else {
-        return None;
-    };
-    Some((group.key.clone(), judged))
+    let mark = decision.grace.map(|grace| Mark {
+        stale_since: grace.stale_since,
+        last_activity: grace.last_activity,
+    });
+    Some((group.key.clone(), leaves(action, mark)?))
+}
+
+/// What a group of this action leaves in the state, as the action table
+/// says ([`GraceMark`]): its mark (`mark`, the plan's, when it has one),
+/// the mark another run gave it, or nothing.
+fn leaves(action: Action, mark: Option<Mark>) -> Option<Judged> {
+    match action.properties().grace_mark {
+        GraceMark::Kept => mark.map(Judged::Marked),
+        GraceMark::Carried => Some(Judged::NotJudged),
+        GraceMark::Dropped => None,
+    }
 }
 
 /// What one pass leaves for the state, from its decisions and lookups.
@@ -483,6 +472,36 @@ mod tests {
         let mut seen = Seen::default();
         seen.scanned(id, groups);
         seen
+    }
+
+    /// A group of each action keeps, carries or drops its mark as the
+    /// action table says ([`GraceMark`]).
+    #[test]
+    fn marks_follow_the_action_table() {
+        let id = plain("http://a");
+        let mark = |since| Mark {
+            stale_since: since,
+            last_activity: Some(1.0),
+        };
+        let earlier = scanned(&id, vec![(key("j"), Judged::Marked(mark(5.0)))]);
+        for action in Action::ALL {
+            let groups: Vec<_> = leaves(action, Some(mark(10.0)))
+                .map(|judged| (key("j"), judged))
+                .into_iter()
+                .collect();
+            let this = scanned(&id, groups);
+            let mut fresh = State::default();
+            fresh.update(&this);
+            let mut marked = State::default();
+            marked.update(&earlier);
+            marked.update(&this);
+            let want = match action.properties().grace_mark {
+                GraceMark::Kept => (1, 1),
+                GraceMark::Carried => (0, 1),
+                GraceMark::Dropped => (0, 0),
+            };
+            assert_eq!((fresh.len(), marked.len()), want, "{action:?}");
+        }
     }
 
     /// Two runs with other `--select`s sharing one file: each keeps the

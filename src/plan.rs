@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use crate::duration::Threshold;
-use crate::duration::{human_seconds, human_threshold};
 use crate::group::{Entry, Group, GroupingKey, LabelNaming, SkippedGroup};
 use crate::selector::Selector;
 
 pub mod health;
+
+use health::CountedPushes;
 
 /// A per-group threshold: the first rule whose selector matches applies.
 #[derive(Debug, Clone)]
@@ -46,7 +47,7 @@ pub struct Policy {
     /// last activity).
     pub grace: Option<Duration>,
     /// `--activity`: which pushes count as a group's activity.
-    pub activity: health::Activity,
+    pub activity: CountedPushes,
 }
 
 /// Where a group may declare its own threshold, and the operator's bounds
@@ -84,7 +85,7 @@ impl Policy {
             caps: Caps::default(),
             ttl: TtlPolicy::default(),
             grace: None,
-            activity: health::Activity::Any,
+            activity: CountedPushes::Any,
         }
     }
 }
@@ -162,7 +163,8 @@ pub enum Verdict {
     Skip,
 }
 
-/// The decision about one scanned entry.
+/// The decision about one scanned entry. Its reason, where its threshold
+/// came from and the TTLs it ignored are typed facts; `report` words them.
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub subject: Subject,
@@ -170,16 +172,150 @@ pub struct Decision {
     /// Seconds since the last activity, when known.
     pub age_seconds: Option<f64>,
     pub threshold: Threshold,
-    /// What set the threshold: `--threshold`, `--rule '...'` as written,
-    /// or the group's own `ttl label NAME="VALUE"` or `ttl metric
-    /// NAME=VALUE` (with how `--min-ttl`/`--max-ttl` bounded it).
-    pub threshold_source: String,
-    /// Why a TTL the group declares was not used (not a duration, zero,
-    /// negative, NaN, not one gauge value); the rules decided instead.
-    pub ttl_ignored: Option<String>,
-    pub reason: String,
+    /// What set the threshold.
+    pub threshold_source: ThresholdSource,
+    /// The TTLs the group declares that were not used (label first): the
+    /// rules decided instead.
+    pub ttl_ignored: Vec<IgnoredTtl>,
+    pub reason: Reason,
     /// With `--grace`, for a stale group: its place in the grace period.
     pub grace: Option<Grace>,
+}
+
+/// Where a group's threshold came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ThresholdSource {
+    /// `--threshold`, the fallback (also for groups never judged).
+    Threshold,
+    /// The first `--rule` whose selector matched: its place among the
+    /// rules (0 first) and the rule as written.
+    Rule { index: usize, written: String },
+    /// A TTL the group declares, and how `--min-ttl`/`--max-ttl` moved it.
+    Ttl {
+        declared: Declared,
+        bounded: Option<Bounded>,
+    },
+}
+
+/// A TTL a group declares, where and as it declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Declared {
+    /// Its `--ttl-label` label, `name="value"` as pushed.
+    Label { name: String, value: String },
+    /// Its `--ttl-metric` gauge and the gauge's value, in seconds.
+    Metric { name: String, value: f64 },
+}
+
+/// How the operator's bounds moved a declared TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bounded {
+    /// Shorter than `--min-ttl`: raised to it.
+    RaisedToMin(Duration),
+    /// Longer than `--max-ttl` (or `never`): lowered to it.
+    LoweredToMax(Duration),
+}
+
+/// A TTL the group declares that was not used, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IgnoredTtl {
+    /// The label's value is not a threshold: the duration reader's words.
+    Label {
+        name: String,
+        value: String,
+        why: String,
+    },
+    /// The gauge's value is not a TTL.
+    Metric {
+        name: String,
+        value: f64,
+        why: NotATtl,
+    },
+    /// The metric is not one gauge value: the scan's words.
+    MetricUnread { name: String, why: String },
+}
+
+/// Why a gauge's value is not a TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotATtl {
+    NaN,
+    /// Zero, negative, or under a nanosecond: every group stale at once.
+    NotPositive,
+}
+
+/// Why an entry got its verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    /// An entry of the scan that is no group it can judge: the scan's words.
+    Unreadable(String),
+    /// Matched by no `--select`.
+    NotSelected,
+    /// No push time, failure time or family time stamp: the age is unknown.
+    AgeUnknown,
+    /// `--activity successful`, and no push ever succeeded: the age is
+    /// unknown.
+    NoSuccessfulPush,
+    /// Judged by its last activity (its age is the decision's).
+    Judged { activity: Activity, ruling: Ruling },
+}
+
+/// Which of a group's times is its last activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Its last push, which succeeded.
+    Push,
+    /// A failed push, later than its last successful one.
+    FailedPush,
+    /// A failed push; no push ever succeeded.
+    FailedPushOnly,
+    /// Neither time is known: its newest metric family time stamp.
+    FamilyTimestamp,
+    /// Its last successful push: `--activity successful` counts no other.
+    SuccessfulPush,
+}
+
+/// What the policy made of a group's age.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ruling {
+    /// The janitor's own `--push-metrics` job ([`OWN_JOB`]): never deleted.
+    OwnJob,
+    /// Protected by this `--keep`, as written.
+    Kept(String),
+    /// Its threshold is `never`.
+    Never,
+    /// Silent within its threshold.
+    Active,
+    /// Silent longer than its threshold.
+    Stale {
+        /// With `--grace`: where it is in its grace period.
+        grace: Option<GraceNote>,
+        /// A safety cap refused the plan: nothing is sent.
+        refused: Option<Refusal>,
+    },
+    /// Silent longer than its threshold, but not deleted: its grouping key
+    /// cannot be sent to this gateway (the words of `group`).
+    Unaddressable(String),
+}
+
+/// A stale group against its grace period (`--grace`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GraceNote {
+    /// Inside it: deletable in `left` seconds.
+    Pending { period: Duration, left: f64 },
+    /// Past it: first seen stale `stale_for` seconds ago.
+    Past { period: Duration, stale_for: f64 },
+}
+
+/// Which safety cap refused a gateway's plan, and by how much.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Refusal {
+    /// `--max-deletes`: the plan deletes `stale` groups.
+    MaxDeletes { max: u64, stale: u64 },
+    /// `--max-delete-ratio`: `stale` of the `considered` groups.
+    MaxDeleteRatio {
+        max: f64,
+        stale: u64,
+        considered: u64,
+    },
 }
 
 /// A stale group's place in its grace period (`--grace`).
@@ -221,8 +357,8 @@ pub enum Subject {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub decisions: Vec<Decision>,
-    /// Which cap refused the plan, in words; then no group is `Stale`.
-    pub refused_by: Option<String>,
+    /// Which cap refused the plan; then no group is `Stale`.
+    pub refused_by: Option<Refusal>,
 }
 
 impl Plan {
@@ -277,10 +413,10 @@ pub fn decide_marked(
         .map(|entry| match entry {
             Entry::Group(group) => decide_group(group, policy, now, naming),
             Entry::Skipped(skipped) => Decision {
-                threshold_source: "--threshold".into(),
-                ttl_ignored: None,
+                threshold_source: ThresholdSource::Threshold,
+                ttl_ignored: Vec::new(),
                 grace: None,
-                reason: skipped.reason.clone(),
+                reason: Reason::Unreadable(skipped.reason.clone()),
                 subject: Subject::Skipped(skipped),
                 verdict: Verdict::Skip,
                 age_seconds: None,
@@ -300,10 +436,16 @@ pub fn decide_marked(
         }
     }
     let refused_by = cap_exceeded(&decisions, policy.caps);
-    if let Some(why) = &refused_by {
+    if let Some(why) = refused_by {
         for d in decisions.iter_mut().filter(|d| d.verdict == Verdict::Stale) {
             d.verdict = Verdict::Refused;
-            d.reason = format!("{}; {why}", d.reason);
+            if let Reason::Judged {
+                ruling: Ruling::Stale { refused, .. },
+                ..
+            } = &mut d.reason
+            {
+                *refused = Some(why);
+            }
         }
     }
     Plan {
@@ -321,7 +463,7 @@ fn apply_grace(
     grace: Duration,
     now: f64,
     marks: &Marks,
-    activity: health::Activity,
+    activity: CountedPushes,
 ) {
     let Subject::Group(g) = &d.subject else {
         return;
@@ -341,20 +483,24 @@ fn apply_grace(
         new,
         last_activity: last,
     });
-    let grace = human_threshold(grace);
-    if now < deletable_at {
+    let note = if now < deletable_at {
         d.verdict = Verdict::Pending;
-        d.reason = format!(
-            "{}; pending for --grace {grace}: deletable in {}",
-            d.reason,
-            human_seconds(deletable_at - now)
-        );
+        GraceNote::Pending {
+            period: grace,
+            left: deletable_at - now,
+        }
     } else {
-        d.reason = format!(
-            "{}; stale for {} without a push, past --grace {grace}",
-            d.reason,
-            human_seconds(now - stale_since)
-        );
+        GraceNote::Past {
+            period: grace,
+            stale_for: now - stale_since,
+        }
+    };
+    if let Reason::Judged {
+        ruling: Ruling::Stale { grace, .. },
+        ..
+    } = &mut d.reason
+    {
+        *grace = Some(note);
     }
 }
 
@@ -363,31 +509,30 @@ fn apply_grace(
 /// and that can be judged and addressed; ignored and skipped groups would
 /// only water it down (2 stale of 2 selected is 100%, whatever else the
 /// gateway holds).
-fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<String> {
+fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<Refusal> {
     let stale = decisions
         .iter()
         .filter(|d| d.verdict == Verdict::Stale)
         .count() as u64;
-    let scanned = decisions
+    let considered = decisions
         .iter()
         .filter(|d| !matches!(d.verdict, Verdict::Ignore | Verdict::Skip))
         .count() as u64;
     if let Some(max) = caps.max_deletes {
         if stale > max {
-            return Some(format!(
-                "refused by --max-deletes {max}: the plan deletes {stale} groups"
-            ));
+            return Some(Refusal::MaxDeletes { max, stale });
         }
     }
     if let Some(max) = caps.max_delete_ratio {
-        // stale/scanned against max, not stale against max*scanned: the
-        // product rounds (29 > 0.58 * 50.0 is true), and at the cap exactly
-        // the plan must go ahead.
-        if stale > 0 && stale as f64 / scanned as f64 > max {
-            return Some(format!(
-                "refused by --max-delete-ratio {max}: the plan deletes {stale} of the {scanned} groups considered ({:.1}%)",
-                100.0 * stale as f64 / scanned as f64
-            ));
+        // stale/considered against max, not stale against max*considered:
+        // the product rounds (29 > 0.58 * 50.0 is true), and at the cap
+        // exactly the plan must go ahead.
+        if stale > 0 && stale as f64 / considered as f64 > max {
+            return Some(Refusal::MaxDeleteRatio {
+                max,
+                stale,
+                considered,
+            });
         }
     }
     None
@@ -398,9 +543,9 @@ fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<String> {
 pub struct Applied {
     pub threshold: Threshold,
     /// As [`Decision::threshold_source`].
-    pub source: String,
+    pub source: ThresholdSource,
     /// As [`Decision::ttl_ignored`].
-    pub ttl_ignored: Option<String>,
+    pub ttl_ignored: Vec<IgnoredTtl>,
 }
 
 /// The threshold of `group`, by precedence: a TTL the group declares (its
@@ -408,11 +553,12 @@ pub struct Applied {
 /// `--min-ttl`/`--max-ttl`; else the first matching `--rule`; else
 /// `--threshold`. A declared value that is not a usable TTL is ignored,
 /// with the reason, and the next in line decides: never a delete because of
-/// a bad TTL. (`--keep` and the janitor's own job come before all of this:
-/// they keep a group whatever its threshold.)
+/// a bad TTL. One longer than a `Duration` holds is `never`, as a label and
+/// as a gauge. (`--keep` and the janitor's own job come before all of
+/// this: they keep a group whatever its threshold.)
 pub fn threshold_for(group: &Group, policy: &Policy) -> Applied {
     let ttl = &policy.ttl;
-    let mut ignored: Vec<String> = Vec::new();
+    let mut ignored: Vec<IgnoredTtl> = Vec::new();
     let label = ttl.label.as_deref().and_then(|name| {
         // An empty value is no label: the gateway shows `ttl=""` for a
         // key without it as well.
@@ -420,87 +566,98 @@ pub fn threshold_for(group: &Group, policy: &Policy) -> Applied {
             .key
             .iter()
             .find(|(n, v)| *n == name && !v.is_empty())?;
-        let shown = format!(
-            "ttl label {}={value:?}",
-            crate::group::quote_label_name(name)
-        );
-        Some((shown, crate::duration::parse_threshold(value)))
-    });
-    let metric = ttl.metric.as_deref().and_then(|name| {
-        let value = group.ttl_metric.as_ref()?;
-        Some(match value {
-            Ok(v) => (
-                format!("ttl metric {name}={}", go_number(*v)),
-                declared_seconds(*v),
-            ),
-            Err(why) => (format!("ttl metric {name}"), Err(why.clone())),
+        let (name, value) = (name.to_owned(), value.to_owned());
+        Some(match crate::duration::parse_declared_ttl(&value) {
+            Ok(threshold) => Ok((Declared::Label { name, value }, threshold)),
+            Err(why) => Err(IgnoredTtl::Label { name, value, why }),
         })
     });
-    for (shown, declared) in label.into_iter().chain(metric) {
+    let metric = ttl.metric.as_deref().and_then(|name| {
+        let name = name.to_owned();
+        Some(match group.ttl_metric.as_ref()? {
+            Ok(value) => match declared_seconds(*value) {
+                Ok(threshold) => Ok((
+                    Declared::Metric {
+                        name,
+                        value: *value,
+                    },
+                    threshold,
+                )),
+                Err(why) => Err(IgnoredTtl::Metric {
+                    name,
+                    value: *value,
+                    why,
+                }),
+            },
+            Err(why) => Err(IgnoredTtl::MetricUnread {
+                name,
+                why: why.clone(),
+            }),
+        })
+    });
+    for declared in label.into_iter().chain(metric) {
         match declared {
-            Ok(threshold) => {
+            Ok((declared, threshold)) => {
                 let (threshold, bounded) = bound(threshold, ttl);
                 return Applied {
                     threshold,
-                    source: match bounded {
-                        Some(how) => format!("{shown}, {how}"),
-                        None => shown,
-                    },
-                    ttl_ignored: (!ignored.is_empty()).then(|| ignored.join("; ")),
+                    source: ThresholdSource::Ttl { declared, bounded },
+                    ttl_ignored: ignored,
                 };
             }
-            Err(why) => ignored.push(format!("{shown}: {why}")),
+            Err(why) => ignored.push(why),
         }
     }
-    let (threshold, source) = match policy.rules.iter().find(|r| r.selector.matches(&group.key)) {
-        Some(rule) => (rule.threshold, format!("--rule '{}'", rule.text)),
-        None => (policy.threshold, "--threshold".to_owned()),
+    let (threshold, source) = match policy
+        .rules
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.selector.matches(&group.key))
+    {
+        Some((index, rule)) => (
+            rule.threshold,
+            ThresholdSource::Rule {
+                index,
+                written: rule.text.clone(),
+            },
+        ),
+        None => (policy.threshold, ThresholdSource::Threshold),
     };
     Applied {
         threshold,
         source,
-        ttl_ignored: (!ignored.is_empty()).then(|| ignored.join("; ")),
+        ttl_ignored: ignored,
     }
 }
 
 /// A gauge's value as a TTL: seconds greater than zero, `+Inf` for never.
-fn declared_seconds(v: f64) -> Result<Threshold, String> {
+fn declared_seconds(v: f64) -> Result<Threshold, NotATtl> {
     if v.is_nan() {
-        Err("NaN is not a TTL".into())
+        Err(NotATtl::NaN)
     } else if v <= 0.0 {
-        Err("a TTL must be greater than zero".into())
+        Err(NotATtl::NotPositive)
     } else {
         // Past what a Duration holds (some 584 billion years) is never too.
         match Duration::try_from_secs_f64(v) {
             // Under a nanosecond rounds to zero: every group stale at once.
-            Ok(d) if d.is_zero() => Err("a TTL must be greater than zero".into()),
+            Ok(d) if d.is_zero() => Err(NotATtl::NotPositive),
             Ok(d) => Ok(Threshold::After(d)),
             Err(_) => Ok(Threshold::Never),
         }
     }
 }
 
-/// A sample value as the gateway writes it: `1800`, `0.5`, `+Inf`, `NaN`.
-fn go_number(v: f64) -> String {
-    match v {
-        f64::INFINITY => "+Inf".into(),
-        f64::NEG_INFINITY => "-Inf".into(),
-        v => v.to_string(),
-    }
-}
-
 /// `threshold` within `--min-ttl` and `--max-ttl`, and how it was moved.
-fn bound(threshold: Threshold, ttl: &TtlPolicy) -> (Threshold, Option<String>) {
-    let lowered = |max: Duration| {
-        let how = format!("lowered to --max-ttl {}", human_threshold(max));
-        (Threshold::After(max), Some(how))
-    };
+fn bound(threshold: Threshold, ttl: &TtlPolicy) -> (Threshold, Option<Bounded>) {
     match (threshold, ttl.min, ttl.max) {
-        (Threshold::Never, _, Some(max)) => lowered(max),
-        (Threshold::After(d), _, Some(max)) if d > max => lowered(max),
+        (Threshold::Never, _, Some(max)) => {
+            (Threshold::After(max), Some(Bounded::LoweredToMax(max)))
+        }
+        (Threshold::After(d), _, Some(max)) if d > max => {
+            (Threshold::After(max), Some(Bounded::LoweredToMax(max)))
+        }
         (Threshold::After(d), Some(min), _) if d < min => {
-            let how = format!("raised to --min-ttl {}", human_threshold(min));
-            (Threshold::After(min), Some(how))
+            (Threshold::After(min), Some(Bounded::RaisedToMin(min)))
         }
         (threshold, _, _) => (threshold, None),
     }
@@ -513,9 +670,9 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
             verdict: Verdict::Ignore,
             age_seconds: None,
             threshold: policy.threshold,
-            threshold_source: "--threshold".to_owned(),
-            ttl_ignored: None,
-            reason: "matched by no --select".to_owned(),
+            threshold_source: ThresholdSource::Threshold,
+            ttl_ignored: Vec::new(),
+            reason: Reason::NotSelected,
             grace: None,
         };
     }
@@ -524,12 +681,7 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         source,
         ttl_ignored,
     } = threshold_for(&group, policy);
-    // Said after the threshold it left in charge.
-    let ignored_note = ttl_ignored
-        .as_deref()
-        .map(|why| format!("; ignored {why}"))
-        .unwrap_or_default();
-    let decision = |group, verdict, threshold, age_seconds, reason| Decision {
+    let decision = |group, verdict, age_seconds, reason| Decision {
         subject: Subject::Group(group),
         verdict,
         age_seconds,
@@ -541,63 +693,48 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
     };
     let Some(last) = policy.activity.last_activity(&group) else {
         let reason = match policy.activity {
-            health::Activity::Any => {
-                "no push time, failure time or family time stamp: the age is unknown"
-            }
-            health::Activity::Successful => {
-                "no push ever succeeded: with --activity successful the age is unknown"
-            }
+            CountedPushes::Any => Reason::AgeUnknown,
+            CountedPushes::Successful => Reason::NoSuccessfulPush,
         };
-        return decision(group, Verdict::Skip, threshold, None, reason.into());
+        return decision(group, Verdict::Skip, None, reason);
     };
     let age = now - last;
-    let what = match (policy.activity, group.last_push, group.last_failure) {
-        (health::Activity::Successful, _, _) => "last successful push (--activity successful)",
-        (health::Activity::Any, None, Some(_)) => "last failed push (no push ever succeeded)",
-        (health::Activity::Any, Some(p), Some(f)) if f > p => "last failed push",
-        (health::Activity::Any, Some(_), _) => "last push",
-        (health::Activity::Any, None, None) => "newest metric family time stamp",
+    let activity = match (policy.activity, group.last_push, group.last_failure) {
+        (CountedPushes::Successful, _, _) => Activity::SuccessfulPush,
+        (CountedPushes::Any, None, Some(_)) => Activity::FailedPushOnly,
+        (CountedPushes::Any, Some(p), Some(f)) if f > p => Activity::FailedPush,
+        (CountedPushes::Any, Some(_), _) => Activity::Push,
+        (CountedPushes::Any, None, None) => Activity::FamilyTimestamp,
     };
-    // A time ahead of the clock (a gateway clock that jumped back, a data
-    // file from elsewhere) is active, and said as such rather than "-3h ago".
-    let seen = if age < 0.0 {
-        format!("{what} {} ahead of the clock", human_seconds(-age))
-    } else {
-        format!("{what} {} ago", human_seconds(age))
-    };
+    let judged = |ruling| Reason::Judged { activity, ruling };
     if group.key.job() == OWN_JOB {
-        let reason = format!(
-            "{seen}; job=\"{OWN_JOB}\" is the janitor's own --push-metrics job, never deleted"
-        );
-        return decision(group, Verdict::Keep, threshold, Some(age), reason);
+        return decision(group, Verdict::Keep, Some(age), judged(Ruling::OwnJob));
     }
     if let Some(keep) = policy.keep.iter().find(|s| s.matches(&group.key)) {
-        let reason = format!("{seen}; protected by --keep '{keep}'");
-        return decision(group, Verdict::Keep, threshold, Some(age), reason);
+        let ruling = Ruling::Kept(keep.as_str().to_owned());
+        return decision(group, Verdict::Keep, Some(age), judged(ruling));
     }
-    let (verdict, reason) = match threshold {
-        Threshold::Never => (
-            Verdict::Keep,
-            format!("{seen}; never stale by {source}{ignored_note}"),
-        ),
-        Threshold::After(limit) if age > limit.as_secs_f64() => (
-            Verdict::Stale,
-            format!("{seen}, longer than {threshold} ({source}){ignored_note}"),
-        ),
-        Threshold::After(_) => (
-            Verdict::Active,
-            format!("{seen}, within {threshold} ({source}){ignored_note}"),
-        ),
-    };
-    // Only a group that would go is skipped for its names: a fresh one is
-    // left alone without a warning.
-    if verdict == Verdict::Stale {
-        if let Some(why) = group.key.unaddressable(naming) {
-            let reason = format!("{reason}; not deleted: {why}");
-            return decision(group, Verdict::Skip, threshold, Some(age), reason);
+    // A time ahead of the clock (a gateway clock that jumped back, a data
+    // file from elsewhere) is active.
+    let (verdict, ruling) = match threshold {
+        Threshold::Never => (Verdict::Keep, Ruling::Never),
+        Threshold::After(limit) if age > limit.as_secs_f64() => {
+            // Only a group that would go is skipped for its names: a fresh
+            // one is left alone without a warning.
+            match group.key.unaddressable(naming) {
+                Some(why) => (Verdict::Skip, Ruling::Unaddressable(why)),
+                None => (
+                    Verdict::Stale,
+                    Ruling::Stale {
+                        grace: None,
+                        refused: None,
+                    },
+                ),
+            }
         }
-    }
-    decision(group, verdict, threshold, Some(age), reason)
+        Threshold::After(_) => (Verdict::Active, Ruling::Active),
+    };
+    decision(group, verdict, Some(age), judged(ruling))
 }
 
 /// What a re-scan says about a group whose DELETE was accepted.
@@ -708,6 +845,16 @@ mod tests {
     use super::*;
     use crate::group::GroupingKey;
 
+    /// The reason in the report's words.
+    fn words(d: &Decision) -> String {
+        crate::report::decision_reason(d)
+    }
+
+    /// The ignored TTLs in the report's words.
+    fn ignored(d: &Decision) -> Option<String> {
+        crate::report::ignored_words(&d.ttl_ignored)
+    }
+
     fn group(job: &str, push: Option<f64>, failure: Option<f64>) -> Entry {
         Entry::Group(Group {
             key: GroupingKey::new([("job", job)]).unwrap(),
@@ -757,11 +904,11 @@ mod tests {
         for own in &plan.decisions[..2] {
             assert_eq!(own.verdict, Verdict::Keep);
             assert!(
-                own.reason.ends_with(
+                words(own).ends_with(
                     r#"job="pushgateway-janitor" is the janitor's own --push-metrics job, never deleted"#
                 ),
                 "{}",
-                own.reason
+                words(own)
             );
         }
         // Only that exact job.
@@ -799,8 +946,8 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan.decisions[2].reason,
-            "last push 10m ago, longer than 200s (--threshold)"
+            words(&plan.decisions[2]),
+            "last push 10m ago, longer than 3m20s (--threshold)"
         );
     }
 
@@ -813,7 +960,7 @@ mod tests {
             LabelNaming::Legacy,
         );
         assert_eq!(plan.decisions[0].verdict, Verdict::Active);
-        assert!(plan.decisions[0].reason.contains("no push ever succeeded"));
+        assert!(words(&plan.decisions[0]).contains("no push ever succeeded"));
     }
 
     #[test]
@@ -847,7 +994,7 @@ mod tests {
         }
         let plan = decide(vec![e], &policy(60), 1600.0, LabelNaming::Legacy);
         assert_eq!(plan.decisions[0].verdict, Verdict::Stale);
-        assert!(plan.decisions[0].reason.contains("time stamp"));
+        assert!(words(&plan.decisions[0]).contains("time stamp"));
     }
 
     #[test]
@@ -895,6 +1042,7 @@ mod tests {
         let plan = decide(stale_groups(3, 1), &p, 1600.0, LabelNaming::Legacy);
         assert!(plan
             .refused_by
+            .map(|r| r.to_string())
             .as_deref()
             .unwrap()
             .contains("--max-deletes 2"));
@@ -926,6 +1074,7 @@ mod tests {
         assert!(plan
             .refused_by
             .unwrap()
+            .to_string()
             .contains("4 of the 7 groups considered"));
         // Nothing stale is never refused, even with a zero ratio.
         p.caps.max_delete_ratio = Some(0.0);
@@ -984,7 +1133,7 @@ mod tests {
             Threshold::After(Duration::from_secs(600))
         );
         assert_eq!(by_job("other").verdict, Verdict::Stale);
-        assert!(by_job("other").reason.ends_with("(--threshold)"));
+        assert!(words(by_job("other")).ends_with("(--threshold)"));
     }
 
     #[test]
@@ -1010,9 +1159,7 @@ mod tests {
                 ("unselected".into(), Verdict::Ignore),
             ]
         );
-        assert!(plan.decisions[1]
-            .reason
-            .contains(r#"--keep '{job="precious"}'"#));
+        assert!(words(&plan.decisions[1]).contains(r#"--keep '{job="precious"}'"#));
         // Ignored groups do not water the ratio down. Before: 1 stale of 3
         // scanned was 33%, under a 0.34 cap, and went ahead; the run
         // considered one group and would delete all of it.
@@ -1028,7 +1175,7 @@ mod tests {
             LabelNaming::Legacy,
         );
         assert_eq!(
-            plan.refused_by.as_deref(),
+            plan.refused_by.map(|r| r.to_string()).as_deref(),
             Some("refused by --max-delete-ratio 0.34: the plan deletes 1 of the 1 groups considered (100.0%)")
         );
     }
@@ -1088,11 +1235,10 @@ mod tests {
             LabelNaming::Legacy,
         );
         assert!(
-            plan.decisions[0]
-                .reason
-                .ends_with(r#"longer than 1500ms (--rule '{job="j"}=1500ms')"#),
+            words(&plan.decisions[0])
+                .ends_with(r#"longer than 1s500ms (--rule '{job="j"}=1500ms')"#),
             "{}",
-            plan.decisions[0].reason
+            words(&plan.decisions[0])
         );
     }
 
@@ -1173,7 +1319,11 @@ mod tests {
         assert_eq!(d(&[("job", OWN_JOB), ("ttl", "1s")]).verdict, Verdict::Keep);
         let r1 = d(&[("job", "r1"), ("ttl", "30m")]);
         assert_eq!(
-            (r1.verdict, r1.threshold, r1.threshold_source.as_str()),
+            (
+                r1.verdict,
+                r1.threshold,
+                r1.threshold_source.to_string().as_str()
+            ),
             (
                 Verdict::Stale,
                 Threshold::After(Duration::from_secs(1800)),
@@ -1181,30 +1331,30 @@ mod tests {
             )
         );
         assert_eq!(
-            r1.reason,
+            words(r1),
             r#"last push 40m ago, longer than 30m (ttl label ttl="30m")"#
         );
         let r2 = d(&[("job", "r2"), ("ttl", "2h")]);
         assert_eq!(
-            (r2.verdict, r2.threshold_source.as_str()),
+            (r2.verdict, r2.threshold_source.to_string().as_str()),
             (Verdict::Active, r#"ttl label ttl="2h""#)
         );
         let r3 = d(&[("job", "r3")]);
         assert_eq!(
-            (r3.verdict, r3.threshold_source.as_str()),
+            (r3.verdict, r3.threshold_source.to_string().as_str()),
             (Verdict::Stale, "ttl metric pgj_ttl_seconds=60")
         );
         let r4 = d(&[("job", "r4")]);
         assert_eq!(
-            (r4.verdict, r4.threshold_source.as_str()),
+            (r4.verdict, r4.threshold_source.to_string().as_str()),
             (Verdict::Active, r#"--rule '{job=~"r.*"}=1h'"#)
         );
         let other = d(&[("job", "other")]);
         assert_eq!(
-            (other.verdict, other.threshold_source.as_str()),
+            (other.verdict, other.threshold_source.to_string().as_str()),
             (Verdict::Stale, "--threshold")
         );
-        assert!(plan.decisions.iter().all(|d| d.ttl_ignored.is_none()));
+        assert!(plan.decisions.iter().all(|d| d.ttl_ignored.is_empty()));
     }
 
     #[test]
@@ -1221,7 +1371,10 @@ mod tests {
         // the group carries.
         let plan = decide(entries(), &policy(600), now, LabelNaming::Legacy);
         assert_eq!(plan.decisions[0].verdict, Verdict::Active);
-        assert_eq!(plan.decisions[0].threshold_source, "--threshold");
+        assert_eq!(
+            plan.decisions[0].threshold_source.to_string(),
+            "--threshold"
+        );
         // Another label's name reads nothing either.
         let plan = decide(
             entries(),
@@ -1269,7 +1422,11 @@ mod tests {
         );
         let a = by_labels(&plan, &[("job", "a"), ("ttl", "1s")]);
         assert_eq!(
-            (a.verdict, a.threshold, a.threshold_source.as_str()),
+            (
+                a.verdict,
+                a.threshold,
+                a.threshold_source.to_string().as_str()
+            ),
             (
                 Verdict::Active,
                 Threshold::After(Duration::from_secs(60)),
@@ -1278,7 +1435,11 @@ mod tests {
         );
         let b = by_labels(&plan, &[("job", "b"), ("ttl", "never")]);
         assert_eq!(
-            (b.verdict, b.threshold, b.threshold_source.as_str()),
+            (
+                b.verdict,
+                b.threshold,
+                b.threshold_source.to_string().as_str()
+            ),
             (
                 Verdict::Stale,
                 Threshold::After(Duration::from_secs(86_400)),
@@ -1287,11 +1448,11 @@ mod tests {
         );
         let c = by_labels(&plan, &[("job", "c")]);
         assert_eq!(
-            (c.verdict, c.threshold_source.as_str()),
+            (c.verdict, c.threshold_source.to_string().as_str()),
             (Verdict::Stale, "ttl metric m=+Inf, lowered to --max-ttl 1d")
         );
         let d = by_labels(&plan, &[("job", "d"), ("ttl", "2h")]);
-        assert_eq!(d.threshold_source, r#"ttl label ttl="2h""#);
+        assert_eq!(d.threshold_source.to_string(), r#"ttl label ttl="2h""#);
         // --threshold 30s is under --min-ttl, and stays 30s.
         let e = by_labels(&plan, &[("job", "e")]);
         assert_eq!(
@@ -1307,7 +1468,7 @@ mod tests {
         );
         assert_eq!(plan.decisions[0].verdict, Verdict::Keep);
         assert_eq!(
-            plan.decisions[0].reason,
+            words(&plan.decisions[0]),
             "last push 1d3h46m40s ago; never stale by ttl metric m=+Inf"
         );
     }
@@ -1345,26 +1506,26 @@ mod tests {
             };
             // A 1s TTL would have made each stale; the rule's 1h keeps them.
             assert_eq!(d.verdict, Verdict::Active, "{}", g.key);
-            assert_eq!(d.threshold_source, r#"--rule '{job=~"r.*"}=1h'"#);
+            assert_eq!(
+                d.threshold_source.to_string(),
+                r#"--rule '{job=~"r.*"}=1h'"#
+            );
             if g.key.job() == "r10" {
-                assert_eq!(d.ttl_ignored, None);
+                assert_eq!(d.ttl_ignored, Vec::new());
                 continue;
             }
-            let why = d
-                .ttl_ignored
-                .as_deref()
-                .unwrap_or_else(|| panic!("{}", g.key));
+            let why = ignored(d).unwrap_or_else(|| panic!("{}", g.key));
             assert!(
-                d.reason.ends_with(&format!("; ignored {why}")),
+                words(d).ends_with(&format!("; ignored {why}")),
                 "{}",
-                d.reason
+                words(d)
             );
         }
         let why = |job: &str| {
             plan.decisions
                 .iter()
                 .find(|d| matches!(&d.subject, Subject::Group(g) if g.key.job() == job))
-                .and_then(|d| d.ttl_ignored.clone())
+                .and_then(ignored)
                 .unwrap()
         };
         assert!(why("r1").starts_with(r#"ttl label ttl="soon": expected a number and a unit"#));
@@ -1400,14 +1561,85 @@ mod tests {
         );
         let d = &plan.decisions[0];
         assert_eq!(
-            (d.verdict, d.threshold_source.as_str()),
+            (d.verdict, d.threshold_source.to_string().as_str()),
             (Verdict::Stale, "ttl metric m=60")
         );
-        assert!(d
-            .ttl_ignored
-            .as_deref()
-            .unwrap()
-            .starts_with(r#"ttl label ttl="soon""#));
+        assert!(ignored(d).unwrap().starts_with(r#"ttl label ttl="soon""#));
+    }
+
+    #[test]
+    fn a_push_less_than_a_second_ahead_of_the_clock_is_not_ahead() {
+        // The server clock's Date has whole seconds: a push in the same
+        // second is a fraction of a second after it.
+        let plan = decide(
+            vec![
+                group("fresh", Some(1600.4), None),
+                group("future", Some(1601.2), None),
+            ],
+            &policy(60),
+            1600.0,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(
+            words(&plan.decisions[0]),
+            "last push 0s ago, within 1m (--threshold)"
+        );
+        assert_eq!(
+            words(&plan.decisions[1]),
+            "last push 1s ahead of the clock, within 1m (--threshold)"
+        );
+    }
+
+    #[test]
+    fn a_stale_age_reads_longer_than_its_threshold() {
+        let plan = decide(
+            vec![group("stale", Some(1597.7), None)],
+            &policy(2),
+            1600.0,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(plan.decisions[0].verdict, Verdict::Stale);
+        assert_eq!(
+            words(&plan.decisions[0]),
+            "last push 2.300s ago, longer than 2s (--threshold)"
+        );
+        // And an active one never reads longer than its threshold.
+        let plan = decide(
+            vec![group("active", Some(1598.4), None)],
+            &Policy::with_threshold(Duration::from_millis(1700)),
+            1600.0,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(plan.decisions[0].verdict, Verdict::Active);
+        assert_eq!(
+            words(&plan.decisions[0]),
+            "last push 1.600s ago, within 1s700ms (--threshold)"
+        );
+    }
+
+    #[test]
+    fn a_ttl_beyond_a_duration_is_never_as_a_label_and_as_a_gauge() {
+        let now = 100_000.0;
+        let p = ttl_policy(Some("ttl"), Some("m"));
+        let plan = decide(
+            vec![
+                keyed(&[("job", "label"), ("ttl", "99999999999999w")], 0.0, None),
+                keyed(&[("job", "gauge")], 0.0, Some(Ok(1e300))),
+            ],
+            &p,
+            now,
+            LabelNaming::Legacy,
+        );
+        let label = by_labels(&plan, &[("job", "label"), ("ttl", "99999999999999w")]);
+        let gauge = by_labels(&plan, &[("job", "gauge")]);
+        for d in [label, gauge] {
+            assert_eq!((d.verdict, d.threshold), (Verdict::Keep, Threshold::Never));
+            assert_eq!(d.ttl_ignored, Vec::new());
+        }
+        assert_eq!(
+            words(gauge),
+            "last push 1d3h46m40s ago; never stale by ttl metric m=1e+300"
+        );
     }
 
     #[test]

@@ -7,9 +7,13 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::duration::{human_seconds, human_seconds_precise};
+use crate::duration::{human_age, human_threshold_seconds};
 use crate::exit::ExitStatus;
-use crate::plan::{Outcome, Verdict};
+use crate::plan::{IgnoredTtl, Outcome, Reason, Refusal, Ruling, ThresholdSource, Verdict};
+
+mod words;
+use words::refusal_words;
+pub use words::{decision_reason, go_number, ignored_words, reason_words, words};
 
 pub const SCHEMA: &str = "pushgateway-janitor/report/v1";
 
@@ -56,7 +60,8 @@ pub struct GatewayReport {
     /// Why the gateway could not be scanned; then `groups` is empty.
     pub error: Option<String>,
     /// Which safety cap refused this gateway's plan; then nothing was sent.
-    pub refused: Option<String>,
+    #[serde(serialize_with = "refusal_words")]
+    pub refused: Option<Refusal>,
     /// The gateway's version from GET /api/v1/status; null when unread.
     pub version: Option<String>,
     /// Its `push.enable-utf8-names` flag; null before 1.11 or when unread.
@@ -160,7 +165,10 @@ impl GatewayReport {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One group as the report has it. Its reason, threshold source and
+/// ignored TTLs are the plan's typed facts, worded when written
+/// ([`GroupReport::reason_words`], [`ThresholdSource`]'s `Display`).
+#[derive(Debug, Clone)]
 pub struct GroupReport {
     pub labels: LabelSet,
     pub last_push: Option<Time>,
@@ -171,7 +179,7 @@ pub struct GroupReport {
     pub threshold_seconds: Option<f64>,
     pub last_push_successful: Option<bool>,
     pub action: Action,
-    pub reason: String,
+    pub reason: Reason,
     pub error: Option<String>,
     /// The archive file the group was written to before its DELETE was
     /// sent (`--archive`); null otherwise.
@@ -179,10 +187,10 @@ pub struct GroupReport {
     /// What set the threshold: `--threshold`, `--rule '...'`, or the
     /// group's own `ttl label NAME="VALUE"` / `ttl metric NAME=VALUE`, with
     /// how `--min-ttl`/`--max-ttl` moved it.
-    pub threshold_source: String,
-    /// Why a TTL the group declares was ignored; null when none was, or
-    /// when it was used.
-    pub ttl_ignored: Option<String>,
+    pub threshold_source: ThresholdSource,
+    /// The TTLs the group declares that were ignored; in the JSON, why
+    /// (null when none was).
+    pub ttl_ignored: Vec<IgnoredTtl>,
     /// With `--grace`, for a stale group: when a pass first saw it stale
     /// with its current last activity; null otherwise.
     pub stale_since: Option<Time>,
@@ -190,16 +198,101 @@ pub struct GroupReport {
     pub deletable_at: Option<Time>,
     /// A `pending` group this pass was the first to see stale (what
     /// `--notify-url` announces); not in the JSON, which has `stale_since`.
-    #[serde(skip)]
     pub newly_pending: bool,
-    #[serde(flatten)]
+    /// Its size and whether its last push failed.
     pub health: GroupHealth,
 }
 
+impl GroupReport {
+    /// Its reason in words, as the JSON, the human output and the archive
+    /// say it.
+    pub fn reason_words(&self) -> String {
+        reason_words(
+            &self.reason,
+            self.age_seconds,
+            self.threshold_seconds,
+            &self.threshold_source,
+            &self.ttl_ignored,
+        )
+    }
+}
+
+/// A group as the JSON has it: the typed facts in words.
+#[derive(Serialize)]
+struct GroupJson<'a> {
+    labels: &'a LabelSet,
+    last_push: Option<Time>,
+    last_failure: Option<Time>,
+    last_activity: Option<Time>,
+    age_seconds: Option<f64>,
+    threshold_seconds: Option<f64>,
+    last_push_successful: Option<bool>,
+    action: Action,
+    reason: String,
+    error: Option<&'a str>,
+    archive: Option<&'a str>,
+    threshold_source: String,
+    ttl_ignored: Option<String>,
+    stale_since: Option<Time>,
+    deletable_at: Option<Time>,
+    #[serde(flatten)]
+    health: GroupHealth,
+}
+
+impl Serialize for GroupReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Every field named: a new one is a compile error here until the
+        // JSON has it (or says why not).
+        let GroupReport {
+            labels,
+            last_push,
+            last_failure,
+            last_activity,
+            age_seconds,
+            threshold_seconds,
+            last_push_successful,
+            action,
+            reason: _,
+            error,
+            archive,
+            threshold_source,
+            ttl_ignored,
+            stale_since,
+            deletable_at,
+            // Its `stale_since` says it.
+            newly_pending: _,
+            health,
+        } = self;
+        GroupJson {
+            labels,
+            last_push: *last_push,
+            last_failure: *last_failure,
+            last_activity: *last_activity,
+            age_seconds: *age_seconds,
+            threshold_seconds: *threshold_seconds,
+            last_push_successful: *last_push_successful,
+            action: *action,
+            reason: self.reason_words(),
+            error: error.as_deref(),
+            archive: archive.as_deref(),
+            threshold_source: threshold_source.to_string(),
+            ttl_ignored: ignored_words(ttl_ignored),
+            stale_since: *stale_since,
+            deletable_at: *deletable_at,
+            health: *health,
+        }
+        .serialize(serializer)
+    }
+}
+
 /// The actions of the report, in the order their counts are listed (the
-/// summary, the self-metrics): one list, from which the enum, its names and
-/// [`Action::ALL`] are made, so no action can be left out of any of them.
-/// `restore` makes its own actions with it too (`enum Action { ... }`).
+/// summary, the self-metrics): one list, from which the enum, its names,
+/// [`Action::ALL`] and every property of an action ([`Properties`]) are
+/// made, so no action can be left out of any of them, and adding one
+/// decides each of its properties here, in one place: the macro takes
+/// every field, and `properties` is an exhaustive match. `restore` makes
+/// its own actions with the first form (`enum Action { ... }`: names,
+/// `ALL` and `index` alone; its outputs are its own).
 macro_rules! actions {
     (enum $enum:ident { $($(#[$doc:meta])* $variant:ident => $name:literal,)* }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,59 +318,222 @@ macro_rules! actions {
             }
         }
     };
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal {
+        human: $human:literal,
+        stale: $stale:expr,
+        failure: $failure:expr,
+        notified: $notified:ident,
+        grace_mark: $mark:ident,
+        line: $line:ident,
+    },)*) => {
         actions! { enum Action { $($(#[$doc])* $variant => $name,)* } }
+
+        impl Action {
+            /// Everything the outputs do with a group of this action.
+            pub fn properties(self) -> Properties {
+                match self {
+                    $(Action::$variant => Properties {
+                        human: $human,
+                        stale: $stale,
+                        failure: $failure,
+                        notified: NotifiedAs::$notified,
+                        grace_mark: GraceMark::$mark,
+                        line: Line::$line,
+                    },)*
+                }
+            }
+        }
     };
 }
 pub(crate) use actions;
 
+/// What the outputs do with a group, by its action: the action table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Properties {
+    /// How the human output names it.
+    pub human: &'static str,
+    /// Judged silent for too long, whatever then happened to its DELETE:
+    /// counted in the summaries' `stale`.
+    pub stale: bool,
+    /// A failed delete: the gateway's `error:` line names it and the exit
+    /// status is 4 (one property, so that an exit status 4 is always
+    /// explained by a line), counted in `delete_failures_total`.
+    pub failure: bool,
+    /// Where `--notify-url`'s document lists it.
+    pub notified: NotifiedAs,
+    /// What becomes of its `--grace` mark in the state the pass leaves.
+    pub grace_mark: GraceMark,
+    /// How the human output lists it.
+    pub line: Line,
+}
+
+/// Where the notification lists a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifiedAs {
+    /// `deleted`: its DELETE was accepted.
+    Deleted,
+    /// `pending`: in its grace period (announced when new).
+    Pending,
+    /// `failed`: its DELETE failed.
+    Failed,
+    /// Not at all.
+    Not,
+}
+
+/// What becomes of a group's `--grace` mark when a pass leaves its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraceMark {
+    /// Marked, since the earliest pass that saw it stale with its current
+    /// last activity: it is still on the gateway and stale (a group whose
+    /// DELETE failed, was refused or is still shown was past its grace
+    /// period: the next pass deletes it without a new one).
+    Kept,
+    /// The pass did not judge it (no `--select` of its chose it): the mark
+    /// another run, with other selects, gave it stays as it was.
+    Carried,
+    /// Dropped: gone, pushed again, or not stale.
+    Dropped,
+}
+
+/// How the human output lists a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line {
+    /// Always: its silence against its threshold, what set the threshold,
+    /// and the error or when it becomes deletable.
+    Silence,
+    /// Always: `LABELS: reason`, what is wrong with it.
+    Problem,
+    /// With `-v` only: `LABELS: reason`.
+    Unjudged,
+    /// With `-v` only: `LABELS  reason`, why it stays.
+    Stays,
+}
+
 actions! {
     /// Stale, the gateway accepted the DELETE (202), and (unless
     /// `--no-verify`) a later scan no longer showed the group.
-    Deleted => "deleted",
+    Deleted => "deleted" {
+        human: "deleted",
+        stale: true,
+        failure: false,
+        notified: Deleted,
+        grace_mark: Dropped,
+        line: Silence,
+    },
     /// Stale; a dry run sent nothing.
-    WouldDelete => "would_delete",
+    WouldDelete => "would_delete" {
+        human: "would delete",
+        stale: true,
+        failure: false,
+        notified: Not,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Stale, but the DELETE failed.
-    DeleteFailed => "delete_failed",
+    DeleteFailed => "delete_failed" {
+        human: "delete failed",
+        stale: true,
+        failure: true,
+        notified: Failed,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Protected: `--keep`, threshold `never`, or the janitor's own job.
-    Kept => "kept",
+    Kept => "kept" {
+        human: "kept",
+        stale: false,
+        failure: false,
+        notified: Not,
+        grace_mark: Dropped,
+        line: Stays,
+    },
     /// Active within its threshold: not stale.
-    Active => "active",
+    Active => "active" {
+        human: "active",
+        stale: false,
+        failure: false,
+        notified: Not,
+        grace_mark: Dropped,
+        line: Stays,
+    },
     /// Malformed or of unknown age; never deleted.
-    Skipped => "skipped",
+    Skipped => "skipped" {
+        human: "skipped",
+        stale: false,
+        failure: false,
+        notified: Not,
+        grace_mark: Dropped,
+        line: Problem,
+    },
     /// Matched by no `--select`; never deleted.
-    Ignored => "ignored",
+    Ignored => "ignored" {
+        human: "ignored",
+        stale: false,
+        failure: false,
+        notified: Not,
+        grace_mark: Carried,
+        line: Unjudged,
+    },
     /// Stale, but a safety cap refused this gateway's plan.
-    Refused => "refused",
+    Refused => "refused" {
+        human: "refused",
+        stale: true,
+        failure: false,
+        notified: Not,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Stale and deleted, but pushed again before verification finished:
     /// its producer is alive.
-    Repushed => "repushed",
+    Repushed => "repushed" {
+        human: "repushed",
+        stale: true,
+        failure: false,
+        notified: Deleted,
+        grace_mark: Dropped,
+        line: Silence,
+    },
     /// Stale and accepted for deletion, but still shown with its old push
     /// time when the verify timeout ran out.
-    StillPresent => "still_present",
+    StillPresent => "still_present" {
+        human: "still present",
+        stale: true,
+        failure: true,
+        notified: Failed,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Stale and accepted for deletion, but no re-scan could confirm it in
     /// time (a slow gateway): a warning, not a failure.
-    Unconfirmed => "unconfirmed",
+    Unconfirmed => "unconfirmed" {
+        human: "unconfirmed",
+        stale: true,
+        failure: false,
+        notified: Deleted,
+        grace_mark: Kept,
+        line: Silence,
+    },
     /// Stale, but inside its grace period (`--grace`): deleted by a later
     /// pass if it stays silent.
-    Pending => "pending",
+    Pending => "pending" {
+        human: "pending",
+        stale: true,
+        failure: false,
+        notified: Pending,
+        grace_mark: Kept,
+        line: Silence,
+    },
 }
 
 impl Action {
-    /// Whether a group with this action was stale: judged silent for too
-    /// long, whatever then happened to its DELETE.
+    /// Whether a group with this action was stale ([`Properties::stale`]).
     pub fn is_stale(self) -> bool {
-        match self {
-            Action::Deleted
-            | Action::WouldDelete
-            | Action::DeleteFailed
-            | Action::Refused
-            | Action::Repushed
-            | Action::StillPresent
-            | Action::Unconfirmed
-            | Action::Pending => true,
-            Action::Kept | Action::Active | Action::Skipped | Action::Ignored => false,
-        }
+        self.properties().stale
+    }
+
+    /// Whether it is a failed delete ([`Properties::failure`]).
+    pub fn is_failure(self) -> bool {
+        self.properties().failure
     }
 
     /// Whether a group with this action is known to be gone from the
@@ -332,13 +588,7 @@ pub fn action(verdict: Verdict, outcome: Outcome, dry_run: bool) -> (Action, Opt
 
 /// How an action reads in the human output.
 fn human(action: Action) -> &'static str {
-    match action {
-        Action::WouldDelete => "would delete",
-        Action::DeleteFailed => "delete failed",
-        Action::StillPresent => "still present",
-        Action::Unconfirmed => "unconfirmed",
-        other => other.name(),
-    }
+    action.properties().human
 }
 
 /// Counts of one gateway, or of the run: every group seen, and how many
@@ -362,6 +612,15 @@ impl Summary {
         Action::ALL
             .iter()
             .filter(|a| a.is_stale())
+            .map(|a| self.count(*a))
+            .sum()
+    }
+
+    /// The failed deletes: every action [`Action::is_failure`] says is one.
+    pub fn failures(&self) -> u64 {
+        Action::ALL
+            .iter()
+            .filter(|a| a.is_failure())
             .map(|a| self.count(*a))
             .sum()
     }
@@ -481,11 +740,8 @@ impl Report {
                 }
                 continue;
             }
-            let failed: Vec<&GroupReport> = gw
-                .groups
-                .iter()
-                .filter(|g| matches!(g.action, Action::DeleteFailed | Action::StillPresent))
-                .collect();
+            let failed: Vec<&GroupReport> =
+                gw.groups.iter().filter(|g| g.action.is_failure()).collect();
             if let Some(first) = failed.first() {
                 lines.push(format!(
                     "{} {} failed on {} (first: {} {})",
@@ -513,9 +769,7 @@ impl Report {
         ExitStatus::worst(self.gateways.iter().map(|g| {
             if g.error.is_some() {
                 ExitStatus::Failed
-            } else if g.summary.count(Action::DeleteFailed) + g.summary.count(Action::StillPresent)
-                > 0
-            {
+            } else if g.summary.failures() > 0 {
                 ExitStatus::DeleteFailed
             } else if g.refused.is_some() {
                 ExitStatus::Refused
@@ -556,14 +810,6 @@ impl Report {
                 continue;
             }
             for g in &gw.groups {
-                match g.action {
-                    Action::Kept | Action::Active | Action::Ignored if !verbose => continue,
-                    Action::Skipped | Action::Ignored => {
-                        writeln!(out, "{:<13}  {}: {}", human(g.action), g.labels, g.reason)?;
-                        continue;
-                    }
-                    _ => {}
-                }
                 let failing = match (g.health.last_push_failed, &g.last_push) {
                     (true, None) => ", no push ever succeeded".to_owned(),
                     (true, Some(success)) => {
@@ -571,29 +817,26 @@ impl Report {
                     }
                     (false, _) => String::new(),
                 };
-                // Only listed with -v: why it stays says it all (its age,
-                // its threshold and what set it, or what protects it), and
-                // whether its pushes fail.
-                if matches!(g.action, Action::Kept | Action::Active) {
-                    writeln!(
-                        out,
-                        "{:<13}  {}  {}{failing}",
-                        human(g.action),
-                        g.labels,
-                        g.reason
-                    )?;
-                    continue;
-                }
-                let age = match (g.age_seconds, g.threshold_seconds) {
-                    (None, _) => "?".into(),
-                    // Whole seconds would read "silent 1s (threshold 1s)".
-                    (Some(a), Some(t))
-                        if human_seconds(a) == human_seconds(t) || a.round() <= t =>
-                    {
-                        human_seconds_precise(a)
+                match g.action.properties().line {
+                    Line::Unjudged | Line::Stays if !verbose => continue,
+                    Line::Problem | Line::Unjudged => {
+                        let why = g.reason_words();
+                        writeln!(out, "{:<13}  {}: {why}", human(g.action), g.labels)?;
+                        continue;
                     }
-                    (Some(a), _) => human_seconds(a),
-                };
+                    // Why it stays says it all (its age, its threshold and
+                    // what set it, or what protects it), and whether its
+                    // pushes fail.
+                    Line::Stays => {
+                        let why = g.reason_words();
+                        writeln!(out, "{:<13}  {}  {why}{failing}", human(g.action), g.labels)?;
+                        continue;
+                    }
+                    Line::Silence => {}
+                }
+                let age = g.age_seconds.map_or("?".into(), |a| {
+                    human_age(a, g.threshold_seconds, g.action.is_stale())
+                });
                 write!(
                     out,
                     "{:<13}  {}  silent {}{failing} (threshold {}, {})",
@@ -601,8 +844,7 @@ impl Report {
                     g.labels,
                     age,
                     g.threshold_seconds
-                        .map(crate::duration::human_threshold_seconds)
-                        .unwrap_or_else(|| "never".into()),
+                        .map_or_else(|| "never".into(), human_threshold_seconds),
                     g.threshold_source
                 )?;
                 match (&g.error, &g.deletable_at) {
@@ -723,15 +965,18 @@ fn human_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-/// Why most skipped groups were skipped: the part of each reason after its
-/// age ("not deleted: ..." for a name the gateway cannot be sent), counted.
-fn most_common_skip_reason(groups: &[GroupReport]) -> Option<&str> {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
+/// Why most skipped groups were skipped: what is wrong with each (for a
+/// stale group the gateway cannot be sent, only that), counted.
+fn most_common_skip_reason(groups: &[GroupReport]) -> Option<String> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
     for g in groups.iter().filter(|g| g.action == Action::Skipped) {
-        let why = g
-            .reason
-            .rsplit_once("not deleted: ")
-            .map_or(g.reason.as_str(), |(_, why)| why);
+        let why = match &g.reason {
+            Reason::Judged {
+                ruling: Ruling::Unaddressable(why),
+                ..
+            } => why.clone(),
+            _ => g.reason_words(),
+        };
         match counts.iter_mut().find(|(w, _)| *w == why) {
             Some((_, n)) => *n += 1,
             None => counts.push((why, 1)),
@@ -843,6 +1088,104 @@ mod tests {
         );
     }
 
+    /// One group of `action`, with what any action may carry.
+    fn probe(job: &str, action: Action) -> GroupReport {
+        GroupReport {
+            health: Default::default(),
+            labels: LabelSet(vec![("job".into(), job.into())]),
+            last_push: Some(Time(100.0)),
+            last_failure: None,
+            last_activity: Some(Time(100.0)),
+            age_seconds: Some(500.0),
+            threshold_seconds: Some(60.0),
+            last_push_successful: Some(true),
+            action,
+            reason: crate::plan::Reason::NotSelected,
+            error: action.is_failure().then(|| "HTTP 500".to_owned()),
+            archive: None,
+            threshold_source: crate::plan::ThresholdSource::Threshold,
+            ttl_ignored: Vec::new(),
+            stale_since: Some(Time(400.0)),
+            deletable_at: Some(Time(700.0)),
+            newly_pending: true,
+        }
+    }
+
+    fn one_gateway(groups: Vec<GroupReport>) -> Report {
+        let gw = GatewayReport {
+            health: Default::default(),
+            url: "http://a".into(),
+            discovered_from: None,
+            address: None,
+            now: Time(600.0),
+            clock: "server",
+            clock_skew_seconds: None,
+            error: None,
+            refused: None,
+            version: None,
+            utf8_names: None,
+            label_names: Some("legacy"),
+            summary: Summary::of(&groups),
+            groups,
+            interrupted: false,
+        };
+        Report::new(false, 0.0, 600.0, Some(60.0), vec![gw])
+    }
+
+    /// Adding an action is one entry of `actions!`: each output asks the
+    /// table, none groups actions by hand. A group of each action, alone
+    /// on its gateway, gets from every consumer what its properties say.
+    #[test]
+    fn every_output_follows_the_action_table() {
+        for action in Action::ALL {
+            let p = action.properties();
+            let report = one_gateway(vec![probe("probe", action)]);
+            assert_eq!(report.summary.stale(), u64::from(p.stale), "{action:?}");
+            assert_eq!(
+                report.exit_status() == ExitStatus::DeleteFailed,
+                p.failure,
+                "{action:?}"
+            );
+            assert_eq!(report.summary.failures(), u64::from(p.failure));
+            assert_eq!(!report.error_lines().is_empty(), p.failure, "{action:?}");
+            // A deleted group beside it, so that a notification is sent.
+            let report = one_gateway(vec![
+                probe("probe", action),
+                probe("other", Action::Deleted),
+            ]);
+            let n = crate::notify::notification(&report).unwrap();
+            let probed = |list: &[crate::notify::Notified<'_>]| {
+                list.iter().any(|g| g.labels.0[0].1 == "probe")
+            };
+            let listed = (probed(&n.deleted), probed(&n.pending), probed(&n.failed));
+            let want = match p.notified {
+                NotifiedAs::Deleted => (true, false, false),
+                NotifiedAs::Pending => (false, true, false),
+                NotifiedAs::Failed => (false, false, true),
+                NotifiedAs::Not => (false, false, false),
+            };
+            assert_eq!(listed, want, "{action:?}");
+            // Listed without -v when it always is; with -v, every group.
+            let report = one_gateway(vec![probe("probe", action)]);
+            for verbose in [false, true] {
+                let mut out = Vec::new();
+                report.write_human(&mut out, verbose, false).unwrap();
+                let text = String::from_utf8(out).unwrap();
+                let line = text.lines().find(|l| l.contains(r#"{job="probe"}"#));
+                let always = matches!(p.line, Line::Silence | Line::Problem);
+                assert_eq!(line.is_some(), verbose || always, "{action:?}: {text}");
+                if let Some(line) = line {
+                    assert!(line.starts_with(p.human), "{line}");
+                    assert_eq!(
+                        line.contains("  silent "),
+                        p.line == Line::Silence,
+                        "{line}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn all_lists_every_action_once_in_index_order() {
         for (i, action) in Action::ALL.into_iter().enumerate() {
@@ -893,11 +1236,14 @@ mod tests {
             threshold_seconds: Some(26.0 * 3600.0),
             last_push_successful: successful,
             action,
-            reason: reason.into(),
+            reason: crate::plan::Reason::Unreadable(reason.into()),
             error: None,
             archive: None,
-            threshold_source: r#"--rule '{job="backup"}=26h'"#.into(),
-            ttl_ignored: None,
+            threshold_source: crate::plan::ThresholdSource::Rule {
+                index: 0,
+                written: r#"{job="backup"}=26h"#.into(),
+            },
+            ttl_ignored: Vec::new(),
             stale_since: None,
             deletable_at: None,
             newly_pending: false,
@@ -1001,11 +1347,11 @@ mod tests {
             threshold_seconds: Some(1.0),
             last_push_successful: None,
             action,
-            reason: String::new(),
+            reason: crate::plan::Reason::NotSelected,
             error: None,
             archive: None,
-            threshold_source: "--threshold".into(),
-            ttl_ignored: None,
+            threshold_source: crate::plan::ThresholdSource::Threshold,
+            ttl_ignored: Vec::new(),
             stale_since: None,
             deletable_at: None,
             newly_pending: false,

@@ -495,7 +495,7 @@ async fn archive_stale(
                 last_activity: g.last_activity(),
                 age_seconds: d.age_seconds,
                 threshold_seconds: d.threshold.seconds(),
-                reason: d.reason.clone(),
+                reason: crate::report::decision_reason(d),
             }),
             _ => None,
         })
@@ -648,10 +648,13 @@ fn group_report(
             Subject::Group(g) => g.key.to_string(),
             Subject::Skipped(s) => LabelSet(s.labels.clone()).to_string(),
         };
-        warn_bounded!(skipped, group = %labels, "skipped: {}", d.reason);
+        let why = crate::report::decision_reason(d);
+        warn_bounded!(skipped, group = %labels, "skipped: {why}");
     }
     // The pusher's mistake, said once per pass: the rules decided instead.
-    if let (Some(why), Subject::Group(g)) = (&d.ttl_ignored, &d.subject) {
+    if let (Some(why), Subject::Group(g)) =
+        (crate::report::ignored_words(&d.ttl_ignored), &d.subject)
+    {
         warn_bounded!(ttl_ignored, group = %g.key, "ignored {why}; the rules decide");
     }
     match &d.subject {

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use super::help::{after_help, RESTORE_EXAMPLES, RESTORE_USAGE, USAGE};
+use super::help::{after_help, restore_after_help, RESTORE_USAGE, USAGE};
 use super::values::{
-    parse_concurrency, parse_count, parse_dns_server, parse_listen_address,
-    parse_positive_duration, parse_ratio, parse_retries, parse_rule, parse_selector, HeaderParser,
+    parse_concurrency, parse_count, parse_dns_server, parse_listen_address, parse_max_ttl,
+    parse_min_ttl, parse_positive_duration, parse_ratio, parse_retries, parse_rule, parse_selector,
+    HeaderParser,
 };
 use crate::duration::{parse_duration, parse_threshold, Threshold};
 use crate::gateway::{Header, Secret};
@@ -122,16 +123,17 @@ pub struct Args {
     ///
     /// Raise a TTL a group declares (--ttl-label, --ttl-metric) to at least
     /// DURATION. Bounds declared TTLs only, never --rule or --threshold.
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_min_ttl)]
     pub min_ttl: Option<Duration>,
 
     /// Lower a TTL a group declares (never included) to at most this.
     ///
     /// Lower a TTL a group declares (--ttl-label, --ttl-metric), 'never'
     /// included, to at most DURATION. Bounds declared TTLs only, never
-    /// --rule or --threshold.
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, hide_short_help = true)]
-    pub max_ttl: Option<Duration>,
+    /// --rule or --threshold. --max-ttl never sets no upper bound, as
+    /// without the flag.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_ttl)]
+    pub max_ttl: Option<Threshold>,
 
     /// Which pushes are activity: any (failed ones too) or successful.
     ///
@@ -197,7 +199,7 @@ pub struct Args {
     /// atomically after it under a lock beside it (runs that overlap each
     /// count). Groups no longer on the gateway drop out. A dry run reads it
     /// and does not write it.
-    #[arg(long, value_name = "PATH", hide_short_help = true)]
+    #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
 
     /// POST what a pass deleted or marked pending to URL (JSON).
@@ -262,11 +264,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub archive: Option<PathBuf>,
 
-    /// Bound on each HTTP request.
-    ///
-    /// Bounds each HTTP request, connection and body included.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration, allow_hyphen_values = true)]
-    pub timeout: Duration,
+    #[command(flatten)]
+    pub transport: TransportArgs,
 
     /// Send the DNS queries of dns+ URLs to this server (IP:PORT).
     ///
@@ -281,6 +280,265 @@ pub struct Args {
     /// How many DELETEs may be in flight at once per gateway.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = parse_concurrency, allow_hyphen_values = true)]
     pub concurrency: u16,
+
+    /// More logging on stderr (-v, -vv, -vvv).
+    ///
+    /// More logging on stderr (-v info and list kept groups, -vv debug,
+    /// -vvv trace). PUSHGATEWAY_JANITOR_LOG (env-filter syntax) wins when set.
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less logging on stderr (-q errors only, -qq none).
+    ///
+    /// Less logging on stderr: -q errors only, -qq no logs at all. The one
+    /// `error:` line that explains a failed run is printed whatever the
+    /// verbosity.
+    #[arg(short, long, action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Write the run's metrics for node_exporter (textfile).
+    ///
+    /// Also write the run's metrics (last run, last success, duration,
+    /// groups by action per gateway) to PATH in the Prometheus text format
+    /// for node_exporter's textfile collector, atomically. Counters and the
+    /// last success carry over from the file already there.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+
+    /// Run forever, one pass per DURATION.
+    ///
+    /// Run forever, one pass per DURATION (start to start), for a sidecar
+    /// or a Deployment. Failed passes are logged and counted, not fatal.
+    /// SIGTERM/SIGINT stop a scan or verification in flight at once, let
+    /// the DELETEs already started finish, report the pass, then exit 0; a
+    /// second signal exits at once (1).
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub every: Option<Duration>,
+
+    /// With --every: serve /metrics and probes on ADDR.
+    ///
+    /// With --every: serve the janitor's own metrics on ADDR (host:port, or
+    /// :port for every interface) for a Prometheus scrape: /metrics (the
+    /// --textfile metrics, counters since the process started), /-/healthy,
+    /// and /-/ready (ready once the first pass has finished).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_address, requires = "every")]
+    pub listen_address: Option<std::net::SocketAddr>,
+
+    /// Push the run's metrics to a Pushgateway after each run.
+    ///
+    /// Push the run's own metrics (gauges of the last run; the last success
+    /// time only when the run succeeded) to a Pushgateway after each run and
+    /// each --every pass: to URL, or the first --url when no URL is given.
+    /// Group {job="pushgateway-janitor"} (with instance="NAME" when
+    /// --metrics-instance is given); the janitor never deletes a group of
+    /// that job. A dry run pushes nothing. A failed push is an error line
+    /// and exit code 1, as a report file that cannot be written.
+    #[arg(long, value_name = "URL", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub push_metrics: Option<String>,
+
+    /// An instance label for the pushed metrics' group.
+    ///
+    /// Adds instance="NAME" to the --push-metrics group, for several
+    /// janitors pushing to one gateway. None by default, as the
+    /// Pushgateway's README advises for batch jobs: a label that changes
+    /// from run to run (a CronJob pod's host name) makes a new group each
+    /// run.
+    #[arg(long, value_name = "NAME", requires = "push_metrics")]
+    pub metrics_instance: Option<String>,
+
+    /// Print shell completions or a man page, then exit.
+    ///
+    /// Print shell completions or a man page (roff: man, or man-restore for
+    /// restore's) to stdout and exit.
+    /// Other flags are ignored (not refused: PUSHGATEWAY_URL may well be
+    /// set).
+    #[arg(long, value_name = "WHAT", value_enum)]
+    pub generate: Option<crate::completions::Generate>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Whether `--url` came from `PUSHGATEWAY_URL` (set by
+    /// [`Args::try_parse_args`]): a message about it names the variable.
+    #[arg(skip)]
+    pub url_from_env: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    /// One line per group acted on and a summary.
+    Human,
+    /// The JSON report (schema pushgateway-janitor/report/v1), nothing else.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LabelNamesArg {
+    /// From the gateway's GET /api/v1/status, every pass.
+    Auto,
+    /// The gateway runs with --push.enable-utf8-names (1.11 and later).
+    Utf8,
+    /// Literal legacy names (without the flag, or before 1.11).
+    Legacy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActivityArg {
+    /// Any push, failed ones too.
+    Any,
+    /// Only a successful push.
+    Successful,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockArg {
+    /// The gateway's clock, from the Date header of the scan response.
+    Server,
+    /// This host's clock.
+    Local,
+}
+
+/// `restore`: the subcommand next to the flat interface (which stays as
+/// it is: `pushgateway-janitor --url ...` cleans).
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Push archived groups (--archive) back to a Pushgateway.
+    ///
+    /// Reads the archive files --archive wrote and pushes each group back
+    /// with PUT to its exact grouping key, every metric family with all its
+    /// series, in the protobuf push format (native histograms included).
+    /// The gateway sets the push time: a restored group starts its age
+    /// again, so fix the rule that deleted it first. A group the gateway
+    /// holds again is not overwritten unless --replace. Run it with
+    /// --dry-run first.
+    Restore(RestoreArgs),
+}
+
+/// The flags of `restore` (its help text is the doc comment of
+/// [`Command::Restore`]).
+#[derive(Debug, clap::Args)]
+#[command(
+    override_usage = RESTORE_USAGE,
+    after_long_help = restore_after_help(),
+    args_override_self = true
+)]
+pub struct RestoreArgs {
+    /// Archive files written by --archive (JSON lines).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The Pushgateway to push the groups to.
+    ///
+    /// Base URL of the Pushgateway to push the groups to (a path prefix is
+    /// kept); one gateway, not a DNS name. The groups may come from another
+    /// gateway: the archive records which.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PUSHGATEWAY_URL",
+        hide_env_values = true
+    )]
+    pub url: String,
+
+    /// Only restore groups matching this selector (repeatable).
+    ///
+    /// Only restore groups matching this Prometheus label selector
+    /// ('{job="backup"}'); the others are reported as ignored. Repeatable:
+    /// a group matching any of them is restored.
+    #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
+    pub select: Vec<Selector>,
+
+    /// Overwrite a group the gateway holds again.
+    ///
+    /// Overwrite a group the gateway holds again (its producer pushed after
+    /// the delete); without it, such a group is skipped.
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Read and judge; push nothing.
+    ///
+    /// Read the archives and the gateway and report what would be
+    /// restored; send no PUT.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Report format on stdout.
+    ///
+    /// Report format on stdout; logs always go to stderr.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = RestoreOutputArg::Human)]
+    pub output: RestoreOutputArg,
+
+    /// How the gateway reads label names: auto, utf8 or legacy.
+    ///
+    /// How the gateway reads label names in a push path: auto (from its GET
+    /// /api/v1/status), utf8 or legacy, as for cleaning.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = LabelNamesArg::Auto)]
+    pub label_names: LabelNamesArg,
+
+    #[command(flatten)]
+    pub transport: TransportArgs,
+
+    /// More logging on stderr (-v, -vv, -vvv).
+    ///
+    /// More logging on stderr (-v info and list superseded and ignored
+    /// records, -vv debug, -vvv trace).
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less logging on stderr (-q errors only, -qq none).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Print this short help (--help: the long one).
+    #[arg(short = 'h', action = ArgAction::HelpShort)]
+    pub short_help: Option<bool>,
+
+    /// Print the long help, with examples and exit codes.
+    #[arg(long = "help", action = ArgAction::HelpLong)]
+    pub long_help: Option<bool>,
+
+    /// Whether `--url` came from `PUSHGATEWAY_URL` (set by
+    /// [`Args::try_parse_args`]).
+    #[arg(skip)]
+    pub url_from_env: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RestoreOutputArg {
+    /// One line per archived group restored, skipped or failed, and a summary.
+    Human,
+    /// The JSON report (schema pushgateway-janitor/restore/v1), nothing else.
+    Json,
+}
+
+/// How a clean or a restore reaches its gateway: one set of flags, with the
+/// same meanings, defaults and environment variables for both (flattened
+/// into each).
+#[derive(Debug, clap::Args)]
+pub struct TransportArgs {
+    /// Bound on each HTTP request.
+    ///
+    /// Bounds each HTTP request, connection and body included.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub timeout: Duration,
+
+    /// Retries after connection errors, timeouts, 429 and 5xx.
+    ///
+    /// Retries of each request (a clean's scan and DELETEs, a restore's
+    /// reads and PUTs, which are idempotent) after a connection error, a
+    /// reset or truncated response, a timeout, 429 or 5xx; 0 sends each
+    /// request once. A 429 or 503 with Retry-After waits as long as it asks,
+    /// up to 10s, and counts as a retry. Other 4xx and TLS errors are never
+    /// retried. After 5 DELETEs in a row could not reach a gateway, the rest
+    /// of its batch is not sent (delete_failed).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_retries, allow_hyphen_values = true)]
+    pub retries: u32,
+
+    /// Wait before the first retry, doubled per retry.
+    ///
+    /// The wait before the first retry; it doubles per retry (with jitter),
+    /// up to 10s.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub retry_backoff: Duration,
 
     /// User name for HTTP basic auth.
     ///
@@ -383,336 +641,6 @@ pub struct Args {
     /// can read the credentials. Warns on every run.
     #[arg(long, help_heading = "TLS")]
     pub insecure_skip_verify: bool,
-
-    /// Retries after connection errors, timeouts, 429 and 5xx.
-    ///
-    /// Retries of the scan and of each DELETE after a connection error, a
-    /// reset or truncated response, a timeout, 429 or 5xx; 0 sends each
-    /// request once. A 429 or 503 with Retry-After waits as long as it asks,
-    /// up to 10s, and counts as a retry. Other 4xx and TLS errors are never
-    /// retried. After 5 DELETEs in a row could not reach a gateway, the rest
-    /// of its batch is not sent (delete_failed).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_retries, allow_hyphen_values = true)]
-    pub retries: u32,
-
-    /// Wait before the first retry, doubled per retry.
-    ///
-    /// The wait before the first retry; it doubles per retry (with jitter),
-    /// up to 10s.
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, allow_hyphen_values = true)]
-    pub retry_backoff: Duration,
-
-    /// More logging on stderr (-v, -vv, -vvv).
-    ///
-    /// More logging on stderr (-v info and list kept groups, -vv debug,
-    /// -vvv trace). PUSHGATEWAY_JANITOR_LOG (env-filter syntax) wins when set.
-    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
-    pub verbose: u8,
-
-    /// Less logging on stderr (-q errors only, -qq none).
-    ///
-    /// Less logging on stderr: -q errors only, -qq no logs at all. The one
-    /// `error:` line that explains a failed run is printed whatever the
-    /// verbosity.
-    #[arg(short, long, action = ArgAction::Count)]
-    pub quiet: u8,
-
-    /// Write the run's metrics for node_exporter (textfile).
-    ///
-    /// Also write the run's metrics (last run, last success, duration,
-    /// groups by action per gateway) to PATH in the Prometheus text format
-    /// for node_exporter's textfile collector, atomically. Counters and the
-    /// last success carry over from the file already there.
-    #[arg(long, value_name = "PATH")]
-    pub textfile: Option<PathBuf>,
-
-    /// Run forever, one pass per DURATION.
-    ///
-    /// Run forever, one pass per DURATION (start to start), for a sidecar
-    /// or a Deployment. Failed passes are logged and counted, not fatal.
-    /// SIGTERM/SIGINT stop a scan or verification in flight at once, let
-    /// the DELETEs already started finish, report the pass, then exit 0; a
-    /// second signal exits at once (1).
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, allow_hyphen_values = true)]
-    pub every: Option<Duration>,
-
-    /// With --every: serve /metrics and probes on ADDR.
-    ///
-    /// With --every: serve the janitor's own metrics on ADDR (host:port, or
-    /// :port for every interface) for a Prometheus scrape: /metrics (the
-    /// --textfile metrics, counters since the process started), /-/healthy,
-    /// and /-/ready (ready once the first pass has finished).
-    #[arg(long, value_name = "ADDR", value_parser = parse_listen_address, requires = "every")]
-    pub listen_address: Option<std::net::SocketAddr>,
-
-    /// Push the run's metrics to a Pushgateway after each run.
-    ///
-    /// Push the run's own metrics (gauges of the last run; the last success
-    /// time only when the run succeeded) to a Pushgateway after each run and
-    /// each --every pass: to URL, or the first --url when no URL is given.
-    /// Group {job="pushgateway-janitor"} (with instance="NAME" when
-    /// --metrics-instance is given); the janitor never deletes a group of
-    /// that job. A dry run pushes nothing. A failed push is an error line
-    /// and exit code 1, as a report file that cannot be written.
-    #[arg(long, value_name = "URL", num_args = 0..=1, require_equals = true, default_missing_value = "")]
-    pub push_metrics: Option<String>,
-
-    /// An instance label for the pushed metrics' group.
-    ///
-    /// Adds instance="NAME" to the --push-metrics group, for several
-    /// janitors pushing to one gateway. None by default, as the
-    /// Pushgateway's README advises for batch jobs: a label that changes
-    /// from run to run (a CronJob pod's host name) makes a new group each
-    /// run.
-    #[arg(long, value_name = "NAME", requires = "push_metrics")]
-    pub metrics_instance: Option<String>,
-
-    /// Print shell completions or the man page, then exit.
-    ///
-    /// Print shell completions or the man page (roff) to stdout and exit.
-    /// Other flags are ignored (not refused: PUSHGATEWAY_URL may well be
-    /// set).
-    #[arg(long, value_name = "WHAT", value_enum)]
-    pub generate: Option<crate::completions::Generate>,
-
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// Whether `--url` came from `PUSHGATEWAY_URL` (set by
-    /// [`Args::try_parse_args`]): a message about it names the variable.
-    #[arg(skip)]
-    pub url_from_env: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputArg {
-    /// One line per group acted on and a summary.
-    Human,
-    /// The JSON report (schema pushgateway-janitor/report/v1), nothing else.
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LabelNamesArg {
-    /// From the gateway's GET /api/v1/status, every pass.
-    Auto,
-    /// The gateway runs with --push.enable-utf8-names (1.11 and later).
-    Utf8,
-    /// Literal legacy names (without the flag, or before 1.11).
-    Legacy,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ActivityArg {
-    /// Any push, failed ones too.
-    Any,
-    /// Only a successful push.
-    Successful,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ClockArg {
-    /// The gateway's clock, from the Date header of the scan response.
-    Server,
-    /// This host's clock.
-    Local,
-}
-
-/// `restore`: the subcommand next to the flat interface (which stays as
-/// it is: `pushgateway-janitor --url ...` cleans).
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {
-    /// Push archived groups (--archive) back to a Pushgateway.
-    Restore(RestoreArgs),
-}
-
-/// Pushes archived groups back to a Pushgateway.
-///
-/// Reads the archive files --archive wrote and pushes each group back with
-/// PUT to its exact grouping key, every metric family with all its series,
-/// in the protobuf push format (native histograms included). The gateway
-/// sets the push time: a restored group starts its age again, so fix the
-/// rule that deleted it first. A group the gateway holds again is not
-/// overwritten unless --replace. Run it with --dry-run first.
-#[derive(Debug, clap::Args)]
-#[command(
-    override_usage = RESTORE_USAGE,
-    after_long_help = RESTORE_EXAMPLES,
-    args_override_self = true
-)]
-pub struct RestoreArgs {
-    /// Archive files written by --archive (JSON lines).
-    #[arg(value_name = "FILE", required = true)]
-    pub files: Vec<PathBuf>,
-
-    /// The Pushgateway to push the groups to.
-    ///
-    /// Base URL of the Pushgateway to push the groups to (a path prefix is
-    /// kept); one gateway, not a DNS name. The groups may come from another
-    /// gateway: the archive records which.
-    #[arg(long, value_name = "URL", required = true)]
-    pub url: String,
-
-    /// Only restore groups matching this selector (repeatable).
-    ///
-    /// Only restore groups matching this Prometheus label selector
-    /// ('{job="backup"}'); the others are reported as ignored. Repeatable:
-    /// a group matching any of them is restored.
-    #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
-    pub select: Vec<Selector>,
-
-    /// Overwrite a group the gateway holds again.
-    ///
-    /// Overwrite a group the gateway holds again (its producer pushed after
-    /// the delete); without it, such a group is skipped.
-    #[arg(long)]
-    pub replace: bool,
-
-    /// Read and judge; push nothing.
-    ///
-    /// Read the archives and the gateway and report what would be
-    /// restored; send no PUT.
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// Report format on stdout.
-    ///
-    /// Report format on stdout; logs always go to stderr.
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = RestoreOutputArg::Human)]
-    pub output: RestoreOutputArg,
-
-    /// How the gateway reads label names: auto, utf8 or legacy.
-    ///
-    /// How the gateway reads label names in a push path: auto (from its GET
-    /// /api/v1/status), utf8 or legacy, as for cleaning.
-    #[arg(long, value_name = "MODE", value_enum, default_value_t = LabelNamesArg::Auto)]
-    pub label_names: LabelNamesArg,
-
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-
-    /// More logging on stderr (-v, -vv, -vvv).
-    ///
-    /// More logging on stderr (-v info and list superseded and ignored
-    /// records, -vv debug, -vvv trace).
-    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
-    pub verbose: u8,
-
-    /// Less logging on stderr (-q errors only, -qq none).
-    #[arg(short, long, action = ArgAction::Count)]
-    pub quiet: u8,
-
-    /// Print this short help (--help: the long one).
-    #[arg(short = 'h', action = ArgAction::HelpShort)]
-    pub short_help: Option<bool>,
-
-    /// Print the long help, with examples and exit codes.
-    #[arg(long = "help", action = ArgAction::HelpLong)]
-    pub long_help: Option<bool>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RestoreOutputArg {
-    /// One line per archived group restored, skipped or failed, and a summary.
-    Human,
-    /// The JSON report (schema pushgateway-janitor/restore/v1), nothing else.
-    Json,
-}
-
-/// How `restore` reaches its gateway: the same flags, meanings and
-/// environment variables as a clean's.
-#[derive(Debug, clap::Args)]
-pub struct ConnectionArgs {
-    /// Bound on each HTTP request.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
-    pub timeout: Duration,
-
-    /// Retries after connection errors, timeouts, 429 and 5xx.
-    ///
-    /// Retries of the gateway's scan and of each PUT after a connection
-    /// error, a reset or truncated response, a timeout, 429 or 5xx (a PUT
-    /// of the same group is idempotent); 0 sends each request once.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
-    pub retries: u32,
-
-    /// Wait before the first retry, doubled per retry.
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
-    pub retry_backoff: Duration,
-
-    /// User name for HTTP basic auth.
-    ///
-    /// User name for HTTP basic auth; the password comes from
-    /// --basic-auth-password-file, --basic-auth-password, or the environment
-    /// variable PUSHGATEWAY_PASSWORD (a flag wins over the variable).
-    #[arg(long, value_name = "USER", help_heading = "Authentication")]
-    pub basic_auth_user: Option<String>,
-
-    /// Basic auth password (prefer the env variable or a file).
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        group = "password_source",
-        requires = "basic_auth_user",
-        help_heading = "Authentication"
-    )]
-    pub basic_auth_password: Option<Secret>,
-
-    /// Read the basic auth password from PATH.
-    #[arg(
-        long,
-        value_name = "PATH",
-        group = "password_source",
-        requires = "basic_auth_user",
-        help_heading = "Authentication"
-    )]
-    pub basic_auth_password_file: Option<PathBuf>,
-
-    /// Bearer token (prefer the env variable or a file).
-    ///
-    /// Send `Authorization: Bearer TOKEN`. Prefer the environment variable
-    /// PUSHGATEWAY_TOKEN or --bearer-token-file.
-    #[arg(long, value_name = "TOKEN",
-          conflicts_with_all = ["basic_auth_user", "bearer_token_file"], help_heading = "Authentication")]
-    pub bearer_token: Option<Secret>,
-
-    /// Read the bearer token from PATH.
-    #[arg(
-        long,
-        value_name = "PATH",
-        conflicts_with = "basic_auth_user",
-        help_heading = "Authentication"
-    )]
-    pub bearer_token_file: Option<PathBuf>,
-
-    /// Extra request header, 'Name: value' (repeatable).
-    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = HeaderParser,
-          help_heading = "Authentication")]
-    pub headers: Vec<Header>,
-
-    /// Also trust the CA certificate(s) in PATH (PEM).
-    #[arg(long, value_name = "PATH", help_heading = "TLS")]
-    pub ca_cert: Option<PathBuf>,
-
-    /// Client certificate (PEM) for mutual TLS.
-    #[arg(
-        long,
-        value_name = "PATH",
-        requires = "client_key",
-        help_heading = "TLS"
-    )]
-    pub client_cert: Option<PathBuf>,
-
-    /// The client certificate's private key (PEM).
-    #[arg(
-        long,
-        value_name = "PATH",
-        requires = "client_cert",
-        help_heading = "TLS"
-    )]
-    pub client_key: Option<PathBuf>,
-
-    /// Do not verify the server's certificate (unsafe).
-    #[arg(long, help_heading = "TLS")]
-    pub insecure_skip_verify: bool,
 }
 
 impl Args {
@@ -726,8 +654,16 @@ impl Args {
         use clap::{CommandFactory as _, FromArgMatches as _};
         let matches = Args::command().try_get_matches_from(args)?;
         let mut parsed = Args::from_arg_matches(&matches)?;
-        parsed.url_from_env =
-            matches.value_source("url") == Some(clap::parser::ValueSource::EnvVariable);
+        let from_env = |m: &clap::ArgMatches| {
+            m.value_source("url") == Some(clap::parser::ValueSource::EnvVariable)
+        };
+        parsed.url_from_env = from_env(&matches);
+        if let (Some(Command::Restore(restore)), Some(m)) = (
+            parsed.command.as_mut(),
+            matches.subcommand_matches("restore"),
+        ) {
+            restore.url_from_env = from_env(m);
+        }
         Ok(parsed)
     }
 
@@ -782,7 +718,7 @@ mod tests {
             "--push-metrics=http://m",
         ])
         .unwrap();
-        assert_eq!(args.timeout, Duration::from_secs(60));
+        assert_eq!(args.transport.timeout, Duration::from_secs(60));
         assert_eq!(args.output, OutputArg::Human);
         assert!(args.dry_run);
         assert_eq!(args.push_metrics.as_deref(), Some("http://m"));

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use super::args::{
     ActivityArg, Args, ClockArg, LabelNamesArg, OutputArg, RestoreArgs, RestoreOutputArg,
+    TransportArgs,
 };
 use crate::config::{ClockSource, Config, PushMetrics, RestoreConfig, StdoutFormat};
+use crate::duration::Threshold;
 use crate::gateway::{
-    Credentials, Header, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
+    Credentials, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
 use crate::group::LabelNaming;
-use crate::plan::health::Activity;
+use crate::plan::health::CountedPushes;
 use crate::plan::{Caps, Policy, TtlPolicy};
 
 /// Checks a URL given to `flag` (`--url`, `--push-metrics`, or the
@@ -241,22 +243,7 @@ impl Args {
         for url in &self.url {
             check_url(url_flag, url).map_err(UsageError)?;
         }
-        let credentials = self.credentials(env).map_err(UsageError)?;
-        let conflict = |url_has_credentials: bool| {
-            crate::gateway::transport::authorization_conflict(
-                &credentials,
-                url_has_credentials,
-                &self.headers,
-            )
-        };
-        let any_url_credentials = self.url.iter().any(|url| {
-            let (_, text) = crate::discover::split_prefix(url);
-            reqwest::Url::parse(text).is_ok_and(|u| crate::gateway::transport::has_credentials(&u))
-        });
-        if let Some(why) = conflict(false).or_else(|| conflict(any_url_credentials)) {
-            return Err(UsageError(why));
-        }
-        self.log_unused_variables(&credentials, env);
+        let transport = self.transport.into_options(&self.url, env)?;
         let push_metrics = match self.push_metrics.as_deref().map(str::trim) {
             None => None,
             Some(url) => Some(PushMetrics {
@@ -285,11 +272,16 @@ impl Args {
         if let Some(url) = &self.notify_url {
             crate::notify::check_url(url).map_err(UsageError)?;
         }
+        // `--max-ttl never` is no upper bound, as without the flag.
+        let max_ttl = match self.max_ttl {
+            Some(Threshold::After(max)) => Some(max),
+            Some(Threshold::Never) | None => None,
+        };
         let ttl = ttl_policy(
             self.ttl_label.clone(),
             self.ttl_metric.clone(),
             self.min_ttl,
-            self.max_ttl,
+            max_ttl,
         )?;
         Ok(Config {
             urls: distinct_gateways(self.url),
@@ -306,17 +298,13 @@ impl Args {
                 ttl,
                 grace: self.grace,
                 activity: match self.activity {
-                    ActivityArg::Any => Activity::Any,
-                    ActivityArg::Successful => Activity::Successful,
+                    ActivityArg::Any => CountedPushes::Any,
+                    ActivityArg::Successful => CountedPushes::Successful,
                 },
             },
             state_file: self.state_file,
             notify_url: self.notify_url,
-            label_names: match self.label_names {
-                LabelNamesArg::Auto => None,
-                LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),
-                LabelNamesArg::Legacy => Some(LabelNaming::Legacy),
-            },
+            label_names: self.label_names.naming(),
             clock: match self.clock {
                 ClockArg::Server => ClockSource::Server,
                 ClockArg::Local => ClockSource::Local,
@@ -328,21 +316,7 @@ impl Args {
                 OutputArg::Json => StdoutFormat::Json,
             },
             report_file: self.report_file,
-            transport: TransportOptions {
-                timeout: self.timeout,
-                credentials,
-                headers: self.headers,
-                tls: TlsOptions {
-                    ca_cert: self.ca_cert,
-                    client_cert: self.client_cert,
-                    client_key: self.client_key,
-                    insecure_skip_verify: self.insecure_skip_verify,
-                },
-                retry: RetryPolicy {
-                    retries: self.retries,
-                    initial_backoff: self.retry_backoff,
-                },
-            },
+            transport,
             concurrency: self.concurrency.into(),
             list_all: self.verbose > 0,
             textfile: self.textfile,
@@ -350,6 +324,66 @@ impl Args {
             listen_address: self.listen_address,
             push_metrics,
             archive: self.archive,
+        })
+    }
+
+    /// The credentials to send ([`TransportArgs::credentials`]).
+    pub fn credentials(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, String> {
+        self.transport.credentials(env)
+    }
+}
+
+impl LabelNamesArg {
+    /// The mode given, `None` for `auto` (read from the gateway).
+    fn naming(self) -> Option<LabelNaming> {
+        match self {
+            LabelNamesArg::Auto => None,
+            LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),
+            LabelNamesArg::Legacy => Some(LabelNaming::Legacy),
+        }
+    }
+}
+
+impl TransportArgs {
+    /// The transport of a clean or a restore whose gateways are `urls`:
+    /// the credentials resolved (flags, then the variables `env` looks up),
+    /// one source of `Authorization` at most, checked before anything is
+    /// sent.
+    fn into_options(
+        self,
+        urls: &[String],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<TransportOptions, UsageError> {
+        let credentials = self.credentials(env).map_err(UsageError)?;
+        let conflict = |url_has_credentials: bool| {
+            crate::gateway::transport::authorization_conflict(
+                &credentials,
+                url_has_credentials,
+                &self.headers,
+            )
+        };
+        let any_url_credentials = urls.iter().any(|url| {
+            let (_, text) = crate::discover::split_prefix(url);
+            reqwest::Url::parse(text).is_ok_and(|u| crate::gateway::transport::has_credentials(&u))
+        });
+        if let Some(why) = conflict(false).or_else(|| conflict(any_url_credentials)) {
+            return Err(UsageError(why));
+        }
+        self.log_unused_variables(&credentials, env);
+        Ok(TransportOptions {
+            timeout: self.timeout,
+            credentials,
+            headers: self.headers,
+            tls: TlsOptions {
+                ca_cert: self.ca_cert,
+                client_cert: self.client_cert,
+                client_key: self.client_key,
+                insecure_skip_verify: self.insecure_skip_verify,
+            },
+            retry: RetryPolicy {
+                retries: self.retries,
+                initial_backoff: self.retry_backoff,
+            },
         })
     }
 
@@ -361,12 +395,12 @@ impl Args {
         credentials: &Credentials,
         env: &dyn Fn(&str) -> Option<String>,
     ) {
-        for name in ["PUSHGATEWAY_PASSWORD", "PUSHGATEWAY_TOKEN"] {
+        for name in [PASSWORD, TOKEN] {
             let used = match (credentials, name) {
-                (Credentials::Basic { .. }, "PUSHGATEWAY_PASSWORD") => {
+                (Credentials::Basic { .. }, PASSWORD) => {
                     self.basic_auth_password.is_none() && self.basic_auth_password_file.is_none()
                 }
-                (Credentials::Bearer(_), "PUSHGATEWAY_TOKEN") => {
+                (Credentials::Bearer(_), TOKEN) => {
                     self.bearer_token.is_none() && self.bearer_token_file.is_none()
                 }
                 _ => false,
@@ -379,77 +413,52 @@ impl Args {
         }
     }
 
-    /// The credentials to send ([`resolve_credentials`]).
+    /// The credentials to send, from the flags and the environment
+    /// (`env` looks a variable up). A flag given on the command line wins
+    /// over a variable; a variable no flag uses is ignored (logged at
+    /// debug); the one error is a user without any password.
     pub fn credentials(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, String> {
-        resolve_credentials(
-            &CredentialFlags {
-                basic_auth_user: self.basic_auth_user.as_deref(),
-                basic_auth_password: self.basic_auth_password.as_ref(),
-                basic_auth_password_file: self.basic_auth_password_file.as_deref(),
-                bearer_token: self.bearer_token.as_ref(),
-                bearer_token_file: self.bearer_token_file.as_deref(),
-                headers: &self.headers,
-            },
-            env,
-        )
-    }
-}
-
-/// The credential flags of a clean or a restore, as given.
-pub struct CredentialFlags<'a> {
-    pub basic_auth_user: Option<&'a str>,
-    pub basic_auth_password: Option<&'a Secret>,
-    pub basic_auth_password_file: Option<&'a std::path::Path>,
-    pub bearer_token: Option<&'a Secret>,
-    pub bearer_token_file: Option<&'a std::path::Path>,
-    pub headers: &'a [Header],
-}
-
-/// The credentials to send, from the flags and the environment
-/// (`env` looks a variable up). A flag given on the command line wins
-/// over a variable; a variable no flag uses is ignored (logged at debug
-/// by `into_config`); the one error is a user without any password.
-pub fn resolve_credentials(
-    flags: &CredentialFlags,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Credentials, String> {
-    const PASSWORD: &str = "PUSHGATEWAY_PASSWORD";
-    const TOKEN: &str = "PUSHGATEWAY_TOKEN";
-    if let Some(user) = flags.basic_auth_user {
-        let password = match (flags.basic_auth_password_file, flags.basic_auth_password) {
-            (Some(path), _) => SecretSource::File(path.to_path_buf()),
-            (None, Some(password)) => SecretSource::Value(password.clone()),
-            (None, None) => match env(PASSWORD) {
-                Some(password) => SecretSource::Value(Secret::new(password)),
-                None => {
-                    return Err(format!(
-                        "--basic-auth-user {user} needs a password: set {PASSWORD}, or give --basic-auth-password-file"
-                    ))
-                }
-            },
-        };
-        return Ok(Credentials::Basic {
-            user: user.to_owned(),
-            password,
-        });
-    }
-    match (flags.bearer_token_file, flags.bearer_token) {
-        (Some(path), _) => return Ok(Credentials::Bearer(SecretSource::File(path.to_path_buf()))),
-        (None, Some(token)) => return Ok(Credentials::Bearer(SecretSource::Value(token.clone()))),
-        (None, None) => {}
-    }
-    // An Authorization header given as a flag wins over the variable.
-    let header_auth = flags
-        .headers
-        .iter()
-        .any(|h| h.name == reqwest::header::AUTHORIZATION);
-    match env(TOKEN) {
-        Some(token) if !header_auth => {
-            Ok(Credentials::Bearer(SecretSource::Value(Secret::new(token))))
+        if let Some(user) = &self.basic_auth_user {
+            let password = match (&self.basic_auth_password_file, &self.basic_auth_password) {
+                (Some(path), _) => SecretSource::File(path.clone()),
+                (None, Some(password)) => SecretSource::Value(password.clone()),
+                (None, None) => match env(PASSWORD) {
+                    Some(password) => SecretSource::Value(Secret::new(password)),
+                    None => {
+                        return Err(format!(
+                            "--basic-auth-user {user} needs a password: set {PASSWORD}, or give --basic-auth-password-file"
+                        ))
+                    }
+                },
+            };
+            return Ok(Credentials::Basic {
+                user: user.clone(),
+                password,
+            });
         }
-        _ => Ok(Credentials::None),
+        match (&self.bearer_token_file, &self.bearer_token) {
+            (Some(path), _) => return Ok(Credentials::Bearer(SecretSource::File(path.clone()))),
+            (None, Some(token)) => {
+                return Ok(Credentials::Bearer(SecretSource::Value(token.clone())))
+            }
+            (None, None) => {}
+        }
+        // An Authorization header given as a flag wins over the variable.
+        let header_auth = self
+            .headers
+            .iter()
+            .any(|h| h.name == reqwest::header::AUTHORIZATION);
+        match env(TOKEN) {
+            Some(token) if !header_auth => {
+                Ok(Credentials::Bearer(SecretSource::Value(Secret::new(token))))
+            }
+            _ => Ok(Credentials::None),
+        }
     }
 }
+
+const PASSWORD: &str = "PUSHGATEWAY_PASSWORD";
+const TOKEN: &str = "PUSHGATEWAY_TOKEN";
 
 impl RestoreArgs {
     /// The one way from `restore`'s arguments to a [`RestoreConfig`], as
@@ -459,34 +468,19 @@ impl RestoreArgs {
         self,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<RestoreConfig, UsageError> {
-        check_url("--url", &self.url).map_err(UsageError)?;
+        let url_flag = match self.url_from_env {
+            true => "PUSHGATEWAY_URL",
+            false => "--url",
+        };
+        check_url(url_flag, &self.url).map_err(UsageError)?;
         if crate::discover::split_prefix(&self.url).0.is_some() {
-            return Err(UsageError(
-                "restore --url takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+): the groups would land on one replica at random".into(),
-            ));
+            return Err(UsageError(format!(
+                "restore {url_flag} takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+): the groups would land on one replica at random"
+            )));
         }
-        let c = self.connection;
-        let credentials = resolve_credentials(
-            &CredentialFlags {
-                basic_auth_user: c.basic_auth_user.as_deref(),
-                basic_auth_password: c.basic_auth_password.as_ref(),
-                basic_auth_password_file: c.basic_auth_password_file.as_deref(),
-                bearer_token: c.bearer_token.as_ref(),
-                bearer_token_file: c.bearer_token_file.as_deref(),
-                headers: &c.headers,
-            },
-            env,
-        )
-        .map_err(UsageError)?;
-        let url_credentials = reqwest::Url::parse(&self.url)
-            .is_ok_and(|u| crate::gateway::transport::has_credentials(&u));
-        if let Some(why) = crate::gateway::transport::authorization_conflict(
-            &credentials,
-            url_credentials,
-            &c.headers,
-        ) {
-            return Err(UsageError(why));
-        }
+        let transport = self
+            .transport
+            .into_options(std::slice::from_ref(&self.url), env)?;
         Ok(RestoreConfig {
             files: self.files,
             url: self.url,
@@ -497,26 +491,8 @@ impl RestoreArgs {
                 RestoreOutputArg::Human => StdoutFormat::Human,
                 RestoreOutputArg::Json => StdoutFormat::Json,
             },
-            label_names: match self.label_names {
-                LabelNamesArg::Auto => None,
-                LabelNamesArg::Utf8 => Some(LabelNaming::Utf8),
-                LabelNamesArg::Legacy => Some(LabelNaming::Legacy),
-            },
-            transport: TransportOptions {
-                timeout: c.timeout,
-                credentials,
-                headers: c.headers,
-                tls: TlsOptions {
-                    ca_cert: c.ca_cert,
-                    client_cert: c.client_cert,
-                    client_key: c.client_key,
-                    insecure_skip_verify: c.insecure_skip_verify,
-                },
-                retry: RetryPolicy {
-                    retries: c.retries,
-                    initial_backoff: c.retry_backoff,
-                },
-            },
+            label_names: self.label_names.naming(),
+            transport,
             list_all: self.verbose > 0,
         })
     }
@@ -964,6 +940,79 @@ mod tests {
             assert!(e.contains(says), "{args:?}: {e}");
             assert!(!e.contains("secret"), "{args:?}: {e}");
         }
+    }
+
+    /// Issue 23 item 5: one set of transport flags, the same in both
+    /// commands. Before: `restore` declared its own (`ConnectionArgs`),
+    /// with other help texts, `--retries` checked by another parser and a
+    /// `--timeout` that read `-5m` as a flag.
+    #[test]
+    fn the_transport_flags_are_one_group_in_a_clean_and_a_restore() {
+        use clap::{Args as _, CommandFactory as _};
+        let mut top = Args::command();
+        top.build();
+        let restore = top.find_subcommand("restore").unwrap();
+        let group = TransportArgs::augment_args(clap::Command::new("transport"));
+        let ids: Vec<_> = group.get_arguments().map(|a| a.get_id().clone()).collect();
+        assert!(ids.len() >= 13, "{ids:?}");
+        for id in &ids {
+            let of = |cmd: &clap::Command| {
+                let a = cmd.get_arguments().find(|a| a.get_id() == id).unwrap();
+                format!(
+                    "{:?} {:?} {:?} {:?} {:?}",
+                    a.get_help(),
+                    a.get_long_help(),
+                    a.get_default_values(),
+                    a.get_help_heading(),
+                    a.is_allow_hyphen_values_set()
+                )
+            };
+            assert_eq!(of(&top), of(restore), "{id}");
+        }
+        // The same flags and variables make the same transport.
+        let flags = [
+            "--timeout",
+            "7s",
+            "--retries",
+            "5",
+            "--retry-backoff",
+            "1s",
+            "--basic-auth-user",
+            "u",
+            "--header",
+            "X-A: 1",
+            "--ca-cert",
+            "/ca",
+        ];
+        let env = |name: &str| (name == "PUSHGATEWAY_PASSWORD").then(|| "p".to_owned());
+        let mut clean = vec!["pgj", "--url", "http://h"];
+        clean.extend(flags);
+        let clean = Args::try_parse_from(clean)
+            .unwrap()
+            .into_config(&env)
+            .unwrap();
+        let mut restoring = vec!["pgj", "restore", "f", "--url", "http://h"];
+        restoring.extend(flags);
+        let Some(Command::Restore(restoring)) = Args::try_parse_from(restoring).unwrap().command
+        else {
+            panic!("no restore");
+        };
+        let restoring = restoring.into_config(&env).unwrap();
+        assert_eq!(
+            format!("{:?}", clean.transport),
+            format!("{:?}", restoring.transport)
+        );
+        let e = Args::try_parse_from([
+            "pgj",
+            "restore",
+            "f",
+            "--url",
+            "http://h",
+            "--timeout",
+            "-5m",
+        ])
+        .unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
     }
 
     #[test]

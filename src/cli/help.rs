@@ -2,6 +2,8 @@
 //! usage lines of `--help`, the short `-h`, and clap's errors as one line
 //! in our words.
 
+use std::ffi::OsString;
+
 use super::args::Args;
 use crate::exit::ExitStatus;
 
@@ -35,18 +37,63 @@ pub(super) const EXAMPLES: &str = r#"Examples:
       --state-file /var/lib/pgj/pending.json --notify-url "$WEBHOOK_URL"
 "#;
 
-/// The variables the janitor reads, for `--help` and the man page's
-/// ENVIRONMENT; each line fits 100 columns so clap does not wrap it.
-pub(super) const ENVIRONMENT: &str = "Environment:
-  PUSHGATEWAY_URL          the gateway's URL when no --url is given
-  PUSHGATEWAY_PASSWORD     the password of --basic-auth-user when no password flag is given
-  PUSHGATEWAY_TOKEN        a bearer token when no credential flag or Authorization header is given
-  PUSHGATEWAY_JANITOR_LOG  log filter: LEVEL or TARGET=LEVEL, comma-separated (a LEVEL wins over -v/-q)
-  NO_COLOR                 when set and not empty: logs without colors
-";
+/// The variables the janitor reads, for `--help` and the man pages'
+/// ENVIRONMENT: (name, meaning, read by `restore` too). Each line fits 100
+/// columns so clap does not wrap it.
+const VARIABLES: [(&str, &str, bool); 6] = [
+    (
+        "PUSHGATEWAY_URL",
+        "the gateway's URL when no --url is given",
+        true,
+    ),
+    (
+        "PUSHGATEWAY_PASSWORD",
+        "the password of --basic-auth-user when no password flag is given",
+        true,
+    ),
+    (
+        "PUSHGATEWAY_TOKEN",
+        "a bearer token when no flag gives credentials",
+        true,
+    ),
+    (
+        "PUSHGATEWAY_JANITOR_NOTIFY_URL",
+        "the --notify-url when none is given",
+        false,
+    ),
+    (
+        "PUSHGATEWAY_JANITOR_LOG",
+        "log filter: LEVEL or TARGET=LEVEL,... (a LEVEL wins over -v/-q)",
+        true,
+    ),
+    (
+        "NO_COLOR",
+        "when set and not empty: logs without colors",
+        true,
+    ),
+];
+
+/// The `Environment:` block of a clean's or `restore`'s `--help`.
+pub(super) fn environment(restore: bool) -> String {
+    let rows: Vec<(&str, &str)> = VARIABLES
+        .iter()
+        .filter(|(_, _, by_restore)| !restore || *by_restore)
+        .map(|(name, meaning, _)| (*name, *meaning))
+        .collect();
+    let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let mut text = String::from("Environment:\n");
+    for (name, meaning) in rows {
+        text.push_str(&format!("  {name:width$}  {meaning}\n"));
+    }
+    text
+}
 
 pub(super) fn after_help() -> String {
-    format!("{EXAMPLES}\n{ENVIRONMENT}\n{}", ExitStatus::help_text())
+    format!(
+        "{EXAMPLES}\n{}\n{}",
+        environment(false),
+        ExitStatus::help_text()
+    )
 }
 
 pub(super) const USAGE: &str = "pushgateway-janitor --url URL [--url URL]... [OPTIONS]
@@ -81,12 +128,26 @@ pub fn short_help() -> String {
 /// A clap error as the one line after `pushgateway-janitor: error: `, from
 /// the error's kind and context ([`clap::Error::get`]), never its rendered
 /// text: the possible values, "did you mean", which flags conflict. An
-/// error about a flag points at `--help`, unless the flag is hidden there.
-pub fn usage_message(e: &clap::Error) -> String {
+/// error about a flag points at `--help` (`restore --help` after
+/// `restore`), unless the flag is hidden there. `args` is the command line
+/// after the program's name: which command the error is about, and the
+/// argument that is not UTF-8.
+pub fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    let mut cmd = <Args as clap::CommandFactory>::command();
+    let mut top = <Args as clap::CommandFactory>::command();
     // Built, as the parser's was: an argument renders only then.
-    cmd.build();
+    top.build();
+    // `restore` is the first word or none: a flag of a clean before it is
+    // an error of its own (below).
+    let restoring = args.first().is_some_and(|a| a == "restore");
+    let cmd = match restoring {
+        true => top.find_subcommand("restore").unwrap_or(&top),
+        false => &top,
+    };
+    let see_help = match restoring {
+        true => "(see restore --help)",
+        false => "(see --help)",
+    };
     let strings = |kind| match e.get(kind) {
         Some(ContextValue::String(s)) => vec![s.as_str()],
         Some(ContextValue::Strings(v)) => v.iter().map(String::as_str).collect(),
@@ -103,7 +164,7 @@ pub fn usage_message(e: &clap::Error) -> String {
         _ => shown.to_owned(),
     };
     if e.kind() == ErrorKind::InvalidUtf8 {
-        return not_utf8(std::env::args_os().skip(1), &|name| std::env::var_os(name));
+        return not_utf8(args.iter().cloned(), &|name| std::env::var_os(name));
     }
     // A word where a flag was expected: taken for a command.
     if let Some(word) = one(ContextKind::InvalidSubcommand) {
@@ -116,7 +177,7 @@ pub fn usage_message(e: &clap::Error) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            (_, _) if word.starts_with('-') && is_our_flag(&cmd, word) => format!(
+            (_, _) if word.starts_with('-') && is_our_flag(cmd, word) => format!(
                 "'{word}' comes after '--', which makes it a plain argument, not a flag: remove the '--'"
             ),
             (ErrorKind::InvalidSubcommand, Some(suggested)) => {
@@ -124,15 +185,12 @@ pub fn usage_message(e: &clap::Error) -> String {
             }
             // Everything that is not a flag or `restore` is one here: the
             // janitor takes no plain arguments.
-            _ => {
-                let hint = match word.contains("://") {
-                    true => format!(" (try --url {word})"),
-                    false => String::new(),
-                };
-                format!("unexpected argument '{word}': every value is given with its flag{hint}")
-            }
+            _ => match stray_not_utf8(args, word) {
+                Some(message) => return message,
+                None => unexpected_argument(word),
+            },
         };
-        return format!("{message} (see --help)");
+        return format!("{message} {see_help}");
     }
     let invalid = one(ContextKind::InvalidArg);
     let Some(arg) = invalid.map(flag) else {
@@ -169,16 +227,33 @@ pub fn usage_message(e: &clap::Error) -> String {
         }
         // Everything that is not a flag is one here: the janitor takes no
         // plain arguments, and clap reads each one after `--` as such.
-        ErrorKind::UnknownArgument if !arg.starts_with('-') => {
-            let hint = match arg.contains("://") {
-                true => format!(" (try --url {arg})"),
-                false => String::new(),
-            };
-            format!("unexpected argument '{arg}': every value is given with its flag{hint}")
-        }
-        ErrorKind::UnknownArgument if is_our_flag(&cmd, &arg) => format!(
+        ErrorKind::UnknownArgument if !arg.starts_with('-') => match stray_not_utf8(args, &arg) {
+            Some(message) => return message,
+            None => unexpected_argument(&arg),
+        },
+        ErrorKind::UnknownArgument if is_our_flag(cmd, &arg) => format!(
             "'{arg}' comes after '--', which makes it a plain argument, not a flag: remove the '--'"
         ),
+        // A flag of the program given to `restore`, which has its own.
+        ErrorKind::UnknownArgument if restoring && is_our_flag(&top, &arg) => {
+            let name = arg.split('=').next().unwrap_or(&arg);
+            let of_top = top.get_arguments().find(|a| is_our_flag_arg(a, name));
+            match of_top {
+                Some(a) if PROGRAM_FLAGS.contains(&a.get_id().as_str()) => {
+                    let values = a
+                        .get_value_names()
+                        .map(|v| format!(" {}", v.join(" ")))
+                        .unwrap_or_default();
+                    format!(
+                        "'{name}' is not a flag of restore: give it alone, pushgateway-janitor --{}{values}",
+                        a.get_long().unwrap_or_default()
+                    )
+                }
+                _ => format!(
+                    "'{name}' is a flag for cleaning, not for restore: restore takes {RESTORE_USAGE}"
+                ),
+            }
+        }
         ErrorKind::UnknownArgument => match one(ContextKind::SuggestedArg) {
             Some(suggested) => {
                 format!("unknown flag '{arg}': did you mean '{}'?", flag(suggested))
@@ -203,21 +278,54 @@ pub fn usage_message(e: &clap::Error) -> String {
     if invalid.and_then(arg_of).is_some_and(|a| a.is_hide_set()) {
         message
     } else {
-        format!("{message} (see --help)")
+        format!("{message} {see_help}")
     }
 }
 
+/// The flags of the program itself rather than of a clean: each is given
+/// alone, and none belongs to `restore`.
+const PROGRAM_FLAGS: [&str; 2] = ["version", "generate"];
+
+/// A plain argument where the janitor takes none.
+fn unexpected_argument(word: &str) -> String {
+    let hint = match word.contains("://") {
+        true => format!(" (try --url {word})"),
+        false => String::new(),
+    };
+    format!("unexpected argument '{word}': every value is given with its flag{hint}")
+}
+
 /// Whether `given` (`--url`, `--url=x`, `-v`) names a flag of `cmd`: clap
-/// calls it unknown only when it came after `--`.
+/// calls one of its own unknown only when it came after `--`.
 fn is_our_flag(cmd: &clap::Command, given: &str) -> bool {
+    cmd.get_arguments().any(|a| is_our_flag_arg(a, given))
+}
+
+/// Whether `given` names the flag `a`.
+fn is_our_flag_arg(a: &clap::Arg, given: &str) -> bool {
     let name = given.split('=').next().unwrap_or(given);
-    cmd.get_arguments().any(|a| match name.strip_prefix("--") {
+    match name.strip_prefix("--") {
         Some(long) => a.get_long() == Some(long),
         None => {
             let mut shorts = name.trim_start_matches('-').chars();
             shorts.next().is_some_and(|c| a.get_short() == Some(c))
         }
-    })
+    }
+}
+
+/// clap shows a plain argument that is not UTF-8 with U+FFFD in place of
+/// its bytes: the one of `args` it stands for, named as [`not_utf8`] does,
+/// or `None` when every argument is UTF-8 (a U+FFFD typed as such).
+fn stray_not_utf8(args: &[OsString], shown: &str) -> Option<String> {
+    let (i, arg) = args
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.to_str().is_none() && a.to_string_lossy() == shown)?;
+    Some(format!(
+        "argument {} is not valid UTF-8: '{}'; every argument must be UTF-8",
+        i + 1,
+        crate::gateway::redact_url_text(&arg.to_string_lossy())
+    ))
 }
 
 /// clap's "invalid UTF-8" names no argument: the first of `args` (the
@@ -258,6 +366,7 @@ pub fn not_utf8(
         "PUSHGATEWAY_URL",
         "PUSHGATEWAY_PASSWORD",
         "PUSHGATEWAY_TOKEN",
+        "PUSHGATEWAY_JANITOR_NOTIFY_URL",
     ] {
         if var(name).is_some_and(|v| v.to_str().is_none()) {
             return format!("the environment variable {name} is not valid UTF-8");
@@ -276,13 +385,21 @@ pub(super) const RESTORE_EXAMPLES: &str = r#"Examples:
   # The backup job's groups from a week of archives, overwriting what is there:
   pushgateway-janitor restore /var/lib/pgj/archive/*.jsonl --url http://pushgateway:9091 \
       --select '{job="backup"}' --replace
+"#;
 
-Exit codes:
+const RESTORE_EXIT_CODES: &str = r#"Exit codes:
   0  nothing failed (groups the gateway holds again are skipped, not failures)
   1  the gateway could not be read: nothing was pushed
   2  usage error: bad flags or values, or an archive file that cannot be read
   4  some groups could not be restored
 "#;
+
+pub(super) fn restore_after_help() -> String {
+    format!(
+        "{RESTORE_EXAMPLES}\n{}\n{RESTORE_EXIT_CODES}",
+        environment(true)
+    )
+}
 
 #[cfg(test)]
 mod tests {
@@ -331,7 +448,8 @@ mod tests {
         let err = |args: &[&str]| {
             let mut all = vec!["pushgateway-janitor"];
             all.extend_from_slice(args);
-            usage_message(&Args::try_parse_from(all).unwrap_err())
+            let given: Vec<OsString> = all[1..].iter().map(OsString::from).collect();
+            usage_message(&Args::try_parse_from(&all).unwrap_err(), &given)
         };
         assert_eq!(
             err(&["--url", "http://a", "--output", "yaml"]),

@@ -16,10 +16,9 @@ mod values;
 
 pub use crate::duration::{parse_duration, parse_threshold};
 pub use args::{
-    Args, ClockArg, Command, ConnectionArgs, LabelNamesArg, OutputArg, RestoreArgs,
-    RestoreOutputArg,
+    Args, ClockArg, Command, LabelNamesArg, OutputArg, RestoreArgs, RestoreOutputArg, TransportArgs,
 };
-pub use config::{check_url, resolve_credentials, CredentialFlags, UsageError};
+pub use config::{check_url, UsageError};
 pub use help::{not_utf8, short_help, usage_message};
 pub use values::{parse_rule, parse_selector, HeaderParser};
 

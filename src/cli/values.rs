@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::duration::{parse_duration, parse_threshold};
+use crate::duration::{parse_duration, parse_threshold, Threshold};
 use crate::gateway::Header;
 use crate::plan::Rule;
 use crate::selector::Selector;
@@ -73,6 +73,24 @@ pub(super) fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// `--min-ttl`: a duration; `never` as a lower bound would make every
+/// group that declares a TTL never stale.
+pub(super) fn parse_min_ttl(text: &str) -> Result<Duration, String> {
+    match text.trim() {
+        "never" => Err("a lower bound of never would keep every group that declares a TTL forever; give a duration, like 1m".into()),
+        other => parse_positive_duration(other),
+    }
+}
+
+/// `--max-ttl`: a duration, or `never`: no upper bound, as without the
+/// flag.
+pub(super) fn parse_max_ttl(text: &str) -> Result<Threshold, String> {
+    match text.trim() {
+        "never" => Ok(Threshold::Never),
+        other => parse_positive_duration(other).map(Threshold::After),
+    }
+}
+
 /// clap parser for `--header`. clap's own error for a failed value parser
 /// quotes the raw argument, which may hold a secret; this one gives only
 /// the reason (as `Custom` context, which [`usage_message`] reads).
@@ -139,7 +157,6 @@ pub(super) fn parse_listen_address(text: &str) -> Result<std::net::SocketAddr, S
 mod tests {
     use super::*;
     use crate::cli::*;
-    use crate::duration::Threshold;
     use clap::Parser;
 
     #[test]
@@ -153,6 +170,59 @@ mod tests {
         assert!(parse_duration("ten minutes").is_err());
         assert!(parse_duration("-5m").is_err());
         assert!(parse_positive_duration("0s").is_err());
+    }
+
+    /// Issue 24 item 11: out of range and finer than the resolution say
+    /// so. Before: "expected a number and a unit" for each, and 0.001ms
+    /// was a threshold of 1µs, shown as 0s.
+    #[test]
+    fn durations_out_of_range_or_too_fine_say_which() {
+        let too_long = "too long: a duration is at most 2^64 seconds";
+        let too_fine = "finer than 1ms, the resolution of a duration";
+        for (text, says) in [
+            ("1e400s", too_long),
+            ("100000000000000w", too_long),
+            ("99999999999999999999s", too_long),
+            ("18446744073709551616s", too_long),
+            ("0.0000000001ms", too_fine),
+            ("0.001ms", too_fine),
+            ("1.0005s", too_fine),
+            ("500us", too_fine),
+            ("1ns", too_fine),
+            ("0.00000000000000000000001s", too_fine),
+            ("1e3s", "a number with an exponent is not read"),
+            ("2.5E-1m", "a number with an exponent is not read"),
+            ("10x", "expected a number and a unit"),
+        ] {
+            let e = parse_duration(text).unwrap_err();
+            assert!(e.starts_with(says), "{text}: {e}");
+        }
+        let e = parse_threshold("100000000000000w").unwrap_err();
+        assert!(e.ends_with("; 'never' keeps a group forever"), "{e}");
+        // The largest and the finest that are read.
+        assert_eq!(
+            parse_duration("18446744073709551615s"),
+            Ok(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(parse_duration("1ms"), Ok(Duration::from_millis(1)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0.5ms 1.5ms"), Ok(Duration::from_millis(2)));
+        assert_eq!(
+            parse_threshold("0.001s"),
+            Ok(Threshold::After(Duration::from_millis(1)))
+        );
+        // --max-ttl never is no bound; --min-ttl never says why not.
+        assert_eq!(parse_max_ttl("never"), Ok(Threshold::Never));
+        assert_eq!(
+            parse_max_ttl("1h"),
+            Ok(Threshold::After(Duration::from_secs(3600)))
+        );
+        assert!(parse_max_ttl("0s").is_err());
+        let e = parse_min_ttl("never").unwrap_err();
+        assert!(
+            e.starts_with("a lower bound of never would keep every group"),
+            "{e}"
+        );
     }
 
     #[test]

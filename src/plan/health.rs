@@ -9,7 +9,7 @@ use crate::group::Group;
 
 /// What counts as a group's activity (`--activity`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Activity {
+pub enum CountedPushes {
     /// Any push, successful or failed: a producer whose pushes the gateway
     /// rejects is alive (the default, and the behaviour before the flag).
     #[default]
@@ -19,24 +19,24 @@ pub enum Activity {
     Successful,
 }
 
-impl Activity {
+impl CountedPushes {
     /// The name on the command line and in reasons.
     pub fn name(self) -> &'static str {
         match self {
-            Activity::Any => "any",
-            Activity::Successful => "successful",
+            CountedPushes::Any => "any",
+            CountedPushes::Successful => "successful",
         }
     }
 
-    /// The group's last activity as this counts it: for [`Activity::Any`],
-    /// [`Group::last_activity`]; for [`Activity::Successful`], its last
+    /// The group's last activity as this counts it: for [`CountedPushes::Any`],
+    /// [`Group::last_activity`]; for [`CountedPushes::Successful`], its last
     /// successful push, `None` when none succeeded (its age is unknown
     /// then: the time its pushes started failing is not shown, and the
     /// family time stamps of a group without a success say nothing of it).
     pub fn last_activity(self, group: &Group) -> Option<f64> {
         match self {
-            Activity::Any => group.last_activity(),
-            Activity::Successful => group.last_push,
+            CountedPushes::Any => group.last_activity(),
+            CountedPushes::Successful => group.last_push,
         }
     }
 }
@@ -145,13 +145,16 @@ mod tests {
     #[test]
     fn only_a_successful_push_is_activity_when_asked() {
         let failing = group(Some(100.0), Some(500.0));
-        assert_eq!(Activity::Any.last_activity(&failing), Some(500.0));
-        assert_eq!(Activity::Successful.last_activity(&failing), Some(100.0));
+        assert_eq!(CountedPushes::Any.last_activity(&failing), Some(500.0));
+        assert_eq!(
+            CountedPushes::Successful.last_activity(&failing),
+            Some(100.0)
+        );
         let never = group(None, Some(500.0));
-        assert_eq!(Activity::Any.last_activity(&never), Some(500.0));
-        assert_eq!(Activity::Successful.last_activity(&never), None);
+        assert_eq!(CountedPushes::Any.last_activity(&never), Some(500.0));
+        assert_eq!(CountedPushes::Successful.last_activity(&never), None);
         let fine = group(Some(300.0), Some(200.0));
-        assert_eq!(Activity::Successful.last_activity(&fine), Some(300.0));
+        assert_eq!(CountedPushes::Successful.last_activity(&fine), Some(300.0));
     }
 
     fn held(series: u64, silent_for: f64) -> Held {

@@ -73,6 +73,13 @@ fn every_yaml_file_parses() {
     }
 }
 
+/// Each boolean at `path` under `v` is set, to the value given.
+fn assert_switches(v: &Value, expected: &[(&str, bool)]) {
+    for (path, want) in expected {
+        assert_eq!(at(v, path).as_bool(), Some(*want), "{path}");
+    }
+}
+
 #[test]
 fn cronjob_is_safe_and_sized() {
     let cj = one_document("deploy/kubernetes/cronjob.yaml");
@@ -81,23 +88,21 @@ fn cronjob_is_safe_and_sized() {
     assert_eq!(at(&cj, "spec.concurrencyPolicy").as_str(), Some("Forbid"));
     assert!(at(&cj, "spec.startingDeadlineSeconds").as_u64().unwrap() > 0);
     let pod = at(&cj, "spec.jobTemplate.spec.template.spec");
-    assert_eq!(
-        at(pod, "automountServiceAccountToken").as_bool(),
-        Some(false)
-    );
-    assert_eq!(
-        at(pod, "securityContext.runAsNonRoot").as_bool(),
-        Some(true)
+    assert_switches(
+        pod,
+        &[
+            ("automountServiceAccountToken", false),
+            ("securityContext.runAsNonRoot", true),
+        ],
     );
     assert!(at(pod, "securityContext.runAsUser").as_u64().unwrap() > 0);
     let c = at(pod, "containers.0");
-    assert_eq!(
-        at(c, "securityContext.readOnlyRootFilesystem").as_bool(),
-        Some(true)
-    );
-    assert_eq!(
-        at(c, "securityContext.allowPrivilegeEscalation").as_bool(),
-        Some(false)
+    assert_switches(
+        c,
+        &[
+            ("securityContext.readOnlyRootFilesystem", true),
+            ("securityContext.allowPrivilegeEscalation", false),
+        ],
     );
     assert!(at(c, "resources.requests.memory").as_str().is_some());
     assert!(at(c, "resources.limits.memory").as_str().is_some());
@@ -152,15 +157,9 @@ fn deployment_loops_serves_its_metrics_and_probes_them() {
     assert_eq!(at(&d, "spec.replicas").as_u64(), Some(1));
     assert_eq!(at(&d, "spec.strategy.type").as_str(), Some("Recreate"));
     let pod = at(&d, "spec.template.spec");
-    assert_eq!(
-        at(pod, "securityContext.runAsNonRoot").as_bool(),
-        Some(true)
-    );
+    assert_switches(pod, &[("securityContext.runAsNonRoot", true)]);
     let c = at(pod, "containers.0");
-    assert_eq!(
-        at(c, "securityContext.readOnlyRootFilesystem").as_bool(),
-        Some(true)
-    );
+    assert_switches(c, &[("securityContext.readOnlyRootFilesystem", true)]);
     assert!(at(c, "resources.limits.memory").as_str().is_some());
     let config = janitor_args(c);
     assert!(config.every.is_some());
@@ -249,10 +248,12 @@ fn helm_sidecar_cleans_its_own_pods_gateway() {
     assert_eq!(probe_path(c, "livenessProbe").0, "/-/healthy");
     // A sidecar's readiness would gate the Pushgateway's own traffic.
     assert!(c.get("readinessProbe").is_none());
-    assert_eq!(at(c, "securityContext.runAsNonRoot").as_bool(), Some(true));
-    assert_eq!(
-        at(c, "securityContext.readOnlyRootFilesystem").as_bool(),
-        Some(true)
+    assert_switches(
+        c,
+        &[
+            ("securityContext.runAsNonRoot", true),
+            ("securityContext.readOnlyRootFilesystem", true),
+        ],
     );
 }
 

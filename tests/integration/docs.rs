@@ -790,6 +790,10 @@ fn the_completion_lines_install_each_file() {
             "completions-fish",
         ),
         ("usr/local/share/man/man1/pushgateway-janitor.1", "man"),
+        (
+            "usr/local/share/man/man1/pushgateway-janitor-restore.1",
+            "man-restore",
+        ),
     ] {
         let written = std::fs::read(sandbox.path(&format!("root/{path}"))).unwrap();
         let made = Command::new(janitor_bin())
@@ -798,7 +802,7 @@ fn the_completion_lines_install_each_file() {
             .unwrap();
         assert_eq!(written, made.stdout, "{path}");
     }
-    assert_eq!(sandbox.stand_ins().matches("sudo install -D").count(), 4);
+    assert_eq!(sandbox.stand_ins().matches("sudo install -D").count(), 5);
 }
 
 /// docs/policy.md's example command, against a gateway with the groups it

@@ -770,3 +770,232 @@ fn a_run_removes_the_temporary_files_a_killed_run_left() {
     want.sort();
     assert_eq!(left, want);
 }
+
+/// What bash completes after `words` (the command line so far, the last
+/// word being completed), from the script `--generate completions-bash`
+/// writes, driven as bash's programmable completion drives it.
+fn bash_completes(words: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("pushgateway-janitor.bash");
+    let out = janitor(&["--generate", "completions-bash"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(&script, &out.stdout).unwrap();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let cword = words.len() - 1;
+    let prev = if cword > 0 { words[cword - 1] } else { "" };
+    let driver = format!(
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={cword}\n_pushgateway__janitor pushgateway-janitor '{}' '{prev}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        script.display(),
+        quoted.join(" "),
+        words[cword],
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &driver])
+        .output()
+        .expect("bash");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).lines().map(str::to_owned).collect()
+}
+
+/// Issue 24 item 8: bash completes both levels. Before: nothing after
+/// `restore` (the script's `cmd` and its `case` label disagreed).
+#[test]
+fn bash_completes_the_flags_of_a_clean_and_of_restore() {
+    let top = bash_completes(&["pushgateway-janitor", "--thr"]);
+    assert_eq!(top, ["--threshold"]);
+    let top = bash_completes(&["pushgateway-janitor", "res"]);
+    assert_eq!(top, ["restore"]);
+    let values = bash_completes(&["pushgateway-janitor", "--output", ""]);
+    assert_eq!(values, ["human", "json"]);
+    let restore = bash_completes(&["pushgateway-janitor", "restore", "a.jsonl", "--re"]);
+    assert!(restore.contains(&"--replace".to_owned()), "{restore:?}");
+    assert!(restore.contains(&"--retries".to_owned()), "{restore:?}");
+    assert!(
+        !restore.contains(&"--report-file".to_owned()),
+        "{restore:?}"
+    );
+    let values = bash_completes(&["pushgateway-janitor", "restore", "a.jsonl", "--output", ""]);
+    assert_eq!(values, ["human", "json"]);
+}
+
+/// The fish shell, which the completion test needs (Debian's `fish`;
+/// scripts/test.sh installs it).
+fn fish() -> &'static str {
+    for path in ["/usr/bin/fish", "/bin/fish", "/usr/local/bin/fish"] {
+        if Path::new(path).is_file() {
+            return path;
+        }
+    }
+    panic!("no fish shell: install Debian's fish (scripts/test.sh does)");
+}
+
+/// Issue 24 item 8, fish: `complete -C` lists what fish would complete.
+#[test]
+fn fish_completes_the_flags_of_a_clean_and_of_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("pushgateway-janitor.fish");
+    let out = janitor(&["--generate", "completions-fish"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(&script, &out.stdout).unwrap();
+    let completes = |line: &str| -> Vec<String> {
+        let out = Command::new(fish())
+            .args(["--no-config", "-c"])
+            .arg(format!(
+                "source '{}'; complete -C '{line}'",
+                script.display()
+            ))
+            .env("HOME", dir.path())
+            .output()
+            .expect("fish");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let top = completes("pushgateway-janitor --thr");
+    assert_eq!(top, ["--threshold"]);
+    let restore = completes("pushgateway-janitor restore a.jsonl --re");
+    assert!(restore.contains(&"--replace".to_owned()), "{restore:?}");
+    assert!(
+        !restore.contains(&"--report-file".to_owned()),
+        "{restore:?}"
+    );
+}
+
+/// Issue 24 item 7: `restore` has its man page, named where the main page
+/// lists the others. Before: `--generate man-restore` was an invalid value.
+#[test]
+fn generate_writes_the_restore_man_page() {
+    let out = janitor(&["--generate", "man-restore"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(
+        page.contains(".TH pushgateway-janitor-restore 1 "),
+        "{page}"
+    );
+    for needle in [".SH \"EXIT STATUS\"", ".SH EXAMPLES", "\\-\\-replace"] {
+        assert!(page.contains(needle), "{needle}: {page}");
+    }
+    let main = stdout(&janitor(&["--generate", "man"]));
+    assert!(main.contains("\\fBpushgateway\\-janitor\\-restore\\fR(1)"));
+}
+
+/// Issue 24 item 14: exit status 1 covers a failed state file and a
+/// failed notification wherever the exit codes are listed, and
+/// PUSHGATEWAY_JANITOR_NOTIFY_URL is in every list of a clean's
+/// variables. Before: "write an output (report, textfile, push)", and the
+/// variable only in --help's flag text and docs/usage.md's flag table.
+#[test]
+fn exit_status_1_and_the_notify_variable_are_listed_everywhere() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let help = stdout(&janitor(&["--help"]));
+    let man = stdout(&janitor(&["--generate", "man"]));
+    let one = pushgateway_janitor::exit::ExitStatus::Failed.description();
+    for words in ["state file", "--notify-url"] {
+        assert!(one.contains(words), "{one}");
+    }
+    assert!(help.contains(&format!("  1  {one}\n")), "{help}");
+    for doc in ["README.md", "docs/usage.md"] {
+        assert!(read(doc).contains(&format!("| 1 | {one} |")), "{doc}");
+    }
+    assert!(man.contains(&one.replace('-', "\\-")), "{man}");
+    let environment = help
+        .split("Environment:\n")
+        .nth(1)
+        .expect("an Environment block");
+    assert!(
+        environment.contains("  PUSHGATEWAY_JANITOR_NOTIFY_URL  "),
+        "{help}"
+    );
+    assert!(
+        man.contains(".TP\n\\fBPUSHGATEWAY_JANITOR_NOTIFY_URL\\fR\n"),
+        "{man}"
+    );
+    let usage = read("docs/usage.md");
+    let env_table = usage.split("## Environment").nth(1).unwrap();
+    assert!(
+        env_table.contains("| `PUSHGATEWAY_JANITOR_NOTIFY_URL` |"),
+        "docs/usage.md"
+    );
+    let report = read("docs/report.md");
+    assert!(
+        report.contains("null for `never`, whichever of these said it"),
+        "docs/report.md"
+    );
+}
+
+/// The zsh shell, which the completion test needs (Debian's `zsh`;
+/// scripts/test.sh installs it).
+fn zsh() -> &'static str {
+    for path in ["/usr/bin/zsh", "/bin/zsh", "/usr/local/bin/zsh"] {
+        if Path::new(path).is_file() {
+            return path;
+        }
+    }
+    panic!("no zsh: install Debian's zsh (scripts/test.sh does)");
+}
+
+/// Drives an interactive zsh on a pseudo-terminal (its `zsh/zpty`
+/// module): types `$2`, a Tab, and Enter; `pushgateway-janitor` is a
+/// function there that prints the line it was given, as completed.
+const ZSH_DRIVER: &str = r#"zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "fpath=($1 \$fpath); autoload -U compinit; compinit -u -D; bindkey '^I' complete-word"
+zpty -w z "pushgateway-janitor() { print -r -- \"LINE: \$*\" }"
+zpty -w z "$2"$'\t'
+for i in {1..200}; do
+  if zpty -r -t z line; then
+    if [[ $line == LINE:* ]]; then
+      print -r -- ${line%$'\r'}
+      zpty -d z
+      exit 0
+    fi
+  else
+    sleep 0.05
+  fi
+done
+zpty -d z
+exit 1
+"#;
+
+/// Issue 24 item 8, zsh: each level completes, flags after `restore`'s
+/// files too. Before (with the bash fix alone): `restore a.jsonl --repl`
+/// completed nothing (clap_complete's `*::` spec gave the rest of the line
+/// to the file completion).
+#[test]
+fn zsh_completes_the_flags_of_a_clean_and_of_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = janitor(&["--generate", "completions-zsh"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(dir.path().join("_pushgateway-janitor"), &out.stdout).unwrap();
+    let driver = dir.path().join("drive.zsh");
+    std::fs::write(&driver, ZSH_DRIVER).unwrap();
+    let completes = |line: &str| -> String {
+        let out = Command::new(zsh())
+            .arg("-f")
+            .arg(&driver)
+            .arg(dir.path())
+            .arg(line)
+            .env("HOME", dir.path())
+            .output()
+            .expect("zsh");
+        assert!(
+            out.status.success(),
+            "{line}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out).trim().to_owned()
+    };
+    assert_eq!(completes("pushgateway-janitor --dry-r"), "LINE: --dry-run");
+    assert_eq!(
+        completes("pushgateway-janitor restore a.jsonl --repl"),
+        "LINE: restore a.jsonl --replace"
+    );
+    assert_eq!(
+        completes("pushgateway-janitor restore a.jsonl --output j"),
+        "LINE: restore a.jsonl --output json"
+    );
+}

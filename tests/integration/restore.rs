@@ -255,15 +255,7 @@ fn histograms() -> Vec<u8> {
     pb::sint(10, 2, &mut wide);
     pb::sint(10, -1, &mut wide);
     // A classic histogram with float counts.
-    let mut classic = Vec::new();
-    pb::double(4, 3.5, &mut classic);
-    pb::double(2, 4.5, &mut classic);
-    for (count, upper) in [(1.25, 1.0), (3.5, f64::INFINITY)] {
-        let mut bucket = Vec::new();
-        pb::double(4, count, &mut bucket);
-        pb::double(2, upper, &mut bucket);
-        pb::bytes(3, &bucket, &mut classic);
-    }
+    let classic = pb::classic_histogram(3.5, 4.5, &[(1.25, 1.0), (3.5, f64::INFINITY)]);
     [
         ("latency_native_seconds", "Latency, native.", native),
         ("latency_float_seconds", "", float),
@@ -677,7 +669,7 @@ fn restore_usage_errors_send_nothing() {
         ),
         (
             vec!["restore", missing],
-            "the following required arguments were not provided: --url <URL> (see --help)"
+            "the following required arguments were not provided: --url <URL> (see restore --help)"
                 .to_owned(),
         ),
         (

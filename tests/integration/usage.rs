@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{janitor, stderr, Pushgateway, EVERY_GROUP_STALE};
+use common::{janitor, stderr, stdout, Pushgateway, EVERY_GROUP_STALE};
 
 /// A real gateway with one group that an `EVERY_GROUP_STALE` run would
 /// delete.
@@ -25,14 +25,30 @@ fn assert_usage_error(args: &[&str], line: &str) {
     assert!(out.stdout.is_empty(), "{args:?}");
 }
 
+/// `--url` of `pg` and [`EVERY_GROUP_STALE`]: a run that, but for the
+/// usage error under test, would delete every group.
+fn every_group_stale(pg: &Pushgateway) -> Vec<&str> {
+    let mut args = vec!["--url", pg.url.as_str()];
+    args.extend(EVERY_GROUP_STALE);
+    args
+}
+
+/// [`assert_usage_error`] for each `(flags, line)`, after `--url URL`.
+fn assert_usage_errors(url: &str, cases: &[(&[&str], &str)]) {
+    for (flags, line) in cases {
+        let mut args = vec!["--url", url];
+        args.extend_from_slice(flags);
+        assert_usage_error(&args, line);
+    }
+}
+
 #[test]
 fn output_paths_are_checked_before_any_delete() {
     let pg = gateway_with_a_stale_group();
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir").join("report.json");
     let missing = missing.to_str().unwrap();
-    let mut base = vec!["--url", pg.url.as_str()];
-    base.extend(EVERY_GROUP_STALE);
+    let base = every_group_stale(&pg);
 
     let mut args = base.to_vec();
     args.extend(["--report-file", missing]);
@@ -113,8 +129,7 @@ fn malformed_urls_are_usage_errors_that_say_what_to_do() {
 fn a_malformed_push_metrics_url_is_a_usage_error_before_anything_is_sent() {
     // Before: found after the scan and the DELETEs, exit 1.
     let pg = gateway_with_a_stale_group();
-    let mut base = vec!["--url", pg.url.as_str()];
-    base.extend(EVERY_GROUP_STALE);
+    let base = every_group_stale(&pg);
     for (url, line) in [
         (
             "localhost:9091",
@@ -167,32 +182,22 @@ fn the_same_gateway_given_twice_is_cleaned_once() {
 
 #[test]
 fn clap_errors_keep_their_hints_on_one_line() {
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "--output", "yaml"],
-        "invalid value 'yaml' for --output (possible values: human, json) (see --help)",
-    );
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "--thresold", "1m"],
-        "unknown flag '--thresold': did you mean '--threshold'? (see --help)",
-    );
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "-v", "-q"],
-        "--verbose cannot be used with --quiet (see --help)",
-    );
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "--threshold", "10x"],
-        "invalid value '10x' for --threshold: expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m (see --help)",
-    );
-    assert_usage_error(
-        &["--url", "http://127.0.0.1:9", "--rule", "job=\"x\"=10m"],
-        "invalid value 'job=\"x\"=10m' for --rule: invalid selector 'job=\"x\"=10m': unexpected \"job\" at column 1, expected '{' (see --help)",
+    assert_usage_errors(
+        "http://127.0.0.1:9",
+        &[
+            (&["--output", "yaml"], "invalid value 'yaml' for --output (possible values: human, json) (see --help)"),
+            (&["--thresold", "1m"], "unknown flag '--thresold': did you mean '--threshold'? (see --help)"),
+            (&["-v", "-q"], "--verbose cannot be used with --quiet (see --help)"),
+            (&["--threshold", "10x"], "invalid value '10x' for --threshold: expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m (see --help)"),
+            (&["--rule", "job=\"x\"=10m"], "invalid value 'job=\"x\"=10m' for --rule: invalid selector 'job=\"x\"=10m': unexpected \"job\" at column 1, expected '{' (see --help)"),
+        ],
     );
     let out = janitor(&["--generate", "yaml"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
         err.starts_with("pushgateway-janitor: error: invalid value 'yaml' for --generate (possible values: completions-bash, ")
-            && err.ends_with(", man) (see --help)\n"),
+            && err.ends_with(", man, man-restore) (see --help)\n"),
         "{err}"
     );
 }
@@ -201,27 +206,19 @@ fn clap_errors_keep_their_hints_on_one_line() {
 fn months_and_years_are_refused_wherever_a_duration_is_read() {
     // humantime reads `M` as months: `--threshold 10M` was ten months.
     let pg = gateway_with_a_stale_group();
-    assert_usage_error(
-        &["--url", &pg.url, "--threshold", "10M"],
-        "invalid value '10M' for --threshold: did you mean '10m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--rule", r#"{job="x"}=1h30M"#],
-        "invalid value '{job=\"x\"}=1h30M' for --rule: did you mean '1h30m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--threshold", "2 months"],
-        "invalid value '2 months' for --threshold: months are refused (a month has no fixed length): give days or weeks, like 30d (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--threshold", "1y"],
-        "invalid value '1y' for --threshold: years are refused (a year has no fixed length): give days, like 365d (see --help)",
+    assert_usage_errors(
+        &pg.url,
+        &[
+            (&["--threshold", "10M"], "invalid value '10M' for --threshold: did you mean '10m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)"),
+            (&["--rule", r#"{job="x"}=1h30M"#], "invalid value '{job=\"x\"}=1h30M' for --rule: did you mean '1h30m'? 'M' is months, which are refused (a month has no fixed length); the units are ms, s, m, h, d, w (see --help)"),
+            (&["--threshold", "2 months"], "invalid value '2 months' for --threshold: months are refused (a month has no fixed length): give days or weeks, like 30d (see --help)"),
+            (&["--threshold", "1y"], "invalid value '1y' for --threshold: years are refused (a year has no fixed length): give days, like 365d (see --help)"),
+        ],
     );
     // Every other duration flag too; this run would otherwise have deleted
     // the stale group.
     for flag in ["--timeout", "--verify-timeout", "--retry-backoff"] {
-        let mut args = vec!["--url", pg.url.as_str()];
-        args.extend(EVERY_GROUP_STALE);
+        let mut args = every_group_stale(&pg);
         args.extend([flag, "5M"]);
         let out = janitor(&args);
         assert_eq!(out.status.code(), Some(2), "{flag}: {}", stderr(&out));
@@ -298,17 +295,13 @@ fn usage_errors_blame_what_was_given() {
         &["--", "--url", &pg.url],
         "'--url' comes after '--', which makes it a plain argument, not a flag: remove the '--' (see --help)",
     );
-    assert_usage_error(
-        &["--url", &pg.url, "--threshold", "-5m"],
-        "invalid value '-5m' for --threshold: a duration cannot be negative (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--max-deletes", "-1"],
-        "invalid value '-1' for --max-deletes: expected a whole number, 0 or more (see --help)",
-    );
-    assert_usage_error(
-        &["--url", &pg.url, "--concurrency", "0"],
-        "invalid value '0' for --concurrency: expected a whole number from 1 to 256 (see --help)",
+    assert_usage_errors(
+        &pg.url,
+        &[
+            (&["--threshold", "-5m"], "invalid value '-5m' for --threshold: a duration cannot be negative (see --help)"),
+            (&["--max-deletes", "-1"], "invalid value '-1' for --max-deletes: expected a whole number, 0 or more (see --help)"),
+            (&["--concurrency", "0"], "invalid value '0' for --concurrency: expected a whole number from 1 to 256 (see --help)"),
+        ],
     );
     assert_usage_error(
         &["--url", "http://janitor:s#cret@127.0.0.1:9091"],
@@ -386,8 +379,7 @@ fn no_verify_conflicts_with_a_verify_timeout() {
 #[test]
 fn a_log_filter_that_cannot_be_read_is_a_usage_error() {
     let pg = gateway_with_a_stale_group();
-    let mut args = vec!["--url", pg.url.as_str()];
-    args.extend(EVERY_GROUP_STALE);
+    let args = every_group_stale(&pg);
     let valid = "expected LEVEL or TARGET=LEVEL, comma-separated (levels: off, error, warn, info, debug, trace), like debug or pushgateway_janitor=debug,hyper=info";
     for (value, what) in [
         ("verbose", "'verbose' is not a level".to_owned()),
@@ -443,4 +435,218 @@ fn a_log_filter_for_another_target_keeps_the_janitors_warnings() {
     .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(!stderr(&out).contains("WARN"), "{}", stderr(&out));
+}
+
+/// Issue 24 item 6: a flag of cleaning (or of the program alone) given to
+/// `restore` is named as such. Before: "'--threshold' comes after '--',
+/// which makes it a plain argument", though no `--` was given.
+#[test]
+fn a_cleaning_flag_given_to_restore_is_named_as_not_a_restore_flag() {
+    let pg = gateway_with_a_stale_group();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.jsonl");
+    std::fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    let restore = |extra: &[&'static str]| {
+        let mut args = vec!["restore", file, "--url", pg.url.as_str()];
+        args.extend_from_slice(extra);
+        args
+    };
+    for (extra, line) in [
+        (
+            &["--threshold", "1m"][..],
+            "'--threshold' is a flag for cleaning, not for restore: restore takes pushgateway-janitor restore FILE... --url URL [OPTIONS] (see restore --help)",
+        ),
+        (
+            &["--archive", "/tmp"][..],
+            "'--archive' is a flag for cleaning, not for restore: restore takes pushgateway-janitor restore FILE... --url URL [OPTIONS] (see restore --help)",
+        ),
+        (
+            &["--version"][..],
+            "'--version' is not a flag of restore: give it alone, pushgateway-janitor --version (see restore --help)",
+        ),
+        (
+            &["--generate", "man"][..],
+            "'--generate' is not a flag of restore: give it alone, pushgateway-janitor --generate WHAT (see restore --help)",
+        ),
+    ] {
+        assert_usage_error(&restore(extra), line);
+    }
+    // A flag neither knows is still unknown, with restore's suggestion.
+    assert_usage_error(
+        &restore(&["--replase"]),
+        "unknown flag '--replase': did you mean '--replace'? (see restore --help)",
+    );
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+}
+
+/// Issue 24 item 16: a stray argument that is not UTF-8 is named as such.
+/// Before: "unexpected argument '\u{fffd}': every value is given with its
+/// flag".
+#[test]
+fn a_stray_argument_that_is_not_utf8_is_named() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let pg = gateway_with_a_stale_group();
+    let args = every_group_stale(&pg);
+    let out = common::janitor_cmd(&args)
+        .arg(std::ffi::OsStr::from_bytes(b"st\xffray"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "pushgateway-janitor: error: argument 7 is not valid UTF-8: 'st\u{fffd}ray'; every argument must be UTF-8\n"
+    );
+    // A variable clap reads, named too. Before: "an argument is not valid
+    // UTF-8".
+    let out = common::janitor_cmd(&args)
+        .env(
+            "PUSHGATEWAY_JANITOR_NOTIFY_URL",
+            std::ffi::OsStr::from_bytes(b"http://\xff"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "pushgateway-janitor: error: the environment variable PUSHGATEWAY_JANITOR_NOTIFY_URL is not valid UTF-8\n"
+    );
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+}
+
+/// Issue 24 item 9: `-h` lists every flag. Before: --min-ttl, --max-ttl
+/// and --state-file were in --help only.
+#[test]
+fn short_help_lists_the_ttl_bounds_and_the_state_file() {
+    let short = stdout(&janitor(&["-h"]));
+    for line in [
+        "      --min-ttl <DURATION> ",
+        "      --max-ttl <DURATION> ",
+        "      --state-file <PATH> ",
+    ] {
+        assert!(short.contains(line), "-h lacks {line:?}:\n{short}");
+    }
+}
+
+/// Issue 24 item 11 (parsing): a duration out of range or finer than the
+/// resolution says so. Before: each was "expected a number and a unit",
+/// and `--threshold 0.001ms` was accepted and reported as `threshold 0s`.
+#[test]
+fn durations_out_of_range_or_below_the_resolution_say_so() {
+    let pg = gateway_with_a_stale_group();
+    let too_long = "too long: a duration is at most 2^64 seconds (about 584 billion years)";
+    let too_fine = "finer than 1ms, the resolution of a duration: give whole milliseconds";
+    for (flag, value, why) in [
+        (
+            "--threshold",
+            "1e400s",
+            format!("{too_long}; 'never' keeps a group forever"),
+        ),
+        (
+            "--threshold",
+            "100000000000000w",
+            format!("{too_long}; 'never' keeps a group forever"),
+        ),
+        ("--threshold", "0.0000000001ms", too_fine.to_owned()),
+        ("--threshold", "0.001ms", too_fine.to_owned()),
+        ("--threshold", "1.0005s", too_fine.to_owned()),
+        ("--timeout", "100000000000000w", too_long.to_owned()),
+        ("--timeout", "500us", too_fine.to_owned()),
+        (
+            "--threshold",
+            "1e3s",
+            "a number with an exponent is not read: write it out (1000s, not 1e3s)".to_owned(),
+        ),
+    ] {
+        let mut args = vec!["--url", pg.url.as_str(), "--clock", "local"];
+        args.extend([flag, value]);
+        assert_usage_error(
+            &args,
+            &format!("invalid value '{value}' for {flag}: {why} (see --help)"),
+        );
+    }
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
+}
+
+/// Issue 24 item 11: `--max-ttl never` is no upper bound, as without the
+/// flag; `--min-ttl never` is refused in words that say why. Before: both
+/// were "expected a number and a unit".
+#[test]
+fn max_ttl_never_is_no_bound_and_min_ttl_never_says_why() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "forever"), ("ttl", "never")], "x");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--url",
+            pg.url.as_str(),
+            "--ttl-label",
+            "ttl",
+            "--output",
+            "json",
+        ];
+        args.extend(EVERY_GROUP_STALE);
+        args.extend_from_slice(extra);
+        janitor(&args)
+    };
+    let without = run(&[]);
+    let with = run(&["--max-ttl", "never"]);
+    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
+    let (without, with) = (common::report(&without), common::report(&with));
+    let group = |r: &common::Report| {
+        let g = &r.gateways[0].groups[0];
+        (
+            g.action.clone(),
+            g.threshold_seconds,
+            g.threshold_source.clone(),
+        )
+    };
+    assert_eq!(group(&with), group(&without));
+    assert_eq!(group(&with).1, None, "a never TTL has no threshold");
+    assert_eq!(
+        pg.groups(),
+        vec![common::labels(&[("job", "forever"), ("ttl", "never")])]
+    );
+    assert_usage_error(
+        &["--url", &pg.url, "--ttl-label", "ttl", "--min-ttl", "never"],
+        "invalid value 'never' for --min-ttl: a lower bound of never would keep every group that declares a TTL forever; give a duration, like 1m (see --help)",
+    );
+}
+
+/// Issue 24 item 13: `restore` reads `PUSHGATEWAY_URL` as a clean does.
+/// Before: "the following required arguments were not provided: --url
+/// <URL>" with the variable set.
+#[test]
+fn restore_reads_pushgateway_url_as_a_clean_does() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "gone")], "x");
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["--archive", dir.path().to_str().unwrap()];
+    args.extend(EVERY_GROUP_STALE);
+    let out = common::janitor_cmd(&args)
+        .env("PUSHGATEWAY_URL", &pg.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    pg.wait_for_groups(&[]);
+    let archive = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("an archive file");
+    let out = common::janitor_cmd(&["restore", archive.to_str().unwrap()])
+        .env("PUSHGATEWAY_URL", &pg.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "gone")])]);
+    // A message about it names the variable, as a clean's does.
+    let out = common::janitor_cmd(&["restore", archive.to_str().unwrap()])
+        .env("PUSHGATEWAY_URL", "pgw:9091")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "pushgateway-janitor: error: PUSHGATEWAY_URL 'pgw:9091' has no scheme: missing http://? (try PUSHGATEWAY_URL=http://pgw:9091)\n"
+    );
 }

@@ -675,15 +675,7 @@ fn native_and_float_histograms_pushed_in_protobuf_are_deleted_exactly() {
         pb::double(14, 2.0, &mut float);
         pb::double(14, 2.0, &mut float);
         // A classic histogram with float counts.
-        let mut classic = Vec::new();
-        pb::double(4, 3.0, &mut classic);
-        pb::double(2, 4.5, &mut classic);
-        for (count, upper) in [(1.0, 1.0), (3.0, f64::INFINITY)] {
-            let mut bucket = Vec::new();
-            pb::double(4, count, &mut bucket);
-            pb::double(2, upper, &mut bucket);
-            pb::bytes(3, &bucket, &mut classic);
-        }
+        let classic = pb::classic_histogram(3.0, 4.5, &[(1.0, 1.0), (3.0, f64::INFINITY)]);
         let groups: [(&str, Vec<u8>); 3] =
             [("int", native), ("float", float), ("classic", classic)];
         for (instance, histogram) in &groups {

@@ -66,3 +66,18 @@ pub fn family(
     out.extend_from_slice(&family);
     out
 }
+/// A classic `Histogram` message with float counts (`sample_count_float`,
+/// field 4; `sample_sum`, field 2) and `buckets` of (cumulative count,
+/// upper bound).
+pub fn classic_histogram(count: f64, sum: f64, buckets: &[(f64, f64)]) -> Vec<u8> {
+    let mut classic = Vec::new();
+    double(4, count, &mut classic);
+    double(2, sum, &mut classic);
+    for &(count, upper) in buckets {
+        let mut bucket = Vec::new();
+        double(4, count, &mut bucket);
+        double(2, upper, &mut bucket);
+        bytes(3, &bucket, &mut classic);
+    }
+    classic
+}

@@ -1,0 +1,260 @@
+//! The one place the plan's typed facts become words: a decision's
+//! reason, where its threshold came from, the TTLs it ignored, a cap's
+//! refusal, a sample value. The JSON, the human output, the notification,
+//! the archive and the warnings all say them with these; nothing reads a
+//! sentence back.
+
+use serde::Serializer;
+
+use crate::duration::{human_age, human_seconds, human_threshold, human_threshold_seconds};
+use crate::plan::{
+    Activity, Bounded, Decision, Declared, GraceNote, IgnoredTtl, NotATtl, Reason, Refusal, Ruling,
+    ThresholdSource,
+};
+
+/// The words of a decision's reason, as the archive records it before the
+/// report exists.
+pub fn decision_reason(d: &Decision) -> String {
+    reason_words(
+        &d.reason,
+        d.age_seconds,
+        d.threshold.seconds(),
+        &d.threshold_source,
+        &d.ttl_ignored,
+    )
+}
+
+/// A reason in words: when the group was last active and what the policy
+/// made of that, with the threshold and what set it, the TTLs ignored,
+/// and what then held it back. The one place a decision becomes a
+/// sentence; nothing reads one back.
+pub fn reason_words(
+    reason: &Reason,
+    age: Option<f64>,
+    threshold: Option<f64>,
+    source: &ThresholdSource,
+    ignored: &[IgnoredTtl],
+) -> String {
+    let (activity, ruling) = match reason {
+        Reason::Unreadable(why) => return why.clone(),
+        Reason::NotSelected => return "matched by no --select".into(),
+        Reason::AgeUnknown => {
+            return "no push time, failure time or family time stamp: the age is unknown".into()
+        }
+        Reason::NoSuccessfulPush => {
+            return "no push ever succeeded: with --activity successful the age is unknown".into()
+        }
+        Reason::Judged { activity, ruling } => (activity, ruling),
+    };
+    let what = match activity {
+        Activity::FailedPushOnly => "last failed push (no push ever succeeded)",
+        Activity::FailedPush => "last failed push",
+        Activity::Push => "last push",
+        Activity::FamilyTimestamp => "newest metric family time stamp",
+        Activity::SuccessfulPush => "last successful push (--activity successful)",
+    };
+    let age = age.unwrap_or(0.0);
+    // Against the threshold only where the sentence compares them.
+    let stale = match ruling {
+        Ruling::Stale { .. } | Ruling::Unaddressable(_) => Some(true),
+        Ruling::Active => Some(false),
+        Ruling::OwnJob | Ruling::Kept(_) | Ruling::Never => None,
+    };
+    // The server clock's `Date` has whole seconds: a push in the same
+    // second is up to a second after it, and not ahead of the clock.
+    let seen = if age <= -1.0 {
+        format!("{what} {} ahead of the clock", human_seconds(-age))
+    } else {
+        let against = stale.and(threshold);
+        let age = human_age(age, against, stale.unwrap_or(false));
+        format!("{what} {age} ago")
+    };
+    let limit = threshold.map_or_else(|| "never".into(), human_threshold_seconds);
+    // Said after the threshold it left in charge.
+    let ignored = ignored_words(ignored)
+        .map(|why| format!("; ignored {why}"))
+        .unwrap_or_default();
+    match ruling {
+        Ruling::OwnJob => format!(
+            "{seen}; job=\"{}\" is the janitor's own --push-metrics job, never deleted",
+            crate::plan::OWN_JOB
+        ),
+        Ruling::Kept(keep) => format!("{seen}; protected by --keep '{keep}'"),
+        Ruling::Never => format!("{seen}; never stale by {source}{ignored}"),
+        Ruling::Active => format!("{seen}, within {limit} ({source}){ignored}"),
+        Ruling::Unaddressable(why) => {
+            format!("{seen}, longer than {limit} ({source}){ignored}; not deleted: {why}")
+        }
+        Ruling::Stale { grace, refused } => {
+            let mut text = format!("{seen}, longer than {limit} ({source}){ignored}");
+            match grace {
+                Some(GraceNote::Pending { period, left }) => text.push_str(&format!(
+                    "; pending for --grace {}: deletable in {}",
+                    human_threshold(*period),
+                    human_seconds(*left)
+                )),
+                Some(GraceNote::Past { period, stale_for }) => text.push_str(&format!(
+                    "; stale for {} without a push, past --grace {}",
+                    human_seconds(*stale_for),
+                    human_threshold(*period)
+                )),
+                None => {}
+            }
+            if let Some(refused) = refused {
+                text.push_str(&format!("; {refused}"));
+            }
+            text
+        }
+    }
+}
+
+/// `--threshold`, `--rule '...'` as written, `ttl label NAME="VALUE"` or
+/// `ttl metric NAME=VALUE`, with how `--min-ttl`/`--max-ttl` moved it.
+impl std::fmt::Display for ThresholdSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ThresholdSource::Threshold => f.write_str("--threshold"),
+            ThresholdSource::Rule { written, .. } => write!(f, "--rule '{written}'"),
+            ThresholdSource::Ttl { declared, bounded } => {
+                match declared {
+                    Declared::Label { name, value } => write_label(f, name, value)?,
+                    Declared::Metric { name, value } => {
+                        write!(f, "ttl metric {name}={}", go_number(*value))?
+                    }
+                }
+                match bounded {
+                    Some(Bounded::RaisedToMin(min)) => {
+                        write!(f, ", raised to --min-ttl {}", human_threshold(*min))
+                    }
+                    Some(Bounded::LoweredToMax(max)) => {
+                        write!(f, ", lowered to --max-ttl {}", human_threshold(*max))
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+fn write_label(f: &mut std::fmt::Formatter<'_>, name: &str, value: &str) -> std::fmt::Result {
+    write!(
+        f,
+        "ttl label {}={value:?}",
+        crate::group::quote_label_name(name)
+    )
+}
+
+/// `ttl label NAME="VALUE": why`, `ttl metric NAME=VALUE: why`.
+impl std::fmt::Display for IgnoredTtl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IgnoredTtl::Label { name, value, why } => {
+                write_label(f, name, value)?;
+                write!(f, ": {why}")
+            }
+            IgnoredTtl::Metric { name, value, why } => {
+                let why = match why {
+                    NotATtl::NaN => "NaN is not a TTL",
+                    NotATtl::NotPositive => "a TTL must be greater than zero",
+                };
+                write!(f, "ttl metric {name}={}: {why}", go_number(*value))
+            }
+            IgnoredTtl::MetricUnread { name, why } => write!(f, "ttl metric {name}: {why}"),
+        }
+    }
+}
+
+/// The ignored TTLs, `; `-separated; `None` when there are none.
+pub fn ignored_words(ignored: &[IgnoredTtl]) -> Option<String> {
+    (!ignored.is_empty()).then(|| {
+        ignored
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// Which cap refused a plan and by how much.
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Refusal::MaxDeletes { max, stale } => write!(
+                f,
+                "refused by --max-deletes {max}: the plan deletes {stale} groups"
+            ),
+            Refusal::MaxDeleteRatio {
+                max,
+                stale,
+                considered,
+            } => write!(
+                f,
+                "refused by --max-delete-ratio {max}: the plan deletes {stale} of the {considered} groups considered ({:.1}%)",
+                100.0 * stale as f64 / considered as f64
+            ),
+        }
+    }
+}
+
+/// Serializes a typed fact as its words.
+pub fn words<T: std::fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+pub(super) fn refusal_words<S: Serializer>(
+    refused: &Option<Refusal>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match refused {
+        Some(r) => s.collect_str(r),
+        None => s.serialize_none(),
+    }
+}
+
+/// A sample value as the gateway writes it (Go's `%v`): `1800`, `0.5`,
+/// `+Inf`, `NaN`, and with an exponent from a million on and under 1e-4
+/// (`1e+06`, `1e+300`, `1e-05`), never hundreds of digits.
+pub fn go_number(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    // Rust's `{:e}` has the shortest digits that read back, as Go's.
+    let e = format!("{v:e}");
+    let (mantissa, exponent) = e.split_once('e').unwrap_or((&e, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if v != 0.0 && !(-4..6).contains(&exponent) {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.abs())
+    } else {
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_values_read_as_the_gateway_writes_them() {
+        for (v, text) in [
+            (1800.0, "1800"),
+            (0.5, "0.5"),
+            (123_456.0, "123456"),
+            (1e6, "1e+06"),
+            (1_234_567.0, "1.234567e+06"),
+            (1e300, "1e+300"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (0.0, "0"),
+            (-30.0, "-30"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(go_number(v), text, "{v}");
+        }
+    }
+}
