@@ -143,7 +143,7 @@ pub struct Args {
     /// its threshold is stale, and its old values go; one whose pushes never
     /// succeeded is skipped, its age unknown). Thresholds, rules and TTLs
     /// are unchanged; the report's reason says which activity counted.
-    #[arg(long, value_name = "ACTIVITY", value_enum, default_value_t = ActivityArg::Any)]
+    #[arg(long, value_name = "ACTIVITY", value_enum, default_value_t = ActivityArg::Any, hide_short_help = true)]
     pub activity: ActivityArg,
 
     /// Safety cap: delete nothing if more than N groups would go.
