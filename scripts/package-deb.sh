@@ -38,6 +38,10 @@ cargo build --locked --release --quiet --bin pushgateway-janitor
 TARGET_DIR="$(target_dir)"
 [ -n "$TARGET_DIR" ] || die "cargo metadata names no target directory"
 bin="$TARGET_DIR/release/pushgateway-janitor"
+# The release profile's promise (docs/packaging.md): at most 8 MB.
+size=$(stat -c %s "$bin")
+[ "$size" -le 8000000 ] ||
+  die "the release binary is $size bytes, over 8 MB: see the release profile in Cargo.toml and docs/packaging.md"
 
 out="$TARGET_DIR/debian"
 STAGE="$out/stage" # the nfpm.yaml written below reads it from there

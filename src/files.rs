@@ -7,6 +7,17 @@
 
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once the process is leaving (a second signal in loop mode): a lock
+/// wait then ends at once instead of waiting out [`TargetLock::WAIT`].
+static GIVING_UP: AtomicBool = AtomicBool::new(false);
+
+/// Ends every lock wait, now and later, with an error: the process is
+/// leaving and must not wait for another run's write.
+pub fn give_up_waiting() {
+    GIVING_UP.store(true, Ordering::SeqCst);
+}
 
 /// An exclusive advisory lock (`flock`) on a lock file beside a target,
 /// `.NAME.lock`, held while the target is read and replaced. A lock file,
@@ -21,8 +32,9 @@ pub struct TargetLock {
 }
 
 impl TargetLock {
-    /// How long to wait for another run to finish its write.
-    const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+    /// How long to wait for another run to finish its write (less after
+    /// [`give_up_waiting`]).
+    pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
     pub fn acquire(target: &Path) -> io::Result<TargetLock> {
         use std::os::unix::fs::OpenOptionsExt as _;
@@ -44,6 +56,15 @@ impl TargetLock {
         loop {
             match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => return Ok(TargetLock { _file: file }),
+                Err(rustix::io::Errno::WOULDBLOCK) if GIVING_UP.load(Ordering::SeqCst) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Interrupted,
+                        format!(
+                            "gave up waiting for the lock {}, held by another process, at a second signal",
+                            path.display()
+                        ),
+                    ))
+                }
                 Err(rustix::io::Errno::WOULDBLOCK) if std::time::Instant::now() < deadline => {
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use pushgateway_janitor::cli::{Args, Command, RestoreArgs};
+use pushgateway_janitor::cli::{Args, Command, RestoreArgs, UsageError};
 use pushgateway_janitor::completions::{self, Generate};
 use pushgateway_janitor::exit::ExitStatus;
 use pushgateway_janitor::output::{self, print_error, Outputs};
@@ -35,17 +36,10 @@ fn main() -> ExitCode {
     if let Some(Command::Restore(restore)) = args.command {
         return restore_command(restore);
     }
-    if let Err(e) = init_logging(args.verbosity()) {
-        print_error(&e);
-        return ExitStatus::Usage.into();
-    }
-    let env = |name: &str| std::env::var(name).ok();
-    let config = match args.into_config(&env) {
+    let verbosity = args.verbosity();
+    let config = match configure(verbosity, |env| args.into_config(env)) {
         Ok(config) => config,
-        Err(e) => {
-            print_error(&e.to_string());
-            return ExitStatus::Usage.into();
-        }
+        Err(code) => return code,
     };
     // Before anything is sent.
     if let Err(e) = output::preflight(&config) {
@@ -72,7 +66,8 @@ fn main() -> ExitCode {
         }
     }
     let mut outputs = Outputs::open(&config, exposition, runtime.handle().clone());
-    let mut on_pass = |pass: &Pass| outputs.emit(&pass.report, &pass.seen);
+    let mut on_pass =
+        |pass: &Pass, leaving: &CancellationToken| outputs.emit(&pass.report, &pass.seen, leaving);
     if let Some(every) = config.every {
         return match runtime.block_on(schedule::run_every(
             &config,
@@ -85,7 +80,7 @@ fn main() -> ExitCode {
             Ok(schedule::Stop::StateFileReplaced) => ExitStatus::Failed.into(),
             Ok(schedule::Stop::Forced(signal)) => {
                 print_error(&format!(
-                    "a second {signal}: stopped without finishing the pass in flight"
+                    "a second {signal}: stopped without finishing the pass in flight or its outputs"
                 ));
                 ExitStatus::Failed.into()
             }
@@ -95,30 +90,23 @@ fn main() -> ExitCode {
             }
         };
     }
-    let never = tokio_util::sync::CancellationToken::new();
+    let never = CancellationToken::new();
     let pass = runtime.block_on(pushgateway_janitor::run::run(
         &config,
         &SystemTime::now,
         &never,
     ));
-    on_pass(&pass).into()
+    on_pass(&pass, &never).into()
 }
 
 /// `restore`: reads the archive files (one that cannot be read is a usage
 /// error: nothing is sent), pushes the groups back, prints the report.
 fn restore_command(args: RestoreArgs) -> ExitCode {
     use pushgateway_janitor::restore;
-    if let Err(e) = init_logging(args.verbosity()) {
-        print_error(&e);
-        return ExitStatus::Usage.into();
-    }
-    let env = |name: &str| std::env::var(name).ok();
-    let config = match args.into_config(&env) {
+    let verbosity = args.verbosity();
+    let config = match configure(verbosity, |env| args.into_config(env)) {
         Ok(config) => config,
-        Err(e) => {
-            print_error(&e.to_string());
-            return ExitStatus::Usage.into();
-        }
+        Err(code) => return code,
     };
     let archived = match restore::load(&config.files) {
         Ok(archived) => archived,
@@ -144,6 +132,21 @@ fn restore_command(args: RestoreArgs) -> ExitCode {
         _ => {}
     }
     status.into()
+}
+
+/// Logging at `verbosity`, then the command's configuration from its
+/// flags and the environment; a usage error is its one line and exit 2.
+fn configure<C>(
+    verbosity: i8,
+    into_config: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<C, UsageError>,
+) -> Result<C, ExitCode> {
+    let usage = |message: &str| {
+        print_error(message);
+        ExitCode::from(ExitStatus::Usage)
+    };
+    init_logging(verbosity).map_err(|e| usage(&e))?;
+    let env = |name: &str| std::env::var(name).ok();
+    into_config(&env).map_err(|e| usage(&e.to_string()))
 }
 
 /// The async runtime of a clean or a restore; the error is its one line.

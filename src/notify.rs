@@ -13,12 +13,12 @@ use std::borrow::Cow;
 use std::fmt;
 
 use reqwest::header::CONTENT_TYPE;
-use reqwest::{StatusCode, Url};
+use reqwest::Url;
 use serde::Serialize;
 
 use crate::duration::{human_age, human_threshold};
 use crate::gateway::fault::Fault;
-use crate::gateway::retry::{retrying, status_is_retryable, Attempted, FailedAttempt};
+use crate::gateway::retry::{retrying, Attempted, FailedAttempt};
 use crate::gateway::{Connect, Credentials, RetryPolicy, TlsOptions, TransportOptions};
 use crate::plan::ThresholdSource;
 use crate::report::{Action, LabelSet, NotifiedAs, Report, Time};
@@ -175,11 +175,16 @@ fn text(n: &Notification<'_>) -> String {
 
 /// Slack reads `&`, `<` and `>` as markup (`<!channel>` notifies everyone):
 /// its documented escapes, which Mattermost's Markdown reads back as the
-/// characters. Label values are the pushers' text.
+/// characters. Mattermost reads `@channel`, `@here`, `@all` and `@name` in
+/// plain text as mentions: an invisible word joiner (U+2060) after every
+/// `@` keeps the text as it reads and matches no mention. Label values are
+/// the pushers' text; only `text` is escaped, the structured fields carry
+/// the values as pushed.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('@', "@\u{2060}")
 }
 
 /// The URL as messages show it: scheme, host and port; the path (a
@@ -245,8 +250,21 @@ impl Attempted for Undelivered {
     }
 }
 
-/// What a failure below HTTP was, in words for a webhook receiver.
-fn fault_words(fault: Fault, timeout: std::time::Duration) -> String {
+/// What a failure below HTTP was, in words for a webhook receiver;
+/// `proxy`: the proxy the environment names for its URL, which is what a
+/// connection that could not be made failed to reach.
+fn fault_words(fault: Fault, timeout: std::time::Duration, proxy: Option<&str>) -> String {
+    match (fault, proxy) {
+        (Fault::Refused | Fault::NameNotResolved | Fault::Unreachable, Some(proxy)) => {
+            return format!(
+                "cannot connect to the proxy {proxy} (http_proxy, https_proxy or all_proxy; no_proxy lists the hosts reached without it)"
+            )
+        }
+        (Fault::Connect, Some(proxy)) => {
+            return format!("cannot connect through the proxy {proxy} (-v shows the cause)")
+        }
+        _ => {}
+    }
     match fault {
         Fault::Refused => "connection refused".into(),
         Fault::NameNotResolved => "the host name does not resolve".into(),
@@ -261,9 +279,22 @@ fn fault_words(fault: Fault, timeout: std::time::Duration) -> String {
     }
 }
 
-/// POSTs `body` (JSON) to `url`, retried as `--retries` says on failures
-/// below HTTP that may pass, 429 and 5xx. Success is any 2xx. The error is
-/// one line: `--notify-url: POST https://host/…: why (N attempts)`.
+/// The header that names one notification: the same on every attempt, so
+/// that a receiver can drop the copy a retry sends after a timeout ate the
+/// first answer (the POST itself is not idempotent). The name the IETF's
+/// httpapi draft and Stripe-style APIs use.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// A fresh key: 128 random bits, in hex.
+fn idempotency_key() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
+/// POSTs `body` (JSON) to `url`, retried as every request is
+/// ([`crate::gateway::retry`]: failures below HTTP that may pass, 408, 429
+/// and 5xx), each attempt with the same [`IDEMPOTENCY_KEY`]. Success is
+/// any 2xx. The error is one line: `--notify-url: POST https://host/…: why
+/// (N attempts)`.
 pub async fn send(url: &str, transport: &TransportOptions, body: String) -> Result<(), String> {
     let mut parsed = check_url(url)?;
     let what = format!("--notify-url: POST {}", shown_url(&parsed));
@@ -282,12 +313,15 @@ pub async fn send(url: &str, transport: &TransportOptions, body: String) -> Resu
             connect: &Connect::System,
         })
         .map_err(|e| format!("{what}: {e}"))?;
+    let proxy = crate::gateway::transport::proxy_for(&parsed);
     let policy: &RetryPolicy = &transport.retry;
     let timeout = transport.timeout;
+    let key = idempotency_key();
     retrying(policy, &what, None, || async {
         let response = client
             .post(parsed.clone())
             .header(CONTENT_TYPE, "application/json")
+            .header(IDEMPOTENCY_KEY, &key)
             .body(body.clone())
             .send()
             .await
@@ -299,7 +333,7 @@ pub async fn send(url: &str, transport: &TransportOptions, body: String) -> Resu
                     fault,
                     Undelivered {
                         what: what.clone(),
-                        why: fault_words(fault, timeout),
+                        why: fault_words(fault, timeout, proxy.as_deref()),
                         attempts: None,
                     },
                 )
@@ -320,12 +354,7 @@ pub async fn send(url: &str, transport: &TransportOptions, body: String) -> Resu
             why,
             attempts: None,
         };
-        Err(
-            match status_is_retryable(status) || status == StatusCode::REQUEST_TIMEOUT {
-                true => FailedAttempt::for_status(status, &headers, undelivered),
-                false => FailedAttempt::fatal(undelivered),
-            },
-        )
+        Err(FailedAttempt::for_status(status, &headers, undelivered))
     })
     .await
     .map_err(|e| e.to_string())?;
@@ -432,6 +461,31 @@ mod tests {
             "2026-11-24T02:00:00.000Z"
         );
         assert_eq!(json["deleted"][0]["labels"]["job"], "a<b>&c");
+    }
+
+    /// A label value `@channel`, `@here` or `@all` in `text` pinged the
+    /// whole Mattermost channel (and `@name` a user): in `text` an `@` is
+    /// followed by a word joiner, which no mention matches; the structured
+    /// fields keep the value as pushed.
+    #[test]
+    fn mentions_in_label_values_ping_nobody() {
+        let r = report(
+            false,
+            vec![
+                group("@channel", Action::Deleted, false),
+                group("x@here", Action::Deleted, false),
+                group("@all", Action::Pending, true),
+            ],
+        );
+        let n = notification(&r).unwrap();
+        for mention in ["@channel", "@here", "@all"] {
+            assert!(!n.text.contains(mention), "{}", n.text);
+        }
+        assert!(n.text.contains("{job=\"@\u{2060}channel\"}"), "{}", n.text);
+        assert!(n.text.contains("{job=\"x@\u{2060}here\"}"), "{}", n.text);
+        let json: serde_json::Value = serde_json::to_value(&n).unwrap();
+        assert_eq!(json["deleted"][0]["labels"]["job"], "@channel");
+        assert_eq!(json["pending"][0]["labels"]["job"], "@all");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::files::{replace, write_atomically, TargetLock};
 use crate::metrics::{render, History};
 use crate::report::Report;
 use crate::serve::Exposition;
+use tokio_util::sync::CancellationToken;
 
 /// Every target of the run's reports, opened once.
 pub struct Outputs<'a> {
@@ -52,7 +53,15 @@ impl<'a> Outputs<'a> {
     /// notification included). So a textfile never says 0 for a run that
     /// exits 1 unless it is the textfile itself that failed, which the exit
     /// code and the error line say.
-    pub fn emit(&mut self, report: &Report, seen: &crate::pending::Seen) -> ExitStatus {
+    ///
+    /// `leaving` (a second signal in loop mode) ends the waits for the
+    /// notification and the push: each is then a failed output.
+    pub fn emit(
+        &mut self,
+        report: &Report,
+        seen: &crate::pending::Seen,
+        leaving: &CancellationToken,
+    ) -> ExitStatus {
         let mut status = report.exit_status();
         let failed = |status: &mut ExitStatus, message: String| {
             print_error(&message);
@@ -112,8 +121,11 @@ impl<'a> Outputs<'a> {
         {
             let body = serde_json::to_string(&body).expect("a notification serializes");
             let sent = tokio::task::block_in_place(|| {
-                self.runtime
-                    .block_on(crate::notify::send(url, &self.config.transport, body))
+                self.runtime.block_on(until(
+                    leaving,
+                    "--notify-url",
+                    crate::notify::send(url, &self.config.transport, body),
+                ))
             });
             if let Err(e) = sent {
                 failed(&mut status, e);
@@ -130,11 +142,10 @@ impl<'a> Outputs<'a> {
             // single run): block_in_place makes blocking on the push legal
             // in both.
             let pushed = tokio::task::block_in_place(|| {
-                self.runtime.block_on(crate::push::push(
-                    target,
-                    &self.config.transport,
-                    report,
-                    status,
+                self.runtime.block_on(until(
+                    leaving,
+                    "--push-metrics",
+                    crate::push::push(target, &self.config.transport, report, status),
                 ))
             });
             if let Err(e) = pushed {
@@ -154,6 +165,22 @@ impl<'a> Outputs<'a> {
             exposition.record(report, status);
         }
         status
+    }
+}
+
+/// `request`, unless `leaving` is cancelled first: then the request is
+/// dropped (its connection closed) and `what` is said to be given up.
+async fn until(
+    leaving: &CancellationToken,
+    what: &str,
+    request: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    tokio::select! {
+        biased;
+        _ = leaving.cancelled() => Err(format!(
+            "{what}: not sent: given up at a second signal"
+        )),
+        done = request => done,
     }
 }
 

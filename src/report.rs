@@ -294,7 +294,7 @@ impl Serialize for GroupReport {
 /// its own actions with the first form (`enum Action { ... }`: names,
 /// `ALL` and `index` alone; its outputs are its own).
 macro_rules! actions {
-    (enum $enum:ident { $($(#[$doc:meta])* $variant:ident => $name:literal,)* }) => {
+    (enum $enum:ident { $($(#[$doc:meta])* $variant:ident => $name:literal,)* } counted in $summary:ident) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum $enum {
             $($(#[$doc])* $variant,)*
@@ -317,6 +317,51 @@ macro_rules! actions {
                 self as usize
             }
         }
+
+        /// Counts of groups: every group seen, and how many got each
+        /// action. Keyed by the action: a new action is counted without a
+        /// change here.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $summary {
+            pub groups: u64,
+            counts: [u64; $enum::ALL.len()],
+        }
+
+        impl $summary {
+            /// How many groups got `action`.
+            pub fn count(&self, action: $enum) -> u64 {
+                self.counts[action.index()]
+            }
+
+            /// A summary with these counts (tests, and what is built by hand).
+            pub fn with(counts: &[($enum, u64)]) -> $summary {
+                let mut s = $summary::default();
+                for (action, n) in counts {
+                    s.groups += n;
+                    s.counts[action.index()] += n;
+                }
+                s
+            }
+
+            /// The counts of groups that got these actions, one each.
+            pub fn of_actions(actions: impl IntoIterator<Item = $enum>) -> $summary {
+                let mut s = $summary::default();
+                for action in actions {
+                    s.groups += 1;
+                    s.counts[action.index()] += 1;
+                }
+                s
+            }
+
+            /// Both summaries' counts added up.
+            pub fn plus(mut self, o: &$summary) -> $summary {
+                self.groups += o.groups;
+                for (mine, theirs) in self.counts.iter_mut().zip(o.counts) {
+                    *mine += theirs;
+                }
+                self
+            }
+        }
     };
     ($($(#[$doc:meta])* $variant:ident => $name:literal {
         human: $human:literal,
@@ -326,7 +371,7 @@ macro_rules! actions {
         grace_mark: $mark:ident,
         line: $line:ident,
     },)*) => {
-        actions! { enum Action { $($(#[$doc])* $variant => $name,)* } }
+        actions! { enum Action { $($(#[$doc])* $variant => $name,)* } counted in Summary }
 
         impl Action {
             /// Everything the outputs do with a group of this action.
@@ -591,22 +636,7 @@ fn human(action: Action) -> &'static str {
     action.properties().human
 }
 
-/// Counts of one gateway, or of the run: every group seen, and how many
-/// got each action. Keyed by [`Action`]: a new action is counted, written
-/// to the JSON (under its name) and to the self-metrics without a change
-/// here.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub groups: u64,
-    counts: [u64; Action::ALL.len()],
-}
-
 impl Summary {
-    /// How many groups got `action`.
-    pub fn count(&self, action: Action) -> u64 {
-        self.counts[action.index()]
-    }
-
     /// The stale groups: every action [`Action::is_stale`] says is one.
     pub fn stale(&self) -> u64 {
         Action::ALL
@@ -625,31 +655,9 @@ impl Summary {
             .sum()
     }
 
-    /// A summary with these counts (tests, and what is built by hand).
-    pub fn with(counts: &[(Action, u64)]) -> Summary {
-        let mut s = Summary::default();
-        for (action, n) in counts {
-            s.groups += n;
-            s.counts[action.index()] += n;
-        }
-        s
-    }
-
+    /// The counts of these groups' actions.
     pub fn of(groups: &[GroupReport]) -> Summary {
-        let mut s = Summary::default();
-        for g in groups {
-            s.groups += 1;
-            s.counts[g.action.index()] += 1;
-        }
-        s
-    }
-
-    fn add(mut self, o: &Summary) -> Summary {
-        self.groups += o.groups;
-        for (mine, theirs) in self.counts.iter_mut().zip(o.counts) {
-            *mine += theirs;
-        }
-        self
+        Summary::of_actions(groups.iter().map(|g| g.action))
     }
 }
 
@@ -704,7 +712,7 @@ impl Report {
     ) -> Report {
         let summary = gateways
             .iter()
-            .fold(Summary::default(), |acc, g| acc.add(&g.summary));
+            .fold(Summary::default(), |acc, g| acc.plus(&g.summary));
         Report {
             schema: SCHEMA,
             dry_run,

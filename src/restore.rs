@@ -81,7 +81,7 @@ crate::report::actions! {
         Ignored => "ignored",
         /// Not restored: see `error`.
         Failed => "failed",
-    }
+    } counted in Summary
 }
 
 impl Action {
@@ -116,28 +116,6 @@ pub struct GroupReport {
     pub families: Vec<String>,
     /// What is not restored exactly, per family.
     pub notes: Vec<FamilyNote>,
-}
-
-/// Counts per action, keyed by [`Action`] as the report's summary is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub groups: u64,
-    counts: [u64; Action::ALL.len()],
-}
-
-impl Summary {
-    pub fn count(&self, action: Action) -> u64 {
-        self.counts[action.index()]
-    }
-
-    fn of(groups: &[GroupReport]) -> Summary {
-        let mut s = Summary::default();
-        for g in groups {
-            s.groups += 1;
-            s.counts[g.action.index()] += 1;
-        }
-        s
-    }
 }
 
 impl Serialize for Summary {
@@ -536,7 +514,7 @@ fn finish(
     error: Option<String>,
     groups: Vec<GroupReport>,
 ) -> Report {
-    let summary = Summary::of(&groups);
+    let summary = Summary::of_actions(groups.iter().map(|g| g.action));
     let (version, utf8_names, label_names) = match state {
         Some(s) => (s.version, s.utf8_names, Some(s.naming.name())),
         None => (None, None, None),
@@ -744,7 +722,7 @@ mod tests {
             utf8_names: None,
             label_names: Some("utf8"),
             error: None,
-            summary: Summary::of(&groups),
+            summary: Summary::of_actions(groups.iter().map(|g| g.action)),
             groups,
         };
         let mut out = Vec::new();

@@ -6,11 +6,15 @@
 //! the DELETEs already started finish, writes the pass's report and
 //! textfile (a gateway whose scan was stopped is marked `interrupted`
 //! there, not failed), and only then stops the loop, with exit 0. A second signal
-//! stops at once (exit 1), for an operator who will not wait. A pass that
-//! fails is logged and counted, and the loop goes on, except when the
-//! `--state-file` has become something else than a state file: it is not
-//! overwritten, and the loop stops (exit 1), as a run would not start.
+//! stops at once (exit 1), for an operator who will not wait: also while
+//! the outputs are written, where it ends every wait (the notification, the
+//! push, a lock). A pass that fails is logged and counted, and the loop
+//! goes on, except when the `--state-file` has become something else than
+//! a state file: it is not overwritten, and the loop stops (exit 1), as a
+//! run would not start.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -25,7 +29,8 @@ use tokio_util::sync::CancellationToken;
 pub enum Stop {
     /// SIGTERM or SIGINT, after the pass in flight finished.
     Signal(&'static str),
-    /// A second signal while the pass was still finishing.
+    /// A second signal while the pass was still finishing (its DELETEs,
+    /// or its outputs: a notification, a push, a lock).
     Forced(&'static str),
     /// The `--state-file` is no longer a state (replaced by another file
     /// since the loop started): as at start, it is not overwritten, and
@@ -33,51 +38,105 @@ pub enum Stop {
     StateFileReplaced,
 }
 
+/// What the signals asked so far, told by the task that listens for them
+/// from the start of the loop to its end (also while the outputs are
+/// written, which block the loop's own task).
+#[derive(Debug, Default)]
+struct Signals {
+    /// The first: finish what is in flight, then stop.
+    first: std::sync::OnceLock<&'static str>,
+    /// The second: stop every wait now.
+    second: std::sync::OnceLock<&'static str>,
+    stop: CancellationToken,
+    now: CancellationToken,
+    /// A pass, or its outputs, is under way.
+    busy: std::sync::atomic::AtomicBool,
+}
+
+/// Listens for SIGTERM and SIGINT until the second one.
+async fn listen(
+    mut sigterm: tokio::signal::unix::Signal,
+    mut sigint: tokio::signal::unix::Signal,
+    signals: Arc<Signals>,
+) {
+    loop {
+        let signal = tokio::select! {
+            _ = sigterm.recv() => "SIGTERM",
+            _ = sigint.recv() => "SIGINT",
+        };
+        if signals.first.set(signal).is_ok() {
+            if signals.busy.load(Ordering::SeqCst) {
+                // At the default level: why the loop stops belongs in the log.
+                tracing::warn!(
+                    "{signal}: finishing the pass in flight, then stopping (a second signal stops at once)"
+                );
+            }
+            signals.stop.cancel();
+            continue;
+        }
+        let _ = signals.second.set(signal);
+        // Every wait that follows ends at once: the lock waits of the file
+        // writes (on threads of their own), the requests (this token).
+        crate::files::give_up_waiting();
+        signals.now.cancel();
+        return;
+    }
+}
+
 /// Runs a pass every `every` (measured start to start; a pass longer than
 /// the period is followed by the next at once, never overlapped), handing
-/// each pass to `on_pass`, which returns the pass's exit status.
+/// each pass to `on_pass`, which returns the pass's exit status. The
+/// token `on_pass` gets is cancelled by a second signal: its waits (a
+/// notification, a push) end there.
 pub async fn run_every(
     config: &Config,
     every: Duration,
     clock: &Clock,
-    mut on_pass: impl FnMut(&Pass) -> ExitStatus,
+    mut on_pass: impl FnMut(&Pass, &CancellationToken) -> ExitStatus,
 ) -> std::io::Result<Stop> {
-    // Registering replaces the default action (terminate), so a signal that
-    // arrives mid-pass is only remembered; `recv` returns it afterwards.
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    // Registering replaces the default action (terminate), so a signal is
+    // only remembered, and told by the listener.
+    let sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let signals = Arc::new(Signals::default());
+    let listener = tokio::spawn(listen(sigterm, sigint, Arc::clone(&signals)));
+    let stopped = run_passes(config, every, clock, &signals, &mut on_pass).await;
+    listener.abort();
+    Ok(stopped)
+}
+
+async fn run_passes(
+    config: &Config,
+    every: Duration,
+    clock: &Clock,
+    signals: &Signals,
+    on_pass: &mut impl FnMut(&Pass, &CancellationToken) -> ExitStatus,
+) -> Stop {
     let mut passes: u64 = 0;
     let mut failed: u64 = 0;
+    let forced = || Stop::Forced(signals.second.get().copied().unwrap_or("signal"));
     // --grace's memory: read from the --state-file once, then carried from
     // pass to pass (the file, when given, is written after each).
     let mut state = load_state(config);
     loop {
         let started = Instant::now();
-        let stop = CancellationToken::new();
-        let mut signalled: Option<&'static str> = None;
+        signals.busy.store(true, Ordering::SeqCst);
         // The pass reads a copy; the memory takes its report afterwards.
         let remembered = state.clone();
-        let pass = run_with(config, clock, &stop, &remembered);
-        tokio::pin!(pass);
-        let pass = loop {
-            let signal = tokio::select! {
-                pass = &mut pass => break pass,
-                _ = sigterm.recv() => "SIGTERM",
-                _ = sigint.recv() => "SIGINT",
-            };
-            if signalled.is_some() {
-                return Ok(Stop::Forced(signal));
-            }
-            // At the default level: why the loop stops belongs in the log.
-            tracing::warn!(
-                "{signal}: finishing the pass in flight, then stopping (a second signal stops at once)"
-            );
-            signalled = Some(signal);
-            stop.cancel();
+        // The first signal stops what sends nothing (the pass watches
+        // `stop`); the second drops the pass, DELETEs in flight included.
+        let pass = tokio::select! {
+            biased;
+            _ = signals.now.cancelled() => return forced(),
+            pass = run_with(config, clock, &signals.stop, &remembered) => pass,
         };
         // Recorded like any pass, interrupted or not: what the finished
         // gateways did (deletes sent and accepted) must not be forgotten.
-        let status = on_pass(&pass);
+        let status = on_pass(&pass, &signals.now);
+        signals.busy.store(false, Ordering::SeqCst);
+        if signals.now.is_cancelled() {
+            return forced();
+        }
         if config.policy.grace.is_some() {
             state.update(&pass.seen);
         }
@@ -88,9 +147,10 @@ pub async fn run_every(
                 passes,
                 "stopping after {passes} {noun}: the --state-file is no longer a state file"
             );
-            return Ok(Stop::StateFileReplaced);
+            return Stop::StateFileReplaced;
         }
         let report = &pass.report;
+        let signalled = signals.first.get().copied();
         if report.interrupted() {
             // Stopped mid-scan by an ordinary stop (systemctl stop, a pod
             // shutdown): not a failed run; the report marks the gateways.
@@ -114,12 +174,13 @@ pub async fn run_every(
             );
         }
         if let Some(signal) = signalled {
-            return Ok(stopping(signal, passes));
+            return stopping(signal, passes);
         }
         tokio::select! {
             biased;
-            _ = sigterm.recv() => return Ok(stopping("SIGTERM", passes)),
-            _ = sigint.recv() => return Ok(stopping("SIGINT", passes)),
+            _ = signals.stop.cancelled() => {
+                return stopping(signals.first.get().copied().unwrap_or("a signal"), passes)
+            }
             _ = tokio::time::sleep_until(started + every) => {}
         }
     }

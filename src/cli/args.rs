@@ -521,12 +521,12 @@ pub struct TransportArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub timeout: Duration,
 
-    /// Retries after connection errors, timeouts, 429 and 5xx.
+    /// Retries after connection errors, timeouts, 408, 429 and 5xx.
     ///
     /// Retries of each request (a clean's scan and DELETEs, a restore's
     /// reads and PUTs, which are idempotent) after a connection error, a
-    /// reset or truncated response, a timeout, 429 or 5xx; 0 sends each
-    /// request once. A 429 or 503 with Retry-After waits as long as it asks,
+    /// reset or truncated response, a timeout, 408, 429 or 5xx; 0 sends
+    /// each request once. A 429 or 503 with Retry-After waits as long as it asks,
     /// up to 10s, and counts as a retry. Other 4xx and TLS errors are never
     /// retried. After 5 DELETEs in a row could not reach a gateway, the rest
     /// of its batch is not sent (delete_failed).

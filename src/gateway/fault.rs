@@ -215,6 +215,11 @@ pub struct RequestFault {
     pub gateway: Option<String>,
     /// The URL's host, for the DNS case.
     pub host: String,
+    /// The proxy the request went through (scheme, host and port), when
+    /// the environment names one for this URL: a failure to connect is
+    /// then the proxy's, not the gateway's. (Boxed: a scan's error stays
+    /// small.)
+    pub proxy: Option<Box<str>>,
     /// `None` in a retry warning; the count once the retries are over.
     pub attempts: Option<u32>,
     /// `--timeout`.
@@ -233,6 +238,7 @@ impl RequestFault {
         what: &str,
         gateway: Option<&str>,
         host: &str,
+        proxy: Option<&str>,
         timeout: Duration,
     ) -> RequestFault {
         tracing::info!("{what}: {}", crate::errors::error_chain(error));
@@ -248,6 +254,7 @@ impl RequestFault {
             stage,
             gateway: gateway.map(str::to_owned),
             host: host.to_owned(),
+            proxy: proxy.map(Box::from),
             attempts: None,
             timeout,
             cause,
@@ -262,6 +269,9 @@ impl RequestFault {
     }
 }
 
+/// What to check when the proxy could not be reached; `{}` is the question.
+const PROXY_HINT: &str = "{} http_proxy, https_proxy or all_proxy in the environment name it; no_proxy lists the hosts reached without it";
+
 /// The demo script, relative to the top of a checkout.
 const DEMO: &str = "examples/demo.sh";
 
@@ -274,6 +284,31 @@ impl fmt::Display for RequestFault {
         };
         let timeout = crate::duration::human_threshold(self.timeout);
         let (headline, detail, hint): (String, Option<String>, String) = match self.fault {
+            // Through a proxy the client connects to the proxy only: a
+            // connection that could not be made is the proxy's.
+            fault @ (Fault::Refused | Fault::NameNotResolved | Fault::Unreachable)
+                if self.proxy.is_some() =>
+            {
+                let proxy = self.proxy.as_deref().unwrap_or_default();
+                (
+                    format!("cannot connect to the proxy {proxy}{}", at("for")),
+                    Some(match fault {
+                        Fault::Refused => "connection refused".into(),
+                        Fault::NameNotResolved => "its host name does not resolve".into(),
+                        _ => "no route to it".into(),
+                    }),
+                    PROXY_HINT.replace("{}", "is the proxy running?"),
+                )
+            }
+            Fault::Connect if self.proxy.is_some() => (
+                format!(
+                    "cannot connect through the proxy {}{}",
+                    self.proxy.as_deref().unwrap_or_default(),
+                    at("to")
+                ),
+                None,
+                PROXY_HINT.replace("{}", "-v shows the cause;"),
+            ),
             Fault::Refused => {
                 let demo = match self.gateway.is_some() && self.attempts.is_some() && self.is_local()
                 {
@@ -675,6 +710,7 @@ mod tests {
             stage,
             gateway: gateway.map(str::to_owned),
             host: "pgw.example".into(),
+            proxy: None,
             attempts,
             timeout: Duration::from_secs(30),
             cause: "library words".into(),

@@ -245,6 +245,8 @@ pub struct Gateway {
     display: String,
     /// The URL's host, for messages.
     host: String,
+    /// The proxy the environment names for this URL, as messages show it.
+    proxy: Option<String>,
     retry: RetryPolicy,
     /// `--timeout`, for the messages.
     timeout: Duration,
@@ -301,6 +303,7 @@ impl Gateway {
         })?;
         Ok(Gateway {
             client,
+            proxy: transport::proxy_for(&base),
             host: base.host_str().unwrap_or_default().to_owned(),
             base,
             prefix,
@@ -349,6 +352,7 @@ impl Gateway {
             what,
             named.then_some(self.display.as_str()),
             &self.host,
+            self.proxy.as_deref(),
             self.timeout,
         )
     }
@@ -362,7 +366,7 @@ impl Gateway {
     /// Reads every group from `GET {base}/api/v1/metrics`, streaming the body
     /// through the document reader on a blocking thread, reading what
     /// `options` asks for and keeping what it says. Connection errors,
-    /// timeouts (also while the body streams), a body cut short, 429 and 5xx
+    /// timeouts (also while the body streams), a body cut short, 408, 429 and 5xx
     /// are retried.
     pub async fn scan(&self, options: &ScanOptions) -> Result<Scan, ScanError> {
         let what = format!("GET {}", self.shown(SCAN_PATH));
@@ -468,7 +472,7 @@ impl Gateway {
     /// `DELETE {base}/metrics/job@base64/…` for exactly this grouping key.
     /// Only 202 Accepted counts as success; the gateway queues the deletion.
     /// Deleting one grouping key is idempotent, so failures that may pass
-    /// (connection, timeout, 429, 5xx) are retried.
+    /// (connection, timeout, 408, 429, 5xx) are retried.
     /// Its retries are warned about as `retries` bounds them.
     pub async fn delete(
         &self,

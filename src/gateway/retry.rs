@@ -1,8 +1,12 @@
-//! Retrying idempotent requests: the scan (a GET) and each DELETE of one
-//! grouping key may be sent again without changing the outcome.
+//! Retrying requests, the one policy of every HTTP request the janitor
+//! sends: the scan (a GET) and each DELETE of one grouping key may be sent
+//! again without changing the outcome; so may the `--push-metrics` POST and
+//! a `restore` PUT (the same body again); the `--notify-url` POST carries an
+//! idempotency key for a receiver to drop a repeat.
 //!
 //! Retried: failures below HTTP that may pass (see [`Fault::retryable`]:
-//! connection failures, resets, truncated responses, timeouts), 429 Too
+//! connection failures, resets, truncated responses, timeouts), 408 Request
+//! Timeout (a server or proxy that gave up waiting for the request), 429 Too
 //! Many Requests and 5xx. Not retried: other 4xx (the request itself is
 //! wrong, or the credentials are) and TLS failures (a configuration problem
 //! that waiting does not fix). A 429 or 503 with `Retry-After` waits as
@@ -116,8 +120,12 @@ impl<E> FailedAttempt<E> {
     }
 }
 
+/// Whether an answer with `status` may pass when the request is sent again.
 pub fn status_is_retryable(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+    matches!(
+        status,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
+    ) || status.is_server_error()
 }
 
 /// `Retry-After` of a 429 or 503 (RFC 9110 10.2.3): delay-seconds or an
@@ -220,7 +228,7 @@ mod tests {
 
     #[test]
     fn which_statuses_are_retried() {
-        for s in [429, 500, 502, 503, 504] {
+        for s in [408, 429, 500, 502, 503, 504] {
             assert!(status_is_retryable(StatusCode::from_u16(s).unwrap()), "{s}");
         }
         for s in [400, 401, 403, 404, 405, 409, 413] {

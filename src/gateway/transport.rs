@@ -379,6 +379,23 @@ pub fn build_client(s: ClientSettings<'_>) -> Result<reqwest::Client, TransportE
         .map_err(|e| TransportError::Client(error_chain(&e.without_url())))
 }
 
+/// The proxy a request to `url` goes through, as messages show it (scheme,
+/// host and port; the proxy's credentials are never part of it), or `None`
+/// when it goes straight to the host. The same matcher, over the same
+/// variables (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, in
+/// either case), as the client's: [`build_client`] leaves reqwest's
+/// system proxy on, which is this matcher.
+pub fn proxy_for(url: &reqwest::Url) -> Option<String> {
+    let uri: hyper::Uri = url.as_str().parse().ok()?;
+    let intercept = hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)?;
+    let proxy = intercept.uri();
+    Some(format!(
+        "{}://{}",
+        proxy.scheme_str().unwrap_or("http"),
+        proxy.authority().map(|a| a.as_str()).unwrap_or_default()
+    ))
+}
+
 /// Whether `url` carries a user or a password.
 pub fn has_credentials(url: &reqwest::Url) -> bool {
     !url.username().is_empty() || url.password().is_some()

@@ -702,3 +702,45 @@ fn scripts_ask_cargo_where_the_target_directory_is() {
     let package = std::fs::read_to_string(root().join("scripts/package-deb.sh")).unwrap();
     assert!(package.contains(lookup), "package-deb.sh");
 }
+
+/// Each crate this package depends on by name is in Cargo.lock once: a
+/// version chosen beside the one the tree already has builds both (issue
+/// 23: base64 0.23 was added next to reqwest's 0.22).
+#[test]
+fn each_direct_dependency_is_locked_at_one_version() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let mut section = "";
+    let mut names = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line;
+            continue;
+        }
+        if section != "[dependencies]" || line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let Some((name, spec)) = line.split_once('=') else {
+            continue;
+        };
+        // `webpki = { package = "rustls-webpki", ... }`: the crate's own name.
+        let crate_name = spec
+            .split_once("package = \"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map_or(name.trim(), |(package, _)| package);
+        names.push(crate_name.to_owned());
+    }
+    assert!(names.len() > 20, "{names:?}");
+    let twice: Vec<String> = names
+        .iter()
+        .filter_map(|name| {
+            let versions: Vec<&str> = lock
+                .split("[[package]]")
+                .filter(|p| p.contains(&format!("\nname = \"{name}\"\n")))
+                .filter_map(|p| p.split("\nversion = \"").nth(1)?.split('"').next())
+                .collect();
+            (versions.len() > 1).then(|| format!("{name} {versions:?}"))
+        })
+        .collect();
+    assert!(twice.is_empty(), "locked twice: {twice:?}");
+}

@@ -1004,6 +1004,98 @@ fn an_undeliverable_notification_is_an_error_line_and_exit_1() {
     assert!(!err.contains("s3cret"), "{err}");
 }
 
+/// Issue 24, item 20: a 408 from the receiver is retried like a 5xx, and
+/// every attempt of one notification carries the same `Idempotency-Key`,
+/// so that a receiver can drop the copy a retry after a timeout sends
+/// again; the next notification has another key.
+#[test]
+fn a_408_is_retried_and_each_notification_has_one_idempotency_key() {
+    let mut pg = Pushgateway::start();
+    pg.push_ok(&[("job", "old")], "x");
+    pg.age(Duration::from_secs(7200));
+    let hook = Receiver::start(&[408]);
+    let run = |pg: &Pushgateway| {
+        janitor(&[
+            "--url",
+            &pg.url,
+            "--threshold",
+            "1h",
+            "--notify-url",
+            &hook.url,
+            "--retry-backoff",
+            "10ms",
+        ])
+    };
+    let out = run(&pg);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    pg.push_ok(&[("job", "old")], "x");
+    pg.age(Duration::from_secs(7200));
+    let out = run(&pg);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = hook.requests();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    let keys: Vec<&str> = sent
+        .iter()
+        .map(|r| {
+            r.header("idempotency-key")
+                .unwrap_or_else(|| panic!("no Idempotency-Key: {}", r.head))
+        })
+        .collect();
+    assert_eq!(keys[0], keys[1], "one notification, one key");
+    assert_ne!(keys[1], keys[2], "another notification, another key");
+    assert_eq!(sent[0].body, sent[1].body);
+    for key in keys {
+        assert!(
+            key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{key}"
+        );
+    }
+}
+
+/// Issue 24, item 21: a notification that a refusing proxy from the
+/// environment carries names the proxy, not the receiver.
+#[test]
+fn a_refusing_proxy_is_named_for_the_notification() {
+    let mut pg = Pushgateway::start();
+    pg.push_ok(&[("job", "old")], "x");
+    pg.age(Duration::from_secs(7200));
+    let hook = Receiver::start(&[]);
+    // The receiver by name, through the proxy; the gateway by address,
+    // without it.
+    let url = hook.url.replace("127.0.0.1", "localhost");
+    let closed = format!("http://127.0.0.1:{}", common::free_port());
+    let out = common::janitor_cmd(&[
+        "--url",
+        &pg.url,
+        "--threshold",
+        "1h",
+        "--notify-url",
+        &url,
+        "--retries",
+        "0",
+    ])
+    .env("http_proxy", &closed)
+    .env("no_proxy", "127.0.0.1")
+    .env_remove("HTTP_PROXY")
+    .env_remove("NO_PROXY")
+    .env_remove("all_proxy")
+    .env_remove("ALL_PROXY")
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    assert_eq!(
+        error_lines(&err),
+        vec![format!(
+            "pushgateway-janitor: error: --notify-url: POST http://localhost:{port}/…: cannot connect to the proxy {closed} (http_proxy, https_proxy or all_proxy; no_proxy lists the hosts reached without it) (1 attempt)"
+        )],
+        "{err}"
+    );
+    assert!(hook.requests().is_empty());
+    pg.wait_for_groups(&[]);
+}
+
 /// The fenced blocks of docs/lifecycle.md under the `## ` heading `section`,
 /// in order, as (language, text).
 fn doc_blocks(section: &str) -> Vec<(String, String)> {

@@ -999,3 +999,139 @@ fn zsh_completes_the_flags_of_a_clean_and_of_restore() {
         "LINE: restore a.jsonl --output json"
     );
 }
+
+/// A receiver that accepts every connection and never answers: each
+/// request waits out the client's whole --timeout. Returns its URL and
+/// how many connections it took.
+fn silent_receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/s3cret", listener.local_addr().unwrap());
+    let taken = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&taken);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for socket in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    (url, taken)
+}
+
+/// Issue 24, item 4: in loop mode, SIGTERM while the pass's notification
+/// waits for a receiver that never answers, then SIGTERM again: the second
+/// signal ends the wait and the process exits 1 at once, as --help and
+/// docs/deploy.md say. Before: both signals waited until the outputs were
+/// written, here two attempts of a 60s --timeout.
+#[test]
+fn a_second_sigterm_ends_a_notification_that_hangs() {
+    let mut pg = Pushgateway::start();
+    pg.push_ok(&[("job", "old")], "x");
+    pg.age(Duration::from_secs(7200));
+    let (hook, taken) = silent_receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    let mut child = spawn_janitor(
+        &[
+            "--url",
+            &pg.url,
+            "--every",
+            "1h",
+            "--threshold",
+            "1h",
+            "--notify-url",
+            &hook,
+            "--timeout",
+            "60s",
+            "--retries",
+            "1",
+            "--textfile",
+            prom.to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while taken.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the notification never came");
+        assert!(child.try_wait().unwrap().is_none(), "the loop stopped");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(child.id(), "TERM");
+    // The first signal lets the outputs finish: still waiting.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited at the first signal"
+    );
+    let sent = Instant::now();
+    signal(child.id(), "TERM");
+    let status = wait_bounded(&mut child, Duration::from_secs(20));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(1), "{status}");
+    let (_, err) = drain(&mut child);
+    assert!(err.contains("a second SIGTERM"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    // The deletes happened before the outputs and stay done.
+    pg.wait_for_groups(&[]);
+}
+
+/// Issue 24, item 4: the second signal also ends a lock wait: the
+/// textfile's lock is held by another process (`flock`), the first
+/// SIGTERM lets the pass wait for it, the second ends the wait. Before:
+/// the wait ran its full 10s.
+#[test]
+fn a_second_sigterm_ends_a_lock_wait() {
+    use std::io::BufRead as _;
+    let pg = Pushgateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    let mut holder = Command::new("flock")
+        .arg(dir.path().join(".j.prom.lock"))
+        .args(["sleep", "60"])
+        .spawn()
+        .map(Reaper)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dir.path().join(".j.prom.lock").exists() {
+        assert!(Instant::now() < deadline, "flock never made its lock file");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut child = spawn_janitor(
+        &[
+            "--url",
+            &pg.url,
+            "--every",
+            "1h",
+            "--output",
+            "json",
+            "--textfile",
+            prom.to_str().unwrap(),
+        ],
+        Stdio::piped(),
+    );
+    // The report is on stdout before the textfile is written.
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with('{'), "{line}");
+    signal(child.id(), "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    signal(child.id(), "TERM");
+    let status = wait_bounded(&mut child, Duration::from_secs(20));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(1), "{status}");
+    let (_, err) = drain(&mut child);
+    assert!(err.contains("a second SIGTERM"), "{err}");
+    let _ = holder.kill();
+}

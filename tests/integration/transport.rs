@@ -524,3 +524,38 @@ fn connection_errors_name_the_redacted_url_only() {
     );
     assert_no_leak(&out, &[PASSWORD, &encoded, "q-s3cret"], None);
 }
+
+/// Issue 24, item 21: a proxy from the environment that refuses
+/// connections is named as the proxy, not blamed on the gateway (which is
+/// up: the same run with no_proxy scans it). Before: "cannot connect to
+/// <gateway> (connection refused, ...): is a Pushgateway running there?".
+#[test]
+fn a_refusing_proxy_is_named_as_the_proxy() {
+    let pg = Pushgateway::start();
+    let closed = format!("http://127.0.0.1:{}", common::free_port());
+    let run = |no_proxy: &str| {
+        common::janitor_cmd(&["--url", &pg.url, "--retries", "0", "--dry-run"])
+            .env("http_proxy", &closed)
+            .env("no_proxy", no_proxy)
+            .env_remove("HTTP_PROXY")
+            .env_remove("NO_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("ALL_PROXY")
+            .output()
+            .unwrap()
+    };
+    let out = run("");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        common::error_lines(&err),
+        vec![format!(
+            "pushgateway-janitor: error: cannot connect to the proxy {closed} for {} (connection refused, 1 attempt): is the proxy running? http_proxy, https_proxy or all_proxy in the environment name it; no_proxy lists the hosts reached without it",
+            pg.url
+        )],
+        "{err}"
+    );
+    // The gateway itself answers.
+    let out = run("127.0.0.1");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
