@@ -29,8 +29,16 @@ fn parse(c: &mut Criterion) {
         }
     };
     let doc = shape.document();
-    let entries = document::read_document(BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]))
-        .expect("the generated document parses");
+    let plain = document::ReadOptions::default();
+    let read = |options: &document::ReadOptions| {
+        document::read_document(
+            BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]),
+            options,
+            document::Keep::Facts,
+        )
+        .entries
+    };
+    let entries = read(&plain).expect("the generated document parses");
     assert_eq!(entries.len(), shape.groups);
     assert!(entries.iter().all(|e| matches!(e, Entry::Group(_))));
 
@@ -41,12 +49,7 @@ fn parse(c: &mut Criterion) {
     }
     group.bench_function(
         format!("read_document/bufreader/{}MB", doc.len() >> 20),
-        |b| {
-            b.iter(|| {
-                document::read_document(BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]))
-                    .unwrap()
-            })
-        },
+        |b| b.iter(|| read(&plain).unwrap()),
     );
     // With --archive: the same, each group's JSON also kept in a temporary
     // file (the cost of --archive; without it, read_document above).
@@ -56,39 +59,27 @@ fn parse(c: &mut Criterion) {
             b.iter(|| {
                 let spool = document::Spool::new(tempfile::tempfile().unwrap());
                 let reader = BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]);
-                let (entries, raw) =
-                    document::read_document_keeping(reader, spool, &Default::default());
-                (entries.unwrap(), raw)
+                let read = document::read_document(reader, &plain, document::Keep::Json(spool));
+                (read.entries.unwrap(), read.json)
             })
         },
     );
     group.bench_function(format!("read_document_slice/{}MB", doc.len() >> 20), |b| {
-        b.iter(|| document::read_document_slice(&doc).unwrap())
+        b.iter(|| document::read_document_slice(&doc, &plain).unwrap())
     });
     // --ttl-metric on: one family of one series read per group (the
     // TaskManagers' CPU load; the JobManagers' groups do not have it).
     let reading = document::ReadOptions {
         ttl_metric: Some("flink_taskmanager_Status_JVM_CPU_Load".into()),
+        ..Default::default()
     };
-    let read = document::read_document_with(
-        BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]),
-        &reading,
-    )
-    .expect("the generated document parses");
-    assert!(read
+    let with_ttl = read(&reading).expect("the generated document parses");
+    assert!(with_ttl
         .iter()
         .any(|e| matches!(e, Entry::Group(g) if matches!(g.ttl_metric, Some(Ok(_))))));
     group.bench_function(
         format!("read_document/bufreader/ttl_metric/{}MB", doc.len() >> 20),
-        |b| {
-            b.iter(|| {
-                document::read_document_with(
-                    BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]),
-                    &reading,
-                )
-                .unwrap()
-            })
-        },
+        |b| b.iter(|| read(&reading).unwrap()),
     );
     group.finish();
 }

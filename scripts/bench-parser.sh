@@ -6,7 +6,7 @@
 #
 #   scripts/bench-parser.sh A_BIN B_BIN [NAME_A NAME_B]
 #
-# Build B without the fast path by making read_document_in() hand the
+# Build B without the fast path by making read_document() hand the
 # reader straight to serde_json (see BENCHMARKS.md, "The parser's fast
 # path"). Every server runs on 127.0.0.1 on a free port and is stopped on
 # exit; every request is bounded.

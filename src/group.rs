@@ -407,12 +407,43 @@ pub enum Entry {
     Skipped(SkippedGroup),
 }
 
+impl Entry {
+    /// How much of the gateway it takes.
+    pub fn size(&self) -> Size {
+        match self {
+            Entry::Group(g) => g.size,
+            Entry::Skipped(s) => s.size,
+        }
+    }
+
+    pub(crate) fn size_mut(&mut self) -> &mut Size {
+        match self {
+            Entry::Group(g) => &mut g.size,
+            Entry::Skipped(s) => &mut s.size,
+        }
+    }
+}
+
+/// How much of a gateway a group takes, as the scan read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Size {
+    /// Its metric entries: one per label set per family (a histogram's
+    /// entry is one, its buckets inside it). The gateway's own
+    /// `push_time_seconds` and `push_failure_time_seconds` are not counted.
+    pub series: u64,
+    /// Its length in the API document (`GET /api/v1/metrics`), in bytes;
+    /// 0 for an entry of `data` that is not an object, and from the
+    /// reader of documents in memory (tests), which does not measure.
+    pub bytes: u64,
+}
+
 /// A group that cannot be addressed safely, so it is never deleted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SkippedGroup {
     /// The labels as far as they could be read (possibly none).
     pub labels: Vec<(String, String)>,
     pub reason: String,
+    pub size: Size,
 }
 
 /// What the scan learned about one well-formed group. Times are Unix seconds.
@@ -432,9 +463,20 @@ pub struct Group {
     /// has it; `Err`: why it is not one value (another type, several
     /// series, not a number). Judged by `plan`.
     pub ttl_metric: Option<Result<f64, String>>,
+    pub size: Size,
 }
 
 impl Group {
+    /// Whether its last push failed: a failure later than its last
+    /// successful push, or failures and no success at all.
+    pub fn last_push_failed(&self) -> bool {
+        match (self.last_push, self.last_failure) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(push), Some(failure)) => failure > push,
+        }
+    }
+
     /// The group's last sign of life: the later of its last push and its last
     /// failed push. A group whose pushes all failed has push time 0 but a
     /// fresh failure time, and its producer is alive. Only when neither is
@@ -638,6 +680,7 @@ mod tests {
             newest_family_time: Some(50.0),
             last_push_successful: Some(false),
             ttl_metric: None,
+            size: Size::default(),
         };
         assert_eq!(g.last_activity(), Some(200.0));
         g.last_push = Some(300.0);
@@ -645,5 +688,24 @@ mod tests {
         g.last_push = None;
         g.last_failure = None;
         assert_eq!(g.last_activity(), Some(50.0));
+    }
+
+    #[test]
+    fn the_last_push_failed_when_a_failure_is_later_than_every_success() {
+        let g = |push, failure| Group {
+            key: key(&[("job", "j")]),
+            last_push: push,
+            last_failure: failure,
+            newest_family_time: None,
+            last_push_successful: None,
+            ttl_metric: None,
+            size: Size::default(),
+        };
+        assert!(!g(Some(100.0), None).last_push_failed());
+        assert!(!g(Some(100.0), Some(50.0)).last_push_failed());
+        assert!(!g(Some(100.0), Some(100.0)).last_push_failed());
+        assert!(g(Some(100.0), Some(150.0)).last_push_failed());
+        assert!(g(None, Some(150.0)).last_push_failed());
+        assert!(!g(None, None).last_push_failed());
     }
 }

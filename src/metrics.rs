@@ -325,6 +325,53 @@ impl Text {
                     .min_by(f64::total_cmp)
             },
         );
+        type Measure = fn(&crate::report::GatewaySize) -> u64;
+        let sizes: [(&str, &str, Measure); 3] = [
+            (
+                "gateway_groups",
+                "Groups on this gateway: when=\"before\" as the last run scanned it, when=\"after\" that minus the groups it deleted (a dry run: the same); absent while gateway_up is 0.",
+                |s| s.groups,
+            ),
+            (
+                "gateway_series",
+                "Series on this gateway (one per label set per metric family, push_time_seconds and push_failure_time_seconds not counted): when=\"before\" as scanned, when=\"after\" minus the groups deleted; absent while gateway_up is 0.",
+                |s| s.series,
+            ),
+            (
+                "gateway_bytes",
+                "Bytes of this gateway's groups in its /api/v1/metrics document: when=\"before\" as scanned, when=\"after\" minus the groups deleted; absent while gateway_up is 0.",
+                |s| s.bytes,
+            ),
+        ];
+        for (name, help, measure) in sizes {
+            self.family(name, "gauge", help);
+            for gw in report.gateways.iter().filter(|gw| gw.scanned()) {
+                let health = &gw.health;
+                for (when, size) in [("before", health.size), ("after", health.size_after)] {
+                    if let Some(size) = size {
+                        self.sample(
+                            name,
+                            &[("gateway", &gw.name()), ("when", when)],
+                            measure(&size) as f64,
+                        );
+                    }
+                }
+            }
+        }
+        self.per_gateway(
+            report,
+            "groups_failing",
+            "gauge",
+            "Groups on this gateway whose last push failed (push_failure_time_seconds later than push_time_seconds), as the last run scanned them (absent while gateway_up is 0).",
+            |gw| gw.scanned().then_some(gw.health.groups_failing as f64),
+        );
+        self.per_gateway(
+            report,
+            "over_capacity",
+            "gauge",
+            "1 when --max-groups or --max-series is still exceeded on this gateway after the last run evicted every group it could, else 0 (absent while gateway_up is 0).",
+            |gw| gw.scanned().then_some(bool_value(gw.health.over_capacity)),
+        );
         self.family(
             "groups",
             "gauge",
@@ -542,6 +589,7 @@ mod tests {
 
     fn gateway(url: &str, error: Option<&str>, summary: Summary) -> GatewayReport {
         GatewayReport {
+            health: Default::default(),
             url: url.into(),
             discovered_from: None,
             address: None,

@@ -369,6 +369,7 @@ mod tests {
 
     fn group(job: &str, action: Action, new: bool) -> GroupReport {
         GroupReport {
+            health: Default::default(),
             labels: LabelSet(vec![("job".into(), job.into())]),
             last_push: Some(Time(1_795_478_400.0)),
             last_failure: None,
@@ -401,6 +402,7 @@ mod tests {
             1_795_482_000.0,
             Some(600.0),
             vec![GatewayReport {
+                health: Default::default(),
                 url: "http://pgw:9091".into(),
                 discovered_from: None,
                 address: None,

@@ -8,6 +8,10 @@ use crate::duration::Threshold;
 use crate::group::{Entry, Group, GroupingKey, LabelNaming, SkippedGroup};
 use crate::selector::Selector;
 
+pub mod health;
+
+use health::CountedPushes;
+
 /// A per-group threshold: the first rule whose selector matches applies.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -42,6 +46,8 @@ pub struct Policy {
     /// pass this long after the first that saw it stale (with the same
     /// last activity).
     pub grace: Option<Duration>,
+    /// `--activity`: which pushes count as a group's activity.
+    pub activity: CountedPushes,
 }
 
 /// Where a group may declare its own threshold, and the operator's bounds
@@ -79,6 +85,7 @@ impl Policy {
             caps: Caps::default(),
             ttl: TtlPolicy::default(),
             grace: None,
+            activity: CountedPushes::Any,
         }
     }
 }
@@ -244,6 +251,9 @@ pub enum Reason {
     NotSelected,
     /// No push time, failure time or family time stamp: the age is unknown.
     AgeUnknown,
+    /// `--activity successful`, and no push ever succeeded: the age is
+    /// unknown.
+    NoSuccessfulPush,
     /// Judged by its last activity (its age is the decision's).
     Judged { activity: Activity, ruling: Ruling },
 }
@@ -259,6 +269,8 @@ pub enum Activity {
     FailedPushOnly,
     /// Neither time is known: its newest metric family time stamp.
     FamilyTimestamp,
+    /// Its last successful push: `--activity successful` counts no other.
+    SuccessfulPush,
 }
 
 /// What the policy made of a group's age.
@@ -316,6 +328,9 @@ pub struct Grace {
     pub deletable_at: f64,
     /// This pass is the first to see it stale (it was not pending before).
     pub new: bool,
+    /// Its last activity as the plan counted it (`--activity`): what the
+    /// mark remembers, so that only a newer one starts the period again.
+    pub last_activity: Option<f64>,
 }
 
 /// What an earlier pass remembered of a group it saw stale on a gateway:
@@ -417,7 +432,7 @@ pub fn decide_marked(
     });
     if let Some(grace) = policy.grace {
         for d in decisions.iter_mut() {
-            apply_grace(d, grace, now, marks);
+            apply_grace(d, grace, now, marks, policy.activity);
         }
     }
     let refused_by = cap_exceeded(&decisions, policy.caps);
@@ -443,14 +458,20 @@ pub fn decide_marked(
 /// pass at least `grace` after the first that saw it stale with the same
 /// last activity. A mark from the future (a clock that went back) starts
 /// the period again rather than shorten it.
-fn apply_grace(d: &mut Decision, grace: Duration, now: f64, marks: &Marks) {
+fn apply_grace(
+    d: &mut Decision,
+    grace: Duration,
+    now: f64,
+    marks: &Marks,
+    activity: CountedPushes,
+) {
     let Subject::Group(g) = &d.subject else {
         return;
     };
     if d.verdict != Verdict::Stale {
         return;
     }
-    let last = g.last_activity();
+    let last = activity.last_activity(g);
     let (stale_since, new) = match marks.get(&g.key) {
         Some(m) if m.last_activity == last && m.stale_since <= now => (m.stale_since, false),
         _ => (now, true),
@@ -460,6 +481,7 @@ fn apply_grace(d: &mut Decision, grace: Duration, now: f64, marks: &Marks) {
         stale_since,
         deletable_at,
         new,
+        last_activity: last,
     });
     let note = if now < deletable_at {
         d.verdict = Verdict::Pending;
@@ -669,15 +691,20 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         reason,
         grace: None,
     };
-    let Some(last) = group.last_activity() else {
-        return decision(group, Verdict::Skip, None, Reason::AgeUnknown);
+    let Some(last) = policy.activity.last_activity(&group) else {
+        let reason = match policy.activity {
+            CountedPushes::Any => Reason::AgeUnknown,
+            CountedPushes::Successful => Reason::NoSuccessfulPush,
+        };
+        return decision(group, Verdict::Skip, None, reason);
     };
     let age = now - last;
-    let activity = match (group.last_push, group.last_failure) {
-        (None, Some(_)) => Activity::FailedPushOnly,
-        (Some(p), Some(f)) if f > p => Activity::FailedPush,
-        (Some(_), _) => Activity::Push,
-        (None, None) => Activity::FamilyTimestamp,
+    let activity = match (policy.activity, group.last_push, group.last_failure) {
+        (CountedPushes::Successful, _, _) => Activity::SuccessfulPush,
+        (CountedPushes::Any, None, Some(_)) => Activity::FailedPushOnly,
+        (CountedPushes::Any, Some(p), Some(f)) if f > p => Activity::FailedPush,
+        (CountedPushes::Any, Some(_), _) => Activity::Push,
+        (CountedPushes::Any, None, None) => Activity::FamilyTimestamp,
     };
     let judged = |ruling| Reason::Judged { activity, ruling };
     if group.key.job() == OWN_JOB {
@@ -836,6 +863,7 @@ mod tests {
             newest_family_time: None,
             last_push_successful: None,
             ttl_metric: None,
+            size: Default::default(),
         })
     }
 
@@ -860,6 +888,7 @@ mod tests {
                 newest_family_time: None,
                 last_push_successful: None,
                 ttl_metric: None,
+                size: Default::default(),
             })
         };
         let plan = decide(
@@ -987,6 +1016,7 @@ mod tests {
                 Entry::Skipped(SkippedGroup {
                     labels: vec![],
                     reason: "bad".into(),
+                    size: Default::default(),
                 }),
                 group("z", Some(1.0), None),
             ],
@@ -1222,6 +1252,7 @@ mod tests {
             newest_family_time: None,
             last_push_successful: Some(true),
             ttl_metric: metric,
+            size: Default::default(),
         })
     }
 

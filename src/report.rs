@@ -74,6 +74,77 @@ pub struct GatewayReport {
     /// A signal stopped its DNS lookup or its scan (loop mode): nothing was
     /// sent to it, `groups` is empty and `error` null; not a failure.
     pub interrupted: bool,
+    /// Its size and the groups whose pushes fail (docs/health.md).
+    #[serde(flatten)]
+    pub health: GatewayHealth,
+}
+
+/// How large a gateway is, and how many of its groups fail to be pushed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GatewayHealth {
+    /// What the scan found; null when the gateway was not scanned.
+    pub size: Option<GatewaySize>,
+    /// What is left after the pass: `size` minus the groups whose action
+    /// says they are gone (`deleted`); in a dry run, as `size`. Null when
+    /// the gateway was not scanned.
+    pub size_after: Option<GatewaySize>,
+    /// Groups whose last push failed (`last_push_failed`).
+    pub groups_failing: u64,
+    /// A bound (`--max-groups`, `--max-series`) is still exceeded after
+    /// every group that could be evicted was.
+    pub over_capacity: bool,
+}
+
+/// Totals over a gateway's groups (skipped ones included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GatewaySize {
+    pub groups: u64,
+    /// Metric entries, the push times not counted ([`GroupHealth::series`]).
+    pub series: u64,
+    /// Bytes of the groups in the API document.
+    pub bytes: u64,
+}
+
+impl GatewaySize {
+    /// The totals of `groups`.
+    pub fn of<'g>(groups: impl IntoIterator<Item = &'g GroupReport>) -> GatewaySize {
+        groups
+            .into_iter()
+            .fold(GatewaySize::default(), |total, g| GatewaySize {
+                groups: total.groups + 1,
+                series: total.series + g.health.series,
+                bytes: total.bytes + g.health.bytes,
+            })
+    }
+}
+
+impl GatewayHealth {
+    /// The health of a scanned gateway whose groups are `groups`, after
+    /// the pass: what was removed is what the actions say is gone.
+    pub fn of(groups: &[GroupReport], over_capacity: bool) -> GatewayHealth {
+        GatewayHealth {
+            size: Some(GatewaySize::of(groups)),
+            size_after: Some(GatewaySize::of(
+                groups.iter().filter(|g| !g.action.is_gone()),
+            )),
+            groups_failing: groups.iter().filter(|g| g.health.last_push_failed).count() as u64,
+            over_capacity,
+        }
+    }
+}
+
+/// A group's size and whether its last push failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GroupHealth {
+    /// Its metric entries, one per label set per family; the gateway's
+    /// `push_time_seconds` and `push_failure_time_seconds` not counted.
+    pub series: u64,
+    /// Its length in the API document.
+    pub bytes: u64,
+    /// Its last push failed: `push_failure_time_seconds` is later than
+    /// `push_time_seconds` (which, then, is the time of its last
+    /// successful push, null when none succeeded).
+    pub last_push_failed: bool,
 }
 
 impl GatewayReport {
@@ -128,6 +199,8 @@ pub struct GroupReport {
     /// A `pending` group this pass was the first to see stale (what
     /// `--notify-url` announces); not in the JSON, which has `stale_since`.
     pub newly_pending: bool,
+    /// Its size and whether its last push failed.
+    pub health: GroupHealth,
 }
 
 impl GroupReport {
@@ -162,6 +235,8 @@ struct GroupJson<'a> {
     ttl_ignored: Option<String>,
     stale_since: Option<Time>,
     deletable_at: Option<Time>,
+    #[serde(flatten)]
+    health: GroupHealth,
 }
 
 impl Serialize for GroupReport {
@@ -186,6 +261,7 @@ impl Serialize for GroupReport {
             deletable_at,
             // Its `stale_since` says it.
             newly_pending: _,
+            health,
         } = self;
         GroupJson {
             labels,
@@ -203,6 +279,7 @@ impl Serialize for GroupReport {
             ttl_ignored: ignored_words(ttl_ignored),
             stale_since: *stale_since,
             deletable_at: *deletable_at,
+            health: *health,
         }
         .serialize(serializer)
     }
@@ -503,6 +580,27 @@ impl Action {
     pub fn is_failure(self) -> bool {
         self.properties().failure
     }
+
+    /// Whether a group with this action is known to be gone from the
+    /// gateway after the pass (what `size_after` leaves out).
+    pub fn is_gone(self) -> bool {
+        match self {
+            Action::Deleted => true,
+            // Accepted but unconfirmed, or back, or never sent: there, as
+            // far as the janitor knows.
+            Action::WouldDelete
+            | Action::DeleteFailed
+            | Action::Refused
+            | Action::Repushed
+            | Action::StillPresent
+            | Action::Unconfirmed
+            | Action::Pending
+            | Action::Kept
+            | Action::Active
+            | Action::Skipped
+            | Action::Ignored => false,
+        }
+    }
 }
 
 impl Serialize for Action {
@@ -720,6 +818,13 @@ impl Report {
                 continue;
             }
             for g in &gw.groups {
+                let failing = match (g.health.last_push_failed, &g.last_push) {
+                    (true, None) => ", no push ever succeeded".to_owned(),
+                    (true, Some(success)) => {
+                        format!(", its last push failed (last success {success})")
+                    }
+                    (false, _) => String::new(),
+                };
                 match g.action.properties().line {
                     Line::Unjudged | Line::Stays if !verbose => continue,
                     Line::Problem | Line::Unjudged => {
@@ -728,10 +833,11 @@ impl Report {
                         continue;
                     }
                     // Why it stays says it all (its age, its threshold and
-                    // what set it, or what protects it).
+                    // what set it, or what protects it), and whether its
+                    // pushes fail.
                     Line::Stays => {
                         let why = g.reason_words();
-                        writeln!(out, "{:<13}  {}  {why}", human(g.action), g.labels)?;
+                        writeln!(out, "{:<13}  {}  {why}{failing}", human(g.action), g.labels)?;
                         continue;
                     }
                     Line::Silence => {}
@@ -739,11 +845,6 @@ impl Report {
                 let age = g.age_seconds.map_or("?".into(), |a| {
                     human_age(a, g.threshold_seconds, g.action.is_stale())
                 });
-                let failing = match (g.last_push_successful, &g.last_push) {
-                    (Some(false), None) => ", no push ever succeeded",
-                    (Some(false), Some(_)) => ", its last push failed",
-                    _ => "",
-                };
                 write!(
                     out,
                     "{:<13}  {}  silent {}{failing} (threshold {}, {})",
@@ -816,9 +917,60 @@ impl Report {
                 ""
             };
             writeln!(out, "{dry}")?;
+            if verbose {
+                write_size(out, gw)?;
+            }
         }
         Ok(())
     }
+}
+
+/// How many groups the `-v` size line names.
+const LARGEST_SHOWN: usize = 5;
+
+/// `-v`: the gateway's size as scanned and its largest groups by series.
+fn write_size(out: &mut impl Write, gw: &GatewayReport) -> io::Result<()> {
+    let Some(size) = gw.health.size else {
+        return Ok(());
+    };
+    write!(
+        out,
+        "{}: size: {} {}, {} series, {} in the API",
+        gw.name(),
+        size.groups,
+        if size.groups == 1 { "group" } else { "groups" },
+        size.series,
+        human_bytes(size.bytes)
+    )?;
+    if gw.health.groups_failing > 0 {
+        write!(out, "; {} failing", gw.health.groups_failing)?;
+    }
+    let mut largest: Vec<&GroupReport> = gw.groups.iter().filter(|g| g.health.series > 0).collect();
+    // Most series first; among equals, the first in the report.
+    largest.sort_by_key(|g| std::cmp::Reverse(g.health.series));
+    if !largest.is_empty() {
+        write!(out, "; largest by series:")?;
+        for (i, g) in largest.iter().take(LARGEST_SHOWN).enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(out, "{sep}{} {}", g.labels, g.health.series)?;
+        }
+    }
+    writeln!(out)
+}
+
+/// Bytes as people read them: `812 B`, `3.4 KiB`, `71.2 MiB`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Why most skipped groups were skipped: what is wrong with each (for a
@@ -947,6 +1099,7 @@ mod tests {
     /// One group of `action`, with what any action may carry.
     fn probe(job: &str, action: Action) -> GroupReport {
         GroupReport {
+            health: Default::default(),
             labels: LabelSet(vec![("job".into(), job.into())]),
             last_push: Some(Time(100.0)),
             last_failure: None,
@@ -968,6 +1121,7 @@ mod tests {
 
     fn one_gateway(groups: Vec<GroupReport>) -> Report {
         let gw = GatewayReport {
+            health: Default::default(),
             url: "http://a".into(),
             discovered_from: None,
             address: None,
@@ -1072,6 +1226,11 @@ mod tests {
     #[test]
     fn human_lines_name_the_threshold_source_and_failing_pushes() {
         let group = |action, labels: &[(&str, &str)], reason: &str, successful| GroupReport {
+            health: GroupHealth {
+                series: labels.len() as u64 * 100,
+                bytes: 3000,
+                last_push_failed: successful == Some(false),
+            },
             labels: LabelSet(
                 labels
                     .iter()
@@ -1112,6 +1271,7 @@ mod tests {
             ),
         ];
         let gw = GatewayReport {
+            health: GatewayHealth::of(&groups, false),
             url: "http://a".into(),
             discovered_from: None,
             address: None,
@@ -1145,6 +1305,23 @@ mod tests {
             lines[2],
             "http://a: 2 groups, 1 stale: 1 would be deleted; 1 active, 0 kept, 0 skipped (dry run: nothing sent)"
         );
+        // -v: the size, and the largest groups by series.
+        assert_eq!(
+            lines[3],
+            r#"http://a: size: 2 groups, 300 series, 5.9 KiB in the API; 1 failing; largest by series: {job="backup","service.name"="x"} 200, {job="b"} 100"#
+        );
+        // A last push that failed after one that succeeded: when that was.
+        let mut failed = report.gateways[0].groups[0].clone();
+        failed.last_push = Some(Time(1_795_470_000.0));
+        let mut gw = report.gateways[0].clone();
+        gw.groups = vec![failed];
+        let mut out = Vec::new();
+        Report::new(true, 0.0, 0.0, Some(600.0), vec![gw])
+            .write_human(&mut out, false, false)
+            .unwrap();
+        assert!(String::from_utf8(out).unwrap().contains(
+            "silent 2h3m5s, its last push failed (last success 2026-11-23T21:40:00.000Z)"
+        ));
 
         // An age whole seconds would show as the threshold itself is shown
         // to the millisecond.
@@ -1153,6 +1330,7 @@ mod tests {
         gw.groups[0].age_seconds = Some(1.3);
         gw.groups[0].threshold_seconds = Some(1.0);
         gw.groups[0].last_push_successful = Some(true);
+        gw.groups[0].health.last_push_failed = false;
         let report = Report::new(true, 0.0, 0.0, Some(1.0), vec![gw]);
         let mut out = Vec::new();
         report.write_human(&mut out, false, false).unwrap();
@@ -1168,6 +1346,7 @@ mod tests {
     #[test]
     fn summary_counts_actions() {
         let g = |action| GroupReport {
+            health: Default::default(),
             labels: LabelSet::default(),
             last_push: None,
             last_failure: None,

@@ -373,7 +373,7 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
         };
         if rescan && since_scan >= BATCH {
             if unchecked.is_none() {
-                match gateway.scan().await {
+                match gateway.scan(&Default::default()).await {
                     Ok(scan) => {
                         state.existing = existing(scan.entries, &state.existing);
                         since_scan = 0;
@@ -624,9 +624,11 @@ async fn connect(
     let gateway =
         Gateway::new(&config.url, &config.transport).map_err(|e| (shown, e.to_string()))?;
     let url = gateway.display_url().to_owned();
-    let reading = crate::gateway::document::ReadOptions::default();
-    let temp = std::env::temp_dir();
-    let (scan, status) = tokio::join!(gateway.scan_keeping(&temp, &reading), gateway.status());
+    let scanning = crate::gateway::ScanOptions {
+        keep_json_in: Some(std::env::temp_dir()),
+        ..Default::default()
+    };
+    let (scan, status) = tokio::join!(gateway.scan(&scanning), gateway.status());
     let mut scan = scan.map_err(|e| (url.clone(), e.to_string()))?;
     let naming = crate::run::naming_mode(
         &url,

@@ -16,7 +16,8 @@ use crate::identity::GatewayId;
 use crate::pending::{self, Judged, Seen, State};
 use crate::plan::{self, Decision, Outcome, Subject, Verdict};
 use crate::report::{
-    Action, GatewayReport, GroupReport, LabelSet, Report, Summary, Time, UnmatchedSelector,
+    Action, GatewayHealth, GatewayReport, GroupHealth, GroupReport, LabelSet, Report, Summary,
+    Time, UnmatchedSelector,
 };
 use crate::verify;
 use crate::warn_bounded;
@@ -241,6 +242,7 @@ fn without_scan(url: String, error: Option<String>, clock: &Clock) -> GatewayRep
         groups: Vec::new(),
         summary: Summary::default(),
         interrupted: false,
+        health: GatewayHealth::default(),
     }
 }
 
@@ -266,19 +268,18 @@ async fn run_gateway(
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
-    let reading = crate::gateway::document::ReadOptions {
-        ttl_metric: config.policy.ttl.metric.clone(),
-    };
     // With --archive each group's JSON is kept while the plan is made (in a
     // dry run too: it checks that each record would restore its group, as
     // the real run does before its DELETEs, and writes nothing).
     let keep = config.archive.as_deref();
-    let scanned = async {
-        match keep {
-            Some(dir) => gateway.scan_keeping(dir, &reading).await,
-            None => gateway.scan_reading(&reading).await,
-        }
+    let scanning = crate::gateway::ScanOptions {
+        read: crate::gateway::document::ReadOptions {
+            ttl_metric: config.policy.ttl.metric.clone(),
+            ..Default::default()
+        },
+        keep_json_in: keep.map(std::path::Path::to_path_buf),
     };
+    let scanned = gateway.scan(&scanning);
     // The status is read every pass, beside the scan: the flag can change
     // across a restart while the data file stays.
     let (scan, status) = tokio::select! {
@@ -409,6 +410,7 @@ async fn run_gateway(
         .filter_map(|(d, g)| pending::judged(d, g.action))
         .collect();
     let summary = Summary::of(&groups);
+    let health = GatewayHealth::of(&groups, false);
     let report = GatewayReport {
         url: shown,
         discovered_from: instance.discovered_from.clone(),
@@ -424,6 +426,7 @@ async fn run_gateway(
         groups,
         summary,
         interrupted: false,
+        health,
     };
     (report, Some(judged))
 }
@@ -637,6 +640,7 @@ fn group_report(
             .filter(|_| action == Action::Pending)
             .map(|g| Time(g.deletable_at)),
         newly_pending: action == Action::Pending && d.grace.is_some_and(|g| g.new),
+        health: GroupHealth::default(),
     };
     // Once per pass, here: the verification re-scans do not repeat it.
     if d.verdict == Verdict::Skip {
@@ -665,10 +669,20 @@ fn group_report(
             last_failure: g.last_failure.map(Time),
             last_activity: g.last_activity().map(Time),
             last_push_successful: g.last_push_successful,
+            health: GroupHealth {
+                series: g.size.series,
+                bytes: g.size.bytes,
+                last_push_failed: g.last_push_failed(),
+            },
             ..base
         },
         Subject::Skipped(s) => GroupReport {
             labels: LabelSet(s.labels.clone()),
+            health: GroupHealth {
+                series: s.size.series,
+                bytes: s.size.bytes,
+                last_push_failed: false,
+            },
             ..base
         },
     }

@@ -69,8 +69,8 @@ pub async fn verify(
                 tokio::time::sleep(pause).await;
                 match deadline {
                     // The first: as long as any scan may take.
-                    None => Ok(gateway.scan().await),
-                    Some(d) => tokio::time::timeout_at(d, gateway.scan()).await,
+                    None => Ok(gateway.scan(&Default::default()).await),
+                    Some(d) => tokio::time::timeout_at(d, gateway.scan(&Default::default())).await,
                 }
             } => scan,
         };

@@ -4,15 +4,32 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pushgateway_janitor::gateway::document::{read_document, read_document_slice};
+use pushgateway_janitor::gateway::document::{
+    read_document, read_document_slice, Keep, ReadOptions,
+};
 use pushgateway_janitor::group::Entry;
 use pushgateway_janitor::group::{GroupingKey, LabelNaming};
 
 fuzz_target!(|data: &[u8]| {
-    let from_slice = read_document_slice(data);
-    let from_reader = read_document(std::io::BufReader::with_capacity(7, data));
+    let from_slice = read_document_slice(data, &ReadOptions::default());
+    let from_reader = read_document(
+        std::io::BufReader::with_capacity(7, data),
+        &ReadOptions::default(),
+        Keep::Facts,
+    )
+    .entries;
     match (&from_slice, &from_reader) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Ok(a), Ok(b)) => {
+            // The slice reader does not measure the groups' bytes.
+            let mut b = b.clone();
+            for entry in &mut b {
+                match entry {
+                    Entry::Group(g) => g.size.bytes = 0,
+                    Entry::Skipped(s) => s.size.bytes = 0,
+                }
+            }
+            assert_eq!(a, &b)
+        }
         (Err(a), Err(b)) => assert_eq!(std::mem::discriminant(a), std::mem::discriminant(b)),
         _ => panic!("slice {from_slice:?} and reader {from_reader:?} disagree"),
     }

@@ -135,6 +135,17 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_max_ttl)]
     pub max_ttl: Option<Threshold>,
 
+    /// Which pushes are activity: any (failed ones too) or successful.
+    ///
+    /// Which pushes count as a group's activity: any (the default: a failed
+    /// push too, its producer is alive) or successful (only a push the
+    /// gateway accepted: a group whose pushes have failed for longer than
+    /// its threshold is stale, and its old values go; one whose pushes never
+    /// succeeded is skipped, its age unknown). Thresholds, rules and TTLs
+    /// are unchanged; the report's reason says which activity counted.
+    #[arg(long, value_name = "ACTIVITY", value_enum, default_value_t = ActivityArg::Any, hide_short_help = true)]
+    pub activity: ActivityArg,
+
     /// Safety cap: delete nothing if more than N groups would go.
     ///
     /// Safety cap: when a gateway's plan would delete more than N groups,
@@ -368,6 +379,14 @@ pub enum LabelNamesArg {
     Utf8,
     /// Literal legacy names (without the flag, or before 1.11).
     Legacy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActivityArg {
+    /// Any push, failed ones too.
+    Any,
+    /// Only a successful push.
+    Successful,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

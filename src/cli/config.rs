@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use super::args::{
-    Args, ClockArg, LabelNamesArg, OutputArg, RestoreArgs, RestoreOutputArg, TransportArgs,
+    ActivityArg, Args, ClockArg, LabelNamesArg, OutputArg, RestoreArgs, RestoreOutputArg,
+    TransportArgs,
 };
 use crate::config::{ClockSource, Config, PushMetrics, RestoreConfig, StdoutFormat};
 use crate::duration::Threshold;
@@ -14,6 +15,7 @@ use crate::gateway::{
     Credentials, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
 use crate::group::LabelNaming;
+use crate::plan::health::CountedPushes;
 use crate::plan::{Caps, Policy, TtlPolicy};
 
 /// Checks a URL given to `flag` (`--url`, `--push-metrics`, or the
@@ -295,6 +297,10 @@ impl Args {
                 },
                 ttl,
                 grace: self.grace,
+                activity: match self.activity {
+                    ActivityArg::Any => CountedPushes::Any,
+                    ActivityArg::Successful => CountedPushes::Successful,
+                },
             },
             state_file: self.state_file,
             notify_url: self.notify_url,

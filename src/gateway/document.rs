@@ -17,8 +17,8 @@
 //! status) is an error, and then no group is returned at all.
 //!
 //! With `--archive` the scan also keeps each group's JSON as it read it
-//! ([`read_document_keeping`], `spool.rs`); without it, nothing of that is
-//! done: one branch per group.
+//! ([`Keep::Json`], `spool.rs`); without it, nothing of that is done: one
+//! branch per group.
 
 mod split;
 mod spool;
@@ -31,7 +31,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::group::{Entry, Group, GroupingKey, SkippedGroup};
+use crate::group::{Entry, Group, GroupingKey, Size, SkippedGroup};
 pub use spool::{RawGroups, Spool};
 
 /// Why the document as a whole could not be read.
@@ -75,97 +75,86 @@ pub struct ReadOptions {
     /// The metric family whose value is read (`--ttl-metric`), into
     /// [`Group::ttl_metric`](crate::group::Group::ttl_metric).
     pub ttl_metric: Option<String>,
+    /// The reader's window; tests make it tiny, so that every group meets
+    /// a window's edge.
+    #[doc(hidden)]
+    pub window: Window,
+}
+
+/// The window groups are parsed in (see `split.rs`): `bytes` at first,
+/// growing up to `max_bytes`; a larger group streams.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub bytes: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            bytes: split::WINDOW_BYTES,
+            max_bytes: split::MAX_WINDOW_BYTES,
+        }
+    }
+}
+
+/// What a read keeps of the document besides each group's facts.
+#[derive(Debug)]
+pub enum Keep {
+    /// Nothing more.
+    Facts,
+    /// Each group's JSON as it was read, in this spool (`--archive`).
+    Json(Spool),
+}
+
+/// What [`read_document`] read.
+#[derive(Debug)]
+pub struct DocumentRead {
+    /// Every entry of `data`, in order; or why the document as a whole
+    /// could not be read.
+    pub entries: Result<Vec<Entry>, DocumentError>,
+    /// With [`Keep::Json`]: the JSON of the entries, in their order.
+    pub json: Option<RawGroups>,
 }
 
 /// Reads a whole `/api/v1/metrics` document from `reader`, one group in
-/// memory at a time (see `split.rs` for how, and why it is fast).
-pub fn read_document<R: Read>(reader: R) -> Result<Vec<Entry>, DocumentError> {
-    read_document_with(reader, &ReadOptions::default())
-}
-
-/// [`read_document`], reading what `options` asks for too.
-pub fn read_document_with<R: Read>(
-    reader: R,
-    options: &ReadOptions,
-) -> Result<Vec<Entry>, DocumentError> {
-    read_document_into(
-        reader,
-        split::WINDOW_BYTES,
-        split::MAX_WINDOW_BYTES,
-        None,
-        options,
-    )
-}
-
-/// [`read_document`] with a window of `window` bytes growing up to
-/// `max_window`: tests use tiny ones, so that every group meets a window's
-/// edge. Not for use outside tests.
-#[doc(hidden)]
-pub fn read_document_windowed<R: Read>(
-    reader: R,
-    window: usize,
-    max_window: usize,
-    options: &ReadOptions,
-) -> Result<Vec<Entry>, DocumentError> {
-    read_document_into(reader, window, max_window, None, options)
-}
-
-/// [`read_document_with`] that also keeps each group's JSON in `spool`
-/// (`--archive`): the [`RawGroups`] hold the JSON of the entries, in their
-/// order.
-pub fn read_document_keeping<R: Read>(
-    reader: R,
-    spool: Spool,
-    options: &ReadOptions,
-) -> (Result<Vec<Entry>, DocumentError>, RawGroups) {
-    read_document_keeping_windowed(
-        reader,
-        spool,
-        split::WINDOW_BYTES,
-        split::MAX_WINDOW_BYTES,
-        options,
-    )
-}
-
-/// [`read_document_keeping`] with the window of [`read_document_windowed`]
-/// (tests).
-#[doc(hidden)]
-pub fn read_document_keeping_windowed<R: Read>(
-    reader: R,
-    spool: Spool,
-    window: usize,
-    max_window: usize,
-    options: &ReadOptions,
-) -> (Result<Vec<Entry>, DocumentError>, RawGroups) {
-    let spool = RefCell::new(spool);
-    let entries = read_document_into(reader, window, max_window, Some(&spool), options);
-    (entries, spool.into_inner().finish())
-}
-
-fn read_document_into<R: Read>(
-    reader: R,
-    window: usize,
-    max_window: usize,
-    spool: Option<&RefCell<Spool>>,
-    options: &ReadOptions,
-) -> Result<Vec<Entry>, DocumentError> {
+/// memory at a time (see `split.rs` for how, and why it is fast), reading
+/// what `options` asks for and keeping what `keep` says.
+pub fn read_document<R: Read>(reader: R, options: &ReadOptions, keep: Keep) -> DocumentRead {
+    let spool = match keep {
+        Keep::Facts => None,
+        Keep::Json(spool) => Some(RefCell::new(spool)),
+    };
     let handoff = split::Handoff::default();
     let ttl_metric = options.ttl_metric.as_deref();
-    let splitter = split::Splitter::new(reader, window, max_window, &handoff, spool, ttl_metric);
-    read_with(
+    let Window { bytes, max_bytes } = options.window;
+    let splitter = split::Splitter::new(
+        reader,
+        bytes,
+        max_bytes,
+        &handoff,
+        spool.as_ref(),
+        ttl_metric,
+    );
+    let entries = read_with(
         serde_json::Deserializer::from_reader(splitter),
-        GroupSeed { spool, ttl_metric },
+        GroupSeed {
+            spool: spool.as_ref(),
+            ttl_metric,
+        },
         Some(&handoff),
-    )
+    );
+    DocumentRead {
+        entries,
+        json: spool.map(|spool| spool.into_inner().finish()),
+    }
 }
 
-/// Reads a document held in memory (tests, fuzzing, benchmarks).
-pub fn read_document_slice(bytes: &[u8]) -> Result<Vec<Entry>, DocumentError> {
-    read_document_slice_with(bytes, &ReadOptions::default())
-}
-
-/// [`read_document_slice`], reading what `options` asks for too.
-pub fn read_document_slice_with(
+/// Reads a document held in memory with serde_json alone: what
+/// [`read_document`] must answer the same as (tests, fuzzing, benchmarks).
+/// It does not measure the groups: their [`Size::bytes`] are 0.
+pub fn read_document_slice(
     bytes: &[u8],
     options: &ReadOptions,
 ) -> Result<Vec<Entry>, DocumentError> {
@@ -390,6 +379,7 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
         let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
         let seed = self.element;
+
         let Some(spool) = seed.group.spool else {
             while let Some(entry) = seq.next_element_seed(seed)? {
                 entries.push(entry);
@@ -417,10 +407,24 @@ struct RawGroup {
     push_failure_time: Option<Result<f64, String>>,
     newest_family_time: Option<f64>,
     ttl_metric: Option<Result<f64, String>>,
+    /// Series of its families, the push times' aside.
+    series: u64,
 }
 
 impl RawGroup {
     fn into_entry(self) -> Entry {
+        // Its bytes are measured by whoever saw where it began and ended.
+        let size = Size {
+            series: self.series,
+            bytes: 0,
+        };
+        let skipped = |labels, reason| {
+            Entry::Skipped(SkippedGroup {
+                labels,
+                reason,
+                size,
+            })
+        };
         let labels = match self.labels {
             None => return skipped(Vec::new(), "the group has no \"labels\" object".into()),
             Some(Err(reason)) => return skipped(Vec::new(), reason.into()),
@@ -451,12 +455,9 @@ impl RawGroup {
             newest_family_time: self.newest_family_time,
             last_push_successful: self.last_push_successful,
             ttl_metric: self.ttl_metric,
+            size,
         })
     }
-}
-
-fn skipped(labels: Vec<(String, String)>, reason: String) -> Entry {
-    Entry::Skipped(SkippedGroup { labels, reason })
 }
 
 /// The last millisecond of the year 9999, in Unix seconds: the gateway
@@ -508,7 +509,14 @@ impl<'de> Visitor<'de> for ElementSeed<'_> {
             !self.handoff.is_some_and(split::Handoff::holds),
             "a group was read while the one the splitter gave waits for its placeholder"
         );
-        self.group.visit_map(map)
+        let Some(handoff) = self.handoff else {
+            return self.group.visit_map(map);
+        };
+        // A group streaming past: measured by the bytes read meanwhile.
+        let start = handoff.delivered();
+        let mut entry = self.group.visit_map(map)?;
+        entry.size_mut().bytes = handoff.delivered() - start + 1;
+        Ok(entry)
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
@@ -573,7 +581,11 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
 }
 
 fn not_an_object() -> Entry {
-    skipped(Vec::new(), "the group is not a JSON object".into())
+    Entry::Skipped(SkippedGroup {
+        labels: Vec::new(),
+        reason: "the group is not a JSON object".into(),
+        size: Size::default(),
+    })
 }
 
 /// A streamed group, kept in `spool` as it is read: each field's value as
@@ -652,6 +664,7 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
             GroupField::TtlMetric => {
                 let family = FamilySeed { want: Want::Gauge }.deserialize(d)?;
                 raw.note_family_time(family.time_stamp);
+                raw.series += family.series;
                 raw.ttl_metric = Some(match (raw.ttl_metric.is_some(), family.value) {
                     (true, _) => Err("appears more than once".to_owned()),
                     (false, Some(v)) => v,
@@ -664,6 +677,7 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
                 }
                 .deserialize(d)?;
                 raw.note_family_time(family.time_stamp);
+                raw.series += family.series;
             }
         }
         Ok(())
@@ -722,6 +736,9 @@ struct Family {
     time_stamp: Option<f64>,
     /// The value asked for ([`Want`]).
     value: Option<Result<f64, String>>,
+    /// How many series (entries of `metrics`) it has; not counted for
+    /// [`Want::First`] (the push times, which are not the pusher's).
+    series: u64,
 }
 
 /// Which value of a family to read.
@@ -757,10 +774,7 @@ impl<'de> Visitor<'de> for FamilySeed {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Family, A::Error> {
-        let mut family = Family {
-            time_stamp: None,
-            value: None,
-        };
+        let mut family = Family::empty();
         let mut kind: Option<Option<String>> = None;
         let mut series = None;
         while let Some(field) = map.next_key::<FamilyField>()? {
@@ -775,7 +789,14 @@ impl<'de> Visitor<'de> for FamilySeed {
                     family.value = map.next_value_seed(FirstValueSeed)?;
                 }
                 FamilyField::Metrics if self.want == Want::Gauge => {
-                    series = Some(map.next_value_seed(OnlyValueSeed)?);
+                    let read = map.next_value_seed(OnlyValueSeed)?;
+                    if let Ok((_, n)) = &read {
+                        family.series = *n as u64;
+                    }
+                    series = Some(read);
+                }
+                FamilyField::Metrics if self.want == Want::Nothing => {
+                    family.series = map.next_value_seed(CountSeed)?;
                 }
                 FamilyField::Type if self.want == Want::Gauge => {
                     kind = Some(map.next_value::<MaybeString>()?.0);
@@ -799,8 +820,38 @@ impl Family {
         Family {
             time_stamp: None,
             value: None,
+            series: 0,
         }
     }
+}
+
+/// `metrics` of a family whose values are not read: how many series it
+/// has (0 when it is not an array).
+struct CountSeed;
+
+impl<'de> DeserializeSeed<'de> for CountSeed {
+    type Value = u64;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CountSeed {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of series")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+        let mut count = 0;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    accept_other!(u64 => 0; map, scalars, str);
 }
 
 /// A sample value as read, or why it is not one.

@@ -62,8 +62,20 @@ pub struct Scan {
     pub entries: Vec<Entry>,
     /// The response's `Date` header, when present and valid.
     pub server_date: Option<SystemTime>,
-    /// With [`Gateway::scan_keeping`]: each entry's JSON as it was read.
+    /// With [`ScanOptions::keep_json_in`]: each entry's JSON as it was read.
     pub raw: Option<document::RawGroups>,
+}
+
+/// What a scan reads and keeps.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// What is read of each group beyond its key and times.
+    pub read: document::ReadOptions,
+    /// `--archive`: keep each group's JSON as it was read, in a temporary
+    /// file in this directory. A file that cannot be made or written does
+    /// not fail the scan: it keeps nothing, and says why when a group is
+    /// asked for.
+    pub keep_json_in: Option<std::path::PathBuf>,
 }
 
 /// Why a gateway could not be scanned. Messages name the redacted URL only.
@@ -352,48 +364,21 @@ impl Gateway {
     }
 
     /// Reads every group from `GET {base}/api/v1/metrics`, streaming the body
-    /// through the document reader on a blocking thread. Connection errors,
+    /// through the document reader on a blocking thread, reading what
+    /// `options` asks for and keeping what it says. Connection errors,
     /// timeouts (also while the body streams), a body cut short, 408, 429 and 5xx
     /// are retried.
-    pub async fn scan(&self) -> Result<Scan, ScanError> {
-        self.scan_in(None, &document::ReadOptions::default()).await
-    }
-
-    /// [`Gateway::scan`], reading what `options` asks for too.
-    pub async fn scan_reading(&self, options: &document::ReadOptions) -> Result<Scan, ScanError> {
-        self.scan_in(None, options).await
-    }
-
-    /// [`Gateway::scan_reading`] that also keeps each group's JSON as it was
-    /// read (`--archive`), in a temporary file in `dir`. A file that cannot
-    /// be made or written does not fail the scan: it keeps nothing, and says
-    /// why when a group is asked for.
-    pub async fn scan_keeping(
-        &self,
-        dir: &std::path::Path,
-        options: &document::ReadOptions,
-    ) -> Result<Scan, ScanError> {
-        self.scan_in(Some(dir), options).await
-    }
-
-    async fn scan_in(
-        &self,
-        keep: Option<&std::path::Path>,
-        options: &document::ReadOptions,
-    ) -> Result<Scan, ScanError> {
+    pub async fn scan(&self, options: &ScanOptions) -> Result<Scan, ScanError> {
         let what = format!("GET {}", self.shown(SCAN_PATH));
-        retrying(&self.retry, &what, None, || {
-            self.scan_once(&what, keep, options)
-        })
-        .await
-        .map_err(ScanError::explained)
+        retrying(&self.retry, &what, None, || self.scan_once(&what, options))
+            .await
+            .map_err(ScanError::explained)
     }
 
     async fn scan_once(
         &self,
         what: &str,
-        keep: Option<&std::path::Path>,
-        options: &document::ReadOptions,
+        options: &ScanOptions,
     ) -> Result<Scan, FailedAttempt<ScanError>> {
         let shown = self.shown(SCAN_PATH);
         let failed =
@@ -439,23 +424,20 @@ impl Gateway {
             .map_err(|e| std::io::Error::other(e.without_url()));
         let bridge = SyncIoBridge::new(StreamReader::new(Box::pin(body)));
         // Each attempt keeps its own copy: a retried scan starts afresh.
-        let spool = keep.map(|dir| match tempfile::tempfile_in(dir) {
-            Ok(file) => document::Spool::new(file),
-            Err(e) => document::Spool::failed(format!(
-                "could not make a temporary file in {} to keep the groups' JSON: {e}",
-                dir.display()
-            )),
-        });
-        let options = options.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
+        let keep = match &options.keep_json_in {
+            None => document::Keep::Facts,
+            Some(dir) => document::Keep::Json(match tempfile::tempfile_in(dir) {
+                Ok(file) => document::Spool::new(file),
+                Err(e) => document::Spool::failed(format!(
+                    "could not make a temporary file in {} to keep the groups' JSON: {e}",
+                    dir.display()
+                )),
+            }),
+        };
+        let reading = options.read.clone();
+        let read = tokio::task::spawn_blocking(move || {
             let reader = BufReader::with_capacity(document::SCAN_BUFFER_BYTES, bridge);
-            match spool {
-                None => (document::read_document_with(reader, &options), None),
-                Some(spool) => {
-                    let (entries, raw) = document::read_document_keeping(reader, spool, &options);
-                    (entries, Some(raw))
-                }
-            }
+            document::read_document(reader, &reading, keep)
         })
         .await
         .map_err(|e| {
@@ -464,7 +446,10 @@ impl Gateway {
                 cause: format!("the reader task failed: {e}"),
             })
         })?;
-        let (parsed, raw) = parsed;
+        let document::DocumentRead {
+            entries: parsed,
+            json: raw,
+        } = read;
         let entries = parsed.map_err(|source| match source {
             // The body broke off (a reset, a timeout, a length not met).
             DocumentError::Io(e) => failed(self.fault(&e, Stage::Body, what, true)),

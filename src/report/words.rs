@@ -41,6 +41,9 @@ pub fn reason_words(
         Reason::AgeUnknown => {
             return "no push time, failure time or family time stamp: the age is unknown".into()
         }
+        Reason::NoSuccessfulPush => {
+            return "no push ever succeeded: with --activity successful the age is unknown".into()
+        }
         Reason::Judged { activity, ruling } => (activity, ruling),
     };
     let what = match activity {
@@ -48,6 +51,7 @@ pub fn reason_words(
         Activity::FailedPush => "last failed push",
         Activity::Push => "last push",
         Activity::FamilyTimestamp => "newest metric family time stamp",
+        Activity::SuccessfulPush => "last successful push (--activity successful)",
     };
     let age = age.unwrap_or(0.0);
     // Against the threshold only where the sentence compares them.

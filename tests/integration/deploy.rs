@@ -299,7 +299,7 @@ fn compose_runs_a_pushgateway_and_a_one_shot_janitor() {
 #[test]
 fn alerts_use_only_metric_names_the_janitor_writes() {
     use pushgateway_janitor::metrics::{render, History};
-    use pushgateway_janitor::report::{GatewayReport, Report, Summary};
+    use pushgateway_janitor::report::{GatewayHealth, GatewayReport, Report, Summary};
 
     let report = Report::new(
         false,
@@ -321,6 +321,7 @@ fn alerts_use_only_metric_names_the_janitor_writes() {
             interrupted: false,
             groups: Vec::new(),
             summary: Summary::default(),
+            health: GatewayHealth::of(&[], false),
         }],
     );
     let mut history = History::default();

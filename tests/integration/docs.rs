@@ -289,6 +289,8 @@ fn readme_console_examples() {
 #[test]
 fn report_example_is_a_real_report() {
     let docs = gateway_with_a_ghost();
+    // A dry run first: report.md's run deletes the ghost.
+    console("docs/health.md", Some(&docs));
     console("docs/report.md", Some(&docs));
     docs.pg
         .wait_for_groups(&[&[("job", "backup"), ("instance", "db-1")]]);

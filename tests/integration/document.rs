@@ -3,7 +3,9 @@
 //! strings, invalid UTF-8. Each input gives a correct result, a per-group
 //! `Skipped`, or a clear top-level error; never a panic or a wrong key.
 
-use pushgateway_janitor::gateway::document::{read_document, read_document_slice};
+use pushgateway_janitor::gateway::document::{
+    read_document, read_document_slice, Keep, ReadOptions,
+};
 use pushgateway_janitor::gateway::DocumentError;
 use pushgateway_janitor::group::Entry;
 use pushgateway_janitor::group::GroupingKey;
@@ -29,10 +31,15 @@ fn key() -> GroupingKey {
 
 /// Parses through both entry points (slice and reader) and checks they agree.
 fn parse(text: &[u8]) -> Result<Vec<Entry>, DocumentError> {
-    let from_slice = read_document_slice(text);
-    let from_reader = read_document(std::io::BufReader::new(text));
+    let from_slice = read_document_slice(text, &ReadOptions::default());
+    let from_reader = read_document(
+        std::io::BufReader::new(text),
+        &ReadOptions::default(),
+        Keep::Facts,
+    )
+    .entries;
     match (&from_slice, &from_reader) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Ok(a), Ok(b)) => assert_eq!(a, &crate::document_split::unmeasured(b)),
         // Same kind of error; positions may differ by a column.
         (Err(a), Err(b)) => {
             assert_eq!(
@@ -419,10 +426,11 @@ fn the_key_is_exactly_the_labels_object_never_a_series_label() {
 #[test]
 fn the_ttl_metric_family_in_every_shape() {
     use pushgateway_janitor::gateway::document::{
-        read_document_slice_with, read_document_with, ReadOptions,
+        read_document, read_document_slice, Keep, ReadOptions,
     };
     let options = ReadOptions {
         ttl_metric: Some("job_ttl_seconds".into()),
+        ..Default::default()
     };
     for (family, want) in [
         (
@@ -458,10 +466,19 @@ fn the_ttl_metric_family_in_every_shape() {
         (r#""a string""#, Err("is not a metric family".to_owned())),
     ] {
         let text = doc(&[group(&format!(r#""job_ttl_seconds":{family}"#))]);
-        let from_slice = read_document_slice_with(text.as_bytes(), &options).unwrap();
-        let from_reader =
-            read_document_with(std::io::BufReader::new(text.as_bytes()), &options).unwrap();
-        assert_eq!(from_slice, from_reader, "{family}");
+        let from_slice = read_document_slice(text.as_bytes(), &options).unwrap();
+        let from_reader = read_document(
+            std::io::BufReader::new(text.as_bytes()),
+            &options,
+            Keep::Facts,
+        )
+        .entries
+        .unwrap();
+        assert_eq!(
+            from_slice,
+            crate::document_split::unmeasured(&from_reader),
+            "{family}"
+        );
         assert_the_group(&from_slice);
         let Entry::Group(g) = &from_slice[0] else {
             unreachable!()
@@ -472,7 +489,7 @@ fn the_ttl_metric_family_in_every_shape() {
     // writes it): neither is believed.
     let family = r#""job_ttl_seconds":{"type":"GAUGE","metrics":[{"value":"1"}]}"#;
     let text = doc(&[group(&format!("{family},{family}"))]);
-    let entries = read_document_slice_with(text.as_bytes(), &options).unwrap();
+    let entries = read_document_slice(text.as_bytes(), &options).unwrap();
     let Entry::Group(g) = &entries[0] else {
         panic!("{entries:?}")
     };

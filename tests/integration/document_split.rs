@@ -9,8 +9,7 @@ use crate::flink;
 use std::io::{self, Read};
 
 use pushgateway_janitor::gateway::document::{
-    read_document, read_document_slice, read_document_slice_with, read_document_windowed,
-    read_document_with, DocumentError, ReadOptions,
+    read_document, read_document_slice, DocumentError, Keep, ReadOptions, Spool, Window,
 };
 use pushgateway_janitor::group::Entry;
 
@@ -44,15 +43,62 @@ fn trickle(data: &[u8], step: usize) -> Trickle<'_> {
     }
 }
 
-/// The same entries, or an error of the same kind, as the slice reader.
+/// The entries as the slice reader gives them: not measured.
+pub fn unmeasured(entries: &[Entry]) -> Vec<Entry> {
+    let mut entries = entries.to_vec();
+    for entry in &mut entries {
+        match entry {
+            Entry::Group(g) => g.size.bytes = 0,
+            Entry::Skipped(s) => s.size.bytes = 0,
+        }
+    }
+    entries
+}
+
+/// The length of each element of the document's `data` that is an
+/// object (0 for others), when serde_json reads the document as it is.
+fn element_lengths(text: &[u8]) -> Option<Vec<u64>> {
+    #[derive(serde::Deserialize)]
+    struct Doc<'a> {
+        #[serde(borrow)]
+        data: Vec<&'a serde_json::value::RawValue>,
+    }
+    let doc: Doc = serde_json::from_slice(text).ok()?;
+    Some(
+        doc.data
+            .iter()
+            .map(|raw| match raw.get().starts_with('{') {
+                true => raw.get().len() as u64,
+                false => 0,
+            })
+            .collect(),
+    )
+}
+
+/// The same entries, or an error of the same kind, as the slice reader;
+/// each group measured as long as it is in the document.
 fn check(
     text: &[u8],
     slice: &Result<Vec<Entry>, DocumentError>,
     what: &str,
     other: Result<Vec<Entry>, DocumentError>,
 ) {
+    if let (Ok(entries), Some(lengths)) = (&other, element_lengths(text)) {
+        let measured: Vec<u64> = entries.iter().map(|e| e.size().bytes).collect();
+        assert_eq!(
+            measured,
+            lengths,
+            "{what}: {}",
+            String::from_utf8_lossy(text)
+        );
+    }
     match (slice, &other) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b, "{what}: {}", String::from_utf8_lossy(text)),
+        (Ok(a), Ok(b)) => assert_eq!(
+            a,
+            &unmeasured(b),
+            "{what}: {}",
+            String::from_utf8_lossy(text)
+        ),
         (Err(a), Err(b)) => assert_eq!(
             std::mem::discriminant(a),
             std::mem::discriminant(b),
@@ -66,26 +112,44 @@ fn check(
     }
 }
 
+/// The entries [`read_document`] reads, keeping nothing more.
+fn read(reader: impl Read, options: &ReadOptions) -> Result<Vec<Entry>, DocumentError> {
+    read_document(reader, options, Keep::Facts).entries
+}
+
+/// `options` with a window of `bytes` growing up to `max_bytes`.
+fn windowed(options: &ReadOptions, bytes: usize, max_bytes: usize) -> ReadOptions {
+    ReadOptions {
+        window: Window { bytes, max_bytes },
+        ..options.clone()
+    }
+}
+
 /// `read_document` as the scan calls it, in odd-sized reads and in one.
 fn assert_same(text: &[u8]) {
     assert_same_reading(text, &ReadOptions::default());
-    let slice = read_document_slice(text);
-    check(text, &slice, "no options", read_document(text));
+    let slice = read_document_slice(text, &ReadOptions::default());
+    check(
+        text,
+        &slice,
+        "no options",
+        read(text, &ReadOptions::default()),
+    );
 }
 
 /// [`assert_same`], reading what `options` asks for.
 fn assert_same_reading(text: &[u8], options: &ReadOptions) {
-    let slice = read_document_slice_with(text, options);
+    let slice = read_document_slice(text, options);
     for step in [0, 3] {
         check(
             text,
             &slice,
             &format!("step {step}"),
-            read_document_with(trickle(text, step), options),
+            read(trickle(text, step), options),
         );
     }
     // The whole document in one read, as from the scan's BufReader.
-    check(text, &slice, "one read", read_document_with(text, options));
+    check(text, &slice, "one read", read(text, options));
 }
 
 /// [`assert_same`], and in windows smaller than a group (it is re-parsed
@@ -98,7 +162,7 @@ fn assert_same_in_windows(text: &[u8]) {
 
 fn assert_same_in_windows_reading(text: &[u8], options: &ReadOptions) {
     assert_same_reading(text, options);
-    let slice = read_document_slice_with(text, options);
+    let slice = read_document_slice(text, options);
     let sizes = [1, 16, 100, 257, 300, 4096];
     let windows = sizes
         .iter()
@@ -107,7 +171,7 @@ fn assert_same_in_windows_reading(text: &[u8], options: &ReadOptions) {
     for (window, max_window) in windows {
         for step in [0, 2] {
             let what = format!("window {window}/{max_window}, step {step}");
-            let windowed = read_document_windowed(trickle(text, step), window, max_window, options);
+            let windowed = read(trickle(text, step), &windowed(options, window, max_window));
             check(text, &slice, &what, windowed);
         }
     }
@@ -137,9 +201,12 @@ fn groups_cut_by_the_window_read_alike() {
     let text = doc(&[GROUP, small, GROUP, GROUP, small, "3", GROUP]);
     assert_same_in_windows(text.as_bytes());
     assert_eq!(
-        read_document_windowed(text.as_bytes(), 16, usize::MAX, &ReadOptions::default())
-            .unwrap()
-            .len(),
+        read(
+            text.as_bytes(),
+            &windowed(&ReadOptions::default(), 16, usize::MAX)
+        )
+        .unwrap()
+        .len(),
         7
     );
 }
@@ -213,14 +280,23 @@ fn a_read_error_inside_a_group_is_an_io_error() {
     };
     for end in [1, 30, text.len() / 2, text.len() - 3, text.len() - 1] {
         let results = [
-            ("default window", read_document(failing(end))),
+            (
+                "default window",
+                read(failing(end), &ReadOptions::default()),
+            ),
             (
                 "window 16",
-                read_document_windowed(failing(end), 16, usize::MAX, &ReadOptions::default()),
+                read(
+                    failing(end),
+                    &windowed(&ReadOptions::default(), 16, usize::MAX),
+                ),
             ),
             (
                 "window 4096",
-                read_document_windowed(failing(end), 4096, usize::MAX, &ReadOptions::default()),
+                read(
+                    failing(end),
+                    &windowed(&ReadOptions::default(), 4096, usize::MAX),
+                ),
             ),
         ];
         for (what, result) in results {
@@ -240,7 +316,7 @@ fn a_read_error_inside_a_group_is_an_io_error() {
         fail_at_end: true,
     };
     assert!(matches!(
-        read_document_windowed(reader, 64, usize::MAX, &ReadOptions::default()),
+        read(reader, &windowed(&ReadOptions::default(), 64, usize::MAX)),
         Err(DocumentError::NotJson(_))
     ));
 }
@@ -297,12 +373,13 @@ fn the_ttl_metric_reads_alike_on_both_paths() {
     let text = doc(&[&ttl("1800"), GROUP, &ttl("+Inf"), counter, two, &ttl("x")]);
     let options = ReadOptions {
         ttl_metric: Some("pgj_ttl_seconds".into()),
+        ..Default::default()
     };
     assert_same_in_windows_reading(text.as_bytes(), &options);
     for end in 0..=text.len() {
         assert_same_reading(&text.as_bytes()[..end], &options);
     }
-    let entries = read_document_with(text.as_bytes(), &options).unwrap();
+    let entries = read(text.as_bytes(), &options).unwrap();
     let values: Vec<Option<Result<f64, String>>> = entries
         .iter()
         .map(|e| match e {
@@ -323,14 +400,20 @@ fn the_ttl_metric_reads_alike_on_both_paths() {
     );
     // With --archive too: in the window, and streamed past a capped one.
     for (window, max_window) in [(1 << 20, 4 << 20), (64, 64)] {
-        use pushgateway_janitor::gateway::document::{read_document_keeping_windowed, Spool};
         let spool = Spool::new(tempfile::tempfile().unwrap());
-        let (kept, _) =
-            read_document_keeping_windowed(text.as_bytes(), spool, window, max_window, &options);
-        assert_eq!(kept.unwrap(), entries, "window {window}/{max_window}");
+        let kept = read_document(
+            text.as_bytes(),
+            &windowed(&options, window, max_window),
+            Keep::Json(spool),
+        );
+        assert_eq!(
+            kept.entries.unwrap(),
+            entries,
+            "window {window}/{max_window}"
+        );
     }
     // Without the option, the family is one more family: not read.
-    let plain = read_document(text.as_bytes()).unwrap();
+    let plain = read(text.as_bytes(), &ReadOptions::default()).unwrap();
     assert!(plain
         .iter()
         .all(|e| matches!(e, Entry::Group(g) if g.ttl_metric.is_none())));
@@ -343,8 +426,7 @@ fn the_ttl_metric_reads_alike_on_both_paths() {
 /// The one difference allowed: a streamed group that is not UTF-8 (which
 /// Go's encoder never writes) fails the keeping scan.
 fn assert_kept(text: &[u8]) {
-    use pushgateway_janitor::gateway::document::{read_document_keeping_windowed, Spool};
-    let plain = read_document_slice(text);
+    let plain = read_document_slice(text, &ReadOptions::default());
     let shown: Option<Vec<serde_json::Value>> = serde_json::from_slice::<serde_json::Value>(text)
         .ok()
         .and_then(|v| v.get("data").and_then(|d| d.as_array()).cloned());
@@ -359,13 +441,12 @@ fn assert_kept(text: &[u8]) {
         for step in [0, 3] {
             let what = format!("keeping, window {window}/{max_window}, step {step}");
             let spool = Spool::new(tempfile::tempfile().unwrap());
-            let (kept, raw) = read_document_keeping_windowed(
+            let read = read_document(
                 trickle(text, step),
-                spool,
-                window,
-                max_window,
-                &ReadOptions::default(),
+                &windowed(&ReadOptions::default(), window, max_window),
+                Keep::Json(spool),
             );
+            let (kept, raw) = (read.entries, read.json.unwrap());
             if let (Ok(_), Err(DocumentError::NotJson(_))) = (&plain, &kept) {
                 assert!(std::str::from_utf8(text).is_err(), "{what}: {kept:?}");
                 continue;

@@ -8,7 +8,7 @@
 
 use std::io::{BufReader, Read};
 
-use pushgateway_janitor::gateway::document::read_document;
+use pushgateway_janitor::gateway::document::{read_document, Keep, ReadOptions};
 use pushgateway_janitor::group::Entry;
 
 /// One series of the bulky family; every group repeats it many times.
@@ -153,7 +153,13 @@ fn a_300_megabyte_document_streams_through_the_reader() {
         bytes: bytes.clone(),
     };
     let started = std::time::Instant::now();
-    let entries = read_document(BufReader::with_capacity(256 * 1024, reader)).unwrap();
+    let entries = read_document(
+        BufReader::with_capacity(256 * 1024, reader),
+        &ReadOptions::default(),
+        Keep::Facts,
+    )
+    .entries
+    .unwrap();
     let elapsed = started.elapsed();
     let total = bytes.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!(

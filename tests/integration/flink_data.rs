@@ -60,9 +60,18 @@ fn documents_read_back_as_the_generated_groups() {
         seed: 11,
     };
     let doc = shape.document();
-    let entries = document::read_document(BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]))
-        .expect("parses");
-    assert_eq!(entries, document::read_document_slice(&doc).unwrap());
+    let options = document::ReadOptions::default();
+    let entries = document::read_document(
+        BufReader::with_capacity(SCAN_BUFFER_BYTES, &doc[..]),
+        &options,
+        document::Keep::Facts,
+    )
+    .entries
+    .expect("parses");
+    assert_eq!(
+        crate::document_split::unmeasured(&entries),
+        document::read_document_slice(&doc, &options).unwrap()
+    );
     assert_eq!(entries.len(), shape.groups);
     for (i, entry) in entries.iter().enumerate() {
         let want = shape.group(i);
@@ -81,5 +90,8 @@ fn documents_read_back_as_the_generated_groups() {
         assert!((newest - push).abs() < 1e-6, "{newest} vs {push}");
         let series: usize = want.families.iter().map(|f| f.series.len()).sum();
         assert_eq!(series, shape.series);
+        // Every series pushed, the gateway's push time not among them.
+        assert_eq!(g.size.series, shape.series as u64, "group {i}");
+        assert!(g.size.bytes > 0);
     }
 }

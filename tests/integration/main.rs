@@ -18,6 +18,7 @@ mod faults;
 mod flink_data;
 mod grace_state;
 mod grouping_key_props;
+mod health;
 mod lifecycle;
 mod mock_transport;
 mod ops;

@@ -59,11 +59,15 @@ pub(super) const MAX_WINDOW_BYTES: usize = 4 << 20;
 /// the two halves disagree about the document, and
 /// [`finish`](Handoff::finish) fails the scan rather than lose a group or
 /// put it in another's place.
+///
+/// It also counts the bytes handed to serde_json, from which the visitor
+/// measures a group that streams past (see [`Handoff::delivered`]).
 #[derive(Default)]
 pub(super) struct Handoff {
     entry: RefCell<Option<Entry>>,
     given: Cell<u64>,
     taken: Cell<u64>,
+    delivered: Cell<u64>,
 }
 
 impl Handoff {
@@ -84,6 +88,15 @@ impl Handoff {
             self.taken.set(self.taken.get() + 1);
         }
         entry
+    }
+
+    /// How many bytes serde_json has read so far. Its reader takes one
+    /// byte a time (`io::Bytes`) and looks one ahead at most, so when a
+    /// group's visitor starts, the last byte read is the group's `{`, and
+    /// when it has seen the last key, its `}`: the group's length is the
+    /// difference plus one.
+    pub(super) fn delivered(&self) -> u64 {
+        self.delivered.get()
     }
 
     /// Whether a group given is waiting for its placeholder.
@@ -317,8 +330,9 @@ impl<'p, R: Read> Splitter<'p, R> {
             // state); the stream made afterwards only tells where the group
             // ended. The group is an object, so it ends at its `}`.
             match self.group.deserialize(&mut de) {
-                Ok(entry) => {
+                Ok(mut entry) => {
                     let end = self.pos + de.into_iter::<IgnoredAny>().byte_offset();
+                    entry.size_mut().bytes = (end - self.pos) as u64;
                     if let Some(spool) = self.spool {
                         spool.borrow_mut().whole(&self.buf[self.pos..end]);
                     }
@@ -364,6 +378,8 @@ impl<R: Read> Read for Splitter<'_, R> {
         let n = (self.out.len() - self.out_pos).min(buf.len());
         buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
         self.out_pos += n;
+        let handoff = self.handoff;
+        handoff.delivered.set(handoff.delivered.get() + n as u64);
         Ok(n)
     }
 }
@@ -372,6 +388,14 @@ impl<R: Read> Read for Splitter<'_, R> {
 mod tests {
     use super::super::{read_document_slice, read_with, GroupSeed};
     use super::{Handoff, Splitter};
+    use crate::group::Entry;
+
+    fn unmeasured(mut entries: Vec<Entry>) -> Vec<Entry> {
+        for entry in &mut entries {
+            entry.size_mut().bytes = 0;
+        }
+        entries
+    }
 
     // That the fast path answers exactly as serde_json alone, in every
     // window size and read size, is tests/integration/document_split.rs's. This is what
@@ -401,8 +425,15 @@ mod tests {
             Some(&handoff),
         )
         .unwrap();
-        assert_eq!(entries, read_document_slice(text.as_bytes()).unwrap());
-        assert_eq!(entries.len(), 3);
+        let measured: Vec<u64> = entries.iter().map(|e| e.size().bytes).collect();
+        assert_eq!(
+            measured,
+            [GROUP.len(), big.len(), GROUP.len()].map(|n| n as u64)
+        );
+        assert_eq!(
+            unmeasured(entries),
+            read_document_slice(text.as_bytes(), &Default::default()).unwrap()
+        );
         assert!(
             splitter.buf.len() <= 4096,
             "window grew to {}",
@@ -453,7 +484,10 @@ mod tests {
             Some(&handoff),
         )
         .unwrap();
-        assert_eq!(entries, read_document_slice(text.as_bytes()).unwrap());
+        assert_eq!(
+            unmeasured(entries),
+            read_document_slice(text.as_bytes(), &Default::default()).unwrap()
+        );
         // After the number the splitter passes the rest through: the second
         // group reaches the visitor as itself.
         assert_eq!((handoff.given.get(), handoff.taken.get()), (1, 1));

@@ -399,6 +399,29 @@ impl Pushgateway {
         assert_eq!(status, 200, "push {path}: {}", response.text().unwrap());
     }
 
+    /// `POST`s `body` to the group `key` (the gateway replaces only the
+    /// families the body holds) and returns the HTTP status.
+    pub fn post(&self, key: &[(&str, &str)], body: &str) -> u16 {
+        self.client
+            .post(format!("{}/metrics/{}", self.url, path_for(key)))
+            .body(body.to_owned())
+            .send()
+            .unwrap_or_else(|e| panic!("POST to {key:?}: {e}"))
+            .status()
+            .as_u16()
+    }
+
+    /// The gateway's `/api/v1/metrics` document, as it sends it.
+    pub fn api_document(&self) -> Vec<u8> {
+        self.client
+            .get(format!("{}/api/v1/metrics", self.url))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            .to_vec()
+    }
+
     /// Pushes one gauge `name` and asserts the push was accepted.
     pub fn push_ok(&self, key: &[(&str, &str)], name: &str) {
         let status = self.push(key, &format!("{name} 1\n"));
@@ -684,6 +707,18 @@ pub struct GatewayReport {
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
     pub interrupted: bool,
+    pub size: Option<GatewaySize>,
+    pub size_after: Option<GatewaySize>,
+    pub groups_failing: u64,
+    pub over_capacity: bool,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySize {
+    pub groups: u64,
+    pub series: u64,
+    pub bytes: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -704,6 +739,9 @@ pub struct GroupReport {
     pub stale_since: Option<String>,
     pub deletable_at: Option<String>,
     pub archive: Option<String>,
+    pub series: u64,
+    pub bytes: u64,
+    pub last_push_failed: bool,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq, Default)]
