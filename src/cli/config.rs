@@ -896,6 +896,43 @@ mod tests {
     }
 
     #[test]
+    fn bounds_need_evict_after_and_evict_after_needs_a_bound() {
+        let config = |extra: &[&str]| {
+            let mut a = vec!["pgj", "--url", "http://a"];
+            a.extend_from_slice(extra);
+            Args::try_parse_from(a)
+                .map_err(|e| e.to_string())
+                .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()))
+        };
+        assert_eq!(config(&[]).unwrap().policy.bounds, None);
+        let c = config(&["--max-series", "5000", "--evict-after", "1h"]).unwrap();
+        assert_eq!(
+            c.policy.bounds,
+            Some(Bounds {
+                max_groups: None,
+                max_series: Some(5000),
+                evict_after: Duration::from_secs(3600),
+            })
+        );
+        for (args, says) in [
+            (&["--max-groups", "10"][..], "need --evict-after DURATION"),
+            (&["--max-series", "10"][..], "need --evict-after DURATION"),
+            (&["--evict-after", "1h"][..], "give one of them too"),
+            (
+                &["--max-groups", "-1", "--evict-after", "1h"][..],
+                "--max-groups",
+            ),
+            (
+                &["--max-groups", "1", "--evict-after", "0s"][..],
+                "greater than zero",
+            ),
+        ] {
+            let e = config(args).unwrap_err();
+            assert!(e.contains(says), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
     fn ttl_grace_and_notify_flags_are_checked_before_anything_is_sent() {
         let config = |extra: &[&str]| {
             let mut a = vec!["pgj", "--url", "http://a"];
