@@ -911,6 +911,9 @@ impl Report {
                 write!(out, "none deleted, {why}")?;
             } else if self.dry_run {
                 write!(out, "{} would be deleted", s.count(Action::WouldDelete))?;
+                if s.count(Action::WouldEvict) > 0 {
+                    write!(out, ", {} would be evicted", s.count(Action::WouldEvict))?;
+                }
             } else {
                 write!(
                     out,
@@ -918,6 +921,9 @@ impl Report {
                     s.count(Action::Deleted),
                     s.count(Action::DeleteFailed)
                 )?;
+                if s.count(Action::Evicted) > 0 {
+                    write!(out, ", {} evicted", s.count(Action::Evicted))?;
+                }
                 if s.count(Action::Repushed) + s.count(Action::StillPresent) > 0 {
                     write!(
                         out,
