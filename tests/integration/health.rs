@@ -378,7 +378,7 @@ fn a_bound_evicts_the_longest_silent_groups_and_a_dry_run_only_says_so() {
         let a = r.group(&[("job", "a")]).unwrap();
         assert!(
             a.reason.starts_with(
-                "evicted: the gateway would hold 5 groups once the stale groups go, more than --max-groups 3; last push 4h"
+                "evicted: the gateway would hold 5 groups once the stale groups go, more than --max-groups 3; last push "
             ),
             "{}",
             a.reason
@@ -407,8 +407,18 @@ fn a_bound_evicts_the_longest_silent_groups_and_a_dry_run_only_says_so() {
             r.group(&[("job", "b")])
         );
 
-        // For real: evicted, and gone as a deleted group is.
-        let out = bounded_run(&pg, &["--max-groups", "3"]);
+        // For real: evicted, archived first (--archive), and gone as a
+        // deleted group is.
+        let archive = tempfile::tempdir().unwrap();
+        let out = bounded_run(
+            &pg,
+            &[
+                "--max-groups",
+                "3",
+                "--archive",
+                archive.path().to_str().unwrap(),
+            ],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
         let r = report(&out);
         let done = [
@@ -423,6 +433,22 @@ fn a_bound_evicts_the_longest_silent_groups_and_a_dry_run_only_says_so() {
         assert_eq!((r.summary.evicted, r.summary.deleted), (2, 1));
         assert_eq!(r.gateways[0].size_after.unwrap().groups, 3);
         assert_eq!(jobs_left(&pg), ["c", "d", "keep"]);
+        let mut archived: Vec<(String, bool)> = Vec::new();
+        for entry in std::fs::read_dir(archive.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "jsonl") {
+                for line in std::fs::read_to_string(&path).unwrap().lines() {
+                    let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                    let job = record["labels"]["job"].as_str().unwrap().to_owned();
+                    let evicted = record["reason"].as_str().unwrap().starts_with("evicted: ");
+                    archived.push((job, evicted));
+                }
+            }
+        }
+        archived.sort();
+        let want = [("a", true), ("b", true), ("stale", false)];
+        let want: Vec<(String, bool)> = want.iter().map(|(j, e)| (j.to_string(), *e)).collect();
+        assert_eq!(archived, want, "{bin:?}");
     }
 }
 
