@@ -10,7 +10,7 @@ use crate::selector::Selector;
 
 pub mod health;
 
-use health::CountedPushes;
+use health::{Bound, CountedPushes, Held};
 
 /// A per-group threshold: the first rule whose selector matches applies.
 #[derive(Debug, Clone)]
@@ -48,6 +48,8 @@ pub struct Policy {
     pub grace: Option<Duration>,
     /// `--activity`: which pushes count as a group's activity.
     pub activity: CountedPushes,
+    /// `--max-groups`/`--max-series` with `--evict-after`: off unless given.
+    pub bounds: Option<health::Bounds>,
 }
 
 /// Where a group may declare its own threshold, and the operator's bounds
@@ -86,6 +88,7 @@ impl Policy {
             ttl: TtlPolicy::default(),
             grace: None,
             activity: CountedPushes::Any,
+            bounds: None,
         }
     }
 }
@@ -149,9 +152,14 @@ pub fn unmatched<'a, 'k>(
 pub enum Verdict {
     /// Silent for longer than its threshold: delete.
     Stale,
-    /// Stale, but a safety cap refused this gateway's plan: nothing is sent.
+    /// Not stale, but a bound on the gateway's size (`--max-groups`,
+    /// `--max-series`) evicts it: delete, as a stale group.
+    Evict,
+    /// Stale or evicted, but a safety cap refused this gateway's plan:
+    /// nothing is sent.
     Refused,
-    /// Stale, but inside its grace period (`--grace`): not deleted yet.
+    /// Stale or evicted, but inside its grace period (`--grace`): not
+    /// deleted yet.
     Pending,
     /// Protected: `--keep`, threshold `never`, or the janitor's own job.
     Keep,
@@ -161,6 +169,13 @@ pub enum Verdict {
     Ignore,
     /// Cannot be judged or addressed safely; never deleted.
     Skip,
+}
+
+impl Verdict {
+    /// Whether the plan deletes the group: stale or evicted.
+    pub fn deletes(self) -> bool {
+        matches!(self, Verdict::Stale | Verdict::Evict)
+    }
 }
 
 /// The decision about one scanned entry. Its reason, where its threshold
@@ -291,6 +306,22 @@ pub enum Ruling {
         /// A safety cap refused the plan: nothing is sent.
         refused: Option<Refusal>,
     },
+    /// Within its threshold, but silent at least `--evict-after` while the
+    /// gateway would hold more than a bound once the stale groups go: the
+    /// group silent longest goes first (`health::evict`).
+    Evicted {
+        /// The bound it was evicted for.
+        bound: Bound,
+        /// What the gateway would hold of that bound (groups or series)
+        /// once the stale groups are gone, before any eviction.
+        held: u64,
+        /// `--evict-after`.
+        evict_after: Duration,
+        /// With `--grace`: where it is in its grace period.
+        grace: Option<GraceNote>,
+        /// A safety cap refused the plan: nothing is sent.
+        refused: Option<Refusal>,
+    },
     /// Silent longer than its threshold, but not deleted: its grouping key
     /// cannot be sent to this gateway (the words of `group`).
     Unaddressable(String),
@@ -357,15 +388,17 @@ pub enum Subject {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub decisions: Vec<Decision>,
-    /// Which cap refused the plan; then no group is `Stale`.
+    /// Which cap refused the plan; then no group is `Stale` or `Evict`.
     pub refused_by: Option<Refusal>,
+    /// The bound the gateway would still exceed with every candidate
+    /// evicted (`--max-groups`, `--max-series`).
+    pub over_capacity: Option<Bound>,
 }
 
 impl Plan {
+    /// The groups the plan deletes: stale or evicted.
     pub fn stale(&self) -> impl Iterator<Item = &Decision> {
-        self.decisions
-            .iter()
-            .filter(|d| d.verdict == Verdict::Stale)
+        self.decisions.iter().filter(|d| d.verdict.deletes())
     }
 }
 
@@ -430,6 +463,9 @@ pub fn decide_marked(
         (Subject::Skipped(_), Subject::Group(_)) => std::cmp::Ordering::Greater,
         (Subject::Skipped(x), Subject::Skipped(y)) => x.labels.cmp(&y.labels),
     });
+    let over_capacity = policy
+        .bounds
+        .and_then(|bounds| apply_bounds(&mut decisions, &bounds));
     if let Some(grace) = policy.grace {
         for d in decisions.iter_mut() {
             apply_grace(d, grace, now, marks, policy.activity);
@@ -437,10 +473,10 @@ pub fn decide_marked(
     }
     let refused_by = cap_exceeded(&decisions, policy.caps);
     if let Some(why) = refused_by {
-        for d in decisions.iter_mut().filter(|d| d.verdict == Verdict::Stale) {
+        for d in decisions.iter_mut().filter(|d| d.verdict.deletes()) {
             d.verdict = Verdict::Refused;
             if let Reason::Judged {
-                ruling: Ruling::Stale { refused, .. },
+                ruling: Ruling::Stale { refused, .. } | Ruling::Evicted { refused, .. },
                 ..
             } = &mut d.reason
             {
@@ -451,7 +487,54 @@ pub fn decide_marked(
     Plan {
         decisions,
         refused_by,
+        over_capacity,
     }
+}
+
+/// Evicts while what the gateway would hold once the stale groups go
+/// exceeds a bound ([`health::evict`]). Every entry not stale is held
+/// (ignored, kept and skipped ones too: they stay on the gateway), and
+/// only an active group may be evicted: never a kept one, the janitor's
+/// own job, an ignored or a skipped one. Returns the bound still exceeded
+/// when the candidates ran out.
+fn apply_bounds(decisions: &mut [Decision], bounds: &health::Bounds) -> Option<Bound> {
+    let at: Vec<usize> = (0..decisions.len())
+        .filter(|&i| decisions[i].verdict != Verdict::Stale)
+        .collect();
+    let held: Vec<Held> = at
+        .iter()
+        .map(|&i| {
+            let d = &decisions[i];
+            Held {
+                series: match &d.subject {
+                    Subject::Group(g) => g.size.series,
+                    Subject::Skipped(_) => 0,
+                },
+                silent_for: d.age_seconds,
+                evictable: d.verdict == Verdict::Active && matches!(d.subject, Subject::Group(_)),
+            }
+        })
+        .collect();
+    let groups = held.len() as u64;
+    let series: u64 = held.iter().map(|h| h.series).sum();
+    let evictions = health::evict(&held, bounds);
+    for (j, bound) in evictions.evicted {
+        let d = &mut decisions[at[j]];
+        d.verdict = Verdict::Evict;
+        if let Reason::Judged { ruling, .. } = &mut d.reason {
+            *ruling = Ruling::Evicted {
+                bound,
+                held: match bound {
+                    Bound::Groups(_) => groups,
+                    Bound::Series(_) => series,
+                },
+                evict_after: bounds.evict_after,
+                grace: None,
+                refused: None,
+            };
+        }
+    }
+    evictions.over_capacity
 }
 
 /// Holds back a stale group inside its grace period: `Pending` until a
@@ -468,7 +551,7 @@ fn apply_grace(
     let Subject::Group(g) = &d.subject else {
         return;
     };
-    if d.verdict != Verdict::Stale {
+    if !d.verdict.deletes() {
         return;
     }
     let last = activity.last_activity(g);
@@ -496,7 +579,7 @@ fn apply_grace(
         }
     };
     if let Reason::Judged {
-        ruling: Ruling::Stale { grace, .. },
+        ruling: Ruling::Stale { grace, .. } | Ruling::Evicted { grace, .. },
         ..
     } = &mut d.reason
     {
@@ -510,10 +593,8 @@ fn apply_grace(
 /// only water it down (2 stale of 2 selected is 100%, whatever else the
 /// gateway holds).
 fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<Refusal> {
-    let stale = decisions
-        .iter()
-        .filter(|d| d.verdict == Verdict::Stale)
-        .count() as u64;
+    // Evictions count as deletions: a cap bounds what one pass removes.
+    let stale = decisions.iter().filter(|d| d.verdict.deletes()).count() as u64;
     let considered = decisions
         .iter()
         .filter(|d| !matches!(d.verdict, Verdict::Ignore | Verdict::Skip))
@@ -1081,6 +1162,169 @@ mod tests {
         assert!(decide(stale_groups(0, 3), &p, 1600.0, LabelNaming::Legacy)
             .refused_by
             .is_none());
+    }
+
+    /// A group of `series` series last pushed at `push`.
+    fn sized(job: &str, push: f64, series: u64) -> Entry {
+        Entry::Group(Group {
+            key: GroupingKey::new([("job", job)]).unwrap(),
+            last_push: Some(push),
+            last_failure: None,
+            newest_family_time: None,
+            last_push_successful: None,
+            ttl_metric: None,
+            size: crate::group::Size { series, bytes: 0 },
+        })
+    }
+
+    fn bounded(groups: Option<u64>, series: Option<u64>, after: u64) -> Policy {
+        let mut p = policy(10_000);
+        p.bounds = Some(health::Bounds {
+            max_groups: groups,
+            max_series: series,
+            evict_after: Duration::from_secs(after),
+        });
+        p
+    }
+
+    /// At 20 000: `stale` silent 19 000 s (past the 10 000 s threshold),
+    /// then a (4 000 s), b (3 000 s), c (2 000 s), d (100 s), each with
+    /// 10 series but c with 50.
+    fn gateway() -> Vec<Entry> {
+        vec![
+            sized("stale", 1_000.0, 10),
+            sized("a", 16_000.0, 10),
+            sized("b", 17_000.0, 10),
+            sized("c", 18_000.0, 50),
+            sized("d", 19_900.0, 10),
+        ]
+    }
+
+    fn by_job<'p>(plan: &'p Plan, job: &str) -> &'p Decision {
+        by_labels(plan, &[("job", job)])
+    }
+
+    #[test]
+    fn a_bound_evicts_the_longest_silent_after_the_stale_ones_go() {
+        // 4 groups remain once `stale` goes; at most 2: a, then b.
+        let plan = decide(
+            gateway(),
+            &bounded(Some(2), None, 600),
+            20_000.0,
+            LabelNaming::Legacy,
+        );
+        let evicted: Vec<&str> = plan
+            .decisions
+            .iter()
+            .filter(|d| d.verdict == Verdict::Evict)
+            .map(|d| match &d.subject {
+                Subject::Group(g) => g.key.job(),
+                Subject::Skipped(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(evicted, ["a", "b"]);
+        assert_eq!(by_job(&plan, "stale").verdict, Verdict::Stale);
+        assert_eq!(plan.over_capacity, None);
+        assert_eq!(plan.stale().count(), 3, "stale and evicted both go");
+        assert_eq!(
+            words(by_job(&plan, "a")),
+            "evicted: the gateway would hold 4 groups once the stale groups go, more than \
+             --max-groups 2; last push 1h6m40s ago, at least --evict-after 10m \
+             (within 2h46m40s, --threshold)"
+        );
+        // Within the bounds: nothing is evicted.
+        let plan = decide(
+            gateway(),
+            &bounded(Some(4), Some(80), 600),
+            20_000.0,
+            LabelNaming::Legacy,
+        );
+        assert!(plan.decisions.iter().all(|d| d.verdict != Verdict::Evict));
+    }
+
+    #[test]
+    fn the_series_bound_evicts_by_silence_not_by_size() {
+        // 80 series remain; at most 60: a (10) then b (10) go, not c (50).
+        let plan = decide(
+            gateway(),
+            &bounded(None, Some(60), 600),
+            20_000.0,
+            LabelNaming::Legacy,
+        );
+        let verdicts: Vec<Verdict> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|j| by_job(&plan, j).verdict)
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                Verdict::Evict,
+                Verdict::Evict,
+                Verdict::Active,
+                Verdict::Active
+            ]
+        );
+        assert!(words(by_job(&plan, "b"))
+            .contains("would hold 80 series once the stale groups go, more than --max-series 60"));
+    }
+
+    #[test]
+    fn kept_own_ignored_and_recent_groups_are_never_evicted_and_the_rest_is_over_capacity() {
+        let mut p = bounded(Some(0), None, 1_500);
+        p.keep = vec![sel(r#"{job="a"}"#)];
+        p.select = vec![sel(r#"{job=~"a|b|c|d|stale|pushgateway-janitor"}"#)];
+        let mut entries = gateway();
+        entries.push(sized(OWN_JOB, 1_000.0, 1));
+        entries.push(sized("other", 1_000.0, 1));
+        let plan = decide(entries, &p, 20_000.0, LabelNaming::Legacy);
+        let verdict = |j: &str| by_job(&plan, j).verdict;
+        assert_eq!(verdict("a"), Verdict::Keep);
+        assert_eq!(verdict(OWN_JOB), Verdict::Keep);
+        assert_eq!(verdict("other"), Verdict::Ignore);
+        assert_eq!(
+            (verdict("b"), verdict("c")),
+            (Verdict::Evict, Verdict::Evict)
+        );
+        // Silent 100 s, less than --evict-after 25m.
+        assert_eq!(verdict("d"), Verdict::Active);
+        assert_eq!(verdict("stale"), Verdict::Stale);
+        assert_eq!(plan.over_capacity, Some(health::Bound::Groups(0)));
+    }
+
+    #[test]
+    fn evictions_are_pending_first_with_grace_and_counted_by_the_caps() {
+        let mut p = bounded(Some(2), None, 600);
+        p.grace = Some(Duration::from_secs(3600));
+        let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
+        assert_eq!(by_job(&plan, "a").verdict, Verdict::Pending);
+        assert!(by_job(&plan, "a").grace.unwrap().new);
+        assert!(words(by_job(&plan, "a")).ends_with("; pending for --grace 1h: deletable in 1h"));
+        // A pass past the grace period with the mark evicts it.
+        let marks: Marks = [("a", 16_000.0), ("b", 17_000.0)]
+            .into_iter()
+            .map(|(job, push)| {
+                let key = GroupingKey::new([("job", job)]).unwrap();
+                (
+                    key,
+                    Mark {
+                        stale_since: 20_000.0 - 3_600.0,
+                        last_activity: Some(push),
+                    },
+                )
+            })
+            .collect();
+        let plan = decide_marked(gateway(), &p, 20_000.0, LabelNaming::Legacy, &marks);
+        assert_eq!(by_job(&plan, "a").verdict, Verdict::Evict);
+        // The caps count evictions: 1 stale + 2 evicted is over 2.
+        let mut p = bounded(Some(2), None, 600);
+        p.caps.max_deletes = Some(2);
+        let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
+        assert_eq!(plan.stale().count(), 0);
+        assert_eq!(by_job(&plan, "a").verdict, Verdict::Refused);
+        assert!(words(by_job(&plan, "a")).contains("--max-deletes 2: the plan deletes 3"));
+        p.caps.max_deletes = Some(3);
+        let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
+        assert_eq!(plan.stale().count(), 3);
     }
 
     fn sel(text: &str) -> Selector {

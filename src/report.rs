@@ -13,7 +13,9 @@ use crate::plan::{IgnoredTtl, Outcome, Reason, Refusal, Ruling, ThresholdSource,
 
 mod words;
 use words::refusal_words;
-pub use words::{decision_reason, go_number, ignored_words, reason_words, words};
+pub use words::{
+    decision_reason, go_number, ignored_words, over_capacity_words, reason_words, words,
+};
 
 pub const SCHEMA: &str = "pushgateway-janitor/report/v1";
 
@@ -558,8 +560,30 @@ actions! {
         grace_mark: Kept,
         line: Silence,
     },
-    /// Stale, but inside its grace period (`--grace`): deleted by a later
-    /// pass if it stays silent.
+    /// Evicted by a bound on the gateway's size (`--max-groups`,
+    /// `--max-series`, docs/health.md), the gateway accepted the DELETE,
+    /// and (unless `--no-verify`) a later scan no longer showed the group.
+    /// Counted in `stale` as every group the plan sends away is (its
+    /// other outcomes are those of a stale group's DELETE).
+    Evicted => "evicted" {
+        human: "evicted",
+        stale: true,
+        failure: false,
+        notified: Deleted,
+        grace_mark: Dropped,
+        line: Silence,
+    },
+    /// Evicted by a bound on the gateway's size; a dry run sent nothing.
+    WouldEvict => "would_evict" {
+        human: "would evict",
+        stale: true,
+        failure: false,
+        notified: Not,
+        grace_mark: Kept,
+        line: Silence,
+    },
+    /// Stale or evicted, but inside its grace period (`--grace`): deleted
+    /// by a later pass if it stays silent.
     Pending => "pending" {
         human: "pending",
         stale: true,
@@ -585,10 +609,11 @@ impl Action {
     /// gateway after the pass (what `size_after` leaves out).
     pub fn is_gone(self) -> bool {
         match self {
-            Action::Deleted => true,
+            Action::Deleted | Action::Evicted => true,
             // Accepted but unconfirmed, or back, or never sent: there, as
             // far as the janitor knows.
             Action::WouldDelete
+            | Action::WouldEvict
             | Action::DeleteFailed
             | Action::Refused
             | Action::Repushed
@@ -628,6 +653,10 @@ pub fn action(verdict: Verdict, outcome: Outcome, dry_run: bool) -> (Action, Opt
         (Verdict::Stale, Outcome::NotSent) => {
             (Action::DeleteFailed, Some("no DELETE was sent".into()))
         }
+        (Verdict::Evict, Outcome::Accepted) => (Action::Evicted, None),
+        (Verdict::Evict, Outcome::NotSent) if dry_run => (Action::WouldEvict, None),
+        // An evicted group's DELETE ends as a stale group's does.
+        (Verdict::Evict, outcome) => action(Verdict::Stale, outcome, dry_run),
     }
 }
 
@@ -882,6 +911,9 @@ impl Report {
                 write!(out, "none deleted, {why}")?;
             } else if self.dry_run {
                 write!(out, "{} would be deleted", s.count(Action::WouldDelete))?;
+                if s.count(Action::WouldEvict) > 0 {
+                    write!(out, ", {} would be evicted", s.count(Action::WouldEvict))?;
+                }
             } else {
                 write!(
                     out,
@@ -889,6 +921,9 @@ impl Report {
                     s.count(Action::Deleted),
                     s.count(Action::DeleteFailed)
                 )?;
+                if s.count(Action::Evicted) > 0 {
+                    write!(out, ", {} evicted", s.count(Action::Evicted))?;
+                }
                 if s.count(Action::Repushed) + s.count(Action::StillPresent) > 0 {
                     write!(
                         out,

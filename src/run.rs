@@ -325,6 +325,9 @@ async fn run_gateway(
     if let Some(why) = &plan.refused_by {
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
     }
+    if let Some(bound) = plan.over_capacity {
+        tracing::warn!(gateway = %shown, "over capacity: {}", crate::report::over_capacity_words(bound));
+    }
 
     let mut outcomes = vec![Outcome::NotSent; plan.decisions.len()];
     let mut archived: Vec<Option<String>> = vec![None; plan.decisions.len()];
@@ -410,7 +413,7 @@ async fn run_gateway(
         .filter_map(|(d, g)| pending::judged(d, g.action))
         .collect();
     let summary = Summary::of(&groups);
-    let health = GatewayHealth::of(&groups, false);
+    let health = GatewayHealth::of(&groups, plan.over_capacity.is_some());
     let report = GatewayReport {
         url: shown,
         discovered_from: instance.discovered_from.clone(),
@@ -465,7 +468,7 @@ pub(crate) fn naming_mode(
 
 fn stale_key(d: &Decision) -> Option<&GroupingKey> {
     match &d.subject {
-        Subject::Group(g) if d.verdict == Verdict::Stale => Some(&g.key),
+        Subject::Group(g) if d.verdict.deletes() => Some(&g.key),
         _ => None,
     }
 }
@@ -489,7 +492,7 @@ async fn archive_stale(
         .iter()
         .enumerate()
         .filter_map(|(i, d)| match &d.subject {
-            Subject::Group(g) if d.verdict == Verdict::Stale => Some(archive::Stale {
+            Subject::Group(g) if d.verdict.deletes() => Some(archive::Stale {
                 at: i,
                 key: g.key.clone(),
                 last_activity: g.last_activity(),

@@ -162,6 +162,36 @@ pub struct Args {
     #[arg(long, value_name = "RATIO", value_parser = parse_ratio, allow_hyphen_values = true)]
     pub max_delete_ratio: Option<f64>,
 
+    /// Evict when a gateway would hold more than N groups.
+    ///
+    /// Bound on each gateway's groups, off unless given: after the stale
+    /// groups are planned, while the gateway would still hold more than N,
+    /// the group silent longest among those silent for at least
+    /// --evict-after (required) is evicted (deleted; would_evict in a dry
+    /// run). Never a --keep'd group, the janitor's own job, an ignored or a
+    /// skipped one. --grace, --archive, --max-deletes and --max-delete-ratio
+    /// apply to evictions as to deletions. When the candidates run out
+    /// above the bound: a warning and over_capacity in the report; the exit
+    /// status does not change. See docs/health.md.
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true, hide_short_help = true)]
+    pub max_groups: Option<u64>,
+
+    /// Evict when a gateway would hold more than N series.
+    ///
+    /// Bound on each gateway's series (metric entries, one per label set
+    /// per family, the push times not counted), off unless given: as
+    /// --max-groups, checked after it. Needs --evict-after.
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true, hide_short_help = true)]
+    pub max_series: Option<u64>,
+
+    /// Only groups silent this long may be evicted (with --max-*).
+    ///
+    /// Only a group silent for at least DURATION may be evicted by
+    /// --max-groups or --max-series; required with either, no default, and
+    /// alone a usage error.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, hide_short_help = true)]
+    pub evict_after: Option<Duration>,
+
     /// How the gateway reads label names: auto, utf8 or legacy.
     ///
     /// How the gateway reads label names in a DELETE path: auto (from its

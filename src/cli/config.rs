@@ -15,7 +15,7 @@ use crate::gateway::{
     Credentials, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
 use crate::group::LabelNaming;
-use crate::plan::health::CountedPushes;
+use crate::plan::health::{Bounds, CountedPushes};
 use crate::plan::{Caps, Policy, TtlPolicy};
 
 /// Checks a URL given to `flag` (`--url`, `--push-metrics`, or the
@@ -227,6 +227,31 @@ fn ttl_policy(
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The bounds on a gateway's size: `--evict-after` with either
+/// `--max-groups` or `--max-series`, or none of the three. No default for
+/// `--evict-after`: how long a group may be silent before a bound evicts
+/// it is the operator's to say.
+fn bounds(
+    max_groups: Option<u64>,
+    max_series: Option<u64>,
+    evict_after: Option<Duration>,
+) -> Result<Option<Bounds>, UsageError> {
+    match (max_groups.is_some() || max_series.is_some(), evict_after) {
+        (false, None) => Ok(None),
+        (true, Some(evict_after)) => Ok(Some(Bounds {
+            max_groups,
+            max_series,
+            evict_after,
+        })),
+        (true, None) => Err(UsageError(
+            "--max-groups and --max-series need --evict-after DURATION: only a group silent that long may be evicted".into(),
+        )),
+        (false, Some(_)) => Err(UsageError(
+            "--evict-after bounds what --max-groups or --max-series evicts; give one of them too".into(),
+        )),
+    }
+}
+
 impl Args {
     /// The one way from the arguments to a [`Config`] (as fd's
     /// `construct_config`, ripgrep's `HiArgs::from_low_args`): the checks
@@ -272,6 +297,7 @@ impl Args {
         if let Some(url) = &self.notify_url {
             crate::notify::check_url(url).map_err(UsageError)?;
         }
+        let bounds = bounds(self.max_groups, self.max_series, self.evict_after)?;
         // `--max-ttl never` is no upper bound, as without the flag.
         let max_ttl = match self.max_ttl {
             Some(Threshold::After(max)) => Some(max),
@@ -301,6 +327,7 @@ impl Args {
                     ActivityArg::Any => CountedPushes::Any,
                     ActivityArg::Successful => CountedPushes::Successful,
                 },
+                bounds,
             },
             state_file: self.state_file,
             notify_url: self.notify_url,
@@ -865,6 +892,43 @@ mod tests {
             // credentials are resolved, here with no variable set.
             let rejected = parse(bad).map_or(true, |a| a.credentials(&|_| None).is_err());
             assert!(rejected, "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn bounds_need_evict_after_and_evict_after_needs_a_bound() {
+        let config = |extra: &[&str]| {
+            let mut a = vec!["pgj", "--url", "http://a"];
+            a.extend_from_slice(extra);
+            Args::try_parse_from(a)
+                .map_err(|e| e.to_string())
+                .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()))
+        };
+        assert_eq!(config(&[]).unwrap().policy.bounds, None);
+        let c = config(&["--max-series", "5000", "--evict-after", "1h"]).unwrap();
+        assert_eq!(
+            c.policy.bounds,
+            Some(Bounds {
+                max_groups: None,
+                max_series: Some(5000),
+                evict_after: Duration::from_secs(3600),
+            })
+        );
+        for (args, says) in [
+            (&["--max-groups", "10"][..], "need --evict-after DURATION"),
+            (&["--max-series", "10"][..], "need --evict-after DURATION"),
+            (&["--evict-after", "1h"][..], "give one of them too"),
+            (
+                &["--max-groups", "-1", "--evict-after", "1h"][..],
+                "--max-groups",
+            ),
+            (
+                &["--max-groups", "1", "--evict-after", "0s"][..],
+                "greater than zero",
+            ),
+        ] {
+            let e = config(args).unwrap_err();
+            assert!(e.contains(says), "{args:?}: {e}");
         }
     }
 

@@ -7,6 +7,7 @@
 use serde::Serializer;
 
 use crate::duration::{human_age, human_seconds, human_threshold, human_threshold_seconds};
+use crate::plan::health::Bound;
 use crate::plan::{
     Activity, Bounded, Decision, Declared, GraceNote, IgnoredTtl, NotATtl, Reason, Refusal, Ruling,
     ThresholdSource,
@@ -57,7 +58,7 @@ pub fn reason_words(
     // Against the threshold only where the sentence compares them.
     let stale = match ruling {
         Ruling::Stale { .. } | Ruling::Unaddressable(_) => Some(true),
-        Ruling::Active => Some(false),
+        Ruling::Active | Ruling::Evicted { .. } => Some(false),
         Ruling::OwnJob | Ruling::Kept(_) | Ruling::Never => None,
     };
     // The server clock's `Date` has whole seconds: a push in the same
@@ -86,26 +87,51 @@ pub fn reason_words(
             format!("{seen}, longer than {limit} ({source}){ignored}; not deleted: {why}")
         }
         Ruling::Stale { grace, refused } => {
-            let mut text = format!("{seen}, longer than {limit} ({source}){ignored}");
-            match grace {
-                Some(GraceNote::Pending { period, left }) => text.push_str(&format!(
-                    "; pending for --grace {}: deletable in {}",
-                    human_threshold(*period),
-                    human_seconds(*left)
-                )),
-                Some(GraceNote::Past { period, stale_for }) => text.push_str(&format!(
-                    "; stale for {} without a push, past --grace {}",
-                    human_seconds(*stale_for),
-                    human_threshold(*period)
-                )),
-                None => {}
-            }
-            if let Some(refused) = refused {
-                text.push_str(&format!("; {refused}"));
-            }
-            text
+            let text = format!("{seen}, longer than {limit} ({source}){ignored}");
+            held_back(text, grace, refused)
+        }
+        Ruling::Evicted {
+            bound,
+            held,
+            evict_after,
+            grace,
+            refused,
+        } => {
+            let (what, flag, max) = match bound {
+                Bound::Groups(max) => ("groups", "--max-groups", max),
+                Bound::Series(max) => ("series", "--max-series", max),
+            };
+            let text = format!(
+                "evicted: the gateway would hold {held} {what} once the stale groups go, \
+                 more than {flag} {max}; {seen}, at least --evict-after {} \
+                 (within {limit}, {source}){ignored}",
+                human_threshold(*evict_after)
+            );
+            held_back(text, grace, refused)
         }
     }
+}
+
+/// A deleted group's reason, with what held it back: its grace period,
+/// a cap's refusal.
+fn held_back(mut text: String, grace: &Option<GraceNote>, refused: &Option<Refusal>) -> String {
+    match grace {
+        Some(GraceNote::Pending { period, left }) => text.push_str(&format!(
+            "; pending for --grace {}: deletable in {}",
+            human_threshold(*period),
+            human_seconds(*left)
+        )),
+        Some(GraceNote::Past { period, stale_for }) => text.push_str(&format!(
+            "; stale for {} without a push, past --grace {}",
+            human_seconds(*stale_for),
+            human_threshold(*period)
+        )),
+        None => {}
+    }
+    if let Some(refused) = refused {
+        text.push_str(&format!("; {refused}"));
+    }
+    text
 }
 
 /// `--threshold`, `--rule '...'` as written, `ttl label NAME="VALUE"` or
@@ -231,6 +257,19 @@ pub fn go_number(v: f64) -> String {
     } else {
         v.to_string()
     }
+}
+
+/// What a gateway still exceeds when no group is left to evict: the
+/// `over capacity` warning's words.
+pub fn over_capacity_words(bound: Bound) -> String {
+    let (what, flag, max) = match bound {
+        Bound::Groups(max) => ("groups", "--max-groups", max),
+        Bound::Series(max) => ("series", "--max-series", max),
+    };
+    format!(
+        "the gateway would still hold more than {flag} {max} {what}: no group is left to evict \
+         (the others are silent less than --evict-after, kept, ignored or skipped)"
+    )
 }
 
 #[cfg(test)]

@@ -295,3 +295,238 @@ fn with_activity_successful_a_group_whose_pushes_keep_failing_goes_stale() {
         assert_eq!(left.len(), 2, "{left:?}");
     }
 }
+
+/// A gateway with groups of known ages and sizes, pushed in turn and aged
+/// with `pg.age` (the janitor's clock is not touched): `stale` silent 25h
+/// (1 series), `a` and `keep` 4h (1 each), `b` 2h (1), `c` 1h (3 series),
+/// `d` just pushed (1). Against `--threshold 1d` only `stale` is stale,
+/// and 5 groups with 7 series remain without it.
+fn bounded_gateway(bin: &std::path::Path) -> Pushgateway {
+    let mut pg = Pushgateway::start_bin(bin, &[]);
+    let push = |pg: &Pushgateway, job: &str, body: &str| {
+        assert_eq!(pg.push(&[("job", job)], body), 200, "{job}");
+    };
+    push(&pg, "stale", "s 1\n");
+    pg.age(Duration::from_secs(21 * 3600));
+    push(&pg, "a", "s 1\n");
+    push(&pg, "keep", "s 1\n");
+    pg.age(Duration::from_secs(2 * 3600));
+    push(&pg, "b", "s 1\n");
+    pg.age(Duration::from_secs(3600));
+    push(&pg, "c", "s{x=\"1\"} 1\ns{x=\"2\"} 1\ns{x=\"3\"} 1\n");
+    pg.age(Duration::from_secs(3600));
+    push(&pg, "d", "s 1\n");
+    pg
+}
+
+fn bounded_run(pg: &Pushgateway, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "--url",
+        &pg.url,
+        "--threshold",
+        "1d",
+        "--keep",
+        "{job=\"keep\"}",
+        "--evict-after",
+        "30m",
+        "--output",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    janitor(&args)
+}
+
+fn actions(r: &common::Report) -> Vec<(String, String)> {
+    ["stale", "a", "keep", "b", "c", "d"]
+        .iter()
+        .map(|job| {
+            let action = r.action_of(&[("job", job)]).unwrap_or("gone");
+            (job.to_string(), action.to_owned())
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(j, a)| (j.to_string(), a.to_string()))
+        .collect()
+}
+
+fn jobs_left(pg: &Pushgateway) -> Vec<String> {
+    let mut jobs: Vec<String> = pg.groups().into_iter().map(|g| g["job"].clone()).collect();
+    jobs.sort();
+    jobs
+}
+
+#[test]
+fn a_bound_evicts_the_longest_silent_groups_and_a_dry_run_only_says_so() {
+    for bin in gateway_bins() {
+        let pg = bounded_gateway(&bin);
+        // --max-groups 3: a (4h; keep, as silent, is kept), then b (2h).
+        let out = bounded_run(&pg, &["--max-groups", "3", "--dry-run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        let r = report(&out);
+        let want = [
+            ("stale", "would_delete"),
+            ("a", "would_evict"),
+            ("keep", "kept"),
+            ("b", "would_evict"),
+            ("c", "active"),
+            ("d", "active"),
+        ];
+        assert_eq!(actions(&r), pairs(&want), "{bin:?}");
+        let a = r.group(&[("job", "a")]).unwrap();
+        assert!(
+            a.reason.starts_with(
+                "evicted: the gateway would hold 5 groups once the stale groups go, more than --max-groups 3; last push "
+            ),
+            "{}",
+            a.reason
+        );
+        assert!(
+            a.reason.contains("at least --evict-after 30m"),
+            "{}",
+            a.reason
+        );
+        assert_eq!((r.summary.would_evict, r.summary.stale), (2, 3));
+        assert!(!r.gateways[0].over_capacity);
+        // Nothing was deleted.
+        assert_eq!(jobs_left(&pg), ["a", "b", "c", "d", "keep", "stale"]);
+
+        // The series bound: 7 series remain, at most 5: a, then b, by
+        // silence; c, the largest, is silent less long and stays.
+        let out = bounded_run(&pg, &["--max-series", "5", "--dry-run"]);
+        let r = report(&out);
+        assert_eq!(actions(&r), pairs(&want), "{bin:?}");
+        assert!(
+            r.group(&[("job", "b")])
+                .unwrap()
+                .reason
+                .starts_with("evicted: the gateway would hold 7 series once the stale groups go, more than --max-series 5;"),
+            "{:?}",
+            r.group(&[("job", "b")])
+        );
+
+        // For real: evicted, archived first (--archive), and gone as a
+        // deleted group is.
+        let archive = tempfile::tempdir().unwrap();
+        let out = bounded_run(
+            &pg,
+            &[
+                "--max-groups",
+                "3",
+                "--archive",
+                archive.path().to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        let r = report(&out);
+        let done = [
+            ("stale", "deleted"),
+            ("a", "evicted"),
+            ("keep", "kept"),
+            ("b", "evicted"),
+            ("c", "active"),
+            ("d", "active"),
+        ];
+        assert_eq!(actions(&r), pairs(&done), "{bin:?}");
+        assert_eq!((r.summary.evicted, r.summary.deleted), (2, 1));
+        assert_eq!(r.gateways[0].size_after.unwrap().groups, 3);
+        assert_eq!(jobs_left(&pg), ["c", "d", "keep"]);
+        let mut archived: Vec<(String, bool)> = Vec::new();
+        for entry in std::fs::read_dir(archive.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "jsonl") {
+                for line in std::fs::read_to_string(&path).unwrap().lines() {
+                    let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                    let job = record["labels"]["job"].as_str().unwrap().to_owned();
+                    let evicted = record["reason"].as_str().unwrap().starts_with("evicted: ");
+                    archived.push((job, evicted));
+                }
+            }
+        }
+        archived.sort();
+        let want = [("a", true), ("b", true), ("stale", false)];
+        let want: Vec<(String, bool)> = want.iter().map(|(j, e)| (j.to_string(), *e)).collect();
+        assert_eq!(archived, want, "{bin:?}");
+    }
+}
+
+#[test]
+fn over_capacity_when_no_group_is_left_to_evict_and_the_exit_status_stays() {
+    let pg = bounded_gateway(&pushgateway_bin());
+    let dir = tempfile::tempdir().unwrap();
+    let textfile = dir.path().join("pgj.prom");
+    // At most 1 group: a, b and c go; keep is kept and d silent less than
+    // 30m, so 2 remain.
+    let out = bounded_run(
+        &pg,
+        &[
+            "--max-groups",
+            "1",
+            "--dry-run",
+            "--textfile",
+            textfile.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.summary.would_evict, 3);
+    assert_eq!(r.action_of(&[("job", "keep")]), Some("kept"));
+    assert_eq!(r.action_of(&[("job", "d")]), Some("active"));
+    assert!(r.gateways[0].over_capacity);
+    let err = common::stderr(&out);
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("over capacity"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("would still hold more than --max-groups 1 groups"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&textfile).unwrap();
+    let gateway = format!("gateway=\"{}\"", pg.url);
+    assert_eq!(
+        sample(&text, "pushgateway_janitor_over_capacity", &gateway),
+        1.0
+    );
+}
+
+#[test]
+fn with_grace_an_eviction_is_pending_first() {
+    let pg = bounded_gateway(&pushgateway_bin());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("pending.json");
+    let flags = [
+        "--max-groups",
+        "3",
+        "--grace",
+        "1h",
+        "--state-file",
+        state.to_str().unwrap(),
+    ];
+    let out = bounded_run(&pg, &flags);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let r = report(&out);
+    let a = r.group(&[("job", "a")]).unwrap();
+    assert_eq!(a.action, "pending");
+    assert!(
+        a.reason.starts_with("evicted: ") && a.reason.contains("; pending for --grace 1h"),
+        "{}",
+        a.reason
+    );
+    assert_eq!(r.summary.pending, 3, "stale, a and b");
+    assert_eq!(jobs_left(&pg), ["a", "b", "c", "d", "keep", "stale"]);
+
+    // The grace period passes (the marks move back, the groups stay as
+    // they are): the evictions go.
+    crate::lifecycle::age_marks(&state, Duration::from_secs(3600));
+    let out = bounded_run(&pg, &flags);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.action_of(&[("job", "a")]), Some("evicted"));
+    assert_eq!(r.action_of(&[("job", "b")]), Some("evicted"));
+    assert_eq!(r.action_of(&[("job", "stale")]), Some("deleted"));
+    assert_eq!(jobs_left(&pg), ["c", "d", "keep"]);
+}

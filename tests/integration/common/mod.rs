@@ -760,6 +760,8 @@ pub struct Summary {
     pub repushed: u64,
     pub still_present: u64,
     pub unconfirmed: u64,
+    pub evicted: u64,
+    pub would_evict: u64,
     pub pending: u64,
 }
 
