@@ -20,7 +20,8 @@ use crate::duration::{human_age, human_threshold};
 use crate::gateway::fault::Fault;
 use crate::gateway::retry::{retrying, Attempted, FailedAttempt};
 use crate::gateway::{Connect, Credentials, RetryPolicy, TlsOptions, TransportOptions};
-use crate::plan::ThresholdSource;
+use crate::plan::health::Bound;
+use crate::plan::{Reason, Ruling, ThresholdSource};
 use crate::report::{Action, LabelSet, NotifiedAs, Report, Time};
 
 pub const SCHEMA: &str = "pushgateway-janitor/notification/v1";
@@ -61,6 +62,18 @@ pub struct Notified<'a> {
     /// Pending: this pass marked it.
     pub new: bool,
     pub error: Option<&'a str>,
+    /// Evicted, or pending eviction: the size bound it goes for
+    /// (`--max-groups N`, `--max-series N`); else null. Its threshold is
+    /// not what sends it away.
+    #[serde(serialize_with = "bound_flag")]
+    pub evicted_for: Option<Bound>,
+}
+
+fn bound_flag<S: serde::Serializer>(bound: &Option<Bound>, s: S) -> Result<S::Ok, S::Error> {
+    match bound {
+        Some(bound) => s.serialize_str(&crate::report::bound_words(*bound)),
+        None => s.serialize_none(),
+    }
 }
 
 /// What `report` announces, or `None` when it deleted nothing and marked
@@ -96,6 +109,13 @@ pub fn notification(report: &Report) -> Option<Notification<'_>> {
                 deletable_at: g.deletable_at,
                 new: g.newly_pending,
                 error: g.error.as_deref(),
+                evicted_for: match &g.reason {
+                    Reason::Judged {
+                        ruling: Ruling::Evicted { bound, .. },
+                        ..
+                    } => Some(*bound),
+                    _ => None,
+                },
             });
         }
     }
@@ -127,10 +147,16 @@ fn text(n: &Notification<'_>) -> String {
         let threshold = g.threshold_seconds.map_or("never".into(), |t| {
             crate::duration::human_threshold_seconds(t)
         });
-        format!(
-            "silent {age}, threshold {threshold}, {}",
-            g.threshold_source
-        )
+        match g.evicted_for {
+            Some(bound) => format!(
+                "silent {age}, evicted for {}",
+                crate::report::bound_words(bound)
+            ),
+            None => format!(
+                "silent {age}, threshold {threshold}, {}",
+                g.threshold_source
+            ),
+        }
     };
     let count = |n: usize, what: &str| match n {
         1 => format!("1 group {what}"),
@@ -500,6 +526,35 @@ mod tests {
             "{}",
             n.text
         );
+    }
+
+    /// Review finding: an evicted group was listed as an ordinary delete,
+    /// "silent 1h6m, threshold 2h46m": deleted inside its threshold, with
+    /// no word of the size bound it went for.
+    #[test]
+    fn an_evicted_group_is_said_to_go_for_its_bound() {
+        let mut g = group("j", Action::Evicted, false);
+        g.reason = crate::plan::Reason::Judged {
+            activity: crate::plan::Activity::Push,
+            ruling: crate::plan::Ruling::Evicted {
+                bound: Bound::Groups(1000),
+                held: 1200,
+                evict_after: std::time::Duration::from_secs(3600),
+                grace: None,
+                refused: None,
+            },
+        };
+        let r = report(false, vec![g]);
+        let n = notification(&r).unwrap();
+        assert!(
+            n.text
+                .contains("(silent 2h, evicted for --max-groups 1000)"),
+            "{}",
+            n.text
+        );
+        let json = serde_json::to_value(&n).unwrap();
+        assert_eq!(json["deleted"][0]["evicted_for"], "--max-groups 1000");
+        assert_eq!(json["deleted"][0]["action"], "evicted");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::duration::Threshold;
-use crate::group::{Entry, Group, GroupingKey, LabelNaming, SkippedGroup};
+use crate::group::{Entry, Group, GroupingKey, LabelNaming, Size, SkippedGroup};
 use crate::selector::Selector;
 
 pub mod health;
@@ -383,6 +383,17 @@ pub enum Subject {
     Skipped(SkippedGroup),
 }
 
+impl Subject {
+    /// Its size as the scan measured it (a skipped entry's too: it stays
+    /// on the gateway, and counts towards the bounds).
+    pub fn size(&self) -> Size {
+        match self {
+            Subject::Group(g) => g.size,
+            Subject::Skipped(s) => s.size,
+        }
+    }
+}
+
 /// Every entry of a scan with its decision, sorted: groups by grouping key
 /// (job first), then the skipped ones by their labels.
 #[derive(Debug, Clone)]
@@ -463,15 +474,20 @@ pub fn decide_marked(
         (Subject::Skipped(_), Subject::Group(_)) => std::cmp::Ordering::Greater,
         (Subject::Skipped(x), Subject::Skipped(y)) => x.labels.cmp(&y.labels),
     });
-    let over_capacity = policy
+    let mut over_capacity = policy
         .bounds
-        .and_then(|bounds| apply_bounds(&mut decisions, &bounds));
+        .and_then(|bounds| apply_bounds(&mut decisions, &bounds, naming));
     if let Some(grace) = policy.grace {
         for d in decisions.iter_mut() {
             apply_grace(d, grace, now, marks, policy.activity);
         }
     }
     let refused_by = cap_exceeded(&decisions, policy.caps);
+    if let (Some(_), Some(bounds)) = (refused_by, policy.bounds) {
+        // Refused: nothing goes, so the gateway keeps all it holds.
+        let series = decisions.iter().map(|d| d.subject.size().series).sum();
+        over_capacity = bounds.exceeded(decisions.len() as u64, series);
+    }
     if let Some(why) = refused_by {
         for d in decisions.iter_mut().filter(|d| d.verdict.deletes()) {
             d.verdict = Verdict::Refused;
@@ -497,7 +513,11 @@ pub fn decide_marked(
 /// only an active group may be evicted: never a kept one, the janitor's
 /// own job, an ignored or a skipped one. Returns the bound still exceeded
 /// when the candidates ran out.
-fn apply_bounds(decisions: &mut [Decision], bounds: &health::Bounds) -> Option<Bound> {
+fn apply_bounds(
+    decisions: &mut [Decision],
+    bounds: &health::Bounds,
+    naming: LabelNaming,
+) -> Option<Bound> {
     let at: Vec<usize> = (0..decisions.len())
         .filter(|&i| decisions[i].verdict != Verdict::Stale)
         .collect();
@@ -506,12 +526,12 @@ fn apply_bounds(decisions: &mut [Decision], bounds: &health::Bounds) -> Option<B
         .map(|&i| {
             let d = &decisions[i];
             Held {
-                series: match &d.subject {
-                    Subject::Group(g) => g.size.series,
-                    Subject::Skipped(_) => 0,
-                },
+                series: d.subject.size().series,
                 silent_for: d.age_seconds,
-                evictable: d.verdict == Verdict::Active && matches!(d.subject, Subject::Group(_)),
+                // Active, and a DELETE can name it (an active group is not
+                // checked for that otherwise).
+                evictable: d.verdict == Verdict::Active
+                    && matches!(&d.subject, Subject::Group(g) if g.key.unaddressable(naming).is_none()),
             }
         })
         .collect();
@@ -1325,6 +1345,77 @@ mod tests {
         p.caps.max_deletes = Some(3);
         let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
         assert_eq!(plan.stale().count(), 3);
+    }
+
+    /// Review finding: an active group no DELETE can name was evicted, its
+    /// DELETE then failed (exit 4) on every pass, in place of a group that
+    /// could go. Now it stays, and the next candidate goes.
+    #[test]
+    fn a_group_no_delete_can_name_is_never_evicted() {
+        let mut entries = gateway();
+        // Silent longest of all the active ones, but its label name means
+        // another group on a gateway of unknown naming mode.
+        entries.push(Entry::Group(Group {
+            key: GroupingKey::new([("job", "zz"), ("service.name", "api")]).unwrap(),
+            last_push: Some(15_000.0),
+            last_failure: None,
+            newest_family_time: None,
+            last_push_successful: None,
+            ttl_metric: None,
+            size: crate::group::Size {
+                series: 10,
+                bytes: 0,
+            },
+        }));
+        let plan = decide(
+            entries,
+            &bounded(Some(3), None, 600),
+            20_000.0,
+            LabelNaming::Unknown,
+        );
+        let zz = by_labels(&plan, &[("job", "zz"), ("service.name", "api")]);
+        assert_eq!(zz.verdict, Verdict::Active, "{zz:?}");
+        assert_eq!(by_job(&plan, "a").verdict, Verdict::Evict);
+        assert_eq!(by_job(&plan, "b").verdict, Verdict::Evict);
+    }
+
+    /// Review finding: a skipped entry counted 0 series against
+    /// --max-series though the scan measured it (and the report's size
+    /// counts it).
+    #[test]
+    fn a_skipped_entrys_series_count_towards_the_series_bound() {
+        let mut entries = gateway();
+        entries.push(Entry::Skipped(SkippedGroup {
+            labels: vec![("job".into(), "broken".into())],
+            reason: "bad".into(),
+            size: crate::group::Size {
+                series: 300,
+                bytes: 0,
+            },
+        }));
+        let plan = decide(
+            entries,
+            &bounded(None, Some(100), 600),
+            20_000.0,
+            LabelNaming::Legacy,
+        );
+        // 80 series in a..d and 300 skipped: a, b and c go (d is too
+        // recent), and the gateway is still over the bound.
+        for job in ["a", "b", "c"] {
+            assert_eq!(by_job(&plan, job).verdict, Verdict::Evict, "{job}");
+        }
+        assert_eq!(plan.over_capacity, Some(health::Bound::Series(100)));
+    }
+
+    /// Review finding: a plan a cap refused evicts nothing, yet said the
+    /// gateway was within its bounds.
+    #[test]
+    fn a_refused_plan_leaves_the_gateway_over_its_bound() {
+        let mut p = bounded(Some(2), None, 600);
+        p.caps.max_deletes = Some(1);
+        let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
+        assert!(plan.refused_by.is_some());
+        assert_eq!(plan.over_capacity, Some(health::Bound::Groups(2)));
     }
 
     fn sel(text: &str) -> Selector {

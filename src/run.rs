@@ -326,7 +326,11 @@ async fn run_gateway(
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
     }
     if let Some(bound) = plan.over_capacity {
-        tracing::warn!(gateway = %shown, "over capacity: {}", crate::report::over_capacity_words(bound));
+        tracing::warn!(
+            gateway = %shown,
+            "over capacity: {}",
+            crate::report::over_capacity_words(bound, plan.refused_by.is_some())
+        );
     }
 
     let mut outcomes = vec![Outcome::NotSent; plan.decisions.len()];

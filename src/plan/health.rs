@@ -54,6 +54,18 @@ pub struct Bounds {
     pub evict_after: Duration,
 }
 
+impl Bounds {
+    /// The first bound that `groups` groups holding `series` series
+    /// exceed: the group bound before the series bound.
+    pub fn exceeded(&self, groups: u64, series: u64) -> Option<Bound> {
+        match (self.max_groups, self.max_series) {
+            (Some(max), _) if groups > max => Some(Bound::Groups(max)),
+            (_, Some(max)) if series > max => Some(Bound::Series(max)),
+            _ => None,
+        }
+    }
+}
+
 /// Which bound an eviction (or the lack of candidates) is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bound {
@@ -97,11 +109,7 @@ pub struct Evictions {
 pub fn evict(held: &[Held], bounds: &Bounds) -> Evictions {
     let mut groups = held.len() as u64;
     let mut series: u64 = held.iter().map(|h| h.series).sum();
-    let exceeded = |groups: u64, series: u64| match (bounds.max_groups, bounds.max_series) {
-        (Some(max), _) if groups > max => Some(Bound::Groups(max)),
-        (_, Some(max)) if series > max => Some(Bound::Series(max)),
-        _ => None,
-    };
+    let exceeded = |groups, series| bounds.exceeded(groups, series);
     let floor = bounds.evict_after.as_secs_f64();
     let mut candidates: Vec<(usize, f64)> = held
         .iter()

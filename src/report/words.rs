@@ -259,13 +259,28 @@ pub fn go_number(v: f64) -> String {
     }
 }
 
-/// What a gateway still exceeds when no group is left to evict: the
-/// `over capacity` warning's words.
-pub fn over_capacity_words(bound: Bound) -> String {
+/// The bound a group was evicted for, as its flag: `--max-groups 1000`.
+pub fn bound_words(bound: Bound) -> String {
+    match bound {
+        Bound::Groups(max) => format!("--max-groups {max}"),
+        Bound::Series(max) => format!("--max-series {max}"),
+    }
+}
+
+/// What a gateway still exceeds after the pass: the `over capacity`
+/// warning's words. `refused`: a safety cap refused the plan, so nothing
+/// was evicted (else: no group was left to evict).
+pub fn over_capacity_words(bound: Bound, refused: bool) -> String {
     let (what, flag, max) = match bound {
         Bound::Groups(max) => ("groups", "--max-groups", max),
         Bound::Series(max) => ("series", "--max-series", max),
     };
+    if refused {
+        return format!(
+            "the gateway holds more than {flag} {max} {what}, and a safety cap refused the plan: \
+             nothing was evicted"
+        );
+    }
     format!(
         "the gateway would still hold more than {flag} {max} {what}: no group is left to evict \
          (the others are silent less than --evict-after, kept, ignored or skipped)"
