@@ -69,6 +69,30 @@ fn sample(text: &str, metric: &str, labels: &str) -> f64 {
         .unwrap()
 }
 
+/// A run with `--threshold 1h`, `extra`, a JSON report and a textfile;
+/// it must exit 0. Its report and the textfile.
+fn run_with_textfile(pg: &Pushgateway, extra: &[&str]) -> (common::Report, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let textfile = dir.path().join("pgj.prom");
+    let mut args = vec!["--url", pg.url.as_str(), "--threshold", "1h"];
+    args.extend_from_slice(extra);
+    args.extend(["--output", "json", "--textfile", textfile.to_str().unwrap()]);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    (report(&out), std::fs::read_to_string(&textfile).unwrap())
+}
+
+/// The first line of a `-v` dry run's human output that contains `text`.
+fn verbose_line(pg: &Pushgateway, text: &str) -> String {
+    let out = janitor(&["--url", &pg.url, "--threshold", "1h", "--dry-run", "-v"]);
+    let shown = stdout(&out);
+    shown
+        .lines()
+        .find(|l| l.contains(text))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("{shown}"))
+}
+
 #[test]
 fn a_pushed_group_with_n_series_reports_n_and_its_length() {
     for bin in gateway_bins() {
@@ -76,21 +100,7 @@ fn a_pushed_group_with_n_series_reports_n_and_its_length() {
         assert_eq!(pg.push(&[("job", "six")], SIX_SERIES), 200);
         assert_eq!(pg.push(&[("job", "one")], "one 1\n"), 200);
         let lengths = group_lengths(&pg);
-        let dir = tempfile::tempdir().unwrap();
-        let textfile = dir.path().join("pgj.prom");
-        let out = janitor(&[
-            "--url",
-            &pg.url,
-            "--threshold",
-            "1h",
-            "--dry-run",
-            "--output",
-            "json",
-            "--textfile",
-            textfile.to_str().unwrap(),
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
-        let r = report(&out);
+        let (r, text) = run_with_textfile(&pg, &["--dry-run"]);
         let six = r.group(&[("job", "six")]).unwrap();
         assert_eq!((six.series, six.bytes), (6, length_of(&lengths, "six")));
         let one = r.group(&[("job", "one")]).unwrap();
@@ -104,7 +114,6 @@ fn a_pushed_group_with_n_series_reports_n_and_its_length() {
         assert_eq!(gw.size_after, Some(size), "{bin:?}");
         assert_eq!((gw.groups_failing, gw.over_capacity), (0, false));
 
-        let text = std::fs::read_to_string(&textfile).unwrap();
         let labels = |when: &str| format!("gateway=\"{}\",when=\"{when}\"", pg.url);
         for when in ["before", "after"] {
             let metric = |name: &str| sample(&text, name, &labels(when));
@@ -123,12 +132,7 @@ fn a_pushed_group_with_n_series_reports_n_and_its_length() {
         );
 
         // -v names the largest groups by series.
-        let out = janitor(&["--url", &pg.url, "--threshold", "1h", "--dry-run", "-v"]);
-        let shown = stdout(&out);
-        let line = shown
-            .lines()
-            .find(|l| l.starts_with(&format!("{}: size: ", pg.url)))
-            .unwrap_or_else(|| panic!("{shown}"));
+        let line = verbose_line(&pg, &format!("{}: size: ", pg.url));
         assert!(line.starts_with(&format!("{}: size: 2 groups, 7 series, ", pg.url)));
         assert!(
             line.ends_with(r#" in the API; largest by series: {job="six"} 6, {job="one"} 1"#),
@@ -145,20 +149,7 @@ fn the_size_after_a_pass_leaves_out_the_groups_it_deleted() {
         pg.age(Duration::from_secs(2 * 3600));
         assert_eq!(pg.push(&[("job", "new")], "one 1\n"), 200);
         let lengths = group_lengths(&pg);
-        let dir = tempfile::tempdir().unwrap();
-        let textfile = dir.path().join("pgj.prom");
-        let out = janitor(&[
-            "--url",
-            &pg.url,
-            "--threshold",
-            "1h",
-            "--output",
-            "json",
-            "--textfile",
-            textfile.to_str().unwrap(),
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
-        let r = report(&out);
+        let (r, text) = run_with_textfile(&pg, &[]);
         assert_eq!(r.action_of(&[("job", "old")]), Some("deleted"));
         let gw = &r.gateways[0];
         let (old, new) = (length_of(&lengths, "old"), length_of(&lengths, "new"));
@@ -169,7 +160,6 @@ fn the_size_after_a_pass_leaves_out_the_groups_it_deleted() {
             (2, 7, old + new)
         );
         assert_eq!((after.groups, after.series, after.bytes), (1, 1, new));
-        let text = std::fs::read_to_string(&textfile).unwrap();
         let labels = format!("gateway=\"{}\",when=\"after\"", pg.url);
         assert_eq!(
             sample(&text, "pushgateway_janitor_gateway_series", &labels),
@@ -188,20 +178,7 @@ fn a_group_whose_last_push_was_rejected_is_marked_failing() {
         assert_eq!(pg.push(&[("job", "bad")], "a 1\n"), 200);
         let repeated = "a{x=\"1\"} 1\na{x=\"1\"} 2\n";
         assert_eq!(pg.post(&[("job", "bad")], repeated), 400, "{bin:?}");
-        let dir = tempfile::tempdir().unwrap();
-        let textfile = dir.path().join("pgj.prom");
-        let out = janitor(&[
-            "--url",
-            &pg.url,
-            "--threshold",
-            "1h",
-            "--dry-run",
-            "--output",
-            "json",
-            "--textfile",
-            textfile.to_str().unwrap(),
-        ]);
-        let r = report(&out);
+        let (r, text) = run_with_textfile(&pg, &["--dry-run"]);
         let bad = r.group(&[("job", "bad")]).unwrap();
         assert!(bad.last_push_failed, "{bin:?}: {bad:?}");
         // The time of its last successful push is there, and earlier.
@@ -211,7 +188,6 @@ fn a_group_whose_last_push_was_rejected_is_marked_failing() {
         assert_eq!(bad.action, "active");
         assert!(!r.group(&[("job", "ok")]).unwrap().last_push_failed);
         assert_eq!(r.gateways[0].groups_failing, 1);
-        let text = std::fs::read_to_string(&textfile).unwrap();
         let gateway = format!("gateway=\"{}\"", pg.url);
         assert_eq!(
             sample(&text, "pushgateway_janitor_groups_failing", &gateway),
@@ -219,12 +195,7 @@ fn a_group_whose_last_push_was_rejected_is_marked_failing() {
         );
 
         // The human line says so, with the last success.
-        let out = janitor(&["--url", &pg.url, "--threshold", "1h", "--dry-run", "-v"]);
-        let line = stdout(&out)
-            .lines()
-            .find(|l| l.contains("{job=\"bad\"}"))
-            .map(str::to_owned)
-            .unwrap_or_else(|| panic!("{}", stdout(&out)));
+        let line = verbose_line(&pg, "{job=\"bad\"}");
         assert!(
             line.contains(&format!(
                 "its last push failed (last success {})",
