@@ -239,9 +239,7 @@ mod tests {
     #[test]
     fn every_target_renders() {
         for what in Generate::value_variants() {
-            let mut out = Vec::new();
-            write(*what, cmd(), &mut out).unwrap();
-            let text = String::from_utf8(out).unwrap();
+            let text = page(*what);
             assert!(text.contains("pushgateway-janitor"), "{what:?}");
             let flag = match what {
                 Generate::ManRestore => "replace",
@@ -256,9 +254,7 @@ mod tests {
     /// its case `pushgateway__subcmd__janitor__subcmd__restore`.
     #[test]
     fn the_bash_script_labels_each_command_as_it_sets_it() {
-        let mut out = Vec::new();
-        write(Generate::CompletionsBash, cmd(), &mut out).unwrap();
-        let script = String::from_utf8(out).unwrap();
+        let script = page(Generate::CompletionsBash);
         let set: Vec<&str> = script
             .lines()
             .filter_map(|l| l.trim().strip_prefix("cmd=\""))
@@ -277,22 +273,30 @@ mod tests {
         }
     }
 
+    /// What `--generate WHAT` writes.
+    fn page(what: Generate) -> String {
+        let mut out = Vec::new();
+        write(what, cmd(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// A man page's section headings, in order.
+    fn sections(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(".SH "))
+            .collect()
+    }
+
     /// Issue 24 item 7. Before: `--generate man` only; restore had no page.
     #[test]
     fn restore_has_a_page_of_its_own() {
-        let mut out = Vec::new();
-        write(Generate::ManRestore, cmd(), &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = page(Generate::ManRestore);
         assert!(
             text.contains("\n.TH pushgateway-janitor-restore 1 "),
             "{text}"
         );
-        let sections: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix(".SH "))
-            .collect();
         assert_eq!(
-            sections,
+            sections(&text),
             [
                 "NAME",
                 "SYNOPSIS",
@@ -315,9 +319,7 @@ mod tests {
         assert!(text.contains(".TP\n\\fBPUSHGATEWAY_URL\\fR\n"));
         assert!(text.contains("\\fBpushgateway\\-janitor\\fR(1)"));
         // The main page names it.
-        let mut out = Vec::new();
-        write(Generate::Man, cmd(), &mut out).unwrap();
-        let main = String::from_utf8(out).unwrap();
+        let main = page(Generate::Man);
         assert!(main.contains("\\fBpushgateway\\-janitor\\-restore\\fR(1)"));
     }
 
@@ -326,17 +328,11 @@ mod tests {
     /// wrapped mid-line), and no EXIT STATUS or ENVIRONMENT.
     #[test]
     fn man_page_sections_follow_man_pages_7() {
-        let mut out = Vec::new();
-        write(Generate::Man, cmd(), &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = page(Generate::Man);
         assert!(text.contains("\n.TH pushgateway-janitor 1 "), "{text}");
         assert_eq!(text.matches(".ds Aq").count(), 2, "{text}");
-        let sections: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix(".SH "))
-            .collect();
         assert_eq!(
-            sections,
+            sections(&text),
             [
                 "NAME",
                 "SYNOPSIS",

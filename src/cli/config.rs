@@ -895,15 +895,18 @@ mod tests {
         }
     }
 
+    /// The Config of `--url http://a` and `extra`, no environment; the
+    /// error's words.
+    fn config(extra: &[&str]) -> Result<Config, String> {
+        let mut a = vec!["pgj", "--url", "http://a"];
+        a.extend_from_slice(extra);
+        Args::try_parse_from(a)
+            .map_err(|e| e.to_string())
+            .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()))
+    }
+
     #[test]
     fn bounds_need_evict_after_and_evict_after_needs_a_bound() {
-        let config = |extra: &[&str]| {
-            let mut a = vec!["pgj", "--url", "http://a"];
-            a.extend_from_slice(extra);
-            Args::try_parse_from(a)
-                .map_err(|e| e.to_string())
-                .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()))
-        };
         assert_eq!(config(&[]).unwrap().policy.bounds, None);
         let c = config(&["--max-series", "5000", "--evict-after", "1h"]).unwrap();
         assert_eq!(
@@ -934,13 +937,6 @@ mod tests {
 
     #[test]
     fn ttl_grace_and_notify_flags_are_checked_before_anything_is_sent() {
-        let config = |extra: &[&str]| {
-            let mut a = vec!["pgj", "--url", "http://a"];
-            a.extend_from_slice(extra);
-            Args::try_parse_from(a)
-                .map_err(|e| e.to_string())
-                .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()))
-        };
         // Off unless named.
         let c = config(&[]).unwrap();
         assert_eq!(c.policy.ttl, TtlPolicy::default());
