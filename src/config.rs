@@ -61,6 +61,8 @@ pub struct RestoreConfig {
     pub files: Vec<PathBuf>,
     /// The one gateway the groups are pushed to.
     pub url: String,
+    /// `--from`: the gateways whose records are restored; empty: `url`'s.
+    pub from: Vec<crate::identity::Endpoint>,
     /// When not empty, only groups matching one of these are restored.
     pub select: Vec<Selector>,
     /// Overwrite a group the gateway holds again.
