@@ -72,7 +72,8 @@ pub struct RestoreConfig {
     /// How the gateway reads label names; `None`: from its status.
     pub label_names: Option<LabelNaming>,
     pub transport: TransportOptions,
-    /// `-v`: the human output lists superseded and ignored records too.
+    /// `-v`: the human output lists superseded and ignored records, and
+    /// those of other gateways, too.
     pub list_all: bool,
 }
 

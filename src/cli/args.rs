@@ -520,7 +520,7 @@ pub struct RestoreArgs {
     /// More logging on stderr (-v, -vv, -vvv).
     ///
     /// More logging on stderr (-v info and list superseded and ignored
-    /// records, -vv debug, -vvv trace).
+    /// records and other gateways', -vv debug, -vvv trace).
     #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 

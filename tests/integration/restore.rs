@@ -658,6 +658,14 @@ fn restore_usage_errors_send_nothing() {
             "restore --url takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+): the groups would land on one replica at random".to_owned(),
         ),
         (
+            vec!["restore", missing, "--url", pg.url.as_str(), "--from", "dns+http://pgw:9091"],
+            "restore --from takes a gateway's URL as the records name it, not a DNS name (dns+, dnssrv+, dnssrvnoa+): a replica found through DNS by its address, http://IP:PORT".to_owned(),
+        ),
+        (
+            vec!["restore", missing, "--url", pg.url.as_str(), "--from", "pgw:9091"],
+            "--from 'pgw:9091' has no scheme: missing http://? (try --from http://pgw:9091)".to_owned(),
+        ),
+        (
             vec!["restor"],
             "unknown command 'restor': did you mean 'restore'? (see --help)".to_owned(),
         ),
