@@ -816,7 +816,12 @@ mod tests {
         });
         let mut torn = group(Action::Failed, &[]);
         torn.error = Some("the line ends inside its JSON".into());
-        let groups = vec![restored, torn, group(Action::Ignored, &[("job", "i")])];
+        let groups = vec![
+            restored,
+            torn,
+            group(Action::Ignored, &[("job", "i")]),
+            group(Action::OtherGateway, &[("job", "o")]),
+        ];
         let report = Report {
             schema: SCHEMA,
             dry_run: false,
@@ -832,7 +837,7 @@ mod tests {
             groups,
             other_gateways: vec![OtherGateway {
                 gateway: "http://b:9091".into(),
-                records: 2,
+                records: 1,
             }],
         };
         let mut out = Vec::new();
@@ -845,7 +850,7 @@ mod tests {
                 "restored       {job=\"h\"}  why",
                 "                 note: metric family \"http.seconds\": native histogram: n",
                 "failed         {}: the line ends inside its JSON (a.jsonl line 3)",
-                "http://g: 3 archived groups: 1 restored, 0 skipped (on the gateway again), 1 failed; 0 superseded, 1 ignored; 0 left out, archived from other gateways: http://b:9091 (2) (--from URL restores them here)",
+                "http://g: 4 archived groups: 1 restored, 0 skipped (on the gateway again), 1 failed; 0 superseded, 1 ignored; 1 left out, archived from other gateways: http://b:9091 (1) (--from URL restores them here)",
             ]
         );
         assert_eq!(report.exit_status(), ExitStatus::DeleteFailed);
