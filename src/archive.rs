@@ -523,12 +523,80 @@ pub struct Line {
     pub record: Result<StoredRecord, String>,
 }
 
+/// Why a file given to `restore` is not read as an archive at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// It starts with the magic number of a compression format (what
+    /// logrotate's `compress` leaves). Archives are read as `--archive`
+    /// writes them: a decoder would be a dependency for what one command
+    /// does (docs/lifecycle.md).
+    #[error("compressed ({})", .0.format)]
+    Compressed(&'static Compression),
+    /// Its first line is no archive record (a report, a state file, a
+    /// textfile): one error for the file, not one per line.
+    #[error("its first line is not a record of schema {SCHEMA:?}")]
+    NotAnArchive,
+}
+
+/// A compression format a rotated file may be in.
+#[derive(Debug)]
+pub struct Compression {
+    magic: &'static [u8],
+    pub format: &'static str,
+    /// The command that decompresses a file, keeping it.
+    pub decompress: &'static str,
+}
+
+/// The formats logrotate's `compresscmd` is usually set to.
+const COMPRESSED: [Compression; 4] = [
+    Compression {
+        magic: b"\x1f\x8b",
+        format: "gzip",
+        decompress: "gunzip -k",
+    },
+    Compression {
+        magic: b"\x28\xb5\x2f\xfd",
+        format: "zstd",
+        decompress: "zstd -d",
+    },
+    Compression {
+        magic: b"\xfd7zXZ\x00",
+        format: "xz",
+        decompress: "unxz -k",
+    },
+    Compression {
+        magic: b"BZh",
+        format: "bzip2",
+        decompress: "bunzip2 -k",
+    },
+];
+
+/// Whether `line`, the first of a file, shows an archive: a record of any
+/// version of the archive schema (a later one fails line by line, saying
+/// which), or one cut short (every record is written schema first).
+fn opens_an_archive(line: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Head {
+        schema: String,
+    }
+    const FAMILY: &str = "pushgateway-janitor/archive/";
+    line.starts_with(format!("{{\"schema\":\"{FAMILY}").as_bytes())
+        || serde_json::from_slice::<Head>(line).is_ok_and(|h| h.schema.starts_with(FAMILY))
+}
+
 /// Every line of the archive file at `path`, each a record or why it is
 /// not one (a torn line, a line of another schema). Empty lines are
-/// skipped. `Err`: the file could not be read.
-pub fn read(path: &Path) -> io::Result<Vec<Line>> {
+/// skipped. `Err`: the file could not be read, or is no archive (its first
+/// line says so, or it is compressed).
+pub fn read(path: &Path) -> Result<Vec<Line>, ReadError> {
     use std::io::BufRead as _;
     let mut reader = io::BufReader::new(std::fs::File::open(path)?);
+    let start = reader.fill_buf()?;
+    if let Some(compression) = COMPRESSED.iter().find(|c| start.starts_with(c.magic)) {
+        return Err(ReadError::Compressed(compression));
+    }
     let mut lines = Vec::new();
     let mut buf = Vec::new();
     let mut number = 0;
@@ -542,6 +610,9 @@ pub fn read(path: &Path) -> io::Result<Vec<Line>> {
             continue;
         }
         let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if lines.is_empty() && !opens_an_archive(line) {
+            return Err(ReadError::NotAnArchive);
+        }
         lines.push(Line {
             number,
             record: parse_line(line),
@@ -590,7 +661,9 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(file_name(0.0));
-        assert_eq!(append(&path, &[b"{\"a\":1}".to_vec()], &mut fsync()).0, 1);
+        // A record's head: read() takes the file for an archive by it.
+        let a = format!("{{\"schema\":\"{SCHEMA}\",\"a\":1}}");
+        assert_eq!(append(&path, &[a.clone().into_bytes()], &mut fsync()).0, 1);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         // A run killed mid-line.
@@ -602,10 +675,47 @@ mod tests {
             .unwrap();
         assert_eq!(append(&path, &[b"{\"b\":2}".to_vec()], &mut fsync()).0, 1);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, "{\"a\":1}\n{\"torn\n{\"b\":2}\n");
+        assert_eq!(text, format!("{a}\n{{\"torn\n{{\"b\":2}}\n"));
         let lines = read(&path).unwrap();
         assert_eq!(lines.len(), 3);
         assert!(lines[1].record.as_ref().unwrap_err().contains("cut short"));
+    }
+
+    #[test]
+    fn a_file_is_an_archive_by_its_first_line_and_not_compressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            read(&path)
+        };
+        // A pretty-printed report: refused as a whole.
+        let report = file(
+            "report.json",
+            b"{\n  \"schema\": \"pushgateway-janitor/report/v1\"\n}\n",
+        );
+        assert!(matches!(report, Err(ReadError::NotAnArchive)), "{report:?}");
+        let text = file("x.prom", b"# HELP x y\nx 1\n");
+        assert!(matches!(text, Err(ReadError::NotAnArchive)), "{text:?}");
+        let gz = file("a.jsonl.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00");
+        assert!(
+            matches!(gz, Err(ReadError::Compressed(c)) if c.format == "gzip"),
+            "{gz:?}"
+        );
+        // A first record cut short, or of a later version, still makes an
+        // archive: each such line fails alone.
+        let torn = format!("\n{{\"schema\":\"{SCHEMA}\",\"arch\n{{\"x\":1}}\n");
+        let lines = file("torn.jsonl", torn.as_bytes()).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].number, 2);
+        let later = file(
+            "v9.jsonl",
+            b"{\"x\":1,\"schema\":\"pushgateway-janitor/archive/v9\"}\n",
+        )
+        .unwrap();
+        assert_eq!(later.len(), 1);
+        assert!(later[0].record.is_err());
+        assert!(file("empty.jsonl", b"").unwrap().is_empty());
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct RestoreConfig {
     pub files: Vec<PathBuf>,
     /// The one gateway the groups are pushed to.
     pub url: String,
+    /// `--from`: the gateways whose records are restored; empty: `url`'s.
+    pub from: Vec<crate::identity::Endpoint>,
     /// When not empty, only groups matching one of these are restored.
     pub select: Vec<Selector>,
     /// Overwrite a group the gateway holds again.
@@ -70,7 +72,8 @@ pub struct RestoreConfig {
     /// How the gateway reads label names; `None`: from its status.
     pub label_names: Option<LabelNaming>,
     pub transport: TransportOptions,
-    /// `-v`: the human output lists superseded and ignored records too.
+    /// `-v`: the human output lists superseded and ignored records, and
+    /// those of other gateways, too.
     pub list_all: bool,
 }
 

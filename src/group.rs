@@ -442,8 +442,31 @@ pub struct Size {
 pub struct SkippedGroup {
     /// The labels as far as they could be read (possibly none).
     pub labels: Vec<(String, String)>,
+    /// Whether `labels` are the group's own, read whole from its one
+    /// `labels` object. False when none could be read (a metric family
+    /// named `labels` takes the object's place in the API) or the group
+    /// showed more than one: then it might be any group.
+    pub labels_known: bool,
     pub reason: String,
     pub size: Size,
+}
+
+impl SkippedGroup {
+    /// Whether this entry might be the group of `key`: what `restore` must
+    /// not push over, as a clean does not delete it. Any group, when its
+    /// labels are unknown; else when some reading of its labels is `key`'s
+    /// (each of `key`'s labels among them and no other name: a name given
+    /// twice, which no gateway writes, leaves either value possible).
+    pub fn might_be(&self, key: &GroupingKey) -> bool {
+        !self.labels_known
+            || (key
+                .iter()
+                .all(|(n, v)| self.labels.iter().any(|(ln, lv)| ln == n && lv == v))
+                && self
+                    .labels
+                    .iter()
+                    .all(|(ln, _)| key.iter().any(|(n, _)| n == ln)))
+    }
 }
 
 /// What the scan learned about one well-formed group. Times are Unix seconds.
@@ -527,6 +550,30 @@ mod tests {
             k.delete_path(LabelNaming::Legacy).unwrap(),
             "job@base64/Pz4_"
         );
+    }
+
+    #[test]
+    fn a_skipped_entry_might_be_a_group_unless_its_labels_say_otherwise() {
+        let skipped = |labels: &[(&str, &str)], labels_known| SkippedGroup {
+            labels: labels
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            labels_known,
+            reason: "r".into(),
+            size: Size::default(),
+        };
+        let victim = key(&[("job", "victim")]);
+        // A family named `labels` in their place: any group.
+        assert!(skipped(&[], false).might_be(&victim));
+        assert!(skipped(&[("job", "other")], false).might_be(&victim));
+        // Labels read whole (a push time that is not a time): that group.
+        assert!(skipped(&[("job", "victim")], true).might_be(&victim));
+        assert!(!skipped(&[("job", "other")], true).might_be(&victim));
+        assert!(!skipped(&[("job", "victim"), ("instance", "a")], true).might_be(&victim));
+        assert!(!skipped(&[("instance", "a")], true).might_be(&victim));
+        // A name twice: either reading.
+        assert!(skipped(&[("job", "other"), ("job", "victim")], true).might_be(&victim));
     }
 
     #[test]

@@ -1116,6 +1116,7 @@ mod tests {
             vec![
                 Entry::Skipped(SkippedGroup {
                     labels: vec![],
+                    labels_known: false,
                     reason: "bad".into(),
                     size: Default::default(),
                 }),
@@ -1387,6 +1388,7 @@ mod tests {
         let mut entries = gateway();
         entries.push(Entry::Skipped(SkippedGroup {
             labels: vec![("job".into(), "broken".into())],
+            labels_known: true,
             reason: "bad".into(),
             size: crate::group::Size {
                 series: 300,

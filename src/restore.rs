@@ -2,9 +2,17 @@
 //! (`--archive`) back to a Pushgateway, each with `PUT` to its exact
 //! grouping key, in the protobuf push format ([`archive::family`]).
 //!
+//! Only the records of the gateway restored to are restored (as the
+//! records name it, [`Endpoint`]); `--from` names other gateways whose
+//! records are wanted instead. Several janitors may share an archive
+//! directory, and one gateway's groups pushed onto another would be data
+//! it never held.
+//!
 //! A group the gateway holds again is left alone unless `--replace` (its
 //! producer came back, and what it pushed since is newer than the archive;
-//! or an earlier restore put it back, which the report tells apart).
+//! or it holds the archived content, which the report tells apart). So is
+//! a group the scan could not read that might be the archived one (as a
+//! clean leaves it alone): its grouping key may be the record's.
 //! That is checked by a scan before the first PUT and again after every
 //! [`BATCH`] PUTs, so that a group pushed while a long restore runs is not
 //! overwritten. When the files hold a group more than once (archived,
@@ -12,7 +20,7 @@
 //! The gateway sets the push time itself: a restored group is as fresh as
 //! a new push.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Write};
 use std::path::PathBuf;
 
@@ -21,8 +29,9 @@ use serde::Serialize;
 use crate::archive::{self, Kept, StoredRecord};
 use crate::config::{RestoreConfig, StdoutFormat};
 use crate::exit::ExitStatus;
-use crate::gateway::{Entry, Gateway};
+use crate::gateway::{Entry, Gateway, SkippedGroup};
 use crate::group::{GroupingKey, LabelNaming};
+use crate::identity::Endpoint;
 use crate::report::{LabelSet, Time};
 use crate::run::{unix_seconds, Clock};
 
@@ -56,7 +65,16 @@ pub fn load(files: &[PathBuf]) -> Result<Vec<Archived>, String> {
         if path.is_dir() {
             return Err(format!("{shown} is a directory; give the archive files"));
         }
-        let lines = archive::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        let lines = archive::read(path).map_err(|e| match e {
+            archive::ReadError::Io(e) => format!("cannot read {shown}: {e}"),
+            archive::ReadError::Compressed(c) => format!(
+                "{shown} is compressed ({}): restore reads archive files as --archive writes them; decompress it first ({} {shown})",
+                c.format, c.decompress
+            ),
+            not_an_archive @ archive::ReadError::NotAnArchive => format!(
+                "{shown} is not an archive: {not_an_archive}; give the files --archive writes"
+            ),
+        })?;
         archived.extend(lines.into_iter().map(|l| Archived {
             file: shown.clone(),
             line: l.number,
@@ -79,6 +97,9 @@ crate::report::actions! {
         Superseded => "superseded",
         /// Matched by no `--select`.
         Ignored => "ignored",
+        /// Archived from another gateway than the one restored to (or
+        /// than `--from` names).
+        OtherGateway => "other_gateway",
         /// Not restored: see `error`.
         Failed => "failed",
     } counted in Summary
@@ -88,6 +109,7 @@ impl Action {
     fn human(self) -> &'static str {
         match self {
             Action::WouldRestore => "would restore",
+            Action::OtherGateway => "other gateway",
             other => other.name(),
         }
     }
@@ -147,6 +169,16 @@ pub struct Report {
     pub error: Option<String>,
     pub groups: Vec<GroupReport>,
     pub summary: Summary,
+    /// The gateways whose records were left out (`other_gateway`), in the
+    /// spelling `--from` takes, each with how many.
+    pub other_gateways: Vec<OtherGateway>,
+}
+
+/// A gateway whose records were left out.
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherGateway {
+    pub gateway: String,
+    pub records: usize,
 }
 
 impl Report {
@@ -192,10 +224,15 @@ impl Report {
     }
 
     /// A line per group restored, skipped or failed (and, when `verbose`,
-    /// superseded or ignored), each note under its group, then a summary.
+    /// superseded, ignored or of another gateway), each note under its
+    /// group, then a summary.
     pub fn write_human(&self, out: &mut impl Write, verbose: bool) -> io::Result<()> {
         for g in &self.groups {
-            if matches!(g.action, Action::Superseded | Action::Ignored) && !verbose {
+            if matches!(
+                g.action,
+                Action::Superseded | Action::Ignored | Action::OtherGateway
+            ) && !verbose
+            {
                 continue;
             }
             write!(out, "{:<14} {}", g.action.human(), g.labels)?;
@@ -235,6 +272,19 @@ impl Report {
             s.count(Action::Superseded),
             s.count(Action::Ignored)
         )?;
+        if !self.other_gateways.is_empty() {
+            let named: Vec<String> = self
+                .other_gateways
+                .iter()
+                .map(|o| format!("{} ({})", o.gateway, o.records))
+                .collect();
+            write!(
+                out,
+                "; {} left out, archived from other gateways: {} (--from URL restores them here)",
+                s.count(Action::OtherGateway),
+                named.join(", ")
+            )?;
+        }
         if self.dry_run {
             write!(out, " (dry run: nothing sent)")?;
         }
@@ -269,6 +319,13 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
     let mut groups: Vec<GroupReport> = Vec::with_capacity(archived.len());
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut keys: Vec<GroupingKey> = Vec::new();
+    // A --url that names no gateway fails when connecting, sending nothing.
+    let target = Endpoint::of_url(&config.url).ok();
+    let wanted = |from: &Endpoint| match config.from.is_empty() {
+        true => target.as_ref() == Some(from),
+        false => config.from.contains(from),
+    };
+    let mut left_out: BTreeMap<Endpoint, usize> = BTreeMap::new();
     for a in archived {
         let mut report = GroupReport {
             labels: LabelSet::default(),
@@ -294,19 +351,32 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
                     .map(|(n, v)| (n.to_owned(), v.to_owned()))
                     .collect(),
             );
-            Ok((key, record))
+            let from = Endpoint::of_record(&record.gateway, record.address.as_deref())
+                .map_err(|why| format!("its gateway {:?} names none: {why}", record.gateway))?;
+            Ok((key, record, from))
         });
         match judged {
             Err(why) => {
                 report.reason = "the archive line could not be read".into();
                 report.error = Some(why);
             }
-            Ok((key, _)) if !selected(config, &key) => {
+            Ok((key, _, from)) if !wanted(&from) => {
+                report.action = Action::OtherGateway;
+                report.reason = match config.from.is_empty() {
+                    true => format!(
+                        "archived from another gateway, {from}; --from {from} restores it here"
+                    ),
+                    false => format!("archived from {from}, which no --from names"),
+                };
+                *left_out.entry(from).or_default() += 1;
+                keys.push(key);
+            }
+            Ok((key, _, _)) if !selected(config, &key) => {
                 report.action = Action::Ignored;
                 report.reason = "matched by no --select".into();
                 keys.push(key);
             }
-            Ok((key, record)) => {
+            Ok((key, record, _)) => {
                 keys.push(key.clone());
                 candidates.push(Candidate {
                     at: groups.len(),
@@ -337,6 +407,13 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
         }
     }
     let newest: HashSet<usize> = newest.into_values().collect();
+    let other_gateways: Vec<OtherGateway> = left_out
+        .into_iter()
+        .map(|(from, records)| OtherGateway {
+            gateway: from.to_string(),
+            records,
+        })
+        .collect();
     let mut kept: Vec<&Candidate> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
         if newest.contains(&i) {
@@ -356,7 +433,14 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
                 g.reason = "not sent: the gateway could not be read".into();
                 g.error = Some(error.clone());
             }
-            return finish(config, started, clock, url, None, Some(error), groups);
+            return finish(
+                config,
+                started,
+                clock,
+                (url, None),
+                Some(error),
+                (groups, other_gateways),
+            );
         }
     };
     // Without --replace the gateway is scanned again once BATCH PUTs
@@ -375,7 +459,8 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
             if unchecked.is_none() {
                 match gateway.scan(&Default::default()).await {
                     Ok(scan) => {
-                        state.existing = existing(scan.entries, &state.existing);
+                        (state.existing, state.unreadable) =
+                            existing(scan.entries, &state.existing);
                         since_scan = 0;
                     }
                     Err(e) => unchecked = Some(e.to_string()),
@@ -398,10 +483,9 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
         config,
         started,
         clock,
-        gateway.display_url().to_owned(),
-        Some(state),
+        (gateway.display_url().to_owned(), Some(state)),
         None,
-        groups,
+        (groups, other_gateways),
     )
 }
 
@@ -422,13 +506,24 @@ fn judge(
     g: &mut GroupReport,
 ) -> Option<Ready> {
     let held = state.existing.get(&c.key);
-    if let (Some(held), false) = (held, config.replace) {
-        g.action = Action::Skipped;
-        g.reason = match held {
-            Held::AsArchived(_) => "the gateway holds this group as archived (restored already); --replace pushes it again".into(),
-            Held::Other(_) => "the gateway holds this group again (pushed since it was archived); --replace overwrites it".into(),
+    // What the scan could not read might be this group: a clean leaves it
+    // alone, and so does a restore.
+    let unreadable = state.unreadable.iter().find(|s| s.might_be(&c.key));
+    if !config.replace {
+        let skipped = match (held, unreadable) {
+            (Some(Held::AsArchived(_)), _) => Some("the gateway holds this group with the archived content; --replace pushes it again".to_owned()),
+            (Some(Held::Other(_)), _) => Some("the gateway holds this group again (pushed since it was archived); --replace overwrites it".to_owned()),
+            (None, Some(s)) => Some(format!(
+                "the gateway holds a group its scan could not read, which might be this one ({}); --replace overwrites it",
+                s.reason
+            )),
+            (None, None) => None,
         };
-        return None;
+        if let Some(reason) = skipped {
+            g.action = Action::Skipped;
+            g.reason = reason;
+            return None;
+        }
     }
     let encoded = match c.record.rebuild() {
         Ok(e) => e,
@@ -445,9 +540,10 @@ fn judge(
         g.error = Some(unaddressable(name, state));
         return None;
     }
-    let what = match held {
-        Some(_) => "replacing the group the gateway held",
-        None => "the gateway does not hold it",
+    let what = match (held, unreadable) {
+        (Some(_), _) => "replacing the group the gateway held",
+        (None, Some(_)) => "replacing a group the scan could not read, which might be this one",
+        (None, None) => "the gateway does not hold it",
     };
     if config.dry_run {
         g.action = Action::WouldRestore;
@@ -505,15 +601,17 @@ fn unaddressable(name: &str, state: &Target) -> String {
     }
 }
 
+/// The report; `to`: the gateway's URL as shown and what it said, `of`:
+/// every record's report and the gateways left out.
 fn finish(
     config: &RestoreConfig,
     started: f64,
     clock: &Clock,
-    url: String,
-    state: Option<Target>,
+    to: (String, Option<Target>),
     error: Option<String>,
-    groups: Vec<GroupReport>,
+    of: (Vec<GroupReport>, Vec<OtherGateway>),
 ) -> Report {
+    let ((url, state), (groups, other_gateways)) = (to, of);
     let summary = Summary::of_actions(groups.iter().map(|g| g.action));
     let (version, utf8_names, label_names) = match state {
         Some(s) => (s.version, s.utf8_names, Some(s.naming.name())),
@@ -532,6 +630,7 @@ fn finish(
         error,
         groups,
         summary,
+        other_gateways,
     }
 }
 
@@ -543,8 +642,9 @@ fn selected(config: &RestoreConfig, key: &GroupingKey) -> bool {
 /// (a later scan that shows another was pushed again).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Held {
-    /// The group as an archive record of it would push it: restored
-    /// already (by an earlier restore), not pushed again by its producer.
+    /// The group as its archive record would push it: what is known is
+    /// the content, not who pushed it (an earlier restore, or its producer
+    /// with the same values).
     AsArchived(Option<f64>),
     /// A group of its own (or one the first scan did not compare).
     Other(Option<f64>),
@@ -577,6 +677,8 @@ fn holds_as_archived(kept: &Kept, c: &Candidate) -> bool {
 /// What the gateway says before anything is pushed.
 struct Target {
     existing: HashMap<GroupingKey, Held>,
+    /// The entries the scan could not read ([`SkippedGroup::might_be`]).
+    unreadable: Vec<SkippedGroup>,
     naming: LabelNaming,
     /// Why the naming mode is unknown, in restore's words.
     unknown_because: Option<String>,
@@ -584,26 +686,29 @@ struct Target {
     utf8_names: Option<bool>,
 }
 
-/// What a scan's `entries` show the gateway holds. `before`: what an
-/// earlier scan of this restore found; a group it found as archived and
-/// not pushed since still is.
+/// What a scan's `entries` show the gateway holds: its groups, and the
+/// entries it could not read. `before`: what an earlier scan of this
+/// restore found; a group it found as archived and not pushed since still
+/// is.
 fn existing(
     entries: Vec<Entry>,
     before: &HashMap<GroupingKey, Held>,
-) -> HashMap<GroupingKey, Held> {
-    entries
-        .into_iter()
-        .filter_map(|e| match e {
+) -> (HashMap<GroupingKey, Held>, Vec<SkippedGroup>) {
+    let mut groups = HashMap::with_capacity(entries.len());
+    let mut unreadable = Vec::new();
+    for e in entries {
+        match e {
             Entry::Group(g) => {
                 let held = match before.get(&g.key) {
                     Some(Held::AsArchived(t)) if *t == g.last_push => Held::AsArchived(*t),
                     _ => Held::Other(g.last_push),
                 };
-                Some((g.key, held))
+                groups.insert(g.key, held);
             }
-            Entry::Skipped(_) => None,
-        })
-        .collect()
+            Entry::Skipped(s) => unreadable.push(s),
+        }
+    }
+    (groups, unreadable)
 }
 
 /// The gateway, the groups it holds and how it reads label names (its
@@ -612,7 +717,7 @@ fn existing(
 /// overwritten).
 ///
 /// A group of `candidates` the gateway holds is compared with its record:
-/// one it holds as the record would push it was restored already. The
+/// one it holds as the record would push it holds the archived content. The
 /// scan keeps each group's JSON in a temporary file for that (as a clean
 /// with `--archive` does); one that could not be kept is compared as
 /// different.
@@ -651,7 +756,7 @@ async fn connect(
     }
     .filter(|_| naming == LabelNaming::Unknown);
     let kept = scan.raw.take().map(|raw| Kept::new(&scan.entries, raw));
-    let mut existing = existing(scan.entries, &HashMap::new());
+    let (mut existing, unreadable) = existing(scan.entries, &HashMap::new());
     if let Some(kept) = &kept {
         for c in candidates {
             if let Some(held) = existing.get_mut(&c.key) {
@@ -669,6 +774,7 @@ async fn connect(
         gateway,
         Target {
             existing,
+            unreadable,
             naming,
             unknown_because,
             version,
@@ -710,7 +816,12 @@ mod tests {
         });
         let mut torn = group(Action::Failed, &[]);
         torn.error = Some("the line ends inside its JSON".into());
-        let groups = vec![restored, torn, group(Action::Ignored, &[("job", "i")])];
+        let groups = vec![
+            restored,
+            torn,
+            group(Action::Ignored, &[("job", "i")]),
+            group(Action::OtherGateway, &[("job", "o")]),
+        ];
         let report = Report {
             schema: SCHEMA,
             dry_run: false,
@@ -724,6 +835,10 @@ mod tests {
             error: None,
             summary: Summary::of_actions(groups.iter().map(|g| g.action)),
             groups,
+            other_gateways: vec![OtherGateway {
+                gateway: "http://b:9091".into(),
+                records: 1,
+            }],
         };
         let mut out = Vec::new();
         report.write_human(&mut out, false).unwrap();
@@ -735,7 +850,7 @@ mod tests {
                 "restored       {job=\"h\"}  why",
                 "                 note: metric family \"http.seconds\": native histogram: n",
                 "failed         {}: the line ends inside its JSON (a.jsonl line 3)",
-                "http://g: 3 archived groups: 1 restored, 0 skipped (on the gateway again), 1 failed; 0 superseded, 1 ignored",
+                "http://g: 4 archived groups: 1 restored, 0 skipped (on the gateway again), 1 failed; 0 superseded, 1 ignored; 1 left out, archived from other gateways: http://b:9091 (1) (--from URL restores them here)",
             ]
         );
         assert_eq!(report.exit_status(), ExitStatus::DeleteFailed);

@@ -459,8 +459,9 @@ pub struct RestoreArgs {
     /// The Pushgateway to push the groups to.
     ///
     /// Base URL of the Pushgateway to push the groups to (a path prefix is
-    /// kept); one gateway, not a DNS name. The groups may come from another
-    /// gateway: the archive records which.
+    /// kept); one gateway, not a DNS name. Only the records archived from
+    /// this gateway are restored (as the records name it); those of other
+    /// gateways sharing the archive are left out and counted.
     #[arg(
         long,
         value_name = "URL",
@@ -468,6 +469,15 @@ pub struct RestoreArgs {
         hide_env_values = true
     )]
     pub url: String,
+
+    /// Restore the records of this gateway instead (repeatable).
+    ///
+    /// Restore the records archived from this gateway instead of those of
+    /// --url: onto a replacement, or another gateway on purpose. The URL
+    /// as the summary names the gateways it left out (a replica found
+    /// through DNS by its address). Repeatable: the records of each.
+    #[arg(long, value_name = "URL")]
+    pub from: Vec<String>,
 
     /// Only restore groups matching this selector (repeatable).
     ///
@@ -510,7 +520,7 @@ pub struct RestoreArgs {
     /// More logging on stderr (-v, -vv, -vvv).
     ///
     /// More logging on stderr (-v info and list superseded and ignored
-    /// records, -vv debug, -vvv trace).
+    /// records and other gateways', -vv debug, -vvv trace).
     #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 

@@ -15,6 +15,7 @@ use crate::gateway::{
     Credentials, RetryPolicy, Secret, SecretSource, TlsOptions, TransportOptions,
 };
 use crate::group::LabelNaming;
+use crate::identity::Endpoint;
 use crate::plan::health::{Bounds, CountedPushes};
 use crate::plan::{Caps, Policy, TtlPolicy};
 
@@ -505,12 +506,28 @@ impl RestoreArgs {
                 "restore {url_flag} takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+): the groups would land on one replica at random"
             )));
         }
+        let mut from = Vec::with_capacity(self.from.len());
+        for text in &self.from {
+            check_url("--from", text).map_err(UsageError)?;
+            if crate::discover::split_prefix(text).0.is_some() {
+                return Err(UsageError(
+                    "restore --from takes a gateway's URL as the records name it, not a DNS name (dns+, dnssrv+, dnssrvnoa+): a replica found through DNS by its address, http://IP:PORT".into(),
+                ));
+            }
+            from.push(Endpoint::of_url(text).map_err(|why| {
+                UsageError(format!(
+                    "--from '{}': {why}",
+                    crate::gateway::redact_url_text(text)
+                ))
+            })?);
+        }
         let transport = self
             .transport
             .into_options(std::slice::from_ref(&self.url), env)?;
         Ok(RestoreConfig {
             files: self.files,
             url: self.url,
+            from,
             select: self.select,
             replace: self.replace,
             dry_run: self.dry_run,

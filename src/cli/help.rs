@@ -385,12 +385,18 @@ pub(super) const RESTORE_EXAMPLES: &str = r#"Examples:
   # The backup job's groups from a week of archives, overwriting what is there:
   pushgateway-janitor restore /var/lib/pgj/archive/*.jsonl --url http://pushgateway:9091 \
       --select '{job="backup"}' --replace
+
+  # Onto a replacement: the records the old gateway archived (only the records
+  # of --url come back without --from, in an archive several janitors share):
+  pushgateway-janitor restore /var/lib/pgj/archive/*.jsonl --url http://pushgateway-new:9091 \
+      --from http://pushgateway:9091 --dry-run
 "#;
 
 const RESTORE_EXIT_CODES: &str = r#"Exit codes:
   0  nothing failed (groups the gateway holds again are skipped, not failures)
   1  the gateway could not be read: nothing was pushed
-  2  usage error: bad flags or values, or an archive file that cannot be read
+  2  usage error: bad flags or values, or a file that cannot be read or is no
+     archive (a report, a compressed file)
   4  some groups could not be restored
 "#;
 

@@ -418,9 +418,13 @@ impl RawGroup {
             series: self.series,
             bytes: 0,
         };
+        // Labels read whole from the one `labels` object are the group's
+        // own: what `restore` tells a skipped entry apart from a group by.
+        let labels_known = matches!(self.labels, Some(Ok(_))) && !self.duplicate_labels;
         let skipped = |labels, reason| {
             Entry::Skipped(SkippedGroup {
                 labels,
+                labels_known,
                 reason,
                 size,
             })
@@ -583,6 +587,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
 fn not_an_object() -> Entry {
     Entry::Skipped(SkippedGroup {
         labels: Vec::new(),
+        labels_known: false,
         reason: "the group is not a JSON object".into(),
         size: Size::default(),
     })
@@ -639,11 +644,12 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
         let raw = self.group;
         match self.field {
             GroupField::Labels => {
-                let labels = LabelsSeed.deserialize(d)?;
+                let read = LabelsSeed.deserialize(d)?;
                 if raw.labels.is_some() {
                     raw.duplicate_labels = true;
                 }
-                raw.labels = Some(labels);
+                raw.labels = Some(read.labels);
+                raw.series += read.series;
             }
             GroupField::LastPushSuccessful => {
                 raw.last_push_successful = <MaybeBool as de::Deserialize>::deserialize(d)?.0;
@@ -694,20 +700,37 @@ impl RawGroup {
 
 /// The group's `labels`: an object of strings. A metric family that was
 /// pushed under the name `labels` replaces it in the API with a family
-/// object (its `metrics` is an array), and then the key is unknowable.
+/// object (its `metrics` is an array), and then the key is unknowable; its
+/// series are the group's all the same, and counted.
 struct LabelsSeed;
+
+/// What [`LabelsSeed`] read: the labels, or why they are not a label set;
+/// and the series of a family that took their place.
+struct LabelsRead {
+    labels: Result<Vec<(String, String)>, &'static str>,
+    series: u64,
+}
 
 const LABELS_NOT_A_LABEL_SET: &str = "the group's \"labels\" is not a label set; a metric family named \"labels\" was probably pushed and replaced it in the API, so the grouping key is unknown";
 
+impl LabelsRead {
+    fn not_a_label_set() -> LabelsRead {
+        LabelsRead {
+            labels: Err(LABELS_NOT_A_LABEL_SET),
+            series: 0,
+        }
+    }
+}
+
 impl<'de> DeserializeSeed<'de> for LabelsSeed {
-    type Value = Result<Vec<(String, String)>, &'static str>;
+    type Value = LabelsRead;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for LabelsSeed {
-    type Value = Result<Vec<(String, String)>, &'static str>;
+    type Value = LabelsRead;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a label set")
@@ -716,20 +739,69 @@ impl<'de> Visitor<'de> for LabelsSeed {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut labels = Vec::new();
         let mut ok = true;
+        let mut series = 0;
         while let Some(name) = map.next_key::<String>()? {
-            match map.next_value::<MaybeString>()?.0 {
-                Some(value) if ok => labels.push((name, value)),
+            match map.next_value_seed(LabelValueSeed)? {
+                LabelValue::Text(value) if ok => labels.push((name, value)),
+                LabelValue::Series(n) if name == "metrics" => {
+                    series = n;
+                    ok = false;
+                }
                 _ => ok = false,
             }
         }
-        Ok(if ok {
-            Ok(labels)
-        } else {
-            Err(LABELS_NOT_A_LABEL_SET)
+        Ok(match ok {
+            true => LabelsRead {
+                labels: Ok(labels),
+                series: 0,
+            },
+            false => LabelsRead {
+                series,
+                ..LabelsRead::not_a_label_set()
+            },
         })
     }
 
-    accept_other!(Self::Value => Err(LABELS_NOT_A_LABEL_SET); seq, scalars, str);
+    accept_other!(Self::Value => LabelsRead::not_a_label_set(); seq, scalars, str);
+}
+
+/// A value in a group's `labels`: a label's value, or the `metrics` of a
+/// family in its place (counted as [`family::CountSeed`] counts them).
+enum LabelValue {
+    Text(String),
+    Series(u64),
+    Other,
+}
+
+struct LabelValueSeed;
+
+impl<'de> DeserializeSeed<'de> for LabelValueSeed {
+    type Value = LabelValue;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<LabelValue, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LabelValueSeed {
+    type Value = LabelValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a label value")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<LabelValue, E> {
+        Ok(LabelValue::Text(s.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<LabelValue, E> {
+        Ok(LabelValue::Text(s))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<LabelValue, A::Error> {
+        family::CountSeed.visit_seq(seq).map(LabelValue::Series)
+    }
+
+    accept_other!(LabelValue => LabelValue::Other; map, scalars);
 }
 
 // Here, after the macros it uses (a macro_rules! is in scope from where

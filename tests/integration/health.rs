@@ -168,6 +168,32 @@ fn the_size_after_a_pass_leaves_out_the_groups_it_deleted() {
     }
 }
 
+/// Issue 28 item 2: a metric family named `labels` takes the place of the
+/// group's `labels` object in the API, so the scan cannot read the group
+/// (`skipped`); its series are the gateway's all the same, that family's
+/// included. Before: 2 series (the two of `other`), where the gateway
+/// holds 3.
+#[test]
+fn a_group_the_scan_could_not_read_counts_every_series() {
+    for bin in gateway_bins() {
+        let pg = Pushgateway::start_bin(&bin, &[]);
+        let body = "labels 1\nother{a=\"1\"} 1\nother{a=\"2\"} 1\n";
+        assert_eq!(pg.push(&[("job", "victim")], body), 200);
+        let (r, text) = run_with_textfile(&pg, &["--dry-run"]);
+        let gw = &r.gateways[0];
+        let skipped: Vec<&common::GroupReport> =
+            gw.groups.iter().filter(|g| g.action == "skipped").collect();
+        assert_eq!(skipped.len(), 1, "{bin:?}: {:#?}", gw.groups);
+        assert_eq!(skipped[0].series, 3, "{bin:?}");
+        assert_eq!(gw.size.unwrap().series, 3, "{bin:?}");
+        let labels = format!("gateway=\"{}\",when=\"before\"", pg.url);
+        assert_eq!(
+            sample(&text, "pushgateway_janitor_gateway_series", &labels),
+            3.0
+        );
+    }
+}
+
 /// Both versions answer 400 to a POST whose body repeats a series, and
 /// record the failure time: the group keeps its last good values.
 #[test]

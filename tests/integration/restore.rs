@@ -42,6 +42,14 @@ struct RestoreReport {
     error: Option<String>,
     groups: Vec<RestoredGroup>,
     summary: RestoreSummary,
+    other_gateways: Vec<OtherGateway>,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+struct OtherGateway {
+    gateway: String,
+    records: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +83,7 @@ struct RestoreSummary {
     skipped: u64,
     superseded: u64,
     ignored: u64,
+    other_gateway: u64,
     failed: u64,
 }
 
@@ -649,6 +658,14 @@ fn restore_usage_errors_send_nothing() {
             "restore --url takes one gateway's URL, not a DNS name (dns+, dnssrv+, dnssrvnoa+): the groups would land on one replica at random".to_owned(),
         ),
         (
+            vec!["restore", missing, "--url", pg.url.as_str(), "--from", "dns+http://pgw:9091"],
+            "restore --from takes a gateway's URL as the records name it, not a DNS name (dns+, dnssrv+, dnssrvnoa+): a replica found through DNS by its address, http://IP:PORT".to_owned(),
+        ),
+        (
+            vec!["restore", missing, "--url", pg.url.as_str(), "--from", "pgw:9091"],
+            "--from 'pgw:9091' has no scheme: missing http://? (try --from http://pgw:9091)".to_owned(),
+        ),
+        (
             vec!["restor"],
             "unknown command 'restor': did you mean 'restore'? (see --help)".to_owned(),
         ),
@@ -946,6 +963,9 @@ fn a_group_pushed_during_a_long_restore_is_not_overwritten() {
         file.to_str().unwrap(),
         "--url",
         &proxy.url,
+        // The proxy's URL is not the gateway's the records name.
+        "--from",
+        &pg.url,
         "--output",
         "json",
     ])
@@ -998,7 +1018,7 @@ fn a_group_pushed_during_a_long_restore_is_not_overwritten() {
                 1
             ),
             (
-                "the gateway holds this group as archived (restored already)",
+                "the gateway holds this group with the archived content",
                 n - 1
             ),
         ]
@@ -1029,7 +1049,8 @@ fn a_dry_run_refuses_what_the_real_restore_refuses() {
 
     // A 1.11 without the flag, and --label-names utf8 that contradicts it.
     let legacy = Pushgateway::start_bin(&pushgateway_bin_1_11(), &[]);
-    for extra in [&["--dry-run"][..], &[]] {
+    let from = ["--from", source.url.as_str()];
+    for extra in [&["--dry-run", "--from", source.url.as_str()][..], &from] {
         let out = restore(dir.path(), &legacy.url, extra);
         assert_eq!(out.status.code(), Some(4), "{extra:?}: {}", stderr(&out));
         let r = restore_report(&out);
@@ -1106,7 +1127,7 @@ fn a_restore_says_what_it_found_nothing_to_do_for() {
     assert_eq!(g.action, "skipped");
     assert_eq!(
         g.reason,
-        "the gateway holds this group as archived (restored already); --replace pushes it again"
+        "the gateway holds this group with the archived content; --replace pushes it again"
     );
     // Pushed again by its producer: a group of its own.
     push_text(&pg, &key, "x 2\n");
@@ -1165,4 +1186,235 @@ fn the_documented_retention_recipe_leaves_no_companion_behind() {
         .unwrap();
     assert!(status.success());
     assert_eq!(names(dir.path()), [".pushgateway-janitor-archive.lock"]);
+}
+
+/// The groups of the gateway's API document, each as its JSON object, in
+/// the order it lists them.
+fn api_groups(pg: &Pushgateway) -> Vec<serde_json::Map<String, Value>> {
+    let doc: Value = serde_json::from_slice(&pg.api_document()).unwrap();
+    doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_object().unwrap().clone())
+        .collect()
+}
+
+/// Issue 28 item 2: a group the scan could not read is on the gateway for
+/// `restore` too. Its producer pushed the deleted group again with a
+/// metric family named `labels`, which takes the place of the group's
+/// `labels` object in the API: the scan cannot tell its grouping key, so
+/// it might be the archived group, and it is not pushed over. Before:
+/// `restored ... the gateway does not hold it`, and the archived `x`
+/// replaced the producer's `labels` and `other`.
+#[test]
+fn a_group_the_scan_cannot_read_is_not_pushed_over() {
+    let pg = Pushgateway::start();
+    let key = [("job", "victim")];
+    push_text(&pg, &key, "x 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    clean_archiving(&pg.url, r#"{job="victim"}"#, dir.path());
+    pg.wait_for_groups(&[]);
+    push_text(&pg, &key, "labels 1\nother{a=\"1\"} 1\nother{a=\"2\"} 1\n");
+    let newer = api_groups(&pg);
+    assert!(newer[0]["labels"]["metrics"].is_array(), "{newer:?}");
+
+    for extra in [&["--dry-run"][..], &[]] {
+        let out = restore(dir.path(), &pg.url, extra);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
+        let r = restore_report(&out);
+        let g = r.group(&key);
+        assert_eq!(g.action, "skipped", "{extra:?}: {g:?}");
+        assert_eq!(
+            g.reason,
+            "the gateway holds a group its scan could not read, which might be this one \
+             (the group's \"labels\" is not a label set; a metric family named \"labels\" was \
+             probably pushed and replaced it in the API, so the grouping key is unknown); \
+             --replace overwrites it"
+        );
+        assert_eq!(r.summary.skipped, 1);
+        assert_eq!(
+            api_groups(&pg),
+            newer,
+            "{extra:?}: the newer group was pushed over"
+        );
+    }
+    // --replace overwrites what the gateway holds, read or not.
+    let out = restore(dir.path(), &pg.url, &["--replace"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = restore_report(&out);
+    assert_eq!(r.group(&key).action, "restored");
+    assert!(
+        r.group(&key)
+            .reason
+            .starts_with("replacing a group the scan could not read, which might be this one; "),
+        "{}",
+        r.group(&key).reason
+    );
+    pg.wait_for_groups(&[&key]);
+    assert_eq!(shown(&pg)[&labels(&key)]["x"]["metrics"][0]["value"], "1");
+}
+
+/// Issue 28 item 5: two janitors share one archive directory. A restore
+/// to gateway A restores A's records only (B archived later, so B's
+/// `{job="dup"}` is the newer record), counts B's as left out and names
+/// B; `--from B` restores B's onto A on purpose. Before: B's `dup` and
+/// `only_b` were pushed onto A, and A's own `dup` was `superseded`.
+#[test]
+fn a_shared_archive_restores_the_gateways_own_records_unless_from_names_another() {
+    let a = Pushgateway::start();
+    let b = Pushgateway::start();
+    let (dup, only_a, only_b) = ([("job", "dup")], [("job", "only_a")], [("job", "only_b")]);
+    push_text(&a, &dup, "v 1\n");
+    push_text(&a, &only_a, "v 1\n");
+    push_text(&b, &dup, "v 2\n");
+    push_text(&b, &only_b, "v 2\n");
+    let dir = tempfile::tempdir().unwrap();
+    let every = r#"{job=~"dup|only_a|only_b"}"#;
+    clean_archiving(&a.url, every, dir.path());
+    clean_archiving(&b.url, every, dir.path());
+    a.wait_for_groups(&[]);
+    let value = |pg: &Pushgateway, key: &[(&str, &str)]| {
+        shown(pg)[&labels(key)]["v"]["metrics"][0]["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let out = restore(dir.path(), &a.url, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = restore_report(&out);
+    let actions: Vec<(&str, &str)> = r
+        .groups
+        .iter()
+        .map(|g| (g.labels["job"].as_str(), g.action.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("dup", "restored"),
+            ("only_a", "restored"),
+            ("dup", "other_gateway"),
+            ("only_b", "other_gateway"),
+        ]
+    );
+    assert_eq!(
+        r.groups[3].reason,
+        format!(
+            "archived from another gateway, {}; --from {} restores it here",
+            b.url, b.url
+        )
+    );
+    assert_eq!((r.summary.restored, r.summary.other_gateway), (2, 2));
+    assert_eq!(
+        r.other_gateways,
+        [OtherGateway {
+            gateway: b.url.clone(),
+            records: 2
+        }]
+    );
+    a.wait_for_groups(&[&dup, &only_a]);
+    assert_eq!(value(&a, &dup), "1", "B's values pushed onto A");
+
+    // The human summary names the gateway left out.
+    let mut args = vec!["restore"];
+    let files = archives(dir.path());
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    args.extend(["--url", a.url.as_str(), "--dry-run"]);
+    let human = stdout(&janitor(&args));
+    assert!(
+        human.trim_end().ends_with(&format!(
+            "; 2 left out, archived from other gateways: {} (2) (--from URL restores them here) (dry run: nothing sent)",
+            b.url
+        )),
+        "{human}"
+    );
+
+    // On purpose: B's records onto A (what A holds is skipped as ever).
+    let out = restore(dir.path(), &a.url, &["--from", &b.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = restore_report(&out);
+    assert_eq!(r.group(&only_b).action, "restored");
+    assert_eq!(r.summary.skipped, 1);
+    assert_eq!(r.summary.other_gateway, 2);
+    assert_eq!(r.other_gateways[0].gateway, a.url);
+    a.wait_for_groups(&[&dup, &only_a, &only_b]);
+    assert_eq!(value(&a, &dup), "1");
+    assert!(b.groups().is_empty(), "nothing goes to B");
+}
+
+/// Issue 29 item 5: a file that is not an archive is refused as a whole,
+/// in one line, exit 2, nothing sent; so is a compressed one (what
+/// logrotate leaves), saying how to read it. Before: a pretty-printed
+/// report gave one `failed {}: not an archive record` line per line of
+/// it and exit 4, and a `.jsonl.gz` one per line of binary.
+#[test]
+fn a_file_that_is_not_an_archive_is_refused_in_one_line() {
+    let pg = Pushgateway::start();
+    push_text(&pg, &[("job", "j")], "x 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let out = janitor(&["--url", &pg.url, "--threshold", "1h", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(&report, &out.stdout).unwrap();
+    let report = report.to_str().unwrap();
+    let out = janitor(&["restore", report, "--url", &pg.url]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "pushgateway-janitor: error: {report} is not an archive: its first line is not a \
+             record of schema \"pushgateway-janitor/archive/v1\"; give the files --archive writes\n"
+        )
+    );
+    assert!(out.stdout.is_empty());
+
+    // A real archive, rotated and compressed, given with the plain one.
+    let archive = tempfile::tempdir().unwrap();
+    clean_archiving(&pg.url, r#"{job="j"}"#, archive.path());
+    pg.wait_for_groups(&[]);
+    let plain = archives(archive.path()).remove(0);
+    let gz = dir.path().join("pushgateway-janitor-archive.jsonl.1.gz");
+    let zipped = std::process::Command::new("gzip")
+        .arg("-c")
+        .arg(&plain)
+        .output()
+        .expect("gzip runs");
+    assert!(zipped.status.success());
+    std::fs::write(&gz, zipped.stdout).unwrap();
+    let gz = gz.to_str().unwrap();
+    let out = janitor(&["restore", plain.to_str().unwrap(), gz, "--url", &pg.url]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "pushgateway-janitor: error: {gz} is compressed (gzip): restore reads archive files \
+             as --archive writes them; decompress it first (gunzip -k {gz})\n"
+        )
+    );
+    assert!(pg.groups().is_empty(), "nothing is sent");
+}
+
+/// Issue 29 item 6: the gateway holding the archived content says only
+/// that: its producer pushed the same values again, and no restore ever
+/// ran. Before: `the gateway holds this group as archived (restored
+/// already)`.
+#[test]
+fn the_archived_content_pushed_again_is_not_called_restored() {
+    let pg = Pushgateway::start();
+    let key = [("job", "same")];
+    push_text(&pg, &key, "x 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    clean_archiving(&pg.url, r#"{job="same"}"#, dir.path());
+    pg.wait_for_groups(&[]);
+    push_text(&pg, &key, "x 1\n");
+    let out = restore(dir.path(), &pg.url, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = restore_report(&out);
+    let g = r.group(&key);
+    assert_eq!(g.action, "skipped");
+    assert_eq!(
+        g.reason,
+        "the gateway holds this group with the archived content; --replace pushes it again"
+    );
 }
