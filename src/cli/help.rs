@@ -39,6 +39,15 @@ pub(super) const EXAMPLES: &str = r#"Examples:
   # waits an hour as pending, announced to a Slack or Mattermost webhook:
   pushgateway-janitor --url http://pushgateway:9091 --ttl-label ttl --grace 1h \
       --state-file /var/lib/pgj/pending.json --notify-url "$WEBHOOK_URL"
+
+  # Bound the gateway's size: over 50000 series, groups silent for an hour or
+  # more are evicted, the longest silent first (see which with --dry-run):
+  pushgateway-janitor --url http://pushgateway:9091 --max-series 50000 --evict-after 1h --dry-run
+
+  # Archive each group before its DELETE, and put the backup job's back later:
+  pushgateway-janitor --url http://pushgateway:9091 --archive /var/lib/pgj/archive
+  pushgateway-janitor restore /var/lib/pgj/archive/*.jsonl --url http://pushgateway:9091 \
+      --select '{job="backup"}'
 "#;
 
 /// The variables the janitor reads, for `--help` and the man pages'

@@ -15,12 +15,10 @@ fn short_help_is_one_line_per_flag_within_100_columns() {
     let mut cmd = <Args as clap::CommandFactory>::command();
     // With the version flag, which exists once built.
     cmd.build();
-    // Flags that only refine another (--min-ttl, --state-file) are in
-    // --help only.
-    let visible = cmd
-        .get_arguments()
-        .filter(|a| !a.is_hide_set() && !a.is_hide_short_help_set())
-        .count();
+    // Every flag --help shows (issue 29 item 4: before, --activity,
+    // --max-groups, --max-series and --evict-after were in --help only,
+    // and a user scanning -h for a size bound found none).
+    let visible = cmd.get_arguments().filter(|a| !a.is_hide_set()).count();
     let flag_lines: Vec<&str> = help
         .lines()
         .filter(|l| l.starts_with("  -") || l.starts_with("      --"))
@@ -132,9 +130,14 @@ fn every_help_example_is_a_valid_command_line() {
     assert!(commands.len() >= 8, "{commands:?}");
     for command in commands {
         let words = shell_words(&command.replace("$WEBHOOK_URL", "https://hooks.example/x"));
-        let config = Args::try_parse_from(&words)
+        let parsed = Args::try_parse_from(&words).map_err(|e| e.to_string());
+        let config = parsed.and_then(|a| {
+            match a.command {
+                Some(Command::Restore(r)) => r.into_config(&no_env).map(drop),
+                None => a.into_config(&no_env).map(drop),
+            }
             .map_err(|e| e.to_string())
-            .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()));
+        });
         assert!(config.is_ok(), "{command}: {config:?}");
     }
 }
@@ -149,4 +152,95 @@ fn help_gets_the_command_as_given_and_never_uses_args() {
     for word in ["args::", "Args", "super::*", "crate::cli"] {
         assert!(!code.contains(word), "help.rs uses {word}");
     }
+}
+
+/// Issue 29 item 6: every duration flag, of a clean and of `restore`,
+/// reads `-5m` as the negative duration it is, in the same words, and
+/// refuses 0 where docs/usage.md says it does. Before: `--evict-after`,
+/// `--grace`, `--min-ttl` and `--max-ttl` took `-5m` for a flag, "unknown
+/// flag '-5'", where `--threshold -5m` said "a duration cannot be
+/// negative"; and docs/usage.md's list of flags that cannot be 0 lacked
+/// `--evict-after`, `--grace`, `--min-ttl` and `--max-ttl`.
+#[test]
+fn every_duration_flag_refuses_a_negative_duration_in_the_same_words() {
+    // Every flag whose value is a DURATION, and whether it refuses 0.
+    let table = [
+        ("threshold", true),
+        ("min-ttl", true),
+        ("max-ttl", true),
+        ("evict-after", true),
+        ("grace", true),
+        ("verify-timeout", true),
+        ("every", true),
+        ("timeout", true),
+        ("retry-backoff", false),
+    ];
+    let mut top = <Args as clap::CommandFactory>::command();
+    top.build();
+    let restore = top.find_subcommand("restore").unwrap().clone();
+    for (cmd, before) in [(&top, vec![]), (&restore, vec!["restore", "a.jsonl"])] {
+        let durations: Vec<&str> = cmd
+            .get_arguments()
+            .filter(|a| a.get_value_names().is_some_and(|v| v == ["DURATION"]))
+            .filter_map(|a| a.get_long())
+            .collect();
+        for long in &durations {
+            assert!(
+                table.iter().any(|(f, _)| f == long),
+                "--{long} not in the table"
+            );
+        }
+        let see = match before.is_empty() {
+            true => "(see --help)",
+            false => "(see restore --help)",
+        };
+        for (flag, zero_refused) in table.iter().filter(|(f, _)| durations.contains(f)) {
+            let flag = format!("--{flag}");
+            let parse = |value: &str| {
+                let mut args = vec!["pgj"];
+                args.extend(&before);
+                args.extend(["--url", "http://a", flag.as_str(), value]);
+                let given: Vec<OsString> = args[1..].iter().map(OsString::from).collect();
+                Args::try_parse_args(&args).map_err(|e| usage_message(&e, &given))
+            };
+            assert_eq!(
+                parse("-5m").unwrap_err(),
+                format!("invalid value '-5m' for {flag}: a duration cannot be negative {see}")
+            );
+            assert_eq!(parse("0s").is_err(), *zero_refused, "{flag} 0s");
+        }
+    }
+    // docs/usage.md names each, and which cannot be 0.
+    let usage = include_str!("../../docs/usage.md");
+    let durations = &usage[usage.find("## Durations").unwrap()..];
+    let sentence = |at: &str| {
+        let start = durations.find(at).unwrap();
+        let end = start + durations[start..].find(". ").unwrap();
+        &durations[start..end]
+    };
+    let flags = |text: &str| -> Vec<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter_map(|f| f.strip_prefix("--"))
+            .filter(|f| *f != "rule")
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut listed = flags(sentence("Every duration flag"));
+    let mut want: Vec<String> = table.iter().map(|(f, _)| f.to_string()).collect();
+    (listed.sort(), want.sort());
+    assert_eq!(listed, want, "docs/usage.md's duration flags");
+    let negative = sentence("A duration is never negative");
+    let mut never_zero = flags(&negative[..negative.find(" are never zero").unwrap()]);
+    let mut want: Vec<String> = table
+        .iter()
+        .filter(|(_, z)| *z)
+        .map(|(f, _)| f.to_string())
+        .collect();
+    (never_zero.sort(), want.sort());
+    assert_eq!(
+        never_zero, want,
+        "docs/usage.md's flags that are never zero"
+    );
 }
