@@ -229,7 +229,8 @@ fn every_duration_flag_refuses_a_negative_duration_in_the_same_words() {
     };
     let mut listed = flags(sentence("Every duration flag"));
     let mut want: Vec<String> = table.iter().map(|(f, _)| f.to_string()).collect();
-    (listed.sort(), want.sort());
+    listed.sort();
+    want.sort();
     assert_eq!(listed, want, "docs/usage.md's duration flags");
     let negative = sentence("A duration is never negative");
     let mut never_zero = flags(&negative[..negative.find(" are never zero").unwrap()]);
@@ -238,7 +239,8 @@ fn every_duration_flag_refuses_a_negative_duration_in_the_same_words() {
         .filter(|(_, z)| *z)
         .map(|(f, _)| f.to_string())
         .collect();
-    (never_zero.sort(), want.sort());
+    never_zero.sort();
+    want.sort();
     assert_eq!(
         never_zero, want,
         "docs/usage.md's flags that are never zero"
