@@ -172,7 +172,8 @@ pub struct Args {
     /// skipped one. --grace, --archive, --max-deletes and --max-delete-ratio
     /// apply to evictions as to deletions. When the candidates run out
     /// above the bound: a warning and over_capacity in the report; the exit
-    /// status does not change. See docs/health.md.
+    /// status does not change. 0 is refused: leave the flag out to turn
+    /// the bound off. See docs/health.md.
     #[arg(long, value_name = "N", value_parser = parse_bound, allow_hyphen_values = true)]
     pub max_groups: Option<u64>,
 
@@ -180,7 +181,8 @@ pub struct Args {
     ///
     /// Bound on each gateway's series (metric entries, one per label set
     /// per family, the push times not counted), off unless given: as
-    /// --max-groups, checked after it. Needs --evict-after.
+    /// --max-groups, checked after it (0 refused likewise). Needs
+    /// --evict-after.
     #[arg(long, value_name = "N", value_parser = parse_bound, allow_hyphen_values = true)]
     pub max_series: Option<u64>,
 

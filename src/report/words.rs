@@ -261,12 +261,18 @@ pub fn go_number(v: f64) -> String {
     }
 }
 
+/// A bound's flag, its value and what it counts.
+fn bound_parts(bound: Bound) -> (&'static str, u64, &'static str) {
+    match bound {
+        Bound::Groups(max) => ("--max-groups", max, "groups"),
+        Bound::Series(max) => ("--max-series", max, "series"),
+    }
+}
+
 /// The bound a group was evicted for, as its flag: `--max-groups 1000`.
 pub fn bound_words(bound: Bound) -> String {
-    match bound {
-        Bound::Groups(max) => format!("--max-groups {max}"),
-        Bound::Series(max) => format!("--max-series {max}"),
-    }
+    let (flag, max, _) = bound_parts(bound);
+    format!("{flag} {max}")
 }
 
 /// Why a bound took a group: the bound and what the gateway would hold of
@@ -274,10 +280,7 @@ pub fn bound_words(bound: Bound) -> String {
 /// The reason and the human line both start with it, whatever came of the
 /// eviction (`would_evict`, `pending`, `refused`...).
 pub fn eviction_words(bound: Bound, held: u64) -> String {
-    let what = match bound {
-        Bound::Groups(_) => "groups",
-        Bound::Series(_) => "series",
-    };
+    let (_, _, what) = bound_parts(bound);
     format!(
         "eviction for {}: the gateway would hold {held} {what}",
         bound_words(bound)
@@ -330,10 +333,7 @@ pub fn evictions_ended(action: Action) -> Option<&'static str> {
 /// warning's words. `refused`: a safety cap refused the plan, so nothing
 /// was evicted (else: no group was left to evict).
 pub fn over_capacity_words(bound: Bound, refused: bool) -> String {
-    let (what, flag, max) = match bound {
-        Bound::Groups(max) => ("groups", "--max-groups", max),
-        Bound::Series(max) => ("series", "--max-series", max),
-    };
+    let (flag, max, what) = bound_parts(bound);
     if refused {
         return format!(
             "the gateway holds more than {flag} {max} {what}, and a safety cap refused the plan: \
