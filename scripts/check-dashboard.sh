@@ -65,7 +65,10 @@ echo "up 1" | curl -fsS --data-binary @- "$pgw/metrics/job/batch"
 pids+=($!)
 
 janitor_port=$(free_port)
-NO_COLOR=1 "$JANITOR" --url "$pgw" --every 1s --threshold 2s --grace 1s --clock local \
+# A bound the producer's groups keep exceeding, so that the eviction panels
+# and alert have real evictions to show, beside the stale groups' deletes.
+NO_COLOR=1 "$JANITOR" --url "$pgw" --every 1s --threshold 3s --grace 1s --clock local \
+  --max-groups 3 --evict-after 1s \
   --listen-address "127.0.0.1:$janitor_port" -q >"$work/janitor.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$janitor_port/-/ready" "the janitor"
@@ -99,12 +102,15 @@ ok=""
 for _ in $(seq 1 120); do
   n=$(query 'max(pushgateway_janitor_runs_total{result="success"})' | jq -r '.data.result[0].value[1] // "0"')
   seen=$(query 'count_over_time(pushgateway_janitor_last_run_timestamp_seconds[1m])' | jq -r '.data.result[0].value[1] // "0"')
-  if [ "${n%.*}" -ge 5 ] && [ "${seen%.*}" -ge 5 ]; then ok=1; break; fi
+  evicted=$(query 'sum(pushgateway_janitor_evicted_groups_total)' | jq -r '.data.result[0].value[1] // "0"')
+  if [ "${n%.*}" -ge 5 ] && [ "${seen%.*}" -ge 5 ] && [ "${evicted%.*}" -ge 1 ]; then ok=1; break; fi
   sleep 0.25
 done
-[ -n "$ok" ] || { cat "$work"/*.log >&2; die "Prometheus did not scrape 5 passes of the janitor within 30 s"; }
+[ -n "$ok" ] || { cat "$work"/*.log >&2; die "Prometheus did not scrape 5 passes of the janitor, one of them evicting, within 30 s"; }
 query 'sum(pushgateway_janitor_groups{action="deleted"}) + sum(pushgateway_janitor_deleted_groups_total)' |
   jq -e '.data.result[0].value[1] | tonumber >= 3' >/dev/null || die "the janitor deleted nothing: the check would prove little"
+query 'sum(pushgateway_janitor_evicted_groups_total)' |
+  jq -e '.data.result[0].value[1] | tonumber >= 1' >/dev/null || die "the janitor evicted nothing: the eviction panels would prove little"
 
 dashboard=deploy/grafana/pushgateway-janitor.json
 jq -e '.uid == "pushgateway-janitor" and (.templating.list | map(select(.type == "datasource")) | length == 1)' "$dashboard" >/dev/null ||

@@ -195,13 +195,19 @@ fn man_sections(
     roff.control("SH", ["ENVIRONMENT"]);
     rows(&mut roff, block("Environment:"));
     roff.control("SH", ["EXAMPLES"]);
-    // A comment line, then the command's lines until the next blank.
+    // Comment lines (the prose, however many), then the command's lines
+    // until the next blank.
     for example in block("Examples:").split(|l| l.is_empty()) {
-        let Some((comment, command)) = example.split_first() else {
+        let prose = example.iter().take_while(|l| l.starts_with('#')).count();
+        let (comment, command) = example.split_at(prose);
+        if command.is_empty() {
             continue;
-        };
-        roff.control("PP", [])
-            .text([roman(comment.trim_start_matches("# "))]);
+        }
+        let comment: Vec<&str> = comment
+            .iter()
+            .map(|l| l.trim_start_matches('#').trim())
+            .collect();
+        roff.control("PP", []).text([roman(comment.join(" "))]);
         roff.control("PP", [])
             .control("RS", ["4"])
             .control("nf", []);
@@ -361,6 +367,38 @@ mod tests {
         assert!(examples.contains(".nf\npushgateway\\-janitor \\-\\-url http://pushgateway:9091 \\-\\-dry\\-run\n.fi\n"), "{examples}");
         assert!(
             examples.contains("\\-\\-max\\-deletes 50\n.fi\n"),
+            "{examples}"
+        );
+    }
+
+    /// Issue 29 items 4 and 6. Before: an example whose comment took two
+    /// lines had its second line in the code block (`# waits an hour as
+    /// pending, ...` set as a command), and no example showed a size
+    /// bound or `restore` after `--archive`.
+    #[test]
+    fn each_example_is_its_prose_then_only_commands() {
+        let text = page(Generate::Man);
+        let examples =
+            &text[text.find(".SH EXAMPLES").unwrap()..text.find(".SH \"SEE ALSO\"").unwrap()];
+        let mut blocks = 0;
+        for block in examples.split(".nf\n").skip(1) {
+            let code = &block[..block.find(".fi\n").unwrap()];
+            for line in code.lines() {
+                assert!(
+                    line.starts_with("pushgateway\\-janitor ") || line.starts_with("    \\-"),
+                    "not a command line in an example: {line:?}\n{examples}"
+                );
+            }
+            blocks += 1;
+        }
+        assert!(blocks >= 10, "{examples}");
+        assert!(examples.contains("\n.PP\nPushers declare their own TTL (ttl=\"30m\" in the grouping key); a stale group waits an hour as pending, announced to a Slack or Mattermost webhook:\n"), "{examples}");
+        assert!(
+            examples.contains("\\-\\-max\\-series 50000 \\-\\-evict\\-after 1h"),
+            "{examples}"
+        );
+        assert!(
+            examples.contains("\\-\\-archive /var/lib/pgj/archive\npushgateway\\-janitor restore "),
             "{examples}"
         );
     }

@@ -48,6 +48,11 @@ pub struct History {
     /// Per gateway (the report's redacted URL).
     pub deleted: BTreeMap<String, u64>,
     pub delete_failures: BTreeMap<String, u64>,
+    /// Groups a bound evicted (action `evicted`), per gateway: a counter
+    /// of its own, so that `deleted` keeps its labels and meaning (a
+    /// stale group's delete) for the dashboards and alerts built on it. A
+    /// state line from before it reads as none.
+    pub evicted: BTreeMap<String, u64>,
     /// The gateways of the counters that are replicas found through DNS,
     /// each with the `--url` it was found through (the report's
     /// `discovered_from`): what says that a counter may end.
@@ -91,6 +96,8 @@ impl History {
         for gw in &report.gateways {
             *self.deleted.entry(gw.name().into_owned()).or_default() +=
                 gw.summary.count(Action::Deleted);
+            *self.evicted.entry(gw.name().into_owned()).or_default() +=
+                gw.summary.count(Action::Evicted);
             // A group still shown after its accepted DELETE failed too.
             *self
                 .delete_failures
@@ -124,6 +131,7 @@ impl History {
         for name in &gone {
             self.deleted.remove(name);
             self.delete_failures.remove(name);
+            self.evicted.remove(name);
             self.replicas.remove(name);
         }
     }
@@ -285,6 +293,11 @@ fn render_families(report: &Report, status: ExitStatus, history: Option<&History
             "delete_failures_total",
             "Deletes that failed on this gateway (actions delete_failed and still_present), over every run recorded in this file.",
             &history.delete_failures,
+        ),
+        (
+            "evicted_groups_total",
+            "Groups evicted on this gateway by --max-groups or --max-series (action evicted: DELETE accepted and, unless --no-verify, gone on re-scan), over every run recorded in this file; not in deleted_groups_total.",
+            &history.evicted,
         ),
     ] {
         out.family(name, "counter", help);
@@ -651,6 +664,32 @@ mod tests {
         assert_eq!(value(&samples, "groups", &[("action", "skipped")]), 0.0);
         assert_eq!(value(&samples, "deleted_groups_total", &[]), 2.0);
         assert_eq!(value(&samples, "runs_total", &[("result", "success")]), 1.0);
+    }
+
+    /// Issue 29 item 3: a pass that evicted groups counts them, per
+    /// gateway, apart from the stale groups it deleted; a state line from
+    /// before the counter reads as none. Before: no such counter, and
+    /// `deleted_groups_total` stayed 0 after 4 evictions.
+    #[test]
+    fn evictions_are_counted_apart_from_deletions() {
+        let summary = Summary::with(&[(Action::Evicted, 4), (Action::Deleted, 1)]);
+        let r = report(vec![gateway("http://a", None, summary)]);
+        let mut h = History::from_textfile(&format!(
+            "{STATE}{{\"runs_succeeded\":1,\"deleted\":{{\"http://a\":2}}}}\n"
+        ))
+        .unwrap();
+        h.record(&r, r.exit_status());
+        h.record(&r, r.exit_status());
+        let samples = parse(&render(&r, r.exit_status(), &h)).unwrap();
+        let a = [("gateway", "http://a")];
+        assert_eq!(value(&samples, "evicted_groups_total", &a), 8.0);
+        assert_eq!(value(&samples, "deleted_groups_total", &a), 4.0);
+        // Written for a gateway that evicted nothing too: 0, not absent.
+        let none = report(vec![gateway("http://b", None, Summary::default())]);
+        h.record(&none, none.exit_status());
+        let samples = parse(&render(&none, none.exit_status(), &h)).unwrap();
+        let b = [("gateway", "http://b")];
+        assert_eq!(value(&samples, "evicted_groups_total", &b), 0.0);
     }
 
     #[test]

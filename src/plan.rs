@@ -1249,8 +1249,8 @@ mod tests {
         assert_eq!(plan.stale().count(), 3, "stale and evicted both go");
         assert_eq!(
             words(by_job(&plan, "a")),
-            "evicted: the gateway would hold 4 groups once the stale groups go, more than \
-             --max-groups 2; last push 1h6m40s ago, at least --evict-after 10m \
+            "eviction for --max-groups 2: the gateway would hold 4 groups once the stale \
+             groups go; last push 1h6m40s ago, at least --evict-after 10m \
              (within 2h46m40s, --threshold)"
         );
         // Within the bounds: nothing is evicted.
@@ -1286,7 +1286,7 @@ mod tests {
             ]
         );
         assert!(words(by_job(&plan, "b"))
-            .contains("would hold 80 series once the stale groups go, more than --max-series 60"));
+            .starts_with("eviction for --max-series 60: the gateway would hold 80 series once"));
     }
 
     #[test]

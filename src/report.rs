@@ -1131,7 +1131,7 @@ mod tests {
         );
         assert_eq!(
             lines[2],
-            "http://a: 2 groups, 1 stale: 1 would be deleted; 1 active, 0 kept, 0 skipped (dry run: nothing sent)"
+            "http://a: 2 groups, 1 stale: 1 would be deleted; 1 active, 0 kept, 0 skipped, 1 failing (dry run: nothing sent)"
         );
         // -v: the size, and the largest groups by series.
         assert_eq!(

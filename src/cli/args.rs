@@ -9,9 +9,9 @@ use clap::{ArgAction, Parser, ValueEnum};
 
 use super::help::{after_help, restore_after_help, RESTORE_USAGE, USAGE};
 use super::values::{
-    parse_concurrency, parse_count, parse_dns_server, parse_listen_address, parse_max_ttl,
-    parse_min_ttl, parse_positive_duration, parse_ratio, parse_retries, parse_rule, parse_selector,
-    HeaderParser,
+    parse_bound, parse_concurrency, parse_count, parse_dns_server, parse_listen_address,
+    parse_max_ttl, parse_min_ttl, parse_positive_duration, parse_ratio, parse_retries, parse_rule,
+    parse_selector, HeaderParser,
 };
 use crate::duration::{parse_duration, parse_threshold, Threshold};
 use crate::gateway::{Header, Secret};
@@ -123,7 +123,7 @@ pub struct Args {
     ///
     /// Raise a TTL a group declares (--ttl-label, --ttl-metric) to at least
     /// DURATION. Bounds declared TTLs only, never --rule or --threshold.
-    #[arg(long, value_name = "DURATION", value_parser = parse_min_ttl)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_min_ttl, allow_hyphen_values = true)]
     pub min_ttl: Option<Duration>,
 
     /// Lower a TTL a group declares (never included) to at most this.
@@ -132,7 +132,7 @@ pub struct Args {
     /// included, to at most DURATION. Bounds declared TTLs only, never
     /// --rule or --threshold. --max-ttl never sets no upper bound, as
     /// without the flag.
-    #[arg(long, value_name = "DURATION", value_parser = parse_max_ttl)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_ttl, allow_hyphen_values = true)]
     pub max_ttl: Option<Threshold>,
 
     /// Which pushes are activity: any (failed ones too) or successful.
@@ -143,7 +143,7 @@ pub struct Args {
     /// its threshold is stale, and its old values go; one whose pushes never
     /// succeeded is skipped, its age unknown). Thresholds, rules and TTLs
     /// are unchanged; the report's reason says which activity counted.
-    #[arg(long, value_name = "ACTIVITY", value_enum, default_value_t = ActivityArg::Any, hide_short_help = true)]
+    #[arg(long, value_name = "ACTIVITY", value_enum, default_value_t = ActivityArg::Any)]
     pub activity: ActivityArg,
 
     /// Safety cap: delete nothing if more than N groups would go.
@@ -172,16 +172,18 @@ pub struct Args {
     /// skipped one. --grace, --archive, --max-deletes and --max-delete-ratio
     /// apply to evictions as to deletions. When the candidates run out
     /// above the bound: a warning and over_capacity in the report; the exit
-    /// status does not change. See docs/health.md.
-    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true, hide_short_help = true)]
+    /// status does not change. 0 is refused: leave the flag out to turn
+    /// the bound off. See docs/health.md.
+    #[arg(long, value_name = "N", value_parser = parse_bound, allow_hyphen_values = true)]
     pub max_groups: Option<u64>,
 
     /// Evict when a gateway would hold more than N series.
     ///
     /// Bound on each gateway's series (metric entries, one per label set
     /// per family, the push times not counted), off unless given: as
-    /// --max-groups, checked after it. Needs --evict-after.
-    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true, hide_short_help = true)]
+    /// --max-groups, checked after it (0 refused likewise). Needs
+    /// --evict-after.
+    #[arg(long, value_name = "N", value_parser = parse_bound, allow_hyphen_values = true)]
     pub max_series: Option<u64>,
 
     /// Only groups silent this long may be evicted (with --max-*).
@@ -189,7 +191,7 @@ pub struct Args {
     /// Only a group silent for at least DURATION may be evicted by
     /// --max-groups or --max-series; required with either, no default, and
     /// alone a usage error.
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub evict_after: Option<Duration>,
 
     /// How the gateway reads label names: auto, utf8 or legacy.
@@ -219,7 +221,7 @@ pub struct Args {
     /// if it is still stale, was first seen stale at least DURATION before,
     /// and has not been pushed since. Needs --state-file, unless --every
     /// (which can keep the pending groups in memory).
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub grace: Option<Duration>,
 
     /// Where --grace keeps the pending groups between runs.

@@ -1,10 +1,14 @@
 //! What people read about the command line: the examples, variables and
 //! usage lines of `--help`, the short `-h`, and clap's errors as one line
 //! in our words.
+//!
+//! `args` declares its flags with the texts here; what is rendered from
+//! the declared command (`-h`, an error line) takes that command as given
+//! (`cli`'s `short_help` and `usage_message` pass the janitor's), so that
+//! this module never reaches back to `args`.
 
 use std::ffi::OsString;
 
-use super::args::Args;
 use crate::exit::ExitStatus;
 
 pub(super) const EXAMPLES: &str = r#"Examples:
@@ -35,6 +39,15 @@ pub(super) const EXAMPLES: &str = r#"Examples:
   # waits an hour as pending, announced to a Slack or Mattermost webhook:
   pushgateway-janitor --url http://pushgateway:9091 --ttl-label ttl --grace 1h \
       --state-file /var/lib/pgj/pending.json --notify-url "$WEBHOOK_URL"
+
+  # Bound the gateway's size: over 50000 series, groups silent for an hour or
+  # more are evicted, the longest silent first (see which with --dry-run):
+  pushgateway-janitor --url http://pushgateway:9091 --max-series 50000 --evict-after 1h --dry-run
+
+  # Archive each group before its DELETE, and put the backup job's back later:
+  pushgateway-janitor --url http://pushgateway:9091 --archive /var/lib/pgj/archive
+  pushgateway-janitor restore /var/lib/pgj/archive/*.jsonl --url http://pushgateway:9091 \
+      --select '{job="backup"}'
 "#;
 
 /// The variables the janitor reads, for `--help` and the man pages'
@@ -103,9 +116,9 @@ pub(super) const USAGE: &str = "pushgateway-janitor --url URL [--url URL]... [OP
 /// environment variables: `--help` has those), grouped by heading as in
 /// `--help`, like ripgrep's, fd's and xh's `-h`. clap renders it from the
 /// command itself (`help` and `after_help`, not their long forms), with
-/// those details hidden, and `-h`, `--help` and `-V` last.
-pub fn short_help() -> String {
-    let mut cmd = <Args as clap::CommandFactory>::command();
+/// those details hidden, and `-h`, `--help` and `-V` last. `cmd`: the
+/// janitor's command, as declared.
+pub(super) fn short_help_of(mut cmd: clap::Command) -> String {
     // The version flag exists once the command is built.
     cmd.build();
     cmd.mut_arg("version", |a| a.display_order(usize::MAX))
@@ -131,10 +144,13 @@ pub fn short_help() -> String {
 /// error about a flag points at `--help` (`restore --help` after
 /// `restore`), unless the flag is hidden there. `args` is the command line
 /// after the program's name: which command the error is about, and the
-/// argument that is not UTF-8.
-pub fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
+/// argument that is not UTF-8; `top`: the janitor's command, as declared.
+pub(super) fn usage_message_of(
+    mut top: clap::Command,
+    e: &clap::Error,
+    args: &[OsString],
+) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    let mut top = <Args as clap::CommandFactory>::command();
     // Built, as the parser's was: an argument renders only then.
     top.build();
     // `restore` is the first word or none: a flag of a clean before it is
@@ -405,142 +421,4 @@ pub(super) fn restore_after_help() -> String {
         "{RESTORE_EXAMPLES}\n{}\n{RESTORE_EXIT_CODES}",
         environment(true)
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::*;
-    use clap::Parser;
-
-    #[test]
-    fn short_help_is_one_line_per_flag_within_100_columns() {
-        let help = short_help();
-        let mut cmd = <Args as clap::CommandFactory>::command();
-        // With the version flag, which exists once built.
-        cmd.build();
-        // Flags that only refine another (--min-ttl, --state-file) are in
-        // --help only.
-        let visible = cmd
-            .get_arguments()
-            .filter(|a| !a.is_hide_set() && !a.is_hide_short_help_set())
-            .count();
-        let flag_lines: Vec<&str> = help
-            .lines()
-            .filter(|l| l.starts_with("  -") || l.starts_with("      --"))
-            .collect();
-        assert_eq!(flag_lines.len(), visible, "{help}");
-        for line in help.lines() {
-            assert!(line.chars().count() <= 100, "too wide: {line}");
-            // Nothing but headings, flags, the usage and the pointer to --help.
-            assert!(
-                line.is_empty()
-                    || line.starts_with("  -")
-                    || line.starts_with("      --")
-                    || line.ends_with(':')
-                    || line.starts_with("Usage: ")
-                    || line.starts_with("       pushgateway-janitor restore ")
-                    || line.starts_with("Deletes ")
-                    || line.starts_with("--help "),
-                "a continuation line: {line:?}"
-            );
-        }
-        assert!(help.contains("Usage: pushgateway-janitor --url URL"));
-        assert!(!help.contains("Exit codes"), "exit codes stay in --help");
-    }
-
-    #[test]
-    fn usage_errors_keep_clap_hints() {
-        let err = |args: &[&str]| {
-            let mut all = vec!["pushgateway-janitor"];
-            all.extend_from_slice(args);
-            let given: Vec<OsString> = all[1..].iter().map(OsString::from).collect();
-            usage_message(&Args::try_parse_from(&all).unwrap_err(), &given)
-        };
-        assert_eq!(
-            err(&["--url", "http://a", "--output", "yaml"]),
-            "invalid value 'yaml' for --output (possible values: human, json) (see --help)"
-        );
-        assert_eq!(
-            err(&["--url", "http://a", "--thresold", "1m"]),
-            "unknown flag '--thresold': did you mean '--threshold'? (see --help)"
-        );
-        assert_eq!(
-            err(&["--url", "http://a", "-v", "-q"]),
-            "--verbose cannot be used with --quiet (see --help)"
-        );
-        let generate = err(&["--generate", "yaml"]);
-        assert!(
-            generate.starts_with(
-                "invalid value 'yaml' for --generate (possible values: completions-bash,"
-            ),
-            "{generate}"
-        );
-        assert_eq!(
-            err(&["--url", "http://a", "--threshold", "10x"]),
-            "invalid value '10x' for --threshold: expected a number and a unit (ms, s, m, h, d, w), like 90s, 10m, 26h or 1h30m (see --help)"
-        );
-        assert_eq!(
-            err(&[]),
-            "the following required arguments were not provided: --url <URL> (see --help)"
-        );
-        assert_eq!(
-            err(&["--url", "http://a", "--dry-run=yes"]),
-            "unexpected value 'yes' for '--dry-run' found; no more were expected (see --help)"
-        );
-        assert_eq!(
-            err(&["--url", "http://a", "--label-names", "utf"]),
-            "invalid value 'utf' for --label-names: did you mean 'utf8'? (possible values: auto, utf8, legacy) (see --help)"
-        );
-        assert_eq!(
-            err(&["--url", "http://a", "--basic-auth-password", "p"]),
-            "the following required arguments were not provided: --basic-auth-user <USER> (see --help)"
-        );
-        // The header's value may be a secret: its reason, never the value.
-        let header = err(&["--url", "http://a", "--header", "s3cret"]);
-        assert_eq!(
-            header,
-            "invalid value for --header: expected 'Name: value' (no ':' found) (see --help)"
-        );
-    }
-
-    /// The words of a shell command line: blanks split, '…' and "…" quote.
-    fn shell_words(line: &str) -> Vec<String> {
-        let (mut words, mut word, mut quote, mut any) = (Vec::new(), String::new(), None, false);
-        for c in line.chars() {
-            match (quote, c) {
-                (None, '\'' | '"') => (quote, any) = (Some(c), true),
-                (Some(q), c) if c == q => quote = None,
-                (None, c) if c.is_whitespace() => {
-                    if any {
-                        words.push(std::mem::take(&mut word));
-                    }
-                    any = false;
-                }
-                (_, c) => (word, any) = (word + &c.to_string(), true),
-            }
-        }
-        if any {
-            words.push(word);
-        }
-        words
-    }
-
-    #[test]
-    fn every_help_example_is_a_valid_command_line() {
-        let joined = EXAMPLES.replace("\\\n", " ");
-        let commands: Vec<&str> = joined
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.starts_with("pushgateway-janitor "))
-            .collect();
-        assert!(commands.len() >= 8, "{commands:?}");
-        for command in commands {
-            let words = shell_words(&command.replace("$WEBHOOK_URL", "https://hooks.example/x"));
-            let config = Args::try_parse_from(&words)
-                .map_err(|e| e.to_string())
-                .and_then(|a| a.into_config(&no_env).map_err(|e| e.to_string()));
-            assert!(config.is_ok(), "{command}: {config:?}");
-        }
-    }
 }

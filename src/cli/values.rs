@@ -42,20 +42,39 @@ pub(super) fn parse_ratio(text: &str) -> Result<f64, String> {
     }
 }
 
-/// A whole number in `range`, said in words when it is not one.
+/// A whole number in `range`, said in words when it is not one; one above
+/// it, or too large for the type, says the most it can be.
 fn parse_bounded(text: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
     let expected = match range.end() {
         &u64::MAX => format!("expected a whole number, {} or more", range.start()),
         end => format!("expected a whole number from {} to {end}", range.start()),
     };
+    let too_large = || format!("too large: the most it can be is {}", range.end());
     match text.trim().parse::<u64>() {
         Ok(n) if range.contains(&n) => Ok(n),
+        Ok(n) if n > *range.end() => Err(too_large()),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(too_large()),
         _ => Err(expected),
     }
 }
 
 pub(super) fn parse_count(text: &str) -> Result<u64, String> {
     parse_bounded(text, 0..=u64::MAX)
+}
+
+/// `--max-groups`, `--max-series`: a bound on a gateway's size. 0 is not
+/// "no limit" here, as it is for Prometheus' `sample_limit`: it would
+/// evict every group that may be evicted, so it is refused, with the way
+/// to turn the bound off.
+pub(super) fn parse_bound(text: &str) -> Result<u64, String> {
+    match parse_bounded(text, 0..=u64::MAX) {
+        Ok(0) => Err(
+            "0 is no bound \"off\" here: it would evict every group that may be \
+             evicted; to turn the bound off, leave the flag out"
+                .into(),
+        ),
+        _ => parse_bounded(text, 1..=u64::MAX),
+    }
 }
 
 pub(super) fn parse_concurrency(text: &str) -> Result<u16, String> {
@@ -254,6 +273,42 @@ mod tests {
             );
         }
         assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+    }
+
+    /// Issue 29 item 1. Before: 0 was accepted (a bound that evicts every
+    /// group it may), and a number too large for the type was "expected a
+    /// whole number, 0 or more".
+    #[test]
+    fn a_bound_of_0_is_refused_and_a_number_too_large_says_the_most() {
+        let e = parse_bound("0").unwrap_err();
+        assert!(e.contains("leave the flag out"), "{e}");
+        assert_eq!(parse_bound(" 400 "), Ok(400));
+        assert_eq!(
+            parse_bound("-1").unwrap_err(),
+            "expected a whole number, 1 or more"
+        );
+        let most = "too large: the most it can be is";
+        for (parse, text, max) in [
+            (
+                parse_bound as fn(&str) -> Result<u64, String>,
+                "99999999999999999999999",
+                u64::MAX,
+            ),
+            (parse_count, "18446744073709551616", u64::MAX),
+            (|t: &str| parse_retries(t).map(u64::from), "21", 20),
+            (
+                |t: &str| parse_concurrency(t).map(u64::from),
+                "99999999999999999999",
+                256,
+            ),
+        ] {
+            assert_eq!(parse(text), Err(format!("{most} {max}")), "{text}");
+        }
+        assert_eq!(parse_count("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(
+            parse_concurrency("0").unwrap_err(),
+            "expected a whole number from 1 to 256"
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! gateway's size. Made from the report's typed facts, worded by `words`.
 
 use super::*;
+use crate::plan::health::Bound;
+use words::{eviction_line, evictions_ended};
 
 impl Report {
     /// One line per group acted on (and, when `verbose`, per group kept),
@@ -56,19 +58,28 @@ impl Report {
                     }
                     Line::Silence => {}
                 }
-                let age = g.age_seconds.map_or("?".into(), |a| {
-                    human_age(a, g.threshold_seconds, g.action.is_stale())
-                });
-                write!(
-                    out,
-                    "{:<13}  {}  silent {}{failing} (threshold {}, {})",
-                    human(g.action),
-                    g.labels,
-                    age,
-                    g.threshold_seconds
-                        .map_or_else(|| "never".into(), human_threshold_seconds),
-                    g.threshold_source
-                )?;
+                write!(out, "{:<13}  {}  ", human(g.action), g.labels)?;
+                match eviction(&g.reason) {
+                    // An eviction says so, for which bound and what size,
+                    // whatever came of it: its threshold did not decide.
+                    Some(e) => write!(
+                        out,
+                        "{}",
+                        eviction_line(e.bound, e.held, g.age_seconds, e.evict_after, &failing)
+                    )?,
+                    None => {
+                        let age = g.age_seconds.map_or("?".into(), |a| {
+                            human_age(a, g.threshold_seconds, g.action.is_stale())
+                        });
+                        write!(
+                            out,
+                            "silent {age}{failing} (threshold {}, {})",
+                            g.threshold_seconds
+                                .map_or_else(|| "never".into(), human_threshold_seconds),
+                            g.threshold_source
+                        )?
+                    }
+                }
                 match (&g.error, &g.deletable_at) {
                     (Some(e), _) => writeln!(out, ": {e}")?,
                     (None, Some(at)) if g.action == Action::Pending => {
@@ -77,72 +88,141 @@ impl Report {
                     _ => writeln!(out)?,
                 }
             }
-            let s = &gw.summary;
             if stamped {
                 write!(out, "{} ", self.finished_at)?;
             }
-            write!(
-                out,
-                "{}: {} {}, {} stale: ",
-                gw.name(),
-                s.groups,
-                if s.groups == 1 { "group" } else { "groups" },
-                s.stale()
-            )?;
-            if s.count(Action::Pending) > 0 {
-                write!(out, "{} pending, ", s.count(Action::Pending))?;
-            }
-            if let Some(why) = &gw.refused {
-                write!(out, "none deleted, {why}")?;
-            } else if self.dry_run {
-                write!(out, "{} would be deleted", s.count(Action::WouldDelete))?;
-                if s.count(Action::WouldEvict) > 0 {
-                    write!(out, ", {} would be evicted", s.count(Action::WouldEvict))?;
-                }
-            } else {
-                write!(
-                    out,
-                    "{} deleted, {} failed",
-                    s.count(Action::Deleted),
-                    s.count(Action::DeleteFailed)
-                )?;
-                if s.count(Action::Evicted) > 0 {
-                    write!(out, ", {} evicted", s.count(Action::Evicted))?;
-                }
-                if s.count(Action::Repushed) + s.count(Action::StillPresent) > 0 {
-                    write!(
-                        out,
-                        ", {} repushed, {} still present",
-                        s.count(Action::Repushed),
-                        s.count(Action::StillPresent)
-                    )?;
-                }
-            }
-            write!(
-                out,
-                "; {} active, {} kept, {} skipped",
-                s.count(Action::Active),
-                s.count(Action::Kept),
-                s.count(Action::Skipped)
-            )?;
-            if let Some(why) = most_common_skip_reason(&gw.groups) {
-                write!(out, " (most often: {why})")?;
-            }
-            if s.count(Action::Ignored) > 0 {
-                write!(out, ", {} ignored", s.count(Action::Ignored))?;
-            }
-            let dry = if self.dry_run {
-                " (dry run: nothing sent)"
-            } else {
-                ""
-            };
-            writeln!(out, "{dry}")?;
+            writeln!(out, "{}", summary_line(gw, self.dry_run))?;
             if verbose {
                 write_size(out, gw)?;
             }
         }
         Ok(())
     }
+}
+
+/// What a bound did to a group, as the plan decided it; `None` for a
+/// group no bound took.
+struct Eviction {
+    bound: Bound,
+    held: u64,
+    evict_after: std::time::Duration,
+}
+
+/// The eviction a group's reason records, whatever then came of it.
+fn eviction(reason: &Reason) -> Option<Eviction> {
+    match reason {
+        Reason::Judged {
+            ruling:
+                Ruling::Evicted {
+                    bound,
+                    held,
+                    evict_after,
+                    ..
+                },
+            ..
+        } => Some(Eviction {
+            bound: *bound,
+            held: *held,
+            evict_after: *evict_after,
+        }),
+        _ => None,
+    }
+}
+
+/// A gateway's summary line: its groups, the stale ones and what came of
+/// them, the evictions apart, per bound, the groups that stay, and those
+/// whose pushes fail. Counted from each group's action (the action table)
+/// and the plan's ruling (an eviction or not), never from words.
+fn summary_line(gw: &GatewayReport, dry_run: bool) -> String {
+    let (evictions, others): (Vec<&GroupReport>, Vec<&GroupReport>) = gw
+        .groups
+        .iter()
+        .partition(|g| eviction(&g.reason).is_some());
+    let s = Summary::of_actions(others.iter().map(|g| g.action));
+    let all = &gw.summary;
+    let mut line = format!(
+        "{}: {} {}, {} stale: ",
+        gw.name(),
+        all.groups,
+        if all.groups == 1 { "group" } else { "groups" },
+        s.stale()
+    );
+    if s.count(Action::Pending) > 0 {
+        line.push_str(&format!("{} pending, ", s.count(Action::Pending)));
+    }
+    if let Some(why) = &gw.refused {
+        line.push_str(&format!("none deleted, {why}"));
+    } else if dry_run {
+        line.push_str(&format!(
+            "{} would be deleted",
+            s.count(Action::WouldDelete)
+        ));
+    } else {
+        line.push_str(&format!(
+            "{} deleted, {} failed",
+            s.count(Action::Deleted),
+            s.count(Action::DeleteFailed)
+        ));
+        // Accepted, but no re-scan confirmed them in time.
+        if s.count(Action::Unconfirmed) > 0 {
+            line.push_str(&format!(", {} unconfirmed", s.count(Action::Unconfirmed)));
+        }
+        if s.count(Action::Repushed) + s.count(Action::StillPresent) > 0 {
+            line.push_str(&format!(
+                ", {} repushed, {} still present",
+                s.count(Action::Repushed),
+                s.count(Action::StillPresent)
+            ));
+        }
+    }
+    // Per bound, in the order the plan checks them: what came of its
+    // evictions (`2 evicted for --max-series 400`).
+    let mut bounds: Vec<Bound> = evictions
+        .iter()
+        .filter_map(|g| eviction(&g.reason).map(|e| e.bound))
+        .collect();
+    bounds.sort_by_key(|b| matches!(b, Bound::Series(_)));
+    bounds.dedup();
+    for bound in bounds {
+        let of_bound = Summary::of_actions(
+            evictions
+                .iter()
+                .filter(|g| eviction(&g.reason).is_some_and(|e| e.bound == bound))
+                .map(|g| g.action),
+        );
+        let ended: Vec<String> = Action::ALL
+            .iter()
+            .filter_map(|a| evictions_ended(*a).map(|words| (of_bound.count(*a), words)))
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, words)| format!("{n} {words}"))
+            .collect();
+        line.push_str(&format!(
+            "; {} for {}",
+            ended.join(", "),
+            bound_words(bound)
+        ));
+    }
+    line.push_str(&format!(
+        "; {} active, {} kept, {} skipped",
+        all.count(Action::Active),
+        all.count(Action::Kept),
+        all.count(Action::Skipped)
+    ));
+    if let Some(why) = most_common_skip_reason(&gw.groups) {
+        line.push_str(&format!(" (most often: {why})"));
+    }
+    if all.count(Action::Ignored) > 0 {
+        line.push_str(&format!(", {} ignored", all.count(Action::Ignored)));
+    }
+    // Groups whose pushes the gateway keeps rejecting: alive, and their
+    // old values look current (docs/health.md); seen without -v.
+    if gw.health.groups_failing > 0 {
+        line.push_str(&format!(", {} failing", gw.health.groups_failing));
+    }
+    if dry_run {
+        line.push_str(" (dry run: nothing sent)");
+    }
+    line
 }
 
 /// How many groups the `-v` size line names.
@@ -213,4 +293,161 @@ fn most_common_skip_reason(groups: &[GroupReport]) -> Option<String> {
     // The first of the most frequent, so the line is stable.
     let max = counts.iter().map(|(_, n)| *n).max()?;
     counts.into_iter().find(|(_, n)| *n == max).map(|(w, _)| w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Activity;
+
+    /// A group of `action`; evicted for `bound` when one is given.
+    fn group(job: &str, action: Action, bound: Option<(Bound, u64)>) -> GroupReport {
+        let ruling = match bound {
+            Some((bound, held)) => Ruling::Evicted {
+                bound,
+                held,
+                evict_after: std::time::Duration::from_secs(20),
+                grace: None,
+                refused: None,
+            },
+            None => Ruling::Stale {
+                grace: None,
+                refused: None,
+            },
+        };
+        GroupReport {
+            health: GroupHealth {
+                last_push_failed: job == "failing",
+                ..GroupHealth::default()
+            },
+            labels: LabelSet(vec![("job".into(), job.into())]),
+            last_push: Some(Time(100.0)),
+            last_failure: None,
+            last_activity: Some(Time(100.0)),
+            age_seconds: Some(49.0),
+            threshold_seconds: Some(3600.0),
+            last_push_successful: Some(true),
+            action,
+            reason: Reason::Judged {
+                activity: Activity::Push,
+                ruling,
+            },
+            error: action.is_failure().then(|| "HTTP 500".to_owned()),
+            archive: None,
+            threshold_source: crate::plan::ThresholdSource::Threshold,
+            ttl_ignored: Vec::new(),
+            stale_since: None,
+            deletable_at: Some(Time(700.0)),
+            newly_pending: false,
+        }
+    }
+
+    fn human(groups: Vec<GroupReport>, dry_run: bool) -> String {
+        let gw = GatewayReport {
+            health: GatewayHealth::of(&groups, false),
+            url: "http://a".into(),
+            discovered_from: None,
+            address: None,
+            now: Time(149.0),
+            clock: "server",
+            clock_skew_seconds: None,
+            error: None,
+            refused: None,
+            version: None,
+            utf8_names: None,
+            label_names: Some("legacy"),
+            summary: Summary::of(&groups),
+            groups,
+            interrupted: false,
+        };
+        let mut out = Vec::new();
+        Report::new(dry_run, 0.0, 149.0, Some(3600.0), vec![gw])
+            .write_human(&mut out, false, false)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Issue 29 items 2 and 7: an eviction's line names its bound and the
+    /// size it acts on; the summary counts evictions apart, per bound and
+    /// by what came of them, the unconfirmed deletes, and the groups whose
+    /// pushes fail. Before: `silent 49s (threshold 1h, --threshold)` on
+    /// each line, and `5 stale: 1 deleted, 1 failed, 1 evicted` (the
+    /// unconfirmed ones and the failing group nowhere).
+    #[test]
+    fn evictions_read_as_evictions_and_the_summary_counts_them_apart() {
+        let series = Some((Bound::Series(400), 812));
+        let text = human(
+            vec![
+                group("stale", Action::Deleted, None),
+                group("slow", Action::Unconfirmed, None),
+                group("big", Action::Evicted, Some((Bound::Groups(3), 5))),
+                group("wide", Action::DeleteFailed, series),
+                group("late", Action::Unconfirmed, series),
+                group("failing", Action::Active, None),
+            ],
+            false,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2],
+            r#"evicted        {job="big"}  eviction for --max-groups 3: the gateway would hold 5 groups; silent 49s, at least --evict-after 20s"#
+        );
+        assert_eq!(
+            lines[3],
+            r#"delete failed  {job="wide"}  eviction for --max-series 400: the gateway would hold 812 series; silent 49s, at least --evict-after 20s: HTTP 500"#
+        );
+        assert_eq!(
+            lines.last().copied(),
+            Some(
+                "http://a: 6 groups, 2 stale: 1 deleted, 0 failed, 1 unconfirmed; \
+                 1 evicted for --max-groups 3; 1 failed, 1 unconfirmed for --max-series 400; \
+                 1 active, 0 kept, 0 skipped, 1 failing"
+            )
+        );
+
+        // A dry run, and a pending eviction: pending for its bound.
+        let text = human(
+            vec![
+                group("big", Action::WouldEvict, series),
+                group("next", Action::Pending, series),
+            ],
+            true,
+        );
+        assert!(text.starts_with(r#"would evict    {job="big"}  eviction for --max-series 400: the gateway would hold 812 series; silent 49s, at least --evict-after 20s
+pending        {job="next"}  eviction for --max-series 400: the gateway would hold 812 series; silent 49s, at least --evict-after 20s: deletable from 1970-01-01T00:11:40.000Z
+"#), "{text}");
+        assert!(
+            text.ends_with(
+                "http://a: 2 groups, 0 stale: 0 would be deleted; \
+             1 would be evicted, 1 pending for --max-series 400; \
+             0 active, 0 kept, 0 skipped (dry run: nothing sent)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    /// Every action an eviction can end with (the action table's, for a
+    /// bound's verdict and every outcome of its DELETE, or held back by
+    /// --grace or a cap) has words in the summary, and no other has.
+    #[test]
+    fn every_end_of_an_eviction_has_its_words() {
+        use crate::plan::{Outcome, Verdict};
+        let e = String::new;
+        let mut ends = vec![Action::Pending, Action::Refused];
+        for dry_run in [false, true] {
+            for outcome in [
+                Outcome::NotSent,
+                Outcome::Accepted,
+                Outcome::Repushed,
+                Outcome::Failed(e()),
+                Outcome::StillPresent(e()),
+                Outcome::Unconfirmed(e()),
+            ] {
+                ends.push(action(Verdict::Evict, outcome, dry_run).0);
+            }
+        }
+        for a in Action::ALL {
+            assert_eq!(evictions_ended(a).is_some(), ends.contains(&a), "{a:?}");
+        }
+    }
 }

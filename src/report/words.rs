@@ -4,7 +4,11 @@
 //! the archive and the warnings all say them with these; nothing reads a
 //! sentence back.
 
+use std::time::Duration;
+
 use serde::Serializer;
+
+use super::Action;
 
 use crate::duration::{human_age, human_seconds, human_threshold, human_threshold_seconds};
 use crate::plan::health::Bound;
@@ -97,14 +101,12 @@ pub fn reason_words(
             grace,
             refused,
         } => {
-            let (what, flag, max) = match bound {
-                Bound::Groups(max) => ("groups", "--max-groups", max),
-                Bound::Series(max) => ("series", "--max-series", max),
-            };
+            // Whatever came of it (would_evict, pending, refused...): the
+            // action says that, the reason why.
             let text = format!(
-                "evicted: the gateway would hold {held} {what} once the stale groups go, \
-                 more than {flag} {max}; {seen}, at least --evict-after {} \
+                "{} once the stale groups go; {seen}, at least --evict-after {} \
                  (within {limit}, {source}){ignored}",
+                eviction_words(*bound, *held),
                 human_threshold(*evict_after)
             );
             held_back(text, grace, refused)
@@ -259,11 +261,71 @@ pub fn go_number(v: f64) -> String {
     }
 }
 
+/// A bound's flag, its value and what it counts.
+fn bound_parts(bound: Bound) -> (&'static str, u64, &'static str) {
+    match bound {
+        Bound::Groups(max) => ("--max-groups", max, "groups"),
+        Bound::Series(max) => ("--max-series", max, "series"),
+    }
+}
+
 /// The bound a group was evicted for, as its flag: `--max-groups 1000`.
 pub fn bound_words(bound: Bound) -> String {
-    match bound {
-        Bound::Groups(max) => format!("--max-groups {max}"),
-        Bound::Series(max) => format!("--max-series {max}"),
+    let (flag, max, _) = bound_parts(bound);
+    format!("{flag} {max}")
+}
+
+/// Why a bound took a group: the bound and what the gateway would hold of
+/// it, `eviction for --max-series 400: the gateway would hold 812 series`.
+/// The reason and the human line both start with it, whatever came of the
+/// eviction (`would_evict`, `pending`, `refused`...).
+pub fn eviction_words(bound: Bound, held: u64) -> String {
+    let (_, _, what) = bound_parts(bound);
+    format!(
+        "eviction for {}: the gateway would hold {held} {what}",
+        bound_words(bound)
+    )
+}
+
+/// An eviction's human line after its labels: why, and its silence
+/// against `--evict-after` (`…; silent 49s, at least --evict-after 20s`);
+/// `failing` says whether its pushes fail, as on a stale group's line.
+pub fn eviction_line(
+    bound: Bound,
+    held: u64,
+    age: Option<f64>,
+    evict_after: Duration,
+    failing: &str,
+) -> String {
+    let floor = evict_after.as_secs_f64();
+    let silent = age.map_or_else(|| "?".into(), |a| human_age(a, Some(floor), true));
+    format!(
+        "{}; silent {silent}{failing}, at least --evict-after {}",
+        eviction_words(bound, held),
+        human_threshold(evict_after)
+    )
+}
+
+/// How a count of evictions that ended with `action` reads in a
+/// gateway's summary line (`2 evicted`, `1 pending`), before the bound
+/// they were for; `None` for an action no eviction ends with.
+pub fn evictions_ended(action: Action) -> Option<&'static str> {
+    match action {
+        Action::Evicted => Some("evicted"),
+        Action::WouldEvict => Some("would be evicted"),
+        Action::Pending => Some("pending"),
+        Action::Refused => Some("refused"),
+        Action::DeleteFailed => Some("failed"),
+        Action::Unconfirmed => Some("unconfirmed"),
+        Action::StillPresent => Some("still present"),
+        Action::Repushed => Some("repushed"),
+        // A stale group's DELETE, or no eviction at all.
+        Action::Deleted
+        | Action::WouldDelete
+        | Action::Kept
+        | Action::Active
+        | Action::Skipped
+        | Action::Ignored => None,
     }
 }
 
@@ -271,10 +333,7 @@ pub fn bound_words(bound: Bound) -> String {
 /// warning's words. `refused`: a safety cap refused the plan, so nothing
 /// was evicted (else: no group was left to evict).
 pub fn over_capacity_words(bound: Bound, refused: bool) -> String {
-    let (what, flag, max) = match bound {
-        Bound::Groups(max) => ("groups", "--max-groups", max),
-        Bound::Series(max) => ("series", "--max-series", max),
-    };
+    let (flag, max, what) = bound_parts(bound);
     if refused {
         return format!(
             "the gateway holds more than {flag} {max} {what}, and a safety cap refused the plan: \

@@ -240,6 +240,18 @@ fn a_group_whose_last_push_was_rejected_is_marked_failing() {
             )),
             "{line}"
         );
+        // Issue 29 item 7: a default run's summary line counts it, so a
+        // cron log shows it. Before: `2 groups, 0 stale: 0 would be
+        // deleted; 2 active, 0 kept, 0 skipped (dry run: nothing sent)`.
+        let out = janitor(&["--url", &pg.url, "--threshold", "1h", "--dry-run"]);
+        assert_eq!(
+            stdout(&out),
+            format!(
+                "{}: 2 groups, 0 stale: 0 would be deleted; 2 active, 0 kept, 0 skipped, 1 failing (dry run: nothing sent)\n",
+                pg.url
+            ),
+            "{bin:?}"
+        );
     }
 }
 
@@ -385,8 +397,9 @@ fn a_bound_evicts_the_longest_silent_groups_and_a_dry_run_only_says_so() {
         assert_eq!(actions(&r), pairs(&want), "{bin:?}");
         let a = r.group(&[("job", "a")]).unwrap();
         assert!(
+            // Issue 29 item 2: not "evicted:" for a group a dry run keeps.
             a.reason.starts_with(
-                "evicted: the gateway would hold 5 groups once the stale groups go, more than --max-groups 3; last push "
+                "eviction for --max-groups 3: the gateway would hold 5 groups once the stale groups go; last push "
             ),
             "{}",
             a.reason
@@ -410,7 +423,7 @@ fn a_bound_evicts_the_longest_silent_groups_and_a_dry_run_only_says_so() {
             r.group(&[("job", "b")])
                 .unwrap()
                 .reason
-                .starts_with("evicted: the gateway would hold 7 series once the stale groups go, more than --max-series 5;"),
+                .starts_with("eviction for --max-series 5: the gateway would hold 7 series once the stale groups go;"),
             "{:?}",
             r.group(&[("job", "b")])
         );
@@ -448,7 +461,8 @@ fn a_bound_evicts_the_longest_silent_groups_and_a_dry_run_only_says_so() {
                 for line in std::fs::read_to_string(&path).unwrap().lines() {
                     let record: serde_json::Value = serde_json::from_str(line).unwrap();
                     let job = record["labels"]["job"].as_str().unwrap().to_owned();
-                    let evicted = record["reason"].as_str().unwrap().starts_with("evicted: ");
+                    let reason = record["reason"].as_str().unwrap();
+                    let evicted = reason.starts_with("eviction for --max-groups 3: ");
                     archived.push((job, evicted));
                 }
             }
@@ -520,7 +534,8 @@ fn with_grace_an_eviction_is_pending_first() {
     let a = r.group(&[("job", "a")]).unwrap();
     assert_eq!(a.action, "pending");
     assert!(
-        a.reason.starts_with("evicted: ") && a.reason.contains("; pending for --grace 1h"),
+        a.reason.starts_with("eviction for --max-groups 3: ")
+            && a.reason.contains("; pending for --grace 1h"),
         "{}",
         a.reason
     );
@@ -537,4 +552,81 @@ fn with_grace_an_eviction_is_pending_first() {
     assert_eq!(r.action_of(&[("job", "b")]), Some("evicted"));
     assert_eq!(r.action_of(&[("job", "stale")]), Some("deleted"));
     assert_eq!(jobs_left(&pg), ["c", "d", "keep"]);
+}
+
+/// Issue 29 item 2: an eviction says it is one on every line a person
+/// reads: the bound, the size it acts on, the silence against
+/// `--evict-after`, pending for a bound, and the summary counts evictions
+/// apart from stale groups. Before, each line read as a stale group's
+/// (`would evict    {job="b"}  silent 2h (threshold 1d, --threshold)`,
+/// `pending ... (threshold 1d, --threshold): deletable from ...`) and the
+/// summary said `3 stale: 1 would be deleted, 2 would be evicted`.
+#[test]
+fn an_eviction_says_so_on_every_human_line() {
+    for bin in gateway_bins() {
+        let pg = bounded_gateway(&bin);
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("pending.json");
+        let human = |extra: &[&str]| {
+            let mut args = extra.to_vec();
+            args.extend(["--output", "human"]);
+            let out = bounded_run(&pg, &args);
+            assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+            stdout(&out)
+        };
+        let line = |shown: &str, job: &str| -> String {
+            let labels = format!("{{job=\"{job}\"}}  ");
+            let found = shown.lines().find(|l| l.contains(&labels));
+            found.unwrap_or_else(|| panic!("{job}: {shown}")).to_owned()
+        };
+        let summary = |shown: &str| shown.lines().last().unwrap_or_default().to_owned();
+
+        let shown = human(&["--max-series", "5", "--dry-run"]);
+        let b = line(&shown, "b");
+        assert!(
+            b.starts_with(r#"would evict    {job="b"}  eviction for --max-series 5: the gateway would hold 7 series; silent "#)
+                && b.ends_with(", at least --evict-after 30m"),
+            "{bin:?}: {b}"
+        );
+        assert!(!b.contains("threshold"), "{b}");
+        assert_eq!(
+            summary(&shown),
+            format!("{}: 6 groups, 1 stale: 1 would be deleted; 2 would be evicted for --max-series 5; 2 active, 1 kept, 0 skipped (dry run: nothing sent)", pg.url),
+            "{bin:?}"
+        );
+
+        let grace = [
+            "--max-groups",
+            "3",
+            "--grace",
+            "1h",
+            "--state-file",
+            state.to_str().unwrap(),
+        ];
+        let shown = human(&grace);
+        let a = line(&shown, "a");
+        assert!(
+            a.starts_with(r#"pending        {job="a"}  eviction for --max-groups 3: the gateway would hold 5 groups; silent "#)
+                && a.contains(", at least --evict-after 30m: deletable from "),
+            "{bin:?}: {a}"
+        );
+        assert_eq!(
+            summary(&shown),
+            format!("{}: 6 groups, 1 stale: 1 pending, 0 deleted, 0 failed; 2 pending for --max-groups 3; 2 active, 1 kept, 0 skipped", pg.url),
+            "{bin:?}"
+        );
+
+        let shown = human(&["--max-groups", "3"]);
+        let a = line(&shown, "a");
+        assert!(
+            a.starts_with(r#"evicted        {job="a"}  eviction for --max-groups 3: the gateway would hold 5 groups; silent "#),
+            "{bin:?}: {a}"
+        );
+        assert_eq!(
+            summary(&shown),
+            format!("{}: 6 groups, 1 stale: 1 deleted, 0 failed; 2 evicted for --max-groups 3; 2 active, 1 kept, 0 skipped", pg.url),
+            "{bin:?}"
+        );
+        assert_eq!(jobs_left(&pg), ["c", "d", "keep"]);
+    }
 }

@@ -244,8 +244,17 @@ fn short_help_fits_a_screen_and_long_help_has_the_rest() {
     let short = janitor(&["-h"]);
     assert_eq!(short.status.code(), Some(0));
     let short = String::from_utf8(short.stdout).unwrap();
-    // One line per flag, and no more: a tall terminal's worth.
-    assert!(short.lines().count() <= 60, "{short}");
+    // One line per flag, and no more: a tall terminal's worth (64 lines
+    // since the size bounds joined it, issue 29 item 4).
+    assert!(short.lines().count() <= 66, "{short}");
+    for line in [
+        "      --activity <ACTIVITY> ",
+        "      --max-groups <N> ",
+        "      --max-series <N> ",
+        "      --evict-after <DURATION> ",
+    ] {
+        assert!(short.contains(line), "-h lacks {line:?}:\n{short}");
+    }
     assert!(short.contains("Usage: pushgateway-janitor --url URL"));
     assert!(!short.contains("Exit codes:"));
     // Issue 18 item 7. Before: -h had no -V, and neither help had
@@ -512,6 +521,34 @@ fn short_help_lists_the_ttl_bounds_and_the_state_file() {
     ] {
         assert!(short.contains(line), "-h lacks {line:?}:\n{short}");
     }
+}
+
+/// Issue 29 item 1: a bound of 0 is refused with the way to turn it off,
+/// before anything is scanned or sent; a number too large for the type
+/// says the most it can be. Before: `--max-groups 0 --evict-after 5s`
+/// planned to evict every group (exit 0, the stale group here deleted),
+/// and 99999999999999999999999 was "expected a whole number, 0 or more".
+#[test]
+fn a_bound_of_0_is_a_usage_error_that_says_how_to_turn_it_off() {
+    let pg = gateway_with_a_stale_group();
+    let off = "0 is no bound \"off\" here: it would evict every group that may be evicted; \
+               to turn the bound off, leave the flag out";
+    for flag in ["--max-groups", "--max-series"] {
+        let mut args = every_group_stale(&pg);
+        args.extend([flag, "0", "--evict-after", "5s"]);
+        assert_usage_error(
+            &args,
+            &format!("invalid value '0' for {flag}: {off} (see --help)"),
+        );
+    }
+    assert_usage_errors(
+        &pg.url,
+        &[(
+            &["--max-groups", "99999999999999999999999", "--evict-after", "5s"],
+            "invalid value '99999999999999999999999' for --max-groups: too large: the most it can be is 18446744073709551615 (see --help)",
+        )],
+    );
+    assert_eq!(pg.groups(), vec![common::labels(&[("job", "stale")])]);
 }
 
 /// Issue 24 item 11 (parsing): a duration out of range or finer than the

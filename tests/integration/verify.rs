@@ -93,3 +93,37 @@ fn a_zero_verify_timeout_is_a_usage_error() {
         stderr(&out)
     );
 }
+
+/// Issue 29 item 7: the summary line counts the deletes no re-scan could
+/// confirm. Before: `2 stale: 0 deleted, 0 failed` for two unconfirmed
+/// deletes, which added up to nothing.
+#[test]
+fn the_summary_line_counts_unconfirmed_deletes() {
+    let pg = Pushgateway::start();
+    stale_groups(&pg);
+    let proxy = Proxy::new(
+        &pg.url,
+        Rules {
+            refuse_after: Some(("/api/v1/metrics".into(), 1)),
+            ..Rules::default()
+        },
+    );
+    let mut args = vec![
+        "--url",
+        proxy.url.as_str(),
+        "--verify-timeout",
+        "300ms",
+        "--retries",
+        "0",
+    ];
+    args.extend(common::EVERY_GROUP_STALE);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let shown = common::stdout(&out);
+    let summary = format!(
+        "{}: 2 groups, 2 stale: 0 deleted, 0 failed, 2 unconfirmed; 0 active, 0 kept, 0 skipped\n",
+        proxy.url
+    );
+    assert!(shown.ends_with(&summary), "{shown}");
+    pg.wait_for_groups(&[]);
+}
