@@ -175,3 +175,41 @@ const INDEX: &str = concat!(
     "<li><a href=\"-/ready\">/-/ready</a>: 200 once the first pass has finished</li>\n",
     "</ul>\n</body>\n</html>\n",
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Issue 28 item 1: the server is a task its owner ends. Told to stop,
+    /// it returns once its connections have ended, a keep-alive one that a
+    /// scraper holds open included (which the client then sees closed).
+    /// Before, it served until the runtime was dropped under it.
+    #[tokio::test]
+    async fn stops_when_told_and_ends_its_connections() {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(serve(listener, Arc::default(), stop.clone()));
+        let mut scraper = tokio::net::TcpStream::connect(addr).await.unwrap();
+        scraper
+            .write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 512];
+        let n = scraper.read(&mut answer).await.unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+        // The connection stays open (keep-alive) while the server stops.
+        stop.cancel();
+        let bound = std::time::Duration::from_secs(10);
+        tokio::time::timeout(bound, server)
+            .await
+            .expect("the server ended")
+            .unwrap();
+        let closed = tokio::time::timeout(bound, scraper.read(&mut answer)).await;
+        assert!(
+            matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+            "the connection was closed"
+        );
+    }
+}
