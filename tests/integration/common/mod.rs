@@ -640,6 +640,13 @@ pub fn assert_no_panic(stderr: &str) {
     );
 }
 
+/// `out`, once [`assert_no_panic`] has checked its stderr: for the shell
+/// scripts and recipes that run the janitor themselves.
+pub fn checked(out: Output) -> Output {
+    assert_no_panic(&String::from_utf8_lossy(&out.stderr));
+    out
+}
+
 /// Kills the janitor when a test fails before reaping it, so no `--every`
 /// process outlives its test; a piped stderr nobody [`drain`]ed is read
 /// and checked for panics.
