@@ -1117,25 +1117,11 @@ fn loop_stalled_after(
     PathBuf,
     Reaper,
 ) {
-    use common::proxy::{Proxy, Rules};
     let pg = Pushgateway::start();
     pg.push_ok(&[("job", "a")], "x");
     pg.push_ok(&[("job", "b"), ("instance", "h")], "x");
-    let proxy = Proxy::new(
-        &pg.url,
-        Rules {
-            stall_after: Some(("/api/v1/metrics".into(), full)),
-            ..Rules::default()
-        },
-    );
-    let mut args = vec![
-        "--url",
-        proxy.url.as_str(),
-        "--every",
-        "1h",
-        "--output",
-        "json",
-    ];
+    let proxy = common::proxy::Proxy::stalling_scans(&pg.url, full);
+    let mut args = vec!["--url", &proxy.url, "--every", "1h", "--output", "json"];
     args.extend(extra);
     let (dir, prom, child) = spawn_with_textfile(&args, Stdio::piped());
     proxy.wait_for_stalls(1);

@@ -94,13 +94,7 @@ fn deletes_no_re_scan_can_confirm_are_unconfirmed_not_failed() {
 fn a_verify_timeout_ending_inside_a_rescan_exits_0_with_unconfirmed_deletes() {
     let pg = Pushgateway::start();
     stale_groups(&pg);
-    let proxy = Proxy::new(
-        &pg.url,
-        Rules {
-            stall_after: Some(("/api/v1/metrics".into(), 1)),
-            ..Rules::default()
-        },
-    );
+    let proxy = Proxy::stalling_scans(&pg.url, 1);
     let args = vec![
         "--url",
         proxy.url.as_str(),

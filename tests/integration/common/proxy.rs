@@ -60,6 +60,18 @@ impl Proxy {
         )
     }
 
+    /// Forwards to `upstream`; every `GET /api/v1/metrics` after the first
+    /// `full` stalls mid-body ([`Rules::stall_after`]).
+    pub fn stalling_scans(upstream: &str, full: usize) -> Proxy {
+        Proxy::new(
+            upstream,
+            Rules {
+                stall_after: Some(("/api/v1/metrics".into(), full)),
+                ..Rules::default()
+            },
+        )
+    }
+
     pub fn new(upstream: &str, rules: Rules) -> Proxy {
         let upstream = upstream
             .strip_prefix("http://")
