@@ -315,77 +315,114 @@ fn every_counts_failed_passes_without_exiting_and_stops_on_sigint() {
     );
 }
 
+/// A wiremock replaying a real Pushgateway's document of five groups of
+/// job `batch`, whose DELETEs each take `delete_takes`, and the janitor in
+/// loop mode against it (one DELETE at a time, every group stale) with a
+/// textfile, once its first DELETE has arrived. Also the five keys and how
+/// many DELETEs have arrived so far.
+struct SlowDeletes {
+    rt: tokio::runtime::Runtime,
+    server: wiremock::MockServer,
+    keys: Vec<Vec<(&'static str, String)>>,
+    child: Reaper,
+    prom: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SlowDeletes {
+    fn start(delete_takes: Duration) -> SlowDeletes {
+        let keys: Vec<Vec<(&str, String)>> = (0..5)
+            .map(|i| vec![("job", "batch".to_owned()), ("instance", format!("h{i}"))])
+            .collect();
+        let document = {
+            let pg = Pushgateway::start();
+            for key in &keys {
+                let key: Vec<(&str, &str)> = key.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                pg.push_ok(&key, "x");
+            }
+            reqwest::blocking::get(format!("{}/api/v1/metrics", pg.url))
+                .unwrap()
+                .text()
+                .unwrap()
+        };
+        let rt = mock_runtime();
+        use wiremock::matchers::method;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = rt.block_on(async {
+            let server = MockServer::start().await;
+            let scan = ResponseTemplate::new(200).set_body_raw(document, "application/json");
+            common::mock::answer_scans(&server, scan, common::mock::Times::Any).await;
+            Mock::given(method("DELETE"))
+                .respond_with(ResponseTemplate::new(202).set_delay(delete_takes))
+                .mount(&server)
+                .await;
+            server
+        });
+        let (_dir, prom, child) = spawn_with_textfile(
+            &[
+                "--url",
+                &server.uri(),
+                "--every",
+                "1h",
+                // Every group of the replayed document is stale at once.
+                "--clock",
+                "local",
+                "--threshold",
+                "1ms",
+                "--concurrency",
+                "1",
+            ],
+            Stdio::null(),
+        );
+        let mut slow = SlowDeletes {
+            rt,
+            server,
+            keys,
+            child,
+            prom,
+            _dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while slow.deletes() == 0 {
+            if Instant::now() > deadline || slow.child.try_wait().unwrap().is_some() {
+                let _ = slow.child.kill();
+                panic!("no DELETE arrived: {}", {
+                    let _ = slow.child.wait();
+                    drain(&mut slow.child).1
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        slow
+    }
+
+    fn deletes(&self) -> usize {
+        self.rt
+            .block_on(self.server.received_requests())
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.method.as_str() == "DELETE")
+            .count()
+    }
+}
+
 /// SIGTERM while a batch of DELETEs is in flight: every DELETE of the pass
 /// is still sent, then the process exits 0. The gateway is a wiremock
 /// replaying a real Pushgateway's document, with slow DELETEs.
 #[test]
 fn sigterm_mid_pass_finishes_the_batch() {
-    let keys: Vec<Vec<(&str, String)>> = (0..5)
-        .map(|i| vec![("job", "batch".to_owned()), ("instance", format!("h{i}"))])
-        .collect();
-    let document = {
-        let pg = Pushgateway::start();
-        for key in &keys {
-            let key: Vec<(&str, &str)> = key.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            pg.push_ok(&key, "x");
-        }
-        reqwest::blocking::get(format!("{}/api/v1/metrics", pg.url))
-            .unwrap()
-            .text()
-            .unwrap()
-    };
-
-    let rt = mock_runtime();
-    use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = rt.block_on(async {
-        let server = MockServer::start().await;
-        let scan = ResponseTemplate::new(200).set_body_raw(document, "application/json");
-        common::mock::answer_scans(&server, scan, common::mock::Times::Any).await;
-        Mock::given(method("DELETE"))
-            .respond_with(ResponseTemplate::new(202).set_delay(Duration::from_millis(300)))
-            .mount(&server)
-            .await;
-        server
-    });
-    let (_dir, prom, mut child) = spawn_with_textfile(
-        &[
-            "--url",
-            &server.uri(),
-            "--every",
-            "1h",
-            // Every group of the replayed document is stale at once.
-            "--clock",
-            "local",
-            "--threshold",
-            "1ms",
-            "--concurrency",
-            "1",
-        ],
-        Stdio::null(),
-    );
-    let deletes = || {
-        rt.block_on(server.received_requests())
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.method.as_str() == "DELETE")
-            .count()
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while deletes() == 0 {
-        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            panic!("no DELETE arrived: {}", {
-                let _ = child.wait();
-                drain(&mut child).1
-            });
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    signal(child.id(), "TERM");
-    let status = wait_bounded(&mut child, Duration::from_secs(15));
+    let mut slow = SlowDeletes::start(Duration::from_millis(300));
+    signal(slow.child.id(), "TERM");
+    let status = wait_bounded(&mut slow.child, Duration::from_secs(15));
     assert_eq!(status.code(), Some(0), "{status}");
-    assert_eq!(deletes(), 5, "the whole batch was sent before exiting");
+    assert_eq!(slow.deletes(), 5, "the whole batch was sent before exiting");
+    let SlowDeletes {
+        rt,
+        server,
+        keys,
+        prom,
+        ..
+    } = &slow;
     // Each to its own group's full path, once.
     let mut paths: Vec<String> = rt
         .block_on(server.received_requests())
@@ -427,6 +464,24 @@ fn sigterm_mid_pass_finishes_the_batch() {
         ),
         0.0
     );
+}
+
+/// A second SIGTERM while a batch of DELETEs is in flight gives the batch
+/// up: the process exits 1 at once, the DELETEs not yet sent are never
+/// sent, and nothing of the pass is left running (the pass is awaited,
+/// not dropped, since issue 28 item 1: the harness fails a panic at exit).
+#[test]
+fn a_second_sigterm_mid_batch_gives_up_the_deletes() {
+    let mut slow = SlowDeletes::start(Duration::from_secs(30));
+    signal(slow.child.id(), "TERM");
+    // The first signal lets the batch go on: still waiting.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        slow.child.try_wait().unwrap().is_none(),
+        "exited at the first signal"
+    );
+    a_second_sigterm_ends_it(&mut slow.child);
+    assert_eq!(slow.deletes(), 1, "no DELETE after the second signal");
 }
 
 #[test]
