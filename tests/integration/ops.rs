@@ -443,7 +443,7 @@ fn sigterm_mid_pass_finishes_the_batch() {
     assert_eq!(paths, want);
     // The pass the signal cut short (in verification) is recorded, and as
     // a success: its deletes were accepted, only not confirmed.
-    let s = parse_textfile(&std::fs::read_to_string(&prom).unwrap());
+    let s = parse_textfile(&std::fs::read_to_string(prom).unwrap());
     assert_eq!(get(&s, "pushgateway_janitor_last_run_success"), 1.0);
     assert_eq!(
         get(&s, "pushgateway_janitor_runs_total{result=\"success\"}"),
