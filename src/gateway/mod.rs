@@ -744,18 +744,15 @@ where
     S: Stream<Item = std::io::Result<T>> + Send + Unpin,
     T: Send,
 {
-    futures_util::stream::unfold(Some(body), move |body| {
-        let cut = cut.clone();
-        async move {
-            let mut body = body?;
-            tokio::select! {
-                biased;
-                () = cut.cancelled() => {
-                    let stopped = std::io::Error::other("the scan was stopped");
-                    Some((Err(stopped), None))
-                }
-                next = body.next() => next.map(|chunk| (chunk, Some(body))),
+    futures_util::stream::unfold(Some((body, cut)), |state| async move {
+        let (mut body, cut) = state?;
+        tokio::select! {
+            biased;
+            () = cut.cancelled() => {
+                let stopped = std::io::Error::other("the scan was stopped");
+                Some((Err(stopped), None))
             }
+            next = body.next() => next.map(|chunk| (chunk, Some((body, cut)))),
         }
     })
 }
