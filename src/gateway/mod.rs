@@ -876,6 +876,30 @@ mod tests {
         );
     }
 
+    /// A body that never sends more (a stalled gateway) ends for its
+    /// reader once the scan is cut: an error, then nothing, the body
+    /// dropped (issue 28 item 1).
+    #[tokio::test]
+    async fn a_cut_body_ends_with_an_error_and_is_dropped() {
+        let held = std::sync::Arc::new(());
+        let witness = std::sync::Arc::clone(&held);
+        let stalled =
+            futures_util::stream::pending::<std::io::Result<Vec<u8>>>().map(move |chunk| {
+                let _ = &witness;
+                chunk
+            });
+        let cut = CancellationToken::new();
+        let mut body = Box::pin(ending_at(stalled, cut.clone()));
+        cut.cancel();
+        assert!(matches!(body.next().await, Some(Err(_))));
+        assert_eq!(
+            std::sync::Arc::strong_count(&held),
+            1,
+            "the body was dropped"
+        );
+        assert!(body.next().await.is_none());
+    }
+
     #[test]
     fn rejects_unusable_urls() {
         let opts = TransportOptions {
