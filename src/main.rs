@@ -13,7 +13,7 @@ use pushgateway_janitor::cli::{Args, Command, RestoreArgs, UsageError};
 use pushgateway_janitor::completions::{self, Generate};
 use pushgateway_janitor::exit::ExitStatus;
 use pushgateway_janitor::output::{self, print_error, Outputs};
-use pushgateway_janitor::run::Pass;
+use pushgateway_janitor::run::{Interrupts, Pass};
 use pushgateway_janitor::schedule;
 use pushgateway_janitor::serve::{self, Exposition};
 
@@ -51,13 +51,16 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let mut exposition = None;
+    // The server, when there is one, is owned here: told to stop and
+    // awaited (its connections with it) once the last pass is recorded.
+    let mut server = None;
     if let Some(addr) = config.listen_address {
         match runtime.block_on(serve::bind(addr)) {
             Ok(listener) => {
                 let shared = Arc::new(Exposition::default());
-                runtime.spawn(serve::serve(listener, Arc::clone(&shared)));
-                exposition = Some(shared);
+                let stop = CancellationToken::new();
+                let task = runtime.spawn(serve::serve(listener, Arc::clone(&shared), stop.clone()));
+                server = Some((shared, stop, task));
             }
             Err(e) => {
                 print_error(&e);
@@ -65,38 +68,49 @@ fn main() -> ExitCode {
             }
         }
     }
+    let exposition = server.as_ref().map(|(shared, ..)| Arc::clone(shared));
     let mut outputs = Outputs::open(&config, exposition, runtime.handle().clone());
     let mut on_pass =
         |pass: &Pass, leaving: &CancellationToken| outputs.emit(&pass.report, &pass.seen, leaving);
-    if let Some(every) = config.every {
-        return match runtime.block_on(schedule::run_every(
-            &config,
-            every,
-            &SystemTime::now,
-            &mut on_pass,
-        )) {
-            Ok(schedule::Stop::Signal(_)) => ExitCode::SUCCESS,
-            // Its error line is out already (the pass's state file).
-            Ok(schedule::Stop::StateFileReplaced) => ExitStatus::Failed.into(),
-            Ok(schedule::Stop::Forced(signal)) => {
-                print_error(&format!(
-                    "a second {signal}: stopped without finishing the pass in flight or its outputs"
-                ));
-                ExitStatus::Failed.into()
+    let status = match config.every {
+        Some(every) => {
+            let stopped = runtime.block_on(schedule::run_every(
+                &config,
+                every,
+                &SystemTime::now,
+                &mut on_pass,
+            ));
+            match stopped {
+                Ok(schedule::Stop::Signal(_)) => ExitStatus::Ok,
+                // Its error line is out already (the pass's state file).
+                Ok(schedule::Stop::StateFileReplaced) => ExitStatus::Failed,
+                Ok(schedule::Stop::Forced(signal)) => {
+                    print_error(&format!(
+                        "a second {signal}: stopped without finishing the pass in flight or its outputs"
+                    ));
+                    ExitStatus::Failed
+                }
+                Err(e) => {
+                    print_error(&format!("could not install the signal handlers: {e}"));
+                    ExitStatus::Failed
+                }
             }
-            Err(e) => {
-                print_error(&format!("could not install the signal handlers: {e}"));
-                ExitStatus::Failed.into()
-            }
-        };
+        }
+        None => {
+            let never = Interrupts::default();
+            let pass = runtime.block_on(pushgateway_janitor::run::run(
+                &config,
+                &SystemTime::now,
+                &never,
+            ));
+            on_pass(&pass, &never.now)
+        }
+    };
+    if let Some((_, stop, task)) = server {
+        stop.cancel();
+        let _ = runtime.block_on(task);
     }
-    let never = CancellationToken::new();
-    let pass = runtime.block_on(pushgateway_janitor::run::run(
-        &config,
-        &SystemTime::now,
-        &never,
-    ));
-    on_pass(&pass, &never).into()
+    status.into()
 }
 
 /// `restore`: reads the archive files (one that cannot be read is a usage

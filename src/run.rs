@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::archive::{self, Kept};
 use crate::config::Config;
 use crate::discover::{self, Expanded};
-use crate::gateway::{redact_url_text, Fault, Gateway};
+use crate::gateway::{redact_url_text, Fault, Gateway, ScanError};
 use crate::group::{GroupingKey, LabelNaming};
 use crate::identity::GatewayId;
 use crate::pending::{self, Judged, Seen, State};
@@ -42,16 +42,30 @@ pub struct Pass {
     pub seen: Seen,
 }
 
+/// What ends a pass early: the signals of loop mode. A single run is never
+/// interrupted ([`Interrupts::default`]). Whatever a token cuts short is
+/// stopped and awaited, never dropped with a task of its own still running:
+/// the pass ends with nothing of it left behind.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupts {
+    /// The first signal: what sends nothing stops (a DNS lookup, a scan,
+    /// verification); the DELETEs already started finish.
+    pub stop: CancellationToken,
+    /// The second signal: the DELETEs in flight are given up too (the
+    /// pass is then not reported).
+    pub now: CancellationToken,
+}
+
 /// Runs one pass. Never fails as a whole: each gateway's failure is in its
 /// part of the report. Gateways are processed concurrently and
 /// independently; the report keeps the order of `config.urls`.
 ///
-/// `stop` (a signal, in loop mode) cuts short what sends nothing: a scan in
-/// flight (that gateway is reported as not scanned) and verification (the
-/// accepted deletes are `unconfirmed`). A batch of DELETEs, once started, is
-/// always finished.
-pub async fn run(config: &Config, clock: &Clock, stop: &CancellationToken) -> Pass {
-    run_with(config, clock, stop, &load_state(config)).await
+/// `interrupts.stop` (a signal, in loop mode) cuts short what sends
+/// nothing: a scan in flight (that gateway is reported as not scanned) and
+/// verification (the accepted deletes are `unconfirmed`). A batch of
+/// DELETEs, once started, is finished unless `interrupts.now` is cancelled.
+pub async fn run(config: &Config, clock: &Clock, interrupts: &Interrupts) -> Pass {
+    run_with(config, clock, interrupts, &load_state(config)).await
 }
 
 /// What `--grace` remembers from earlier runs: the `--state-file`, or
@@ -75,11 +89,11 @@ pub fn load_state(config: &Config) -> State {
 pub async fn run_with(
     config: &Config,
     clock: &Clock,
-    stop: &CancellationToken,
+    interrupts: &Interrupts,
     state: &State,
 ) -> Pass {
     let started = unix_seconds(clock());
-    let (targets, resolved) = discover_all(config, stop).await;
+    let (targets, resolved) = discover_all(config, &interrupts.stop).await;
     let mut seen = Seen::default();
     for (discovered_from, unresolved_targets) in resolved {
         seen.resolved(&discovered_from, unresolved_targets);
@@ -88,7 +102,8 @@ pub async fn run_with(
         match t {
             Target::Found(Expanded::Instance(instance)) => {
                 let id = instance.id();
-                let (report, judged) = run_gateway(instance, &id, config, clock, stop, state).await;
+                let (report, judged) =
+                    run_gateway(instance, &id, config, clock, interrupts, state).await;
                 (report, Some((id, judged)))
             }
             Target::Found(Expanded::Failed { shown, error, .. }) => {
@@ -174,11 +189,20 @@ async fn discover_all(config: &Config, stop: &CancellationToken) -> (Vec<Target>
     let lookups = config.urls.iter().map(|url| {
         let resolver = resolver.as_ref();
         async move {
-            let found = tokio::select! {
-                found = discover::expand(url, resolver) => found,
-                () = stop.cancelled() => {
-                    return (vec![Target::Interrupted { shown: redact_url_text(url) }], None);
-                }
+            // A lookup is a future of this pass, no task of ours: dropped at
+            // a stop, it leaves only the resolver's exchanges, which live in
+            // the resolver's own task set and are aborted with it when this
+            // function returns, before the pass goes on.
+            let Some(found) = stop
+                .run_until_cancelled(discover::expand(url, resolver))
+                .await
+            else {
+                return (
+                    vec![Target::Interrupted {
+                        shown: redact_url_text(url),
+                    }],
+                    None,
+                );
             };
             let resolved = discover::resolved(url, &found);
             if discover::split_prefix(url).0.is_some() {
@@ -253,9 +277,10 @@ async fn run_gateway(
     id: &GatewayId,
     config: &Config,
     clock: &Clock,
-    stop: &CancellationToken,
+    interrupts: &Interrupts,
     state: &State,
 ) -> (GatewayReport, Option<Vec<(GroupingKey, Judged)>>) {
+    let stop = &interrupts.stop;
     let address = instance.address().map(|a| a.to_string());
     let failed = |url: String, error: String| GatewayReport {
         discovered_from: instance.discovered_from.clone(),
@@ -279,12 +304,15 @@ async fn run_gateway(
         },
         keep_json_in: keep.map(std::path::Path::to_path_buf),
     };
-    let scanned = gateway.scan(&scanning);
     // The status is read every pass, beside the scan: the flag can change
-    // across a restart while the data file stays.
-    let (scan, status) = tokio::select! {
-        both = async { tokio::join!(scanned, gateway.status()) } => both,
-        () = stop.cancelled() => {
+    // across a restart while the data file stays. A stop ends both, the
+    // scan once its reader has stopped.
+    let (scan, status) = tokio::join!(
+        gateway.scan_until(&scanning, stop),
+        stop.run_until_cancelled(gateway.status())
+    );
+    let (scan, status) = match (scan, status) {
+        (Err(ScanError::Stopped { .. }), _) | (_, None) => {
             let report = GatewayReport {
                 discovered_from: instance.discovered_from.clone(),
                 address: address.clone(),
@@ -292,11 +320,10 @@ async fn run_gateway(
             };
             return (report, None);
         }
+        (Err(e), _) => return (failed(shown, e.to_string()), None),
+        (Ok(scan), Some(status)) => (scan, status),
     };
-    let mut scan = match scan {
-        Ok(scan) => scan,
-        Err(e) => return (failed(shown, e.to_string()), None),
-    };
+    let mut scan = scan;
     let local = unix_seconds(clock());
     let server = scan.server_date.map(unix_seconds);
     let skew = server.map(|s| ((s - local) * 1000.0).round() / 1000.0);
@@ -367,6 +394,7 @@ async fn run_gateway(
             naming,
             deletable,
             config.concurrency.max(1),
+            &interrupts.now,
             &mut outcomes,
         )
         .await;
@@ -557,12 +585,15 @@ pub const UNREACHABLE_AFTER: u32 = 5;
 
 /// Sends the DELETEs, at most `concurrency` at a time, until
 /// [`UNREACHABLE_AFTER`] in a row could not reach the gateway; the rest are
-/// then `delete_failed` without being sent.
+/// then `delete_failed` without being sent. `now` (a second signal) gives
+/// up the batch: the requests in flight are dropped (futures of this one,
+/// no task of their own) and none is sent after.
 async fn delete_stale(
     gateway: &Gateway,
     naming: LabelNaming,
     deletable: archive::Deletable,
     concurrency: usize,
+    now: &CancellationToken,
     outcomes: &mut [Outcome],
 ) {
     let shown = gateway.display_url();
@@ -570,7 +601,7 @@ async fn delete_stale(
     let retries = &Bounded::new("retried deletes");
     let in_a_row = &AtomicU32::new(0);
     let not_sent = &AtomicUsize::new(0);
-    let results: Vec<(usize, Outcome)> = futures_util::stream::iter(deletable.into_groups())
+    let sending = futures_util::stream::iter(deletable.into_groups())
         .map(|(i, key)| async move {
             let key = &key;
             if in_a_row.load(Ordering::SeqCst) >= UNREACHABLE_AFTER {
@@ -601,8 +632,11 @@ async fn delete_stale(
             }
         })
         .buffer_unordered(concurrency)
-        .collect()
-        .await;
+        .collect::<Vec<_>>();
+    let Some(results) = now.run_until_cancelled(sending).await else {
+        tracing::warn!(gateway = shown, "the DELETEs in flight were given up");
+        return;
+    };
     retries.finish(shown);
     failures.finish(shown);
     let not_sent = not_sent.load(Ordering::SeqCst);

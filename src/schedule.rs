@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::exit::ExitStatus;
-use crate::run::{load_state, run_with, Clock, Pass};
+use crate::run::{load_state, run_with, Clock, Interrupts, Pass};
 use tokio_util::sync::CancellationToken;
 
 /// Why the loop stopped.
@@ -99,9 +99,11 @@ pub async fn run_every(
     let sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let signals = Arc::new(Signals::default());
+    // Owned here: it ends (aborted, then awaited) before the loop returns.
     let listener = tokio::spawn(listen(sigterm, sigint, Arc::clone(&signals)));
     let stopped = run_passes(config, every, clock, &signals, &mut on_pass).await;
     listener.abort();
+    let _ = listener.await;
     Ok(stopped)
 }
 
@@ -118,18 +120,22 @@ async fn run_passes(
     // --grace's memory: read from the --state-file once, then carried from
     // pass to pass (the file, when given, is written after each).
     let mut state = load_state(config);
+    let interrupts = Interrupts {
+        stop: signals.stop.clone(),
+        now: signals.now.clone(),
+    };
     loop {
         let started = Instant::now();
         signals.busy.store(true, Ordering::SeqCst);
         // The pass reads a copy; the memory takes its report afterwards.
         let remembered = state.clone();
-        // The first signal stops what sends nothing (the pass watches
-        // `stop`); the second drops the pass, DELETEs in flight included.
-        let pass = tokio::select! {
-            biased;
-            _ = signals.now.cancelled() => return forced(),
-            pass = run_with(config, clock, &signals.stop, &remembered) => pass,
-        };
+        // The first signal stops what sends nothing; the second gives up
+        // the DELETEs in flight too. Either way the pass is awaited to its
+        // end, which comes at once, so that nothing it started outlives it.
+        let pass = run_with(config, clock, &interrupts, &remembered).await;
+        if signals.now.is_cancelled() {
+            return forced();
+        }
         // Recorded like any pass, interrupted or not: what the finished
         // gateways did (deletes sent and accepted) must not be forgotten.
         let status = on_pass(&pass, &signals.now);

@@ -22,6 +22,8 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::exit::ExitStatus;
 use crate::metrics::{render, History, STATE};
@@ -68,24 +70,37 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
         .map_err(|e| format!("cannot listen on {addr} (--listen-address): {e}"))
 }
 
-/// Serves until the process ends. A connection that fails is logged and
-/// dropped; accepting goes on.
-pub async fn serve(listener: TcpListener, exposition: Arc<Exposition>) {
+/// Serves until `stop` is cancelled, then ends every connection (a scrape
+/// in flight is cut: the process is leaving) and returns once they have
+/// ended: the connections are tasks of this one, in its [`JoinSet`]. A
+/// connection that fails is logged and dropped; accepting goes on.
+pub async fn serve(listener: TcpListener, exposition: Arc<Exposition>, stop: CancellationToken) {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!("serving /metrics, /-/healthy and /-/ready on http://{addr}");
     }
+    let mut connections = JoinSet::new();
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            // Reaped as they end, so that the set holds the open ones only.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 // EMFILE and the like: wait a little rather than spin.
                 tracing::warn!("--listen-address: accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let pause = tokio::time::sleep(std::time::Duration::from_millis(100));
+                if stop.run_until_cancelled(pause).await.is_none() {
+                    break;
+                }
                 continue;
             }
         };
         let exposition = Arc::clone(&exposition);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let response = respond(&request, &exposition);
                 async move { Ok::<_, Infallible>(response) }
@@ -98,6 +113,7 @@ pub async fn serve(listener: TcpListener, exposition: Arc<Exposition>) {
             }
         });
     }
+    connections.shutdown().await;
 }
 
 fn respond(request: &Request<Incoming>, exposition: &Exposition) -> Response<Full<Bytes>> {
@@ -159,3 +175,41 @@ const INDEX: &str = concat!(
     "<li><a href=\"-/ready\">/-/ready</a>: 200 once the first pass has finished</li>\n",
     "</ul>\n</body>\n</html>\n",
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Issue 28 item 1: the server is a task its owner ends. Told to stop,
+    /// it returns once its connections have ended, a keep-alive one that a
+    /// scraper holds open included (which the client then sees closed).
+    /// Before, it served until the runtime was dropped under it.
+    #[tokio::test]
+    async fn stops_when_told_and_ends_its_connections() {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(serve(listener, Arc::default(), stop.clone()));
+        let mut scraper = tokio::net::TcpStream::connect(addr).await.unwrap();
+        scraper
+            .write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 512];
+        let n = scraper.read(&mut answer).await.unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+        // The connection stays open (keep-alive) while the server stops.
+        stop.cancel();
+        let bound = std::time::Duration::from_secs(10);
+        tokio::time::timeout(bound, server)
+            .await
+            .expect("the server ended")
+            .unwrap();
+        let closed = tokio::time::timeout(bound, scraper.read(&mut answer)).await;
+        assert!(
+            matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+            "the connection was closed"
+        );
+    }
+}

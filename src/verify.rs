@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::gateway::{Entry, Gateway};
+use crate::gateway::{Entry, Gateway, Scan, ScanError};
 use crate::group::GroupingKey;
 use crate::plan::{self, AfterDelete, Unresolved};
 use crate::warn_bounded;
@@ -41,7 +41,8 @@ pub enum Seen {
 }
 
 /// Re-scans until every group is judged or the window closes; `stop` (a
-/// signal) ends it at once, leaving the rest unconfirmed.
+/// signal) ends it at once, leaving the rest unconfirmed. A re-scan in
+/// flight when either happens is stopped and awaited, its reader with it.
 pub async fn verify(
     gateway: &Gateway,
     accepted: Vec<Accepted<'_>>,
@@ -63,19 +64,15 @@ pub async fn verify(
     // Set once the first re-scan is over: the window runs from there.
     let mut deadline: Option<tokio::time::Instant> = None;
     let stopped = loop {
-        let scan = tokio::select! {
-            () = stop.cancelled() => break true,
-            scan = async {
-                tokio::time::sleep(pause).await;
-                match deadline {
-                    // The first: as long as any scan may take.
-                    None => Ok(gateway.scan(&Default::default()).await),
-                    Some(d) => tokio::time::timeout_at(d, gateway.scan(&Default::default())).await,
-                }
-            } => scan,
-        };
-        match scan {
-            Ok(Ok(scan)) => {
+        if stop
+            .run_until_cancelled(tokio::time::sleep(pause))
+            .await
+            .is_none()
+        {
+            break true;
+        }
+        match rescan(gateway, stop, deadline).await {
+            Ok(scan) => {
                 completed += 1;
                 let present: HashMap<GroupingKey, Option<f64>> = scan
                     .entries
@@ -103,13 +100,14 @@ pub async fn verify(
                     }
                 });
             }
-            Ok(Err(e)) => {
+            Err(ScanError::Stopped { .. }) if stop.is_cancelled() => break true,
+            // Cut at the window's end: the message says so already, and the
+            // error of a scan that did finish is the better clue.
+            Err(ScanError::Stopped { .. }) => {}
+            Err(e) => {
                 tracing::debug!("verification scan failed: {e}");
                 last_error = Some(e.to_string());
             }
-            // Cut at the window's end: the message says so already, and the
-            // error of a scan that did finish is the better clue.
-            Err(_) => {}
         }
         let now = tokio::time::Instant::now();
         let deadline = *deadline.get_or_insert(now + window);
@@ -144,4 +142,28 @@ pub async fn verify(
     still_present.finish(gateway.display_url());
     unconfirmed.finish(gateway.display_url());
     seen
+}
+
+/// One re-scan: the first as long as any scan may take, the later ones
+/// until `deadline` too, where it is stopped ([`ScanError::Stopped`]) and
+/// awaited, never dropped with its reader still running.
+async fn rescan(
+    gateway: &Gateway,
+    stop: &CancellationToken,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<Scan, ScanError> {
+    let Some(deadline) = deadline else {
+        return gateway.scan_until(&Default::default(), stop).await;
+    };
+    let cut = stop.child_token();
+    let options = Default::default();
+    let scanning = gateway.scan_until(&options, &cut);
+    tokio::pin!(scanning);
+    tokio::select! {
+        scan = &mut scanning => scan,
+        () = tokio::time::sleep_until(deadline) => {
+            cut.cancel();
+            scanning.await
+        }
+    }
 }

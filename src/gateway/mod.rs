@@ -11,10 +11,11 @@ pub mod transport;
 use std::io::BufReader;
 use std::time::{Duration, SystemTime};
 
-use futures_util::TryStreamExt as _;
+use futures_util::{Stream, StreamExt as _, TryStreamExt as _};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, DATE};
 use reqwest::{Method, StatusCode, Url};
 use tokio_util::io::{StreamReader, SyncIoBridge};
+use tokio_util::sync::CancellationToken;
 
 use crate::errors::error_chain;
 pub use crate::group::{Entry, SkippedGroup};
@@ -24,7 +25,7 @@ pub use document::DocumentError;
 use fault::Stage;
 pub use fault::{Fault, RequestFault};
 pub use retry::RetryPolicy;
-use retry::{retrying, Attempted, FailedAttempt};
+use retry::{retrying, retrying_until, Attempted, FailedAttempt};
 pub use transport::{
     Connect, Credentials, Header, Secret, SecretSource, TlsOptions, TransportError,
 };
@@ -119,6 +120,11 @@ pub enum ScanError {
     /// A common failure said in plain words, with what to do about it.
     #[error("{0}")]
     Explained(String),
+    /// The caller's token was cancelled (a signal, the end of
+    /// `--verify-timeout`) before the scan finished. Its reader had
+    /// stopped when this was returned.
+    #[error("GET {url}: stopped before the scan finished")]
+    Stopped { url: String },
 }
 
 impl ScanError {
@@ -369,28 +375,52 @@ impl Gateway {
     /// timeouts (also while the body streams), a body cut short, 408, 429 and 5xx
     /// are retried.
     pub async fn scan(&self, options: &ScanOptions) -> Result<Scan, ScanError> {
+        self.scan_until(options, &CancellationToken::new()).await
+    }
+
+    /// [`Gateway::scan`], stopped when `stop` is cancelled: then it returns
+    /// [`ScanError::Stopped`] once the body's reader has stopped, so that
+    /// nothing of the scan outlives it. The caller cancels, and awaits:
+    /// dropping a scan half-way would leave its reader, a blocking task,
+    /// holding the body and its timer until the runtime shuts down under it
+    /// (a panic, an abort in the release build).
+    pub async fn scan_until(
+        &self,
+        options: &ScanOptions,
+        stop: &CancellationToken,
+    ) -> Result<Scan, ScanError> {
         let what = format!("GET {}", self.shown(SCAN_PATH));
-        retrying(&self.retry, &what, None, || self.scan_once(&what, options))
-            .await
-            .map_err(ScanError::explained)
+        retrying_until(&self.retry, &what, None, stop, || {
+            self.scan_once(&what, options, stop)
+        })
+        .await
+        .map_err(ScanError::explained)
     }
 
     async fn scan_once(
         &self,
         what: &str,
         options: &ScanOptions,
+        stop: &CancellationToken,
     ) -> Result<Scan, FailedAttempt<ScanError>> {
         let shown = self.shown(SCAN_PATH);
+        let stopped = || FailedAttempt::fatal(ScanError::Stopped { url: shown.clone() });
         let failed =
             |fault: RequestFault| FailedAttempt::for_fault(fault.fault, ScanError::Failed(fault));
-        let response = self
-            .get(SCAN_PATH)
+        // Until the body is handed to the reader, everything in flight is a
+        // future of this one: dropping it at a stop leaves nothing behind.
+        let response = stop
+            .run_until_cancelled(self.get(SCAN_PATH))
             .await
+            .ok_or_else(stopped)?
             .map_err(|e| failed(self.send_fault(e, what, true)))?;
         let status = response.status();
         if !status.is_success() {
             let headers = response.headers().clone();
-            let body = body_excerpt(response).await;
+            let body = stop
+                .run_until_cancelled(body_excerpt(response))
+                .await
+                .ok_or_else(stopped)?;
             return Err(FailedAttempt::for_status(
                 status,
                 &headers,
@@ -406,7 +436,10 @@ impl Gateway {
             .get(CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         if let Some(ct) = content_type.filter(|ct| !ct.to_ascii_lowercase().contains("json")) {
-            let body = body_excerpt(response).await;
+            let body = stop
+                .run_until_cancelled(body_excerpt(response))
+                .await
+                .ok_or_else(stopped)?;
             return Err(FailedAttempt::fatal(ScanError::NotJson {
                 url: shown,
                 content_type: ct,
@@ -419,10 +452,15 @@ impl Gateway {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok());
 
+        // The reader's body ends at a stop, or when this attempt is dropped
+        // after all (the guard): the reader then drops the body, and its
+        // timer, while the runtime runs.
+        let cut = stop.child_token();
+        let _cut_when_dropped = cut.clone().drop_guard();
         let body = response
             .bytes_stream()
             .map_err(|e| std::io::Error::other(e.without_url()));
-        let bridge = SyncIoBridge::new(StreamReader::new(Box::pin(body)));
+        let bridge = SyncIoBridge::new(StreamReader::new(Box::pin(ending_at(body, cut))));
         // Each attempt keeps its own copy: a retried scan starts afresh.
         let keep = match &options.keep_json_in {
             None => document::Keep::Facts,
@@ -435,6 +473,8 @@ impl Gateway {
             }),
         };
         let reading = options.read.clone();
+        // Awaited to its end, a stop included: the body ends there, so the
+        // reader returns at once.
         let read = tokio::task::spawn_blocking(move || {
             let reader = BufReader::with_capacity(document::SCAN_BUFFER_BYTES, bridge);
             document::read_document(reader, &reading, keep)
@@ -450,6 +490,10 @@ impl Gateway {
             entries: parsed,
             json: raw,
         } = read;
+        // A document read to its end stands, stopped or not.
+        if parsed.is_err() && stop.is_cancelled() {
+            return Err(stopped());
+        }
         let entries = parsed.map_err(|source| match source {
             // The body broke off (a reset, a timeout, a length not met).
             DocumentError::Io(e) => failed(self.fault(&e, Stage::Body, what, true)),
@@ -692,6 +736,27 @@ impl Gateway {
 
 const SCAN_PATH: &str = "/api/v1/metrics";
 
+/// `body`, ending with an error once `cut` is cancelled: the body is
+/// dropped there, by whoever polls it (the scan's reader), instead of
+/// being waited on.
+fn ending_at<S, T>(body: S, cut: CancellationToken) -> impl Stream<Item = std::io::Result<T>> + Send
+where
+    S: Stream<Item = std::io::Result<T>> + Send + Unpin,
+    T: Send,
+{
+    futures_util::stream::unfold(Some((body, cut)), |state| async move {
+        let (mut body, cut) = state?;
+        tokio::select! {
+            biased;
+            () = cut.cancelled() => {
+                let stopped = std::io::Error::other("the scan was stopped");
+                Some((Err(stopped), None))
+            }
+            next = body.next() => next.map(|chunk| (chunk, Some((body, cut)))),
+        }
+    })
+}
+
 /// The start of an error body, for the message; never more than 4 KiB read.
 async fn body_excerpt(mut response: reqwest::Response) -> String {
     let mut buf = Vec::new();
@@ -809,6 +874,30 @@ mod tests {
             redact_url_text("http://u:pa#ss@h:99999/p?q"),
             "http://REDACTED@h:99999/p"
         );
+    }
+
+    /// A body that never sends more (a stalled gateway) ends for its
+    /// reader once the scan is cut: an error, then nothing, the body
+    /// dropped (issue 28 item 1).
+    #[tokio::test]
+    async fn a_cut_body_ends_with_an_error_and_is_dropped() {
+        let held = std::sync::Arc::new(());
+        let witness = std::sync::Arc::clone(&held);
+        let stalled =
+            futures_util::stream::pending::<std::io::Result<Vec<u8>>>().map(move |chunk| {
+                let _ = &witness;
+                chunk
+            });
+        let cut = CancellationToken::new();
+        let mut body = Box::pin(ending_at(stalled, cut.clone()));
+        cut.cancel();
+        assert!(matches!(body.next().await, Some(Err(_))));
+        assert_eq!(
+            std::sync::Arc::strong_count(&held),
+            1,
+            "the body was dropped"
+        );
+        assert!(body.next().await.is_none());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
+use tokio_util::sync::CancellationToken;
 
 use super::fault::Fault;
 use crate::warnings::Bounded;
@@ -162,6 +163,25 @@ pub async fn retrying<T, E, F, Fut>(
     policy: &RetryPolicy,
     what: &str,
     bounded: Option<&Bounded>,
+    attempt: F,
+) -> Result<T, E>
+where
+    E: std::fmt::Display + Attempted,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, FailedAttempt<E>>>,
+{
+    retrying_until(policy, what, bounded, &CancellationToken::new(), attempt).await
+}
+
+/// [`retrying`], whose wait before a retry ends when `stop` is cancelled:
+/// the next attempt is then made at once, and it is up to `attempt`, which
+/// watches the same token, to fail for good. So the caller awaits every
+/// attempt to its end and never drops one half-way (a scan's reader).
+pub async fn retrying_until<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    what: &str,
+    bounded: Option<&Bounded>,
+    stop: &CancellationToken,
     mut attempt: F,
 ) -> Result<T, E>
 where
@@ -199,7 +219,11 @@ where
                     Some(b) => crate::warn_bounded!(b, "{line}"),
                     None => tracing::warn!("{line}"),
                 }
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    biased;
+                    () = stop.cancelled() => {}
+                    () = tokio::time::sleep(delay) => {}
+                }
             }
             Err(failure) => return Err(failure.error.after(retry + 1)),
         }

@@ -397,6 +397,7 @@ fn github_actions_smoke_steps_pass_against_a_real_pushgateway() {
             .env("NO_COLOR", "1")
             .env_remove("PUSHGATEWAY_JANITOR_LOG")
             .output()
+            .map(common::checked)
             .unwrap();
         assert!(
             out.status.success(),

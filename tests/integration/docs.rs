@@ -415,7 +415,7 @@ impl Sandbox {
                 .env("HTTP_PROXY", &docs.proxy.url),
             None => cmd.env_remove("http_proxy").env_remove("HTTP_PROXY"),
         };
-        cmd.output().unwrap()
+        common::checked(cmd.output().unwrap())
     }
 
     /// The janitor where the Install section puts it, /usr/local/bin (the
@@ -452,6 +452,7 @@ impl Sandbox {
 }
 
 fn ok(out: &Output, what: &str) -> String {
+    common::assert_no_panic(&String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),

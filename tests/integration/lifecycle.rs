@@ -1138,7 +1138,7 @@ fn run_recipe(script: &str, vars: &[(&str, &str)]) -> std::process::Output {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    common::checked(cmd.output().unwrap())
 }
 
 /// What may differ between the docs and a run: the gateway's URL, ages

@@ -23,7 +23,7 @@ fn clean(url: &str, extra: &[&str]) -> Output {
 }
 
 /// [`clean`] as a command, for a test to add variables.
-fn clean_cmd(url: &str, extra: &[&str]) -> std::process::Command {
+fn clean_cmd(url: &str, extra: &[&str]) -> common::JanitorCmd {
     let mut args = vec!["--url", url];
     args.extend(EVERY_GROUP_STALE);
     args.extend_from_slice(extra);

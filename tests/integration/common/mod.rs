@@ -542,7 +542,13 @@ pub fn janitor(args: &[&str]) -> Output {
     janitor_cmd(args).output().unwrap()
 }
 
-pub fn janitor_cmd(args: &[&str]) -> Command {
+/// The janitor as a command, isolated from the caller's environment. Every
+/// way the harness runs it ([`JanitorCmd::output`], [`JanitorCmd::spawn`],
+/// [`drain`], a [`Reaper`] dropped undrained) fails the test when its stderr
+/// shows a panic ([`assert_no_panic`]): a panic in a task nobody joined
+/// leaves the exit status alone in a debug build, and is an abort (exit
+/// 134) in the release build (`panic = "abort"`).
+pub fn janitor_cmd(args: &[&str]) -> JanitorCmd {
     // An empty home of its own (under target/): nothing the developer's
     // dotfiles hold can change a run.
     let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("empty-home");
@@ -560,11 +566,90 @@ pub fn janitor_cmd(args: &[&str]) -> Command {
         .env_remove("PUSHGATEWAY_JANITOR_NOTIFY_URL")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
-    cmd
+    JanitorCmd(cmd)
+}
+
+/// A [`Command`] running the janitor whose output is checked for panics;
+/// the builder methods tests use, each as [`Command`]'s.
+pub struct JanitorCmd(Command);
+
+impl JanitorCmd {
+    pub fn arg(&mut self, arg: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.0.arg(arg);
+        self
+    }
+
+    pub fn env(
+        &mut self,
+        key: impl AsRef<std::ffi::OsStr>,
+        value: impl AsRef<std::ffi::OsStr>,
+    ) -> &mut Self {
+        self.0.env(key, value);
+        self
+    }
+
+    pub fn envs<K, V>(&mut self, vars: impl IntoIterator<Item = (K, V)>) -> &mut Self
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        self.0.envs(vars);
+        self
+    }
+
+    pub fn env_remove(&mut self, key: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.0.env_remove(key);
+        self
+    }
+
+    pub fn current_dir(&mut self, dir: impl AsRef<std::path::Path>) -> &mut Self {
+        self.0.current_dir(dir);
+        self
+    }
+
+    pub fn stdout(&mut self, to: impl Into<Stdio>) -> &mut Self {
+        self.0.stdout(to);
+        self
+    }
+
+    pub fn stderr(&mut self, to: impl Into<Stdio>) -> &mut Self {
+        self.0.stderr(to);
+        self
+    }
+
+    /// Runs it to the end; fails the test if it panicked.
+    pub fn output(&mut self) -> std::io::Result<Output> {
+        let out = self.0.output()?;
+        assert_no_panic(&String::from_utf8_lossy(&out.stderr));
+        Ok(out)
+    }
+
+    /// Starts it; its piped stderr is checked for panics when it is
+    /// [`drain`]ed, or when the [`Reaper`] is dropped.
+    pub fn spawn(&mut self) -> std::io::Result<Reaper> {
+        self.0.spawn().map(Reaper)
+    }
+}
+
+/// Fails the test when a janitor's `stderr` shows a panic: whatever else
+/// the test asserts, a panic is a defect (and an abort in release).
+pub fn assert_no_panic(stderr: &str) {
+    assert!(
+        !stderr.contains("panicked at"),
+        "the janitor panicked (an abort, exit 134, in the release build):\n{stderr}"
+    );
+}
+
+/// `out`, once [`assert_no_panic`] has checked its stderr: for the shell
+/// scripts and recipes that run the janitor themselves.
+pub fn checked(out: Output) -> Output {
+    assert_no_panic(&String::from_utf8_lossy(&out.stderr));
+    out
 }
 
 /// Kills the janitor when a test fails before reaping it, so no `--every`
-/// process outlives its test.
+/// process outlives its test; a piped stderr nobody [`drain`]ed is read
+/// and checked for panics.
 pub struct Reaper(pub Child);
 
 impl Drop for Reaper {
@@ -572,6 +657,14 @@ impl Drop for Reaper {
         if let Ok(None) = self.0.try_wait() {
             let _ = self.0.kill();
             let _ = self.0.wait();
+        }
+        if let Some(mut pipe) = self.0.stderr.take() {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+            // Not while the test is failing already: that would abort.
+            if !std::thread::panicking() {
+                assert_no_panic(&text);
+            }
         }
     }
 }
@@ -595,12 +688,11 @@ pub fn spawn_janitor(args: &[&str], stdout: Stdio) -> Reaper {
         .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
-        .map(Reaper)
         .unwrap()
 }
 
 /// What an exited child wrote to its piped stdout and stderr ("" for a
-/// stream that is not piped).
+/// stream that is not piped); a stderr that shows a panic fails the test.
 pub fn drain(child: &mut Child) -> (String, String) {
     let read = |pipe: Option<&mut dyn std::io::Read>| {
         let mut text = String::new();
@@ -611,7 +703,14 @@ pub fn drain(child: &mut Child) -> (String, String) {
         text
     };
     let out = read(child.stdout.as_mut().map(|p| p as &mut dyn std::io::Read));
-    let err = read(child.stderr.as_mut().map(|p| p as &mut dyn std::io::Read));
+    let err = read(
+        child
+            .stderr
+            .take()
+            .as_mut()
+            .map(|p| p as &mut dyn std::io::Read),
+    );
+    assert_no_panic(&err);
     (out, err)
 }
 

@@ -2,10 +2,14 @@
 //! paths, as a reverse proxy exposing only part of the API does: the real
 //! gateway answers everything else. One request per connection (it asks
 //! the gateway to close), which is all the janitor's client needs.
+//!
+//! It can also stall a response mid-body ([`Rules::stall_after`]), as a
+//! gateway or a link that hangs while the janitor reads: the janitor's
+//! reader is then blocked, which is where a cancelled scan must stop it.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -13,6 +17,10 @@ use std::time::Duration;
 pub struct Proxy {
     pub url: String,
     stop: Arc<AtomicBool>,
+    /// Responses stalled so far ([`Rules::stall_after`]).
+    stalled: Arc<AtomicUsize>,
+    /// Stalled responses whose client has gone away.
+    released: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -29,6 +37,14 @@ pub struct Rules {
     /// unanswered and the proxy stops listening, so that every later
     /// connection is refused: a gateway killed mid-batch, gone for good.
     pub die_after: Option<(String, usize)>,
+    /// Let through this many times (counting every such request, refused
+    /// ones too); every later one that is forwarded gets the gateway's
+    /// response head and the first half of its body, then nothing more
+    /// until the client goes away (or the proxy is dropped).
+    pub stall_after: Option<(String, usize)>,
+    /// The request with this number (0-based, counting every such
+    /// request) is answered 403 without reaching the gateway.
+    pub refuse_nth: Option<(String, usize)>,
 }
 
 impl Proxy {
@@ -44,6 +60,18 @@ impl Proxy {
         )
     }
 
+    /// Forwards to `upstream`; every `GET /api/v1/metrics` after the first
+    /// `full` stalls mid-body ([`Rules::stall_after`]).
+    pub fn stalling_scans(upstream: &str, full: usize) -> Proxy {
+        Proxy::new(
+            upstream,
+            Rules {
+                stall_after: Some(("/api/v1/metrics".into(), full)),
+                ..Rules::default()
+            },
+        )
+    }
+
     pub fn new(upstream: &str, rules: Rules) -> Proxy {
         let upstream = upstream
             .strip_prefix("http://")
@@ -51,14 +79,20 @@ impl Proxy {
             .trim_end_matches('/')
             .to_owned();
         let rules = Arc::new(rules);
-        let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let lived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let served = Arc::new(AtomicUsize::new(0));
+        let lived = Arc::new(AtomicUsize::new(0));
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        let nth = Arc::new(AtomicUsize::new(0));
+        let stalled = Arc::new(AtomicUsize::new(0));
         let dead = Arc::new(AtomicBool::new(false));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
+        let stalls = Arc::clone(&stalled);
+        let released = Arc::new(AtomicUsize::new(0));
+        let releases = Arc::clone(&released);
         let thread = std::thread::spawn(move || {
             // The listener is dropped with this loop: refused from then on.
             while !stopping.load(Ordering::Relaxed) && !dead.load(Ordering::SeqCst) {
@@ -66,7 +100,15 @@ impl Proxy {
                     Ok((client, _)) => {
                         let upstream = upstream.clone();
                         let rules = Arc::clone(&rules);
-                        let counts = [Arc::clone(&served), Arc::clone(&lived)];
+                        let counts = Counts {
+                            served: Arc::clone(&served),
+                            lived: Arc::clone(&lived),
+                            forwarded: Arc::clone(&forwarded),
+                            nth: Arc::clone(&nth),
+                            stalled: Arc::clone(&stalls),
+                            released: Arc::clone(&releases),
+                            stop: Arc::clone(&stopping),
+                        };
                         let dead = Arc::clone(&dead);
                         std::thread::spawn(move || {
                             let _ = serve(client, &upstream, &rules, &counts, &dead);
@@ -79,9 +121,56 @@ impl Proxy {
         Proxy {
             url,
             stop,
+            stalled,
+            released,
             thread: Some(thread),
         }
     }
+
+    /// Waits (bounded) until `n` responses are stalled mid-body: the
+    /// janitor is then blocked reading one.
+    pub fn wait_for_stalls(&self, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.stalled.load(Ordering::SeqCst) < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no response stalled ({} of {n})",
+                self.stalled.load(Ordering::SeqCst)
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Proxy {
+    /// Waits (bounded by `limit`) until the client has closed every stalled
+    /// response: nothing of the janitor still reads one. False when one is
+    /// still open then.
+    pub fn stalls_released_within(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let stalled = self.stalled.load(Ordering::SeqCst);
+            if stalled > 0 && self.released.load(Ordering::SeqCst) == stalled {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// What the connections share.
+struct Counts {
+    served: Arc<AtomicUsize>,
+    lived: Arc<AtomicUsize>,
+    forwarded: Arc<AtomicUsize>,
+    nth: Arc<AtomicUsize>,
+    stalled: Arc<AtomicUsize>,
+    released: Arc<AtomicUsize>,
+    /// The proxy is being dropped: a stalled response ends.
+    stop: Arc<AtomicBool>,
 }
 
 impl Drop for Proxy {
@@ -97,7 +186,7 @@ fn serve(
     mut client: TcpStream,
     upstream: &str,
     rules: &Rules,
-    [served, lived]: &[Arc<std::sync::atomic::AtomicUsize>; 2],
+    counts: &Counts,
     dead: &AtomicBool,
 ) -> std::io::Result<()> {
     if dead.load(Ordering::SeqCst) {
@@ -125,19 +214,28 @@ fn serve(
         .unwrap_or(0);
     let mut body = vec![0; length];
     client.read_exact(&mut body)?;
+    // Counted when it arrives, whatever another rule does with it.
+    let nth = |rule: &Option<(String, usize)>, counter: &AtomicUsize| match rule {
+        Some((prefix, n)) if path.starts_with(prefix.as_str()) => {
+            Some((counter.fetch_add(1, Ordering::SeqCst), *n))
+        }
+        _ => None,
+    };
+    let refused_nth = nth(&rules.refuse_nth, &counts.nth).is_some_and(|(i, n)| i == n);
+    let stall = nth(&rules.stall_after, &counts.forwarded).is_some_and(|(i, n)| i >= n);
     let over = match &rules.refuse_after {
         Some((prefix, n)) if path.starts_with(prefix.as_str()) => {
-            served.fetch_add(1, Ordering::SeqCst) >= *n
+            counts.served.fetch_add(1, Ordering::SeqCst) >= *n
         }
         _ => false,
     };
     if let Some((prefix, n)) = &rules.die_after {
-        if path.starts_with(prefix.as_str()) && lived.fetch_add(1, Ordering::SeqCst) >= *n {
+        if path.starts_with(prefix.as_str()) && counts.lived.fetch_add(1, Ordering::SeqCst) >= *n {
             dead.store(true, Ordering::SeqCst);
             return Ok(());
         }
     }
-    if over || rules.refuse.iter().any(|p| path.starts_with(p.as_str())) {
+    if over || refused_nth || rules.refuse.iter().any(|p| path.starts_with(p.as_str())) {
         client.write_all(
             b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: close\r\n\r\nforbidden\n",
         )?;
@@ -158,6 +256,52 @@ fn serve(
     forwarded.push_str("Connection: close\r\n\r\n");
     out.write_all(forwarded.as_bytes())?;
     out.write_all(&body)?;
+    if stall {
+        return stall_mid_body(out, client, counts);
+    }
     std::io::copy(&mut out, &mut client)?;
     client.shutdown(Shutdown::Both)
+}
+
+/// Sends the head and the first half of the body the gateway answered,
+/// then holds the connection open, sending nothing, until the client
+/// closes it or the proxy is dropped (a minute at most).
+fn stall_mid_body(
+    mut upstream: TcpStream,
+    mut client: TcpStream,
+    counts: &Counts,
+) -> std::io::Result<()> {
+    let mut response = Vec::new();
+    upstream.read_to_end(&mut response)?;
+    let body_at = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(response.len(), |i| i + 4);
+    let cut = body_at + (response.len() - body_at) / 2;
+    client.write_all(&response[..cut])?;
+    client.flush()?;
+    counts.stalled.fetch_add(1, Ordering::SeqCst);
+    client.set_read_timeout(Some(Duration::from_millis(50)))?;
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    let mut byte = [0u8; 1];
+    while !counts.stop.load(Ordering::Relaxed) && std::time::Instant::now() < until {
+        match client.read(&mut byte) {
+            // The client went away.
+            Ok(0) => {
+                counts.released.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => {
+                counts.released.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+        }
+    }
+    Ok(())
 }
