@@ -59,7 +59,7 @@ pub fn judged(decision: &Decision, action: Action) -> Option<(GroupingKey, Judge
     };
     let mark = decision.grace.map(|grace| Mark {
         stale_since: grace.stale_since,
-        last_activity: grace.last_activity,
+        last_activity: decision.last_activity,
     });
     Some((group.key.clone(), leaves(action, mark)?))
 }

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::duration::{human_age, human_threshold_seconds};
 use crate::exit::ExitStatus;
+use crate::plan::health::{Bound, Bounds};
 use crate::plan::{IgnoredTtl, Outcome, Reason, Refusal, Ruling, ThresholdSource, Verdict};
 
 mod human;
@@ -89,16 +90,19 @@ pub struct GatewayHealth {
     /// What the scan found; null when the gateway was not scanned.
     pub size: Option<GatewaySize>,
     /// What is left after the pass: `size` minus the groups whose action
-    /// says they are gone (`deleted`); in a dry run, as `size`. Null when
-    /// the gateway was not scanned.
+    /// says they are gone (`deleted`, `evicted`); in a dry run, which
+    /// removes nothing, as `size`. Null when the gateway was not scanned.
     pub size_after: Option<GatewaySize>,
+    /// A dry run only: what its plan would leave, `size` minus the groups
+    /// it would delete or evict (`would_delete`, `would_evict`). Planned,
+    /// not measured; null in a run that sends its DELETEs.
+    pub planned_size_after: Option<GatewaySize>,
     /// Groups whose last push failed (`last_push_failed`).
     pub groups_failing: u64,
-    /// A bound (`--max-groups`, `--max-series`) is still exceeded after
-    /// every group that could be evicted was.
+    /// What the pass leaves ([`GatewayHealth::left`]) exceeds a bound
+    /// (`--max-groups`, `--max-series`): [`GatewayHealth::over`].
     pub over_capacity: bool,
 }
-
 /// Totals over a gateway's groups (skipped ones included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct GatewaySize {
@@ -124,16 +128,35 @@ impl GatewaySize {
 
 impl GatewayHealth {
     /// The health of a scanned gateway whose groups are `groups`, after
-    /// the pass: what was removed is what the actions say is gone.
-    pub fn of(groups: &[GroupReport], over_capacity: bool) -> GatewayHealth {
-        GatewayHealth {
+    /// the pass: what was removed is what the actions say is gone (in a
+    /// dry run, what they say would go), held against `bounds`.
+    pub fn of(groups: &[GroupReport], dry_run: bool, bounds: Option<&Bounds>) -> GatewayHealth {
+        let size_after = GatewaySize::of(groups.iter().filter(|g| !g.action.is_gone()));
+        let planned =
+            dry_run.then(|| GatewaySize::of(groups.iter().filter(|g| !g.action.would_go())));
+        let mut health = GatewayHealth {
             size: Some(GatewaySize::of(groups)),
-            size_after: Some(GatewaySize::of(
-                groups.iter().filter(|g| !g.action.is_gone()),
-            )),
+            size_after: Some(size_after),
+            planned_size_after: planned,
             groups_failing: groups.iter().filter(|g| g.health.last_push_failed).count() as u64,
-            over_capacity,
-        }
+            over_capacity: false,
+        };
+        health.over_capacity = bounds.and_then(|b| health.over(b)).is_some();
+        health
+    }
+
+    /// The size the pass leaves on the gateway: `size_after`, or in a dry
+    /// run what its plan would leave (`planned_size_after`).
+    pub fn left(&self) -> Option<GatewaySize> {
+        self.planned_size_after.or(self.size_after)
+    }
+
+    /// The bound that what the pass leaves ([`GatewayHealth::left`])
+    /// exceeds: the one definition of `over_capacity`, its metric and its
+    /// warning.
+    pub fn over(&self, bounds: &Bounds) -> Option<Bound> {
+        let left = self.left()?;
+        bounds.exceeded(left.groups, left.series)
     }
 }
 
@@ -605,6 +628,12 @@ impl Action {
     /// Whether it is a failed delete ([`Properties::failure`]).
     pub fn is_failure(self) -> bool {
         self.properties().failure
+    }
+
+    /// Whether a dry run's plan would remove a group with this action
+    /// (what `planned_size_after` leaves out).
+    pub fn would_go(self) -> bool {
+        matches!(self, Action::WouldDelete | Action::WouldEvict)
     }
 
     /// Whether a group with this action is known to be gone from the
@@ -1099,7 +1128,7 @@ mod tests {
             ),
         ];
         let gw = GatewayReport {
-            health: GatewayHealth::of(&groups, false),
+            health: GatewayHealth::of(&groups, false, None),
             url: "http://a".into(),
             discovered_from: None,
             address: None,

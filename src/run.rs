@@ -325,13 +325,6 @@ async fn run_gateway(
     if let Some(why) = &plan.refused_by {
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
     }
-    if let Some(bound) = plan.over_capacity {
-        tracing::warn!(
-            gateway = %shown,
-            "over capacity: {}",
-            crate::report::over_capacity_words(bound, plan.refused_by.is_some())
-        );
-    }
 
     let mut outcomes = vec![Outcome::NotSent; plan.decisions.len()];
     let mut archived: Vec<Option<String>> = vec![None; plan.decisions.len()];
@@ -380,12 +373,14 @@ async fn run_gateway(
                     Subject::Group(g) => Some(verify::Accepted {
                         index: i,
                         key: &g.key,
-                        last_activity: g.last_activity(),
+                        last_activity: d.last_activity,
                     }),
                     Subject::Skipped(_) => None,
                 })
                 .collect();
-            for (i, seen) in verify::verify(&gateway, accepted, timeout, stop).await {
+            for (i, seen) in
+                verify::verify(&gateway, accepted, config.policy.activity, timeout, stop).await
+            {
                 outcomes[i] = match seen {
                     verify::Seen::Gone => Outcome::Accepted,
                     verify::Seen::Repushed => Outcome::Repushed,
@@ -417,7 +412,18 @@ async fn run_gateway(
         .filter_map(|(d, g)| pending::judged(d, g.action))
         .collect();
     let summary = Summary::of(&groups);
-    let health = GatewayHealth::of(&groups, plan.over_capacity.is_some());
+    let bounds = config.policy.bounds.as_ref();
+    let health = GatewayHealth::of(&groups, config.dry_run, bounds);
+    // Said once, after the pass: what it leaves is what the report's
+    // `over_capacity` and its metric judge.
+    if let Some(bound) = bounds.and_then(|b| health.over(b)) {
+        let why = plan.over_capacity.map(|o| o.why);
+        tracing::warn!(
+            gateway = %shown,
+            "over capacity: {}",
+            crate::report::over_capacity_words(bound, why)
+        );
+    }
     let report = GatewayReport {
         url: shown,
         discovered_from: instance.discovered_from.clone(),
@@ -499,7 +505,7 @@ async fn archive_stale(
             Subject::Group(g) if d.verdict.deletes() => Some(archive::Stale {
                 at: i,
                 key: g.key.clone(),
-                last_activity: g.last_activity(),
+                last_activity: d.last_activity,
                 age_seconds: d.age_seconds,
                 threshold_seconds: d.threshold.seconds(),
                 reason: crate::report::decision_reason(d),
@@ -674,7 +680,7 @@ fn group_report(
             ),
             last_push: g.last_push.map(Time),
             last_failure: g.last_failure.map(Time),
-            last_activity: g.last_activity().map(Time),
+            last_activity: d.last_activity.map(Time),
             last_push_successful: g.last_push_successful,
             health: GroupHealth {
                 series: g.size.series,

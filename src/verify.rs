@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::gateway::{Entry, Gateway};
 use crate::group::GroupingKey;
+use crate::plan::health::CountedPushes;
 use crate::plan::{self, AfterDelete, Unresolved};
 use crate::warn_bounded;
 use crate::warnings::Bounded;
@@ -41,10 +42,12 @@ pub enum Seen {
 }
 
 /// Re-scans until every group is judged or the window closes; `stop` (a
-/// signal) ends it at once, leaving the rest unconfirmed.
+/// signal) ends it at once, leaving the rest unconfirmed. `counted`: which
+/// pushes are activity (`--activity`), as the plan counted them.
 pub async fn verify(
     gateway: &Gateway,
     accepted: Vec<Accepted<'_>>,
+    counted: CountedPushes,
     window: Duration,
     stop: &CancellationToken,
 ) -> Vec<(usize, Seen)> {
@@ -82,7 +85,7 @@ pub async fn verify(
                     .into_iter()
                     .filter_map(|e| match e {
                         Entry::Group(g) => {
-                            let activity = g.last_activity();
+                            let activity = counted.last_activity(&g);
                             Some((g.key, activity))
                         }
                         Entry::Skipped(_) => None,
