@@ -321,7 +321,7 @@ fn alerts_use_only_metric_names_the_janitor_writes() {
             interrupted: false,
             groups: Vec::new(),
             summary: Summary::default(),
-            health: GatewayHealth::of(&[], false),
+            health: GatewayHealth::of(&[], false, None),
         }],
     );
     let mut history = History::default();
