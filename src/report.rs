@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::duration::{human_age, human_threshold_seconds};
 use crate::exit::ExitStatus;
+use crate::identity::{Discovered, GatewayId};
 use crate::plan::health::{Bound, Bounds};
 use crate::plan::{IgnoredTtl, Outcome, Reason, Refusal, Ruling, ThresholdSource, Verdict};
 
@@ -35,6 +36,11 @@ pub struct Report {
     /// The `--select`, `--keep` and `--rule` selectors that matched no
     /// group on any gateway the run scanned; empty when none was scanned.
     pub unmatched_selectors: Vec<UnmatchedSelector>,
+    /// What the run's DNS lookups resolved and found: which replicas are
+    /// gone, for the textfile's counters (the JSON names each gateway's
+    /// identity in `url`, `discovered_from` and `address`).
+    #[serde(skip)]
+    pub discovered: Discovered,
 }
 
 /// A selector that matched no group: most often a typo.
@@ -82,6 +88,11 @@ pub struct GatewayReport {
     /// Its size and the groups whose pushes fail (docs/health.md).
     #[serde(flatten)]
     pub health: GatewayHealth,
+    /// Which gateway this is from run to run; `None` for a `--url` whose
+    /// lookup failed or was interrupted (it stands for no gateway). The
+    /// JSON has it as `url`, `discovered_from` and `address`.
+    #[serde(skip)]
+    pub id: Option<GatewayId>,
 }
 
 /// How large a gateway is, and how many of its groups fail to be pushed.
@@ -782,6 +793,7 @@ impl Report {
             gateways,
             summary,
             unmatched_selectors: Vec::new(),
+            discovered: Discovered::default(),
         }
     }
 
@@ -993,6 +1005,7 @@ mod tests {
             summary: Summary::of(&groups),
             groups,
             interrupted: false,
+            id: None,
         };
         Report::new(false, 0.0, 600.0, Some(60.0), vec![gw])
     }
@@ -1128,7 +1141,7 @@ mod tests {
             ),
         ];
         let gw = GatewayReport {
-            health: GatewayHealth::of(&groups, false, None),
+            health: GatewayHealth::of(&groups, true, None),
             url: "http://a".into(),
             discovered_from: None,
             address: None,
@@ -1143,6 +1156,7 @@ mod tests {
             summary: Summary::of(&groups),
             groups,
             interrupted: false,
+            id: None,
         };
         let report = Report::new(true, 0.0, 0.0, Some(600.0), vec![gw]);
         let mut out = Vec::new();
@@ -1162,10 +1176,11 @@ mod tests {
             lines[2],
             "http://a: 2 groups, 1 stale: 1 would be deleted; 1 active, 0 kept, 0 skipped (dry run: nothing sent)"
         );
-        // -v: the size, and the largest groups by series.
+        // -v: the size, what the plan would leave, and the largest groups
+        // it leaves by series.
         assert_eq!(
             lines[3],
-            r#"http://a: size: 2 groups, 300 series, 5.9 KiB in the API; 1 failing; largest by series: {job="backup","service.name"="x"} 200, {job="b"} 100"#
+            r#"http://a: size: 2 groups, 300 series, 5.9 KiB in the API; 1 failing; the plan would leave 1 group, 100 series, 2.9 KiB; largest left by series: {job="b"} 100"#
         );
         // A last push that failed after one that succeeded: when that was.
         let mut failed = report.gateways[0].groups[0].clone();

@@ -91,8 +91,17 @@ pub async fn run_with(
                 let (report, judged) = run_gateway(instance, &id, config, clock, stop, state).await;
                 (report, Some((id, judged)))
             }
-            Target::Found(Expanded::Failed { shown, error, .. }) => {
-                (unscanned(shown.clone(), error.clone(), clock), None)
+            Target::Found(Expanded::Failed {
+                shown,
+                error,
+                discovered_from,
+                ..
+            }) => {
+                let report = GatewayReport {
+                    discovered_from: Some(discovered_from.clone()),
+                    ..unscanned(shown.clone(), error.clone(), clock)
+                };
+                (report, None)
             }
             Target::Interrupted { shown } => (interrupted(shown.clone(), clock), None),
         }
@@ -110,6 +119,7 @@ pub async fn run_with(
     let unmatched_selectors = unmatched_selectors(config, &gateways);
     let report = Report {
         unmatched_selectors,
+        discovered: seen.discovered().clone(),
         ..Report::new(
             config.dry_run,
             started,
@@ -243,6 +253,7 @@ fn without_scan(url: String, error: Option<String>, clock: &Clock) -> GatewayRep
         summary: Summary::default(),
         interrupted: false,
         health: GatewayHealth::default(),
+        id: None,
     }
 }
 
@@ -260,6 +271,7 @@ async fn run_gateway(
     let failed = |url: String, error: String| GatewayReport {
         discovered_from: instance.discovered_from.clone(),
         address: address.clone(),
+        id: Some(id.clone()),
         ..unscanned(url, error, clock)
     };
     let gateway = match Gateway::connecting(&instance.url, &config.transport, &instance.connect) {
@@ -288,6 +300,7 @@ async fn run_gateway(
             let report = GatewayReport {
                 discovered_from: instance.discovered_from.clone(),
                 address: address.clone(),
+                id: Some(id.clone()),
                 ..interrupted(shown, clock)
             };
             return (report, None);
@@ -440,6 +453,7 @@ async fn run_gateway(
         summary,
         interrupted: false,
         health,
+        id: Some(id.clone()),
     };
     (report, Some(judged))
 }
