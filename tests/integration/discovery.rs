@@ -435,15 +435,15 @@ fn a_srv_target_whose_lookup_failed_keeps_its_counters() {
     let dns = Dnsmasq::start(&both[..1], &srv);
     let (out, r) = pass(&dns);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let failed = r.gateways.iter().find(|g| g.url == t2).unwrap();
-    assert!(failed.error.is_some(), "{failed:?}");
-    assert_eq!(failed.discovered_from.as_deref(), Some(url), "{failed:?}");
     assert_eq!(
         counter(&t2_replica),
         Some(1.0),
         "the replica's counter went"
     );
     assert_eq!(counter(&t2), None, "a series for the failed lookup");
+    let failed = r.gateways.iter().find(|g| g.url == t2).unwrap();
+    assert!(failed.error.is_some(), "{failed:?}");
+    assert_eq!(failed.discovered_from.as_deref(), Some(url), "{failed:?}");
     drop(dns);
 
     // Back: its counter goes on.

@@ -268,6 +268,15 @@ fn with_activity_successful_a_group_whose_pushes_keep_failing_goes_stale() {
         let r = report(&out);
         let bad = r.group(&[("job", "bad")]).unwrap();
         assert_eq!(bad.action, "deleted", "{bin:?}: {bad:?}");
+        // Issue 29 item 6: kept before any age, as docs/policy.md orders
+        // it (it was `skipped`, "no push ever succeeded").
+        let never_ok = r.group(&[("job", "never-ok")]).unwrap();
+        assert_eq!(never_ok.last_push, None, "{never_ok:?}");
+        assert_eq!(never_ok.action, "kept", "{bin:?}: {never_ok:?}");
+        assert_eq!(
+            never_ok.reason,
+            "no push ever succeeded (--activity successful); protected by --keep '{job=\"never-ok\"}'"
+        );
         // Issue 28 item 3: the activity the plan counted is the one the
         // report and the archive record show (they showed the failed
         // push, 2 hours after it, with the age of the success).
@@ -288,15 +297,6 @@ fn with_activity_successful_a_group_whose_pushes_keep_failing_goes_stale() {
             bad.reason
         );
         assert_eq!(r.action_of(&[("job", "kept")]), Some("kept"));
-        // Issue 29 item 6: kept before any age, as docs/policy.md orders
-        // it (it was `skipped`, "no push ever succeeded").
-        let never_ok = r.group(&[("job", "never-ok")]).unwrap();
-        assert_eq!(never_ok.last_push, None, "{never_ok:?}");
-        assert_eq!(never_ok.action, "kept", "{bin:?}: {never_ok:?}");
-        assert_eq!(
-            never_ok.reason,
-            "no push ever succeeded (--activity successful); protected by --keep '{job=\"never-ok\"}'"
-        );
         assert_eq!(r.action_of(&[("job", "never")]), Some("deleted"));
         assert_eq!(r.action_of(&[("job", "fresh")]), Some("active"));
         let left = pg.groups();
