@@ -394,7 +394,7 @@ impl Text {
             report,
             "over_capacity",
             "gauge",
-            "1 when --max-groups or --max-series is still exceeded on this gateway after the last run evicted every group it could, else 0 (absent while gateway_up is 0).",
+            "1 when what the last run left on this gateway (gateway_groups and gateway_series when=\"after\"; a dry run: what its plan would leave) exceeds --max-groups or --max-series, else 0 (absent while gateway_up is 0).",
             |gw| gw.scanned().then_some(bool_value(gw.health.over_capacity)),
         );
         self.family(
