@@ -889,8 +889,8 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
 pub enum AfterDelete {
     /// No longer shown.
     Gone,
-    /// Shown with newer activity than the plan saw: pushed again, its
-    /// producer is alive.
+    /// Shown with another last activity than the plan saw ([`after_delete`]):
+    /// pushed again, its producer is alive.
     Repushed,
     /// Shown as before: the queued delete has not landed (yet).
     Pending,
