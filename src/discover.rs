@@ -99,6 +99,9 @@ pub enum Expanded {
         shown: String,
         error: String,
         unresolved: Unresolved,
+        /// The `--url` whose lookup failed, as its replicas name it
+        /// ([`discovered_from`]).
+        discovered_from: String,
     },
 }
 
@@ -245,6 +248,7 @@ pub async fn expand(text: &str, resolver: Option<&Result<Resolver, String>>) -> 
         shown: shown.to_owned(),
         error: format!("{shown}: {error}"),
         unresolved: Unresolved::Name,
+        discovered_from: asked.clone(),
     };
     let resolver = match resolver {
         Some(Ok(r)) => r,
@@ -318,6 +322,7 @@ pub async fn expand(text: &str, resolver: Option<&Result<Resolver, String>>) -> 
                             error: format!("{shown}: {e}"),
                             unresolved: Unresolved::Target(shown.clone()),
                             shown,
+                            discovered_from: asked.clone(),
                         });
                     }
                 }
@@ -434,6 +439,7 @@ mod tests {
             shown: "http://gw-a:1".into(),
             error: "x".into(),
             unresolved: Unresolved::Target("http://gw-a:1".into()),
+            discovered_from: "dnssrv+http://_p._tcp.pgw".into(),
         };
         let srv = "dnssrv+http://_p._tcp.pgw";
         assert_eq!(

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::exit::ExitStatus;
+use crate::identity::{GatewayId, Replica};
 use crate::report::{Action, GatewayReport, Report};
 
 /// Every metric name starts with this.
@@ -54,9 +55,39 @@ pub struct History {
     /// state line from before it reads as none.
     pub evicted: BTreeMap<String, u64>,
     /// The gateways of the counters that are replicas found through DNS,
-    /// each with the `--url` it was found through (the report's
-    /// `discovered_from`): what says that a counter may end.
-    pub replicas: BTreeMap<String, String>,
+    /// each with its identity (the report's `url`, `discovered_from` and
+    /// `address`): what says that a counter may end
+    /// ([`Discovered::gone`](crate::identity::Discovered::gone)).
+    pub replicas: BTreeMap<String, ReplicaId>,
+}
+
+/// A replica's identity as the history line keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReplicaId {
+    pub url: String,
+    pub discovered_from: String,
+    pub address: Option<std::net::SocketAddr>,
+}
+
+impl ReplicaId {
+    fn of(id: &GatewayId) -> Option<ReplicaId> {
+        let replica = id.replica.as_ref()?;
+        Some(ReplicaId {
+            url: id.url.clone(),
+            discovered_from: replica.discovered_from.clone(),
+            address: replica.address,
+        })
+    }
+
+    fn id(&self) -> GatewayId {
+        GatewayId {
+            url: self.url.clone(),
+            replica: Some(Replica {
+                discovered_from: self.discovered_from.clone(),
+                address: self.address,
+            }),
+        }
+    }
 }
 
 impl History {
@@ -93,7 +124,9 @@ impl History {
         if RunResult::of(report, status) != RunResult::Interrupted {
             self.last_exit_code = Some(status.code());
         }
-        for gw in &report.gateways {
+        // Counters belong to gateways: a `--url` whose lookup failed stands
+        // for none (a series named after it would stay for ever).
+        for gw in report.gateways.iter().filter(|gw| gw.id.is_some()) {
             *self.deleted.entry(gw.name().into_owned()).or_default() +=
                 gw.summary.count(Action::Deleted);
             *self.evicted.entry(gw.name().into_owned()).or_default() +=
@@ -103,29 +136,21 @@ impl History {
                 .delete_failures
                 .entry(gw.name().into_owned())
                 .or_default() += gw.summary.failures();
+            if let Some(replica) = gw.id.as_ref().and_then(ReplicaId::of) {
+                self.replicas.insert(gw.name().into_owned(), replica);
+            }
         }
         // A replica found through DNS is named by its address, and pods come
         // back with new ones: keeping every such name ever seen would grow
-        // the file (and the series) without bound, so those that a run
-        // which found replicas through the same --url did not find drop out
-        // (a counter that ends is a series that ends). A gateway named by
+        // the file (and the series) without bound, so a replica the run
+        // shows gone drops out (a counter that ends is a series that ends),
+        // by the rule the `--grace` state file follows. A gateway named by
         // its --url keeps its counters across runs that do not visit it; so
-        // does a replica when its name was not resolved (a failed lookup,
-        // or a run of other gateways sharing the file).
-        let mut current = std::collections::BTreeSet::new();
-        let mut resolved = std::collections::BTreeSet::new();
-        for gw in &report.gateways {
-            let name = gw.name().into_owned();
-            if let Some(from) = &gw.discovered_from {
-                self.replicas.insert(name.clone(), from.clone());
-                resolved.insert(from.clone());
-            }
-            current.insert(name);
-        }
+        // does a replica whose lookup failed.
         let gone: Vec<String> = self
             .replicas
             .iter()
-            .filter(|(name, from)| resolved.contains(*from) && !current.contains(*name))
+            .filter(|(_, replica)| report.discovered.gone(&replica.id()))
             .map(|(name, _)| name.clone())
             .collect();
         for name in &gone {
@@ -382,7 +407,7 @@ impl Text {
             report,
             "over_capacity",
             "gauge",
-            "1 when --max-groups or --max-series is still exceeded on this gateway after the last run evicted every group it could, else 0 (absent while gateway_up is 0).",
+            "1 when what the last run left on this gateway (gateway_groups and gateway_series when=\"after\"; a dry run: what its plan would leave) exceeds --max-groups or --max-series, else 0 (absent while gateway_up is 0).",
             |gw| gw.scanned().then_some(bool_value(gw.health.over_capacity)),
         );
         self.family(
@@ -617,6 +642,7 @@ mod tests {
             interrupted: false,
             groups: Vec::new(),
             summary,
+            id: Some(GatewayId::url(url)),
         }
     }
 
@@ -797,36 +823,55 @@ mod tests {
 
     #[test]
     fn replicas_no_longer_found_drop_out_of_the_counters() {
-        // "URL" or "URL@ADDRESS", a replica found through dns+http://p:9091.
-        let one = |names: &[&str]| {
-            report(
-                names
-                    .iter()
-                    .map(|n| {
-                        let (url, address) = match n.split_once('@') {
-                            Some((url, address)) => (url, Some(address)),
-                            None => (*n, None),
-                        };
-                        GatewayReport {
-                            discovered_from: address.map(|_| "dns+http://p:9091".into()),
-                            address: address.map(Into::into),
-                            ..gateway(url, None, Summary::with(&[(Action::Deleted, 1)]))
-                        }
-                    })
-                    .collect(),
+        const FROM: &str = "dns+http://p:9091";
+        let replica = |address: &str| GatewayReport {
+            discovered_from: Some(FROM.into()),
+            address: Some(address.into()),
+            id: Some(GatewayId {
+                url: "http://p:9091".into(),
+                replica: Some(Replica {
+                    discovered_from: FROM.into(),
+                    address: Some(address.parse().unwrap()),
+                }),
+            }),
+            ..gateway(
+                "http://p:9091",
+                None,
+                Summary::with(&[(Action::Deleted, 1)]),
             )
         };
+        let plain = |url: &str| gateway(url, None, Summary::with(&[(Action::Deleted, 1)]));
+        // `resolved`: the run looked the name up, as `run` tells it.
+        let one = |gateways: Vec<GatewayReport>, resolved: bool| {
+            let mut r = report(gateways);
+            if resolved {
+                r.discovered.resolved(FROM, Default::default());
+            }
+            for gw in &r.gateways {
+                if let Some(id) = &gw.id {
+                    r.discovered.found(id);
+                }
+            }
+            r
+        };
         let mut h = History::default();
-        let r = one(&["http://a", "http://b", "http://p:9091@10.0.0.7:9091"]);
+        let r = one(
+            vec![
+                plain("http://a"),
+                plain("http://b"),
+                replica("10.0.0.7:9091"),
+            ],
+            true,
+        );
         h.record(&r, r.exit_status());
-        let r = one(&["http://a", "http://p:9091@10.0.0.7:9091"]);
+        let r = one(vec![plain("http://a"), replica("10.0.0.7:9091")], true);
         h.record(&r, r.exit_status());
         // A run that did not resolve the name keeps the replica's counter.
-        let r = one(&["http://b"]);
+        let r = one(vec![plain("http://b")], false);
         h.record(&r, r.exit_status());
         assert_eq!(h.deleted["http://p:9091 (10.0.0.7:9091)"], 2);
         // The replica came back under another address.
-        let r = one(&["http://a", "http://p:9091@10.0.0.9:9091"]);
+        let r = one(vec![plain("http://a"), replica("10.0.0.9:9091")], true);
         h.record(&r, r.exit_status());
         let names: Vec<&str> = h.deleted.keys().map(String::as_str).collect();
         // A --url keeps its counter across runs that do not name it.
@@ -839,6 +884,63 @@ mod tests {
         assert_eq!(h.deleted["http://p:9091 (10.0.0.9:9091)"], 1);
         assert_eq!(h.replicas.len(), 1);
         assert_eq!(h.delete_failures.len(), 3);
+    }
+
+    /// Issue 28 item 4: a `dnssrv+` target whose addresses were not found
+    /// dropped its replica's counters (1 -> 0), and a series named after
+    /// the failed target appeared and stayed. The state file kept its
+    /// marks: one rule ([`Discovered::gone`]) now decides both.
+    #[test]
+    fn a_replica_whose_target_lookup_failed_keeps_its_counters() {
+        const SRV: &str = "dnssrv+http://_p._tcp.pgw.test";
+        let target = |host: &str| format!("http://{host}.test:9091/");
+        let replica = |host: &str, address: &str| GatewayReport {
+            discovered_from: Some(SRV.into()),
+            address: Some(address.into()),
+            id: Some(GatewayId {
+                url: target(host),
+                replica: Some(Replica {
+                    discovered_from: SRV.into(),
+                    address: Some(address.parse().unwrap()),
+                }),
+            }),
+            ..gateway(&target(host), None, Summary::with(&[(Action::Deleted, 1)]))
+        };
+        let pass = |t2: Option<GatewayReport>| {
+            let mut gateways = vec![replica("t1", "10.0.0.1:9091")];
+            let mut unresolved = std::collections::BTreeSet::new();
+            match t2 {
+                Some(t2) => gateways.push(t2),
+                None => {
+                    // As `run` reports a target whose lookup failed.
+                    unresolved.insert(target("t2"));
+                    gateways.push(GatewayReport {
+                        discovered_from: Some(SRV.into()),
+                        id: None,
+                        ..gateway(&target("t2"), Some("lookup failed"), Summary::default())
+                    });
+                }
+            }
+            let mut r = report(gateways);
+            r.discovered.resolved(SRV, unresolved);
+            for id in r.gateways.iter().filter_map(|gw| gw.id.clone()) {
+                r.discovered.found(&id);
+            }
+            r
+        };
+        let mut h = History::default();
+        let r = pass(Some(replica("t2", "10.0.0.2:9091")));
+        h.record(&r, r.exit_status());
+        let r = pass(None);
+        h.record(&r, r.exit_status());
+        let t2 = "http://t2.test:9091/ (10.0.0.2:9091)";
+        assert_eq!(h.deleted.get(t2), Some(&1), "{:?}", h.deleted);
+        // No counter for the failed target itself.
+        assert_eq!(h.deleted.get(&target("t2")), None, "{:?}", h.deleted);
+        let r = pass(Some(replica("t2", "10.0.0.2:9091")));
+        h.record(&r, r.exit_status());
+        assert_eq!(h.deleted.get(t2), Some(&2));
+        assert_eq!(h.deleted.len(), 2, "{:?}", h.deleted);
     }
 
     #[test]

@@ -443,6 +443,7 @@ mod tests {
                 summary: Summary::of(&groups),
                 groups,
                 interrupted: false,
+                id: None,
             }],
         )
     }

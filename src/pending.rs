@@ -22,7 +22,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::group::GroupingKey;
-use crate::identity::{GatewayId, Replica};
+use crate::identity::{Discovered, GatewayId, Replica};
 use crate::plan::{Decision, Mark, Marks, Subject};
 use crate::report::{Action, GraceMark};
 
@@ -59,7 +59,7 @@ pub fn judged(decision: &Decision, action: Action) -> Option<(GroupingKey, Judge
     };
     let mark = decision.grace.map(|grace| Mark {
         stale_since: grace.stale_since,
-        last_activity: grace.last_activity,
+        last_activity: decision.last_activity,
     });
     Some((group.key.clone(), leaves(action, mark)?))
 }
@@ -81,20 +81,21 @@ pub struct Seen {
     /// Each gateway whose scan finished, with its groups that leave
     /// something ([`judged`]).
     scanned: Vec<(GatewayId, Vec<(GroupingKey, Judged)>)>,
-    /// Every replica the pass found through DNS, scanned or not.
-    found: BTreeSet<GatewayId>,
-    /// The `dns+`/`dnssrv+`/`dnssrvnoa+` `--url`s whose names this pass
-    /// resolved, each with the `dnssrv+` targets (URLs) whose addresses it
-    /// could not look up.
-    resolved: BTreeMap<String, BTreeSet<String>>,
+    /// What the pass's lookups resolved and found: which replicas are
+    /// gone ([`Discovered::gone`]).
+    discovered: Discovered,
 }
 
 impl Seen {
+    /// What the pass learnt from DNS: the report carries it for the
+    /// textfile's counters, which ask it the same question.
+    pub fn discovered(&self) -> &Discovered {
+        &self.discovered
+    }
+
     /// A gateway the pass found (through its `--url` or DNS).
     pub fn found(&mut self, id: &GatewayId) {
-        if id.replica.is_some() {
-            self.found.insert(id.clone());
-        }
+        self.discovered.found(id);
     }
 
     /// A gateway whose scan finished, with what its groups leave.
@@ -106,27 +107,8 @@ impl Seen {
     /// The lookup of `discovered_from` answered; the addresses of these
     /// `dnssrv+` targets (URLs) were not found.
     pub fn resolved(&mut self, discovered_from: &str, unresolved_targets: BTreeSet<String>) {
-        self.resolved
-            .entry(discovered_from.to_owned())
-            .or_default()
-            .extend(unresolved_targets);
-    }
-
-    /// Whether this pass shows that gateway `id` is gone: a replica whose
-    /// name (and target) it resolved without finding it. A gateway named by
-    /// its `--url` never is (a run that does not name it says nothing of
-    /// it); nor is a replica whose lookup failed or was not made.
-    fn lost(&self, id: &GatewayId) -> bool {
-        let Some(Replica {
-            discovered_from, ..
-        }) = &id.replica
-        else {
-            return false;
-        };
-        match self.resolved.get(discovered_from) {
-            Some(unresolved) => !unresolved.contains(&id.url) && !self.found.contains(id),
-            None => false,
-        }
+        self.discovered
+            .resolved(discovered_from, unresolved_targets);
     }
 }
 
@@ -180,7 +162,7 @@ impl State {
                 self.gateways.insert(id.clone(), marks);
             }
         }
-        self.gateways.retain(|id, _| !seen.lost(id));
+        self.gateways.retain(|id, _| !seen.discovered.gone(id));
     }
 
     /// The state as its file holds it: pretty JSON, gateways and groups in

@@ -184,7 +184,13 @@ impl Verdict {
 pub struct Decision {
     pub subject: Subject,
     pub verdict: Verdict,
-    /// Seconds since the last activity, when known.
+    /// The group's last activity as `--activity` counts it (Unix seconds;
+    /// [`CountedPushes::last_activity`]), when known: the one time every
+    /// output, the archive, the grace mark and verification read, so that
+    /// none of them counts another push than the plan did.
+    pub last_activity: Option<f64>,
+    /// Seconds since `last_activity` (`now - last_activity`), for a group
+    /// the plan judged.
     pub age_seconds: Option<f64>,
     pub threshold: Threshold,
     /// What set the threshold.
@@ -359,9 +365,6 @@ pub struct Grace {
     pub deletable_at: f64,
     /// This pass is the first to see it stale (it was not pending before).
     pub new: bool,
-    /// Its last activity as the plan counted it (`--activity`): what the
-    /// mark remembers, so that only a newer one starts the period again.
-    pub last_activity: Option<f64>,
 }
 
 /// What an earlier pass remembered of a group it saw stale on a gateway:
@@ -401,9 +404,32 @@ pub struct Plan {
     pub decisions: Vec<Decision>,
     /// Which cap refused the plan; then no group is `Stale` or `Evict`.
     pub refused_by: Option<Refusal>,
-    /// The bound the gateway would still exceed with every candidate
-    /// evicted (`--max-groups`, `--max-series`).
-    pub over_capacity: Option<Bound>,
+    /// The bound (`--max-groups`, `--max-series`) that what the plan
+    /// leaves on the gateway still exceeds, and why.
+    pub over_capacity: Option<OverCapacity>,
+}
+
+/// A bound the gateway exceeds once the plan is carried out: its size
+/// after the plan (every entry whose verdict does not delete it) is over
+/// the bound. The report's `over_capacity` is the same rule applied to
+/// the size the pass leaves (`report::GatewayHealth::over`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverCapacity {
+    pub bound: Bound,
+    pub why: Short,
+}
+
+/// Why a plan leaves a gateway over a bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Short {
+    /// A safety cap refused the plan: nothing goes.
+    Refused,
+    /// No group was left to evict: the others are silent less than
+    /// `--evict-after`, kept, ignored or skipped.
+    NoCandidate,
+    /// Enough groups go, but some are pending (`--grace`): a later pass
+    /// deletes them.
+    Pending,
 }
 
 impl Plan {
@@ -463,6 +489,7 @@ pub fn decide_marked(
                 reason: Reason::Unreadable(skipped.reason.clone()),
                 subject: Subject::Skipped(skipped),
                 verdict: Verdict::Skip,
+                last_activity: None,
                 age_seconds: None,
                 threshold: policy.threshold,
             },
@@ -474,20 +501,15 @@ pub fn decide_marked(
         (Subject::Skipped(_), Subject::Group(_)) => std::cmp::Ordering::Greater,
         (Subject::Skipped(x), Subject::Skipped(y)) => x.labels.cmp(&y.labels),
     });
-    let mut over_capacity = policy
+    let ran_out = policy
         .bounds
         .and_then(|bounds| apply_bounds(&mut decisions, &bounds, naming));
     if let Some(grace) = policy.grace {
         for d in decisions.iter_mut() {
-            apply_grace(d, grace, now, marks, policy.activity);
+            apply_grace(d, grace, now, marks);
         }
     }
-    let refused_by = cap_exceeded(&decisions, policy.caps);
-    if let (Some(_), Some(bounds)) = (refused_by, policy.bounds) {
-        // Refused: nothing goes, so the gateway keeps all it holds.
-        let series = decisions.iter().map(|d| d.subject.size().series).sum();
-        over_capacity = bounds.exceeded(decisions.len() as u64, series);
-    }
+    let refused_by = cap_exceeded(&decisions, policy.caps, naming);
     if let Some(why) = refused_by {
         for d in decisions.iter_mut().filter(|d| d.verdict.deletes()) {
             d.verdict = Verdict::Refused;
@@ -500,6 +522,19 @@ pub fn decide_marked(
             }
         }
     }
+    let over_capacity = policy.bounds.and_then(|bounds| {
+        let left = decisions.iter().filter(|d| !d.verdict.deletes());
+        let (groups, series) = left.fold((0, 0), |(groups, series), d| {
+            (groups + 1, series + d.subject.size().series)
+        });
+        let bound = bounds.exceeded(groups, series)?;
+        let why = match (refused_by, ran_out) {
+            (Some(_), _) => Short::Refused,
+            (None, Some(_)) => Short::NoCandidate,
+            (None, None) => Short::Pending,
+        };
+        Some(OverCapacity { bound, why })
+    });
     Plan {
         decisions,
         refused_by,
@@ -530,8 +565,7 @@ fn apply_bounds(
                 silent_for: d.age_seconds,
                 // Active, and a DELETE can name it (an active group is not
                 // checked for that otherwise).
-                evictable: d.verdict == Verdict::Active
-                    && matches!(&d.subject, Subject::Group(g) if g.key.unaddressable(naming).is_none()),
+                evictable: d.verdict == Verdict::Active && addressable(d, naming),
             }
         })
         .collect();
@@ -561,20 +595,14 @@ fn apply_bounds(
 /// pass at least `grace` after the first that saw it stale with the same
 /// last activity. A mark from the future (a clock that went back) starts
 /// the period again rather than shorten it.
-fn apply_grace(
-    d: &mut Decision,
-    grace: Duration,
-    now: f64,
-    marks: &Marks,
-    activity: CountedPushes,
-) {
+fn apply_grace(d: &mut Decision, grace: Duration, now: f64, marks: &Marks) {
     let Subject::Group(g) = &d.subject else {
         return;
     };
     if !d.verdict.deletes() {
         return;
     }
-    let last = activity.last_activity(g);
+    let last = d.last_activity;
     let (stale_since, new) = match marks.get(&g.key) {
         Some(m) if m.last_activity == last && m.stale_since <= now => (m.stale_since, false),
         _ => (now, true),
@@ -584,7 +612,6 @@ fn apply_grace(
         stale_since,
         deletable_at,
         new,
-        last_activity: last,
     });
     let note = if now < deletable_at {
         d.verdict = Verdict::Pending;
@@ -607,18 +634,30 @@ fn apply_grace(
     }
 }
 
+/// Whether a DELETE can name the group in this naming mode: an entry of
+/// the scan that is a group, whose grouping key the gateway reads as it is
+/// sent (`GroupingKey::unaddressable`).
+fn addressable(d: &Decision, naming: LabelNaming) -> bool {
+    matches!(&d.subject, Subject::Group(g) if g.key.unaddressable(naming).is_none())
+}
+
+/// Whether `--max-delete-ratio` counts the group as considered: selected
+/// (a `--select` chose it, all without one), judged (not skipped: its age
+/// is known, or it is protected) and addressable ([`addressable`]). The
+/// one definition the cap, its refusal's words and the docs use: an
+/// ignored, skipped or unnameable group would only water the ratio down
+/// (2 stale of 2 selected is 100%, whatever else the gateway holds), and
+/// no DELETE of this plan could ever be sent to one.
+pub fn considered(d: &Decision, naming: LabelNaming) -> bool {
+    !matches!(d.verdict, Verdict::Ignore | Verdict::Skip) && addressable(d, naming)
+}
+
 /// Which cap, if any, the plan's deletions exceed. The ratio is over the
-/// groups the run considered: those a `--select` chose (all without one)
-/// and that can be judged and addressed; ignored and skipped groups would
-/// only water it down (2 stale of 2 selected is 100%, whatever else the
-/// gateway holds).
-fn cap_exceeded(decisions: &[Decision], caps: Caps) -> Option<Refusal> {
+/// groups [`considered`].
+fn cap_exceeded(decisions: &[Decision], caps: Caps, naming: LabelNaming) -> Option<Refusal> {
     // Evictions count as deletions: a cap bounds what one pass removes.
     let stale = decisions.iter().filter(|d| d.verdict.deletes()).count() as u64;
-    let considered = decisions
-        .iter()
-        .filter(|d| !matches!(d.verdict, Verdict::Ignore | Verdict::Skip))
-        .count() as u64;
+    let considered = decisions.iter().filter(|d| considered(d, naming)).count() as u64;
     if let Some(max) = caps.max_deletes {
         if stale > max {
             return Some(Refusal::MaxDeletes { max, stale });
@@ -765,10 +804,12 @@ fn bound(threshold: Threshold, ttl: &TtlPolicy) -> (Threshold, Option<Bounded>) 
 }
 
 fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) -> Decision {
+    let last_activity = policy.activity.last_activity(&group);
     if !policy.select.is_empty() && !policy.select.iter().any(|s| s.matches(&group.key)) {
         return Decision {
             subject: Subject::Group(group),
             verdict: Verdict::Ignore,
+            last_activity,
             age_seconds: None,
             threshold: policy.threshold,
             threshold_source: ThresholdSource::Threshold,
@@ -782,24 +823,18 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         source,
         ttl_ignored,
     } = threshold_for(&group, policy);
-    let decision = |group, verdict, age_seconds, reason| Decision {
+    let age = last_activity.map(|last| now - last);
+    let decision = |group, verdict, reason| Decision {
         subject: Subject::Group(group),
         verdict,
-        age_seconds,
+        last_activity,
+        age_seconds: age,
         threshold,
         threshold_source: source.clone(),
         ttl_ignored: ttl_ignored.clone(),
         reason,
         grace: None,
     };
-    let Some(last) = policy.activity.last_activity(&group) else {
-        let reason = match policy.activity {
-            CountedPushes::Any => Reason::AgeUnknown,
-            CountedPushes::Successful => Reason::NoSuccessfulPush,
-        };
-        return decision(group, Verdict::Skip, None, reason);
-    };
-    let age = now - last;
     let activity = match (policy.activity, group.last_push, group.last_failure) {
         (CountedPushes::Successful, _, _) => Activity::SuccessfulPush,
         (CountedPushes::Any, None, Some(_)) => Activity::FailedPushOnly,
@@ -808,34 +843,45 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         (CountedPushes::Any, None, None) => Activity::FamilyTimestamp,
     };
     let judged = |ruling| Reason::Judged { activity, ruling };
+    // Protection comes before any age (docs/policy.md's order): a kept
+    // group is kept whether or not its age is known.
     if group.key.job() == OWN_JOB {
-        return decision(group, Verdict::Keep, Some(age), judged(Ruling::OwnJob));
+        return decision(group, Verdict::Keep, judged(Ruling::OwnJob));
     }
     if let Some(keep) = policy.keep.iter().find(|s| s.matches(&group.key)) {
         let ruling = Ruling::Kept(keep.as_str().to_owned());
-        return decision(group, Verdict::Keep, Some(age), judged(ruling));
+        return decision(group, Verdict::Keep, judged(ruling));
     }
+    let limit = match threshold {
+        Threshold::Never => return decision(group, Verdict::Keep, judged(Ruling::Never)),
+        Threshold::After(limit) => limit,
+    };
+    let Some(age) = age else {
+        let reason = match policy.activity {
+            CountedPushes::Any => Reason::AgeUnknown,
+            CountedPushes::Successful => Reason::NoSuccessfulPush,
+        };
+        return decision(group, Verdict::Skip, reason);
+    };
     // A time ahead of the clock (a gateway clock that jumped back, a data
     // file from elsewhere) is active.
-    let (verdict, ruling) = match threshold {
-        Threshold::Never => (Verdict::Keep, Ruling::Never),
-        Threshold::After(limit) if age > limit.as_secs_f64() => {
-            // Only a group that would go is skipped for its names: a fresh
-            // one is left alone without a warning.
-            match group.key.unaddressable(naming) {
-                Some(why) => (Verdict::Skip, Ruling::Unaddressable(why)),
-                None => (
-                    Verdict::Stale,
-                    Ruling::Stale {
-                        grace: None,
-                        refused: None,
-                    },
-                ),
-            }
+    let (verdict, ruling) = if age > limit.as_secs_f64() {
+        // Only a group that would go is skipped for its names: a fresh
+        // one is left alone without a warning.
+        match group.key.unaddressable(naming) {
+            Some(why) => (Verdict::Skip, Ruling::Unaddressable(why)),
+            None => (
+                Verdict::Stale,
+                Ruling::Stale {
+                    grace: None,
+                    refused: None,
+                },
+            ),
         }
-        Threshold::After(_) => (Verdict::Active, Ruling::Active),
+    } else {
+        (Verdict::Active, Ruling::Active)
     };
-    decision(group, verdict, Some(age), judged(ruling))
+    decision(group, verdict, judged(ruling))
 }
 
 /// What a re-scan says about a group whose DELETE was accepted.
@@ -843,8 +889,8 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
 pub enum AfterDelete {
     /// No longer shown.
     Gone,
-    /// Shown with newer activity than the plan saw: pushed again, its
-    /// producer is alive.
+    /// Shown with another last activity than the plan saw ([`after_delete`]):
+    /// pushed again, its producer is alive.
     Repushed,
     /// Shown as before: the queued delete has not landed (yet).
     Pending,
@@ -931,12 +977,16 @@ pub fn unresolved(completed: u32) -> Unresolved {
 }
 
 /// Judges one group after its DELETE: `before` is the last activity the
-/// plan judged it by, `seen` the group's last activity in the re-scan
-/// (`None` when the re-scan does not show the group at all).
+/// plan judged it by, `seen` the group's last activity in the re-scan,
+/// counted as the plan counted it (`None` when the re-scan does not show
+/// the group at all). A last activity that changed is a push since: only
+/// a DELETE that landed takes a group's last successful push away (a
+/// failed push then shows the group again without one, under `--activity
+/// successful`), and any other change is a newer push.
 pub fn after_delete(before: Option<f64>, seen: Option<Option<f64>>) -> AfterDelete {
     match seen {
         None => AfterDelete::Gone,
-        Some(now) if now > before => AfterDelete::Repushed,
+        Some(now) if now != before => AfterDelete::Repushed,
         Some(_) => AfterDelete::Pending,
     }
 }
@@ -1185,6 +1235,173 @@ mod tests {
             .is_none());
     }
 
+    /// Issue 28 item 8: "considered" is selected and addressable. An
+    /// active group no DELETE can name (a dotted label name on a gateway
+    /// read in legacy mode) made 2 stale of 4 = 0.5, under 0.6: the plan
+    /// went ahead where the documented 2 of 3 = 0.67 refuses.
+    #[test]
+    fn a_group_no_delete_can_name_is_not_considered_by_the_ratio() {
+        let mut p = policy(60);
+        p.caps.max_delete_ratio = Some(0.6);
+        let entries = || {
+            let mut entries = stale_groups(2, 1);
+            entries.push(Entry::Group(Group {
+                key: GroupingKey::new([("job", "new"), ("service.name", "api")]).unwrap(),
+                last_push: Some(1599.0),
+                last_failure: None,
+                newest_family_time: None,
+                last_push_successful: None,
+                ttl_metric: None,
+                size: Default::default(),
+            }));
+            entries
+        };
+        let plan = decide(entries(), &p, 1600.0, LabelNaming::Legacy);
+        assert_eq!(
+            plan.refused_by,
+            Some(Refusal::MaxDeleteRatio {
+                max: 0.6,
+                stale: 2,
+                considered: 3
+            })
+        );
+        let considered: Vec<bool> = plan
+            .decisions
+            .iter()
+            .map(|d| considered(d, LabelNaming::Legacy))
+            .collect();
+        // {job="new",service.name="api"} sorts first.
+        assert_eq!(considered, [false, true, true, true]);
+        // In UTF-8 mode the gateway reads that name: 2 of 4.
+        let plan = decide(entries(), &p, 1600.0, LabelNaming::Utf8);
+        assert_eq!(plan.refused_by, None);
+        assert_eq!(plan.stale().count(), 2);
+    }
+
+    /// Evictions are deletions for the ratio, and an evicted group is
+    /// considered: 1 stale + 2 evicted of 5.
+    #[test]
+    fn evictions_count_against_the_ratio() {
+        let mut p = bounded(Some(2), None, 600);
+        p.caps.max_delete_ratio = Some(0.5);
+        let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
+        assert_eq!(
+            plan.refused_by,
+            Some(Refusal::MaxDeleteRatio {
+                max: 0.5,
+                stale: 3,
+                considered: 5
+            })
+        );
+        p.caps.max_delete_ratio = Some(0.6);
+        assert_eq!(
+            decide(gateway(), &p, 20_000.0, LabelNaming::Legacy)
+                .stale()
+                .count(),
+            3
+        );
+    }
+
+    /// Issue 28 item 3: the activity the plan counted is the decision's,
+    /// for every output to read. Under --activity successful a group
+    /// whose pushes fail ages from its last success, not from its failure.
+    #[test]
+    fn the_decision_carries_the_activity_it_counted() {
+        let entries = || vec![group("j", Some(100.0), Some(1590.0))];
+        let plan = decide(entries(), &policy(60), 1600.0, LabelNaming::Legacy);
+        let d = &plan.decisions[0];
+        assert_eq!((d.last_activity, d.age_seconds), (Some(1590.0), Some(10.0)));
+        let mut p = policy(60);
+        p.activity = CountedPushes::Successful;
+        p.grace = Some(Duration::from_secs(60));
+        let plan = decide(entries(), &p, 1600.0, LabelNaming::Legacy);
+        let d = &plan.decisions[0];
+        assert_eq!(d.verdict, Verdict::Pending);
+        assert_eq!(
+            (d.last_activity, d.age_seconds),
+            (Some(100.0), Some(1500.0))
+        );
+        // The grace mark remembers the same time.
+        let (_, judged) = crate::pending::judged(d, crate::report::Action::Pending).unwrap();
+        assert_eq!(
+            judged,
+            crate::pending::Judged::Marked(Mark {
+                stale_since: 1600.0,
+                last_activity: Some(100.0)
+            })
+        );
+    }
+
+    /// Issue 29 item 6: protection comes before any age (docs/policy.md's
+    /// order). Under --activity successful a group whose pushes never
+    /// succeeded was `skipped` even when a --keep, a `never` rule or the
+    /// janitor's own job protected it.
+    #[test]
+    fn a_protected_group_is_kept_whether_or_not_its_age_is_known() {
+        let mut p = policy(60);
+        p.activity = CountedPushes::Successful;
+        p.keep = vec![sel(r#"{job="kept"}"#)];
+        p.rules = vec![rule(r#"{job="forever"}"#, Threshold::Never)];
+        let plan = decide(
+            vec![
+                group("forever", None, Some(1590.0)),
+                group("kept", None, Some(1590.0)),
+                group("other", None, Some(1590.0)),
+                group(OWN_JOB, None, Some(1590.0)),
+            ],
+            &p,
+            1600.0,
+            LabelNaming::Legacy,
+        );
+        let verdicts: Vec<Verdict> = plan.decisions.iter().map(|d| d.verdict).collect();
+        assert_eq!(
+            verdicts,
+            [Verdict::Keep, Verdict::Keep, Verdict::Skip, Verdict::Keep]
+        );
+        assert_eq!(
+            words(&plan.decisions[1]),
+            "no push ever succeeded (--activity successful); protected by --keep '{job=\"kept\"}'"
+        );
+        assert_eq!(
+            words(&plan.decisions[0]),
+            "no push ever succeeded (--activity successful); never stale by --rule '{job=\"forever\"}=…'"
+        );
+        assert_eq!(plan.decisions[1].age_seconds, None);
+        // Without any time at all, likewise.
+        let mut p = policy(60);
+        p.keep = vec![sel(r#"{job="kept"}"#)];
+        let plan = decide(
+            vec![group("kept", None, None)],
+            &p,
+            1600.0,
+            LabelNaming::Legacy,
+        );
+        assert_eq!(plan.decisions[0].verdict, Verdict::Keep);
+        assert!(words(&plan.decisions[0])
+            .starts_with("no push time, failure time or family time stamp; protected"));
+    }
+
+    /// Issue 28 item 6: with --grace the evictions are pending, and the
+    /// gateway keeps more than its bound: over capacity (it was not).
+    #[test]
+    fn pending_evictions_leave_the_gateway_over_its_bound() {
+        let mut p = bounded(Some(2), None, 600);
+        p.grace = Some(Duration::from_secs(3600));
+        let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
+        assert_eq!(by_job(&plan, "a").verdict, Verdict::Pending);
+        assert_eq!(
+            plan.over_capacity,
+            Some(OverCapacity {
+                bound: health::Bound::Groups(2),
+                why: Short::Pending
+            })
+        );
+        // Without grace they go, and the bound holds.
+        p.grace = None;
+        let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
+        assert_eq!(plan.over_capacity, None);
+    }
+
     /// A group of `series` series last pushed at `push`.
     fn sized(job: &str, push: f64, series: u64) -> Entry {
         Entry::Group(Group {
@@ -1309,7 +1526,13 @@ mod tests {
         // Silent 100 s, less than --evict-after 25m.
         assert_eq!(verdict("d"), Verdict::Active);
         assert_eq!(verdict("stale"), Verdict::Stale);
-        assert_eq!(plan.over_capacity, Some(health::Bound::Groups(0)));
+        assert_eq!(
+            plan.over_capacity,
+            Some(OverCapacity {
+                bound: health::Bound::Groups(0),
+                why: Short::NoCandidate
+            })
+        );
     }
 
     #[test]
@@ -1406,7 +1629,13 @@ mod tests {
         for job in ["a", "b", "c"] {
             assert_eq!(by_job(&plan, job).verdict, Verdict::Evict, "{job}");
         }
-        assert_eq!(plan.over_capacity, Some(health::Bound::Series(100)));
+        assert_eq!(
+            plan.over_capacity,
+            Some(OverCapacity {
+                bound: health::Bound::Series(100),
+                why: Short::NoCandidate
+            })
+        );
     }
 
     /// Review finding: a plan a cap refused evicts nothing, yet said the
@@ -1417,7 +1646,13 @@ mod tests {
         p.caps.max_deletes = Some(1);
         let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
         assert!(plan.refused_by.is_some());
-        assert_eq!(plan.over_capacity, Some(health::Bound::Groups(2)));
+        assert_eq!(
+            plan.over_capacity,
+            Some(OverCapacity {
+                bound: health::Bound::Groups(2),
+                why: Short::Refused
+            })
+        );
     }
 
     fn sel(text: &str) -> Selector {
@@ -1992,7 +2227,11 @@ mod tests {
         );
         // A re-push that only failed still shows a live producer.
         assert_eq!(after_delete(None, Some(Some(5.0))), AfterDelete::Repushed);
-        assert_eq!(after_delete(Some(100.0), Some(None)), AfterDelete::Pending);
+        // Issue 28 item 3: under --activity successful a group deleted
+        // and then shown again by a failed push has no successful push:
+        // its DELETE landed, and its producer is alive (it was Pending,
+        // then still_present, exit 4).
+        assert_eq!(after_delete(Some(100.0), Some(None)), AfterDelete::Repushed);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 
 use crate::duration::{human_age, human_threshold_seconds};
 use crate::exit::ExitStatus;
+use crate::identity::{Discovered, GatewayId};
+use crate::plan::health::{Bound, Bounds};
 use crate::plan::{IgnoredTtl, Outcome, Reason, Refusal, Ruling, ThresholdSource, Verdict};
 
 mod human;
@@ -34,6 +36,11 @@ pub struct Report {
     /// The `--select`, `--keep` and `--rule` selectors that matched no
     /// group on any gateway the run scanned; empty when none was scanned.
     pub unmatched_selectors: Vec<UnmatchedSelector>,
+    /// What the run's DNS lookups resolved and found: which replicas are
+    /// gone, for the textfile's counters (the JSON names each gateway's
+    /// identity in `url`, `discovered_from` and `address`).
+    #[serde(skip)]
+    pub discovered: Discovered,
 }
 
 /// A selector that matched no group: most often a typo.
@@ -81,6 +88,11 @@ pub struct GatewayReport {
     /// Its size and the groups whose pushes fail (docs/health.md).
     #[serde(flatten)]
     pub health: GatewayHealth,
+    /// Which gateway this is from run to run; `None` for a `--url` whose
+    /// lookup failed or was interrupted (it stands for no gateway). The
+    /// JSON has it as `url`, `discovered_from` and `address`.
+    #[serde(skip)]
+    pub id: Option<GatewayId>,
 }
 
 /// How large a gateway is, and how many of its groups fail to be pushed.
@@ -89,16 +101,19 @@ pub struct GatewayHealth {
     /// What the scan found; null when the gateway was not scanned.
     pub size: Option<GatewaySize>,
     /// What is left after the pass: `size` minus the groups whose action
-    /// says they are gone (`deleted`); in a dry run, as `size`. Null when
-    /// the gateway was not scanned.
+    /// says they are gone (`deleted`, `evicted`); in a dry run, which
+    /// removes nothing, as `size`. Null when the gateway was not scanned.
     pub size_after: Option<GatewaySize>,
+    /// A dry run only: what its plan would leave, `size` minus the groups
+    /// it would delete or evict (`would_delete`, `would_evict`). Planned,
+    /// not measured; null in a run that sends its DELETEs.
+    pub planned_size_after: Option<GatewaySize>,
     /// Groups whose last push failed (`last_push_failed`).
     pub groups_failing: u64,
-    /// A bound (`--max-groups`, `--max-series`) is still exceeded after
-    /// every group that could be evicted was.
+    /// What the pass leaves ([`GatewayHealth::left`]) exceeds a bound
+    /// (`--max-groups`, `--max-series`): [`GatewayHealth::over`].
     pub over_capacity: bool,
 }
-
 /// Totals over a gateway's groups (skipped ones included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct GatewaySize {
@@ -124,16 +139,35 @@ impl GatewaySize {
 
 impl GatewayHealth {
     /// The health of a scanned gateway whose groups are `groups`, after
-    /// the pass: what was removed is what the actions say is gone.
-    pub fn of(groups: &[GroupReport], over_capacity: bool) -> GatewayHealth {
-        GatewayHealth {
+    /// the pass: what was removed is what the actions say is gone (in a
+    /// dry run, what they say would go), held against `bounds`.
+    pub fn of(groups: &[GroupReport], dry_run: bool, bounds: Option<&Bounds>) -> GatewayHealth {
+        let size_after = GatewaySize::of(groups.iter().filter(|g| !g.action.is_gone()));
+        let planned =
+            dry_run.then(|| GatewaySize::of(groups.iter().filter(|g| !g.action.would_go())));
+        let mut health = GatewayHealth {
             size: Some(GatewaySize::of(groups)),
-            size_after: Some(GatewaySize::of(
-                groups.iter().filter(|g| !g.action.is_gone()),
-            )),
+            size_after: Some(size_after),
+            planned_size_after: planned,
             groups_failing: groups.iter().filter(|g| g.health.last_push_failed).count() as u64,
-            over_capacity,
-        }
+            over_capacity: false,
+        };
+        health.over_capacity = bounds.and_then(|b| health.over(b)).is_some();
+        health
+    }
+
+    /// The size the pass leaves on the gateway: `size_after`, or in a dry
+    /// run what its plan would leave (`planned_size_after`).
+    pub fn left(&self) -> Option<GatewaySize> {
+        self.planned_size_after.or(self.size_after)
+    }
+
+    /// The bound that what the pass leaves ([`GatewayHealth::left`])
+    /// exceeds: the one definition of `over_capacity`, its metric and its
+    /// warning.
+    pub fn over(&self, bounds: &Bounds) -> Option<Bound> {
+        let left = self.left()?;
+        bounds.exceeded(left.groups, left.series)
     }
 }
 
@@ -607,6 +641,12 @@ impl Action {
         self.properties().failure
     }
 
+    /// Whether a dry run's plan would remove a group with this action
+    /// (what `planned_size_after` leaves out).
+    pub fn would_go(self) -> bool {
+        matches!(self, Action::WouldDelete | Action::WouldEvict)
+    }
+
     /// Whether a group with this action is known to be gone from the
     /// gateway after the pass (what `size_after` leaves out).
     pub fn is_gone(self) -> bool {
@@ -753,6 +793,7 @@ impl Report {
             gateways,
             summary,
             unmatched_selectors: Vec::new(),
+            discovered: Discovered::default(),
         }
     }
 
@@ -964,6 +1005,7 @@ mod tests {
             summary: Summary::of(&groups),
             groups,
             interrupted: false,
+            id: None,
         };
         Report::new(false, 0.0, 600.0, Some(60.0), vec![gw])
     }
@@ -1099,7 +1141,7 @@ mod tests {
             ),
         ];
         let gw = GatewayReport {
-            health: GatewayHealth::of(&groups, false),
+            health: GatewayHealth::of(&groups, true, None),
             url: "http://a".into(),
             discovered_from: None,
             address: None,
@@ -1114,6 +1156,7 @@ mod tests {
             summary: Summary::of(&groups),
             groups,
             interrupted: false,
+            id: None,
         };
         let report = Report::new(true, 0.0, 0.0, Some(600.0), vec![gw]);
         let mut out = Vec::new();
@@ -1133,10 +1176,11 @@ mod tests {
             lines[2],
             "http://a: 2 groups, 1 stale: 1 would be deleted; 1 active, 0 kept, 0 skipped, 1 failing (dry run: nothing sent)"
         );
-        // -v: the size, and the largest groups by series.
+        // -v: the size, what the plan would leave, and the largest groups
+        // it leaves by series.
         assert_eq!(
             lines[3],
-            r#"http://a: size: 2 groups, 300 series, 5.9 KiB in the API; 1 failing; largest by series: {job="backup","service.name"="x"} 200, {job="b"} 100"#
+            r#"http://a: size: 2 groups, 300 series, 5.9 KiB in the API; 1 failing; the plan would leave 1 group, 100 series, 2.9 KiB; largest left by series: {job="b"} 100"#
         );
         // A last push that failed after one that succeeded: when that was.
         let mut failed = report.gateways[0].groups[0].clone();

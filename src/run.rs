@@ -106,8 +106,17 @@ pub async fn run_with(
                     run_gateway(instance, &id, config, clock, interrupts, state).await;
                 (report, Some((id, judged)))
             }
-            Target::Found(Expanded::Failed { shown, error, .. }) => {
-                (unscanned(shown.clone(), error.clone(), clock), None)
+            Target::Found(Expanded::Failed {
+                shown,
+                error,
+                discovered_from,
+                ..
+            }) => {
+                let report = GatewayReport {
+                    discovered_from: Some(discovered_from.clone()),
+                    ..unscanned(shown.clone(), error.clone(), clock)
+                };
+                (report, None)
             }
             Target::Interrupted { shown } => (interrupted(shown.clone(), clock), None),
         }
@@ -125,6 +134,7 @@ pub async fn run_with(
     let unmatched_selectors = unmatched_selectors(config, &gateways);
     let report = Report {
         unmatched_selectors,
+        discovered: seen.discovered().clone(),
         ..Report::new(
             config.dry_run,
             started,
@@ -267,6 +277,7 @@ fn without_scan(url: String, error: Option<String>, clock: &Clock) -> GatewayRep
         summary: Summary::default(),
         interrupted: false,
         health: GatewayHealth::default(),
+        id: None,
     }
 }
 
@@ -285,6 +296,7 @@ async fn run_gateway(
     let failed = |url: String, error: String| GatewayReport {
         discovered_from: instance.discovered_from.clone(),
         address: address.clone(),
+        id: Some(id.clone()),
         ..unscanned(url, error, clock)
     };
     let gateway = match Gateway::connecting(&instance.url, &config.transport, &instance.connect) {
@@ -316,6 +328,7 @@ async fn run_gateway(
             let report = GatewayReport {
                 discovered_from: instance.discovered_from.clone(),
                 address: address.clone(),
+                id: Some(id.clone()),
                 ..interrupted(shown, clock)
             };
             return (report, None);
@@ -351,13 +364,6 @@ async fn run_gateway(
     let plan = plan::decide_marked(scan.entries, &config.policy, now, naming, &marks);
     if let Some(why) = &plan.refused_by {
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
-    }
-    if let Some(bound) = plan.over_capacity {
-        tracing::warn!(
-            gateway = %shown,
-            "over capacity: {}",
-            crate::report::over_capacity_words(bound, plan.refused_by.is_some())
-        );
     }
 
     let mut outcomes = vec![Outcome::NotSent; plan.decisions.len()];
@@ -408,12 +414,14 @@ async fn run_gateway(
                     Subject::Group(g) => Some(verify::Accepted {
                         index: i,
                         key: &g.key,
-                        last_activity: g.last_activity(),
+                        last_activity: d.last_activity,
                     }),
                     Subject::Skipped(_) => None,
                 })
                 .collect();
-            for (i, seen) in verify::verify(&gateway, accepted, timeout, stop).await {
+            for (i, seen) in
+                verify::verify(&gateway, accepted, config.policy.activity, timeout, stop).await
+            {
                 outcomes[i] = match seen {
                     verify::Seen::Gone => Outcome::Accepted,
                     verify::Seen::Repushed => Outcome::Repushed,
@@ -445,7 +453,18 @@ async fn run_gateway(
         .filter_map(|(d, g)| pending::judged(d, g.action))
         .collect();
     let summary = Summary::of(&groups);
-    let health = GatewayHealth::of(&groups, plan.over_capacity.is_some());
+    let bounds = config.policy.bounds.as_ref();
+    let health = GatewayHealth::of(&groups, config.dry_run, bounds);
+    // Said once, after the pass: what it leaves is what the report's
+    // `over_capacity` and its metric judge.
+    if let Some(bound) = bounds.and_then(|b| health.over(b)) {
+        let why = plan.over_capacity.map(|o| o.why);
+        tracing::warn!(
+            gateway = %shown,
+            "over capacity: {}",
+            crate::report::over_capacity_words(bound, why)
+        );
+    }
     let report = GatewayReport {
         url: shown,
         discovered_from: instance.discovered_from.clone(),
@@ -462,6 +481,7 @@ async fn run_gateway(
         summary,
         interrupted: false,
         health,
+        id: Some(id.clone()),
     };
     (report, Some(judged))
 }
@@ -527,7 +547,7 @@ async fn archive_stale(
             Subject::Group(g) if d.verdict.deletes() => Some(archive::Stale {
                 at: i,
                 key: g.key.clone(),
-                last_activity: g.last_activity(),
+                last_activity: d.last_activity,
                 age_seconds: d.age_seconds,
                 threshold_seconds: d.threshold.seconds(),
                 reason: crate::report::decision_reason(d),
@@ -708,7 +728,7 @@ fn group_report(
             ),
             last_push: g.last_push.map(Time),
             last_failure: g.last_failure.map(Time),
-            last_activity: g.last_activity().map(Time),
+            last_activity: d.last_activity.map(Time),
             last_push_successful: g.last_push_successful,
             health: GroupHealth {
                 series: g.size.series,

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::gateway::{Entry, Gateway, Scan, ScanError};
 use crate::group::GroupingKey;
+use crate::plan::health::CountedPushes;
 use crate::plan::{self, AfterDelete, Unresolved};
 use crate::warn_bounded;
 use crate::warnings::Bounded;
@@ -42,10 +43,12 @@ pub enum Seen {
 
 /// Re-scans until every group is judged or the window closes; `stop` (a
 /// signal) ends it at once, leaving the rest unconfirmed. A re-scan in
-/// flight when either happens is stopped and awaited, its reader with it.
+/// flight when either happens is stopped and awaited, its reader with it. `counted`: which
+/// pushes are activity (`--activity`), as the plan counted them.
 pub async fn verify(
     gateway: &Gateway,
     accepted: Vec<Accepted<'_>>,
+    counted: CountedPushes,
     window: Duration,
     stop: &CancellationToken,
 ) -> Vec<(usize, Seen)> {
@@ -79,7 +82,7 @@ pub async fn verify(
                     .into_iter()
                     .filter_map(|e| match e {
                         Entry::Group(g) => {
-                            let activity = g.last_activity();
+                            let activity = counted.last_activity(&g);
                             Some((g.key, activity))
                         }
                         Entry::Skipped(_) => None,

@@ -228,34 +228,57 @@ fn summary_line(gw: &GatewayReport, dry_run: bool) -> String {
 /// How many groups the `-v` size line names.
 const LARGEST_SHOWN: usize = 5;
 
-/// `-v`: the gateway's size as scanned and its largest groups by series.
+/// `-v`: the gateway's size as scanned, what the pass left (in a dry run,
+/// what its plan would leave: said as a plan, not as a measure) and the
+/// largest groups left by series.
 fn write_size(out: &mut impl Write, gw: &GatewayReport) -> io::Result<()> {
     let Some(size) = gw.health.size else {
         return Ok(());
     };
-    write!(
-        out,
-        "{}: size: {} {}, {} series, {} in the API",
-        gw.name(),
-        size.groups,
-        if size.groups == 1 { "group" } else { "groups" },
-        size.series,
-        human_bytes(size.bytes)
-    )?;
+    write!(out, "{}: size: {} in the API", gw.name(), size_words(size))?;
     if gw.health.groups_failing > 0 {
         write!(out, "; {} failing", gw.health.groups_failing)?;
     }
-    let mut largest: Vec<&GroupReport> = gw.groups.iter().filter(|g| g.health.series > 0).collect();
+    let planned = gw.health.planned_size_after.is_some();
+    match (gw.health.planned_size_after, gw.health.size_after) {
+        (Some(left), _) => write!(out, "; the plan would leave {}", size_words(left))?,
+        (None, Some(left)) => write!(out, "; after the pass: {}", size_words(left))?,
+        (None, None) => {}
+    }
+    let left = |g: &&GroupReport| {
+        if planned {
+            !g.action.would_go()
+        } else {
+            !g.action.is_gone()
+        }
+    };
+    let mut largest: Vec<&GroupReport> = gw
+        .groups
+        .iter()
+        .filter(left)
+        .filter(|g| g.health.series > 0)
+        .collect();
     // Most series first; among equals, the first in the report.
     largest.sort_by_key(|g| std::cmp::Reverse(g.health.series));
     if !largest.is_empty() {
-        write!(out, "; largest by series:")?;
+        write!(out, "; largest left by series:")?;
         for (i, g) in largest.iter().take(LARGEST_SHOWN).enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             write!(out, "{sep}{} {}", g.labels, g.health.series)?;
         }
     }
     writeln!(out)
+}
+
+/// `2 groups, 7 series, 1.2 KiB`.
+fn size_words(size: GatewaySize) -> String {
+    format!(
+        "{} {}, {} series, {}",
+        size.groups,
+        if size.groups == 1 { "group" } else { "groups" },
+        size.series,
+        human_bytes(size.bytes)
+    )
 }
 
 /// Bytes as people read them: `812 B`, `3.4 KiB`, `71.2 MiB`.
@@ -344,7 +367,8 @@ mod tests {
 
     fn human(groups: Vec<GroupReport>, dry_run: bool) -> String {
         let gw = GatewayReport {
-            health: GatewayHealth::of(&groups, false),
+            health: GatewayHealth::of(&groups, false, None),
+            id: None,
             url: "http://a".into(),
             discovered_from: None,
             address: None,

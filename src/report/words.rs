@@ -14,7 +14,7 @@ use crate::duration::{human_age, human_seconds, human_threshold, human_threshold
 use crate::plan::health::Bound;
 use crate::plan::{
     Activity, Bounded, Decision, Declared, GraceNote, IgnoredTtl, NotATtl, Reason, Refusal, Ruling,
-    ThresholdSource,
+    Short, ThresholdSource,
 };
 
 /// The words of a decision's reason, as the archive records it before the
@@ -58,7 +58,6 @@ pub fn reason_words(
         Activity::FamilyTimestamp => "newest metric family time stamp",
         Activity::SuccessfulPush => "last successful push (--activity successful)",
     };
-    let age = age.unwrap_or(0.0);
     // Against the threshold only where the sentence compares them.
     let stale = match ruling {
         Ruling::Stale { .. } | Ruling::Unaddressable(_) => Some(true),
@@ -67,12 +66,20 @@ pub fn reason_words(
     };
     // The server clock's `Date` has whole seconds: a push in the same
     // second is up to a second after it, and not ahead of the clock.
-    let seen = if age <= -1.0 {
-        format!("{what} {} ahead of the clock", human_seconds(-age))
-    } else {
-        let against = stale.and(threshold);
-        let age = human_age(age, against, stale.unwrap_or(false));
-        format!("{what} {age} ago")
+    let seen = match age {
+        // Only a protected group is judged without an age.
+        None if *activity == Activity::SuccessfulPush => {
+            "no push ever succeeded (--activity successful)".to_owned()
+        }
+        None => "no push time, failure time or family time stamp".to_owned(),
+        Some(age) if age <= -1.0 => {
+            format!("{what} {} ahead of the clock", human_seconds(-age))
+        }
+        Some(age) => {
+            let against = stale.and(threshold);
+            let age = human_age(age, against, stale.unwrap_or(false));
+            format!("{what} {age} ago")
+        }
     };
     let limit = threshold.map_or_else(|| "never".into(), human_threshold_seconds);
     // Said after the threshold it left in charge.
@@ -330,20 +337,28 @@ pub fn evictions_ended(action: Action) -> Option<&'static str> {
 }
 
 /// What a gateway still exceeds after the pass: the `over capacity`
-/// warning's words. `refused`: a safety cap refused the plan, so nothing
-/// was evicted (else: no group was left to evict).
-pub fn over_capacity_words(bound: Bound, refused: bool) -> String {
+/// warning's words. `why`: what the plan left over the bound; `None` when
+/// the plan met it but not every DELETE it sent is known to have landed.
+pub fn over_capacity_words(bound: Bound, why: Option<Short>) -> String {
     let (flag, max, what) = bound_parts(bound);
-    if refused {
-        return format!(
+    match why {
+        Some(Short::Refused) => format!(
             "the gateway holds more than {flag} {max} {what}, and a safety cap refused the plan: \
              nothing was evicted"
-        );
+        ),
+        Some(Short::NoCandidate) => format!(
+            "the gateway would still hold more than {flag} {max} {what}: no group is left to \
+             evict (the others are silent less than --evict-after, kept, ignored or skipped)"
+        ),
+        Some(Short::Pending) => format!(
+            "the gateway still holds more than {flag} {max} {what}: groups that would bring it \
+             within the bound are pending (--grace); a later pass deletes them"
+        ),
+        None => format!(
+            "the gateway still holds more than {flag} {max} {what}: not every DELETE the plan \
+             sent is known to have landed"
+        ),
     }
-    format!(
-        "the gateway would still hold more than {flag} {max} {what}: no group is left to evict \
-         (the others are silent less than --evict-after, kept, ignored or skipped)"
-    )
 }
 
 #[cfg(test)]

@@ -321,7 +321,8 @@ fn alerts_use_only_metric_names_the_janitor_writes() {
             interrupted: false,
             groups: Vec::new(),
             summary: Summary::default(),
-            health: GatewayHealth::of(&[], false),
+            health: GatewayHealth::of(&[], false, None),
+            id: Some(pushgateway_janitor::identity::GatewayId::url("http://a")),
         }],
     );
     let mut history = History::default();

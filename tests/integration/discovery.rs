@@ -386,3 +386,70 @@ fn credentials_in_a_dns_url_reach_no_output_even_at_trace() {
         }
     }
 }
+
+/// Issue 28 item 4. A `dnssrv+` target whose address lookup failed kept
+/// its marks in the state file, but the textfile dropped its replica's
+/// counters (`deleted_groups_total` 1 -> 0) and gained a series named
+/// after the target (`discovered_from: null` in the report) that stayed
+/// once it came back. One rule now: a replica whose lookup failed is not
+/// gone, and a lookup that failed stands for no gateway.
+#[test]
+fn a_srv_target_whose_lookup_failed_keeps_its_counters() {
+    let a = Pushgateway::start();
+    let b = Pushgateway::start();
+    let srv = [
+        ("_pgw._tcp.pgw.test", "t1.test", a.port),
+        ("_pgw._tcp.pgw.test", "t2.test", b.port),
+    ];
+    let both = [("127.0.0.1", "t1.test"), ("127.0.0.1", "t2.test")];
+    let url = "dnssrv+http://_pgw._tcp.pgw.test";
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("j.prom");
+    let pass = |dns: &Dnsmasq| {
+        seed(&a);
+        seed(&b);
+        json(dns, url, &["--textfile", prom.to_str().unwrap()])
+    };
+    let t2 = format!("http://t2.test:{}", b.port);
+    let t2_replica = format!("{t2} (127.0.0.1:{})", b.port);
+    let counter = |gateway: &str| {
+        let text = std::fs::read_to_string(&prom).unwrap();
+        let head = format!("pushgateway_janitor_deleted_groups_total{{gateway=\"{gateway}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(head.as_str()))
+            .map(|v| v.trim().parse::<f64>().unwrap())
+    };
+
+    let dns = Dnsmasq::start(&both, &srv);
+    let (out, _) = pass(&dns);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        counter(&t2_replica),
+        Some(1.0),
+        "{}",
+        std::fs::read_to_string(&prom).unwrap()
+    );
+    drop(dns);
+
+    // t2.test has no address now: its target lookup fails.
+    let dns = Dnsmasq::start(&both[..1], &srv);
+    let (out, r) = pass(&dns);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        counter(&t2_replica),
+        Some(1.0),
+        "the replica's counter went"
+    );
+    assert_eq!(counter(&t2), None, "a series for the failed lookup");
+    let failed = r.gateways.iter().find(|g| g.url == t2).unwrap();
+    assert!(failed.error.is_some(), "{failed:?}");
+    assert_eq!(failed.discovered_from.as_deref(), Some(url), "{failed:?}");
+    drop(dns);
+
+    // Back: its counter goes on.
+    let dns = Dnsmasq::start(&both, &srv);
+    let (out, _) = pass(&dns);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(counter(&t2_replica), Some(2.0));
+    assert_eq!(counter(&t2), None);
+}

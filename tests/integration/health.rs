@@ -110,8 +110,10 @@ fn a_pushed_group_with_n_series_reports_n_and_its_length() {
         let size = gw.size.expect("a scanned gateway has a size");
         let bytes: u64 = lengths.iter().map(|(_, n)| n).sum();
         assert_eq!((size.groups, size.series, size.bytes), (2, 7, bytes));
-        // A dry run removes nothing.
+        // A dry run removes nothing, and its plan (nothing stale) would
+        // leave it all.
         assert_eq!(gw.size_after, Some(size), "{bin:?}");
+        assert_eq!(gw.planned_size_after, Some(size), "{bin:?}");
         assert_eq!((gw.groups_failing, gw.over_capacity), (0, false));
 
         let labels = |when: &str| format!("gateway=\"{}\",when=\"{when}\"", pg.url);
@@ -135,7 +137,11 @@ fn a_pushed_group_with_n_series_reports_n_and_its_length() {
         let line = verbose_line(&pg, &format!("{}: size: ", pg.url));
         assert!(line.starts_with(&format!("{}: size: 2 groups, 7 series, ", pg.url)));
         assert!(
-            line.ends_with(r#" in the API; largest by series: {job="six"} 6, {job="one"} 1"#),
+            line.contains(" in the API; the plan would leave 2 groups, 7 series, "),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(r#"; largest left by series: {job="six"} 6, {job="one"} 1"#),
             "{line}"
         );
     }
@@ -268,7 +274,9 @@ fn with_activity_successful_a_group_whose_pushes_keep_failing_goes_stale() {
         // Two hours ago they were pushed; now their producers' pushes fail.
         pg.age(Duration::from_secs(2 * 3600));
         let repeated = "a{x=\"1\"} 1\na{x=\"1\"} 2\n";
-        for job in ["bad", "kept"] {
+        // `never-ok`'s pushes never succeeded: the gateway holds it with a
+        // failure time and no push time.
+        for job in ["bad", "kept", "never-ok"] {
             assert_eq!(pg.post(&[("job", job)], repeated), 400, "{bin:?}");
         }
         assert_eq!(pg.push(&[("job", "fresh")], "a 1\n"), 200);
@@ -280,6 +288,8 @@ fn with_activity_successful_a_group_whose_pushes_keep_failing_goes_stale() {
                 "1h",
                 "--keep",
                 "{job=\"kept\"}",
+                "--keep",
+                "{job=\"never-ok\"}",
                 "--output",
                 "json",
             ];
@@ -296,11 +306,38 @@ fn with_activity_successful_a_group_whose_pushes_keep_failing_goes_stale() {
             .starts_with("last failed push "));
         assert_eq!(r.action_of(&[("job", "never")]), Some("would_delete"));
 
-        let out = run(&["--activity", "successful"]);
+        let archive = tempfile::tempdir().unwrap();
+        let out = run(&[
+            "--activity",
+            "successful",
+            "--archive",
+            archive.path().to_str().unwrap(),
+        ]);
         assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
         let r = report(&out);
         let bad = r.group(&[("job", "bad")]).unwrap();
         assert_eq!(bad.action, "deleted", "{bin:?}: {bad:?}");
+        // Issue 29 item 6: kept before any age, as docs/policy.md orders
+        // it (it was `skipped`, "no push ever succeeded").
+        let never_ok = r.group(&[("job", "never-ok")]).unwrap();
+        assert_eq!(never_ok.last_push, None, "{never_ok:?}");
+        assert_eq!(never_ok.action, "kept", "{bin:?}: {never_ok:?}");
+        assert_eq!(
+            never_ok.reason,
+            "no push ever succeeded (--activity successful); protected by --keep '{job=\"never-ok\"}'"
+        );
+        // Issue 28 item 3: the activity the plan counted is the one the
+        // report and the archive record show (they showed the failed
+        // push, 2 hours after it, with the age of the success).
+        assert!(bad.last_failure > bad.last_push, "{bad:?}");
+        assert_eq!(bad.last_activity, bad.last_push, "{bin:?}: {bad:?}");
+        assert!(bad.age_seconds.unwrap() > 7_000.0, "{bad:?}");
+        let record = archived_record(archive.path(), "bad");
+        assert_eq!(
+            record["last_activity"].as_str(),
+            bad.last_push.as_deref(),
+            "{record}"
+        );
         assert!(
             bad.reason
                 .starts_with("last successful push (--activity successful) ")
@@ -312,8 +349,26 @@ fn with_activity_successful_a_group_whose_pushes_keep_failing_goes_stale() {
         assert_eq!(r.action_of(&[("job", "never")]), Some("deleted"));
         assert_eq!(r.action_of(&[("job", "fresh")]), Some("active"));
         let left = pg.groups();
-        assert_eq!(left.len(), 2, "{left:?}");
+        assert_eq!(left.len(), 3, "{left:?}");
     }
+}
+
+/// The one archive record of the group `{job="JOB"}` in `dir`.
+fn archived_record(dir: &std::path::Path, job: &str) -> serde_json::Value {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                if record["labels"]["job"] == job {
+                    found.push(record);
+                }
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.remove(0)
 }
 
 /// A gateway with groups of known ages and sizes, pushed in turn and aged
@@ -541,6 +596,23 @@ fn with_grace_an_eviction_is_pending_first() {
     );
     assert_eq!(r.summary.pending, 3, "stale, a and b");
     assert_eq!(jobs_left(&pg), ["a", "b", "c", "d", "keep", "stale"]);
+    // Issue 28 item 6: the gateway keeps its 6 groups, over --max-groups
+    // 3: over capacity, as size_after says (it was false), with a warning
+    // that says why.
+    let gw = &r.gateways[0];
+    assert_eq!(gw.size_after.unwrap().groups, 6);
+    assert!(gw.over_capacity, "{gw:?}");
+    let err = common::stderr(&out);
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("over capacity"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("still holds more than --max-groups 3 groups")
+            && warnings[0].contains("pending (--grace)"),
+        "{err}"
+    );
 
     // The grace period passes (the marks move back, the groups stay as
     // they are): the evictions go.
@@ -552,6 +624,76 @@ fn with_grace_an_eviction_is_pending_first() {
     assert_eq!(r.action_of(&[("job", "b")]), Some("evicted"));
     assert_eq!(r.action_of(&[("job", "stale")]), Some("deleted"));
     assert_eq!(jobs_left(&pg), ["c", "d", "keep"]);
+    assert!(!r.gateways[0].over_capacity);
+}
+
+/// Issue 29 item 8: after a real eviction `-v` printed the size before and
+/// named the evicted group as the largest; a dry run's `size_after` is its
+/// `size`, and nothing said what its plan would leave. Now the size line
+/// says both, and a dry run reports `planned_size_after`.
+#[test]
+fn the_size_line_and_a_dry_run_say_what_the_pass_leaves() {
+    for bin in gateway_bins() {
+        let mut pg = Pushgateway::start_bin(&bin, &[]);
+        assert_eq!(pg.push(&[("job", "big")], SIX_SERIES), 200);
+        pg.age(Duration::from_secs(4 * 3600));
+        assert_eq!(pg.push(&[("job", "small")], "one 1\n"), 200);
+        let small = length_of(&group_lengths(&pg), "small");
+        let args = |extra: &[&'static str]| {
+            let mut args: Vec<&str> = vec![
+                "--url",
+                pg.url.as_str(),
+                "--threshold",
+                "1d",
+                "--max-series",
+                "3",
+                "--evict-after",
+                "30m",
+            ];
+            args.extend_from_slice(extra);
+            args
+        };
+        let left = common::GatewaySize {
+            groups: 1,
+            series: 1,
+            bytes: small,
+        };
+        let out = janitor(&args(&["--dry-run", "--output", "json"]));
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        let r = report(&out);
+        assert_eq!(r.action_of(&[("job", "big")]), Some("would_evict"));
+        let gw = &r.gateways[0];
+        assert_eq!(gw.size_after, gw.size, "nothing was sent");
+        assert_eq!(gw.planned_size_after, Some(left), "{bin:?}: {gw:?}");
+        assert!(!gw.over_capacity);
+
+        let size_line = |out: &std::process::Output| {
+            let shown = stdout(out);
+            shown
+                .lines()
+                .find(|l| l.starts_with(&format!("{}: size: ", pg.url)))
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("{shown}"))
+        };
+        let line = size_line(&janitor(&args(&["--dry-run", "-v"])));
+        assert!(
+            line.starts_with(&format!("{}: size: 2 groups, 7 series, ", pg.url))
+                && line.contains("; the plan would leave 1 group, 1 series, ")
+                && line.ends_with(r#"; largest left by series: {job="small"} 1"#),
+            "{line}"
+        );
+
+        let out = janitor(&args(&["-v"]));
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        assert_eq!(jobs_left(&pg), ["small"]);
+        let line = size_line(&out);
+        assert!(
+            line.starts_with(&format!("{}: size: 2 groups, 7 series, ", pg.url))
+                && line.contains("; after the pass: 1 group, 1 series, ")
+                && line.ends_with(r#"; largest left by series: {job="small"} 1"#),
+            "{bin:?}: {line}"
+        );
+    }
 }
 
 /// Issue 29 item 2: an eviction says it is one on every line a person

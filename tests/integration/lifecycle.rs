@@ -1151,9 +1151,10 @@ fn normalized(text: &str, url: &str, shown_url: &str) -> String {
     let text = ages.replace_all(&text, "$1 AGE");
     let times = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z").unwrap();
     let text = times.replace_all(&text, "TIME");
-    // The groups' length in the API varies with their push times' digits.
-    let sizes = regex::Regex::new(r"[0-9.]+ (B|KiB|MiB|GiB) in the API").unwrap();
-    sizes.replace_all(&text, "SIZE in the API").into_owned()
+    // The groups' length in the API varies with their push times' digits
+    // (the size as scanned, and what the pass leaves).
+    let sizes = regex::Regex::new(r"\b[0-9.]+ (B|KiB|MiB|GiB)\b").unwrap();
+    sizes.replace_all(&text, "SIZE").into_owned()
 }
 
 /// The shape of a JSON value: objects' keys, recursively, and the first

@@ -615,3 +615,43 @@ fn native_and_float_histograms_pushed_in_protobuf_are_deleted_exactly() {
         pg.wait_for_groups(&[&[("job", "hist"), ("instance", "fresh")]]);
     }
 }
+
+/// Issue 28 item 8: `--max-delete-ratio` counts the groups considered,
+/// selected and addressable. On a 1.11 gateway holding a UTF-8 label name
+/// and read in legacy mode, 2 stale groups, 1 fresh and 1 fresh that no
+/// DELETE can name made 2 of 4 = 0.5, under 0.6: the plan went ahead
+/// (exit 0, both deleted). The documented 2 of 3 refuses (exit 3).
+#[test]
+fn a_group_no_delete_can_name_is_not_considered_by_the_ratio() {
+    let bin = pushgateway_bin_1_11();
+    let mut pg = Pushgateway::start_bin(&bin, UTF8);
+    for job in ["old-1", "old-2"] {
+        push_named(&pg, "instance", &[("job", job), ("instance", "a")]);
+    }
+    pg.age(std::time::Duration::from_secs(3600));
+    let fresh = [("job", "new"), ("instance", "a")];
+    let dotted = [("job", "new"), ("service.name", "api")];
+    push_named(&pg, "instance", &fresh);
+    push_named(&pg, "U__service_2e_name", &dotted);
+    let pg = pg.restart(&bin, &[]);
+    let out = janitor(&[
+        "--url",
+        &pg.url,
+        "--max-delete-ratio",
+        "0.6",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(r.gateways[0].label_names.as_deref(), Some("legacy"));
+    assert_eq!(r.action_of(&dotted), Some("active"));
+    assert_eq!(
+        r.gateways[0].refused.as_deref(),
+        Some(
+            "refused by --max-delete-ratio 0.6: the plan deletes 2 of the 3 groups considered \
+             (66.7%)"
+        )
+    );
+    assert_eq!(left(&pg).len(), 4);
+}

@@ -808,6 +808,7 @@ pub struct GatewayReport {
     pub interrupted: bool,
     pub size: Option<GatewaySize>,
     pub size_after: Option<GatewaySize>,
+    pub planned_size_after: Option<GatewaySize>,
     pub groups_failing: u64,
     pub over_capacity: bool,
 }
