@@ -894,6 +894,21 @@ pub enum AfterDelete {
     Repushed,
     /// Shown as before: the queued delete has not landed (yet).
     Pending,
+    /// Not shown as a group, but the re-scan holds an entry it could not
+    /// read that might be this group ([`crate::group::SkippedGroup::might_be`]):
+    /// neither gone nor shown; unconfirmed unless a later re-scan tells.
+    Unreadable,
+}
+
+/// How a re-scan shows a group whose DELETE was accepted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sighting {
+    /// As a group, with its last activity counted as the plan counts it.
+    Shown(Option<f64>),
+    /// Not as a group, but an entry the scan could not read might be it.
+    MaybeUnreadable,
+    /// Nowhere.
+    Absent,
 }
 
 /// What became of a stale group's DELETE, as `run` and `verify` saw it.
@@ -977,17 +992,18 @@ pub fn unresolved(completed: u32) -> Unresolved {
 }
 
 /// Judges one group after its DELETE: `before` is the last activity the
-/// plan judged it by, `seen` the group's last activity in the re-scan,
-/// counted as the plan counted it (`None` when the re-scan does not show
-/// the group at all). A last activity that changed is a push since: only
-/// a DELETE that landed takes a group's last successful push away (a
-/// failed push then shows the group again without one, under `--activity
-/// successful`), and any other change is a newer push.
-pub fn after_delete(before: Option<f64>, seen: Option<Option<f64>>) -> AfterDelete {
+/// plan judged it by, `seen` how the re-scan shows it. A last activity
+/// that changed is a push since: only a DELETE that landed takes a group's
+/// last successful push away (a failed push then shows the group again
+/// without one, under `--activity successful`), and any other change is a
+/// newer push. A group is gone only when no entry of the re-scan might be
+/// it: one the scan could not read is on the gateway, as for a clean.
+pub fn after_delete(before: Option<f64>, seen: Sighting) -> AfterDelete {
     match seen {
-        None => AfterDelete::Gone,
-        Some(now) if now != before => AfterDelete::Repushed,
-        Some(_) => AfterDelete::Pending,
+        Sighting::Absent => AfterDelete::Gone,
+        Sighting::MaybeUnreadable => AfterDelete::Unreadable,
+        Sighting::Shown(now) if now != before => AfterDelete::Repushed,
+        Sighting::Shown(_) => AfterDelete::Pending,
     }
 }
 
@@ -2216,22 +2232,37 @@ mod tests {
 
     #[test]
     fn after_delete_tells_gone_repushed_and_pending_apart() {
-        assert_eq!(after_delete(Some(100.0), None), AfterDelete::Gone);
         assert_eq!(
-            after_delete(Some(100.0), Some(Some(101.0))),
+            after_delete(Some(100.0), Sighting::Absent),
+            AfterDelete::Gone
+        );
+        assert_eq!(
+            after_delete(Some(100.0), Sighting::Shown(Some(101.0))),
             AfterDelete::Repushed
         );
         assert_eq!(
-            after_delete(Some(100.0), Some(Some(100.0))),
+            after_delete(Some(100.0), Sighting::Shown(Some(100.0))),
             AfterDelete::Pending
         );
         // A re-push that only failed still shows a live producer.
-        assert_eq!(after_delete(None, Some(Some(5.0))), AfterDelete::Repushed);
+        assert_eq!(
+            after_delete(None, Sighting::Shown(Some(5.0))),
+            AfterDelete::Repushed
+        );
         // Issue 28 item 3: under --activity successful a group deleted
         // and then shown again by a failed push has no successful push:
         // its DELETE landed, and its producer is alive (it was Pending,
         // then still_present, exit 4).
-        assert_eq!(after_delete(Some(100.0), Some(None)), AfterDelete::Repushed);
+        assert_eq!(
+            after_delete(Some(100.0), Sighting::Shown(None)),
+            AfterDelete::Repushed
+        );
+        // An entry the re-scan could not read might be the group: it is
+        // on the gateway as far as anyone knows, so not gone.
+        assert_eq!(
+            after_delete(Some(100.0), Sighting::MaybeUnreadable),
+            AfterDelete::Unreadable
+        );
     }
 
     #[test]

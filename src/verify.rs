@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::gateway::{Entry, Gateway, Scan, ScanError};
 use crate::group::GroupingKey;
 use crate::plan::health::CountedPushes;
-use crate::plan::{self, AfterDelete, Unresolved};
+use crate::plan::{self, AfterDelete, Sighting, Unresolved};
 use crate::warn_bounded;
 use crate::warnings::Bounded;
 
@@ -66,6 +66,9 @@ pub async fn verify(
     let mut last_error: Option<String> = None;
     // Set once the first re-scan is over: the window runs from there.
     let mut deadline: Option<tokio::time::Instant> = None;
+    // The groups the last re-scan could not tell from an entry it could not
+    // read, with that entry's reason.
+    let mut hidden: HashMap<usize, String> = HashMap::new();
     let stopped = loop {
         if stop
             .run_until_cancelled(tokio::time::sleep(pause))
@@ -77,19 +80,33 @@ pub async fn verify(
         match rescan(gateway, stop, deadline).await {
             Ok(scan) => {
                 completed += 1;
-                let present: HashMap<GroupingKey, Option<f64>> = scan
-                    .entries
-                    .into_iter()
-                    .filter_map(|e| match e {
+                let mut present: HashMap<GroupingKey, Option<f64>> = HashMap::new();
+                let mut unreadable = Vec::new();
+                for entry in scan.entries {
+                    match entry {
                         Entry::Group(g) => {
                             let activity = counted.last_activity(&g);
-                            Some((g.key, activity))
+                            present.insert(g.key, activity);
                         }
-                        Entry::Skipped(_) => None,
-                    })
-                    .collect();
+                        Entry::Skipped(s) => unreadable.push(s),
+                    }
+                }
                 pending.retain(|key, (i, before)| {
-                    match plan::after_delete(*before, present.get(*key).copied()) {
+                    let sighting = match present.get(*key) {
+                        Some(activity) => Sighting::Shown(*activity),
+                        None => match unreadable.iter().find(|s| s.might_be(key)) {
+                            Some(s) => {
+                                hidden.insert(*i, s.reason.clone());
+                                Sighting::MaybeUnreadable
+                            }
+                            None => Sighting::Absent,
+                        },
+                    };
+                    if sighting != Sighting::MaybeUnreadable {
+                        hidden.remove(i);
+                    }
+                    match plan::after_delete(*before, sighting) {
+                        AfterDelete::Unreadable => true,
                         AfterDelete::Gone => {
                             seen.push((*i, Seen::Gone));
                             false
@@ -125,6 +142,11 @@ pub async fn verify(
     for (key, (i, _)) in pending {
         let outcome = match (stopped, plan::unresolved(completed)) {
             (true, _) => Seen::NotConfirmed("verification stopped by a signal".into()),
+            (false, _) if hidden.contains_key(&i) => Seen::NotConfirmed(format!(
+                "the DELETE was accepted, but the gateway holds a group its re-scan could not \
+                 read, which might be this one ({})",
+                hidden[&i]
+            )),
             (false, Unresolved::StillShown) => Seen::StillShown(format!(
                 "still shown with its old push time {window} after the first re-scan"
             )),

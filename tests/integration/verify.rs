@@ -219,3 +219,40 @@ fn the_summary_line_counts_unconfirmed_deletes() {
     assert!(shown.ends_with(&summary), "{shown}");
     pg.wait_for_groups(&[]);
 }
+
+/// A group the re-scan could not read is on the gateway, for verification
+/// too: a `labels` family takes the place of a group's labels in the API,
+/// so such an entry might be any group, the deleted one pushed again among
+/// them. Before: the victim was `deleted`, confirmed gone, though nothing
+/// showed it gone.
+#[test]
+fn a_group_the_rescan_cannot_read_leaves_a_delete_unconfirmed() {
+    let pg = Pushgateway::start();
+    pg.push_ok(&[("job", "victim")], "x");
+    assert_eq!(
+        pg.push(&[("job", "unreadable")], "labels 1\nother 1\n"),
+        200
+    );
+    let args = vec![
+        "--url",
+        pg.url.as_str(),
+        "--verify-timeout",
+        "1s",
+        "--output",
+        "json",
+    ];
+    let (_, r) = common::clean_every_stale(args);
+    let victim = r.group(&[("job", "victim")]).unwrap();
+    assert_eq!(victim.action, "unconfirmed", "{victim:?}");
+    let why = victim.error.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("a group its re-scan could not read, which might be this one"),
+        "{victim:?}"
+    );
+    // The DELETE did land: the API shows one group, the unreadable one.
+    let victim_key = common::labels(&[("job", "victim")]);
+    let groups = pg.groups();
+    assert!(groups.len() == 1 && !groups.contains(&victim_key), "{groups:?}");
+    assert_eq!(r.summary.deleted, 0, "{:?}", r.summary);
+    assert_eq!(r.summary.skipped, 1, "{:?}", r.summary);
+}
