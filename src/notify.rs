@@ -21,7 +21,7 @@ use crate::gateway::fault::Fault;
 use crate::gateway::retry::{retrying, Attempted, FailedAttempt};
 use crate::gateway::{Connect, Credentials, RetryPolicy, TlsOptions, TransportOptions};
 use crate::plan::health::Bound;
-use crate::plan::{Reason, Ruling, ThresholdSource};
+use crate::plan::ThresholdSource;
 use crate::report::{Action, LabelSet, NotifiedAs, Report, Time};
 
 pub const SCHEMA: &str = "pushgateway-janitor/notification/v1";
@@ -109,13 +109,7 @@ pub fn notification(report: &Report) -> Option<Notification<'_>> {
                 deletable_at: g.deletable_at,
                 new: g.newly_pending,
                 error: g.error.as_deref(),
-                evicted_for: match &g.reason {
-                    Reason::Judged {
-                        ruling: Ruling::Evicted { bound, .. },
-                        ..
-                    } => Some(*bound),
-                    _ => None,
-                },
+                evicted_for: g.reason.eviction().map(|e| e.bound),
             });
         }
     }

@@ -279,6 +279,41 @@ pub enum Reason {
     Judged { activity: Activity, ruling: Ruling },
 }
 
+impl Reason {
+    /// The eviction this reason records, whatever then came of it (evicted,
+    /// pending, refused, failed); `None` for a group no bound took. What
+    /// the human lines, the summary and the notification all read.
+    pub fn eviction(&self) -> Option<Eviction> {
+        match self {
+            Reason::Judged {
+                ruling:
+                    Ruling::Evicted {
+                        bound,
+                        held,
+                        evict_after,
+                        ..
+                    },
+                ..
+            } => Some(Eviction {
+                bound: *bound,
+                held: *held,
+                evict_after: *evict_after,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What a bound did to a group, as the plan decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Eviction {
+    pub bound: Bound,
+    /// What the gateway would hold of that bound once the stale groups go.
+    pub held: u64,
+    /// `--evict-after`.
+    pub evict_after: Duration,
+}
+
 /// Which of a group's times is its last activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activity {

@@ -59,7 +59,7 @@ impl Report {
                     Line::Silence => {}
                 }
                 write!(out, "{:<13}  {}  ", human(g.action), g.labels)?;
-                match eviction(&g.reason) {
+                match g.reason.eviction() {
                     // An eviction says so, for which bound and what size,
                     // whatever came of it: its threshold did not decide.
                     Some(e) => write!(
@@ -100,34 +100,6 @@ impl Report {
     }
 }
 
-/// What a bound did to a group, as the plan decided it; `None` for a
-/// group no bound took.
-struct Eviction {
-    bound: Bound,
-    held: u64,
-    evict_after: std::time::Duration,
-}
-
-/// The eviction a group's reason records, whatever then came of it.
-fn eviction(reason: &Reason) -> Option<Eviction> {
-    match reason {
-        Reason::Judged {
-            ruling:
-                Ruling::Evicted {
-                    bound,
-                    held,
-                    evict_after,
-                    ..
-                },
-            ..
-        } => Some(Eviction {
-            bound: *bound,
-            held: *held,
-            evict_after: *evict_after,
-        }),
-        _ => None,
-    }
-}
 
 /// A gateway's summary line: its groups, the stale ones and what came of
 /// them, the evictions apart, per bound, the groups that stay, and those
@@ -137,7 +109,7 @@ fn summary_line(gw: &GatewayReport, dry_run: bool) -> String {
     let (evictions, others): (Vec<&GroupReport>, Vec<&GroupReport>) = gw
         .groups
         .iter()
-        .partition(|g| eviction(&g.reason).is_some());
+        .partition(|g| g.reason.eviction().is_some());
     let s = Summary::of_actions(others.iter().map(|g| g.action));
     let all = &gw.summary;
     let mut line = format!(
@@ -179,7 +151,7 @@ fn summary_line(gw: &GatewayReport, dry_run: bool) -> String {
     // evictions (`2 evicted for --max-series 400`).
     let mut bounds: Vec<Bound> = evictions
         .iter()
-        .filter_map(|g| eviction(&g.reason).map(|e| e.bound))
+        .filter_map(|g| g.reason.eviction().map(|e| e.bound))
         .collect();
     bounds.sort_by_key(|b| matches!(b, Bound::Series(_)));
     bounds.dedup();
@@ -187,7 +159,7 @@ fn summary_line(gw: &GatewayReport, dry_run: bool) -> String {
         let of_bound = Summary::of_actions(
             evictions
                 .iter()
-                .filter(|g| eviction(&g.reason).is_some_and(|e| e.bound == bound))
+                .filter(|g| g.reason.eviction().is_some_and(|e| e.bound == bound))
                 .map(|g| g.action),
         );
         let ended: Vec<String> = Action::ALL
