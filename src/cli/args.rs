@@ -170,9 +170,11 @@ pub struct Args {
     /// --evict-after (required) is evicted (deleted; would_evict in a dry
     /// run). Never a --keep'd group, the janitor's own job, an ignored or a
     /// skipped one. --grace, --archive, --max-deletes and --max-delete-ratio
-    /// apply to evictions as to deletions. When the candidates run out
-    /// above the bound: a warning and over_capacity in the report; the exit
-    /// status does not change. 0 is refused: leave the flag out to turn
+    /// apply to evictions as to deletions. When what the pass leaves
+    /// still exceeds the bound (no candidate left, evictions pending for
+    /// --grace, a cap refused the plan, a delete that did not land): a
+    /// warning and over_capacity in the report; the exit status does not
+    /// change. 0 is refused: leave the flag out to turn
     /// the bound off. See docs/health.md.
     #[arg(long, value_name = "N", value_parser = parse_bound, allow_hyphen_values = true)]
     pub max_groups: Option<u64>,

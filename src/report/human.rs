@@ -53,6 +53,12 @@ impl Report {
                     // pushes fail.
                     Line::Stays => {
                         let why = g.reason_words();
+                        let failing = match g.last_push.is_none()
+                            && words::says_no_push_succeeded(&g.reason)
+                        {
+                            true => "",
+                            false => failing.as_str(),
+                        };
                         writeln!(out, "{:<13}  {}  {why}{failing}", human(g.action), g.labels)?;
                         continue;
                     }
@@ -99,7 +105,6 @@ impl Report {
         Ok(())
     }
 }
-
 
 /// A gateway's summary line: its groups, the stale ones and what came of
 /// them, the evictions apart, per bound, the groups that stay, and those
@@ -338,7 +343,16 @@ mod tests {
     }
 
     fn human(groups: Vec<GroupReport>, dry_run: bool) -> String {
-        let gw = GatewayReport {
+        let gw = human_gateway(groups);
+        let mut out = Vec::new();
+        Report::new(dry_run, 0.0, 149.0, Some(3600.0), vec![gw])
+            .write_human(&mut out, false, false)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn human_gateway(groups: Vec<GroupReport>) -> GatewayReport {
+        GatewayReport {
             health: GatewayHealth::of(&groups, false, None),
             id: None,
             url: "http://a".into(),
@@ -355,12 +369,44 @@ mod tests {
             summary: Summary::of(&groups),
             groups,
             interrupted: false,
+        }
+    }
+
+    /// A kept group none of whose pushes succeeded, under `--activity
+    /// successful`: its reason says so, and its line says it once (it said
+    /// `... (--activity successful); protected by --keep '...', no push
+    /// ever succeeded`). A stale one's line, which shows no reason, still
+    /// says it.
+    #[test]
+    fn a_line_says_once_that_no_push_succeeded() {
+        let mut kept = group("failing", Action::Kept, None);
+        kept.last_push = None;
+        kept.last_push_successful = None;
+        kept.age_seconds = None;
+        kept.reason = Reason::Judged {
+            activity: Activity::SuccessfulPush,
+            ruling: Ruling::Kept("{job=\"failing\"}".into()),
         };
+        let mut stale = group("failing", Action::WouldDelete, None);
+        stale.labels = LabelSet(vec![("job".into(), "stale".into())]);
+        stale.last_push = None;
+        stale.reason = Reason::Judged {
+            activity: Activity::FailedPushOnly,
+            ruling: Ruling::Stale {
+                grace: None,
+                refused: None,
+            },
+        };
+        let gw = human_gateway(vec![kept, stale]);
         let mut out = Vec::new();
-        Report::new(dry_run, 0.0, 149.0, Some(3600.0), vec![gw])
-            .write_human(&mut out, false, false)
+        Report::new(true, 0.0, 149.0, Some(3600.0), vec![gw])
+            .write_human(&mut out, true, false)
             .unwrap();
-        String::from_utf8(out).unwrap()
+        let out = String::from_utf8(out).unwrap();
+        let kept = out.lines().find(|l| l.contains("job=\"failing\"")).unwrap();
+        assert_eq!(kept.matches("no push ever succeeded").count(), 1, "{out}");
+        let stale = out.lines().find(|l| l.contains("job=\"stale\"")).unwrap();
+        assert!(stale.contains("no push ever succeeded"), "{out}");
     }
 
     /// Issue 29 items 2 and 7: an eviction's line names its bound and the

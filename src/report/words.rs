@@ -29,6 +29,21 @@ pub fn decision_reason(d: &Decision) -> String {
     )
 }
 
+/// Whether a group's reason already says that no push of it ever
+/// succeeded (its last activity is a failed push and there is no success,
+/// or `--activity successful` found none): the human line then does not
+/// say it again.
+pub fn says_no_push_succeeded(reason: &Reason) -> bool {
+    matches!(
+        reason,
+        Reason::NoSuccessfulPush
+            | Reason::Judged {
+                activity: Activity::FailedPushOnly | Activity::SuccessfulPush,
+                ..
+            }
+    )
+}
+
 /// A reason in words: when the group was last active and what the policy
 /// made of that, with the threshold and what set it, the TTLs ignored,
 /// and what then held it back. The one place a decision becomes a

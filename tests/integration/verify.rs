@@ -252,7 +252,10 @@ fn a_group_the_rescan_cannot_read_leaves_a_delete_unconfirmed() {
     // The DELETE did land: the API shows one group, the unreadable one.
     let victim_key = common::labels(&[("job", "victim")]);
     let groups = pg.groups();
-    assert!(groups.len() == 1 && !groups.contains(&victim_key), "{groups:?}");
+    assert!(
+        groups.len() == 1 && !groups.contains(&victim_key),
+        "{groups:?}"
+    );
     assert_eq!(r.summary.deleted, 0, "{:?}", r.summary);
     assert_eq!(r.summary.skipped, 1, "{:?}", r.summary);
 }
