@@ -20,9 +20,8 @@ use crate::duration::{human_age, human_threshold};
 use crate::gateway::fault::Fault;
 use crate::gateway::retry::{retrying, Attempted, FailedAttempt};
 use crate::gateway::{Connect, Credentials, RetryPolicy, TlsOptions, TransportOptions};
-use crate::plan::health::Bound;
-use crate::plan::ThresholdSource;
-use crate::report::{Action, LabelSet, NotifiedAs, Report, Time};
+use crate::plan::{Eviction, ThresholdSource};
+use crate::report::{eviction_line, Action, LabelSet, NotifiedAs, Report, Time};
 
 pub const SCHEMA: &str = "pushgateway-janitor/notification/v1";
 
@@ -62,16 +61,16 @@ pub struct Notified<'a> {
     /// Pending: this pass marked it.
     pub new: bool,
     pub error: Option<&'a str>,
-    /// Evicted, or pending eviction: the size bound it goes for
-    /// (`--max-groups N`, `--max-series N`); else null. Its threshold is
-    /// not what sends it away.
-    #[serde(serialize_with = "bound_flag")]
-    pub evicted_for: Option<Bound>,
+    /// Evicted, or pending eviction: the size bound it goes for, shown as
+    /// `evicted_for` (`--max-groups N`, `--max-series N`); else null. Its
+    /// threshold is not what sends it away.
+    #[serde(rename = "evicted_for", serialize_with = "bound_flag")]
+    pub eviction: Option<Eviction>,
 }
 
-fn bound_flag<S: serde::Serializer>(bound: &Option<Bound>, s: S) -> Result<S::Ok, S::Error> {
-    match bound {
-        Some(bound) => s.serialize_str(&crate::report::bound_words(*bound)),
+fn bound_flag<S: serde::Serializer>(eviction: &Option<Eviction>, s: S) -> Result<S::Ok, S::Error> {
+    match eviction {
+        Some(e) => s.serialize_str(&crate::report::bound_words(e.bound)),
         None => s.serialize_none(),
     }
 }
@@ -109,7 +108,7 @@ pub fn notification(report: &Report) -> Option<Notification<'_>> {
                 deletable_at: g.deletable_at,
                 new: g.newly_pending,
                 error: g.error.as_deref(),
-                evicted_for: g.reason.eviction().map(|e| e.bound),
+                eviction: g.reason.eviction(),
             });
         }
     }
@@ -135,19 +134,21 @@ fn text(n: &Notification<'_>) -> String {
         named.join("; ")
     };
     let silent = |g: &Notified<'_>| {
-        let age = g.age_seconds.map_or("?".into(), |a| {
-            human_age(a, g.threshold_seconds, g.action.is_stale())
-        });
+        let age = || {
+            g.age_seconds.map_or("?".into(), |a| {
+                human_age(a, g.threshold_seconds, g.action.is_stale())
+            })
+        };
         let threshold = g.threshold_seconds.map_or("never".into(), |t| {
             crate::duration::human_threshold_seconds(t)
         });
-        match g.evicted_for {
-            Some(bound) => format!(
-                "silent {age}, evicted for {}",
-                crate::report::bound_words(bound)
-            ),
+        match g.eviction {
+            // As on its human line: the bound and the size it acts on, and
+            // its silence against --evict-after, whether it went or waits.
+            Some(e) => eviction_line(e.bound, e.held, g.age_seconds, e.evict_after, ""),
             None => format!(
-                "silent {age}, threshold {threshold}, {}",
+                "silent {}, threshold {threshold}, {}",
+                age(),
                 g.threshold_source
             ),
         }
@@ -532,7 +533,7 @@ mod tests {
         g.reason = crate::plan::Reason::Judged {
             activity: crate::plan::Activity::Push,
             ruling: crate::plan::Ruling::Evicted {
-                bound: Bound::Groups(1000),
+                bound: crate::plan::health::Bound::Groups(1000),
                 held: 1200,
                 evict_after: std::time::Duration::from_secs(3600),
                 grace: None,
@@ -541,9 +542,13 @@ mod tests {
         };
         let r = report(false, vec![g]);
         let n = notification(&r).unwrap();
+        // Before: `(silent 2h, evicted for --max-groups 1000)`, its age
+        // against its threshold, and "evicted" for a pending one too.
         assert!(
-            n.text
-                .contains("(silent 2h, evicted for --max-groups 1000)"),
+            n.text.contains(
+                "(eviction for --max-groups 1000: the gateway would hold 1200 groups; \
+                 silent 2h, at least --evict-after 1h)"
+            ),
             "{}",
             n.text
         );

@@ -17,8 +17,8 @@ mod human;
 mod words;
 use words::refusal_words;
 pub use words::{
-    bound_words, decision_reason, go_number, ignored_words, over_capacity_words, reason_words,
-    words,
+    bound_words, decision_reason, eviction_line, go_number, ignored_words, over_capacity_words,
+    reason_words, words,
 };
 
 pub const SCHEMA: &str = "pushgateway-janitor/report/v1";
