@@ -499,18 +499,6 @@ impl Group {
             (Some(push), Some(failure)) => failure > push,
         }
     }
-
-    /// The group's last sign of life: the later of its last push and its last
-    /// failed push. A group whose pushes all failed has push time 0 but a
-    /// fresh failure time, and its producer is alive. Only when neither is
-    /// known does the newest family time stamp stand in.
-    pub fn last_activity(&self) -> Option<f64> {
-        match (self.last_push, self.last_failure) {
-            (Some(p), Some(f)) => Some(p.max(f)),
-            (Some(t), None) | (None, Some(t)) => Some(t),
-            (None, None) => self.newest_family_time,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -716,25 +704,6 @@ mod tests {
         assert_eq!(k.get("a"), Some("1"));
         assert_eq!(k.get("b"), Some("2"));
         assert_eq!(k.get("c"), None);
-    }
-
-    #[test]
-    fn last_activity_prefers_the_later_time() {
-        let mut g = Group {
-            key: key(&[("job", "j")]),
-            last_push: None,
-            last_failure: Some(200.0),
-            newest_family_time: Some(50.0),
-            last_push_successful: Some(false),
-            ttl_metric: None,
-            size: Size::default(),
-        };
-        assert_eq!(g.last_activity(), Some(200.0));
-        g.last_push = Some(300.0);
-        assert_eq!(g.last_activity(), Some(300.0));
-        g.last_push = None;
-        g.last_failure = None;
-        assert_eq!(g.last_activity(), Some(50.0));
     }
 
     #[test]

@@ -839,7 +839,7 @@ fn bound(threshold: Threshold, ttl: &TtlPolicy) -> (Threshold, Option<Bounded>) 
 }
 
 fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) -> Decision {
-    let last_activity = policy.activity.last_activity(&group);
+    let (activity, last_activity) = policy.activity.counted(&group);
     if !policy.select.is_empty() && !policy.select.iter().any(|s| s.matches(&group.key)) {
         return Decision {
             subject: Subject::Group(group),
@@ -869,13 +869,6 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         ttl_ignored: ttl_ignored.clone(),
         reason,
         grace: None,
-    };
-    let activity = match (policy.activity, group.last_push, group.last_failure) {
-        (CountedPushes::Successful, _, _) => Activity::SuccessfulPush,
-        (CountedPushes::Any, None, Some(_)) => Activity::FailedPushOnly,
-        (CountedPushes::Any, Some(p), Some(f)) if f > p => Activity::FailedPush,
-        (CountedPushes::Any, Some(_), _) => Activity::Push,
-        (CountedPushes::Any, None, None) => Activity::FamilyTimestamp,
     };
     let judged = |ruling| Reason::Judged { activity, ruling };
     // Protection comes before any age (docs/policy.md's order): a kept

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::Activity;
 use crate::group::Group;
 
 /// What counts as a group's activity (`--activity`).
@@ -29,14 +30,31 @@ impl CountedPushes {
     }
 
     /// The group's last activity as this counts it: for [`CountedPushes::Any`],
-    /// [`Group::last_activity`]; for [`CountedPushes::Successful`], its last
+    /// the later of its last push and its last failed push (a group whose
+    /// pushes all failed has push time 0 but a fresh failure time, and its
+    /// producer is alive), its newest family time stamp when neither is
+    /// known; for [`CountedPushes::Successful`], its last
     /// successful push, `None` when none succeeded (its age is unknown
     /// then: the time its pushes started failing is not shown, and the
     /// family time stamps of a group without a success say nothing of it).
     pub fn last_activity(self, group: &Group) -> Option<f64> {
-        match self {
-            CountedPushes::Any => group.last_activity(),
-            CountedPushes::Successful => group.last_push,
+        self.counted(group).1
+    }
+
+    /// Which of the group's times is its last activity as this counts it,
+    /// and that time: the one decision the plan's reason and every time it
+    /// reports are read from.
+    pub fn counted(self, group: &Group) -> (Activity, Option<f64>) {
+        match (self, group.last_push, group.last_failure) {
+            (CountedPushes::Successful, push, _) => (Activity::SuccessfulPush, push),
+            (CountedPushes::Any, None, Some(failure)) => (Activity::FailedPushOnly, Some(failure)),
+            (CountedPushes::Any, Some(push), Some(failure)) if failure > push => {
+                (Activity::FailedPush, Some(failure))
+            }
+            (CountedPushes::Any, Some(push), _) => (Activity::Push, Some(push)),
+            (CountedPushes::Any, None, None) => {
+                (Activity::FamilyTimestamp, group.newest_family_time)
+            }
         }
     }
 }
@@ -163,6 +181,47 @@ mod tests {
         assert_eq!(CountedPushes::Successful.last_activity(&never), None);
         let fine = group(Some(300.0), Some(200.0));
         assert_eq!(CountedPushes::Successful.last_activity(&fine), Some(300.0));
+    }
+
+    /// Which time is the activity and what the reason calls it are one
+    /// decision: the later of a push and a failed push, else the newest
+    /// family time stamp; under --activity successful, the last success.
+    #[test]
+    fn the_activity_is_named_by_the_time_it_is() {
+        use Activity::*;
+        let mut stamped = group(None, None);
+        stamped.newest_family_time = Some(50.0);
+        for (g, any, successful) in [
+            (
+                group(None, Some(200.0)),
+                (FailedPushOnly, Some(200.0)),
+                None,
+            ),
+            (
+                group(Some(300.0), Some(200.0)),
+                (Push, Some(300.0)),
+                Some(300.0),
+            ),
+            (
+                group(Some(100.0), Some(200.0)),
+                (FailedPush, Some(200.0)),
+                Some(100.0),
+            ),
+            // A failure in the push's own second is not later than it.
+            (
+                group(Some(200.0), Some(200.0)),
+                (Push, Some(200.0)),
+                Some(200.0),
+            ),
+            (stamped, (FamilyTimestamp, Some(50.0)), None),
+        ] {
+            assert_eq!(CountedPushes::Any.counted(&g), any, "{g:?}");
+            assert_eq!(
+                CountedPushes::Successful.counted(&g),
+                (SuccessfulPush, successful),
+                "{g:?}"
+            );
+        }
     }
 
     fn held(series: u64, silent_for: f64) -> Held {
