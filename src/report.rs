@@ -408,6 +408,7 @@ macro_rules! actions {
         notified: $notified:ident,
         grace_mark: $mark:ident,
         line: $line:ident,
+        after_pass: $after:ident,
     },)*) => {
         actions! { enum Action { $($(#[$doc])* $variant => $name,)* } counted in Summary }
 
@@ -422,6 +423,7 @@ macro_rules! actions {
                         notified: NotifiedAs::$notified,
                         grace_mark: GraceMark::$mark,
                         line: Line::$line,
+                        after_pass: AfterPass::$after,
                     },)*
                 }
             }
@@ -448,6 +450,22 @@ pub struct Properties {
     pub grace_mark: GraceMark,
     /// How the human output lists it.
     pub line: Line,
+    /// Whether the gateway holds it after the pass: what `size_after` and
+    /// `planned_size_after` leave out.
+    pub after_pass: AfterPass,
+}
+
+/// Whether a group is on the gateway after the pass, as far as the
+/// janitor knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterPass {
+    /// Its DELETE landed (a re-scan no longer showed it, or `--no-verify`).
+    Gone,
+    /// A dry run's plan would remove it; nothing was sent.
+    WouldGo,
+    /// Still there: never sent, refused, failed, unconfirmed, pushed again,
+    /// pending, or not stale.
+    Stays,
 }
 
 /// Where the notification lists a group.
@@ -502,6 +520,7 @@ actions! {
         notified: Deleted,
         grace_mark: Dropped,
         line: Silence,
+        after_pass: Gone,
     },
     /// Stale; a dry run sent nothing.
     WouldDelete => "would_delete" {
@@ -511,6 +530,7 @@ actions! {
         notified: Not,
         grace_mark: Kept,
         line: Silence,
+        after_pass: WouldGo,
     },
     /// Stale, but the DELETE failed.
     DeleteFailed => "delete_failed" {
@@ -520,6 +540,7 @@ actions! {
         notified: Failed,
         grace_mark: Kept,
         line: Silence,
+        after_pass: Stays,
     },
     /// Protected: `--keep`, threshold `never`, or the janitor's own job.
     Kept => "kept" {
@@ -529,6 +550,7 @@ actions! {
         notified: Not,
         grace_mark: Dropped,
         line: Stays,
+        after_pass: Stays,
     },
     /// Active within its threshold: not stale.
     Active => "active" {
@@ -538,6 +560,7 @@ actions! {
         notified: Not,
         grace_mark: Dropped,
         line: Stays,
+        after_pass: Stays,
     },
     /// Malformed or of unknown age; never deleted.
     Skipped => "skipped" {
@@ -547,6 +570,7 @@ actions! {
         notified: Not,
         grace_mark: Dropped,
         line: Problem,
+        after_pass: Stays,
     },
     /// Matched by no `--select`; never deleted.
     Ignored => "ignored" {
@@ -556,6 +580,7 @@ actions! {
         notified: Not,
         grace_mark: Carried,
         line: Unjudged,
+        after_pass: Stays,
     },
     /// Stale, but a safety cap refused this gateway's plan.
     Refused => "refused" {
@@ -565,6 +590,7 @@ actions! {
         notified: Not,
         grace_mark: Kept,
         line: Silence,
+        after_pass: Stays,
     },
     /// Stale and deleted, but pushed again before verification finished:
     /// its producer is alive.
@@ -575,6 +601,7 @@ actions! {
         notified: Deleted,
         grace_mark: Dropped,
         line: Silence,
+        after_pass: Stays,
     },
     /// Stale and accepted for deletion, but still shown with its old push
     /// time when the verify timeout ran out.
@@ -585,6 +612,7 @@ actions! {
         notified: Failed,
         grace_mark: Kept,
         line: Silence,
+        after_pass: Stays,
     },
     /// Stale and accepted for deletion, but no re-scan could confirm it in
     /// time (a slow gateway): a warning, not a failure.
@@ -595,6 +623,7 @@ actions! {
         notified: Deleted,
         grace_mark: Kept,
         line: Silence,
+        after_pass: Stays,
     },
     /// Evicted by a bound on the gateway's size (`--max-groups`,
     /// `--max-series`, docs/health.md), the gateway accepted the DELETE,
@@ -608,6 +637,7 @@ actions! {
         notified: Deleted,
         grace_mark: Dropped,
         line: Silence,
+        after_pass: Gone,
     },
     /// Evicted by a bound on the gateway's size; a dry run sent nothing.
     WouldEvict => "would_evict" {
@@ -617,6 +647,7 @@ actions! {
         notified: Not,
         grace_mark: Kept,
         line: Silence,
+        after_pass: WouldGo,
     },
     /// Stale or evicted, but inside its grace period (`--grace`): deleted
     /// by a later pass if it stays silent.
@@ -627,6 +658,7 @@ actions! {
         notified: Pending,
         grace_mark: Kept,
         line: Silence,
+        after_pass: Stays,
     },
 }
 
@@ -644,29 +676,13 @@ impl Action {
     /// Whether a dry run's plan would remove a group with this action
     /// (what `planned_size_after` leaves out).
     pub fn would_go(self) -> bool {
-        matches!(self, Action::WouldDelete | Action::WouldEvict)
+        self.properties().after_pass == AfterPass::WouldGo
     }
 
     /// Whether a group with this action is known to be gone from the
     /// gateway after the pass (what `size_after` leaves out).
     pub fn is_gone(self) -> bool {
-        match self {
-            Action::Deleted | Action::Evicted => true,
-            // Accepted but unconfirmed, or back, or never sent: there, as
-            // far as the janitor knows.
-            Action::WouldDelete
-            | Action::WouldEvict
-            | Action::DeleteFailed
-            | Action::Refused
-            | Action::Repushed
-            | Action::StillPresent
-            | Action::Unconfirmed
-            | Action::Pending
-            | Action::Kept
-            | Action::Active
-            | Action::Skipped
-            | Action::Ignored => false,
-        }
+        self.properties().after_pass == AfterPass::Gone
     }
 }
 
