@@ -447,11 +447,28 @@ pub struct SkippedGroup {
     /// named `labels` takes the object's place in the API) or the group
     /// showed more than one: then it might be any group.
     pub labels_known: bool,
+    /// The later of its push and failed-push times, as far as both could
+    /// be read; `None` when either could not, or neither is there.
+    pub last_seen: Option<f64>,
     pub reason: String,
     pub size: Size,
 }
 
 impl SkippedGroup {
+    /// Whether this entry, seen after the DELETE of the group of `key`,
+    /// might be that group pushed again since its last activity `before`:
+    /// it might be that group ([`SkippedGroup::might_be`]), and was not
+    /// last pushed at or before `before` (an entry that old was on the
+    /// gateway beside the group, readable then: another group). Unknown
+    /// times might be anything.
+    pub fn might_hide(&self, key: &GroupingKey, before: Option<f64>) -> bool {
+        self.might_be(key)
+            && match (self.last_seen, before) {
+                (Some(seen), Some(before)) => seen > before,
+                _ => true,
+            }
+    }
+
     /// Whether this entry might be the group of `key`: what `restore` must
     /// not push over, as a clean does not delete it. Any group, when its
     /// labels are unknown; else when some reading of its labels is `key`'s
@@ -548,6 +565,7 @@ mod tests {
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
             labels_known,
+            last_seen: None,
             reason: "r".into(),
             size: Size::default(),
         };
@@ -562,6 +580,15 @@ mod tests {
         assert!(!skipped(&[("instance", "a")], true).might_be(&victim));
         // A name twice: either reading.
         assert!(skipped(&[("job", "other"), ("job", "victim")], true).might_be(&victim));
+        // After a DELETE: only an entry pushed since the group's last
+        // activity might be it pushed again; unknown times might be.
+        let mut poisoned = skipped(&[], false);
+        assert!(poisoned.might_hide(&victim, Some(100.0)));
+        poisoned.last_seen = Some(100.0);
+        assert!(!poisoned.might_hide(&victim, Some(100.0)));
+        assert!(poisoned.might_hide(&victim, Some(99.0)));
+        assert!(poisoned.might_hide(&victim, None));
+        assert!(!skipped(&[("job", "other")], true).might_hide(&victim, None));
     }
 
     #[test]

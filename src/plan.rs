@@ -923,7 +923,8 @@ pub enum AfterDelete {
     /// Shown as before: the queued delete has not landed (yet).
     Pending,
     /// Not shown as a group, but the re-scan holds an entry it could not
-    /// read that might be this group ([`crate::group::SkippedGroup::might_be`]):
+    /// read that might be this group pushed again
+    /// ([`crate::group::SkippedGroup::might_hide`]):
     /// neither gone nor shown; unconfirmed unless a later re-scan tells.
     Unreadable,
 }
@@ -1211,6 +1212,7 @@ mod tests {
                 Entry::Skipped(SkippedGroup {
                     labels: vec![],
                     labels_known: false,
+                    last_seen: None,
                     reason: "bad".into(),
                     size: Default::default(),
                 }),
@@ -1656,6 +1658,7 @@ mod tests {
         entries.push(Entry::Skipped(SkippedGroup {
             labels: vec![("job".into(), "broken".into())],
             labels_known: true,
+            last_seen: None,
             reason: "bad".into(),
             size: crate::group::Size {
                 series: 300,

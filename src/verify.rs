@@ -94,7 +94,7 @@ pub async fn verify(
                 pending.retain(|key, (i, before)| {
                     let sighting = match present.get(*key) {
                         Some(activity) => Sighting::Shown(*activity),
-                        None => match unreadable.iter().find(|s| s.might_be(key)) {
+                        None => match unreadable.iter().find(|s| s.might_hide(key, *before)) {
                             Some(s) => {
                                 hidden.insert(*i, s.reason.clone());
                                 Sighting::MaybeUnreadable

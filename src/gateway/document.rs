@@ -421,10 +421,19 @@ impl RawGroup {
         // Labels read whole from the one `labels` object are the group's
         // own: what `restore` tells a skipped entry apart from a group by.
         let labels_known = matches!(self.labels, Some(Ok(_))) && !self.duplicate_labels;
+        let last_seen = match (&self.push_time, &self.push_failure_time) {
+            (Some(Err(_)), _) | (_, Some(Err(_))) => None,
+            (push, failure) => [push, failure]
+                .into_iter()
+                .filter_map(|t| t.as_ref().and_then(|t| t.as_ref().ok()).copied())
+                .filter(|t| *t > 0.0)
+                .reduce(f64::max),
+        };
         let skipped = |labels, reason| {
             Entry::Skipped(SkippedGroup {
                 labels,
                 labels_known,
+                last_seen,
                 reason,
                 size,
             })
@@ -588,6 +597,7 @@ fn not_an_object() -> Entry {
     Entry::Skipped(SkippedGroup {
         labels: Vec::new(),
         labels_known: false,
+        last_seen: None,
         reason: "the group is not a JSON object".into(),
         size: Size::default(),
     })
