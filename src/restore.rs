@@ -217,7 +217,11 @@ impl Report {
         if let Some(e) = &self.error {
             return vec![format!("{e}; nothing was restored")];
         }
-        let mut lines: Vec<String> = self.none_from.iter().map(|w| self.none_from_line(w)).collect();
+        let mut lines: Vec<String> = self
+            .none_from
+            .iter()
+            .map(|w| self.none_from_line(w))
+            .collect();
         let failed: Vec<&GroupReport> = self
             .groups
             .iter()
@@ -271,7 +275,11 @@ impl Report {
              port-forward, or a replica at its old address), pass {}; nothing was sent",
             self.url,
             found.join(", "),
-            if flags.len() == 1 { "that is" } else { "one is" },
+            if flags.len() == 1 {
+                "that is"
+            } else {
+                "one is"
+            },
             flags.join(" or ")
         )
     }
@@ -940,5 +948,53 @@ mod tests {
             report.error_lines(),
             ["1 archived group could not be restored to http://g (first: {} from a.jsonl:3: the line ends inside its JSON)"]
         );
+    }
+
+    /// Nothing of the gateways restored from, only others': the error line
+    /// names each left out as `--from` takes it, and the exit is 2.
+    #[test]
+    fn records_of_other_gateways_only_name_the_from_to_pass() {
+        let groups = vec![
+            group(Action::OtherGateway, &[("job", "a")]),
+            group(Action::OtherGateway, &[("job", "b")]),
+            group(Action::OtherGateway, &[("job", "c")]),
+        ];
+        let mut report = Report {
+            schema: SCHEMA,
+            dry_run: false,
+            replace: false,
+            started_at: Time(0.0),
+            finished_at: Time(0.0),
+            url: "http://localhost:9091".into(),
+            version: None,
+            utf8_names: None,
+            label_names: None,
+            error: None,
+            summary: Summary::of_actions(groups.iter().map(|g| g.action)),
+            groups,
+            other_gateways: vec![
+                OtherGateway {
+                    gateway: "http://10.0.0.5:9091".into(),
+                    records: 2,
+                },
+                OtherGateway {
+                    gateway: "http://pgw:9091".into(),
+                    records: 1,
+                },
+            ],
+            none_from: Some(Wanted::From(vec!["http://old:9091".into()])),
+        };
+        assert_eq!(report.exit_status(), ExitStatus::Usage);
+        assert_eq!(
+            report.error_lines(),
+            ["nothing to restore to http://localhost:9091: none of the archived records is from \
+              --from http://old:9091; 2 are from http://10.0.0.5:9091, 1 from http://pgw:9091: \
+              if one is the gateway meant (this one reached another way, say through a \
+              port-forward, or a replica at its old address), pass --from http://10.0.0.5:9091 \
+              or --from http://pgw:9091; nothing was sent"]
+        );
+        report.none_from = None;
+        assert_eq!(report.exit_status(), ExitStatus::Ok);
+        assert!(report.error_lines().is_empty());
     }
 }
