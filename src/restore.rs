@@ -172,6 +172,20 @@ pub struct Report {
     /// The gateways whose records were left out (`other_gateway`), in the
     /// spelling `--from` takes, each with how many.
     pub other_gateways: Vec<OtherGateway>,
+    /// Set when the files hold other gateways' records and none of the
+    /// gateways restored from: the flags do not fit the files (exit 2),
+    /// and nothing was sent. Its error line names the `--from` to pass.
+    #[serde(skip)]
+    pub none_from: Option<Wanted>,
+}
+
+/// The gateways whose records a restore restores.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Wanted {
+    /// The one restored to (`--url`), as the records name it.
+    Target,
+    /// Those `--from` names, as URLs.
+    From(Vec<String>),
 }
 
 /// A gateway whose records were left out.
@@ -182,11 +196,15 @@ pub struct OtherGateway {
 }
 
 impl Report {
-    /// 1 when the gateway could not be read (nothing was sent), 4 when a
-    /// group could not be restored; skips are no failures.
+    /// 1 when the gateway could not be read (nothing was sent), 2 when no
+    /// record is from the gateways restored from but some are other
+    /// gateways' (nothing was sent: the flags do not fit the files), 4 when
+    /// a group could not be restored; skips are no failures.
     pub fn exit_status(&self) -> ExitStatus {
         if self.error.is_some() {
             ExitStatus::Failed
+        } else if self.none_from.is_some() {
+            ExitStatus::Usage
         } else if self.summary.count(Action::Failed) > 0 {
             ExitStatus::DeleteFailed
         } else {
@@ -199,14 +217,18 @@ impl Report {
         if let Some(e) = &self.error {
             return vec![format!("{e}; nothing was restored")];
         }
+        let mut lines: Vec<String> = self
+            .none_from
+            .iter()
+            .map(|w| self.none_from_line(w))
+            .collect();
         let failed: Vec<&GroupReport> = self
             .groups
             .iter()
             .filter(|g| g.action == Action::Failed)
             .collect();
-        match failed.first() {
-            None => Vec::new(),
-            Some(first) => vec![format!(
+        if let Some(first) = failed.first() {
+            lines.push(format!(
                 "{} archived {} could not be restored to {} (first: {} from {}:{}: {})",
                 failed.len(),
                 if failed.len() == 1 { "group" } else { "groups" },
@@ -215,8 +237,51 @@ impl Report {
                 first.file,
                 first.line,
                 first.error.as_deref().unwrap_or("failed")
-            )],
+            ));
         }
+        lines
+    }
+
+    /// Why nothing of `wanted` was restored, naming each gateway left out
+    /// as `--from` takes it (a replica by the address it had, which a new
+    /// pod no longer has), so the flag can be copied.
+    fn none_from_line(&self, wanted: &Wanted) -> String {
+        let whose = match wanted {
+            Wanted::Target => "it".to_owned(),
+            Wanted::From(from) => from
+                .iter()
+                .map(|f| format!("--from {f}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let found: Vec<String> = self
+            .other_gateways
+            .iter()
+            .enumerate()
+            .map(|(i, o)| match (i, o.records) {
+                (0, 1) => format!("1 is from {}", o.gateway),
+                (0, n) => format!("{n} are from {}", o.gateway),
+                (_, n) => format!("{n} from {}", o.gateway),
+            })
+            .collect();
+        let flags: Vec<String> = self
+            .other_gateways
+            .iter()
+            .map(|o| format!("--from {}", o.gateway))
+            .collect();
+        format!(
+            "nothing to restore to {}: none of the archived records is from {whose}; {}: \
+             if {} the gateway meant (this one reached another way, say through a \
+             port-forward, or a replica at its old address), pass {}; nothing was sent",
+            self.url,
+            found.join(", "),
+            if flags.len() == 1 {
+                "that is"
+            } else {
+                "one is"
+            },
+            flags.join(" or ")
+        )
     }
 
     pub fn to_json(&self) -> String {
@@ -326,6 +391,8 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
         false => config.from.contains(from),
     };
     let mut left_out: BTreeMap<Endpoint, usize> = BTreeMap::new();
+    // Records of the gateways restored from, whatever became of them.
+    let mut wanted_records = 0;
     for a in archived {
         let mut report = GroupReport {
             labels: LabelSet::default(),
@@ -372,11 +439,13 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
                 keys.push(key);
             }
             Ok((key, _, _)) if !selected(config, &key) => {
+                wanted_records += 1;
                 report.action = Action::Ignored;
                 report.reason = "matched by no --select".into();
                 keys.push(key);
             }
             Ok((key, record, _)) => {
+                wanted_records += 1;
                 keys.push(key.clone());
                 candidates.push(Candidate {
                     at: groups.len(),
@@ -414,6 +483,25 @@ pub async fn restore(config: &RestoreConfig, archived: Vec<Archived>, clock: &Cl
             records,
         })
         .collect();
+    if wanted_records == 0 && !other_gateways.is_empty() {
+        // Decided by the files and the flags alone: most often the gateway
+        // reached by another URL than the one it was archived from (a
+        // port-forward), which a person should hear about rather than read
+        // "0 restored". Reading the gateway would change nothing.
+        let mut report = finish(
+            config,
+            started,
+            clock,
+            (crate::gateway::redact_url_text(&config.url), None),
+            None,
+            (groups, other_gateways),
+        );
+        report.none_from = Some(match config.from.is_empty() {
+            true => Wanted::Target,
+            false => Wanted::From(config.from.iter().map(Endpoint::to_string).collect()),
+        });
+        return report;
+    }
     let mut kept: Vec<&Candidate> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
         if newest.contains(&i) {
@@ -631,6 +719,7 @@ fn finish(
         groups,
         summary,
         other_gateways,
+        none_from: None,
     }
 }
 
@@ -839,6 +928,7 @@ mod tests {
                 gateway: "http://b:9091".into(),
                 records: 1,
             }],
+            none_from: None,
         };
         let mut out = Vec::new();
         report.write_human(&mut out, false).unwrap();
@@ -858,5 +948,53 @@ mod tests {
             report.error_lines(),
             ["1 archived group could not be restored to http://g (first: {} from a.jsonl:3: the line ends inside its JSON)"]
         );
+    }
+
+    /// Nothing of the gateways restored from, only others': the error line
+    /// names each left out as `--from` takes it, and the exit is 2.
+    #[test]
+    fn records_of_other_gateways_only_name_the_from_to_pass() {
+        let groups = vec![
+            group(Action::OtherGateway, &[("job", "a")]),
+            group(Action::OtherGateway, &[("job", "b")]),
+            group(Action::OtherGateway, &[("job", "c")]),
+        ];
+        let mut report = Report {
+            schema: SCHEMA,
+            dry_run: false,
+            replace: false,
+            started_at: Time(0.0),
+            finished_at: Time(0.0),
+            url: "http://localhost:9091".into(),
+            version: None,
+            utf8_names: None,
+            label_names: None,
+            error: None,
+            summary: Summary::of_actions(groups.iter().map(|g| g.action)),
+            groups,
+            other_gateways: vec![
+                OtherGateway {
+                    gateway: "http://10.0.0.5:9091".into(),
+                    records: 2,
+                },
+                OtherGateway {
+                    gateway: "http://pgw:9091".into(),
+                    records: 1,
+                },
+            ],
+            none_from: Some(Wanted::From(vec!["http://old:9091".into()])),
+        };
+        assert_eq!(report.exit_status(), ExitStatus::Usage);
+        assert_eq!(
+            report.error_lines(),
+            ["nothing to restore to http://localhost:9091: none of the archived records is from \
+              --from http://old:9091; 2 are from http://10.0.0.5:9091, 1 from http://pgw:9091: \
+              if one is the gateway meant (this one reached another way, say through a \
+              port-forward, or a replica at its old address), pass --from http://10.0.0.5:9091 \
+              or --from http://pgw:9091; nothing was sent"]
+        );
+        report.none_from = None;
+        assert_eq!(report.exit_status(), ExitStatus::Ok);
+        assert!(report.error_lines().is_empty());
     }
 }

@@ -479,7 +479,9 @@ pub struct RestoreArgs {
     /// Restore the records archived from this gateway instead of those of
     /// --url: onto a replacement, or another gateway on purpose. The URL
     /// as the summary names the gateways it left out (a replica found
-    /// through DNS by its address). Repeatable: the records of each.
+    /// through DNS by its address). Repeatable: the records of each. When
+    /// the files hold none of the gateways restored from, only others',
+    /// nothing is sent and the error line names the --from to pass (exit 2).
     #[arg(long, value_name = "URL")]
     pub from: Vec<String>,
 

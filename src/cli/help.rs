@@ -411,8 +411,9 @@ pub(super) const RESTORE_EXAMPLES: &str = r#"Examples:
 const RESTORE_EXIT_CODES: &str = r#"Exit codes:
   0  nothing failed (groups the gateway holds again are skipped, not failures)
   1  the gateway could not be read: nothing was pushed
-  2  usage error: bad flags or values, or a file that cannot be read or is no
-     archive (a report, a compressed file)
+  2  usage error: bad flags or values, a file that cannot be read or is no
+     archive (a report, a compressed file), or files that hold only other
+     gateways' records (the error line names the --from to pass)
   4  some groups could not be restored
 "#;
 

@@ -28,7 +28,6 @@ fn assert_scan_failure(out: &Output, needle: &str) {
         "{err}"
     );
     assert!(lines[0].contains(needle), "{needle:?} not in {err}");
-    assert!(!err.contains("panicked"), "{err}");
     let r = report(out);
     assert_eq!(r.gateways.len(), 1);
     assert!(r.gateways[0].error.as_deref().unwrap().contains(needle));

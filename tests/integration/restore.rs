@@ -715,16 +715,20 @@ fn the_undo_example_in_the_docs_runs() {
         bin.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = std::process::Command::new("bash")
-        .args(["-eo", "pipefail", "-c", script])
-        .env("url", &pg.url)
-        .current_dir(work.path())
-        .env("PATH", path)
-        .env("NO_COLOR", "1")
-        .env_remove("PUSHGATEWAY_URL")
-        .env_remove("PUSHGATEWAY_JANITOR_LOG")
-        .output()
-        .unwrap();
+    // The recipe runs the janitor itself: its stderr is checked for a
+    // panic as every run through the harness is.
+    let out = common::checked(
+        std::process::Command::new("bash")
+            .args(["-eo", "pipefail", "-c", script])
+            .env("url", &pg.url)
+            .current_dir(work.path())
+            .env("PATH", path)
+            .env("NO_COLOR", "1")
+            .env_remove("PUSHGATEWAY_URL")
+            .env_remove("PUSHGATEWAY_JANITOR_LOG")
+            .output()
+            .unwrap(),
+    );
     assert!(
         out.status.success(),
         "the example failed:\n{}\n{}",
@@ -1417,4 +1421,104 @@ fn the_archived_content_pushed_again_is_not_called_restored() {
         g.reason,
         "the gateway holds this group with the archived content; --replace pushes it again"
     );
+}
+
+/// Restoring through another URL of the same gateway (a `kubectl
+/// port-forward` on localhost, the gateway archived as 127.0.0.1): the
+/// records name another server, so none is this gateway's. That is one
+/// error line naming the gateway left out and the `--from` to pass, exit 2,
+/// nothing sent; the `--from` it names restores them. Before: `0 restored
+/// … 1 left out …`, exit 0, nothing on stderr.
+#[test]
+fn a_restore_through_another_url_of_the_gateway_says_which_from_to_pass() {
+    let pg = Pushgateway::start();
+    let key = [("job", "forwarded")];
+    push_text(&pg, &key, "v 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    clean_archiving(&pg.url, r#"{job="forwarded"}"#, dir.path());
+    pg.wait_for_groups(&[]);
+    let forwarded = format!("http://localhost:{}", pg.port);
+    assert_ne!(forwarded, pg.url);
+
+    let mut said = String::new();
+    for extra in [&["--dry-run"][..], &[]] {
+        let out = restore(dir.path(), &forwarded, extra);
+        said = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "pushgateway-janitor: error: nothing to restore to {forwarded}: none of the \
+                 archived records is from it; 1 is from {url}: if that is the gateway meant \
+                 (this one reached another way, say through a port-forward, or a replica at \
+                 its old address), pass --from {url}; nothing was sent\n",
+                url = pg.url
+            )
+        );
+        let r = restore_report(&out);
+        assert_eq!(r.summary.other_gateway, 1);
+        assert_eq!(r.version, None, "the gateway was not even read");
+        assert!(pg.groups().is_empty());
+    }
+
+    // The --from the line names, copied as it is, restores the group.
+    let from = said
+        .split("pass --from ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap();
+    let out = restore(dir.path(), &forwarded, &["--from", from]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(restore_report(&out).group(&key).action, "restored");
+    pg.wait_for_groups(&[&key]);
+}
+
+/// A replica found through `dnssrv+` is archived by the address it had; a
+/// pod restarted elsewhere no longer has it, so restoring its records onto
+/// the new pod takes `--from` that old address. The error line names it as
+/// a URL that can be copied. Before: exit 0, nothing on stderr.
+#[test]
+fn a_replicas_records_restored_onto_its_new_pod_name_its_old_address() {
+    let old = common::Launch {
+        ip: [127, 0, 0, 2].into(),
+        ..common::Launch::default()
+    }
+    .start();
+    let key = [("job", "moved")];
+    push_text(&old, &key, "v 1\n");
+    let dns = common::dns::Dnsmasq::start(
+        &[("127.0.0.2", "old.test")],
+        &[("_pgw._tcp.pgw.test", "old.test", old.port)],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = dns.flag();
+    let mut args = vec![
+        "--url",
+        "dnssrv+http://_pgw._tcp.pgw.test",
+        "--dns-server",
+        &server,
+        "--archive",
+        dir.path().to_str().unwrap(),
+    ];
+    args.extend(EVERY_GROUP_STALE);
+    let out = janitor(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    old.wait_for_groups(&[]);
+
+    let new = Pushgateway::start();
+    let out = restore(dir.path(), &new.url, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let old_address = format!("http://127.0.0.2:{}", old.port);
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("; 1 is from {old_address}: "))
+            && said.contains(&format!(", pass --from {old_address}; nothing was sent")),
+        "{said}"
+    );
+    assert!(new.groups().is_empty());
+
+    let out = restore(dir.path(), &new.url, &["--from", &old_address]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(restore_report(&out).group(&key).action, "restored");
+    new.wait_for_groups(&[&key]);
 }
