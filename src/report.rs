@@ -12,7 +12,9 @@ use crate::exit::ExitStatus;
 use crate::plan::{IgnoredTtl, Outcome, Reason, Refusal, Ruling, ThresholdSource, Verdict};
 
 mod human;
+mod rhythm;
 mod words;
+pub use rhythm::{returned_words, GroupRhythm, ReturnedReport};
 use words::refusal_words;
 pub use words::{
     bound_words, decision_reason, go_number, ignored_words, over_capacity_words, reason_words,
@@ -97,6 +99,10 @@ pub struct GatewayHealth {
     /// A bound (`--max-groups`, `--max-series`) is still exceeded after
     /// every group that could be evicted was.
     pub over_capacity: bool,
+    /// Groups silent longer than `--late-after` cadences (docs/rhythms.md).
+    pub groups_late: u64,
+    /// Groups deleted as stale by an earlier pass that were pushed again.
+    pub groups_returned: u64,
 }
 
 /// Totals over a gateway's groups (skipped ones included).
@@ -133,6 +139,8 @@ impl GatewayHealth {
             )),
             groups_failing: groups.iter().filter(|g| g.health.last_push_failed).count() as u64,
             over_capacity,
+            groups_late: groups.iter().filter(|g| g.rhythm.late).count() as u64,
+            groups_returned: groups.iter().filter(|g| g.rhythm.returned.is_some()).count() as u64,
         }
     }
 }
@@ -205,6 +213,8 @@ pub struct GroupReport {
     pub newly_pending: bool,
     /// Its size and whether its last push failed.
     pub health: GroupHealth,
+    /// Its cadence, whether it is late, whether it returned.
+    pub rhythm: GroupRhythm,
 }
 
 impl GroupReport {
@@ -241,6 +251,8 @@ struct GroupJson<'a> {
     deletable_at: Option<Time>,
     #[serde(flatten)]
     health: GroupHealth,
+    #[serde(flatten)]
+    rhythm: GroupRhythm,
 }
 
 impl Serialize for GroupReport {
@@ -266,6 +278,7 @@ impl Serialize for GroupReport {
             // Its `stale_since` says it.
             newly_pending: _,
             health,
+            rhythm,
         } = self;
         GroupJson {
             labels,
@@ -284,6 +297,7 @@ impl Serialize for GroupReport {
             stale_since: *stale_since,
             deletable_at: *deletable_at,
             health: *health,
+            rhythm: *rhythm,
         }
         .serialize(serializer)
     }
@@ -927,6 +941,7 @@ mod tests {
     /// One group of `action`, with what any action may carry.
     fn probe(job: &str, action: Action) -> GroupReport {
         GroupReport {
+            rhythm: Default::default(),
             health: Default::default(),
             labels: LabelSet(vec![("job".into(), job.into())]),
             last_push: Some(Time(100.0)),
@@ -1054,6 +1069,7 @@ mod tests {
     #[test]
     fn human_lines_name_the_threshold_source_and_failing_pushes() {
         let group = |action, labels: &[(&str, &str)], reason: &str, successful| GroupReport {
+            rhythm: Default::default(),
             health: GroupHealth {
                 series: labels.len() as u64 * 100,
                 bytes: 3000,
@@ -1174,6 +1190,7 @@ mod tests {
     #[test]
     fn summary_counts_actions() {
         let g = |action| GroupReport {
+            rhythm: Default::default(),
             health: Default::default(),
             labels: LabelSet::default(),
             last_push: None,

@@ -115,8 +115,9 @@ async fn run_passes(
     let mut passes: u64 = 0;
     let mut failed: u64 = 0;
     let forced = || Stop::Forced(signals.second.get().copied().unwrap_or("signal"));
-    // --grace's memory: read from the --state-file once, then carried from
-    // pass to pass (the file, when given, is written after each).
+    // The memory (--grace's marks, the rhythms): read from the --state-file
+    // once, then carried from pass to pass (the file, when given, is
+    // written after each).
     let mut state = load_state(config);
     loop {
         let started = Instant::now();
@@ -137,9 +138,7 @@ async fn run_passes(
         if signals.now.is_cancelled() {
             return forced();
         }
-        if config.policy.grace.is_some() {
-            state.update(&pass.seen);
-        }
+        state.update(&pass.seen);
         passes += 1;
         if state_file_replaced(config) {
             let noun = if passes == 1 { "pass" } else { "passes" };
@@ -193,7 +192,7 @@ fn state_file_replaced(config: &Config) -> bool {
     let Some(path) = config
         .state_file
         .as_ref()
-        .filter(|_| config.policy.grace.is_some() && !config.dry_run)
+        .filter(|_| !config.dry_run)
     else {
         return false;
     };
