@@ -48,6 +48,8 @@ pub struct History {
     /// Per gateway (the report's redacted URL).
     pub deleted: BTreeMap<String, u64>,
     pub delete_failures: BTreeMap<String, u64>,
+    /// Groups deleted as stale that were pushed again, per gateway.
+    pub returned: BTreeMap<String, u64>,
     /// The gateways of the counters that are replicas found through DNS,
     /// each with the `--url` it was found through (the report's
     /// `discovered_from`): what says that a counter may end.
@@ -96,6 +98,7 @@ impl History {
                 .delete_failures
                 .entry(gw.name().into_owned())
                 .or_default() += gw.summary.failures();
+            *self.returned.entry(gw.name().into_owned()).or_default() += gw.health.groups_returned;
         }
         // A replica found through DNS is named by its address, and pods come
         // back with new ones: keeping every such name ever seen would grow
@@ -124,6 +127,7 @@ impl History {
         for name in &gone {
             self.deleted.remove(name);
             self.delete_failures.remove(name);
+            self.returned.remove(name);
             self.replicas.remove(name);
         }
     }
@@ -286,6 +290,11 @@ fn render_families(report: &Report, status: ExitStatus, history: Option<&History
             "Deletes that failed on this gateway (actions delete_failed and still_present), over every run recorded in this file.",
             &history.delete_failures,
         ),
+        (
+            "groups_returned_total",
+            "Groups deleted as stale on this gateway that their producer pushed again within the return window (docs/rhythms.md): thresholds too short for their producers, over every run recorded in this file.",
+            &history.returned,
+        ),
     ] {
         out.family(name, "counter", help);
         for (gateway, n) in counts {
@@ -311,6 +320,13 @@ impl Text {
             "gauge",
             "Groups the last run found on this gateway (absent while gateway_up is 0).",
             |gw| gw.scanned().then_some(gw.summary.groups as f64),
+        );
+        self.per_gateway(
+            report,
+            "groups_late",
+            "gauge",
+            "Groups on this gateway silent for longer than --late-after times their learned cadence (docs/rhythms.md); never deleted for it (absent while gateway_up is 0).",
+            |gw| gw.scanned().then_some(gw.health.groups_late as f64),
         );
         self.per_gateway(
             report,

@@ -72,8 +72,7 @@ impl<'a> Outputs<'a> {
         }
         // First: the pass's memory (grace marks, rhythms), whatever else
         // fails. A dry run decided from it and leaves it as it was.
-        if let Some(path) = self.config.state_file.as_ref().filter(|_| !report.dry_run)
-        {
+        if let Some(path) = self.config.state_file.as_ref().filter(|_| !report.dry_run) {
             if let Err(e) = crate::pending::save(path, seen) {
                 let path = path.display();
                 failed(

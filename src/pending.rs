@@ -268,7 +268,10 @@ impl State {
                 let file: FileV2 = serde_json::from_str(text).map_err(not_a_state)?;
                 let mut read = Vec::new();
                 for g in file.gateways {
-                    read.push((Some(gateway_id(g.url, g.discovered_from, g.address)?), g.marks));
+                    read.push((
+                        Some(gateway_id(g.url, g.discovered_from, g.address)?),
+                        g.marks,
+                    ));
                 }
                 for g in file.rhythms {
                     let id = gateway_id(g.url.clone(), g.discovered_from.clone(), g.address)?;

@@ -777,8 +777,8 @@ fn missed_pushes(
     cadence: Learned,
     min: Option<Duration>,
 ) -> (Threshold, ThresholdSource) {
-    let after = Duration::try_from_secs_f64(cadence.seconds * f64::from(missed))
-        .unwrap_or(Duration::MAX);
+    let after =
+        Duration::try_from_secs_f64(cadence.seconds * f64::from(missed)).unwrap_or(Duration::MAX);
     let (after, raised_to_min) = match min {
         Some(min) if after < min => (min, Some(min)),
         _ => (after, None),

@@ -140,7 +140,10 @@ impl GatewayHealth {
             groups_failing: groups.iter().filter(|g| g.health.last_push_failed).count() as u64,
             over_capacity,
             groups_late: groups.iter().filter(|g| g.rhythm.late).count() as u64,
-            groups_returned: groups.iter().filter(|g| g.rhythm.returned.is_some()).count() as u64,
+            groups_returned: groups
+                .iter()
+                .filter(|g| g.rhythm.returned.is_some())
+                .count() as u64,
         }
     }
 }

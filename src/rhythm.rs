@@ -71,7 +71,9 @@ pub struct Rhythm {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cadence {
     /// Fewer than [`GAPS_NEEDED`] gaps seen: `needed` more pushes.
-    Learning { needed: usize },
+    Learning {
+        needed: usize,
+    },
     Learned(Learned),
 }
 
@@ -359,7 +361,13 @@ mod tests {
         let mut r = Rhythm::first(10.0);
         r.observe(10.0);
         r.observe(10.0004);
-        assert_eq!(r.pushes, vec![Push { at: 10.0, passes: 3 }]);
+        assert_eq!(
+            r.pushes,
+            vec![Push {
+                at: 10.0,
+                passes: 3
+            }]
+        );
         r.observe(20.0);
         r.observe(5.0);
         assert_eq!(r.pushes, vec![Push { at: 5.0, passes: 1 }]);
@@ -432,7 +440,14 @@ mod tests {
                 assert!(m.groups.is_empty());
             }
         }
-        assert_eq!(m.groups[&key("backup")].cadence().learned().unwrap().seconds, DAY);
+        assert_eq!(
+            m.groups[&key("backup")]
+                .cadence()
+                .learned()
+                .unwrap()
+                .seconds,
+            DAY
+        );
         assert!(m.departed.is_empty());
         let _ = t;
     }
@@ -474,7 +489,10 @@ mod tests {
             pushed_again: gap,
         };
         assert_eq!(r(HOUR).threshold_that_keeps(), Duration::from_secs(66 * 60));
-        assert_eq!(r(7.0 * DAY).threshold_that_keeps(), Duration::from_secs(185 * 3600));
+        assert_eq!(
+            r(7.0 * DAY).threshold_that_keeps(),
+            Duration::from_secs(185 * 3600)
+        );
         assert_eq!(r(1.0).threshold_that_keeps(), Duration::from_secs(60));
     }
 }

@@ -424,7 +424,15 @@ async fn run_gateway(
     skipped.finish(&shown);
     ttl_ignored.finish(&shown);
     let memory = state.memory(id);
-    let rhythms = rhythms::learn(config, &shown, memory, &cadences, now, &plan.decisions, &mut groups);
+    let rhythms = rhythms::learn(
+        config,
+        &shown,
+        memory,
+        &cadences,
+        now,
+        &plan.decisions,
+        &mut groups,
+    );
     let judged = plan
         .decisions
         .iter()

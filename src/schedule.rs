@@ -189,11 +189,7 @@ async fn run_passes(
 /// than a state: the pass just written left it as it was, and so would
 /// every pass after it.
 fn state_file_replaced(config: &Config) -> bool {
-    let Some(path) = config
-        .state_file
-        .as_ref()
-        .filter(|_| !config.dry_run)
-    else {
+    let Some(path) = config.state_file.as_ref().filter(|_| !config.dry_run) else {
         return false;
     };
     matches!(

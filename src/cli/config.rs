@@ -979,9 +979,18 @@ mod tests {
         assert!(config(&["--grace", "1h", "--every", "5m"]).is_ok());
         for (args, says) in [
             (&["--grace", "1h"][..], "--grace needs --state-file"),
-            (&["--missed-pushes", "3"][..], "--missed-pushes needs --state-file"),
-            (&["--missed-pushes", "1", "--every", "1m"][..], "from 2 to 1000"),
-            (&["--late-after", "1", "--every", "1m"][..], "a factor above 1"),
+            (
+                &["--missed-pushes", "3"][..],
+                "--missed-pushes needs --state-file",
+            ),
+            (
+                &["--missed-pushes", "1", "--every", "1m"][..],
+                "from 2 to 1000",
+            ),
+            (
+                &["--late-after", "1", "--every", "1m"][..],
+                "a factor above 1",
+            ),
             (&["--grace", "0s", "--every", "1m"][..], "greater than zero"),
             (
                 &["--min-ttl", "1m"][..],

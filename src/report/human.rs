@@ -51,7 +51,13 @@ impl Report {
                     // pushes fail.
                     Line::Stays => {
                         let why = g.reason_words();
-                        writeln!(out, "{:<13}  {}  {why}{failing}", human(g.action), g.labels)?;
+                        let late = g.rhythm.human_words();
+                        writeln!(
+                            out,
+                            "{:<13}  {}  {why}{failing}{late}",
+                            human(g.action),
+                            g.labels
+                        )?;
                         continue;
                     }
                     Line::Silence => {}
@@ -61,10 +67,11 @@ impl Report {
                 });
                 write!(
                     out,
-                    "{:<13}  {}  silent {}{failing} (threshold {}, {})",
+                    "{:<13}  {}  silent {}{failing}{} (threshold {}, {})",
                     human(g.action),
                     g.labels,
                     age,
+                    g.rhythm.human_words(),
                     g.threshold_seconds
                         .map_or_else(|| "never".into(), human_threshold_seconds),
                     g.threshold_source
