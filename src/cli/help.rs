@@ -35,6 +35,11 @@ pub(super) const EXAMPLES: &str = r#"Examples:
   # waits an hour as pending, announced to a Slack or Mattermost webhook:
   pushgateway-janitor --url http://pushgateway:9091 --ttl-label ttl --grace 1h \
       --state-file /var/lib/pgj/pending.json --notify-url "$WEBHOOK_URL"
+
+  # Learn each group's rhythm: late producers reported, and a group goes after
+  # 3 missed pushes of its own cadence (docs/rhythms.md):
+  pushgateway-janitor --url http://pushgateway:9091 --state-file /var/lib/pgj/state.json \
+      --missed-pushes 3
 "#;
 
 /// The variables the janitor reads, for `--help` and the man pages'
