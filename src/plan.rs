@@ -11,6 +11,8 @@ use crate::rhythm::Learned;
 use crate::selector::Selector;
 
 pub mod health;
+#[cfg(test)]
+mod rhythm_tests;
 
 use health::{Bound, CountedPushes, Held};
 
