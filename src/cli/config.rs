@@ -281,18 +281,17 @@ impl Args {
                 },
             }),
         };
-        match (self.grace, &self.state_file, self.every) {
-            (Some(_), None, None) => {
-                return Err(UsageError(
-                    "--grace needs --state-file PATH to remember the pending groups between runs (--every can keep them in memory)".into(),
-                ))
+        // What needs the janitor's memory: the file, or a loop's own.
+        let remembers = self.state_file.is_some() || self.every.is_some();
+        for (given, flag, what) in [
+            (self.grace.is_some(), "--grace", "the pending groups"),
+            (self.missed_pushes.is_some(), "--missed-pushes", "each group's rhythm"),
+        ] {
+            if given && !remembers {
+                return Err(UsageError(format!(
+                    "{flag} needs --state-file PATH to remember {what} between runs (--every can keep them in memory)"
+                )));
             }
-            _ => {}
-        }
-        if self.missed_pushes.is_some() && self.state_file.is_none() && self.every.is_none() {
-            return Err(UsageError(
-                "--missed-pushes needs --state-file PATH to remember each group's rhythm between runs (--every can keep them in memory)".into(),
-            ));
         }
         if let Some(url) = &self.notify_url {
             crate::notify::check_url(url).map_err(UsageError)?;
