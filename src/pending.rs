@@ -383,13 +383,13 @@ struct Head {
 /// The file as read back.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileV2 {
+struct FileV2<'a> {
     #[allow(dead_code)]
     schema: String,
     gateways: Vec<GatewayIn>,
     /// Not in a v2 file.
-    #[serde(default)]
-    rhythms: Vec<rhythms::GatewayIn>,
+    #[serde(default, borrow)]
+    rhythms: Vec<rhythms::GatewayIn<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -720,8 +720,11 @@ mod tests {
             &a,
             rhythm::PassSeen {
                 now: 100.0,
-                groups: vec![(key("x"), 1.0), (key("gone"), 2.5)],
-                deleted: vec![key("gone")],
+                groups: vec![
+                    (rhythm::KeyHash::of(&key("x")), 1.0),
+                    (rhythm::KeyHash::of(&key("gone")), 2.5),
+                ],
+                deleted: vec![rhythm::KeyHash::of(&key("gone"))],
             },
         );
         state.update(&seen);
@@ -731,7 +734,10 @@ mod tests {
         assert_eq!(back, state);
         let memory = back.memory(&a).unwrap();
         assert_eq!(memory.groups.len(), 1);
-        assert_eq!(memory.departed[&key("gone")].deleted_at, 100.0);
+        assert_eq!(
+            memory.departed[&rhythm::KeyHash::of(&key("gone"))].deleted_at,
+            100.0
+        );
         assert_eq!(back.marks(&a).len(), 1);
     }
 

@@ -22,8 +22,14 @@
 //! - at most [`DEPARTED_KEPT`] deleted groups are remembered per gateway
 //!   (the most recently deleted), so keys that never come back (Flink's
 //!   random suffixes) cannot grow the memory without bound.
+//!
+//! A group is remembered by a 128-bit hash of its exact grouping key
+//! ([`KeyHash`]), not the key itself: the key is on the gateway whenever the
+//! memory is used, and the hash keeps the state file small and quick to
+//! read (one 32-digit hex string per group, no label values).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use crate::group::GroupingKey;
@@ -50,6 +56,48 @@ pub const DEPARTED_KEPT: usize = 10_000;
 /// push beyond that is a signal, and a shorter factor flags every cron job
 /// that runs a little long.
 pub const DEFAULT_LATE_AFTER: f64 = 2.0;
+
+/// A group's exact grouping key as the memory knows it: FNV-1a, 128 bits,
+/// over its label names and values (`job` first, then by name), each
+/// followed by a 0xFF byte that UTF-8 never holds, so `{a="bc"}` and
+/// `{ab="c"}` differ. Stable across versions and platforms: it is what the
+/// state file holds. Two of 10,000 keys collide with a chance of about
+/// 10^-31.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyHash(pub u128);
+
+impl KeyHash {
+    pub fn of(key: &GroupingKey) -> KeyHash {
+        const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+        const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+        let mut h = OFFSET;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes.iter().chain([&0xFF]) {
+                h ^= u128::from(*b);
+                h = h.wrapping_mul(PRIME);
+            }
+        };
+        for (name, value) in key.iter() {
+            eat(name.as_bytes());
+            eat(value.as_bytes());
+        }
+        KeyHash(h)
+    }
+
+    /// Its 32 hex digits, as the state file writes it.
+    pub fn parse(hex: &str) -> Option<KeyHash> {
+        (hex.len() == 32)
+            .then(|| u128::from_str_radix(hex, 16).ok())
+            .flatten()
+            .map(KeyHash)
+    }
+}
+
+impl fmt::Display for KeyHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
 
 /// One distinct push time, and how many passes saw it as the group's last
 /// activity.
@@ -215,8 +263,8 @@ impl Returned {
 /// deleted as stale within [`RETURN_WINDOW`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Memory {
-    pub groups: BTreeMap<GroupingKey, Rhythm>,
-    pub departed: BTreeMap<GroupingKey, Departed>,
+    pub groups: BTreeMap<KeyHash, Rhythm>,
+    pub departed: BTreeMap<KeyHash, Departed>,
 }
 
 /// What one pass over a gateway saw, for its memory.
@@ -225,16 +273,16 @@ pub struct PassSeen {
     /// The plan's `now`.
     pub now: f64,
     /// Each group with a known last activity (selected or not).
-    pub groups: Vec<(GroupingKey, f64)>,
+    pub groups: Vec<(KeyHash, f64)>,
     /// The groups this pass deleted as stale (gone, not evicted).
-    pub deleted: Vec<GroupingKey>,
+    pub deleted: Vec<KeyHash>,
 }
 
 impl Memory {
     /// Whether `key`, seen now with `activity`, is a group deleted as stale
     /// that was pushed again: the one place this is decided.
-    pub fn returned(&self, key: &GroupingKey, activity: f64) -> Option<Returned> {
-        let departed = self.departed.get(key)?;
+    pub fn returned(&self, key: KeyHash, activity: f64) -> Option<Returned> {
+        let departed = self.departed.get(&key)?;
         let last_push = departed.rhythm.last()?;
         (rounded(activity) > last_push).then_some(Returned {
             deleted_at: departed.deleted_at,
@@ -245,10 +293,10 @@ impl Memory {
 
     /// The rhythm of `key` once this pass's `activity` is counted: what the
     /// plan decides by. A returned group's return gap counts.
-    pub fn rhythm_after(&self, key: &GroupingKey, activity: f64) -> Rhythm {
+    pub fn rhythm_after(&self, key: KeyHash, activity: f64) -> Rhythm {
         // A group still shown after its delete (not landed yet) keeps its
         // memory too.
-        let mut rhythm = match (self.groups.get(key), self.departed.get(key)) {
+        let mut rhythm = match (self.groups.get(&key), self.departed.get(&key)) {
             (Some(r), None) => r.clone(),
             (_, Some(d)) => d.rhythm.clone(),
             (None, None) => Rhythm::default(),
@@ -265,7 +313,10 @@ impl Memory {
     ) -> Cadences {
         groups
             .into_iter()
-            .map(|(key, activity)| (key.clone(), self.rhythm_after(key, activity).cadence()))
+            .map(|(key, activity)| {
+                let cadence = self.rhythm_after(KeyHash::of(key), activity).cadence();
+                (key.clone(), cadence)
+            })
             .collect()
     }
 
@@ -277,14 +328,13 @@ impl Memory {
     pub fn update(&mut self, seen: &PassSeen) {
         let mut groups = BTreeMap::new();
         for (key, activity) in &seen.groups {
-            groups.insert(key.clone(), self.rhythm_after(key, *activity));
+            groups.insert(*key, self.rhythm_after(*key, *activity));
             self.departed.remove(key);
         }
         for key in &seen.deleted {
             if let Some(rhythm) = groups.remove(key) {
                 let deleted_at = seen.now;
-                self.departed
-                    .insert(key.clone(), Departed { deleted_at, rhythm });
+                self.departed.insert(*key, Departed { deleted_at, rhythm });
             }
         }
         self.groups = groups;
@@ -319,9 +369,14 @@ mod tests {
 
     const HOUR: f64 = 3600.0;
     const DAY: f64 = 86_400.0;
+    const PINNED: &str = "0e926640b6290a0e7ac8afd20fc62e84";
 
     fn key(job: &str) -> GroupingKey {
         GroupingKey::new([("job", job)]).unwrap()
+    }
+
+    fn hash(job: &str) -> KeyHash {
+        KeyHash::of(&key(job))
     }
 
     /// The rhythm of a group seen by passes at `passes`, pushed at `pushes`.
@@ -410,8 +465,8 @@ mod tests {
     fn pass(now: f64, groups: &[(&str, f64)], deleted: &[&str]) -> PassSeen {
         PassSeen {
             now,
-            groups: groups.iter().map(|(j, t)| (key(j), *t)).collect(),
-            deleted: deleted.iter().map(|j| key(j)).collect(),
+            groups: groups.iter().map(|(j, t)| (hash(j), *t)).collect(),
+            deleted: deleted.iter().map(|j| hash(j)).collect(),
         }
     }
 
@@ -425,7 +480,7 @@ mod tests {
         for night in 0..4 {
             let push = night as f64 * DAY;
             t = push + 60.0;
-            let returned = m.returned(&key("backup"), push);
+            let returned = m.returned(hash("backup"), push);
             assert_eq!(returned.is_some(), night > 0, "night {night}");
             if let Some(r) = returned {
                 assert_eq!(r.gap(), DAY);
@@ -441,7 +496,7 @@ mod tests {
             }
         }
         assert_eq!(
-            m.groups[&key("backup")]
+            m.groups[&hash("backup")]
                 .cadence()
                 .learned()
                 .unwrap()
@@ -457,7 +512,10 @@ mod tests {
         let mut m = Memory::default();
         m.update(&pass(0.0, &[("a", 0.0), ("b", 0.0)], &[]));
         m.update(&pass(10.0, &[("a", 0.0)], &[]));
-        assert_eq!(m.groups.keys().cloned().collect::<Vec<_>>(), vec![key("a")]);
+        assert_eq!(
+            m.groups.keys().cloned().collect::<Vec<_>>(),
+            vec![hash("a")]
+        );
         assert!(m.departed.is_empty());
     }
 
@@ -475,10 +533,28 @@ mod tests {
             now += 60.0;
         }
         assert_eq!(m.departed.len(), DEPARTED_KEPT);
-        assert!(!m.departed.contains_key(&key("flink-0-0")));
-        assert!(m.departed.contains_key(&key("flink-11-999")));
+        assert!(!m.departed.contains_key(&hash("flink-0-0")));
+        assert!(m.departed.contains_key(&hash("flink-11-999")));
         m.update(&pass(now + RETURN_WINDOW.as_secs_f64() + 1000.0, &[], &[]));
         assert!(m.is_empty());
+    }
+
+    /// The hash is stable (the file holds it) and tells apart keys that
+    /// concatenate alike.
+    #[test]
+    fn a_key_hash_is_stable_and_exact() {
+        let k =
+            |pairs: &[(&str, &str)]| KeyHash::of(&GroupingKey::new(pairs.iter().copied()).unwrap());
+        assert_ne!(
+            k(&[("job", "j"), ("a", "bc")]),
+            k(&[("job", "j"), ("ab", "c")])
+        );
+        assert_ne!(k(&[("job", "j")]), k(&[("job", "j"), ("instance", "x")]));
+        let h = k(&[("job", "backup"), ("instance", "db-1")]);
+        assert_eq!(KeyHash::parse(&h.to_string()), Some(h));
+        assert_eq!(KeyHash::parse("xyz"), None);
+        // Pinned: a change here would make every state file forget.
+        assert_eq!(hash("backup").to_string(), PINNED);
     }
 
     #[test]

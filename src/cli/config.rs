@@ -285,7 +285,11 @@ impl Args {
         let remembers = self.state_file.is_some() || self.every.is_some();
         for (given, flag, what) in [
             (self.grace.is_some(), "--grace", "the pending groups"),
-            (self.missed_pushes.is_some(), "--missed-pushes", "each group's rhythm"),
+            (
+                self.missed_pushes.is_some(),
+                "--missed-pushes",
+                "each group's rhythm",
+            ),
         ] {
             if given && !remembers {
                 return Err(UsageError(format!(

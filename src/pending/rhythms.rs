@@ -1,60 +1,61 @@
 //! The rhythms' part of the state file (schema v3): per gateway identity,
 //! each group's remembered pushes and the groups deleted as stale that may
-//! return ([`crate::rhythm::Memory`]). Written compactly: a push is
-//! `[time, passes]`, so 10,000 groups stay near 2 MB.
+//! return ([`crate::rhythm::Memory`]), each by the hash of its grouping key
+//! ([`KeyHash`]). Written compactly: a push is `[time, passes]`, so 10,000
+//! groups take about a megabyte.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::group::GroupingKey;
 use crate::identity::GatewayId;
-use crate::rhythm::{Departed, Memory, Push, Rhythm};
+use crate::rhythm::{Departed, KeyHash, Memory, Push, Rhythm};
 
 #[derive(Serialize)]
 pub(super) struct GatewayOut<'a> {
     url: &'a str,
     discovered_from: Option<&'a str>,
     address: Option<SocketAddr>,
-    groups: Vec<GroupOut<'a>>,
-    departed: Vec<DepartedOut<'a>>,
+    groups: Vec<GroupOut>,
+    departed: Vec<DepartedOut>,
 }
 
 #[derive(Serialize)]
-struct GroupOut<'a> {
-    labels: &'a GroupingKey,
+struct GroupOut {
+    key: String,
     pushes: Vec<(f64, u32)>,
 }
 
 #[derive(Serialize)]
-struct DepartedOut<'a> {
-    labels: &'a GroupingKey,
+struct DepartedOut {
+    key: String,
     deleted_at: f64,
     pushes: Vec<(f64, u32)>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct GatewayIn {
+pub(super) struct GatewayIn<'a> {
     pub url: String,
     pub discovered_from: Option<String>,
     pub address: Option<SocketAddr>,
-    groups: Vec<GroupIn>,
-    departed: Vec<DepartedIn>,
+    #[serde(borrow)]
+    groups: Vec<GroupIn<'a>>,
+    #[serde(borrow)]
+    departed: Vec<DepartedIn<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GroupIn {
-    labels: BTreeMap<String, String>,
+struct GroupIn<'a> {
+    key: &'a str,
     pushes: Vec<(f64, u32)>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DepartedIn {
-    labels: BTreeMap<String, String>,
+struct DepartedIn<'a> {
+    key: &'a str,
     deleted_at: f64,
     pushes: Vec<(f64, u32)>,
 }
@@ -79,6 +80,10 @@ fn pushes_in(pushes: Vec<(f64, u32)>) -> Result<Rhythm, String> {
     })
 }
 
+fn key_in(key: &str) -> Result<KeyHash, String> {
+    KeyHash::parse(key).ok_or_else(|| format!("{key:?} is not a group's key (32 hex digits)"))
+}
+
 pub(super) fn to_file<'a>(id: &'a GatewayId, memory: &'a Memory) -> GatewayOut<'a> {
     GatewayOut {
         url: &id.url,
@@ -87,16 +92,16 @@ pub(super) fn to_file<'a>(id: &'a GatewayId, memory: &'a Memory) -> GatewayOut<'
         groups: memory
             .groups
             .iter()
-            .map(|(labels, r)| GroupOut {
-                labels,
+            .map(|(key, r)| GroupOut {
+                key: key.to_string(),
                 pushes: pushes_out(r),
             })
             .collect(),
         departed: memory
             .departed
             .iter()
-            .map(|(labels, d)| DepartedOut {
-                labels,
+            .map(|(key, d)| DepartedOut {
+                key: key.to_string(),
                 deleted_at: d.deleted_at,
                 pushes: pushes_out(&d.rhythm),
             })
@@ -105,25 +110,19 @@ pub(super) fn to_file<'a>(id: &'a GatewayId, memory: &'a Memory) -> GatewayOut<'
 }
 
 /// One gateway's memory as read from the file.
-pub(super) fn from_file(g: GatewayIn) -> Result<Memory, String> {
+pub(super) fn from_file(g: GatewayIn<'_>) -> Result<Memory, String> {
     let at = |e: String| format!("{}: {e}", g.url);
     let mut memory = Memory::default();
     for group in g.groups {
-        let key = GroupingKey::new(group.labels).map_err(|e| at(e.to_string()))?;
-        memory
-            .groups
-            .insert(key, pushes_in(group.pushes).map_err(at)?);
+        let rhythm = pushes_in(group.pushes).map_err(at)?;
+        memory.groups.insert(key_in(group.key).map_err(at)?, rhythm);
     }
     for d in g.departed {
-        let key = GroupingKey::new(d.labels).map_err(|e| at(e.to_string()))?;
         let rhythm = pushes_in(d.pushes).map_err(at)?;
-        memory.departed.insert(
-            key,
-            Departed {
-                deleted_at: d.deleted_at,
-                rhythm,
-            },
-        );
+        let deleted_at = d.deleted_at;
+        memory
+            .departed
+            .insert(key_in(d.key).map_err(at)?, Departed { deleted_at, rhythm });
     }
     Ok(memory)
 }

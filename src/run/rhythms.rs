@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::group::Entry;
 use crate::plan::{Decision, Subject, Verdict};
 use crate::report::{Action, GroupReport, GroupRhythm};
-use crate::rhythm::{self, Cadences, Memory, PassSeen};
+use crate::rhythm::{self, Cadences, KeyHash, Memory, PassSeen};
 use crate::warn_bounded;
 use crate::warnings::Bounded;
 
@@ -63,18 +63,19 @@ pub(super) fn learn(
         };
         let cadence = cadences.get(&g.key).copied();
         let late = cadence.is_some_and(|c| rhythm::late(c, d.age_seconds, config.late_after));
-        let returned = memory.returned(&g.key, last);
+        let hash = KeyHash::of(&g.key);
+        let returned = memory.returned(hash, last);
         if let Some(r) = &returned {
             let ttl_label = config.policy.ttl.label.as_deref();
             let words = crate::report::returned_words(&g.key, r, ttl_label);
             warn_bounded!(warned, group = %g.key, "{words}");
         }
         report.rhythm = GroupRhythm::of(cadence, late, returned);
-        seen.groups.push((g.key.clone(), last));
+        seen.groups.push((hash, last));
         // Deleted as stale, and gone: remembered in case it returns. An
         // evicted group went for the gateway's size, not its silence.
         if d.verdict == Verdict::Stale && report.action == Action::Deleted {
-            seen.deleted.push(g.key.clone());
+            seen.deleted.push(hash);
         }
     }
     warned.finish(shown);
