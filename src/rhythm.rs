@@ -101,7 +101,7 @@ impl fmt::Display for KeyHash {
 
 /// One distinct push time, and how many passes saw it as the group's last
 /// activity.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Push {
     /// Unix seconds, rounded to the millisecond.
     pub at: f64,
@@ -109,10 +109,18 @@ pub struct Push {
 }
 
 /// What the passes remember of one group: its last distinct push times,
-/// oldest first.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// oldest first. Held inline (no allocation per group): a memory of 10,000
+/// groups is about 10,000 of these.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Rhythm {
-    pub pushes: Vec<Push>,
+    buf: [Push; PUSHES_KEPT],
+    len: u8,
+}
+
+impl PartialEq for Rhythm {
+    fn eq(&self, other: &Rhythm) -> bool {
+        self.pushes() == other.pushes()
+    }
 }
 
 /// A group's cadence as far as it is known.
@@ -144,6 +152,29 @@ fn rounded(t: f64) -> f64 {
 }
 
 impl Rhythm {
+    /// The pushes remembered, oldest first.
+    pub fn pushes(&self) -> &[Push] {
+        &self.buf[..usize::from(self.len)]
+    }
+
+    /// A memory of these pushes (oldest first): the last [`PUSHES_KEPT`].
+    pub fn of(pushes: impl IntoIterator<Item = Push>) -> Rhythm {
+        let mut r = Rhythm::default();
+        for p in pushes {
+            r.append(p);
+        }
+        r
+    }
+
+    fn append(&mut self, push: Push) {
+        if usize::from(self.len) == PUSHES_KEPT {
+            self.buf.copy_within(1.., 0);
+            self.len -= 1;
+        }
+        self.buf[usize::from(self.len)] = push;
+        self.len += 1;
+    }
+
     /// The memory of a group first seen with this last activity.
     pub fn first(activity: f64) -> Rhythm {
         let mut r = Rhythm::default();
@@ -153,42 +184,46 @@ impl Rhythm {
 
     /// The newest push remembered.
     pub fn last(&self) -> Option<f64> {
-        self.pushes.last().map(|p| p.at)
+        self.pushes().last().map(|p| p.at)
     }
 
     /// One pass saw the group with this last activity.
     pub fn observe(&mut self, activity: f64) {
         let at = rounded(activity);
-        match self.pushes.last_mut() {
-            Some(last) if last.at == at => last.passes = last.passes.saturating_add(1),
-            Some(last) if last.at < at => {
-                self.pushes.push(Push { at, passes: 1 });
-                if self.pushes.len() > PUSHES_KEPT {
-                    self.pushes.remove(0);
-                }
+        let push = Push { at, passes: 1 };
+        match self.len.checked_sub(1).map(usize::from) {
+            Some(last) if self.buf[last].at == at => {
+                self.buf[last].passes = self.buf[last].passes.saturating_add(1)
             }
+            Some(last) if self.buf[last].at < at => self.append(push),
             // Older than what was seen: not the producer we learned from.
-            _ => self.pushes = vec![Push { at, passes: 1 }],
+            _ => *self = Rhythm::of([push]),
         }
     }
 
     /// The gaps between consecutive pushes, oldest first.
     pub fn gaps(&self) -> impl Iterator<Item = f64> + '_ {
-        self.pushes.windows(2).map(|w| w[1].at - w[0].at)
+        self.pushes().windows(2).map(|w| w[1].at - w[0].at)
     }
 
     pub fn cadence(&self) -> Cadence {
-        let mut gaps: Vec<f64> = self.gaps().collect();
+        let mut gaps = [0.0; PUSHES_KEPT - 1];
+        let mut n = 0;
+        for (slot, gap) in gaps.iter_mut().zip(self.gaps()) {
+            *slot = gap;
+            n += 1;
+        }
+        let gaps = &mut gaps[..n];
         if gaps.len() < GAPS_NEEDED {
             return Cadence::Learning {
-                needed: GAPS_NEEDED + 1 - self.pushes.len(),
+                needed: GAPS_NEEDED + 1 - self.pushes().len(),
             };
         }
-        let (_, older) = self.pushes.split_last().expect("gaps need pushes");
+        let (_, older) = self.pushes().split_last().expect("gaps need pushes");
         Cadence::Learned(Learned {
-            seconds: median(&mut gaps),
+            seconds: median(gaps),
             upper_bound: older.iter().all(|p| p.passes <= 1),
-            pushes: self.pushes.len(),
+            pushes: self.pushes().len(),
         })
     }
 }
@@ -297,8 +332,8 @@ impl Memory {
         // A group still shown after its delete (not landed yet) keeps its
         // memory too.
         let mut rhythm = match (self.groups.get(&key), self.departed.get(&key)) {
-            (Some(r), None) => r.clone(),
-            (_, Some(d)) => d.rhythm.clone(),
+            (Some(r), None) => *r,
+            (_, Some(d)) => d.rhythm,
             (None, None) => Rhythm::default(),
         };
         rhythm.observe(activity);
@@ -417,15 +452,15 @@ mod tests {
         r.observe(10.0);
         r.observe(10.0004);
         assert_eq!(
-            r.pushes,
-            vec![Push {
+            r.pushes(),
+            [Push {
                 at: 10.0,
                 passes: 3
             }]
         );
         r.observe(20.0);
         r.observe(5.0);
-        assert_eq!(r.pushes, vec![Push { at: 5.0, passes: 1 }]);
+        assert_eq!(r.pushes(), [Push { at: 5.0, passes: 1 }]);
     }
 
     #[test]
@@ -434,7 +469,8 @@ mod tests {
         for t in every(60.0, 0.0, 1000) {
             r.observe(t);
         }
-        assert_eq!(r.pushes.len(), PUSHES_KEPT);
+        assert_eq!(r.pushes().len(), PUSHES_KEPT);
+        assert_eq!(r.pushes()[0].at, 60.0 * (1000 - PUSHES_KEPT) as f64);
         assert_eq!(r.gaps().count(), PUSHES_KEPT - 1);
     }
 

@@ -1,36 +1,98 @@
 //! The rhythms' part of the state file (schema v3): per gateway identity,
 //! each group's remembered pushes and the groups deleted as stale that may
 //! return ([`crate::rhythm::Memory`]), each by the hash of its grouping key
-//! ([`KeyHash`]). Written compactly: a push is `[time, passes]`, so 10,000
-//! groups take about a megabyte.
+//! ([`KeyHash`]). Written compactly, a push as `[time, passes]`, and
+//! streamed both ways (no copy of the memory is built to write or read
+//! it): 10,000 groups take about a megabyte and a few milliseconds.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::identity::GatewayId;
 use crate::rhythm::{Departed, KeyHash, Memory, Push, Rhythm};
 
-#[derive(Serialize)]
+/// One gateway's memory as the file writes it.
 pub(super) struct GatewayOut<'a> {
-    url: &'a str,
-    discovered_from: Option<&'a str>,
-    address: Option<SocketAddr>,
-    groups: Vec<GroupOut>,
-    departed: Vec<DepartedOut>,
+    id: &'a GatewayId,
+    memory: &'a Memory,
 }
 
-#[derive(Serialize)]
-struct GroupOut {
-    key: String,
-    pushes: Vec<(f64, u32)>,
+pub(super) fn to_file<'a>(id: &'a GatewayId, memory: &'a Memory) -> GatewayOut<'a> {
+    GatewayOut { id, memory }
 }
 
-#[derive(Serialize)]
-struct DepartedOut {
-    key: String,
-    deleted_at: f64,
-    pushes: Vec<(f64, u32)>,
+impl Serialize for GatewayOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let replica = self.id.replica.as_ref();
+        let mut g = s.serialize_struct("Gateway", 5)?;
+        g.serialize_field("url", &self.id.url)?;
+        g.serialize_field("discovered_from", &replica.map(|r| &r.discovered_from))?;
+        g.serialize_field("address", &replica.and_then(|r| r.address))?;
+        g.serialize_field("groups", &Groups(&self.memory.groups))?;
+        g.serialize_field("departed", &DepartedOut(&self.memory.departed))?;
+        g.end()
+    }
+}
+
+struct Groups<'a>(&'a BTreeMap<KeyHash, Rhythm>);
+struct DepartedOut<'a>(&'a BTreeMap<KeyHash, Departed>);
+struct Hex(KeyHash);
+struct PushesOut<'a>(&'a Rhythm);
+
+impl Serialize for Groups<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|(key, rhythm)| GroupOut {
+            key: *key,
+            deleted_at: None,
+            rhythm,
+        }))
+    }
+}
+
+impl Serialize for DepartedOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|(key, d)| GroupOut {
+            key: *key,
+            deleted_at: Some(d.deleted_at),
+            rhythm: &d.rhythm,
+        }))
+    }
+}
+
+/// A group (`deleted_at` `None`) or a deleted one.
+struct GroupOut<'a> {
+    key: KeyHash,
+    deleted_at: Option<f64>,
+    rhythm: &'a Rhythm,
+}
+
+impl Serialize for GroupOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut g = s.serialize_struct("Group", 3)?;
+        g.serialize_field("key", &Hex(self.key))?;
+        if let Some(t) = self.deleted_at {
+            g.serialize_field("deleted_at", &t)?;
+        }
+        g.serialize_field("pushes", &PushesOut(self.rhythm))?;
+        g.end()
+    }
+}
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl Serialize for PushesOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.pushes().iter().map(|p| (p.at, p.passes)))
+    }
 }
 
 #[derive(Deserialize)]
@@ -49,7 +111,7 @@ pub(super) struct GatewayIn<'a> {
 #[serde(deny_unknown_fields)]
 struct GroupIn<'a> {
     key: &'a str,
-    pushes: Vec<(f64, u32)>,
+    pushes: PushesIn,
 }
 
 #[derive(Deserialize)]
@@ -57,56 +119,45 @@ struct GroupIn<'a> {
 struct DepartedIn<'a> {
     key: &'a str,
     deleted_at: f64,
-    pushes: Vec<(f64, u32)>,
+    pushes: PushesIn,
 }
 
-fn pushes_out(r: &Rhythm) -> Vec<(f64, u32)> {
-    r.pushes.iter().map(|p| (p.at, p.passes)).collect()
-}
+/// A rhythm read back: its pushes in increasing order, the last
+/// [`crate::rhythm::PUSHES_KEPT`] of them (a file edited by hand cannot
+/// make the memory unbounded).
+struct PushesIn(Rhythm);
 
-/// A rhythm read back: its pushes in order, at most as many as are kept
-/// (a file edited by hand cannot make the memory unbounded).
-fn pushes_in(pushes: Vec<(f64, u32)>) -> Result<Rhythm, String> {
-    if !pushes.windows(2).all(|w| w[0].0 < w[1].0) || pushes.iter().any(|p| !p.0.is_finite()) {
-        return Err("a group's pushes are not in increasing order".into());
+impl<'de> Deserialize<'de> for PushesIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<PushesIn, D::Error> {
+        struct Pushes;
+        impl<'de> Visitor<'de> for Pushes {
+            type Value = PushesIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of [time, passes] in increasing order of time")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PushesIn, A::Error> {
+                // No allocation per group: the last ones kept, as read.
+                let mut rhythm = Rhythm::default();
+                let mut before = f64::NEG_INFINITY;
+                while let Some((at, passes)) = seq.next_element::<(f64, u32)>()? {
+                    if !(at.is_finite() && at > before) {
+                        return Err(de::Error::custom(
+                            "a group's pushes are not in increasing order",
+                        ));
+                    }
+                    before = at;
+                    let push = Push { at, passes };
+                    rhythm = Rhythm::of(rhythm.pushes().iter().copied().chain([push]));
+                }
+                Ok(PushesIn(rhythm))
+            }
+        }
+        d.deserialize_seq(Pushes)
     }
-    let skip = pushes.len().saturating_sub(crate::rhythm::PUSHES_KEPT);
-    Ok(Rhythm {
-        pushes: pushes
-            .into_iter()
-            .skip(skip)
-            .map(|(at, passes)| Push { at, passes })
-            .collect(),
-    })
 }
 
 fn key_in(key: &str) -> Result<KeyHash, String> {
     KeyHash::parse(key).ok_or_else(|| format!("{key:?} is not a group's key (32 hex digits)"))
-}
-
-pub(super) fn to_file<'a>(id: &'a GatewayId, memory: &'a Memory) -> GatewayOut<'a> {
-    GatewayOut {
-        url: &id.url,
-        discovered_from: id.replica.as_ref().map(|r| r.discovered_from.as_str()),
-        address: id.replica.as_ref().and_then(|r| r.address),
-        groups: memory
-            .groups
-            .iter()
-            .map(|(key, r)| GroupOut {
-                key: key.to_string(),
-                pushes: pushes_out(r),
-            })
-            .collect(),
-        departed: memory
-            .departed
-            .iter()
-            .map(|(key, d)| DepartedOut {
-                key: key.to_string(),
-                deleted_at: d.deleted_at,
-                pushes: pushes_out(&d.rhythm),
-            })
-            .collect(),
-    }
 }
 
 /// One gateway's memory as read from the file.
@@ -114,15 +165,13 @@ pub(super) fn from_file(g: GatewayIn<'_>) -> Result<Memory, String> {
     let at = |e: String| format!("{}: {e}", g.url);
     let mut memory = Memory::default();
     for group in g.groups {
-        let rhythm = pushes_in(group.pushes).map_err(at)?;
-        memory.groups.insert(key_in(group.key).map_err(at)?, rhythm);
+        let key = key_in(group.key).map_err(at)?;
+        memory.groups.insert(key, group.pushes.0);
     }
     for d in g.departed {
-        let rhythm = pushes_in(d.pushes).map_err(at)?;
-        let deleted_at = d.deleted_at;
-        memory
-            .departed
-            .insert(key_in(d.key).map_err(at)?, Departed { deleted_at, rhythm });
+        let key = key_in(d.key).map_err(at)?;
+        let (deleted_at, rhythm) = (d.deleted_at, d.pushes.0);
+        memory.departed.insert(key, Departed { deleted_at, rhythm });
     }
     Ok(memory)
 }
