@@ -223,7 +223,14 @@ impl State {
     /// The state as its file holds it: compact JSON (10,000 groups' rhythms
     /// in about 2 MB, not 7), gateways and groups in a stable order.
     pub fn to_json(&self) -> String {
-        let file = FileOut {
+        let mut text = serde_json::to_string(&self.file()).expect("a state serializes");
+        text.push('\n');
+        text
+    }
+
+    /// The state as its file is serialized.
+    fn file(&self) -> FileOut<'_> {
+        FileOut {
             schema: SCHEMA,
             gateways: self
                 .gateways
@@ -247,10 +254,13 @@ impl State {
                 .iter()
                 .map(|(id, memory)| rhythms::to_file(id, memory))
                 .collect(),
-        };
-        let mut text = serde_json::to_string(&file).expect("a state serializes");
-        text.push('\n');
-        text
+        }
+    }
+
+    /// [`State::to_json`], written to `out` as it is made.
+    pub fn write_json(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        serde_json::to_writer(&mut *out, &self.file())?;
+        out.write_all(b"\n")
     }
 
     /// Reads a state file's text (this schema, v2 or v1). Empty text is an
@@ -275,7 +285,7 @@ impl State {
                 }
                 for g in file.rhythms {
                     let id = gateway_id(g.url.clone(), g.discovered_from.clone(), g.address)?;
-                    let memory = rhythms::from_file(g)?;
+                    let memory = rhythms::from_file(g);
                     if !memory.is_empty() {
                         state.rhythms.insert(id, memory);
                     }
@@ -383,13 +393,13 @@ struct Head {
 /// The file as read back.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileV2<'a> {
+struct FileV2 {
     #[allow(dead_code)]
     schema: String,
     gateways: Vec<GatewayIn>,
     /// Not in a v2 file.
-    #[serde(default, borrow)]
-    rhythms: Vec<rhythms::GatewayIn<'a>>,
+    #[serde(default)]
+    rhythms: Vec<rhythms::GatewayIn>,
 }
 
 #[derive(Deserialize)]
@@ -489,7 +499,7 @@ pub fn save(path: &Path, seen: &Seen) -> Result<(), SaveError> {
     };
     state.update(seen);
     crate::files::create_private(path)?;
-    crate::files::replace(path, state.to_json().as_bytes())?;
+    crate::files::replace_with(path, |w| state.write_json(w))?;
     Ok(())
 }
 
@@ -749,6 +759,8 @@ mod tests {
             "{}",
             r#"{"schema":"x","gateways":{}}"#,
             r#"{"schema":"pushgateway-janitor/pending/v2","gateways":{}}"#,
+            r#"{"schema":"pushgateway-janitor/pending/v3","gateways":[],"rhythms":[{"url":"http://a","discovered_from":null,"address":null,"groups":[{"key":"xyz","pushes":[]}],"departed":[]}]}"#,
+            r#"{"schema":"pushgateway-janitor/pending/v3","gateways":[],"rhythms":[{"url":"http://a","discovered_from":null,"address":null,"groups":[{"key":"0e926640b6290a0e7ac8afd20fc62e84","pushes":[[2.0,1],[1.0,1]]}],"departed":[]}]}"#,
             r#"{"schema":"pushgateway-janitor/pending/v2","gateways":[{"url":"http://a","discovered_from":null,"address":"10.0.0.1:1","marks":[]}]}"#,
         ] {
             assert!(State::from_json(text).is_err(), "{text}");

@@ -109,17 +109,20 @@ pub struct Push {
 }
 
 /// What the passes remember of one group: its last distinct push times,
-/// oldest first. Held inline (no allocation per group): a memory of 10,000
-/// groups is about 10,000 of these.
+/// oldest first. Held inline, times and counts apart (64 bytes, no
+/// allocation per group): a memory of 10,000 groups is about 10,000 of
+/// these. A count saturates at 65,535 passes: only whether it is more
+/// than one matters.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rhythm {
-    buf: [Push; PUSHES_KEPT],
+    at: [f64; PUSHES_KEPT],
+    passes: [u16; PUSHES_KEPT],
     len: u8,
 }
 
 impl PartialEq for Rhythm {
     fn eq(&self, other: &Rhythm) -> bool {
-        self.pushes() == other.pushes()
+        self.times() == other.times() && self.counts() == other.counts()
     }
 }
 
@@ -152,9 +155,33 @@ fn rounded(t: f64) -> f64 {
 }
 
 impl Rhythm {
+    /// How many pushes are remembered.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The push times remembered, oldest first.
+    pub fn times(&self) -> &[f64] {
+        &self.at[..self.len()]
+    }
+
+    fn counts(&self) -> &[u16] {
+        &self.passes[..self.len()]
+    }
+
     /// The pushes remembered, oldest first.
-    pub fn pushes(&self) -> &[Push] {
-        &self.buf[..usize::from(self.len)]
+    pub fn pushes(&self) -> impl Iterator<Item = Push> + '_ {
+        self.times()
+            .iter()
+            .zip(self.counts())
+            .map(|(&at, &passes)| Push {
+                at,
+                passes: u32::from(passes),
+            })
     }
 
     /// A memory of these pushes (oldest first): the last [`PUSHES_KEPT`].
@@ -167,11 +194,13 @@ impl Rhythm {
     }
 
     fn append(&mut self, push: Push) {
-        if usize::from(self.len) == PUSHES_KEPT {
-            self.buf.copy_within(1.., 0);
+        if self.len() == PUSHES_KEPT {
+            self.at.copy_within(1.., 0);
+            self.passes.copy_within(1.., 0);
             self.len -= 1;
         }
-        self.buf[usize::from(self.len)] = push;
+        self.at[self.len()] = push.at;
+        self.passes[self.len()] = u16::try_from(push.passes).unwrap_or(u16::MAX);
         self.len += 1;
     }
 
@@ -184,7 +213,7 @@ impl Rhythm {
 
     /// The newest push remembered.
     pub fn last(&self) -> Option<f64> {
-        self.pushes().last().map(|p| p.at)
+        self.times().last().copied()
     }
 
     /// One pass saw the group with this last activity.
@@ -192,10 +221,10 @@ impl Rhythm {
         let at = rounded(activity);
         let push = Push { at, passes: 1 };
         match self.len.checked_sub(1).map(usize::from) {
-            Some(last) if self.buf[last].at == at => {
-                self.buf[last].passes = self.buf[last].passes.saturating_add(1)
+            Some(last) if self.at[last] == at => {
+                self.passes[last] = self.passes[last].saturating_add(1)
             }
-            Some(last) if self.buf[last].at < at => self.append(push),
+            Some(last) if self.at[last] < at => self.append(push),
             // Older than what was seen: not the producer we learned from.
             _ => *self = Rhythm::of([push]),
         }
@@ -203,7 +232,7 @@ impl Rhythm {
 
     /// The gaps between consecutive pushes, oldest first.
     pub fn gaps(&self) -> impl Iterator<Item = f64> + '_ {
-        self.pushes().windows(2).map(|w| w[1].at - w[0].at)
+        self.times().windows(2).map(|w| w[1] - w[0])
     }
 
     pub fn cadence(&self) -> Cadence {
@@ -216,14 +245,14 @@ impl Rhythm {
         let gaps = &mut gaps[..n];
         if gaps.len() < GAPS_NEEDED {
             return Cadence::Learning {
-                needed: GAPS_NEEDED + 1 - self.pushes().len(),
+                needed: GAPS_NEEDED + 1 - self.len(),
             };
         }
-        let (_, older) = self.pushes().split_last().expect("gaps need pushes");
+        let (_, older) = self.counts().split_last().expect("gaps need pushes");
         Cadence::Learned(Learned {
             seconds: median(gaps),
-            upper_bound: older.iter().all(|p| p.passes <= 1),
-            pushes: self.pushes().len(),
+            upper_bound: older.iter().all(|passes| *passes <= 1),
+            pushes: self.len(),
         })
     }
 }
@@ -452,7 +481,7 @@ mod tests {
         r.observe(10.0);
         r.observe(10.0004);
         assert_eq!(
-            r.pushes(),
+            r.pushes().collect::<Vec<_>>(),
             [Push {
                 at: 10.0,
                 passes: 3
@@ -460,7 +489,10 @@ mod tests {
         );
         r.observe(20.0);
         r.observe(5.0);
-        assert_eq!(r.pushes(), [Push { at: 5.0, passes: 1 }]);
+        assert_eq!(
+            r.pushes().collect::<Vec<_>>(),
+            [Push { at: 5.0, passes: 1 }]
+        );
     }
 
     #[test]
@@ -469,8 +501,9 @@ mod tests {
         for t in every(60.0, 0.0, 1000) {
             r.observe(t);
         }
-        assert_eq!(r.pushes().len(), PUSHES_KEPT);
-        assert_eq!(r.pushes()[0].at, 60.0 * (1000 - PUSHES_KEPT) as f64);
+        assert_eq!(r.len(), PUSHES_KEPT);
+        assert_eq!(r.times()[0], 60.0 * (1000 - PUSHES_KEPT) as f64);
+        assert_eq!(std::mem::size_of::<Rhythm>(), 64);
         assert_eq!(r.gaps().count(), PUSHES_KEPT - 1);
     }
 

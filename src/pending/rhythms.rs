@@ -91,35 +91,91 @@ impl Serialize for Hex {
 
 impl Serialize for PushesOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.pushes().iter().map(|p| (p.at, p.passes)))
+        s.collect_seq(self.0.pushes().map(|p| (p.at, p.passes)))
     }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct GatewayIn<'a> {
+pub(super) struct GatewayIn {
     pub url: String,
     pub discovered_from: Option<String>,
     pub address: Option<SocketAddr>,
-    #[serde(borrow)]
-    groups: Vec<GroupIn<'a>>,
-    #[serde(borrow)]
-    departed: Vec<DepartedIn<'a>>,
+    groups: Read<GroupIn>,
+    departed: Read<DepartedIn>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GroupIn<'a> {
-    key: &'a str,
+struct GroupIn {
+    key: KeyIn,
     pushes: PushesIn,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DepartedIn<'a> {
-    key: &'a str,
+struct DepartedIn {
+    key: KeyIn,
     deleted_at: f64,
     pushes: PushesIn,
+}
+
+/// What one entry of a list becomes in the memory.
+trait Entry {
+    type Value;
+    fn split(self) -> (KeyHash, Self::Value);
+}
+
+impl Entry for GroupIn {
+    type Value = Rhythm;
+    fn split(self) -> (KeyHash, Rhythm) {
+        (self.key.0, self.pushes.0)
+    }
+}
+
+impl Entry for DepartedIn {
+    type Value = Departed;
+    fn split(self) -> (KeyHash, Departed) {
+        let (deleted_at, rhythm) = (self.deleted_at, self.pushes.0);
+        (self.key.0, Departed { deleted_at, rhythm })
+    }
+}
+
+/// A list of entries read straight into the memory's map: no list of
+/// 10,000 entries is built first.
+struct Read<E: Entry>(BTreeMap<KeyHash, E::Value>);
+
+impl<'de, E: Entry + Deserialize<'de>> Deserialize<'de> for Read<E> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Read<E>, D::Error> {
+        struct List<E>(std::marker::PhantomData<E>);
+        impl<'de, E: Entry + Deserialize<'de>> Visitor<'de> for List<E> {
+            type Value = Read<E>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of groups")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Read<E>, A::Error> {
+                let mut map = BTreeMap::new();
+                while let Some(entry) = seq.next_element::<E>()? {
+                    let (key, value) = entry.split();
+                    map.insert(key, value);
+                }
+                Ok(Read(map))
+            }
+        }
+        d.deserialize_seq(List(std::marker::PhantomData))
+    }
+}
+
+/// A group's key: 32 hex digits ([`KeyHash`]).
+struct KeyIn(KeyHash);
+
+impl<'de> Deserialize<'de> for KeyIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<KeyIn, D::Error> {
+        let hex = <&str>::deserialize(d)?;
+        KeyHash::parse(hex).map(KeyIn).ok_or_else(|| {
+            de::Error::custom(format!("{hex:?} is not a group's key (32 hex digits)"))
+        })
+    }
 }
 
 /// A rhythm read back: its pushes in increasing order, the last
@@ -147,7 +203,7 @@ impl<'de> Deserialize<'de> for PushesIn {
                     }
                     before = at;
                     let push = Push { at, passes };
-                    rhythm = Rhythm::of(rhythm.pushes().iter().copied().chain([push]));
+                    rhythm = Rhythm::of(rhythm.pushes().chain([push]));
                 }
                 Ok(PushesIn(rhythm))
             }
@@ -156,22 +212,10 @@ impl<'de> Deserialize<'de> for PushesIn {
     }
 }
 
-fn key_in(key: &str) -> Result<KeyHash, String> {
-    KeyHash::parse(key).ok_or_else(|| format!("{key:?} is not a group's key (32 hex digits)"))
-}
-
 /// One gateway's memory as read from the file.
-pub(super) fn from_file(g: GatewayIn<'_>) -> Result<Memory, String> {
-    let at = |e: String| format!("{}: {e}", g.url);
-    let mut memory = Memory::default();
-    for group in g.groups {
-        let key = key_in(group.key).map_err(at)?;
-        memory.groups.insert(key, group.pushes.0);
+pub(super) fn from_file(g: GatewayIn) -> Memory {
+    Memory {
+        groups: g.groups.0,
+        departed: g.departed.0,
     }
-    for d in g.departed {
-        let key = key_in(d.key).map_err(at)?;
-        let (deleted_at, rhythm) = (d.deleted_at, d.pushes.0);
-        memory.departed.insert(key, Departed { deleted_at, rhythm });
-    }
-    Ok(memory)
 }
