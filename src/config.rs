@@ -46,8 +46,10 @@ pub struct Config {
     pub listen_address: Option<std::net::SocketAddr>,
     /// Push the self-metrics after each run (`--push-metrics`).
     pub push_metrics: Option<PushMetrics>,
-    /// Where `--grace` keeps the pending groups between runs.
+    /// The janitor's memory between runs: `--grace` marks and rhythms.
     pub state_file: Option<PathBuf>,
+    /// `--late-after`: silent this many cadences is late.
+    pub late_after: f64,
     /// Where to POST the notification after a pass (`--notify-url`).
     pub notify_url: Option<String>,
     /// Archive each stale group here before its DELETE (`--archive`).

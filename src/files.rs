@@ -149,6 +149,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// collector runs as another user), and file and directory are synced, so
 /// the rename survives a crash.
 pub(crate) fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace_with(path, |w| w.write_all(bytes))
+}
+
+/// [`replace`], with the content written by `write` (through a buffer):
+/// a large file is never held whole in memory.
+pub(crate) fn replace_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     remove_leftovers(path)?;
     let (dir, name) = dir_and_name(path)?;
@@ -156,7 +165,11 @@ pub(crate) fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .prefix(&temporary_prefix(name))
         .suffix(".tmp")
         .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
+    {
+        let mut buffered = io::BufWriter::new(tmp.as_file_mut());
+        write(&mut buffered)?;
+        buffered.flush()?;
+    }
     let mode = std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(0o644);

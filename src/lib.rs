@@ -27,6 +27,7 @@ pub mod plan;
 pub mod push;
 pub mod report;
 pub mod restore;
+pub mod rhythm;
 pub mod run;
 pub mod schedule;
 pub mod selector;

@@ -54,6 +54,8 @@ pub struct History {
     /// stale group's delete) for the dashboards and alerts built on it. A
     /// state line from before it reads as none.
     pub evicted: BTreeMap<String, u64>,
+    /// Groups deleted as stale that were pushed again, per gateway.
+    pub returned: BTreeMap<String, u64>,
     /// The gateways of the counters that are replicas found through DNS,
     /// each with its identity (the report's `url`, `discovered_from` and
     /// `address`): what says that a counter may end
@@ -136,6 +138,7 @@ impl History {
                 .delete_failures
                 .entry(gw.name().into_owned())
                 .or_default() += gw.summary.failures();
+            *self.returned.entry(gw.name().into_owned()).or_default() += gw.health.groups_returned;
             if let Some(replica) = gw.id.as_ref().and_then(ReplicaId::of) {
                 self.replicas.insert(gw.name().into_owned(), replica);
             }
@@ -157,6 +160,7 @@ impl History {
             self.deleted.remove(name);
             self.delete_failures.remove(name);
             self.evicted.remove(name);
+            self.returned.remove(name);
             self.replicas.remove(name);
         }
     }
@@ -324,6 +328,11 @@ fn render_families(report: &Report, status: ExitStatus, history: Option<&History
             "Groups evicted on this gateway by --max-groups or --max-series (action evicted: DELETE accepted and, unless --no-verify, gone on re-scan), over every run recorded in this file; not in deleted_groups_total.",
             &history.evicted,
         ),
+        (
+            "groups_returned_total",
+            "Groups deleted as stale on this gateway that their producer pushed again within the return window (docs/rhythms.md): thresholds too short for their producers, over every run recorded in this file.",
+            &history.returned,
+        ),
     ] {
         out.family(name, "counter", help);
         for (gateway, n) in counts {
@@ -349,6 +358,13 @@ impl Text {
             "gauge",
             "Groups the last run found on this gateway (absent while gateway_up is 0).",
             |gw| gw.scanned().then_some(gw.summary.groups as f64),
+        );
+        self.per_gateway(
+            report,
+            "groups_late",
+            "gauge",
+            "Groups on this gateway silent for longer than --late-after times their learned cadence (docs/rhythms.md); never deleted for it (absent while gateway_up is 0).",
+            |gw| gw.scanned().then_some(gw.health.groups_late as f64),
         );
         self.per_gateway(
             report,

@@ -390,6 +390,7 @@ mod tests {
 
     fn group(job: &str, action: Action, new: bool) -> GroupReport {
         GroupReport {
+            rhythm: Default::default(),
             health: Default::default(),
             labels: LabelSet(vec![("job".into(), job.into())]),
             last_push: Some(Time(1_795_478_400.0)),

@@ -46,7 +46,7 @@ impl<'a> Outputs<'a> {
     ///
     /// The status is one value, carried through the outputs in this order,
     /// each recording the status as it stands when it is written: the
-    /// `--grace` state file, the report file, stdout and the `--notify-url`
+    /// `--state-file`, the report file, stdout and the `--notify-url`
     /// notification (which hold no status), then the pushed metrics (they
     /// cannot hold their own failure), then the textfile and the served
     /// exposition (they hold every failure before them, the push and the
@@ -70,14 +70,9 @@ impl<'a> Outputs<'a> {
         for line in report.error_lines() {
             print_error(&line);
         }
-        // First: the pass's memory, whatever else fails. A dry run decided
-        // from it and leaves it as it was.
-        if let Some(path) = self
-            .config
-            .state_file
-            .as_ref()
-            .filter(|_| self.config.policy.grace.is_some() && !report.dry_run)
-        {
+        // First: the pass's memory (grace marks, rhythms), whatever else
+        // fails. A dry run decided from it and leaves it as it was.
+        if let Some(path) = self.config.state_file.as_ref().filter(|_| !report.dry_run) {
             if let Err(e) = crate::pending::save(path, seen) {
                 let path = path.display();
                 failed(

@@ -6,9 +6,13 @@ use std::time::Duration;
 
 use crate::duration::Threshold;
 use crate::group::{Entry, Group, GroupingKey, LabelNaming, Size, SkippedGroup};
+pub use crate::rhythm::Cadences;
+use crate::rhythm::Learned;
 use crate::selector::Selector;
 
 pub mod health;
+#[cfg(test)]
+mod rhythm_tests;
 
 use health::{Bound, CountedPushes, Held};
 
@@ -50,6 +54,9 @@ pub struct Policy {
     pub activity: CountedPushes,
     /// `--max-groups`/`--max-series` with `--evict-after`: off unless given.
     pub bounds: Option<health::Bounds>,
+    /// `--missed-pushes N`: a group whose cadence is learned is stale after
+    /// N cadences (not below `--min-ttl`); off unless given.
+    pub missed_pushes: Option<u32>,
 }
 
 /// Where a group may declare its own threshold, and the operator's bounds
@@ -89,6 +96,7 @@ impl Policy {
             grace: None,
             activity: CountedPushes::Any,
             bounds: None,
+            missed_pushes: None,
         }
     }
 }
@@ -215,6 +223,13 @@ pub enum ThresholdSource {
     Ttl {
         declared: Declared,
         bounded: Option<Bounded>,
+    },
+    /// `--missed-pushes`: `missed` times the group's learned cadence, and
+    /// the `--min-ttl` it was raised to, if it was.
+    Rhythm {
+        missed: u32,
+        cadence: crate::rhythm::Learned,
+        raised_to_min: Option<Duration>,
     },
 }
 
@@ -513,10 +528,27 @@ pub fn decide_marked(
     naming: LabelNaming,
     marks: &Marks,
 ) -> Plan {
+    decide_learned(entries, policy, now, naming, marks, &Cadences::new())
+}
+
+/// [`decide_marked`], with each group's cadence as the passes learned it
+/// (`rhythm`): with `--missed-pushes`, a group whose cadence is learned
+/// and that no TTL or `--rule` sets is judged by it.
+pub fn decide_learned(
+    entries: Vec<Entry>,
+    policy: &Policy,
+    now: f64,
+    naming: LabelNaming,
+    marks: &Marks,
+    cadences: &Cadences,
+) -> Plan {
     let mut decisions: Vec<Decision> = entries
         .into_iter()
         .map(|entry| match entry {
-            Entry::Group(group) => decide_group(group, policy, now, naming),
+            Entry::Group(group) => {
+                let cadence = cadences.get(&group.key).and_then(|c| c.learned());
+                decide_group(group, policy, now, naming, cadence)
+            }
             Entry::Skipped(skipped) => Decision {
                 threshold_source: ThresholdSource::Threshold,
                 ttl_ignored: Vec::new(),
@@ -732,6 +764,13 @@ pub struct Applied {
 /// as a gauge. (`--keep` and the janitor's own job come before all of
 /// this: they keep a group whatever its threshold.)
 pub fn threshold_for(group: &Group, policy: &Policy) -> Applied {
+    threshold_learned(group, policy, None)
+}
+
+/// [`threshold_for`], with the group's learned cadence: `--missed-pushes`
+/// comes after a declared TTL and a matching `--rule`, before
+/// `--threshold`; a group still learning keeps `--threshold`.
+pub fn threshold_learned(group: &Group, policy: &Policy, cadence: Option<Learned>) -> Applied {
     let ttl = &policy.ttl;
     let mut ignored: Vec<IgnoredTtl> = Vec::new();
     let label = ttl.label.as_deref().and_then(|name| {
@@ -796,13 +835,36 @@ pub fn threshold_for(group: &Group, policy: &Policy) -> Applied {
                 written: rule.text.clone(),
             },
         ),
-        None => (policy.threshold, ThresholdSource::Threshold),
+        None => match (policy.missed_pushes, cadence) {
+            (Some(missed), Some(cadence)) => missed_pushes(missed, cadence, ttl.min),
+            _ => (policy.threshold, ThresholdSource::Threshold),
+        },
     };
     Applied {
         threshold,
         source,
         ttl_ignored: ignored,
     }
+}
+
+/// `missed` cadences, not below `--min-ttl` (as a declared TTL).
+fn missed_pushes(
+    missed: u32,
+    cadence: Learned,
+    min: Option<Duration>,
+) -> (Threshold, ThresholdSource) {
+    let after =
+        Duration::try_from_secs_f64(cadence.seconds * f64::from(missed)).unwrap_or(Duration::MAX);
+    let (after, raised_to_min) = match min {
+        Some(min) if after < min => (min, Some(min)),
+        _ => (after, None),
+    };
+    let source = ThresholdSource::Rhythm {
+        missed,
+        cadence,
+        raised_to_min,
+    };
+    (Threshold::After(after), source)
 }
 
 /// A gauge's value as a TTL: seconds greater than zero, `+Inf` for never.
@@ -838,7 +900,13 @@ fn bound(threshold: Threshold, ttl: &TtlPolicy) -> (Threshold, Option<Bounded>) 
     }
 }
 
-fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) -> Decision {
+fn decide_group(
+    group: Group,
+    policy: &Policy,
+    now: f64,
+    naming: LabelNaming,
+    cadence: Option<Learned>,
+) -> Decision {
     let (activity, last_activity) = policy.activity.counted(&group);
     if !policy.select.is_empty() && !policy.select.iter().any(|s| s.matches(&group.key)) {
         return Decision {
@@ -857,7 +925,7 @@ fn decide_group(group: Group, policy: &Policy, now: f64, naming: LabelNaming) ->
         threshold,
         source,
         ttl_ignored,
-    } = threshold_for(&group, policy);
+    } = threshold_learned(&group, policy, cadence);
     let age = last_activity.map(|last| now - last);
     let decision = |group, verdict, reason| Decision {
         subject: Subject::Group(group),

@@ -14,7 +14,9 @@ use crate::plan::health::{Bound, Bounds};
 use crate::plan::{IgnoredTtl, Outcome, Reason, Refusal, Ruling, ThresholdSource, Verdict};
 
 mod human;
+mod rhythm;
 mod words;
+pub use rhythm::{returned_words, GroupRhythm, ReturnedReport};
 use words::refusal_words;
 pub use words::{
     bound_words, decision_reason, eviction_line, go_number, ignored_words, over_capacity_words,
@@ -113,6 +115,10 @@ pub struct GatewayHealth {
     /// What the pass leaves ([`GatewayHealth::left`]) exceeds a bound
     /// (`--max-groups`, `--max-series`): [`GatewayHealth::over`].
     pub over_capacity: bool,
+    /// Groups silent longer than `--late-after` cadences (docs/rhythms.md).
+    pub groups_late: u64,
+    /// Groups deleted as stale by an earlier pass that were pushed again.
+    pub groups_returned: u64,
 }
 /// Totals over a gateway's groups (skipped ones included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -151,6 +157,11 @@ impl GatewayHealth {
             planned_size_after: planned,
             groups_failing: groups.iter().filter(|g| g.health.last_push_failed).count() as u64,
             over_capacity: false,
+            groups_late: groups.iter().filter(|g| g.rhythm.late).count() as u64,
+            groups_returned: groups
+                .iter()
+                .filter(|g| g.rhythm.returned.is_some())
+                .count() as u64,
         };
         health.over_capacity = bounds.and_then(|b| health.over(b)).is_some();
         health
@@ -239,6 +250,8 @@ pub struct GroupReport {
     pub newly_pending: bool,
     /// Its size and whether its last push failed.
     pub health: GroupHealth,
+    /// Its cadence, whether it is late, whether it returned.
+    pub rhythm: GroupRhythm,
 }
 
 impl GroupReport {
@@ -275,6 +288,8 @@ struct GroupJson<'a> {
     deletable_at: Option<Time>,
     #[serde(flatten)]
     health: GroupHealth,
+    #[serde(flatten)]
+    rhythm: GroupRhythm,
 }
 
 impl Serialize for GroupReport {
@@ -300,6 +315,7 @@ impl Serialize for GroupReport {
             // Its `stale_since` says it.
             newly_pending: _,
             health,
+            rhythm,
         } = self;
         GroupJson {
             labels,
@@ -318,6 +334,7 @@ impl Serialize for GroupReport {
             stale_since: *stale_since,
             deletable_at: *deletable_at,
             health: *health,
+            rhythm: *rhythm,
         }
         .serialize(serializer)
     }
@@ -984,6 +1001,7 @@ mod tests {
     /// One group of `action`, with what any action may carry.
     fn probe(job: &str, action: Action) -> GroupReport {
         GroupReport {
+            rhythm: Default::default(),
             health: Default::default(),
             labels: LabelSet(vec![("job".into(), job.into())]),
             last_push: Some(Time(100.0)),
@@ -1112,6 +1130,7 @@ mod tests {
     #[test]
     fn human_lines_name_the_threshold_source_and_failing_pushes() {
         let group = |action, labels: &[(&str, &str)], reason: &str, successful| GroupReport {
+            rhythm: Default::default(),
             health: GroupHealth {
                 series: labels.len() as u64 * 100,
                 bytes: 3000,
@@ -1234,6 +1253,7 @@ mod tests {
     #[test]
     fn summary_counts_actions() {
         let g = |action| GroupReport {
+            rhythm: Default::default(),
             health: Default::default(),
             labels: LabelSet::default(),
             last_push: None,

@@ -1,5 +1,7 @@
 //! One pass over every gateway: scan -> plan -> delete -> verify -> report.
 
+mod rhythms;
+
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -68,19 +70,20 @@ pub async fn run(config: &Config, clock: &Clock, interrupts: &Interrupts) -> Pas
     run_with(config, clock, interrupts, &load_state(config)).await
 }
 
-/// What `--grace` remembers from earlier runs: the `--state-file`, or
-/// nothing. One that cannot be read is warned about and starts empty: every
-/// stale group is then pending again, so nothing goes before its time.
+/// What `--grace` and the rhythms remember from earlier runs: the
+/// `--state-file`, or nothing. One that cannot be read is warned about and
+/// starts empty: every stale group is then pending again, so nothing goes
+/// before its time, and every rhythm is learned again.
 pub fn load_state(config: &Config) -> State {
-    match (&config.policy.grace, &config.state_file) {
-        (Some(_), Some(path)) => pending::load(path).unwrap_or_else(|why| {
+    match &config.state_file {
+        Some(path) => pending::load(path).unwrap_or_else(|why| {
             tracing::warn!(
                 "--state-file {}: {why}; every stale group starts its grace period again",
                 path.display()
             );
             State::default()
         }),
-        _ => State::default(),
+        None => State::default(),
     }
 }
 
@@ -125,7 +128,12 @@ pub async fn run_with(
     let mut gateways = Vec::with_capacity(visits.len());
     for (report, visited) in visits {
         match visited {
-            Some((id, Some(judged))) => seen.scanned(&id, judged),
+            Some((id, Some((judged, rhythms)))) => {
+                seen.scanned(&id, judged);
+                if let Some(rhythms) = rhythms {
+                    seen.rhythms(&id, rhythms);
+                }
+            }
             Some((id, None)) => seen.found(&id),
             None => {}
         }
@@ -281,8 +289,12 @@ fn without_scan(url: String, error: Option<String>, clock: &Clock) -> GatewayRep
     }
 }
 
+/// What a finished scan leaves for the state: each group's grace mark
+/// ([`pending::judged`]), and what the rhythms keep of the pass.
+type Scanned = (Vec<(GroupingKey, Judged)>, Option<crate::rhythm::PassSeen>);
+
 /// One gateway's part of the pass, and, when its scan finished, what its
-/// groups leave for `--grace` ([`pending::judged`]).
+/// groups leave for `--grace` and the rhythms.
 async fn run_gateway(
     instance: &discover::Instance,
     id: &GatewayId,
@@ -290,7 +302,7 @@ async fn run_gateway(
     clock: &Clock,
     interrupts: &Interrupts,
     state: &State,
-) -> (GatewayReport, Option<Vec<(GroupingKey, Judged)>>) {
+) -> (GatewayReport, Option<Scanned>) {
     let stop = &interrupts.stop;
     let address = instance.address().map(|a| a.to_string());
     let failed = |url: String, error: String| GatewayReport {
@@ -361,7 +373,8 @@ async fn run_gateway(
     tracing::info!(gateway = %shown, groups = scan.entries.len(), clock = clock_name, label_names = naming.name(), "scanned");
     let kept = scan.raw.take().map(|raw| Kept::new(&scan.entries, raw));
     let marks = state.marks(id);
-    let plan = plan::decide_marked(scan.entries, &config.policy, now, naming, &marks);
+    let cadences = rhythms::cadences(config, state.memory(id), &scan.entries);
+    let plan = plan::decide_learned(scan.entries, &config.policy, now, naming, &marks, &cadences);
     if let Some(why) = &plan.refused_by {
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");
     }
@@ -434,7 +447,7 @@ async fn run_gateway(
 
     let skipped = Bounded::new("skipped groups");
     let ttl_ignored = Bounded::new("ignored TTLs");
-    let groups: Vec<GroupReport> = plan
+    let mut groups: Vec<GroupReport> = plan
         .decisions
         .iter()
         .zip(outcomes)
@@ -446,6 +459,16 @@ async fn run_gateway(
         .collect();
     skipped.finish(&shown);
     ttl_ignored.finish(&shown);
+    let memory = state.memory(id);
+    let rhythms = rhythms::learn(
+        config,
+        &shown,
+        memory,
+        &cadences,
+        now,
+        &plan.decisions,
+        &mut groups,
+    );
     let judged = plan
         .decisions
         .iter()
@@ -483,7 +506,7 @@ async fn run_gateway(
         health,
         id: Some(id.clone()),
     };
-    (report, Some(judged))
+    (report, Some((judged, rhythms)))
 }
 
 /// The naming mode of a pass over one gateway ([`plan::label_naming`]),
@@ -702,6 +725,7 @@ fn group_report(
             .map(|g| Time(g.deletable_at)),
         newly_pending: action == Action::Pending && d.grace.is_some_and(|g| g.new),
         health: GroupHealth::default(),
+        rhythm: Default::default(),
     };
     // Once per pass, here: the verification re-scans do not repeat it.
     if d.verdict == Verdict::Skip {

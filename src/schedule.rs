@@ -117,8 +117,9 @@ async fn run_passes(
     let mut passes: u64 = 0;
     let mut failed: u64 = 0;
     let forced = || Stop::Forced(signals.second.get().copied().unwrap_or("signal"));
-    // --grace's memory: read from the --state-file once, then carried from
-    // pass to pass (the file, when given, is written after each).
+    // The memory (--grace's marks, the rhythms): read from the --state-file
+    // once, then carried from pass to pass (the file, when given, is
+    // written after each).
     let mut state = load_state(config);
     let interrupts = Interrupts {
         stop: signals.stop.clone(),
@@ -143,9 +144,7 @@ async fn run_passes(
         if signals.now.is_cancelled() {
             return forced();
         }
-        if config.policy.grace.is_some() {
-            state.update(&pass.seen);
-        }
+        state.update(&pass.seen);
         passes += 1;
         if state_file_replaced(config) {
             let noun = if passes == 1 { "pass" } else { "passes" };
@@ -196,11 +195,7 @@ async fn run_passes(
 /// than a state: the pass just written left it as it was, and so would
 /// every pass after it.
 fn state_file_replaced(config: &Config) -> bool {
-    let Some(path) = config
-        .state_file
-        .as_ref()
-        .filter(|_| config.policy.grace.is_some() && !config.dry_run)
-    else {
+    let Some(path) = config.state_file.as_ref().filter(|_| !config.dry_run) else {
         return false;
     };
     matches!(

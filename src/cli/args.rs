@@ -9,9 +9,9 @@ use clap::{ArgAction, Parser, ValueEnum};
 
 use super::help::{after_help, restore_after_help, RESTORE_USAGE, USAGE};
 use super::values::{
-    parse_bound, parse_concurrency, parse_count, parse_dns_server, parse_listen_address,
-    parse_max_ttl, parse_min_ttl, parse_positive_duration, parse_ratio, parse_retries, parse_rule,
-    parse_selector, HeaderParser,
+    parse_bound, parse_concurrency, parse_count, parse_dns_server, parse_late_after,
+    parse_listen_address, parse_max_ttl, parse_min_ttl, parse_missed_pushes,
+    parse_positive_duration, parse_ratio, parse_retries, parse_rule, parse_selector, HeaderParser,
 };
 use crate::duration::{parse_duration, parse_threshold, Threshold};
 use crate::gateway::{Header, Secret};
@@ -226,15 +226,36 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub grace: Option<Duration>,
 
-    /// Where --grace keeps the pending groups between runs.
+    /// The janitor's memory between runs: --grace marks and rhythms.
     ///
-    /// Where --grace keeps the pending groups between runs (JSON), keyed by
-    /// gateway and exact grouping key: read before each pass, rewritten
-    /// atomically after it under a lock beside it (runs that overlap each
-    /// count). Groups no longer on the gateway drop out. A dry run reads it
-    /// and does not write it.
+    /// The janitor's memory between runs (JSON), keyed by gateway and exact
+    /// grouping key: the groups --grace keeps pending, and each group's
+    /// rhythm (its last push times, its learned cadence, the groups deleted
+    /// as stale that may return; docs/rhythms.md). Read before each pass,
+    /// rewritten atomically after it under a lock beside it (runs that
+    /// overlap each count). Groups no longer on the gateway drop out. A dry
+    /// run reads it and does not write it.
     #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
+
+    /// Stale after N missed pushes of the group's learned cadence.
+    ///
+    /// Opt-in: a group whose cadence is learned (docs/rhythms.md) is stale
+    /// after N times its cadence (never below --min-ttl); a TTL the group
+    /// declares and a matching --rule still come first, and a group still
+    /// learning keeps --threshold. N is 2 or more. Needs --state-file, unless
+    /// --every (which remembers the rhythms in memory).
+    #[arg(long, value_name = "N", value_parser = parse_missed_pushes, hide_short_help = true)]
+    pub missed_pushes: Option<u32>,
+
+    /// A group silent this many cadences is late (reported, not deleted).
+    ///
+    /// A group whose cadence is learned and that has been silent for more
+    /// than FACTOR times it is late: late in the report and on its -v line,
+    /// counted in pushgateway_janitor_groups_late. Late is not stale:
+    /// nothing is deleted for it.
+    #[arg(long, value_name = "FACTOR", default_value = "2", value_parser = parse_late_after, hide_short_help = true)]
+    pub late_after: f64,
 
     /// POST what a pass deleted or marked pending to URL (JSON).
     ///

@@ -282,18 +282,21 @@ impl Args {
                 },
             }),
         };
-        match (self.grace, &self.state_file, self.every) {
-            (Some(_), None, None) => {
-                return Err(UsageError(
-                    "--grace needs --state-file PATH to remember the pending groups between runs (--every can keep them in memory)".into(),
-                ))
+        // What needs the janitor's memory: the file, or a loop's own.
+        let remembers = self.state_file.is_some() || self.every.is_some();
+        for (given, flag, what) in [
+            (self.grace.is_some(), "--grace", "the pending groups"),
+            (
+                self.missed_pushes.is_some(),
+                "--missed-pushes",
+                "each group's rhythm",
+            ),
+        ] {
+            if given && !remembers {
+                return Err(UsageError(format!(
+                    "{flag} needs --state-file PATH to remember {what} between runs (--every can keep them in memory)"
+                )));
             }
-            (None, Some(_), _) => {
-                return Err(UsageError(
-                    "--state-file holds the groups --grace keeps pending; give --grace DURATION too".into(),
-                ))
-            }
-            _ => {}
         }
         if let Some(url) = &self.notify_url {
             crate::notify::check_url(url).map_err(UsageError)?;
@@ -329,8 +332,10 @@ impl Args {
                     ActivityArg::Successful => CountedPushes::Successful,
                 },
                 bounds,
+                missed_pushes: self.missed_pushes,
             },
             state_file: self.state_file,
+            late_after: self.late_after,
             notify_url: self.notify_url,
             label_names: self.label_names.naming(),
             clock: match self.clock {
@@ -988,11 +993,24 @@ mod tests {
             }
         );
         assert_eq!(c.policy.grace, Some(Duration::from_secs(3600)));
+        // The memory of rhythms alone: no --grace needed (issue 30).
+        assert!(config(&["--state-file", "/s"]).is_ok());
         // --every may keep the pending groups in memory.
         assert!(config(&["--grace", "1h", "--every", "5m"]).is_ok());
         for (args, says) in [
             (&["--grace", "1h"][..], "--grace needs --state-file"),
-            (&["--state-file", "/s"][..], "give --grace"),
+            (
+                &["--missed-pushes", "3"][..],
+                "--missed-pushes needs --state-file",
+            ),
+            (
+                &["--missed-pushes", "1", "--every", "1m"][..],
+                "from 2 to 1000",
+            ),
+            (
+                &["--late-after", "1", "--every", "1m"][..],
+                "a factor above 1",
+            ),
             (&["--grace", "0s", "--every", "1m"][..], "greater than zero"),
             (
                 &["--min-ttl", "1m"][..],

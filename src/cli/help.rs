@@ -48,6 +48,11 @@ pub(super) const EXAMPLES: &str = r#"Examples:
   pushgateway-janitor --url http://pushgateway:9091 --archive /var/lib/pgj/archive
   pushgateway-janitor restore /var/lib/pgj/archive/*.jsonl --url http://pushgateway:9091 \
       --select '{job="backup"}'
+
+  # Learn each group's rhythm: late producers reported, and a group goes after
+  # 3 missed pushes of its own cadence (docs/rhythms.md):
+  pushgateway-janitor --url http://pushgateway:9091 --state-file /var/lib/pgj/state.json \
+      --missed-pushes 3
 "#;
 
 /// The variables the janitor reads, for `--help` and the man pages'

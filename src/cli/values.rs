@@ -77,6 +77,21 @@ pub(super) fn parse_bound(text: &str) -> Result<u64, String> {
     }
 }
 
+/// `--missed-pushes`: 2 or more; at 1 a producer a moment late, on any
+/// jitter, would be deleted.
+pub(super) fn parse_missed_pushes(text: &str) -> Result<u32, String> {
+    parse_bounded(text, 2..=1000).map(|n| n as u32)
+}
+
+/// `--late-after`: a factor above 1 (at 1 or less a producer on time is
+/// late), up to 1000.
+pub(super) fn parse_late_after(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if f > 1.0 && f <= 1000.0 => Ok(f),
+        _ => Err("expected a factor above 1 and up to 1000, like 2 or 1.5".into()),
+    }
+}
+
 pub(super) fn parse_concurrency(text: &str) -> Result<u16, String> {
     parse_bounded(text, 1..=256).map(|n| n as u16)
 }

@@ -59,7 +59,13 @@ impl Report {
                             true => "",
                             false => failing.as_str(),
                         };
-                        writeln!(out, "{:<13}  {}  {why}{failing}", human(g.action), g.labels)?;
+                        let late = g.rhythm.human_words();
+                        writeln!(
+                            out,
+                            "{:<13}  {}  {why}{failing}{late}",
+                            human(g.action),
+                            g.labels
+                        )?;
                         continue;
                     }
                     Line::Silence => {}
@@ -70,8 +76,9 @@ impl Report {
                     // whatever came of it: its threshold did not decide.
                     Some(e) => write!(
                         out,
-                        "{}",
-                        eviction_line(e.bound, e.held, g.age_seconds, e.evict_after, &failing)
+                        "{}{}",
+                        eviction_line(e.bound, e.held, g.age_seconds, e.evict_after, &failing),
+                        g.rhythm.human_words()
                     )?,
                     None => {
                         let age = g.age_seconds.map_or("?".into(), |a| {
@@ -79,7 +86,8 @@ impl Report {
                         });
                         write!(
                             out,
-                            "silent {age}{failing} (threshold {}, {})",
+                            "silent {age}{failing}{} (threshold {}, {})",
+                            g.rhythm.human_words(),
                             g.threshold_seconds
                                 .map_or_else(|| "never".into(), human_threshold_seconds),
                             g.threshold_source
@@ -339,6 +347,7 @@ mod tests {
             stale_since: None,
             deletable_at: Some(Time(700.0)),
             newly_pending: false,
+            rhythm: Default::default(),
         }
     }
 

@@ -182,7 +182,42 @@ impl std::fmt::Display for ThresholdSource {
                     None => Ok(()),
                 }
             }
+            ThresholdSource::Rhythm {
+                missed,
+                cadence,
+                raised_to_min,
+            } => {
+                let noun = if *missed == 1 { "push" } else { "pushes" };
+                write!(
+                    f,
+                    "{missed} missed {noun} of {}, learned from {} pushes",
+                    cadence_words(cadence),
+                    cadence.pushes
+                )?;
+                match raised_to_min {
+                    Some(min) => write!(f, ", raised to --min-ttl {}", human_threshold(*min)),
+                    None => Ok(()),
+                }
+            }
         }
+    }
+}
+
+/// A learned cadence as people say it: `~1h`, `~23h50m`, or `at most ~5m`
+/// for a producer faster than the passes. Rounded to the second under two
+/// minutes, to the minute under two days, to the hour beyond: the median
+/// of a few gaps is no more exact than that.
+pub fn cadence_words(cadence: &crate::rhythm::Learned) -> String {
+    let unit = match cadence.seconds {
+        s if s < 120.0 => 1.0,
+        s if s < 172_800.0 => 60.0,
+        _ => 3600.0,
+    };
+    let shown = ((cadence.seconds / unit).round() * unit).max(1.0);
+    let words = human_threshold_seconds(shown);
+    match cadence.upper_bound {
+        true => format!("at most ~{words}"),
+        false => format!("~{words}"),
     }
 }
 

@@ -304,6 +304,7 @@ fn console_examples_that_need_no_gateway() {
         "docs/errors.md",
         "docs/policy.md",
         "docs/auth-tls.md",
+        "docs/rhythms.md",
     ] {
         console(file, None);
     }

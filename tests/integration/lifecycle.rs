@@ -566,7 +566,7 @@ pub(crate) fn age_marks(path: &Path, by: Duration) {
 fn marked(path: &Path, gateway: &str) -> Vec<BTreeMap<String, String>> {
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert_eq!(state["schema"], "pushgateway-janitor/pending/v2");
+    assert_eq!(state["schema"], "pushgateway-janitor/pending/v3");
     let mut keys: Vec<BTreeMap<String, String>> = state["gateways"]
         .as_array()
         .unwrap()

@@ -24,6 +24,7 @@ mod mock_transport;
 mod ops;
 mod pushgateway;
 mod restore;
+mod rhythms;
 mod safety;
 mod selfmetrics;
 mod transport;

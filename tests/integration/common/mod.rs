@@ -811,6 +811,8 @@ pub struct GatewayReport {
     pub planned_size_after: Option<GatewaySize>,
     pub groups_failing: u64,
     pub over_capacity: bool,
+    pub groups_late: u64,
+    pub groups_returned: u64,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq, Clone, Copy)]
@@ -842,6 +844,22 @@ pub struct GroupReport {
     pub series: u64,
     pub bytes: u64,
     pub last_push_failed: bool,
+    pub cadence_seconds: Option<f64>,
+    pub cadence_upper_bound: bool,
+    pub pushes_needed: Option<u32>,
+    pub late: bool,
+    pub returned: Option<Returned>,
+}
+
+/// A group deleted as stale that was pushed again (docs/rhythms.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Returned {
+    pub deleted_at: String,
+    pub pushed_again: String,
+    pub after_seconds: f64,
+    pub gap_seconds: f64,
+    pub threshold_that_keeps_seconds: f64,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq, Default)]
