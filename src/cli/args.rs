@@ -245,7 +245,7 @@ pub struct Args {
     /// declares and a matching --rule still come first, and a group still
     /// learning keeps --threshold. N is 2 or more. Needs --state-file, unless
     /// --every (which remembers the rhythms in memory).
-    #[arg(long, value_name = "N", value_parser = parse_missed_pushes, hide_short_help = true)]
+    #[arg(long, value_name = "N", value_parser = parse_missed_pushes)]
     pub missed_pushes: Option<u32>,
 
     /// A group silent this many cadences is late (reported, not deleted).
@@ -254,7 +254,7 @@ pub struct Args {
     /// than FACTOR times it is late: late in the report and on its -v line,
     /// counted in pushgateway_janitor_groups_late. Late is not stale:
     /// nothing is deleted for it.
-    #[arg(long, value_name = "FACTOR", default_value = "2", value_parser = parse_late_after, hide_short_help = true)]
+    #[arg(long, value_name = "FACTOR", default_value = "2", value_parser = parse_late_after)]
     pub late_after: f64,
 
     /// POST what a pass deleted or marked pending to URL (JSON).
