@@ -455,14 +455,13 @@ async fn run_gateway(
     let summary = Summary::of(&groups);
     let bounds = config.policy.bounds.as_ref();
     let health = GatewayHealth::of(&groups, config.dry_run, bounds);
-    // Said once, after the pass: what it leaves is what the report's
-    // `over_capacity` and its metric judge.
-    if let Some(bound) = bounds.and_then(|b| health.over(b)) {
-        let why = plan.over_capacity.map(|o| o.why);
+    // Said once, after the pass, from what it left: the report's
+    // `over_capacity` and its metric read the same fact.
+    if let Some(over) = &health.over_capacity {
         tracing::warn!(
             gateway = %shown,
             "over capacity: {}",
-            crate::report::over_capacity_words(bound, why)
+            crate::report::over_capacity_words(over)
         );
     }
     let report = GatewayReport {
@@ -585,7 +584,7 @@ async fn archive_stale(
                 if let Subject::Group(g) = &decisions[i].subject {
                     warn_bounded!(failures, group = %g.key, "not deleted: {why}");
                 }
-                outcomes[i] = Outcome::Failed(format!("not sent: {why}"));
+                outcomes[i] = Outcome::Withheld(format!("not sent: {why}"));
             }
         }
     }
@@ -628,7 +627,7 @@ async fn delete_stale(
                 not_sent.fetch_add(1, Ordering::SeqCst);
                 return (
                     i,
-                    Outcome::Failed(format!(
+                    Outcome::Withheld(format!(
                         "gateway unreachable after {UNREACHABLE_AFTER} consecutive failures; not sent"
                     )),
                 );
@@ -679,6 +678,11 @@ fn group_report(
     skipped: &Bounded,
     ttl_ignored: &Bounded,
 ) -> GroupReport {
+    // A DELETE that was due and that no one sent: given up with its batch
+    // (still `NotSent`), or withheld.
+    let unsent = !dry_run
+        && d.verdict.deletes()
+        && matches!(outcome, Outcome::NotSent | Outcome::Withheld(_));
     let (action, error) = crate::report::action(d.verdict, outcome, dry_run);
     let age_seconds = d.age_seconds.map(|a| (a * 1000.0).round() / 1000.0);
     let base = GroupReport {
@@ -701,6 +705,7 @@ fn group_report(
             .filter(|_| action == Action::Pending)
             .map(|g| Time(g.deletable_at)),
         newly_pending: action == Action::Pending && d.grace.is_some_and(|g| g.new),
+        unsent,
         health: GroupHealth::default(),
     };
     // Once per pass, here: the verification re-scans do not repeat it.

@@ -339,6 +339,7 @@ mod tests {
             stale_since: None,
             deletable_at: Some(Time(700.0)),
             newly_pending: false,
+            unsent: false,
         }
     }
 
