@@ -40,6 +40,20 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 pub struct Pass {
     pub report: Report,
     pub seen: Seen,
+    /// Whether a second signal gave up a batch of DELETEs in flight: what
+    /// came of them is unknown, so such a pass is not recorded. A pass
+    /// that a signal reached after its DELETEs ended is whole.
+    pub batch: Batch,
+}
+
+/// How a gateway's batch of DELETEs ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Batch {
+    /// Every DELETE due was sent and answered, or none was due.
+    #[default]
+    Finished,
+    /// A second signal gave up the DELETEs in flight ([`Interrupts::now`]).
+    GivenUp,
 }
 
 /// What ends a pass early: the signals of loop mode. A single run is never
@@ -95,6 +109,7 @@ pub async fn run_with(
     let started = unix_seconds(clock());
     let (targets, resolved) = discover_all(config, &interrupts.stop).await;
     let mut seen = Seen::default();
+    let mut batch = Batch::Finished;
     for (discovered_from, unresolved_targets) in resolved {
         seen.resolved(&discovered_from, unresolved_targets);
     }
@@ -102,9 +117,9 @@ pub async fn run_with(
         match t {
             Target::Found(Expanded::Instance(instance)) => {
                 let id = instance.id();
-                let (report, judged) =
+                let (report, judged, batch) =
                     run_gateway(instance, &id, config, clock, interrupts, state).await;
-                (report, Some((id, judged)))
+                (report, Some((id, judged)), batch)
             }
             Target::Found(Expanded::Failed {
                 shown,
@@ -116,14 +131,19 @@ pub async fn run_with(
                     discovered_from: Some(discovered_from.clone()),
                     ..unscanned(shown.clone(), error.clone(), clock)
                 };
-                (report, None)
+                (report, None, Batch::Finished)
             }
-            Target::Interrupted { shown } => (interrupted(shown.clone(), clock), None),
+            Target::Interrupted { shown } => {
+                (interrupted(shown.clone(), clock), None, Batch::Finished)
+            }
         }
     }))
     .await;
     let mut gateways = Vec::with_capacity(visits.len());
-    for (report, visited) in visits {
+    for (report, visited, sent) in visits {
+        if sent == Batch::GivenUp {
+            batch = Batch::GivenUp;
+        }
         match visited {
             Some((id, Some(judged))) => seen.scanned(&id, judged),
             Some((id, None)) => seen.found(&id),
@@ -143,7 +163,11 @@ pub async fn run_with(
             gateways,
         )
     };
-    Pass { report, seen }
+    Pass {
+        report,
+        seen,
+        batch,
+    }
 }
 
 /// The selectors that matched no group on any gateway of this pass, each
@@ -290,7 +314,7 @@ async fn run_gateway(
     clock: &Clock,
     interrupts: &Interrupts,
     state: &State,
-) -> (GatewayReport, Option<Vec<(GroupingKey, Judged)>>) {
+) -> (GatewayReport, Option<Vec<(GroupingKey, Judged)>>, Batch) {
     let stop = &interrupts.stop;
     let address = instance.address().map(|a| a.to_string());
     let failed = |url: String, error: String| GatewayReport {
@@ -301,7 +325,10 @@ async fn run_gateway(
     };
     let gateway = match Gateway::connecting(&instance.url, &config.transport, &instance.connect) {
         Ok(g) => g,
-        Err(e) => return (failed(redact_url_text(&instance.url), e.to_string()), None),
+        Err(e) => {
+            let report = failed(redact_url_text(&instance.url), e.to_string());
+            return (report, None, Batch::Finished);
+        }
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
@@ -331,9 +358,9 @@ async fn run_gateway(
                 id: Some(id.clone()),
                 ..interrupted(shown, clock)
             };
-            return (report, None);
+            return (report, None, Batch::Finished);
         }
-        (Err(e), _) => return (failed(shown, e.to_string()), None),
+        (Err(e), _) => return (failed(shown, e.to_string()), None, Batch::Finished),
         (Ok(scan), Some(status)) => (scan, status),
     };
     let mut scan = scan;
@@ -394,8 +421,9 @@ async fn run_gateway(
                 .filter_map(|(i, d)| stale_key(d).map(|key| (i, key.clone()))),
         ),
     };
+    let mut batch = Batch::Finished;
     if !config.dry_run {
-        delete_stale(
+        batch = delete_stale(
             &gateway,
             naming,
             deletable,
@@ -482,7 +510,7 @@ async fn run_gateway(
         health,
         id: Some(id.clone()),
     };
-    (report, Some(judged))
+    (report, Some(judged), batch)
 }
 
 /// The naming mode of a pass over one gateway ([`plan::label_naming`]),
@@ -606,7 +634,7 @@ pub const UNREACHABLE_AFTER: u32 = 5;
 /// [`UNREACHABLE_AFTER`] in a row could not reach the gateway; the rest are
 /// then `delete_failed` without being sent. `now` (a second signal) gives
 /// up the batch: the requests in flight are dropped (futures of this one,
-/// no task of their own) and none is sent after.
+/// no task of their own) and none is sent after; it says so.
 async fn delete_stale(
     gateway: &Gateway,
     naming: LabelNaming,
@@ -614,7 +642,7 @@ async fn delete_stale(
     concurrency: usize,
     now: &CancellationToken,
     outcomes: &mut [Outcome],
-) {
+) -> Batch {
     let shown = gateway.display_url();
     let failures = &Bounded::new("failed deletes");
     let retries = &Bounded::new("retried deletes");
@@ -654,7 +682,7 @@ async fn delete_stale(
         .collect::<Vec<_>>();
     let Some(results) = now.run_until_cancelled(sending).await else {
         tracing::warn!(gateway = shown, "the DELETEs in flight were given up");
-        return;
+        return Batch::GivenUp;
     };
     retries.finish(shown);
     failures.finish(shown);
@@ -669,6 +697,7 @@ async fn delete_stale(
     for (i, outcome) in results {
         outcomes[i] = outcome;
     }
+    Batch::Finished
 }
 
 fn group_report(
