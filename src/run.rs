@@ -707,11 +707,14 @@ fn group_report(
     skipped: &Bounded,
     ttl_ignored: &Bounded,
 ) -> GroupReport {
-    // A DELETE that was due and that no one sent: given up with its batch
-    // (still `NotSent`), or withheld.
-    let unsent = !dry_run
-        && d.verdict.deletes()
-        && matches!(outcome, Outcome::NotSent | Outcome::Withheld(_));
+    // A DELETE that was due and that no one sent: withheld (a dry run's
+    // archive check withholds too), or given up with its batch (still
+    // `NotSent` outside a dry run).
+    let unsent = match outcome {
+        Outcome::Withheld(_) => true,
+        Outcome::NotSent => !dry_run && d.verdict.deletes(),
+        _ => false,
+    };
     let (action, error) = crate::report::action(d.verdict, outcome, dry_run);
     let age_seconds = d.age_seconds.map(|a| (a * 1000.0).round() / 1000.0);
     let base = GroupReport {
