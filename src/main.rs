@@ -86,10 +86,12 @@ fn main() -> ExitCode {
                 Ok(schedule::Stop::StateFileReplaced) => ExitStatus::Failed,
                 Ok(schedule::Stop::Forced(signal)) => {
                     print_error(&format!(
-                        "a second {signal}: stopped without finishing the pass in flight or its outputs"
+                        "a second {signal}: stopped without finishing the DELETEs of the pass in flight; the pass was not recorded"
                     ));
                     ExitStatus::Failed
                 }
+                // An output the signal gave up has its error line already.
+                Ok(schedule::Stop::Recorded(status)) => status,
                 Err(e) => {
                     print_error(&format!("could not install the signal handlers: {e}"));
                     ExitStatus::Failed

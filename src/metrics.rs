@@ -424,7 +424,7 @@ impl Text {
             "over_capacity",
             "gauge",
             "1 when what the last run left on this gateway (gateway_groups and gateway_series when=\"after\"; a dry run: what its plan would leave) exceeds --max-groups or --max-series, else 0 (absent while gateway_up is 0).",
-            |gw| gw.scanned().then_some(bool_value(gw.health.over_capacity)),
+            |gw| gw.scanned().then_some(bool_value(gw.health.over_capacity.is_some())),
         );
         self.family(
             "groups",

@@ -414,6 +414,7 @@ mod tests {
             stale_since: None,
             deletable_at: (action == Action::Pending).then_some(Time(1_795_485_600.0)),
             newly_pending: new,
+            unsent: false,
         }
     }
 

@@ -454,32 +454,6 @@ pub struct Plan {
     pub decisions: Vec<Decision>,
     /// Which cap refused the plan; then no group is `Stale` or `Evict`.
     pub refused_by: Option<Refusal>,
-    /// The bound (`--max-groups`, `--max-series`) that what the plan
-    /// leaves on the gateway still exceeds, and why.
-    pub over_capacity: Option<OverCapacity>,
-}
-
-/// A bound the gateway exceeds once the plan is carried out: its size
-/// after the plan (every entry whose verdict does not delete it) is over
-/// the bound. The report's `over_capacity` is the same rule applied to
-/// the size the pass leaves (`report::GatewayHealth::over`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OverCapacity {
-    pub bound: Bound,
-    pub why: Short,
-}
-
-/// Why a plan leaves a gateway over a bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Short {
-    /// A safety cap refused the plan: nothing goes.
-    Refused,
-    /// No group was left to evict: the others are silent less than
-    /// `--evict-after`, kept, ignored or skipped.
-    NoCandidate,
-    /// Enough groups go, but some are pending (`--grace`): a later pass
-    /// deletes them.
-    Pending,
 }
 
 impl Plan {
@@ -568,9 +542,9 @@ pub fn decide_learned(
         (Subject::Skipped(_), Subject::Group(_)) => std::cmp::Ordering::Greater,
         (Subject::Skipped(x), Subject::Skipped(y)) => x.labels.cmp(&y.labels),
     });
-    let ran_out = policy
-        .bounds
-        .and_then(|bounds| apply_bounds(&mut decisions, &bounds, naming));
+    if let Some(bounds) = policy.bounds {
+        apply_bounds(&mut decisions, &bounds, naming);
+    }
     if let Some(grace) = policy.grace {
         for d in decisions.iter_mut() {
             apply_grace(d, grace, now, marks);
@@ -589,23 +563,9 @@ pub fn decide_learned(
             }
         }
     }
-    let over_capacity = policy.bounds.and_then(|bounds| {
-        let left = decisions.iter().filter(|d| !d.verdict.deletes());
-        let (groups, series) = left.fold((0, 0), |(groups, series), d| {
-            (groups + 1, series + d.subject.size().series)
-        });
-        let bound = bounds.exceeded(groups, series)?;
-        let why = match (refused_by, ran_out) {
-            (Some(_), _) => Short::Refused,
-            (None, Some(_)) => Short::NoCandidate,
-            (None, None) => Short::Pending,
-        };
-        Some(OverCapacity { bound, why })
-    });
     Plan {
         decisions,
         refused_by,
-        over_capacity,
     }
 }
 
@@ -613,13 +573,9 @@ pub fn decide_learned(
 /// exceeds a bound ([`health::evict`]). Every entry not stale is held
 /// (ignored, kept and skipped ones too: they stay on the gateway), and
 /// only an active group may be evicted: never a kept one, the janitor's
-/// own job, an ignored or a skipped one. Returns the bound still exceeded
-/// when the candidates ran out.
-fn apply_bounds(
-    decisions: &mut [Decision],
-    bounds: &health::Bounds,
-    naming: LabelNaming,
-) -> Option<Bound> {
+/// own job, an ignored or a skipped one. What the pass leaves over a
+/// bound is the report's to say (`report::OverCapacity`).
+fn apply_bounds(decisions: &mut [Decision], bounds: &health::Bounds, naming: LabelNaming) {
     let at: Vec<usize> = (0..decisions.len())
         .filter(|&i| decisions[i].verdict != Verdict::Stale)
         .collect();
@@ -655,7 +611,6 @@ fn apply_bounds(
             };
         }
     }
-    evictions.over_capacity
 }
 
 /// Holds back a stale group inside its grace period: `Pending` until a
@@ -1017,6 +972,9 @@ pub enum Outcome {
     Accepted,
     /// The DELETE failed: why.
     Failed(String),
+    /// The DELETE was due and not sent (its archive record could not be
+    /// written, the gateway was unreachable): why.
+    Withheld(String),
     /// Accepted, then shown with newer activity: pushed again.
     Repushed,
     /// Accepted, but still shown with its old activity: why.
@@ -1503,17 +1461,10 @@ mod tests {
         p.grace = Some(Duration::from_secs(3600));
         let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
         assert_eq!(by_job(&plan, "a").verdict, Verdict::Pending);
-        assert_eq!(
-            plan.over_capacity,
-            Some(OverCapacity {
-                bound: health::Bound::Groups(2),
-                why: Short::Pending
-            })
-        );
-        // Without grace they go, and the bound holds.
+        // Without grace they go.
         p.grace = None;
         let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
-        assert_eq!(plan.over_capacity, None);
+        assert_eq!(by_job(&plan, "a").verdict, Verdict::Evict);
     }
 
     /// A group of `series` series last pushed at `push`.
@@ -1576,7 +1527,6 @@ mod tests {
             .collect();
         assert_eq!(evicted, ["a", "b"]);
         assert_eq!(by_job(&plan, "stale").verdict, Verdict::Stale);
-        assert_eq!(plan.over_capacity, None);
         assert_eq!(plan.stale().count(), 3, "stale and evicted both go");
         assert_eq!(
             words(by_job(&plan, "a")),
@@ -1621,7 +1571,7 @@ mod tests {
     }
 
     #[test]
-    fn kept_own_ignored_and_recent_groups_are_never_evicted_and_the_rest_is_over_capacity() {
+    fn kept_own_ignored_and_recent_groups_are_never_evicted() {
         let mut p = bounded(Some(0), None, 1_500);
         p.keep = vec![sel(r#"{job="a"}"#)];
         p.select = vec![sel(r#"{job=~"a|b|c|d|stale|pushgateway-janitor"}"#)];
@@ -1640,13 +1590,6 @@ mod tests {
         // Silent 100 s, less than --evict-after 25m.
         assert_eq!(verdict("d"), Verdict::Active);
         assert_eq!(verdict("stale"), Verdict::Stale);
-        assert_eq!(
-            plan.over_capacity,
-            Some(OverCapacity {
-                bound: health::Bound::Groups(0),
-                why: Short::NoCandidate
-            })
-        );
     }
 
     #[test]
@@ -1744,13 +1687,6 @@ mod tests {
         for job in ["a", "b", "c"] {
             assert_eq!(by_job(&plan, job).verdict, Verdict::Evict, "{job}");
         }
-        assert_eq!(
-            plan.over_capacity,
-            Some(OverCapacity {
-                bound: health::Bound::Series(100),
-                why: Short::NoCandidate
-            })
-        );
     }
 
     /// Review finding: a plan a cap refused evicts nothing, yet said the
@@ -1761,13 +1697,6 @@ mod tests {
         p.caps.max_deletes = Some(1);
         let plan = decide(gateway(), &p, 20_000.0, LabelNaming::Legacy);
         assert!(plan.refused_by.is_some());
-        assert_eq!(
-            plan.over_capacity,
-            Some(OverCapacity {
-                bound: health::Bound::Groups(2),
-                why: Short::Refused
-            })
-        );
     }
 
     fn sel(text: &str) -> Selector {

@@ -10,12 +10,14 @@ use time::OffsetDateTime;
 use crate::duration::{human_age, human_threshold_seconds};
 use crate::exit::ExitStatus;
 use crate::identity::{Discovered, GatewayId};
-use crate::plan::health::{Bound, Bounds};
+use crate::plan::health::Bounds;
 use crate::plan::{IgnoredTtl, Outcome, Reason, Refusal, Ruling, ThresholdSource, Verdict};
 
+mod capacity;
 mod human;
 mod rhythm;
 mod words;
+pub use capacity::{Cause, OverCapacity};
 pub use rhythm::{returned_words, GroupRhythm, ReturnedReport};
 use words::refusal_words;
 pub use words::{
@@ -112,13 +114,22 @@ pub struct GatewayHealth {
     pub planned_size_after: Option<GatewaySize>,
     /// Groups whose last push failed (`last_push_failed`).
     pub groups_failing: u64,
-    /// What the pass leaves ([`GatewayHealth::left`]) exceeds a bound
-    /// (`--max-groups`, `--max-series`): [`GatewayHealth::over`].
-    pub over_capacity: bool,
+    /// The bound (`--max-groups`, `--max-series`) that what the pass
+    /// leaves exceeds, and why ([`capacity::over_capacity`]); in the JSON,
+    /// whether there is one.
+    #[serde(serialize_with = "over_capacity_json")]
+    pub over_capacity: Option<OverCapacity>,
     /// Groups silent longer than `--late-after` cadences (docs/rhythms.md).
     pub groups_late: u64,
     /// Groups deleted as stale by an earlier pass that were pushed again.
     pub groups_returned: u64,
+}
+
+fn over_capacity_json<S: Serializer>(
+    over: &Option<OverCapacity>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_bool(over.is_some())
 }
 /// Totals over a gateway's groups (skipped ones included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -151,34 +162,18 @@ impl GatewayHealth {
         let size_after = GatewaySize::of(groups.iter().filter(|g| !g.action.is_gone()));
         let planned =
             dry_run.then(|| GatewaySize::of(groups.iter().filter(|g| !g.action.would_go())));
-        let mut health = GatewayHealth {
+        GatewayHealth {
             size: Some(GatewaySize::of(groups)),
             size_after: Some(size_after),
             planned_size_after: planned,
             groups_failing: groups.iter().filter(|g| g.health.last_push_failed).count() as u64,
-            over_capacity: false,
+            over_capacity: bounds.and_then(|b| capacity::over_capacity(groups, dry_run, b)),
             groups_late: groups.iter().filter(|g| g.rhythm.late).count() as u64,
             groups_returned: groups
                 .iter()
                 .filter(|g| g.rhythm.returned.is_some())
                 .count() as u64,
-        };
-        health.over_capacity = bounds.and_then(|b| health.over(b)).is_some();
-        health
-    }
-
-    /// The size the pass leaves on the gateway: `size_after`, or in a dry
-    /// run what its plan would leave (`planned_size_after`).
-    pub fn left(&self) -> Option<GatewaySize> {
-        self.planned_size_after.or(self.size_after)
-    }
-
-    /// The bound that what the pass leaves ([`GatewayHealth::left`])
-    /// exceeds: the one definition of `over_capacity`, its metric and its
-    /// warning.
-    pub fn over(&self, bounds: &Bounds) -> Option<Bound> {
-        let left = self.left()?;
-        bounds.exceeded(left.groups, left.series)
+        }
     }
 }
 
@@ -248,6 +243,10 @@ pub struct GroupReport {
     /// A `pending` group this pass was the first to see stale (what
     /// `--notify-url` announces); not in the JSON, which has `stale_since`.
     pub newly_pending: bool,
+    /// A DELETE was due and never sent (the archive record could not be
+    /// written, the gateway was unreachable, a second signal gave the
+    /// batch up); not in the JSON, whose `error` says why.
+    pub unsent: bool,
     /// Its size and whether its last push failed.
     pub health: GroupHealth,
     /// Its cadence, whether it is late, whether it returned.
@@ -314,6 +313,8 @@ impl Serialize for GroupReport {
             deletable_at,
             // Its `stale_since` says it.
             newly_pending: _,
+            // Its `error` says it.
+            unsent: _,
             health,
             rhythm,
         } = self;
@@ -723,7 +724,9 @@ pub fn action(verdict: Verdict, outcome: Outcome, dry_run: bool) -> (Action, Opt
         (Verdict::Stale, Outcome::Repushed) => (Action::Repushed, None),
         (Verdict::Stale, Outcome::StillPresent(e)) => (Action::StillPresent, Some(e)),
         (Verdict::Stale, Outcome::Unconfirmed(e)) => (Action::Unconfirmed, Some(e)),
-        (Verdict::Stale, Outcome::Failed(e)) => (Action::DeleteFailed, Some(e)),
+        (Verdict::Stale, Outcome::Failed(e) | Outcome::Withheld(e)) => {
+            (Action::DeleteFailed, Some(e))
+        }
         (Verdict::Stale, Outcome::NotSent) if dry_run => (Action::WouldDelete, None),
         (Verdict::Stale, Outcome::NotSent) => {
             (Action::DeleteFailed, Some("no DELETE was sent".into()))
@@ -999,7 +1002,7 @@ mod tests {
     }
 
     /// One group of `action`, with what any action may carry.
-    fn probe(job: &str, action: Action) -> GroupReport {
+    pub(super) fn probe(job: &str, action: Action) -> GroupReport {
         GroupReport {
             rhythm: Default::default(),
             health: Default::default(),
@@ -1019,6 +1022,7 @@ mod tests {
             stale_since: Some(Time(400.0)),
             deletable_at: Some(Time(700.0)),
             newly_pending: true,
+            unsent: false,
         }
     }
 
@@ -1160,6 +1164,7 @@ mod tests {
             stale_since: None,
             deletable_at: None,
             newly_pending: false,
+            unsent: false,
         };
         let groups = vec![
             group(
@@ -1271,6 +1276,7 @@ mod tests {
             stale_since: None,
             deletable_at: None,
             newly_pending: false,
+            unsent: false,
         };
         let s = Summary::of(&[g(Action::Deleted), g(Action::DeleteFailed), g(Action::Kept)]);
         assert_eq!(

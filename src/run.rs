@@ -42,6 +42,20 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 pub struct Pass {
     pub report: Report,
     pub seen: Seen,
+    /// Whether a second signal gave up a batch of DELETEs in flight: what
+    /// came of them is unknown, so such a pass is not recorded. A pass
+    /// that a signal reached after its DELETEs ended is whole.
+    pub batch: Batch,
+}
+
+/// How a gateway's batch of DELETEs ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Batch {
+    /// Every DELETE due was sent and answered, or none was due.
+    #[default]
+    Finished,
+    /// A second signal gave up the DELETEs in flight ([`Interrupts::now`]).
+    GivenUp,
 }
 
 /// What ends a pass early: the signals of loop mode. A single run is never
@@ -98,6 +112,7 @@ pub async fn run_with(
     let started = unix_seconds(clock());
     let (targets, resolved) = discover_all(config, &interrupts.stop).await;
     let mut seen = Seen::default();
+    let mut batch = Batch::Finished;
     for (discovered_from, unresolved_targets) in resolved {
         seen.resolved(&discovered_from, unresolved_targets);
     }
@@ -105,9 +120,9 @@ pub async fn run_with(
         match t {
             Target::Found(Expanded::Instance(instance)) => {
                 let id = instance.id();
-                let (report, judged) =
+                let (report, judged, batch) =
                     run_gateway(instance, &id, config, clock, interrupts, state).await;
-                (report, Some((id, judged)))
+                (report, Some((id, judged)), batch)
             }
             Target::Found(Expanded::Failed {
                 shown,
@@ -119,14 +134,19 @@ pub async fn run_with(
                     discovered_from: Some(discovered_from.clone()),
                     ..unscanned(shown.clone(), error.clone(), clock)
                 };
-                (report, None)
+                (report, None, Batch::Finished)
             }
-            Target::Interrupted { shown } => (interrupted(shown.clone(), clock), None),
+            Target::Interrupted { shown } => {
+                (interrupted(shown.clone(), clock), None, Batch::Finished)
+            }
         }
     }))
     .await;
     let mut gateways = Vec::with_capacity(visits.len());
-    for (report, visited) in visits {
+    for (report, visited, sent) in visits {
+        if sent == Batch::GivenUp {
+            batch = Batch::GivenUp;
+        }
         match visited {
             Some((id, Some((judged, rhythms)))) => {
                 seen.scanned(&id, judged);
@@ -151,7 +171,11 @@ pub async fn run_with(
             gateways,
         )
     };
-    Pass { report, seen }
+    Pass {
+        report,
+        seen,
+        batch,
+    }
 }
 
 /// The selectors that matched no group on any gateway of this pass, each
@@ -302,7 +326,7 @@ async fn run_gateway(
     clock: &Clock,
     interrupts: &Interrupts,
     state: &State,
-) -> (GatewayReport, Option<Scanned>) {
+) -> (GatewayReport, Option<Scanned>, Batch) {
     let stop = &interrupts.stop;
     let address = instance.address().map(|a| a.to_string());
     let failed = |url: String, error: String| GatewayReport {
@@ -313,7 +337,10 @@ async fn run_gateway(
     };
     let gateway = match Gateway::connecting(&instance.url, &config.transport, &instance.connect) {
         Ok(g) => g,
-        Err(e) => return (failed(redact_url_text(&instance.url), e.to_string()), None),
+        Err(e) => {
+            let report = failed(redact_url_text(&instance.url), e.to_string());
+            return (report, None, Batch::Finished);
+        }
     };
     let shown = gateway.display_url().to_owned();
     tracing::debug!(gateway = %shown, "scanning");
@@ -343,9 +370,9 @@ async fn run_gateway(
                 id: Some(id.clone()),
                 ..interrupted(shown, clock)
             };
-            return (report, None);
+            return (report, None, Batch::Finished);
         }
-        (Err(e), _) => return (failed(shown, e.to_string()), None),
+        (Err(e), _) => return (failed(shown, e.to_string()), None, Batch::Finished),
         (Ok(scan), Some(status)) => (scan, status),
     };
     let mut scan = scan;
@@ -407,8 +434,9 @@ async fn run_gateway(
                 .filter_map(|(i, d)| stale_key(d).map(|key| (i, key.clone()))),
         ),
     };
+    let mut batch = Batch::Finished;
     if !config.dry_run {
-        delete_stale(
+        batch = delete_stale(
             &gateway,
             naming,
             deletable,
@@ -478,14 +506,13 @@ async fn run_gateway(
     let summary = Summary::of(&groups);
     let bounds = config.policy.bounds.as_ref();
     let health = GatewayHealth::of(&groups, config.dry_run, bounds);
-    // Said once, after the pass: what it leaves is what the report's
-    // `over_capacity` and its metric judge.
-    if let Some(bound) = bounds.and_then(|b| health.over(b)) {
-        let why = plan.over_capacity.map(|o| o.why);
+    // Said once, after the pass, from what it left: the report's
+    // `over_capacity` and its metric read the same fact.
+    if let Some(over) = &health.over_capacity {
         tracing::warn!(
             gateway = %shown,
             "over capacity: {}",
-            crate::report::over_capacity_words(bound, why)
+            crate::report::over_capacity_words(over)
         );
     }
     let report = GatewayReport {
@@ -506,7 +533,7 @@ async fn run_gateway(
         health,
         id: Some(id.clone()),
     };
-    (report, Some((judged, rhythms)))
+    (report, Some((judged, rhythms)), batch)
 }
 
 /// The naming mode of a pass over one gateway ([`plan::label_naming`]),
@@ -608,7 +635,7 @@ async fn archive_stale(
                 if let Subject::Group(g) = &decisions[i].subject {
                     warn_bounded!(failures, group = %g.key, "not deleted: {why}");
                 }
-                outcomes[i] = Outcome::Failed(format!("not sent: {why}"));
+                outcomes[i] = Outcome::Withheld(format!("not sent: {why}"));
             }
         }
     }
@@ -630,7 +657,7 @@ pub const UNREACHABLE_AFTER: u32 = 5;
 /// [`UNREACHABLE_AFTER`] in a row could not reach the gateway; the rest are
 /// then `delete_failed` without being sent. `now` (a second signal) gives
 /// up the batch: the requests in flight are dropped (futures of this one,
-/// no task of their own) and none is sent after.
+/// no task of their own) and none is sent after; it says so.
 async fn delete_stale(
     gateway: &Gateway,
     naming: LabelNaming,
@@ -638,7 +665,7 @@ async fn delete_stale(
     concurrency: usize,
     now: &CancellationToken,
     outcomes: &mut [Outcome],
-) {
+) -> Batch {
     let shown = gateway.display_url();
     let failures = &Bounded::new("failed deletes");
     let retries = &Bounded::new("retried deletes");
@@ -651,7 +678,7 @@ async fn delete_stale(
                 not_sent.fetch_add(1, Ordering::SeqCst);
                 return (
                     i,
-                    Outcome::Failed(format!(
+                    Outcome::Withheld(format!(
                         "gateway unreachable after {UNREACHABLE_AFTER} consecutive failures; not sent"
                     )),
                 );
@@ -678,7 +705,7 @@ async fn delete_stale(
         .collect::<Vec<_>>();
     let Some(results) = now.run_until_cancelled(sending).await else {
         tracing::warn!(gateway = shown, "the DELETEs in flight were given up");
-        return;
+        return Batch::GivenUp;
     };
     retries.finish(shown);
     failures.finish(shown);
@@ -693,6 +720,7 @@ async fn delete_stale(
     for (i, outcome) in results {
         outcomes[i] = outcome;
     }
+    Batch::Finished
 }
 
 fn group_report(
@@ -702,6 +730,14 @@ fn group_report(
     skipped: &Bounded,
     ttl_ignored: &Bounded,
 ) -> GroupReport {
+    // A DELETE that was due and that no one sent: withheld (a dry run's
+    // archive check withholds too), or given up with its batch (still
+    // `NotSent` outside a dry run).
+    let unsent = match outcome {
+        Outcome::Withheld(_) => true,
+        Outcome::NotSent => !dry_run && d.verdict.deletes(),
+        _ => false,
+    };
     let (action, error) = crate::report::action(d.verdict, outcome, dry_run);
     let age_seconds = d.age_seconds.map(|a| (a * 1000.0).round() / 1000.0);
     let base = GroupReport {
@@ -724,6 +760,7 @@ fn group_report(
             .filter(|_| action == Action::Pending)
             .map(|g| Time(g.deletable_at)),
         newly_pending: action == Action::Pending && d.grace.is_some_and(|g| g.new),
+        unsent,
         health: GroupHealth::default(),
         rhythm: Default::default(),
     };

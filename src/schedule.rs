@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::exit::ExitStatus;
-use crate::run::{load_state, run_with, Clock, Interrupts, Pass};
+use crate::run::{load_state, run_with, Batch, Clock, Interrupts, Pass};
 use tokio_util::sync::CancellationToken;
 
 /// Why the loop stopped.
@@ -29,9 +29,13 @@ use tokio_util::sync::CancellationToken;
 pub enum Stop {
     /// SIGTERM or SIGINT, after the pass in flight finished.
     Signal(&'static str),
-    /// A second signal while the pass was still finishing (its DELETEs,
-    /// or its outputs: a notification, a push, a lock).
+    /// A second signal gave up the DELETEs in flight: the pass was not
+    /// recorded.
     Forced(&'static str),
+    /// A second signal after the pass's DELETEs ended: the pass was
+    /// recorded (an output still waited for given up), and this is the
+    /// status its outputs gave.
+    Recorded(ExitStatus),
     /// The `--state-file` is no longer a state (replaced by another file
     /// since the loop started): as at start, it is not overwritten, and
     /// the loop stops (the pass's error line said why).
@@ -134,15 +138,22 @@ async fn run_passes(
         // the DELETEs in flight too. Either way the pass is awaited to its
         // end, which comes at once, so that nothing it started outlives it.
         let pass = run_with(config, clock, &interrupts, &remembered).await;
-        if signals.now.is_cancelled() {
+        // Only a pass whose DELETEs were given up is not recorded: what came
+        // of them is unknown. One a second signal reached after they ended
+        // (while it verified them, or just after) is whole.
+        if pass.batch == Batch::GivenUp {
             return forced();
         }
         // Recorded like any pass, interrupted or not: what the finished
         // gateways did (deletes sent and accepted) must not be forgotten.
         let status = on_pass(&pass, &signals.now);
         signals.busy.store(false, Ordering::SeqCst);
-        if signals.now.is_cancelled() {
-            return forced();
+        if let Some(signal) = signals.second.get().copied() {
+            tracing::warn!(
+                "a second {signal}: stopping; the pass in flight was recorded, what its \
+                 outputs had not finished was given up"
+            );
+            return Stop::Recorded(status);
         }
         state.update(&pass.seen);
         passes += 1;

@@ -171,9 +171,10 @@ pub struct Args {
     /// run). Never a --keep'd group, the janitor's own job, an ignored or a
     /// skipped one. --grace, --archive, --max-deletes and --max-delete-ratio
     /// apply to evictions as to deletions. When what the pass leaves
-    /// still exceeds the bound (no candidate left, evictions pending for
-    /// --grace, a cap refused the plan, a delete that did not land): a
-    /// warning and over_capacity in the report; the exit status does not
+    /// still exceeds the bound (groups pending for --grace, a cap refused
+    /// the plan, no candidate left, deletes that failed or were not sent,
+    /// deletes not confirmed, groups pushed again): a warning that says
+    /// which and over_capacity in the report; the exit status does not
     /// change. 0 is refused: leave the flag out to turn
     /// the bound off. See docs/health.md.
     #[arg(long, value_name = "N", value_parser = parse_bound, allow_hyphen_values = true)]
@@ -365,8 +366,11 @@ pub struct Args {
     /// Run forever, one pass per DURATION (start to start), for a sidecar
     /// or a Deployment. Failed passes are logged and counted, not fatal.
     /// SIGTERM/SIGINT stop a scan or verification in flight at once, let
-    /// the DELETEs already started finish, report the pass, then exit 0; a
-    /// second signal exits at once (1).
+    /// the DELETEs already started finish, report the pass, then exit 0. A
+    /// second signal gives up the DELETEs in flight and exits at once (1,
+    /// the pass not recorded); after they ended, the pass is recorded, an
+    /// output still waited for is given up, and the exit status is the
+    /// pass's.
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub every: Option<Duration>,
 

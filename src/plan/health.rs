@@ -113,8 +113,6 @@ pub struct Evictions {
     /// The groups to evict (indices into what was given), in the order
     /// they were chosen, each with the bound it was evicted for.
     pub evicted: Vec<(usize, Bound)>,
-    /// The bound still exceeded when no candidate was left.
-    pub over_capacity: Option<Bound>,
 }
 
 /// Evicts from `held` (every group the gateway would hold once the stale
@@ -139,9 +137,10 @@ pub fn evict(held: &[Held], bounds: &Bounds) -> Evictions {
     candidates.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut evictions = Evictions::default();
     let mut next = candidates.into_iter();
+    // Until within the bounds, or out of candidates: what is left over a
+    // bound then is the report's to say, from what the pass left.
     while let Some(bound) = exceeded(groups, series) {
         let Some((i, _)) = next.next() else {
-            evictions.over_capacity = Some(bound);
             break;
         };
         groups -= 1;
@@ -253,7 +252,6 @@ mod tests {
             e.evicted,
             vec![(1, Bound::Groups(2)), (2, Bound::Groups(2))]
         );
-        assert_eq!(e.over_capacity, None);
         // Within the bound: nothing.
         assert_eq!(
             evict(&held, &bounds(Some(4), Some(20), 0)),
@@ -271,7 +269,6 @@ mod tests {
             e.evicted,
             vec![(2, Bound::Series(35)), (0, Bound::Series(35))]
         );
-        assert_eq!(e.over_capacity, None);
         // Both bounds: each eviction for the first one still exceeded.
         let e = evict(&held, &bounds(Some(2), Some(35), 0));
         assert_eq!(
@@ -281,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn only_evictable_groups_silent_long_enough_go_and_the_rest_is_over_capacity() {
+    fn only_evictable_groups_silent_long_enough_go() {
         let kept = Held {
             evictable: false,
             ..held(100, 10_000.0)
@@ -293,6 +290,5 @@ mod tests {
         let held = [kept, unknown, held(1, 30.0), held(1, 90.0)];
         let e = evict(&held, &bounds(Some(1), None, 60));
         assert_eq!(e.evicted, vec![(3, Bound::Groups(1))]);
-        assert_eq!(e.over_capacity, Some(Bound::Groups(1)));
     }
 }

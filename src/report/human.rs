@@ -348,6 +348,7 @@ mod tests {
             deletable_at: Some(Time(700.0)),
             newly_pending: false,
             rhythm: Default::default(),
+            unsent: false,
         }
     }
 

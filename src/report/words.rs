@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use serde::Serializer;
 
-use super::Action;
+use super::{Action, Cause, OverCapacity};
 
 use crate::duration::{human_age, human_seconds, human_threshold, human_threshold_seconds};
 use crate::plan::health::Bound;
 use crate::plan::{
     Activity, Bounded, Decision, Declared, GraceNote, IgnoredTtl, NotATtl, Reason, Refusal, Ruling,
-    Short, ThresholdSource,
+    ThresholdSource,
 };
 
 /// The words of a decision's reason, as the archive records it before the
@@ -386,28 +386,44 @@ pub fn evictions_ended(action: Action) -> Option<&'static str> {
     }
 }
 
-/// What a gateway still exceeds after the pass: the `over capacity`
-/// warning's words. `why`: what the plan left over the bound; `None` when
-/// the plan met it but not every DELETE it sent is known to have landed.
-pub fn over_capacity_words(bound: Bound, why: Option<Short>) -> String {
-    let (flag, max, what) = bound_parts(bound);
-    match why {
-        Some(Short::Refused) => format!(
-            "the gateway holds more than {flag} {max} {what}, and a safety cap refused the plan: \
-             nothing was evicted"
-        ),
-        Some(Short::NoCandidate) => format!(
-            "the gateway would still hold more than {flag} {max} {what}: no group is left to \
-             evict (the others are silent less than --evict-after, kept, ignored or skipped)"
-        ),
-        Some(Short::Pending) => format!(
-            "the gateway still holds more than {flag} {max} {what}: groups that would bring it \
-             within the bound are pending (--grace); a later pass deletes them"
-        ),
-        None => format!(
-            "the gateway still holds more than {flag} {max} {what}: not every DELETE the plan \
-             sent is known to have landed"
-        ),
+/// What a gateway still exceeds after the pass, and why: the `over
+/// capacity` warning's words.
+pub fn over_capacity_words(over: &OverCapacity) -> String {
+    let (flag, max, what) = bound_parts(over.bound);
+    let holds = if over.planned {
+        "would still hold"
+    } else {
+        "still holds"
+    };
+    let why: Vec<&str> = over.causes.iter().map(cause_words).collect();
+    format!(
+        "the gateway {holds} more than {flag} {max} {what} after the pass: {}",
+        why.join("; ")
+    )
+}
+
+/// Why a gateway is still over a bound, in the words of the warning (and
+/// of docs/health.md's table).
+pub fn cause_words(cause: Cause) -> &'static str {
+    match cause {
+        Cause::Pending => {
+            "groups that would bring it within the bound are pending (--grace); a later pass \
+             deletes them"
+        }
+        Cause::Refused => "a safety cap refused the plan: its groups were not deleted",
+        Cause::NoCandidate => {
+            "no group is left to evict (the others are silent less than --evict-after, kept, \
+             ignored or skipped)"
+        }
+        Cause::DeleteFailed => "DELETEs failed",
+        Cause::NotSent => {
+            "DELETEs were not sent (an archive record could not be written, the gateway was \
+             unreachable, or a second signal gave them up)"
+        }
+        Cause::NotConfirmed => {
+            "DELETEs were accepted but not confirmed: no re-scan showed the groups gone in time"
+        }
+        Cause::PushedAgain => "groups were pushed again after their DELETE landed (repushed)",
     }
 }
 

@@ -570,6 +570,66 @@ fn over_capacity_when_no_group_is_left_to_evict_and_the_exit_status_stays() {
     );
 }
 
+/// Issue 28, review of item 6: the warning's bound came from what the pass
+/// left and its cause from what the plan left, so a plan that met the bound
+/// and whose DELETEs were never sent (the archive could not be written)
+/// was said to be over capacity because "not every DELETE the plan sent is
+/// known to have landed".
+#[test]
+fn over_capacity_after_deletes_that_were_not_sent_says_so() {
+    let pg = bounded_gateway(&pushgateway_bin());
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    // Today's archive file (and tomorrow's, should the day turn) cannot be
+    // written: a directory stands in its place.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    for at in [now, now + 86_400.0] {
+        let name = pushgateway_janitor::archive::file_name(at);
+        std::fs::create_dir_all(archive.join(name)).unwrap();
+    }
+    let textfile = dir.path().join("pgj.prom");
+    let out = bounded_run(
+        &pg,
+        &[
+            "--max-groups",
+            "3",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--textfile",
+            textfile.to_str().unwrap(),
+        ],
+    );
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    let r = report(&out);
+    for job in ["stale", "a", "b"] {
+        assert_eq!(r.action_of(&[("job", job)]), Some("delete_failed"), "{job}");
+    }
+    assert_eq!(jobs_left(&pg), ["a", "b", "c", "d", "keep", "stale"]);
+    assert!(r.gateways[0].over_capacity);
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("over capacity"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains(
+            "still holds more than --max-groups 3 groups after the pass: DELETEs were not sent"
+        ) && !warnings[0].contains("landed")
+            && !warnings[0].contains("no group is left"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&textfile).unwrap();
+    let gateway = format!("gateway=\"{}\"", pg.url);
+    assert_eq!(
+        sample(&text, "pushgateway_janitor_over_capacity", &gateway),
+        1.0
+    );
+}
+
 #[test]
 fn with_grace_an_eviction_is_pending_first() {
     let pg = bounded_gateway(&pushgateway_bin());

@@ -1183,6 +1183,45 @@ fn loop_stalled_after(
     (pg, proxy, dir, prom, child)
 }
 
+/// Issue 28, review of item 1: a second signal that lands after the
+/// DELETEs ended (here while their verification re-scan stalls) gave up a
+/// pass that had finished: no report, no textfile, exit 1, and the
+/// accepted deletes forgotten. Only a pass whose DELETEs a second signal
+/// gave up goes unrecorded. The two signals are sent together (SIGTERM,
+/// then SIGINT, which the kernel does not merge), so the second arrives
+/// while the pass still winds down from the first.
+#[test]
+fn a_second_signal_after_the_deletes_ended_still_records_the_pass() {
+    let mut extra = vec!["--verify-timeout", "1m"];
+    extra.extend(EVERY_GROUP_STALE);
+    let (pg, _proxy, _dir, prom, mut child) = loop_stalled_after(1, &extra);
+    let pid = child.id().to_string();
+    let sent = Command::new("sh")
+        .args(["-c", "kill -TERM \"$0\" && kill -INT \"$0\"", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "{sent}");
+    let status = wait_bounded(&mut child, Duration::from_secs(15));
+    let (out, err) = drain(&mut child);
+    let r: Report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert_eq!(status.code(), Some(0), "{status}: {err}");
+    assert_eq!(r.summary.unconfirmed, 2, "{:?}", r.summary);
+    let s = samples(&prom);
+    assert_eq!(s["pushgateway_janitor_runs_total{result=\"success\"}"], 1.0);
+    let gateway = format!("gateway=\"{}\"", r.gateways[0].url);
+    let unconfirmed = s
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("pushgateway_janitor_groups{")
+                && k.contains("action=\"unconfirmed\"")
+                && k.contains(&gateway)
+        })
+        .map(|(_, v)| *v)
+        .sum::<f64>();
+    assert_eq!(unconfirmed, 2.0, "{s:?}");
+    pg.wait_for_groups(&[]);
+}
+
 /// SIGTERM, then the exit status and the one report on stdout; the
 /// harness fails the test if stderr shows a panic.
 fn sigterm_and_report(child: &mut Reaper) -> (std::process::ExitStatus, Report, String) {
