@@ -272,7 +272,7 @@ fn console(file: &str, docs: Option<&Docs>) {
             .env("NO_PROXY", "");
     } else {
         // Nothing here may reach a gateway: a proxy that refuses.
-        let closed = format!("http://127.0.0.1:{}", common::free_port());
+        let closed = format!("http://127.0.0.1:{}", common::refused_port());
         cases.env("http_proxy", &closed).env("HTTP_PROXY", &closed);
     }
     cases.run();

@@ -60,7 +60,7 @@ fn failed_deletes_say_so_under_quiet() {
 
 #[test]
 fn a_gateway_that_cannot_be_scanned_is_named_once() {
-    let port = common::free_port();
+    let port = common::refused_port();
     let url = format!("http://127.0.0.1:{port}");
     let out = janitor(&["--url", &url, "--retries", "0"]);
     assert_eq!(out.status.code(), Some(1));

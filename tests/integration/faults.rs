@@ -133,7 +133,7 @@ async fn slower_than_the_timeout_exits_1() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_refused_exits_1() {
-    let port = common::free_port();
+    let port = common::refused_port();
     let out = run(&[
         "--url".into(),
         format!("http://127.0.0.1:{port}"),
@@ -153,7 +153,7 @@ async fn connection_refused_exits_1() {
 /// where the janitor is installed and no such file exists.
 #[test]
 fn the_connection_refused_hint_names_the_demo_only_in_a_checkout() {
-    let port = common::free_port();
+    let port = common::refused_port();
     let url = format!("http://127.0.0.1:{port}");
     let elsewhere = tempfile::tempdir().unwrap();
     for (dir, hint) in [
@@ -406,7 +406,7 @@ fn ok_head(framing: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_transport_fault_reads_in_our_words_in_the_error_line_and_the_warnings() {
-    let closed_port = common::free_port();
+    let closed_port = common::refused_port();
     let refused = format!("http://127.0.0.1:{closed_port}");
     let (reset, _) = raw_gateway(|_| Act::Reset).await;
     // A gateway dying mid-body: a chunked body that stops inside a chunk.

@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::dns::Dnsmasq;
-use common::{drain, error_lines, free_port, janitor, report, spawn_janitor, stderr, Pushgateway};
+use common::{drain, error_lines, janitor, report, spawn_janitor, stderr, Pushgateway};
 
 const STALE: &[(&str, &str)] = &[("job", "nightly"), ("instance", "gone")];
 
@@ -150,7 +150,7 @@ fn a_pass_whose_dns_lookup_fails_keeps_the_replicas_marks() {
     let state = dir.path().join("pending.json");
     let url = format!("dns+http://pgw.test:{}", replica.port);
     // Nothing answers DNS there.
-    let silent = format!("127.0.0.1:{}", free_port());
+    let silent = format!("127.0.0.1:{}", common::refused_port());
     let pass = |server: &str| {
         janitor(&grace_args(
             &state,

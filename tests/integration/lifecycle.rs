@@ -965,7 +965,7 @@ fn an_undeliverable_notification_is_an_error_line_and_exit_1() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(hook.requests().len(), 2);
     // A receiver that is gone: refused, said in our words.
-    let gone = format!("http://127.0.0.1:{}/hooks/s3cret", common::free_port());
+    let gone = format!("http://127.0.0.1:{}/hooks/s3cret", common::refused_port());
     pg.push_ok(&[("job", "old")], "x");
     pg.age(Duration::from_secs(7200));
     let out = delete_old_notifying(&pg, &gone, &["--retries", "0"]);
@@ -1037,7 +1037,7 @@ fn a_refusing_proxy_is_named_for_the_notification() {
     // The receiver by name, through the proxy; the gateway by address,
     // without it.
     let url = hook.url.replace("127.0.0.1", "localhost");
-    let closed = format!("http://127.0.0.1:{}", common::free_port());
+    let closed = format!("http://127.0.0.1:{}", common::refused_port());
     let out = common::janitor_cmd(&[
         "--url",
         &pg.url,

@@ -54,7 +54,7 @@ fn push_metrics_reports_each_run_and_a_failed_run_keeps_the_last_success() {
 
     // A second gateway that refuses connections: the run fails (exit 1) and
     // pushes to the first --url all the same.
-    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let dead = format!("http://127.0.0.1:{}", common::refused_port());
     let out = janitor(&[
         "--url",
         &pg.url,
@@ -401,7 +401,7 @@ fn the_textfile_records_the_exit_status_a_failed_push_caused() {
 /// A run on `pg` with `extra` flags whose `--push-metrics` goes to a port
 /// nobody listens on, without retries: the push fails.
 fn run_pushing_to_nobody(pg: &Pushgateway, extra: &[&str]) -> std::process::Output {
-    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let dead = format!("http://127.0.0.1:{}", common::refused_port());
     let push_metrics = format!("--push-metrics={dead}");
     let mut args = vec!["--url", &pg.url, "--retries", "0", &push_metrics];
     args.extend_from_slice(extra);

@@ -532,7 +532,7 @@ fn connection_errors_name_the_redacted_url_only() {
 #[test]
 fn a_refusing_proxy_is_named_as_the_proxy() {
     let pg = Pushgateway::start();
-    let closed = format!("http://127.0.0.1:{}", common::free_port());
+    let closed = format!("http://127.0.0.1:{}", common::refused_port());
     let run = |no_proxy: &str| {
         common::janitor_cmd(&["--url", &pg.url, "--retries", "0", "--dry-run"])
             .env("http_proxy", &closed)

@@ -86,6 +86,26 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A loopback port that refuses connections: nothing listens there, and
+/// nothing the tests start will. It lies below the kernel's ephemeral
+/// range, where every port the tests bind comes from ([`free_port`], a
+/// gateway's, a proxy's, a mock's): a port from [`free_port`] could be
+/// taken by what another test starts meanwhile, which then answers (seen
+/// once in ten runs: "truncated" where "connection refused" was expected).
+pub fn refused_port() -> u16 {
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    assert!(ephemeral > 11_000, "an ephemeral range from {ephemeral}");
+    // Spread over the range so that parallel tests rarely probe the same one.
+    let offset = (std::process::id() as u16).wrapping_mul(7919) % (ephemeral - 11_000);
+    (0..ephemeral - 11_000)
+        .map(|i| 10_000 + (offset + i) % (ephemeral - 11_000))
+        .find(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port below the ephemeral range")
+}
+
 /// How to start a real Pushgateway: every test gateway starts here.
 pub struct Launch {
     pub bin: PathBuf,
