@@ -22,8 +22,8 @@ pub enum Cause {
     /// DELETEs that were sent and failed (`delete_failed`).
     DeleteFailed,
     /// DELETEs that were due and never sent (`delete_failed`): the archive
-    /// record could not be written, the gateway was unreachable, or a
-    /// second signal gave the batch up.
+    /// record could not be written, or the gateway was unreachable. (A pass
+    /// whose batch a second signal gave up is not recorded at all.)
     NotSent,
     /// DELETEs accepted that no re-scan confirmed in time (`unconfirmed`),
     /// or after which the group was still shown (`still_present`).

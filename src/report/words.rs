@@ -417,8 +417,8 @@ pub fn cause_words(cause: Cause) -> &'static str {
         }
         Cause::DeleteFailed => "DELETEs failed",
         Cause::NotSent => {
-            "DELETEs were not sent (an archive record could not be written, the gateway was \
-             unreachable, or a second signal gave them up)"
+            "DELETEs were not sent (an archive record could not be written, or the gateway was \
+             unreachable)"
         }
         Cause::NotConfirmed => {
             "DELETEs were accepted but not confirmed: no re-scan showed the groups gone in time"
