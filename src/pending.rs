@@ -432,11 +432,86 @@ impl fmt::Display for LoadError {
 /// The state `path` holds: empty when it does not exist. A file that
 /// cannot be read or is not a state is an error (the caller decides).
 pub fn load(path: &Path) -> Result<State, LoadError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => State::from_json(&text).map_err(LoadError::NotAState),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
-        Err(e) => Err(LoadError::Unreadable(e)),
+    read(path).map(|read| read.state)
+}
+
+/// A state as read from its file, with what tells whether the file is
+/// still the one read ([`Read::is_current`]): a run's save then updates
+/// this reading instead of parsing the file again (10,000 groups' rhythms
+/// are a megabyte of JSON and a megabyte in memory).
+#[derive(Debug)]
+pub struct Read {
+    pub state: State,
+    /// The file read, kept open (its inode cannot be reused by another
+    /// file while it is), and its size and times when it was opened.
+    source: Option<(std::fs::File, Stamp)>,
+}
+
+/// What changes when a file is written in place; a writer that replaces
+/// it (every run: a rename) gives the path another inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt as _;
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
     }
+}
+
+impl Read {
+    /// Whether `path` still names the file this was read from, unchanged:
+    /// the same inode, of the same size and times as when it was opened
+    /// (stamped before it was read, so a write in place during the read
+    /// counts as a change). A file that did not exist is never current:
+    /// another run may have created it since.
+    fn is_current(&self, path: &Path) -> bool {
+        let Some((file, stamp)) = &self.source else {
+            return false;
+        };
+        let now = (file.metadata(), std::fs::metadata(path));
+        matches!(now, (Ok(ours), Ok(named))
+            if Stamp::of(&ours) == *stamp && Stamp::of(&named) == *stamp)
+    }
+}
+
+/// [`load`], keeping what [`save_read`] needs to know whether the file
+/// changed since.
+pub fn read(path: &Path) -> Result<Read, LoadError> {
+    use std::io::Read as _;
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Read {
+                state: State::default(),
+                source: None,
+            })
+        }
+        Err(e) => return Err(LoadError::Unreadable(e)),
+    };
+    let meta = file.metadata().map_err(LoadError::Unreadable)?;
+    let stamp = Stamp::of(&meta);
+    let mut text = String::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_string(&mut text)
+        .map_err(LoadError::Unreadable)?;
+    let state = State::from_json(&text).map_err(LoadError::NotAState)?;
+    drop(text);
+    Ok(Read {
+        state,
+        source: Some((file, stamp)),
+    })
 }
 
 /// Why a pass's marks were not recorded.
@@ -473,11 +548,23 @@ impl From<io::Error> for SaveError {
 /// created 0600, as the archive: it holds grouping keys; an existing one
 /// keeps its mode.
 pub fn save(path: &Path, seen: &Seen) -> Result<(), SaveError> {
+    save_read(path, seen, None)
+}
+
+/// [`save`], starting from `read` (the file as this run read it) when the
+/// file has not changed since (checked under the lock): the same result as
+/// reading it again, without parsing it again. Changed (another run wrote
+/// it), it is read again, so that run's entries stay.
+pub fn save_read(path: &Path, seen: &Seen, read: Option<Read>) -> Result<(), SaveError> {
     let _lock = crate::files::TargetLock::acquire(path)?;
-    let mut state = match load(path) {
-        Ok(state) => state,
-        Err(LoadError::NotAState(why)) => return Err(SaveError::NotAState(why)),
-        Err(LoadError::Unreadable(e)) => return Err(SaveError::Io(e)),
+    let read = read.filter(|read| read.is_current(path));
+    let mut state = match read {
+        Some(read) => read.state,
+        None => match load(path) {
+            Ok(state) => state,
+            Err(LoadError::NotAState(why)) => return Err(SaveError::NotAState(why)),
+            Err(LoadError::Unreadable(e)) => return Err(SaveError::Io(e)),
+        },
     };
     state.update(seen);
     crate::files::create_private(path)?;
