@@ -749,6 +749,43 @@ mod tests {
         assert!(state.marks(&t).is_empty());
     }
 
+    /// A run saves from its own reading only while the file is the one it
+    /// read: another run's write since (a rename, or a write in place) is
+    /// read again, so that run's marks stay.
+    #[test]
+    fn a_save_from_a_reading_keeps_what_another_run_wrote_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let (a, b, c) = (plain("http://a"), plain("http://b"), plain("http://c"));
+        save(&path, &scanned(&a, vec![marked("p", 1.0, 0.5)])).unwrap();
+        // Unchanged: saved from the reading, as if read again.
+        let ours = read(&path).unwrap();
+        assert!(ours.is_current(&path));
+        save_read(&path, &scanned(&b, vec![marked("q", 2.0, 0.5)]), Some(ours)).unwrap();
+        let state = load(&path).unwrap();
+        assert_eq!((state.marks(&a).len(), state.marks(&b).len()), (1, 1));
+        // Another run replaces the file between our read and our save.
+        let ours = read(&path).unwrap();
+        save(&path, &scanned(&c, vec![marked("r", 3.0, 0.5)])).unwrap();
+        assert!(!ours.is_current(&path));
+        save_read(&path, &scanned(&b, vec![marked("q", 4.0, 0.5)]), Some(ours)).unwrap();
+        let state = load(&path).unwrap();
+        assert_eq!(state.marks(&c).len(), 1, "the other run's write was lost");
+        assert_eq!(state.len(), 3);
+        // Written in place (same inode): not current either.
+        let ours = read(&path).unwrap();
+        let text = State::default().to_json();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .and_then(|mut f| io::Write::write_all(&mut f, text.as_bytes()))
+            .unwrap();
+        assert!(!ours.is_current(&path));
+        save_read(&path, &Seen::default(), Some(ours)).unwrap();
+        assert!(load(&path).unwrap().is_empty());
+    }
+
     #[test]
     fn an_overlapping_run_that_saw_it_first_keeps_the_earlier_time() {
         let a = plain("http://a");
