@@ -390,15 +390,11 @@ impl Memory {
     /// departed older than [`RETURN_WINDOW`], or beyond [`DEPARTED_KEPT`],
     /// drop out.
     pub fn update(&mut self, seen: &PassSeen) {
-        // Built from a list (sorted, then its nodes filled): a map grown by
-        // inserts leaves its nodes a third to a half empty, and 10,000
-        // groups' rhythms are most of a run's memory beside the scan.
-        let mut list = Vec::with_capacity(seen.groups.len());
+        let mut groups = BTreeMap::new();
         for (key, activity) in &seen.groups {
-            list.push((*key, self.rhythm_after(*key, *activity)));
+            groups.insert(*key, self.rhythm_after(*key, *activity));
             self.departed.remove(key);
         }
-        let mut groups: BTreeMap<KeyHash, Rhythm> = list.into_iter().collect();
         for key in &seen.deleted {
             if let Some(rhythm) = groups.remove(key) {
                 let deleted_at = seen.now;
