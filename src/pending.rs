@@ -248,25 +248,50 @@ impl State {
     /// Reads a state file's text (this schema, v2 or v1). Empty text is an
     /// empty state; anything else without one of the schemas is an error.
     pub fn from_json(text: &str) -> Result<State, String> {
-        if text.trim().is_empty() {
-            return Ok(State::default());
+        State::from_reader(io::Cursor::new(text.as_bytes())).map_err(|e| match e {
+            LoadError::NotAState(why) => why,
+            LoadError::Unreadable(e) => e.to_string(),
+        })
+    }
+
+    /// [`State::from_json`], from a reader: the file's text is never held
+    /// whole. Besides its megabyte, a large buffer freed before the scan
+    /// raises glibc's mmap threshold, and the scan's buffers then stay on
+    /// the heap: 2.5 MiB more peak RSS with 10,000 groups' rhythms.
+    fn from_reader<R: io::BufRead + io::Seek>(mut r: R) -> Result<State, LoadError> {
+        // Empty (or blank) is an empty state.
+        loop {
+            let blank = match r.fill_buf().map_err(LoadError::Unreadable)? {
+                [] => return Ok(State::default()),
+                buf if buf.iter().all(u8::is_ascii_whitespace) => buf.len(),
+                _ => break,
+            };
+            r.consume(blank);
         }
-        let not_a_state =
-            |e: serde_json::Error| format!("not a pushgateway-janitor state file ({e})");
-        let head: Head = serde_json::from_str(text).map_err(not_a_state)?;
+        let not_a_state = |e: serde_json::Error| match e.classify() {
+            serde_json::error::Category::Io => LoadError::Unreadable(e.into()),
+            _ => LoadError::NotAState(format!("not a pushgateway-janitor state file ({e})")),
+        };
+        let head: Head = serde_json::from_reader(&mut r).map_err(not_a_state)?;
+        r.seek(io::SeekFrom::Start(0))
+            .map_err(LoadError::Unreadable)?;
         let mut state = State::default();
         let gateways: Vec<(Option<GatewayId>, Vec<FileMark>)> = match head.schema.as_str() {
             SCHEMA | SCHEMA_V2 => {
-                let file: FileV2 = serde_json::from_str(text).map_err(not_a_state)?;
+                let file: FileV2 = serde_json::from_reader(&mut r).map_err(not_a_state)?;
                 let mut read = Vec::new();
                 for g in file.gateways {
                     read.push((
-                        Some(gateway_id(g.url, g.discovered_from, g.address)?),
+                        Some(
+                            gateway_id(g.url, g.discovered_from, g.address)
+                                .map_err(LoadError::NotAState)?,
+                        ),
                         g.marks,
                     ));
                 }
                 for g in file.rhythms {
-                    let id = gateway_id(g.url.clone(), g.discovered_from.clone(), g.address)?;
+                    let id = gateway_id(g.url.clone(), g.discovered_from.clone(), g.address)
+                        .map_err(LoadError::NotAState)?;
                     let memory = rhythms::from_file(g);
                     if !memory.is_empty() {
                         state.rhythms.insert(id, memory);
@@ -275,25 +300,27 @@ impl State {
                 read
             }
             SCHEMA_V1 => {
-                let file: FileV1 = serde_json::from_str(text).map_err(not_a_state)?;
+                let file: FileV1 = serde_json::from_reader(&mut r).map_err(not_a_state)?;
                 file.gateways
                     .into_iter()
                     .map(|(name, marks)| (v1_gateway(name), marks))
                     .collect()
             }
             other => {
-                return Err(format!(
+                return Err(LoadError::NotAState(format!(
                     "its schema is {:?}, not {SCHEMA:?}",
                     other.chars().take(60).collect::<String>()
-                ))
+                )))
             }
         };
         for (id, marks) in gateways {
             let mut read = Marks::new();
             for m in marks {
-                let key = GroupingKey::new(m.labels).map_err(|e| match &id {
-                    Some(id) => format!("{}: {e}", id.url),
-                    None => e.to_string(),
+                let key = GroupingKey::new(m.labels).map_err(|e| {
+                    LoadError::NotAState(match &id {
+                        Some(id) => format!("{}: {e}", id.url),
+                        None => e.to_string(),
+                    })
                 })?;
                 read.insert(
                     key,
@@ -490,7 +517,6 @@ impl Read {
 /// [`load`], keeping what [`save_read`] needs to know whether the file
 /// changed since.
 pub fn read(path: &Path) -> Result<Read, LoadError> {
-    use std::io::Read as _;
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -501,13 +527,8 @@ pub fn read(path: &Path) -> Result<Read, LoadError> {
         }
         Err(e) => return Err(LoadError::Unreadable(e)),
     };
-    let meta = file.metadata().map_err(LoadError::Unreadable)?;
-    let stamp = Stamp::of(&meta);
-    let mut text = String::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.read_to_string(&mut text)
-        .map_err(LoadError::Unreadable)?;
-    let state = State::from_json(&text).map_err(LoadError::NotAState)?;
-    drop(text);
+    let stamp = Stamp::of(&file.metadata().map_err(LoadError::Unreadable)?);
+    let state = State::from_reader(io::BufReader::new(&mut file))?;
     Ok(Read {
         state,
         source: Some((file, stamp)),
