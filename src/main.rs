@@ -78,6 +78,8 @@ fn main() -> ExitCode {
         |pass: &Pass, leaving: &CancellationToken| outputs.emit(&pass.report, &pass.seen, leaving);
     let status = match config.every {
         Some(every) => {
+            // The loop reads the file itself and carries its memory.
+            drop(state_read);
             let stopped = runtime.block_on(schedule::run_every(
                 &config,
                 every,
