@@ -272,13 +272,37 @@ impl State {
             serde_json::error::Category::Io => LoadError::Unreadable(e.into()),
             _ => LoadError::NotAState(format!("not a pushgateway-janitor state file ({e})")),
         };
-        let head: Head = serde_json::from_reader(&mut r).map_err(not_a_state)?;
-        r.seek(io::SeekFrom::Start(0))
-            .map_err(LoadError::Unreadable)?;
         let mut state = State::default();
+        // Parsed once as this schema's (or v2's), as nearly every file is;
+        // read again, schema first, only as v1 or to say why it is not one.
+        let current = match serde_json::from_reader::<_, FileV2>(&mut r) {
+            Ok(file) if [SCHEMA, SCHEMA_V2].contains(&file.schema.as_str()) => Some(file),
+            Err(e) if e.classify() == serde_json::error::Category::Io => {
+                return Err(LoadError::Unreadable(e.into()))
+            }
+            _ => None,
+        };
+        let again = |r: &mut R| {
+            r.seek(io::SeekFrom::Start(0))
+                .map_err(LoadError::Unreadable)
+        };
+        let head = match &current {
+            Some(file) => Head {
+                schema: file.schema.clone(),
+            },
+            None => {
+                again(&mut r)?;
+                let head: Head = serde_json::from_reader(&mut r).map_err(not_a_state)?;
+                again(&mut r)?;
+                head
+            }
+        };
         let gateways: Vec<(Option<GatewayId>, Vec<FileMark>)> = match head.schema.as_str() {
             SCHEMA | SCHEMA_V2 => {
-                let file: FileV2 = serde_json::from_reader(&mut r).map_err(not_a_state)?;
+                let file: FileV2 = match current {
+                    Some(file) => file,
+                    None => serde_json::from_reader(&mut r).map_err(not_a_state)?,
+                };
                 let mut read = Vec::new();
                 for g in file.gateways {
                     read.push((
@@ -403,7 +427,6 @@ struct Head {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileV2 {
-    #[allow(dead_code)]
     schema: String,
     gateways: Vec<GatewayIn>,
     /// Not in a v2 file.
