@@ -257,7 +257,8 @@ impl State {
     /// [`State::from_json`], from a reader: the file's text is never held
     /// whole. Besides its megabyte, a large buffer freed before the scan
     /// raises glibc's mmap threshold, and the scan's buffers then stay on
-    /// the heap: 2.5 MiB more peak RSS with 10,000 groups' rhythms.
+    /// the heap: some 2 MiB more peak RSS with 10,000 groups' rhythms
+    /// (`BENCHMARKS.md`).
     fn from_reader<R: io::BufRead + io::Seek>(mut r: R) -> Result<State, LoadError> {
         // Empty (or blank) is an empty state.
         loop {
