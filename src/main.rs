@@ -13,6 +13,7 @@ use pushgateway_janitor::cli::{Args, Command, RestoreArgs, UsageError};
 use pushgateway_janitor::completions::{self, Generate};
 use pushgateway_janitor::exit::ExitStatus;
 use pushgateway_janitor::output::{self, print_error, Outputs};
+use pushgateway_janitor::pending::State;
 use pushgateway_janitor::run::{Interrupts, Pass};
 use pushgateway_janitor::schedule;
 use pushgateway_janitor::serve::{self, Exposition};
@@ -42,10 +43,13 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     // Before anything is sent.
-    if let Err(e) = output::preflight(&config) {
-        print_error(&e);
-        return ExitStatus::Usage.into();
-    }
+    let state_read = match output::preflight(&config) {
+        Ok(read) => read,
+        Err(e) => {
+            print_error(&e);
+            return ExitStatus::Usage.into();
+        }
+    };
 
     let runtime = match start_runtime() {
         Ok(rt) => rt,
@@ -74,6 +78,8 @@ fn main() -> ExitCode {
         |pass: &Pass, leaving: &CancellationToken| outputs.emit(&pass.report, &pass.seen, leaving);
     let status = match config.every {
         Some(every) => {
+            // The loop reads the file itself and carries its memory.
+            drop(state_read);
             let stopped = runtime.block_on(schedule::run_every(
                 &config,
                 every,
@@ -100,12 +106,20 @@ fn main() -> ExitCode {
         }
         None => {
             let never = Interrupts::default();
-            let pass = runtime.block_on(pushgateway_janitor::run::run(
+            // The state file is read once: the pass decides from the
+            // preflight's reading, and its save starts from it.
+            let empty = State::default();
+            let state = state_read.as_ref().map_or(&empty, |read| &read.state);
+            let pass = runtime.block_on(pushgateway_janitor::run::run_with(
                 &config,
                 &SystemTime::now,
                 &never,
+                state,
             ));
-            on_pass(&pass, &never.now)
+            if let Some(read) = state_read {
+                outputs.state_read(read);
+            }
+            outputs.emit(&pass.report, &pass.seen, &never.now)
         }
     };
     if let Some((_, stop, task)) = server {

@@ -22,6 +22,9 @@ pub struct Outputs<'a> {
     exposition: Option<Arc<Exposition>>,
     /// Where `--push-metrics` runs its request.
     runtime: tokio::runtime::Handle,
+    /// The `--state-file` as the pass being emitted read it, when it was
+    /// read once for a single run: saved from, if the file did not change.
+    state_read: Option<crate::pending::Read>,
 }
 
 impl<'a> Outputs<'a> {
@@ -37,7 +40,15 @@ impl<'a> Outputs<'a> {
             textfile: config.textfile.as_deref().map(Textfile::new),
             exposition,
             runtime,
+            state_read: None,
         }
+    }
+
+    /// The `--state-file` as the next pass read it ([`preflight`]'s
+    /// reading): its save starts from it when the file did not change
+    /// since, instead of parsing it again.
+    pub fn state_read(&mut self, read: crate::pending::Read) {
+        self.state_read = Some(read);
     }
 
     /// Sends one pass's report everywhere it goes and returns the pass's
@@ -73,7 +84,7 @@ impl<'a> Outputs<'a> {
         // First: the pass's memory (grace marks, rhythms), whatever else
         // fails. A dry run decided from it and leaves it as it was.
         if let Some(path) = self.config.state_file.as_ref().filter(|_| !report.dry_run) {
-            if let Err(e) = crate::pending::save(path, seen) {
+            if let Err(e) = crate::pending::save_read(path, seen, self.state_read.take()) {
                 let path = path.display();
                 failed(
                     &mut status,
@@ -206,7 +217,11 @@ pub fn print_error(message: &str) {
 /// written after the DELETEs went out is a run nobody can audit; a group
 /// that cannot be archived is not deleted), and that an existing textfile
 /// is the janitor's own. The error is the run's one usage-error line (exit 2).
-pub fn preflight(config: &Config) -> Result<(), String> {
+///
+/// The `--state-file`'s reading is returned, for the run to decide and save
+/// from without parsing the file again.
+pub fn preflight(config: &Config) -> Result<Option<crate::pending::Read>, String> {
+    let mut state_read = None;
     if let Some(path) = &config.report_file {
         check_output_path("--report-file", path)?;
     }
@@ -217,17 +232,17 @@ pub fn preflight(config: &Config) -> Result<(), String> {
     if let Some(path) = &config.state_file {
         check_output_path("--state-file", path)?;
         // A file that is not a state is someone else's: never replaced.
-        crate::pending::load(path).map_err(|why| {
+        state_read = Some(crate::pending::read(path).map_err(|why| {
             format!(
                 "--state-file {}: {why}; not overwriting it (remove it or choose another name)",
                 path.display()
             )
-        })?;
+        })?);
     }
     if let Some(dir) = &config.archive {
         crate::archive::check_dir(dir)?;
     }
-    Ok(())
+    Ok(state_read)
 }
 
 /// Checks that `path` can be written by a rename from its own directory.

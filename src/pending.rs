@@ -248,25 +248,75 @@ impl State {
     /// Reads a state file's text (this schema, v2 or v1). Empty text is an
     /// empty state; anything else without one of the schemas is an error.
     pub fn from_json(text: &str) -> Result<State, String> {
-        if text.trim().is_empty() {
-            return Ok(State::default());
+        State::from_reader(io::Cursor::new(text.as_bytes())).map_err(|e| match e {
+            LoadError::NotAState(why) => why,
+            LoadError::Unreadable(e) => e.to_string(),
+        })
+    }
+
+    /// [`State::from_json`], from a reader: the file's text is never held
+    /// whole. Besides its megabyte, a large buffer freed before the scan
+    /// raises glibc's mmap threshold, and the scan's buffers then stay on
+    /// the heap: some 2 MiB more peak RSS with 10,000 groups' rhythms
+    /// (`BENCHMARKS.md`).
+    fn from_reader<R: io::BufRead + io::Seek>(mut r: R) -> Result<State, LoadError> {
+        // Empty (or blank) is an empty state.
+        loop {
+            let blank = match r.fill_buf().map_err(LoadError::Unreadable)? {
+                [] => return Ok(State::default()),
+                buf if buf.iter().all(u8::is_ascii_whitespace) => buf.len(),
+                _ => break,
+            };
+            r.consume(blank);
         }
-        let not_a_state =
-            |e: serde_json::Error| format!("not a pushgateway-janitor state file ({e})");
-        let head: Head = serde_json::from_str(text).map_err(not_a_state)?;
+        let not_a_state = |e: serde_json::Error| match e.classify() {
+            serde_json::error::Category::Io => LoadError::Unreadable(e.into()),
+            _ => LoadError::NotAState(format!("not a pushgateway-janitor state file ({e})")),
+        };
         let mut state = State::default();
+        // Parsed once as this schema's (or v2's), as nearly every file is;
+        // read again, schema first, only as v1 or to say why it is not one.
+        let current = match serde_json::from_reader::<_, FileV2>(&mut r) {
+            Ok(file) if [SCHEMA, SCHEMA_V2].contains(&file.schema.as_str()) => Some(file),
+            Err(e) if e.classify() == serde_json::error::Category::Io => {
+                return Err(LoadError::Unreadable(e.into()))
+            }
+            _ => None,
+        };
+        let again = |r: &mut R| {
+            r.seek(io::SeekFrom::Start(0))
+                .map_err(LoadError::Unreadable)
+        };
+        let head = match &current {
+            Some(file) => Head {
+                schema: file.schema.clone(),
+            },
+            None => {
+                again(&mut r)?;
+                let head: Head = serde_json::from_reader(&mut r).map_err(not_a_state)?;
+                again(&mut r)?;
+                head
+            }
+        };
         let gateways: Vec<(Option<GatewayId>, Vec<FileMark>)> = match head.schema.as_str() {
             SCHEMA | SCHEMA_V2 => {
-                let file: FileV2 = serde_json::from_str(text).map_err(not_a_state)?;
+                let file: FileV2 = match current {
+                    Some(file) => file,
+                    None => serde_json::from_reader(&mut r).map_err(not_a_state)?,
+                };
                 let mut read = Vec::new();
                 for g in file.gateways {
                     read.push((
-                        Some(gateway_id(g.url, g.discovered_from, g.address)?),
+                        Some(
+                            gateway_id(g.url, g.discovered_from, g.address)
+                                .map_err(LoadError::NotAState)?,
+                        ),
                         g.marks,
                     ));
                 }
                 for g in file.rhythms {
-                    let id = gateway_id(g.url.clone(), g.discovered_from.clone(), g.address)?;
+                    let id = gateway_id(g.url.clone(), g.discovered_from.clone(), g.address)
+                        .map_err(LoadError::NotAState)?;
                     let memory = rhythms::from_file(g);
                     if !memory.is_empty() {
                         state.rhythms.insert(id, memory);
@@ -275,25 +325,27 @@ impl State {
                 read
             }
             SCHEMA_V1 => {
-                let file: FileV1 = serde_json::from_str(text).map_err(not_a_state)?;
+                let file: FileV1 = serde_json::from_reader(&mut r).map_err(not_a_state)?;
                 file.gateways
                     .into_iter()
                     .map(|(name, marks)| (v1_gateway(name), marks))
                     .collect()
             }
             other => {
-                return Err(format!(
+                return Err(LoadError::NotAState(format!(
                     "its schema is {:?}, not {SCHEMA:?}",
                     other.chars().take(60).collect::<String>()
-                ))
+                )))
             }
         };
         for (id, marks) in gateways {
             let mut read = Marks::new();
             for m in marks {
-                let key = GroupingKey::new(m.labels).map_err(|e| match &id {
-                    Some(id) => format!("{}: {e}", id.url),
-                    None => e.to_string(),
+                let key = GroupingKey::new(m.labels).map_err(|e| {
+                    LoadError::NotAState(match &id {
+                        Some(id) => format!("{}: {e}", id.url),
+                        None => e.to_string(),
+                    })
                 })?;
                 read.insert(
                     key,
@@ -376,7 +428,6 @@ struct Head {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileV2 {
-    #[allow(dead_code)]
     schema: String,
     gateways: Vec<GatewayIn>,
     /// Not in a v2 file.
@@ -432,11 +483,80 @@ impl fmt::Display for LoadError {
 /// The state `path` holds: empty when it does not exist. A file that
 /// cannot be read or is not a state is an error (the caller decides).
 pub fn load(path: &Path) -> Result<State, LoadError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => State::from_json(&text).map_err(LoadError::NotAState),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
-        Err(e) => Err(LoadError::Unreadable(e)),
+    read(path).map(|read| read.state)
+}
+
+/// A state as read from its file, with what tells whether the file is
+/// still the one read ([`Read::is_current`]): a run's save then updates
+/// this reading instead of parsing the file again (10,000 groups' rhythms
+/// are a megabyte of JSON and a megabyte in memory).
+#[derive(Debug)]
+pub struct Read {
+    pub state: State,
+    /// The file read, kept open (its inode cannot be reused by another
+    /// file while it is), and its size and times when it was opened.
+    source: Option<(std::fs::File, Stamp)>,
+}
+
+/// What changes when a file is written in place; a writer that replaces
+/// it (every run: a rename) gives the path another inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt as _;
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
     }
+}
+
+impl Read {
+    /// Whether `path` still names the file this was read from, unchanged:
+    /// the same inode, of the same size and times as when it was opened
+    /// (stamped before it was read, so a write in place during the read
+    /// counts as a change). A file that did not exist is never current:
+    /// another run may have created it since.
+    fn is_current(&self, path: &Path) -> bool {
+        let Some((file, stamp)) = &self.source else {
+            return false;
+        };
+        let now = (file.metadata(), std::fs::metadata(path));
+        matches!(now, (Ok(ours), Ok(named))
+            if Stamp::of(&ours) == *stamp && Stamp::of(&named) == *stamp)
+    }
+}
+
+/// [`load`], keeping what [`save_read`] needs to know whether the file
+/// changed since.
+pub fn read(path: &Path) -> Result<Read, LoadError> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Read {
+                state: State::default(),
+                source: None,
+            })
+        }
+        Err(e) => return Err(LoadError::Unreadable(e)),
+    };
+    let stamp = Stamp::of(&file.metadata().map_err(LoadError::Unreadable)?);
+    let state = State::from_reader(io::BufReader::new(&mut file))?;
+    Ok(Read {
+        state,
+        source: Some((file, stamp)),
+    })
 }
 
 /// Why a pass's marks were not recorded.
@@ -473,11 +593,23 @@ impl From<io::Error> for SaveError {
 /// created 0600, as the archive: it holds grouping keys; an existing one
 /// keeps its mode.
 pub fn save(path: &Path, seen: &Seen) -> Result<(), SaveError> {
+    save_read(path, seen, None)
+}
+
+/// [`save`], starting from `read` (the file as this run read it) when the
+/// file has not changed since (checked under the lock): the same result as
+/// reading it again, without parsing it again. Changed (another run wrote
+/// it), it is read again, so that run's entries stay.
+pub fn save_read(path: &Path, seen: &Seen, read: Option<Read>) -> Result<(), SaveError> {
     let _lock = crate::files::TargetLock::acquire(path)?;
-    let mut state = match load(path) {
-        Ok(state) => state,
-        Err(LoadError::NotAState(why)) => return Err(SaveError::NotAState(why)),
-        Err(LoadError::Unreadable(e)) => return Err(SaveError::Io(e)),
+    let read = read.filter(|read| read.is_current(path));
+    let mut state = match read {
+        Some(read) => read.state,
+        None => match load(path) {
+            Ok(state) => state,
+            Err(LoadError::NotAState(why)) => return Err(SaveError::NotAState(why)),
+            Err(LoadError::Unreadable(e)) => return Err(SaveError::Io(e)),
+        },
     };
     state.update(seen);
     crate::files::create_private(path)?;
@@ -660,6 +792,43 @@ mod tests {
         seen.resolved(srv, BTreeSet::new());
         state.update(&seen);
         assert!(state.marks(&t).is_empty());
+    }
+
+    /// A run saves from its own reading only while the file is the one it
+    /// read: another run's write since (a rename, or a write in place) is
+    /// read again, so that run's marks stay.
+    #[test]
+    fn a_save_from_a_reading_keeps_what_another_run_wrote_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let (a, b, c) = (plain("http://a"), plain("http://b"), plain("http://c"));
+        save(&path, &scanned(&a, vec![marked("p", 1.0, 0.5)])).unwrap();
+        // Unchanged: saved from the reading, as if read again.
+        let ours = read(&path).unwrap();
+        assert!(ours.is_current(&path));
+        save_read(&path, &scanned(&b, vec![marked("q", 2.0, 0.5)]), Some(ours)).unwrap();
+        let state = load(&path).unwrap();
+        assert_eq!((state.marks(&a).len(), state.marks(&b).len()), (1, 1));
+        // Another run replaces the file between our read and our save.
+        let ours = read(&path).unwrap();
+        save(&path, &scanned(&c, vec![marked("r", 3.0, 0.5)])).unwrap();
+        assert!(!ours.is_current(&path));
+        save_read(&path, &scanned(&b, vec![marked("q", 4.0, 0.5)]), Some(ours)).unwrap();
+        let state = load(&path).unwrap();
+        assert_eq!(state.marks(&c).len(), 1, "the other run's write was lost");
+        assert_eq!(state.len(), 3);
+        // Written in place (same inode): not current either.
+        let ours = read(&path).unwrap();
+        let text = State::default().to_json();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .and_then(|mut f| io::Write::write_all(&mut f, text.as_bytes()))
+            .unwrap();
+        assert!(!ours.is_current(&path));
+        save_read(&path, &Seen::default(), Some(ours)).unwrap();
+        assert!(load(&path).unwrap().is_empty());
     }
 
     #[test]

@@ -171,10 +171,21 @@ struct KeyIn(KeyHash);
 
 impl<'de> Deserialize<'de> for KeyIn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<KeyIn, D::Error> {
-        let hex = <&str>::deserialize(d)?;
-        KeyHash::parse(hex).map(KeyIn).ok_or_else(|| {
-            de::Error::custom(format!("{hex:?} is not a group's key (32 hex digits)"))
-        })
+        // A visitor of any string: read through a reader, the file has no
+        // text to borrow from, and a String per group is not needed.
+        struct Digits;
+        impl Visitor<'_> for Digits {
+            type Value = KeyIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a group's key (32 hex digits)")
+            }
+            fn visit_str<E: de::Error>(self, hex: &str) -> Result<KeyIn, E> {
+                KeyHash::parse(hex).map(KeyIn).ok_or_else(|| {
+                    E::custom(format!("{hex:?} is not a group's key (32 hex digits)"))
+                })
+            }
+        }
+        d.deserialize_str(Digits)
     }
 }
 
