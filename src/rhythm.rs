@@ -11,7 +11,9 @@
 //!   again is one more pass that saw it, an older one (a clock that went
 //!   back, a group replaced) starts the memory again;
 //! - at most [`PUSHES_KEPT`] pushes are kept, so at most five gaps; the
-//!   cadence is learned once [`GAPS_NEEDED`] gaps are seen;
+//!   cadence is learned once [`GAPS_NEEDED`] gaps are seen, if they agree:
+//!   gaps more than [`IRREGULAR_SPREAD`] times apart are no cadence
+//!   ([`Cadence::Irregular`]);
 //! - when every push but the newest was seen by one pass only, the janitor
 //!   may have missed pushes between its passes: the cadence is then an
 //!   upper bound ("at most");
@@ -38,9 +40,19 @@ use crate::group::GroupingKey;
 /// median is over an odd count once full and one late push cannot move it.
 pub const PUSHES_KEPT: usize = 6;
 
-/// How many gaps are needed before a cadence is trusted: the median of
-/// three resists one outlier (a retried push, a skipped night).
+/// How many gaps are needed before a cadence is trusted: three that agree
+/// (see [`IRREGULAR_SPREAD`]).
 pub const GAPS_NEEDED: usize = 3;
+
+/// How far apart the gaps of one rhythm may be: a cadence is learned only
+/// when the largest gap remembered is at most twice the smallest. A
+/// schedule's jitter is a small part of its period, and one skipped push
+/// doubles a gap exactly; a job that pushes at its start and end (gaps of
+/// 2h and 22h), or progress every minute for an hour once a day, spreads
+/// far wider, and the median of such gaps is not when the next push is
+/// due. Deleting by it would delete a healthy group, so such a group keeps
+/// `--threshold`.
+pub const IRREGULAR_SPREAD: f64 = 2.0;
 
 /// How long a group deleted as stale is remembered, waiting for its
 /// producer: eight days, so a weekly job deleted ten minutes after its push
@@ -134,6 +146,11 @@ pub enum Cadence {
         needed: usize,
     },
     Learned(Learned),
+    /// The gaps remembered disagree (the largest is more than
+    /// [`IRREGULAR_SPREAD`] times the smallest): pushes in bursts, or at
+    /// the start and end of a run. No cadence: the group keeps
+    /// `--threshold` and is never late.
+    Irregular,
 }
 
 /// A learned cadence.
@@ -248,6 +265,11 @@ impl Rhythm {
                 needed: GAPS_NEEDED + 1 - self.len(),
             };
         }
+        let smallest = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+        let largest = gaps.iter().copied().fold(0.0, f64::max);
+        if largest > IRREGULAR_SPREAD * smallest {
+            return Cadence::Irregular;
+        }
         let (_, older) = self.counts().split_last().expect("gaps need pushes");
         Cadence::Learned(Learned {
             seconds: median(gaps),
@@ -274,7 +296,7 @@ impl Cadence {
     pub fn learned(&self) -> Option<Learned> {
         match self {
             Cadence::Learned(l) => Some(*l),
-            Cadence::Learning { .. } => None,
+            Cadence::Learning { .. } | Cadence::Irregular => None,
         }
     }
 }
@@ -466,13 +488,34 @@ mod tests {
             r.observe(t);
             assert_eq!(r.cadence(), Cadence::Learning { needed: 3 - i });
         }
-        // A retried push 5 minutes after: one outlier, the median holds.
-        r.observe(2.0 * HOUR + 300.0);
-        r.observe(3.0 * HOUR);
+        r.observe(3.0 * HOUR + 120.0);
         let l = r.cadence().learned().unwrap();
-        assert_eq!((l.seconds, l.pushes), (HOUR - 300.0 / 2.0, 5));
+        assert_eq!((l.seconds, l.pushes), (HOUR, 4));
         r.observe(4.0 * HOUR);
         assert_eq!(r.cadence().learned().unwrap().seconds, HOUR);
+    }
+
+    /// Gaps that disagree are no cadence: a nightly job pushing at its
+    /// start and end, or progress every minute for an hour a day, would
+    /// otherwise be "due" every 2h or every minute and deleted while
+    /// healthy. A retried push is such a gap too, until it leaves the
+    /// memory.
+    #[test]
+    fn gaps_that_disagree_are_irregular_not_a_cadence() {
+        let start_and_end =
+            Rhythm::of([0.0, 2.0 * HOUR, DAY, DAY + 2.0 * HOUR].map(|at| Push { at, passes: 2 }));
+        assert_eq!(start_and_end.cadence(), Cadence::Irregular);
+        let mut times = every(60.0, 0.0, 6);
+        times.push(times[5] + 23.0 * HOUR);
+        let progress = Rhythm::of(times.into_iter().map(|at| Push { at, passes: 2 }));
+        assert_eq!(progress.cadence(), Cadence::Irregular);
+        assert!(!late(progress.cadence(), Some(DAY), 2.0));
+        let mut retried = seen_by(every(HOUR, 1.0, 4), &every(HOUR, 0.0, 4));
+        retried.observe(3.0 * HOUR + 300.0);
+        assert_eq!(retried.cadence(), Cadence::Irregular);
+        // Twice the smallest gap (one skipped push) is still a cadence.
+        let skipped = Rhythm::of([0.0, DAY, 2.0 * DAY, 4.0 * DAY].map(|at| Push { at, passes: 2 }));
+        assert_eq!(skipped.cadence().learned().unwrap().seconds, DAY);
     }
 
     #[test]
