@@ -317,6 +317,17 @@ pub struct Departed {
     pub rhythm: Rhythm,
 }
 
+impl Departed {
+    /// Whether it is still remembered at `now`: deleted within
+    /// [`RETURN_WINDOW`] (and not further in the future than that, a clock
+    /// that went back). Past it, a group pushed again under its key is a
+    /// new group: the one place the window is decided.
+    pub fn remembered_at(&self, now: f64) -> bool {
+        let window = RETURN_WINDOW.as_secs_f64();
+        now - self.deleted_at <= window && self.deleted_at <= now + window
+    }
+}
+
 /// A group deleted as stale and pushed again under the same grouping key.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Returned {
@@ -365,10 +376,11 @@ pub struct PassSeen {
 }
 
 impl Memory {
-    /// Whether `key`, seen now with `activity`, is a group deleted as stale
-    /// that was pushed again: the one place this is decided.
-    pub fn returned(&self, key: KeyHash, activity: f64) -> Option<Returned> {
-        let departed = self.departed.get(&key)?;
+    /// Whether `key`, seen at `now` with `activity`, is a group deleted as
+    /// stale within [`RETURN_WINDOW`] that was pushed again: the one place
+    /// this is decided.
+    pub fn returned(&self, key: KeyHash, activity: f64, now: f64) -> Option<Returned> {
+        let departed = self.departed_at(key, now)?;
         let last_push = departed.rhythm.last()?;
         (rounded(activity) > last_push).then_some(Returned {
             deleted_at: departed.deleted_at,
@@ -377,12 +389,18 @@ impl Memory {
         })
     }
 
-    /// The rhythm of `key` once this pass's `activity` is counted: what the
-    /// plan decides by. A returned group's return gap counts.
-    pub fn rhythm_after(&self, key: KeyHash, activity: f64) -> Rhythm {
+    /// The departed group `key`, if it is still remembered at `now`.
+    fn departed_at(&self, key: KeyHash, now: f64) -> Option<&Departed> {
+        self.departed.get(&key).filter(|d| d.remembered_at(now))
+    }
+
+    /// The rhythm of `key` at `now` once this pass's `activity` is counted:
+    /// what the plan decides by. A returned group's return gap counts (a
+    /// return after [`RETURN_WINDOW`] is a new group).
+    pub fn rhythm_after(&self, key: KeyHash, activity: f64, now: f64) -> Rhythm {
         // A group still shown after its delete (not landed yet) keeps its
         // memory too.
-        let mut rhythm = match (self.groups.get(&key), self.departed.get(&key)) {
+        let mut rhythm = match (self.groups.get(&key), self.departed_at(key, now)) {
             (Some(r), None) => *r,
             (_, Some(d)) => d.rhythm,
             (None, None) => Rhythm::default(),
@@ -392,15 +410,16 @@ impl Memory {
     }
 
     /// The cadence of each group of `groups` (key, last activity) after
-    /// this pass, for the plan.
+    /// the pass at `now`, for the plan.
     pub fn cadences<'k>(
         &self,
+        now: f64,
         groups: impl IntoIterator<Item = (&'k GroupingKey, f64)>,
     ) -> Cadences {
         groups
             .into_iter()
             .map(|(key, activity)| {
-                let cadence = self.rhythm_after(KeyHash::of(key), activity).cadence();
+                let cadence = self.rhythm_after(KeyHash::of(key), activity, now).cadence();
                 (key.clone(), cadence)
             })
             .collect()
@@ -414,7 +433,7 @@ impl Memory {
     pub fn update(&mut self, seen: &PassSeen) {
         let mut groups = BTreeMap::new();
         for (key, activity) in &seen.groups {
-            groups.insert(*key, self.rhythm_after(*key, *activity));
+            groups.insert(*key, self.rhythm_after(*key, *activity, seen.now));
             self.departed.remove(key);
         }
         for key in &seen.deleted {
@@ -424,9 +443,7 @@ impl Memory {
             }
         }
         self.groups = groups;
-        let window = RETURN_WINDOW.as_secs_f64();
-        self.departed
-            .retain(|_, d| seen.now - d.deleted_at <= window && d.deleted_at <= seen.now + window);
+        self.departed.retain(|_, d| d.remembered_at(seen.now));
         if self.departed.len() > DEPARTED_KEPT {
             let mut times: Vec<f64> = self.departed.values().map(|d| d.deleted_at).collect();
             let cut = self.departed.len() - DEPARTED_KEPT;
@@ -592,14 +609,14 @@ mod tests {
         for night in 0..4 {
             let push = night as f64 * DAY;
             t = push + 60.0;
-            let returned = m.returned(hash("backup"), push);
+            let returned = m.returned(hash("backup"), push, t);
             assert_eq!(returned.is_some(), night > 0, "night {night}");
             if let Some(r) = returned {
                 assert_eq!(r.gap(), DAY);
                 assert_eq!(r.deleted_at, push - DAY + 660.0);
                 assert_eq!(r.threshold_that_keeps(), Duration::from_secs(27 * 3600));
             }
-            let cadence = m.cadences([(&key("backup"), push)])[&key("backup")];
+            let cadence = m.cadences(t, [(&key("backup"), push)])[&key("backup")];
             assert_eq!(cadence.learned().is_some(), night == 3, "night {night}");
             m.update(&pass(t, &[("backup", push)], &[]));
             if night < 3 {
@@ -617,6 +634,25 @@ mod tests {
         );
         assert!(m.departed.is_empty());
         let _ = t;
+    }
+
+    /// Pushed again after the window, a group is a new one: not returned,
+    /// and its memory starts again, even when no pass dropped the departed
+    /// entry before this one.
+    #[test]
+    fn a_return_after_the_window_is_a_new_group() {
+        let mut m = Memory::default();
+        for t in every(HOUR, 0.0, 4) {
+            m.update(&pass(t + 1.0, &[("weekly", t)], &[]));
+        }
+        m.update(&pass(4.0 * HOUR, &[("weekly", 3.0 * HOUR)], &["weekly"]));
+        let window = RETURN_WINDOW.as_secs_f64();
+        let within = 4.0 * HOUR + window;
+        assert!(m.returned(hash("weekly"), within - 1.0, within).is_some());
+        let after = within + 60.0;
+        assert_eq!(m.returned(hash("weekly"), after - 1.0, after), None);
+        let cadence = m.cadences(after, [(&key("weekly"), after - 1.0)])[&key("weekly")];
+        assert_eq!(cadence, Cadence::Learning { needed: 3 });
     }
 
     #[test]

@@ -18,17 +18,25 @@ pub(super) fn remembered(config: &Config) -> bool {
 
 /// The cadence of each group of the scan once this pass is counted: what
 /// the plan decides by.
-pub(super) fn cadences(config: &Config, memory: Option<&Memory>, entries: &[Entry]) -> Cadences {
+pub(super) fn cadences(
+    config: &Config,
+    memory: Option<&Memory>,
+    now: f64,
+    entries: &[Entry],
+) -> Cadences {
     if !remembered(config) {
         return Cadences::new();
     }
     let empty = Memory::default();
     let memory = memory.unwrap_or(&empty);
     let activity = config.policy.activity;
-    memory.cadences(entries.iter().filter_map(|e| match e {
-        Entry::Group(g) => activity.last_activity(g).map(|a| (&g.key, a)),
-        Entry::Skipped(_) => None,
-    }))
+    memory.cadences(
+        now,
+        entries.iter().filter_map(|e| match e {
+            Entry::Group(g) => activity.last_activity(g).map(|a| (&g.key, a)),
+            Entry::Skipped(_) => None,
+        }),
+    )
 }
 
 /// Fills each group's rhythm in `groups` (the reports of `decisions`),
@@ -64,7 +72,7 @@ pub(super) fn learn(
         let cadence = cadences.get(&g.key).copied();
         let late = cadence.is_some_and(|c| rhythm::late(c, d.age_seconds, config.late_after));
         let hash = KeyHash::of(&g.key);
-        let returned = memory.returned(hash, last);
+        let returned = memory.returned(hash, last, now);
         if let Some(r) = &returned {
             let ttl_label = config.policy.ttl.label.as_deref();
             let words = crate::report::returned_words(&g.key, r, ttl_label);
