@@ -373,6 +373,9 @@ pub struct PassSeen {
     pub groups: Vec<(KeyHash, f64)>,
     /// The groups this pass deleted as stale (gone, not evicted).
     pub deleted: Vec<KeyHash>,
+    /// Groups on the gateway whose last activity this pass could not read:
+    /// still there, so their memory is kept as it was.
+    pub unread: Vec<KeyHash>,
 }
 
 impl Memory {
@@ -426,8 +429,10 @@ impl Memory {
     }
 
     /// The memory after a pass that saw `seen`: exactly the groups it saw,
-    /// each with this pass counted; those it deleted as stale move to the
-    /// departed; a group gone without a delete of ours is forgotten; the
+    /// each with this pass counted, and those it saw unread as they were
+    /// (one unreadable pass must not unlearn a rhythm); those it deleted as
+    /// stale move to the departed; a group gone without a delete of ours is
+    /// forgotten; the
     /// departed older than [`RETURN_WINDOW`], or beyond [`DEPARTED_KEPT`],
     /// drop out.
     pub fn update(&mut self, seen: &PassSeen) {
@@ -435,6 +440,11 @@ impl Memory {
         for (key, activity) in &seen.groups {
             groups.insert(*key, self.rhythm_after(*key, *activity, seen.now));
             self.departed.remove(key);
+        }
+        for key in &seen.unread {
+            if let Some(rhythm) = self.groups.get(key) {
+                groups.entry(*key).or_insert(*rhythm);
+            }
         }
         for key in &seen.deleted {
             if let Some(rhythm) = groups.remove(key) {
@@ -596,6 +606,7 @@ mod tests {
             now,
             groups: groups.iter().map(|(j, t)| (hash(j), *t)).collect(),
             deleted: deleted.iter().map(|j| hash(j)).collect(),
+            unread: Vec::new(),
         }
     }
 
@@ -653,6 +664,25 @@ mod tests {
         assert_eq!(m.returned(hash("weekly"), after - 1.0, after), None);
         let cadence = m.cadences(after, [(&key("weekly"), after - 1.0)])[&key("weekly")];
         assert_eq!(cadence, Cadence::Learning { needed: 3 });
+    }
+
+    /// A pass that could not read a group's push time (a broken entry, a
+    /// failed push with `--activity successful`) keeps its rhythm: it is
+    /// still on the gateway. Before: one such pass forgot it.
+    #[test]
+    fn a_group_unread_for_one_pass_keeps_its_rhythm() {
+        let mut m = Memory::default();
+        for t in every(HOUR, 0.0, 4) {
+            m.update(&pass(t + 1.0, &[("hourly", t)], &[]));
+        }
+        let learned = m.groups[&hash("hourly")];
+        assert!(learned.cadence().learned().is_some());
+        let mut unread = pass(4.0 * HOUR + 1.0, &[], &[]);
+        unread.unread.push(hash("hourly"));
+        m.update(&unread);
+        assert_eq!(m.groups.get(&hash("hourly")), Some(&learned));
+        m.update(&pass(5.0 * HOUR + 1.0, &[], &[]));
+        assert!(m.groups.is_empty());
     }
 
     #[test]

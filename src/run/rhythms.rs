@@ -3,7 +3,7 @@
 //! the warning for a returned group, and what the memory keeps.
 
 use crate::config::Config;
-use crate::group::Entry;
+use crate::group::{Entry, GroupingKey, SkippedGroup};
 use crate::plan::{Decision, Subject, Verdict};
 use crate::report::{Action, GroupReport, GroupRhythm};
 use crate::rhythm::{self, Cadences, KeyHash, Memory, PassSeen};
@@ -63,10 +63,15 @@ pub(super) fn learn(
         ..PassSeen::default()
     };
     for (d, report) in decisions.iter().zip(groups.iter_mut()) {
-        let Subject::Group(g) = &d.subject else {
-            continue;
+        let g = match &d.subject {
+            Subject::Group(g) => g,
+            Subject::Skipped(s) => {
+                seen.unread.extend(skipped_key(s));
+                continue;
+            }
         };
         let Some(last) = activity.last_activity(g) else {
+            seen.unread.push(KeyHash::of(&g.key));
             continue;
         };
         let cadence = cadences.get(&g.key).copied();
@@ -88,4 +93,12 @@ pub(super) fn learn(
     }
     warned.finish(shown);
     Some(seen)
+}
+
+/// The key of a group the scan could not read, when its labels are its
+/// own: its memory is kept.
+fn skipped_key(s: &SkippedGroup) -> Option<KeyHash> {
+    let pairs = s.labels.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    let key = GroupingKey::new(pairs).ok()?;
+    s.labels_known.then(|| KeyHash::of(&key))
 }
