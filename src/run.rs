@@ -92,7 +92,7 @@ pub fn load_state(config: &Config) -> State {
     match &config.state_file {
         Some(path) => pending::load(path).unwrap_or_else(|why| {
             tracing::warn!(
-                "--state-file {}: {why}; every stale group starts its grace period again",
+                "--state-file {}: {why}; starting with an empty memory: grace periods start again and rhythms are learned again",
                 path.display()
             );
             State::default()
