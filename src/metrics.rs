@@ -138,7 +138,14 @@ impl History {
                 .delete_failures
                 .entry(gw.name().into_owned())
                 .or_default() += gw.summary.failures();
-            *self.returned.entry(gw.name().into_owned()).or_default() += gw.health.groups_returned;
+            // A dry run writes no memory: the next run sees the same return
+            // again, and counting each would count one return many times.
+            let returned = if report.dry_run {
+                0
+            } else {
+                gw.health.groups_returned
+            };
+            *self.returned.entry(gw.name().into_owned()).or_default() += returned;
             if let Some(replica) = gw.id.as_ref().and_then(ReplicaId::of) {
                 self.replicas.insert(gw.name().into_owned(), replica);
             }
@@ -732,6 +739,27 @@ mod tests {
         let samples = parse(&render(&none, none.exit_status(), &h)).unwrap();
         let b = [("gateway", "http://b")];
         assert_eq!(value(&samples, "evicted_groups_total", &b), 0.0);
+    }
+
+    /// A dry run does not write the memory, so every dry run sees the same
+    /// return: only a run that writes it counts the return. Before: two dry
+    /// runs counted one return twice.
+    #[test]
+    fn a_dry_runs_returns_are_not_counted() {
+        let mut gw = gateway("http://a", None, Summary::default());
+        gw.health.groups_returned = 1;
+        let mut dry = report(vec![gw]);
+        dry.dry_run = true;
+        let mut h = History::default();
+        h.record(&dry, dry.exit_status());
+        h.record(&dry, dry.exit_status());
+        let a = [("gateway", "http://a")];
+        let samples = parse(&render(&dry, dry.exit_status(), &h)).unwrap();
+        assert_eq!(value(&samples, "groups_returned_total", &a), 0.0);
+        dry.dry_run = false;
+        h.record(&dry, dry.exit_status());
+        let samples = parse(&render(&dry, dry.exit_status(), &h)).unwrap();
+        assert_eq!(value(&samples, "groups_returned_total", &a), 1.0);
     }
 
     #[test]

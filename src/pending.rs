@@ -886,6 +886,7 @@ mod tests {
                     (rhythm::KeyHash::of(&key("gone")), 2.5),
                 ],
                 deleted: vec![rhythm::KeyHash::of(&key("gone"))],
+                unread: Vec::new(),
             },
         );
         state.update(&seen);

@@ -11,7 +11,9 @@
 //!   again is one more pass that saw it, an older one (a clock that went
 //!   back, a group replaced) starts the memory again;
 //! - at most [`PUSHES_KEPT`] pushes are kept, so at most five gaps; the
-//!   cadence is learned once [`GAPS_NEEDED`] gaps are seen;
+//!   cadence is learned once [`GAPS_NEEDED`] gaps are seen, if they agree:
+//!   gaps more than [`IRREGULAR_SPREAD`] times apart are no cadence
+//!   ([`Cadence::Irregular`]);
 //! - when every push but the newest was seen by one pass only, the janitor
 //!   may have missed pushes between its passes: the cadence is then an
 //!   upper bound ("at most");
@@ -38,9 +40,19 @@ use crate::group::GroupingKey;
 /// median is over an odd count once full and one late push cannot move it.
 pub const PUSHES_KEPT: usize = 6;
 
-/// How many gaps are needed before a cadence is trusted: the median of
-/// three resists one outlier (a retried push, a skipped night).
+/// How many gaps are needed before a cadence is trusted: three that agree
+/// (see [`IRREGULAR_SPREAD`]).
 pub const GAPS_NEEDED: usize = 3;
+
+/// How far apart the gaps of one rhythm may be: a cadence is learned only
+/// when the largest gap remembered is at most twice the smallest. A
+/// schedule's jitter is a small part of its period, and one skipped push
+/// doubles a gap exactly; a job that pushes at its start and end (gaps of
+/// 2h and 22h), or progress every minute for an hour once a day, spreads
+/// far wider, and the median of such gaps is not when the next push is
+/// due. Deleting by it would delete a healthy group, so such a group keeps
+/// `--threshold`.
+pub const IRREGULAR_SPREAD: f64 = 2.0;
 
 /// How long a group deleted as stale is remembered, waiting for its
 /// producer: eight days, so a weekly job deleted ten minutes after its push
@@ -134,6 +146,11 @@ pub enum Cadence {
         needed: usize,
     },
     Learned(Learned),
+    /// The gaps remembered disagree (the largest is more than
+    /// [`IRREGULAR_SPREAD`] times the smallest): pushes in bursts, or at
+    /// the start and end of a run. No cadence: the group keeps
+    /// `--threshold` and is never late.
+    Irregular,
 }
 
 /// A learned cadence.
@@ -248,6 +265,11 @@ impl Rhythm {
                 needed: GAPS_NEEDED + 1 - self.len(),
             };
         }
+        let smallest = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+        let largest = gaps.iter().copied().fold(0.0, f64::max);
+        if largest > IRREGULAR_SPREAD * smallest {
+            return Cadence::Irregular;
+        }
         let (_, older) = self.counts().split_last().expect("gaps need pushes");
         Cadence::Learned(Learned {
             seconds: median(gaps),
@@ -274,7 +296,7 @@ impl Cadence {
     pub fn learned(&self) -> Option<Learned> {
         match self {
             Cadence::Learned(l) => Some(*l),
-            Cadence::Learning { .. } => None,
+            Cadence::Learning { .. } | Cadence::Irregular => None,
         }
     }
 }
@@ -293,6 +315,17 @@ pub fn late(cadence: Cadence, silent_for: Option<f64>, late_after: f64) -> bool 
 pub struct Departed {
     pub deleted_at: f64,
     pub rhythm: Rhythm,
+}
+
+impl Departed {
+    /// Whether it is still remembered at `now`: deleted within
+    /// [`RETURN_WINDOW`] (and not further in the future than that, a clock
+    /// that went back). Past it, a group pushed again under its key is a
+    /// new group: the one place the window is decided.
+    pub fn remembered_at(&self, now: f64) -> bool {
+        let window = RETURN_WINDOW.as_secs_f64();
+        now - self.deleted_at <= window && self.deleted_at <= now + window
+    }
 }
 
 /// A group deleted as stale and pushed again under the same grouping key.
@@ -340,13 +373,17 @@ pub struct PassSeen {
     pub groups: Vec<(KeyHash, f64)>,
     /// The groups this pass deleted as stale (gone, not evicted).
     pub deleted: Vec<KeyHash>,
+    /// Groups on the gateway whose last activity this pass could not read:
+    /// still there, so their memory is kept as it was.
+    pub unread: Vec<KeyHash>,
 }
 
 impl Memory {
-    /// Whether `key`, seen now with `activity`, is a group deleted as stale
-    /// that was pushed again: the one place this is decided.
-    pub fn returned(&self, key: KeyHash, activity: f64) -> Option<Returned> {
-        let departed = self.departed.get(&key)?;
+    /// Whether `key`, seen at `now` with `activity`, is a group deleted as
+    /// stale within [`RETURN_WINDOW`] that was pushed again: the one place
+    /// this is decided.
+    pub fn returned(&self, key: KeyHash, activity: f64, now: f64) -> Option<Returned> {
+        let departed = self.departed_at(key, now)?;
         let last_push = departed.rhythm.last()?;
         (rounded(activity) > last_push).then_some(Returned {
             deleted_at: departed.deleted_at,
@@ -355,12 +392,18 @@ impl Memory {
         })
     }
 
-    /// The rhythm of `key` once this pass's `activity` is counted: what the
-    /// plan decides by. A returned group's return gap counts.
-    pub fn rhythm_after(&self, key: KeyHash, activity: f64) -> Rhythm {
+    /// The departed group `key`, if it is still remembered at `now`.
+    fn departed_at(&self, key: KeyHash, now: f64) -> Option<&Departed> {
+        self.departed.get(&key).filter(|d| d.remembered_at(now))
+    }
+
+    /// The rhythm of `key` at `now` once this pass's `activity` is counted:
+    /// what the plan decides by. A returned group's return gap counts (a
+    /// return after [`RETURN_WINDOW`] is a new group).
+    pub fn rhythm_after(&self, key: KeyHash, activity: f64, now: f64) -> Rhythm {
         // A group still shown after its delete (not landed yet) keeps its
         // memory too.
-        let mut rhythm = match (self.groups.get(&key), self.departed.get(&key)) {
+        let mut rhythm = match (self.groups.get(&key), self.departed_at(key, now)) {
             (Some(r), None) => *r,
             (_, Some(d)) => d.rhythm,
             (None, None) => Rhythm::default(),
@@ -370,30 +413,38 @@ impl Memory {
     }
 
     /// The cadence of each group of `groups` (key, last activity) after
-    /// this pass, for the plan.
+    /// the pass at `now`, for the plan.
     pub fn cadences<'k>(
         &self,
+        now: f64,
         groups: impl IntoIterator<Item = (&'k GroupingKey, f64)>,
     ) -> Cadences {
         groups
             .into_iter()
             .map(|(key, activity)| {
-                let cadence = self.rhythm_after(KeyHash::of(key), activity).cadence();
+                let cadence = self.rhythm_after(KeyHash::of(key), activity, now).cadence();
                 (key.clone(), cadence)
             })
             .collect()
     }
 
     /// The memory after a pass that saw `seen`: exactly the groups it saw,
-    /// each with this pass counted; those it deleted as stale move to the
-    /// departed; a group gone without a delete of ours is forgotten; the
+    /// each with this pass counted, and those it saw unread as they were
+    /// (one unreadable pass must not unlearn a rhythm); those it deleted as
+    /// stale move to the departed; a group gone without a delete of ours is
+    /// forgotten; the
     /// departed older than [`RETURN_WINDOW`], or beyond [`DEPARTED_KEPT`],
     /// drop out.
     pub fn update(&mut self, seen: &PassSeen) {
         let mut groups = BTreeMap::new();
         for (key, activity) in &seen.groups {
-            groups.insert(*key, self.rhythm_after(*key, *activity));
+            groups.insert(*key, self.rhythm_after(*key, *activity, seen.now));
             self.departed.remove(key);
+        }
+        for key in &seen.unread {
+            if let Some(rhythm) = self.groups.get(key) {
+                groups.entry(*key).or_insert(*rhythm);
+            }
         }
         for key in &seen.deleted {
             if let Some(rhythm) = groups.remove(key) {
@@ -402,9 +453,7 @@ impl Memory {
             }
         }
         self.groups = groups;
-        let window = RETURN_WINDOW.as_secs_f64();
-        self.departed
-            .retain(|_, d| seen.now - d.deleted_at <= window && d.deleted_at <= seen.now + window);
+        self.departed.retain(|_, d| d.remembered_at(seen.now));
         if self.departed.len() > DEPARTED_KEPT {
             let mut times: Vec<f64> = self.departed.values().map(|d| d.deleted_at).collect();
             let cut = self.departed.len() - DEPARTED_KEPT;
@@ -466,13 +515,34 @@ mod tests {
             r.observe(t);
             assert_eq!(r.cadence(), Cadence::Learning { needed: 3 - i });
         }
-        // A retried push 5 minutes after: one outlier, the median holds.
-        r.observe(2.0 * HOUR + 300.0);
-        r.observe(3.0 * HOUR);
+        r.observe(3.0 * HOUR + 120.0);
         let l = r.cadence().learned().unwrap();
-        assert_eq!((l.seconds, l.pushes), (HOUR - 300.0 / 2.0, 5));
+        assert_eq!((l.seconds, l.pushes), (HOUR, 4));
         r.observe(4.0 * HOUR);
         assert_eq!(r.cadence().learned().unwrap().seconds, HOUR);
+    }
+
+    /// Gaps that disagree are no cadence: a nightly job pushing at its
+    /// start and end, or progress every minute for an hour a day, would
+    /// otherwise be "due" every 2h or every minute and deleted while
+    /// healthy. A retried push is such a gap too, until it leaves the
+    /// memory.
+    #[test]
+    fn gaps_that_disagree_are_irregular_not_a_cadence() {
+        let start_and_end =
+            Rhythm::of([0.0, 2.0 * HOUR, DAY, DAY + 2.0 * HOUR].map(|at| Push { at, passes: 2 }));
+        assert_eq!(start_and_end.cadence(), Cadence::Irregular);
+        let mut times = every(60.0, 0.0, 6);
+        times.push(times[5] + 23.0 * HOUR);
+        let progress = Rhythm::of(times.into_iter().map(|at| Push { at, passes: 2 }));
+        assert_eq!(progress.cadence(), Cadence::Irregular);
+        assert!(!late(progress.cadence(), Some(DAY), 2.0));
+        let mut retried = seen_by(every(HOUR, 1.0, 4), &every(HOUR, 0.0, 4));
+        retried.observe(3.0 * HOUR + 300.0);
+        assert_eq!(retried.cadence(), Cadence::Irregular);
+        // Twice the smallest gap (one skipped push) is still a cadence.
+        let skipped = Rhythm::of([0.0, DAY, 2.0 * DAY, 4.0 * DAY].map(|at| Push { at, passes: 2 }));
+        assert_eq!(skipped.cadence().learned().unwrap().seconds, DAY);
     }
 
     #[test]
@@ -536,6 +606,7 @@ mod tests {
             now,
             groups: groups.iter().map(|(j, t)| (hash(j), *t)).collect(),
             deleted: deleted.iter().map(|j| hash(j)).collect(),
+            unread: Vec::new(),
         }
     }
 
@@ -549,14 +620,14 @@ mod tests {
         for night in 0..4 {
             let push = night as f64 * DAY;
             t = push + 60.0;
-            let returned = m.returned(hash("backup"), push);
+            let returned = m.returned(hash("backup"), push, t);
             assert_eq!(returned.is_some(), night > 0, "night {night}");
             if let Some(r) = returned {
                 assert_eq!(r.gap(), DAY);
                 assert_eq!(r.deleted_at, push - DAY + 660.0);
                 assert_eq!(r.threshold_that_keeps(), Duration::from_secs(27 * 3600));
             }
-            let cadence = m.cadences([(&key("backup"), push)])[&key("backup")];
+            let cadence = m.cadences(t, [(&key("backup"), push)])[&key("backup")];
             assert_eq!(cadence.learned().is_some(), night == 3, "night {night}");
             m.update(&pass(t, &[("backup", push)], &[]));
             if night < 3 {
@@ -574,6 +645,44 @@ mod tests {
         );
         assert!(m.departed.is_empty());
         let _ = t;
+    }
+
+    /// Pushed again after the window, a group is a new one: not returned,
+    /// and its memory starts again, even when no pass dropped the departed
+    /// entry before this one.
+    #[test]
+    fn a_return_after_the_window_is_a_new_group() {
+        let mut m = Memory::default();
+        for t in every(HOUR, 0.0, 4) {
+            m.update(&pass(t + 1.0, &[("weekly", t)], &[]));
+        }
+        m.update(&pass(4.0 * HOUR, &[("weekly", 3.0 * HOUR)], &["weekly"]));
+        let window = RETURN_WINDOW.as_secs_f64();
+        let within = 4.0 * HOUR + window;
+        assert!(m.returned(hash("weekly"), within - 1.0, within).is_some());
+        let after = within + 60.0;
+        assert_eq!(m.returned(hash("weekly"), after - 1.0, after), None);
+        let cadence = m.cadences(after, [(&key("weekly"), after - 1.0)])[&key("weekly")];
+        assert_eq!(cadence, Cadence::Learning { needed: 3 });
+    }
+
+    /// A pass that could not read a group's push time (a broken entry, a
+    /// failed push with `--activity successful`) keeps its rhythm: it is
+    /// still on the gateway. Before: one such pass forgot it.
+    #[test]
+    fn a_group_unread_for_one_pass_keeps_its_rhythm() {
+        let mut m = Memory::default();
+        for t in every(HOUR, 0.0, 4) {
+            m.update(&pass(t + 1.0, &[("hourly", t)], &[]));
+        }
+        let learned = m.groups[&hash("hourly")];
+        assert!(learned.cadence().learned().is_some());
+        let mut unread = pass(4.0 * HOUR + 1.0, &[], &[]);
+        unread.unread.push(hash("hourly"));
+        m.update(&unread);
+        assert_eq!(m.groups.get(&hash("hourly")), Some(&learned));
+        m.update(&pass(5.0 * HOUR + 1.0, &[], &[]));
+        assert!(m.groups.is_empty());
     }
 
     #[test]

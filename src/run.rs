@@ -92,7 +92,7 @@ pub fn load_state(config: &Config) -> State {
     match &config.state_file {
         Some(path) => pending::load(path).unwrap_or_else(|why| {
             tracing::warn!(
-                "--state-file {}: {why}; every stale group starts its grace period again",
+                "--state-file {}: {why}; starting with an empty memory: grace periods start again and rhythms are learned again",
                 path.display()
             );
             State::default()
@@ -400,7 +400,7 @@ async fn run_gateway(
     tracing::info!(gateway = %shown, groups = scan.entries.len(), clock = clock_name, label_names = naming.name(), "scanned");
     let kept = scan.raw.take().map(|raw| Kept::new(&scan.entries, raw));
     let marks = state.marks(id);
-    let cadences = rhythms::cadences(config, state.memory(id), &scan.entries);
+    let cadences = rhythms::cadences(config, state.memory(id), now, &scan.entries);
     let plan = plan::decide_learned(scan.entries, &config.policy, now, naming, &marks, &cadences);
     if let Some(why) = &plan.refused_by {
         tracing::warn!(gateway = %shown, "no DELETE sent: {why}");

@@ -254,7 +254,8 @@ pub struct Args {
     /// A group whose cadence is learned and that has been silent for more
     /// than FACTOR times it is late: late in the report and on its -v line,
     /// counted in pushgateway_janitor_groups_late. Late is not stale:
-    /// nothing is deleted for it.
+    /// nothing is deleted for it. A group outside --select is never late
+    /// (it is not judged), though its rhythm is learned.
     #[arg(long, value_name = "FACTOR", default_value = "2", value_parser = parse_late_after)]
     pub late_after: f64,
 

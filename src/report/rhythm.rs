@@ -20,6 +20,10 @@ pub struct GroupRhythm {
     pub cadence_upper_bound: bool,
     /// While learning: how many more pushes are needed; null otherwise.
     pub pushes_needed: Option<u32>,
+    /// The gaps remembered disagree too much to be a cadence (bursts,
+    /// pushes at a run's start and end): no cadence, never late, and
+    /// `--missed-pushes` leaves it to `--threshold`.
+    pub irregular: bool,
     /// Silent longer than `--late-after` times its cadence (never deleted
     /// for it).
     pub late: bool,
@@ -48,12 +52,13 @@ impl GroupRhythm {
         let (cadence_seconds, cadence_upper_bound, pushes_needed) = match cadence {
             Some(Cadence::Learned(l)) => (Some(l.seconds), l.upper_bound, None),
             Some(Cadence::Learning { needed }) => (None, false, Some(needed as u32)),
-            None => (None, false, None),
+            Some(Cadence::Irregular) | None => (None, false, None),
         };
         GroupRhythm {
             cadence_seconds,
             cadence_upper_bound,
             pushes_needed,
+            irregular: cadence == Some(Cadence::Irregular),
             late,
             returned: returned.map(|r| ReturnedReport {
                 deleted_at: Time(r.deleted_at),

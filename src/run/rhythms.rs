@@ -3,7 +3,7 @@
 //! the warning for a returned group, and what the memory keeps.
 
 use crate::config::Config;
-use crate::group::Entry;
+use crate::group::{Entry, GroupingKey, SkippedGroup};
 use crate::plan::{Decision, Subject, Verdict};
 use crate::report::{Action, GroupReport, GroupRhythm};
 use crate::rhythm::{self, Cadences, KeyHash, Memory, PassSeen};
@@ -18,17 +18,25 @@ pub(super) fn remembered(config: &Config) -> bool {
 
 /// The cadence of each group of the scan once this pass is counted: what
 /// the plan decides by.
-pub(super) fn cadences(config: &Config, memory: Option<&Memory>, entries: &[Entry]) -> Cadences {
+pub(super) fn cadences(
+    config: &Config,
+    memory: Option<&Memory>,
+    now: f64,
+    entries: &[Entry],
+) -> Cadences {
     if !remembered(config) {
         return Cadences::new();
     }
     let empty = Memory::default();
     let memory = memory.unwrap_or(&empty);
     let activity = config.policy.activity;
-    memory.cadences(entries.iter().filter_map(|e| match e {
-        Entry::Group(g) => activity.last_activity(g).map(|a| (&g.key, a)),
-        Entry::Skipped(_) => None,
-    }))
+    memory.cadences(
+        now,
+        entries.iter().filter_map(|e| match e {
+            Entry::Group(g) => activity.last_activity(g).map(|a| (&g.key, a)),
+            Entry::Skipped(_) => None,
+        }),
+    )
 }
 
 /// Fills each group's rhythm in `groups` (the reports of `decisions`),
@@ -55,16 +63,21 @@ pub(super) fn learn(
         ..PassSeen::default()
     };
     for (d, report) in decisions.iter().zip(groups.iter_mut()) {
-        let Subject::Group(g) = &d.subject else {
-            continue;
+        let g = match &d.subject {
+            Subject::Group(g) => g,
+            Subject::Skipped(s) => {
+                seen.unread.extend(skipped_key(s));
+                continue;
+            }
         };
         let Some(last) = activity.last_activity(g) else {
+            seen.unread.push(KeyHash::of(&g.key));
             continue;
         };
         let cadence = cadences.get(&g.key).copied();
         let late = cadence.is_some_and(|c| rhythm::late(c, d.age_seconds, config.late_after));
         let hash = KeyHash::of(&g.key);
-        let returned = memory.returned(hash, last);
+        let returned = memory.returned(hash, last, now);
         if let Some(r) = &returned {
             let ttl_label = config.policy.ttl.label.as_deref();
             let words = crate::report::returned_words(&g.key, r, ttl_label);
@@ -80,4 +93,12 @@ pub(super) fn learn(
     }
     warned.finish(shown);
     Some(seen)
+}
+
+/// The key of a group the scan could not read, when its labels are its
+/// own: its memory is kept.
+fn skipped_key(s: &SkippedGroup) -> Option<KeyHash> {
+    let pairs = s.labels.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    let key = GroupingKey::new(pairs).ok()?;
+    s.labels_known.then(|| KeyHash::of(&key))
 }

@@ -154,6 +154,39 @@ fn cadences_are_learned_and_a_producer_that_stops_is_late() {
     assert!(line.ends_with(", late (cadence ~1h)"), "{line}");
 }
 
+/// A nightly job that pushes at its start and at its end, two hours
+/// later: gaps of 2h, 22h, 2h. Their median (2h) is no cadence: under
+/// `--missed-pushes 3` it would be deleted six hours after its last push
+/// although it is on time. The gaps disagree, so it is irregular and keeps
+/// `--threshold`. Before: deleted 7h after its push, "3 missed pushes of
+/// at most ~2h".
+#[test]
+fn a_job_pushing_at_its_start_and_end_is_irregular_and_kept() {
+    let mut pg = Pushgateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let flags = ["--threshold", "30h", "--missed-pushes", "3"];
+    let nightly = job("nightly");
+    for (i, wait) in [0, 2 * HOUR, 22 * HOUR, 2 * HOUR].into_iter().enumerate() {
+        if i > 0 {
+            later(&mut pg, &state, wait);
+        }
+        pg.push_ok(&nightly, "m");
+        let (r, _) = pass(&pg, &state, &flags);
+        assert_eq!(r.group(&nightly).unwrap().action, "active", "push {i}");
+    }
+    later(&mut pg, &state, 7 * HOUR);
+    let (r, _) = pass(&pg, &state, &flags);
+    let g = r.group(&nightly).unwrap();
+    assert_eq!(g.action, "active", "{}", g.reason);
+    assert_eq!(g.threshold_source, "--threshold");
+    assert!(g.irregular, "{g:?}");
+    assert_eq!(
+        (g.cadence_seconds, g.pushes_needed, g.late),
+        (None, None, false)
+    );
+}
+
 /// A nightly backup under a 10m threshold with `--missed-pushes 2`: deleted
 /// ten minutes after each push, it returns three times (each warned about,
 /// with the rule that would have kept it, and counted); its return gaps are

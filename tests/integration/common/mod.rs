@@ -867,6 +867,7 @@ pub struct GroupReport {
     pub cadence_seconds: Option<f64>,
     pub cadence_upper_bound: bool,
     pub pushes_needed: Option<u32>,
+    pub irregular: bool,
     pub late: bool,
     pub returned: Option<Returned>,
 }
