@@ -1026,13 +1026,15 @@ mod tests {
         }
     }
 
-    fn one_gateway(groups: Vec<GroupReport>) -> Report {
-        let gw = GatewayReport {
+    /// A scanned gateway `http://a` holding `groups` at `now`, its health
+    /// left at its default (the tests that read it set it).
+    pub(super) fn scanned_gateway(groups: Vec<GroupReport>, now: f64) -> GatewayReport {
+        GatewayReport {
             health: Default::default(),
             url: "http://a".into(),
             discovered_from: None,
             address: None,
-            now: Time(600.0),
+            now: Time(now),
             clock: "server",
             clock_skew_seconds: None,
             error: None,
@@ -1044,7 +1046,11 @@ mod tests {
             groups,
             interrupted: false,
             id: None,
-        };
+        }
+    }
+
+    fn one_gateway(groups: Vec<GroupReport>) -> Report {
+        let gw = scanned_gateway(groups, 600.0);
         Report::new(false, 0.0, 600.0, Some(60.0), vec![gw])
     }
 

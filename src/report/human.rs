@@ -364,21 +364,7 @@ mod tests {
     fn human_gateway(groups: Vec<GroupReport>) -> GatewayReport {
         GatewayReport {
             health: GatewayHealth::of(&groups, false, None),
-            id: None,
-            url: "http://a".into(),
-            discovered_from: None,
-            address: None,
-            now: Time(149.0),
-            clock: "server",
-            clock_skew_seconds: None,
-            error: None,
-            refused: None,
-            version: None,
-            utf8_names: None,
-            label_names: Some("legacy"),
-            summary: Summary::of(&groups),
-            groups,
-            interrupted: false,
+            ..crate::report::tests::scanned_gateway(groups, 149.0)
         }
     }
 
