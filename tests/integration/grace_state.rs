@@ -5,7 +5,7 @@
 //!
 //! Groups are aged by moving their push times back (`Pushgateway::age`),
 //! and the grace period passes by moving the file's marks back
-//! ([`age_marks`]): nothing waits for time to pass.
+//! ([`common::age_marks`]): nothing waits for time to pass.
 
 use crate::common;
 use crate::lifecycle::Receiver;
@@ -18,27 +18,6 @@ use common::dns::Dnsmasq;
 use common::{drain, error_lines, janitor, report, spawn_janitor, stderr, Pushgateway};
 
 const STALE: &[(&str, &str)] = &[("job", "nightly"), ("instance", "gone")];
-
-/// Every `stale_since` in the state file at `path`, wherever the schema
-/// keeps it, moved `by` back: the grace period passes without waiting.
-fn age_marks(path: &Path, by: Duration) {
-    fn walk(v: &mut serde_json::Value, by: f64) {
-        match v {
-            serde_json::Value::Object(map) => {
-                if let Some(since) = map.get("stale_since").and_then(serde_json::Value::as_f64) {
-                    map.insert("stale_since".into(), (since - by).into());
-                }
-                map.values_mut().for_each(|v| walk(v, by));
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, by)),
-            _ => {}
-        }
-    }
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    walk(&mut state, by.as_secs_f64());
-    std::fs::write(path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
-}
 
 /// How many marks the state file at `path` holds, whatever its schema.
 fn mark_count(path: &Path) -> usize {
@@ -121,7 +100,7 @@ fn a_replicas_marks_survive_a_janitor_of_another_gateway_sharing_the_file() {
     let out = by_url();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
-    age_marks(&state, Duration::from_secs(3601));
+    common::age_marks(&state, Duration::from_secs(3601));
     let out = through_dns();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
@@ -176,7 +155,7 @@ fn a_pass_whose_dns_lookup_fails_keeps_the_replicas_marks() {
         std::fs::read_to_string(&state).unwrap()
     );
 
-    age_marks(&state, Duration::from_secs(3601));
+    common::age_marks(&state, Duration::from_secs(3601));
     let out = pass(&dns.flag());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report(&out).action_of(STALE), Some("deleted"));

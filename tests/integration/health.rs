@@ -676,7 +676,7 @@ fn with_grace_an_eviction_is_pending_first() {
 
     // The grace period passes (the marks move back, the groups stay as
     // they are): the evictions go.
-    crate::lifecycle::age_marks(&state, Duration::from_secs(3600));
+    crate::common::age_marks(&state, Duration::from_secs(3600));
     let out = bounded_run(&pg, &flags);
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
     let r = report(&out);

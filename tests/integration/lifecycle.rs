@@ -547,20 +547,6 @@ impl Drop for Receiver {
     }
 }
 
-/// Moves every mark of the state file `by` back: the grace period passes
-/// without waiting, and the groups' own times stay as they are.
-pub(crate) fn age_marks(path: &Path, by: Duration) {
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    for gateway in state["gateways"].as_array_mut().unwrap() {
-        for m in gateway["marks"].as_array_mut().unwrap() {
-            let since = m["stale_since"].as_f64().unwrap();
-            m["stale_since"] = (since - by.as_secs_f64()).into();
-        }
-    }
-    std::fs::write(path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
-}
-
 /// The grouping keys the state file marks on the gateway named by its
 /// URL `gateway`.
 fn marked(path: &Path, gateway: &str) -> Vec<BTreeMap<String, String>> {
@@ -720,7 +706,7 @@ fn grace_marks_groups_pending_and_deletes_only_those_still_silent_since() {
         pg.push_ok(c, "x");
         let c_time = push_time_of(&pg, c);
         pg.rewrite_times(|t| if t == c_time { t - 2.0 * 3600.0 } else { t });
-        age_marks(&state, Duration::from_secs(3600));
+        common::age_marks(&state, Duration::from_secs(3600));
 
         let out = run(&[]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -749,7 +735,7 @@ fn grace_marks_groups_pending_and_deletes_only_those_still_silent_since() {
         assert_eq!(sent[1].header("content-type"), Some("application/json"));
 
         // A dry run reads the state, writes nothing and sends nothing.
-        age_marks(&state, Duration::from_secs(3600));
+        common::age_marks(&state, Duration::from_secs(3600));
         let before = std::fs::read(&state).unwrap();
         let out = run(&["--dry-run"]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -1284,7 +1270,7 @@ fn the_grace_section_of_the_docs_runs_as_shown() {
     let out = run();
     assert!(out.starts_with("pending "), "{out}");
     assert_eq!(hook.requests().len(), 1);
-    age_marks(&dir.path().join("pending.json"), Duration::from_secs(3600));
+    common::age_marks(&dir.path().join("pending.json"), Duration::from_secs(3600));
     assert_eq!(
         run(),
         normalized(outputs[1], &url, "http://pushgateway:9091")

@@ -18,30 +18,8 @@ const DAY: u64 = 86_400;
 /// Every time the state file at `path` remembers (push times, deletes,
 /// grace marks), moved `by` back: the memory is that much older.
 fn shift_memory(path: &Path, by: Duration) {
-    fn walk(v: &mut serde_json::Value, by: f64) {
-        match v {
-            serde_json::Value::Object(map) => {
-                for name in ["stale_since", "last_activity", "deleted_at"] {
-                    if let Some(t) = map.get(name).and_then(serde_json::Value::as_f64) {
-                        map.insert(name.into(), (t - by).into());
-                    }
-                }
-                if let Some(pushes) = map.get_mut("pushes").and_then(|p| p.as_array_mut()) {
-                    for push in pushes {
-                        let t = push[0].as_f64().unwrap();
-                        push[0] = (t - by).into();
-                    }
-                }
-                map.values_mut().for_each(|v| walk(v, by));
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, by)),
-            _ => {}
-        }
-    }
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    walk(&mut state, by.as_secs_f64());
-    std::fs::write(path, serde_json::to_string(&state).unwrap()).unwrap();
+    let remembered = ["stale_since", "last_activity", "deleted_at", "pushes"];
+    common::shift_state_times(path, by, &remembered);
 }
 
 /// `by` passes for the gateway (when it holds anything) and the memory.

@@ -15,7 +15,7 @@ pub mod secure;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -104,6 +104,50 @@ pub fn refused_port() -> u16 {
         .map(|i| 10_000 + (offset + i) % (ephemeral - 11_000))
         .find(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok())
         .expect("a free port below the ephemeral range")
+}
+
+/// Moves the times the state file at `path` holds under any of `fields`
+/// back `by`, wherever its schema keeps them: a number, or each `[time,
+/// …]` of a list of them (a rhythm's pushes). What passes for the janitor
+/// without anyone waiting.
+pub fn shift_state_times(path: &Path, by: Duration, fields: &[&str]) {
+    fn shift(v: &mut serde_json::Value, by: f64) {
+        match v {
+            serde_json::Value::Number(_) => *v = (v.as_f64().unwrap() - by).into(),
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    let t = item[0].as_f64().unwrap();
+                    item[0] = (t - by).into();
+                }
+            }
+            _ => {}
+        }
+    }
+    fn walk(v: &mut serde_json::Value, by: f64, fields: &[&str]) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (name, value) in map.iter_mut() {
+                    match fields.contains(&name.as_str()) {
+                        true => shift(value, by),
+                        false => walk(value, by, fields),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, by, fields)),
+            _ => {}
+        }
+    }
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    walk(&mut state, by.as_secs_f64(), fields);
+    std::fs::write(path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+}
+
+/// Every grace mark of the state file at `path` moved `by` back: the grace
+/// period passes without waiting, and the groups' own times stay as they
+/// are.
+pub fn age_marks(path: &Path, by: Duration) {
+    shift_state_times(path, by, &["stale_since"]);
 }
 
 /// How to start a real Pushgateway: every test gateway starts here.
